@@ -1,0 +1,1 @@
+"""questionnaires layer."""
