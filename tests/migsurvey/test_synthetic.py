@@ -89,6 +89,6 @@ def test_many_blocks_stream_identically(tmp_path, monkeypatch):
     calls = []
     syn.write_census(tmp_path, 20_000, seed=2, progress=lambda d, t: calls.append((d, t)))
     back = syn.read_census(tmp_path)
-    assert len(calls) > 3 and calls[-1][0] == calls[-1][1]
+    assert len(calls) >= 3 and calls[-1][0] == calls[-1][1]
     pd.testing.assert_frame_equal(back.persons, mem.persons, check_dtype=False)
     assert back.persons["person_id"].is_unique and back.households["household_id"].is_unique
