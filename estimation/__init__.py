@@ -1,1 +1,11 @@
-"""estimation layer."""
+"""Estimation layer: survey designs, variance engines and estimators.
+
+``SurveyDesign`` (Taylor linearisation) and ``ReplicateDesign`` (replicate weights) share every
+estimator: ``mean``, ``total``, ``ratio``, ``quantile``, ``proportion``, ``chisq``, ``glm``, all
+by domain in one pass, each returning one tidy frame.
+"""
+
+from estimation.design import SurveyDesign
+from surveycore.errors import SurveyError
+
+__all__ = ["SurveyDesign", "SurveyError"]

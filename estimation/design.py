@@ -1,0 +1,251 @@
+"""``SurveyDesign``: a probability sample declared by its clusters, strata, weights and fpc."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from estimation.design_base import BaseDesign
+from estimation.pps import pps_dcheck
+from estimation.structure import Stage, build_stages, fpc_weights
+from estimation.taylor import TaylorEngine, lonely_strata
+from surveycore.checks import (
+    as_name_list,
+    check_columns,
+    check_option,
+    check_weights,
+    finite_numeric,
+    to_pandas,
+)
+from surveycore.errors import SurveyError
+
+LonelyPSU = Literal["fail", "adjust", "average", "remove", "certainty"]
+LONELY_OPTIONS = ["fail", "adjust", "average", "remove", "certainty"]
+PPS_OPTIONS = ["brewer", "overton", "hartley-rao"]
+
+
+class SurveyDesign(BaseDesign):
+    """A survey design for Taylor-linearisation inference.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per responding unit; pandas or any narwhals-supported frame. The design keeps a
+        private copy: the caller's frame is never modified.
+    ids : str, list of str or None
+        Cluster ids, one column per stage (``None``: each row is a PSU).
+    strata : str, list of str or None
+        First-stage strata (or one column per stage).
+    weights : str, array-like or weighting.Weights, optional
+        Sampling weights; a :class:`weighting.Weights` carries its calibration records into the
+        variance and its whole chain into replicate designs.
+    probs : str or list of str, optional
+        Selection probabilities per stage (they multiply); alternative to ``weights``.
+    fpc : str or list of str, optional
+        Finite population correction per stage: population sizes (> 1) or sampling fractions
+        (<= 1); for a PPS design, each unit's inclusion probability.
+    nest : bool
+        Cluster ids restart within strata.
+    lonely_psu : {"fail", "adjust", "average", "remove", "certainty"}
+        Strata with a single sampled cluster (R's ``survey.lonely.psu``): refuse; centre at the
+        population mean; replace by the average of other strata; drop from the variance;
+        treat as certainty units.
+    pps : {"brewer", "overton", "hartley-rao"} or ndarray (n, n), optional
+        Single-stage sampling without replacement with unequal probabilities given in ``fpc``:
+        Brewer's, Overton's or Hartley–Rao's approximation, or a matrix of joint inclusion
+        probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``).
+    variance : {"HT", "YG"}
+        Form of the PPS variance with a joint-probability matrix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from estimation import SurveyDesign
+    >>> df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3], "w": [2.0] * 6, "y": [1, 2, 3, 4, 5, 6]})
+    >>> d = SurveyDesign(df, ids="psu", weights="w")
+    >>> round(float(d.mean("y")["estimate"].iloc[0]), 3)
+    3.5
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        ids: str | Sequence[str] | None = None,
+        strata: str | Sequence[str] | None = None,
+        weights: Any = None,
+        probs: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
+        nest: bool = False,
+        lonely_psu: LonelyPSU = "fail",
+        pps: Any = None,
+        variance: Literal["HT", "YG"] = "HT",
+    ) -> None:
+        frame = to_pandas(data).copy()
+        check_option(lonely_psu, LONELY_OPTIONS, "lonely_psu")
+        check_option(variance, ["HT", "YG"], "variance")
+        id_names = [] if ids is None or ids == "1" or ids == 1 else as_name_list(ids, "ids")
+        strata_names = as_name_list(strata, "strata")
+        fpc_names = as_name_list(fpc, "fpc")
+        is_pps = pps is not None
+        if is_pps and len(id_names) > 1:
+            raise SurveyError(
+                "PPS variance is available for single-stage designs",
+                argument="pps",
+                expected="ids with one stage (or None)",
+                found=f"{len(id_names)} stages",
+            )
+        if is_pps and not fpc_names:
+            raise SurveyError(
+                "a PPS design needs the inclusion probabilities",
+                argument="fpc",
+                expected="a column of inclusion probabilities in (0, 1]",
+                found="fpc=None",
+            )
+        stages = build_stages(frame, id_names, strata_names, fpc_names, nest, is_pps)
+        self._weights_obj = None
+        w = self._resolve_weights(frame, weights, probs, stages)
+        dcheck = None
+        if is_pps:
+            pi = finite_numeric(frame[fpc_names[0]], "fpc")
+            if isinstance(pps, str):
+                check_option(pps, PPS_OPTIONS, "pps")
+            dcheck = pps_dcheck(pps, pi, stages[0])
+        self._data = frame
+        self._w = w
+        self._stages = stages
+        self._lonely = lonely_psu
+        self._multistage = bool(fpc_names)
+        self._dcheck = dcheck
+        self._yg = variance == "YG"
+        self._spec = dict(ids=id_names, strata=strata_names, fpc=fpc_names, nest=nest, probs=as_name_list(probs, "probs"), pps=pps)
+        if lonely_psu == "fail":
+            self._check_lonely()
+
+    # -- construction helpers -----------------------------------------------------------------
+    def _resolve_weights(self, frame, weights, probs, stages: list[Stage]) -> np.ndarray:
+        if weights is not None and probs is not None:
+            raise SurveyError(
+                "give weights or probs, not both",
+                argument="weights",
+                expected="either sampling weights or selection probabilities",
+                found="both",
+            )
+        if weights is not None:
+            if isinstance(weights, str):
+                check_columns(frame, [weights], "weights")
+                return check_weights(frame[weights], "weights").copy()
+            if hasattr(weights, "values") and hasattr(weights, "variance_records"):
+                values = np.asarray(weights.values, dtype=float)
+                if len(values) != len(frame):
+                    raise SurveyError(
+                        "Weights object is not aligned with the data",
+                        argument="weights",
+                        expected=f"weights for the {len(frame)} rows of data",
+                        found=f"{len(values)} weights",
+                        hint="build Weights on the same data frame as the design",
+                    )
+                self._weights_obj = weights
+                return check_weights(values, "weights").copy()
+            arr = weights.to_numpy() if isinstance(weights, pd.Series) else np.asarray(weights)
+            if arr.shape != (len(frame),):
+                raise SurveyError(
+                    "weights have the wrong length",
+                    argument="weights",
+                    expected=f"a column name or {len(frame)} values",
+                    found=f"shape {arr.shape}",
+                )
+            return check_weights(arr, "weights").copy()
+        if probs is not None:
+            names = as_name_list(probs, "probs")
+            check_columns(frame, names, "probs")
+            p = np.ones(len(frame))
+            for name in names:
+                pv = finite_numeric(frame[name], "probs")
+                if ((pv <= 0) | (pv > 1)).any():
+                    raise SurveyError(
+                        "selection probabilities must lie in (0, 1]",
+                        argument="probs",
+                        expected="values in (0, 1]",
+                        found=f"{int(((pv <= 0) | (pv > 1)).sum())} values outside in {name!r} (range {pv.min():g} .. {pv.max():g})",
+                    )
+                p = p * pv
+            return 1.0 / p
+        if any(np.isfinite(st.popsize).all() for st in stages[:1]):
+            return fpc_weights(stages)
+        return np.ones(len(frame))
+
+    def _check_lonely(self) -> None:
+        stages = self._stages if self._multistage else self._stages[:1]
+        for s, st in enumerate(stages):
+            lonely = lonely_strata(st)
+            if len(lonely):
+                shown = ", ".join(map(str, st.labels[lonely][:10]))
+                raise SurveyError(
+                    f"stratum with a single PSU at stage {s + 1}",
+                    argument="lonely_psu",
+                    expected="at least two PSUs per stratum, or a lonely_psu rule",
+                    found=f"{len(lonely)} single-PSU strata: {shown}",
+                    hint="pass lonely_psu='adjust', 'average', 'remove' or 'certainty' (R's meanings), or collapse strata",
+                )
+
+    def _with_weights(self, weights: np.ndarray) -> SurveyDesign:
+        new = object.__new__(SurveyDesign)
+        new.__dict__.update(self.__dict__)
+        new._w = weights
+        return new
+
+    # -- engine --------------------------------------------------------------------------------
+    def _engine(self) -> TaylorEngine:
+        records = self._weights_obj.variance_records() if self._weights_obj is not None else ()
+        return TaylorEngine(
+            self._stages,
+            self._w,
+            self._lonely,
+            self._multistage,
+            adjustments=records,
+            dcheck=self._dcheck,
+            yates_grundy=self._yg,
+        )
+
+    def degf(self) -> float:
+        """Design degrees of freedom: PSUs minus strata among rows with positive weight (R ``degf``)."""
+        return float(self._domain_degf(np.where(self._w > 0, 0, -1), 1)[0])
+
+    def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        st = self._stages[0]
+        dom = np.zeros(self.n, dtype=np.int64) if domain is None else domain
+        keep = (dom >= 0) & (self._w > 0)
+        d = dom[keep]
+        n_psu = np.bincount(np.unique(d * st.n_clusters + st.cluster[keep]) // st.n_clusters, minlength=n_domains)
+        strat = st.stratum[st.cluster[keep]]
+        n_str = np.bincount(np.unique(d * st.n_strata + strat) // st.n_strata, minlength=n_domains)
+        return (n_psu - n_str).astype(float)
+
+    # -- replicate designs ---------------------------------------------------------------------
+    def replicate(self, type: str = "JK1", **options: Any):
+        """Convert to a replicate-weight design (JK1, JKn, BRR, Fay, bootstrap, SDR).
+
+        See :func:`estimation.replicates.from_design` for the options (``replicates``, ``seed``,
+        ``rho``, ``mse``). When the weights are a :class:`weighting.Weights`, every replicate is
+        re-weighted through the whole recorded chain.
+        """
+        from estimation.replicates import from_design
+
+        return from_design(self, type, **options)
+
+    @property
+    def stages(self) -> list[Stage]:
+        """The factorised stages (clusters, strata, population sizes)."""
+        return list(self._stages)
+
+    def __repr__(self) -> str:
+        st = self._stages[0]
+        kind = "PPS " if self._dcheck is not None else ""
+        return (
+            f"SurveyDesign({kind}{len(self._stages)}-stage, {st.n_strata} strata, "
+            f"{st.n_clusters} PSUs, {self.n} rows, lonely_psu={self._lonely!r})"
+        )

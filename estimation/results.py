@@ -1,0 +1,91 @@
+"""The one tidy result frame every estimator returns (GUIDE §2).
+
+Columns: the ``by`` columns, then ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``
+(``quantile`` after ``level`` for quantiles, ``deff`` last when asked).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+COLUMNS = ["variable", "level", "estimate", "se", "ci_low", "ci_high", "cv", "df", "n"]
+
+
+def critical_value(level: float, df: float | np.ndarray | None) -> np.ndarray | float:
+    """Two-sided critical value: normal when ``df`` is None or infinite, else Student t."""
+    q = 1 - (1 - level) / 2
+    if df is None:
+        return float(stats.norm.ppf(q))
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(df > 0, df, np.nan)))
+
+
+def tidy(
+    labels: pd.DataFrame,
+    variables: list[str],
+    levels: list[object],
+    estimate: np.ndarray,
+    se: np.ndarray,
+    n: np.ndarray,
+    *,
+    design_df: float | np.ndarray,
+    level: float,
+    ci_df: float | np.ndarray | None,
+    ci: tuple[np.ndarray, np.ndarray] | None = None,
+    deff: np.ndarray | None = None,
+    quantile: list[float] | None = None,
+) -> pd.DataFrame:
+    """Assemble the tidy frame.
+
+    Parameters
+    ----------
+    labels : DataFrame (D, len(by))
+        Domain labels (zero columns and one row when there is no ``by``).
+    variables, levels : list (k,)
+        Variable name and category (None for numeric) of each estimated column.
+    estimate, se : ndarray (D, k)
+    n : ndarray (D, k) or (D,)
+        Unweighted number of rows contributing.
+    design_df : float or ndarray (D,)
+        Degrees of freedom reported in ``df``.
+    ci_df : float, ndarray or None
+        Degrees of freedom of the interval (None: normal).
+    ci : tuple of ndarray (D, k), optional
+        Interval ends when they are not ``estimate ± c·se``.
+    """
+    D, k = estimate.shape
+    if ci is None:
+        c = critical_value(level, ci_df)
+        c = np.broadcast_to(np.asarray(c, dtype=float).reshape(-1, 1) if np.ndim(c) else c, (D, k))
+        lo, hi = estimate - c * se, estimate + c * se
+    else:
+        lo, hi = ci
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = se / estimate
+    n = np.broadcast_to(np.asarray(n).reshape(D, -1), (D, k))
+    ddf = np.broadcast_to(np.asarray(design_df, dtype=float).reshape(-1, 1) if np.ndim(design_df) else design_df, (D, k))
+    body = {
+        "variable": np.tile(np.asarray(variables, dtype=object), D),
+        "level": np.tile(np.asarray(levels, dtype=object), D),
+    }
+    if quantile is not None:
+        body["quantile"] = np.tile(np.asarray(quantile, dtype=float), D)
+    body.update(
+        estimate=estimate.ravel(),
+        se=se.ravel(),
+        ci_low=np.asarray(lo).ravel(),
+        ci_high=np.asarray(hi).ravel(),
+        cv=cv.ravel(),
+        df=ddf.ravel().astype(float),
+        n=n.ravel().astype(np.int64),
+    )
+    if deff is not None:
+        body["deff"] = deff.ravel()
+    out = pd.DataFrame(body)
+    if labels.shape[1]:
+        rep = labels.loc[labels.index.repeat(k)].reset_index(drop=True)
+        out = pd.concat([rep, out], axis=1)
+    return out

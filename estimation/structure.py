@@ -1,0 +1,235 @@
+"""Factorised multi-stage sampling structure: clusters, strata and population sizes per stage.
+
+Built once when a design is declared, then shared by every estimate. Follows R ``survey``'s
+``svydesign`` conventions (Lumley 2010, ch. 2–3):
+
+* ``ids`` lists the cluster identifiers of each stage (``None`` or ``"1"``: every row is its own
+  unit). Stage ``s > 1`` clusters are nested in the stage ``s - 1`` clusters automatically.
+* ``strata`` gives the first-stage strata (or one column per stage); stage ``s > 1`` strata are
+  nested in the stage ``s - 1`` clusters.
+* ``fpc`` gives, per stage, either population sizes (values ``> 1``: number of units in the
+  stratum) or sampling fractions (values ``<= 1``), never a mix. For PPS designs the fraction is
+  each unit's inclusion probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from surveycore.checks import check_columns, finite_numeric
+from surveycore.errors import SurveyError
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One sampling stage, factorised.
+
+    Attributes
+    ----------
+    cluster : ndarray of int, shape (n,)
+        Code of each row's cluster at this stage (globally unique, nested in earlier stages).
+    stratum : ndarray of int, shape (n_clusters,)
+        Stratum code of each cluster (globally unique, nested in the previous stage's clusters).
+    parent : ndarray of int, shape (n_strata,)
+        Previous-stage cluster of each stratum (all zero at stage 1).
+    n_sampled : ndarray of int, shape (n_strata,)
+        Number of clusters sampled in each stratum.
+    popsize : ndarray of float, shape (n_clusters,)
+        Population size of the cluster's stratum (``inf`` when no fpc is given); for PPS
+        designs ``n_sampled / pi`` of the cluster.
+    labels : ndarray, shape (n_strata,)
+        Original stratum labels (for messages).
+    """
+
+    cluster: np.ndarray
+    stratum: np.ndarray
+    parent: np.ndarray
+    n_sampled: np.ndarray
+    popsize: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.stratum)
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.n_sampled)
+
+    def sampling_fraction(self) -> np.ndarray:
+        """``n_h / N_h`` for each cluster (zero when sampled with replacement)."""
+        n = self.n_sampled[self.stratum].astype(float)
+        return n / self.popsize  # zero where popsize is infinite
+
+
+def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
+    return pd.factorize(pd.Series(values), sort=True)[0].astype(np.int64)
+
+
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    """Codes of the interaction of several code vectors."""
+    frame = pd.DataFrame({i: c for i, c in enumerate(codes)})
+    return frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy(np.int64)
+
+
+def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pps: bool) -> np.ndarray:
+    if (values <= 0).any():
+        raise SurveyError(
+            "fpc must be positive",
+            argument="fpc",
+            expected="population sizes (> 1) or sampling fractions in (0, 1]",
+            found=f"{int((values <= 0).sum())} values <= 0 in column {column!r}",
+        )
+    big = values > 1
+    if big.any() and not big.all() and not (values >= 1).all():
+        raise SurveyError(
+            "fpc mixes population sizes and sampling fractions",
+            argument="fpc",
+            expected="all values > 1 (population sizes) or all <= 1 (fractions)",
+            found=f"column {column!r} has {int(big.sum())} values > 1 and {int((~big).sum())} <= 1",
+        )
+    if big.any():
+        if pps:
+            raise SurveyError(
+                "fpc must be inclusion probabilities for a PPS design",
+                argument="fpc",
+                expected="values in (0, 1]",
+                found=f"population sizes in column {column!r}",
+            )
+        popsize = values.astype(float)
+    else:
+        popsize = n_sampled_rows / values
+    too_small = popsize < n_sampled_rows - 1e-9
+    if too_small.any():
+        i = int(np.flatnonzero(too_small)[0])
+        raise SurveyError(
+            "fpc is smaller than the number of units sampled",
+            argument="fpc",
+            expected="population size >= number sampled in each stratum",
+            found=f"column {column!r}, row {i}: population {popsize[i]:g}, sampled {n_sampled_rows[i]}",
+            hint="fpc takes population counts (or sampling fractions), not sample counts",
+        )
+    return popsize
+
+
+def build_stages(
+    data: pd.DataFrame,
+    ids: list[str],
+    strata: list[str],
+    fpc: list[str],
+    nest: bool,
+    pps: bool,
+) -> list[Stage]:
+    """Factorise ids, strata and fpc into :class:`Stage` records (validating them)."""
+    n = len(data)
+    check_columns(data, ids, "ids")
+    check_columns(data, strata, "strata")
+    check_columns(data, fpc, "fpc")
+    for name, arg in [(c, "ids") for c in ids] + [(c, "strata") for c in strata]:
+        if data[name].isna().any():
+            raise SurveyError(
+                f"{arg} column has missing values",
+                argument=arg,
+                expected="an identifier on every row",
+                found=f"{int(data[name].isna().sum())} missing values in {name!r}",
+            )
+    n_stages = max(len(ids), 1)
+    if fpc and len(fpc) != n_stages:
+        raise SurveyError(
+            "fpc must give one column per sampling stage",
+            argument="fpc",
+            expected=f"{n_stages} column(s), one per stage of ids",
+            found=f"{len(fpc)} column(s)",
+            hint="give the population size (or fraction) of every stage, or none",
+        )
+    if strata and len(strata) > n_stages:
+        raise SurveyError(
+            "more strata columns than stages",
+            argument="strata",
+            expected=f"at most {n_stages} column(s)",
+            found=f"{len(strata)} columns",
+        )
+    raw_ids = [_codes(data[c]) for c in ids] if ids else [np.arange(n, dtype=np.int64)]
+    raw_strata = [_codes(data[c]) for c in strata]
+    stages: list[Stage] = []
+    previous: np.ndarray | None = None
+    for s in range(n_stages):
+        if s == 0:
+            st_rows = raw_strata[0] if raw_strata else np.zeros(n, dtype=np.int64)
+            if raw_strata and not nest:
+                per_psu = pd.DataFrame({"c": raw_ids[0], "h": st_rows}).groupby("c")["h"].nunique()
+                if (per_psu > 1).any():
+                    bad = data[ids[0]].iloc[np.flatnonzero(np.isin(raw_ids[0], per_psu.index[per_psu > 1]))]
+                    raise SurveyError(
+                        "the same cluster id appears in more than one stratum",
+                        argument="nest",
+                        expected="cluster ids unique across strata, or nest=True",
+                        found="repeated ids: " + ", ".join(map(str, pd.unique(bad)[:8])),
+                        hint="pass nest=True if cluster ids restart within each stratum",
+                    )
+            cl_rows = _combine(st_rows, raw_ids[0]) if (raw_strata and nest) else raw_ids[0]
+            labels_rows = data[strata[0]].to_numpy() if strata else np.zeros(n, dtype=np.int64)
+            parent_rows = np.zeros(n, dtype=np.int64)
+        else:
+            assert previous is not None
+            own = raw_strata[min(s, len(raw_strata) - 1)] if raw_strata else np.zeros(n, dtype=np.int64)
+            st_rows = _combine(own, previous)
+            cl_rows = _combine(previous, raw_ids[s] if s < len(raw_ids) else np.arange(n))
+            labels_rows = st_rows
+            parent_rows = previous
+        cl_codes = _codes(cl_rows)
+        st_codes = _codes(st_rows)
+        n_cl = int(cl_codes.max()) + 1
+        first_row = np.zeros(n_cl, dtype=np.int64)
+        first_row[cl_codes[::-1]] = np.arange(n - 1, -1, -1)
+        cl_stratum = st_codes[first_row]
+        if (cl_stratum[cl_codes] != st_codes).any():  # a cluster spanning strata at stage > 1
+            raise SurveyError(
+                f"stage {s + 1} clusters cross strata",
+                argument="strata",
+                expected="each cluster within one stratum",
+                found="clusters whose rows carry different strata",
+            )
+        n_st = int(st_codes.max()) + 1
+        n_sampled = np.bincount(cl_stratum, minlength=n_st)
+        st_first = np.zeros(n_st, dtype=np.int64)
+        st_first[st_codes[::-1]] = np.arange(n - 1, -1, -1)
+        if fpc:
+            values = finite_numeric(data[fpc[s]], "fpc")
+            popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
+            popsize = popsize_rows[first_row]
+            if not pps:
+                spread = pd.Series(popsize_rows).groupby(st_codes).nunique()
+                if (spread > 1).any():
+                    raise SurveyError(
+                        f"fpc varies within strata at stage {s + 1}",
+                        argument="fpc",
+                        expected="one population size per stratum",
+                        found=f"{int((spread > 1).sum())} strata with several fpc values",
+                    )
+        else:
+            popsize = np.full(n_cl, np.inf)
+        stages.append(
+            Stage(
+                cluster=cl_codes,
+                stratum=cl_stratum,
+                parent=parent_rows[st_first],
+                n_sampled=n_sampled,
+                popsize=popsize,
+                labels=np.asarray(labels_rows)[st_first],
+            )
+        )
+        previous = cl_codes
+    return stages
+
+
+def fpc_weights(stages: list[Stage]) -> np.ndarray:
+    """Design weights implied by the fpc alone: ``Π_s N_s / n_s`` (R's ``weights(fpc)``)."""
+    w = np.ones(len(stages[0].cluster))
+    for st in stages:
+        frac = st.sampling_fraction()[st.cluster]
+        w = w / frac
+    return w

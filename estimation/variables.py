@@ -1,0 +1,76 @@
+"""Analysis variables: numeric columns as they are, categorical columns as one column per level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from surveycore.checks import check_columns
+from surveycore.errors import SurveyError
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Analysis matrix with its labels.
+
+    Attributes
+    ----------
+    values : ndarray (n, k)
+        Numeric values (NaN where missing), one-hot columns for categorical levels.
+    variables, levels : list (k,)
+        Source variable and level (None for numeric) of each column.
+    missing : ndarray of bool (n,)
+        Rows where any requested variable is missing.
+    """
+
+    values: np.ndarray
+    variables: list[str]
+    levels: list[object]
+    missing: np.ndarray
+
+
+def is_categorical(series: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
+
+
+def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "variables") -> Columns:
+    """Build the analysis matrix of ``names`` (categorical levels sorted, or in category order)."""
+    if not names:
+        raise SurveyError(
+            "no variable to estimate",
+            argument=argument,
+            expected="one or more column names",
+            found="an empty list",
+        )
+    check_columns(data, names, argument)
+    blocks, variables, levels = [], [], []
+    missing = np.zeros(len(data), dtype=bool)
+    for name in names:
+        col = data[name]
+        miss = col.isna().to_numpy()
+        missing |= miss
+        if is_categorical(col):
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                cats = [c for c in col.cat.categories if (col == c).any()]
+            else:
+                cats = sorted(pd.unique(col[~miss]), key=lambda v: (str(type(v)), v))
+            onehot = np.column_stack([(col == c).to_numpy(dtype=float) for c in cats]) if cats else np.zeros((len(col), 0))
+            onehot[miss] = np.nan
+            blocks.append(onehot)
+            variables += [name] * len(cats)
+            levels += list(cats)
+        else:
+            arr = col.to_numpy(dtype=float, na_value=np.nan)
+            if np.isinf(arr).any():
+                raise SurveyError(
+                    "analysis variable has infinite values",
+                    argument=argument,
+                    expected="finite numbers",
+                    found=f"{int(np.isinf(arr).sum())} infinite values in {name!r}",
+                )
+            blocks.append(arr[:, None])
+            variables.append(name)
+            levels.append(None)
+    return Columns(np.column_stack(blocks), variables, levels, missing)
