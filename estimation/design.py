@@ -121,6 +121,7 @@ class SurveyDesign(BaseDesign):
         self._multistage = bool(fpc_names)
         self._dcheck = dcheck
         self._yg = variance == "YG"
+        self._degf: float | None = None
         self._spec = dict(ids=id_names, strata=strata_names, fpc=fpc_names, nest=nest, probs=as_name_list(probs, "probs"), pps=pps)
         if lonely_psu == "fail":
             self._check_lonely()
@@ -196,6 +197,7 @@ class SurveyDesign(BaseDesign):
         new = object.__new__(SurveyDesign)
         new.__dict__.update(self.__dict__)
         new._w = weights
+        new._degf = None
         return new
 
     # -- engine --------------------------------------------------------------------------------
@@ -213,7 +215,12 @@ class SurveyDesign(BaseDesign):
 
     def degf(self) -> float:
         """Design degrees of freedom: PSUs minus strata among rows with positive weight (R ``degf``)."""
-        return float(self._domain_degf(np.where(self._w > 0, 0, -1), 1)[0])
+        if self._degf is None:
+            st = self._stages[0]
+            psu_in = np.bincount(st.cluster, weights=(self._w > 0).astype(float), minlength=st.n_clusters) > 0
+            strata_in = np.bincount(st.stratum[psu_in], minlength=st.n_strata) > 0
+            self._degf = float(psu_in.sum() - strata_in.sum())
+        return self._degf
 
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
         st = self._stages[0]

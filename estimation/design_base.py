@@ -123,15 +123,18 @@ class BaseDesign:
                 hint="pass na_rm=True to estimate over the rows where the variable is observed",
             )
         by = as_name_list(by, "by")
-        domain, labels = factorize_domains(self._data, by, active & ~missing)
-        if domain is None and missing.any():
-            domain = np.where(missing | ~active, -1, 0).astype(np.int64)
-        elif domain is None:
-            domain = np.where(active, 0, -1).astype(np.int64)
+        usable = active & ~missing
+        domain, labels = factorize_domains(self._data, by, usable)
+        if domain is None and not usable.all():
+            domain = np.where(usable, 0, -1).astype(np.int64)
         return domain, labels
 
-    def _counts(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
-        return np.bincount(domain[domain >= 0], minlength=n_domains)
+    def _counts(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        if domain is None:
+            return np.array([self.n])
+        if n_domains == 1:
+            return np.array([np.count_nonzero(domain >= 0)])
+        return np.bincount(np.maximum(domain, 0), weights=(domain >= 0), minlength=n_domains).astype(np.int64)
 
     def _df_for_ci(self, df: DfOption, domain: np.ndarray, n_domains: int):
         if df is None:
@@ -149,7 +152,7 @@ class BaseDesign:
         ``s²_z`` its weighted variance with divisor ``n − 1``, ``N̂`` the domain's weight total.
         """
         w = self._w
-        dom = problem.domain
+        dom = problem.domain if problem.domain is not None else np.zeros(self.n, dtype=np.int64)
         D = problem.n_domains
         inside = dom >= 0
         d = np.maximum(dom, 0)

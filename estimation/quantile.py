@@ -68,6 +68,8 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
     for j, name in enumerate(cols.variables):
         miss = np.isnan(cols.values[:, j])
         domain, labels = design._domains(by, miss, na_rm, "variables")
+        if domain is None:
+            domain = np.zeros(design.n, dtype=np.int64)
         D = len(labels)
         x = np.nan_to_num(cols.values[:, j])
         xs, ws, bounds = _segments(x, w, domain, D)

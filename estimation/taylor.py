@@ -42,15 +42,23 @@ class ScoreAdjustment(Protocol):
     def residualize(self, x: np.ndarray) -> np.ndarray: ...
 
 
-def _pair_codes(cluster: np.ndarray, domain: np.ndarray | None, n_domains: int):
-    """Codes of (cluster, domain) pairs present, with each pair's cluster and domain."""
-    if domain is None:
-        n_cl = int(cluster.max()) + 1
-        return cluster, np.arange(n_cl), np.zeros(n_cl, dtype=np.int64), None
-    keep = domain >= 0
-    key = cluster[keep] * n_domains + domain[keep]
-    uniq, inverse = np.unique(key, return_inverse=True)
-    return inverse, uniq // n_domains, uniq % n_domains, keep
+def _pair_codes(cluster: np.ndarray, n_clusters: int, domain: np.ndarray | None, n_domains: int):
+    """Codes of the (cluster, domain) pairs present, with each pair's cluster and domain.
+
+    Rows outside every domain carry zero scores, so they may be counted in domain 0.
+    """
+    if domain is None or n_domains == 1:
+        return cluster, np.arange(n_clusters), np.zeros(n_clusters, dtype=np.int64)
+    key = cluster * n_domains + np.maximum(domain, 0)
+    size = n_clusters * n_domains
+    if size <= max(4 * len(key), 1 << 20):
+        present = np.bincount(key, minlength=size) > 0
+        uniq = np.flatnonzero(present)
+        remap = np.cumsum(present) - 1
+        inverse = remap[key]
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
+    return inverse, uniq // n_domains, uniq % n_domains
 
 
 def _group_sum(codes: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
@@ -196,9 +204,8 @@ class TaylorEngine:
     def _stage(self, stage, s, x, carry, domain, n_domains):
         scale, mult, centre = self._factors[s]
         k = x.shape[1]
-        codes, pair_cluster, pair_domain, keep = _pair_codes(stage.cluster, domain, n_domains)
-        xs = x if keep is None else x[keep]
-        T = _group_sum(codes, xs, len(pair_cluster))  # (pairs, k)
+        codes, pair_cluster, pair_domain = _pair_codes(stage.cluster, stage.n_clusters, domain, n_domains)
+        T = _group_sum(codes, x, len(pair_cluster))  # (pairs, k)
         # ancestors' fraction is constant within a cluster: take it per cluster
         cl_carry = np.zeros(stage.n_clusters)
         cl_carry[stage.cluster] = carry
@@ -254,34 +261,41 @@ class TaylorEngine:
         return est, self.covariance(infl)[0]
 
 
-def domain_totals(values: np.ndarray, weights: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-    """Weighted totals ``Σ w_i v_ij`` per domain: shape (n_domains, k)."""
-    wv = values * weights[:, None]
+def _domain_rows(domain: np.ndarray | None, weights: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Domain index per row (outside rows put in domain 0) and weights zeroed outside."""
     if domain is None:
-        return wv.sum(axis=0)[None, :]
-    keep = domain >= 0
-    return _group_sum(domain[keep], wv[keep], n_domains)
+        return None, weights
+    inside = domain >= 0
+    return np.where(inside, domain, 0), np.where(inside, weights, 0.0)
+
+
+def domain_totals(values: np.ndarray, weights: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+    """Weighted totals ``Σ w_i v_ij`` per domain: shape (n_domains, k); rows with domain -1 excluded."""
+    d, wi = _domain_rows(domain, weights)
+    if d is None or n_domains == 1:
+        return (wi @ values)[None, :]
+    return _group_sum(d, values * wi[:, None], n_domains)
 
 
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Estimates and weighted linearised scores of a :class:`RatioProblem`.
 
     ``θ_dj = A_dj / B_dj`` with ``A, B`` the weighted domain totals; the score of row ``i`` in
-    domain ``d`` is ``w_i (a_ij − θ_dj b_ij) / B_dj`` (zero outside the domain). For totals the
-    score is ``w_i a_ij``. Scores are returned as (n, k) with each row scored for its own domain.
+    domain ``d`` is ``w_i (a_ij − θ_dj b_ij) / B_dj`` (zero outside every domain). For totals
+    the score is ``w_i a_ij``. Scores are (n, k), each row scored for its own domain.
     """
     a = problem.numerator
-    dom = problem.domain
-    A = domain_totals(a, weights, dom, problem.n_domains)
-    row_dom = np.zeros(len(a), dtype=np.int64) if dom is None else np.maximum(dom, 0)
-    inside = np.ones(len(a), dtype=bool) if dom is None else dom >= 0
+    D = problem.n_domains
+    d, wi = _domain_rows(problem.domain, weights)
+    A = domain_totals(a, wi, None if d is None else d, D) if D > 1 else (wi @ a)[None, :]
     if problem.denominator is None:
-        scores = a * (weights * inside)[:, None]
-        return A, scores
+        return A, a * wi[:, None]
     b = problem.denominator
-    B = domain_totals(b, weights, dom, problem.n_domains)
+    B = domain_totals(b, wi, None if d is None else d, D) if D > 1 else (wi @ b)[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
-        scores = (a - theta[row_dom] * b) / B[row_dom] * (weights * inside)[:, None]
-    scores = np.where(inside[:, None], scores, 0.0)
+        if D == 1:
+            scores = (a - theta[0] * b) * (wi[:, None] / B[0])
+        else:
+            scores = (a - theta[d] * b) * (wi[:, None] / B[d])
     return theta, scores
