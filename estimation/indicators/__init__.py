@@ -1,0 +1,45 @@
+"""Migration indicator tables: registry, estimation over a grid, quality flags, disclosure
+control and exports.
+
+>>> from estimation.indicators import indicator_table, REGISTRY
+>>> sorted(REGISTRY)[:4]
+['MI1.1', 'MI1.1F', 'MI1.2', 'MI1.3']
+"""
+
+from estimation.indicators.export import (
+    published_table,
+    to_csv,
+    to_excel,
+    to_parquet,
+    to_sdmx_csv,
+)
+from estimation.indicators.quality import PRESETS, QualityRule, flag_quality
+from estimation.indicators.registry import REGISTRY, Indicator, Measure, resolve_indicators
+from estimation.indicators.suppression import (
+    SuppressionRule,
+    audit_suppression,
+    suppress_table,
+    table_lines,
+)
+from estimation.indicators.table import IndicatorTable, indicator_table
+
+__all__ = [
+    "PRESETS",
+    "REGISTRY",
+    "Indicator",
+    "IndicatorTable",
+    "Measure",
+    "QualityRule",
+    "SuppressionRule",
+    "audit_suppression",
+    "flag_quality",
+    "indicator_table",
+    "published_table",
+    "resolve_indicators",
+    "suppress_table",
+    "table_lines",
+    "to_csv",
+    "to_excel",
+    "to_parquet",
+    "to_sdmx_csv",
+]

@@ -1,0 +1,278 @@
+"""Reliability flags for survey estimates: agency presets and custom thresholds.
+
+A :class:`QualityRule` assigns every estimate a *flag* (the agency's own symbol) and a
+harmonised *reliability* class:
+
+* ``"reliable"`` — publish without a note;
+* ``"caution"`` — publish with a warning (SDMX ``OBS_STATUS`` ``E`` by default);
+* ``"unreliable"`` — too unreliable to be published (SDMX ``OBS_STATUS`` ``U``).
+
+The rule reads the coefficient of variation ``CV = SE / |θ̂|`` (also called the relative
+standard error, RSE) and the unweighted number of sample observations ``n`` of the cell. An
+estimate whose CV is undefined (a zero estimate, or a missing SE) is judged on ``n`` only and
+keeps the best CV band.
+
+Presets (thresholds as published by each agency)
+------------------------------------------------
+``"statcan"``
+    Statistics Canada data-quality letters by CV: A excellent (0 ≤ CV < 5 %), B very good
+    (5–10 %), C good (10–15 %), D acceptable (15–25 %), E use with caution (25–35 %), F too
+    unreliable to be published (≥ 35 %). Symbols: Statistics Canada "Standard table symbols"
+    (A–D levels of quality, E use with caution, F too unreliable to be published); A–D bands
+    as published in Statistics Canada quarterly financial statistics; the E/F boundary at
+    35 % is the common Statistics Canada table convention [to verify against the survey's
+    own release guideline].
+``"statcan_cchs"``
+    Statistics Canada release guideline used for the Canadian Community Health Survey: CV
+    ≤ 16.5 % release; 16.5 % < CV ≤ 33.3 % release with caution ("E"); CV > 33.3 % suppress
+    ("F"); at least 10 sample observations (fewer → "F").
+``"abs"``
+    Australian Bureau of Statistics relative standard errors: RSE < 25 % reliable; 25 % ≤ RSE
+    ≤ 50 % "*" use with caution; RSE > 50 % "**" too unreliable for general use.
+``"eurostat"``
+    Eurostat-style sample-size limits (EU-SILC convention, Commission Regulation (EC)
+    1982/2003 [to verify]): fewer than 20 sample observations → not published ("u" with
+    reliability ``unreliable``); 20–49 observations → flagged ("u", ``caution``). EU-LFS
+    applies country-specific limits of the same form; pass your own with
+    :meth:`QualityRule.custom`.
+
+Custom thresholds: :meth:`QualityRule.custom` (CV bands and minimum n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+from surveycore.checks import check_columns, check_option
+
+RELIABILITY: tuple[str, ...] = ("reliable", "caution", "unreliable")
+_RANK = {r: k for k, r in enumerate(RELIABILITY)}
+
+
+@dataclass(frozen=True)
+class QualityRule:
+    """CV bands and sample-size limits that flag estimates.
+
+    Parameters
+    ----------
+    name : str
+        Name recorded in metadata.
+    cv_bands : sequence of (upper, flag, reliability)
+        Ascending upper CV limits (fractions, 0.05 = 5 %); an estimate takes the first band with
+        ``cv < upper`` (or ``cv <= upper`` when ``inclusive=True``). The last band should have
+        ``upper = inf``.
+    n_bands : sequence of (minimum_n, flag, reliability)
+        An estimate with ``n < minimum_n`` takes that flag and reliability if it is worse than
+        its CV band; checked in the given order, the first match wins (list the strictest,
+        smallest minimum first).
+    inclusive : bool
+        Whether band limits are inclusive (``cv <= upper``).
+    source : str
+        Where the thresholds come from.
+    """
+
+    name: str
+    cv_bands: tuple[tuple[float, str, str], ...]
+    n_bands: tuple[tuple[int, str, str], ...] = ()
+    inclusive: bool = False
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        bands = tuple(tuple(b) for b in self.cv_bands)
+        nb = tuple(tuple(b) for b in self.n_bands)
+        object.__setattr__(self, "cv_bands", bands)
+        object.__setattr__(self, "n_bands", nb)
+        if not bands:
+            raise SurveyError(
+                "a quality rule needs at least one CV band",
+                argument="cv_bands",
+                expected="(upper, flag, reliability) tuples, the last with upper=inf",
+                found="none",
+            )
+        uppers = [float(b[0]) for b in bands]
+        if any(np.diff(uppers) <= 0) or any(u <= 0 for u in uppers):
+            raise SurveyError(
+                "CV band limits must be positive and increasing",
+                argument="cv_bands",
+                expected="strictly increasing upper limits > 0",
+                found=repr(uppers),
+            )
+        if np.isfinite(uppers[-1]):
+            raise SurveyError(
+                "the last CV band must be open-ended",
+                argument="cv_bands",
+                expected="upper limit inf for the last band",
+                found=repr(uppers[-1]),
+                hint="add a final band such as (float('inf'), 'F', 'unreliable')",
+            )
+        for _, _, rel in bands + nb:
+            check_option(rel, RELIABILITY, "reliability")
+        for m, _, _ in nb:
+            if int(m) != m or m < 1:
+                raise SurveyError(
+                    "minimum n must be a positive integer",
+                    argument="n_bands",
+                    expected="integers >= 1",
+                    found=repr(m),
+                )
+
+    @classmethod
+    def custom(
+        cls,
+        *,
+        caution_cv: float,
+        unreliable_cv: float,
+        min_n: int | None = None,
+        caution_n: int | None = None,
+        name: str = "custom",
+        flags: tuple[str, str, str] = ("", "E", "F"),
+    ) -> QualityRule:
+        """A three-class rule from two CV limits and optional sample-size limits.
+
+        ``cv < caution_cv`` → reliable; ``caution_cv ≤ cv < unreliable_cv`` → caution;
+        ``cv ≥ unreliable_cv`` or ``n < min_n`` → unreliable; ``n < caution_n`` → at least
+        caution.
+        """
+        if not 0 < caution_cv < unreliable_cv:
+            raise SurveyError(
+                "CV limits must satisfy 0 < caution_cv < unreliable_cv",
+                argument="caution_cv",
+                expected="0 < caution_cv < unreliable_cv",
+                found=f"caution_cv={caution_cv!r}, unreliable_cv={unreliable_cv!r}",
+            )
+        nb = []
+        if min_n is not None:
+            nb.append((min_n, flags[2], "unreliable"))
+        if caution_n is not None:
+            nb.append((caution_n, flags[1], "caution"))
+        return cls(
+            name=name,
+            cv_bands=(
+                (caution_cv, flags[0], "reliable"),
+                (unreliable_cv, flags[1], "caution"),
+                (float("inf"), flags[2], "unreliable"),
+            ),
+            n_bands=tuple(nb),
+            source="user-defined thresholds",
+        )
+
+    def describe(self) -> dict:
+        """Plain-dict description for metadata."""
+        return {
+            "name": self.name,
+            "cv_bands": [list(b) for b in self.cv_bands],
+            "n_bands": [list(b) for b in self.n_bands],
+            "inclusive": self.inclusive,
+            "source": self.source,
+        }
+
+    def assess(self, cv: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(flag, reliability)`` arrays for CVs and unweighted counts (vectorised)."""
+        cv = np.abs(np.asarray(cv, dtype=float))
+        n = np.asarray(n, dtype=float)
+        uppers = np.array([b[0] for b in self.cv_bands])
+        flags = np.array([b[1] for b in self.cv_bands], dtype=object)
+        rels = np.array([_RANK[b[2]] for b in self.cv_bands])
+        side = "left" if self.inclusive else "right"
+        idx = np.searchsorted(uppers, np.where(np.isnan(cv), 0.0, cv), side=side)
+        idx = np.minimum(idx, len(uppers) - 1)
+        flag = flags[idx]
+        rank = rels[idx]
+        taken = np.zeros(len(cv), dtype=bool)
+        for minimum, nflag, nrel in self.n_bands:
+            hit = ~taken & (n < minimum) & (_RANK[nrel] > rank)
+            flag = np.where(hit, nflag, flag)
+            rank = np.where(hit, _RANK[nrel], rank)
+            taken |= n < minimum
+        return flag.astype(object), np.array(RELIABILITY, dtype=object)[rank]
+
+
+_INF = float("inf")
+
+PRESETS: Mapping[str, QualityRule] = MappingProxyType(
+    {
+        "statcan": QualityRule(
+            "statcan",
+            cv_bands=(
+                (0.05, "A", "reliable"),
+                (0.10, "B", "reliable"),
+                (0.15, "C", "reliable"),
+                (0.25, "D", "reliable"),
+                (0.35, "E", "caution"),
+                (_INF, "F", "unreliable"),
+            ),
+            source="Statistics Canada standard table symbols; A–D CV bands 0–4.99/5–9.99/"
+            "10–14.99/15–24.99 %; E 25–35 %, F ≥ 35 % [E/F boundary to verify]",
+        ),
+        "statcan_cchs": QualityRule(
+            "statcan_cchs",
+            cv_bands=((0.165, "", "reliable"), (0.333, "E", "caution"), (_INF, "F", "unreliable")),
+            n_bands=((10, "F", "unreliable"),),
+            inclusive=True,
+            source="Statistics Canada CCHS release guideline: CV ≤ 16.5 % release, 16.6–33.3 % "
+            "with caution, > 33.3 % suppress; at least 10 observations",
+        ),
+        "abs": QualityRule(
+            "abs",
+            cv_bands=((0.25, "", "reliable"), (0.50, "*", "caution"), (_INF, "**", "unreliable")),
+            inclusive=True,
+            source="ABS technical notes: RSE < 25 % reliable; 25–50 % '*' use with caution; "
+            "> 50 % '**' too unreliable for general use",
+        ),
+        "eurostat": QualityRule(
+            "eurostat",
+            cv_bands=((_INF, "", "reliable"),),
+            n_bands=((20, "u", "unreliable"), (50, "u", "caution")),
+            source="Eurostat EU-SILC convention: < 20 observations not published, 20–49 flagged "
+            "[Commission Reg. (EC) 1982/2003, to verify]; EU-LFS uses country-specific limits",
+        ),
+    }
+)
+"""Built-in quality rules, keyed by preset name (read-only)."""
+
+
+def get_rule(rule: str | QualityRule) -> QualityRule:
+    """Return a :class:`QualityRule` from a preset name or a rule object."""
+    if isinstance(rule, QualityRule):
+        return rule
+    return PRESETS[check_option(rule, tuple(PRESETS), "quality")]
+
+
+def flag_quality(
+    table: pd.DataFrame,
+    rule: str | QualityRule = "statcan",
+    *,
+    cv: str = "cv",
+    n: str = "n",
+) -> pd.DataFrame:
+    """Add ``flag`` and ``reliability`` columns to a tidy estimate table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A tidy estimate table with a CV column and an unweighted-count column.
+    rule : str or QualityRule
+        A preset name (``"statcan"``, ``"statcan_cchs"``, ``"abs"``, ``"eurostat"``) or a
+        custom :class:`QualityRule`.
+    cv, n : str
+        Names of the CV and unweighted-count columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame (the input is not modified).
+    """
+    r = get_rule(rule)
+    check_columns(table, [cv, n], "table")
+    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float))
+    out = table.copy()
+    out["flag"] = pd.Series(flag, index=out.index, dtype=object)
+    out["reliability"] = pd.Series(rel, index=out.index, dtype=object)
+    return out
+

@@ -1,0 +1,388 @@
+"""Cell suppression for tables with margins: primary rule, secondary suppression, audit.
+
+A table with dimensions ``D_1 … D_k`` and all its margins (the total level is coded ``"_T"``)
+satisfies one linear equation per *line*: for a dimension ``D_j`` and fixed levels (or totals)
+of the other dimensions, the cells over the levels of ``D_j`` add up to the cell whose ``D_j``
+is ``"_T"``. Estimated totals ``Σ w_i y_i`` over domains are exactly additive, so an intruder
+who sees the published cells can solve these equations for suppressed cells.
+
+* **Primary suppression** hides cells with few contributors: ``0 < count ≤ threshold`` (the
+  frequency rule of ``sdcTable::primarySuppression``, default ``maxN = 3``), optionally also
+  cells with a CV above ``max_cv``. Zero counts are not suppressed unless ``allow_zeros``.
+* **Secondary suppression** (heuristic): every line left with exactly one suppressed cell gets a
+  complementary suppression — the cheapest unsuppressed cell of that line (non-margin cells
+  first, non-zero cells first, smallest value first) — repeated to a fixed point. The pattern
+  is then audited (below); a suppressed cell whose feasible interval is too narrow gets one more
+  complementary suppression in one of its lines, and the loop repeats.
+* **Audit**: for every suppressed cell ``s`` two linear programmes (``scipy.optimize.linprog``,
+  HiGHS) give ``min x_s`` and ``max x_s`` subject to all line equations, the published cells
+  fixed at their values and ``x ≥ 0`` (counts are non-negative). The cell is protected when
+  ``max − min ≥ protection · |value|`` (and, for any suppressed cell, ``max − min > 0``). A second,
+  independent check uses ranks: ``s`` is exactly determined iff the unit vector ``e_s`` lies in
+  the row space of the line equations restricted to the suppressed cells.
+
+References: Hundepool et al. (2012), *Statistical Disclosure Control*, Wiley, ch. 4 (frequency
+rule, secondary suppression, audit by interval computation); Cox (1980), "Suppression
+methodology and statistical disclosure control", JASA 75, 377–385.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from surveycore import SurveyError
+from surveycore.checks import check_columns, check_option
+
+TOTAL = "_T"
+CountBasis = Literal["contributors", "n"]
+COUNT_BASES: tuple[str, ...] = ("contributors", "n")
+
+
+@dataclass(frozen=True)
+class SuppressionRule:
+    """Disclosure-control settings for indicator tables.
+
+    Parameters
+    ----------
+    threshold : int
+        Primary suppression of cells whose unweighted count is ``0 < count ≤ threshold``
+        (default 3, the ``sdcTable`` frequency-rule default).
+    count : {"contributors", "n"}
+        Which unweighted count the rule reads: ``contributors`` = sample persons (or households)
+        in the cell with a non-zero numerator (e.g. foreign-born respondents); ``n`` = sample
+        rows of the universe in the cell.
+    max_cv : float, optional
+        Also suppress cells whose CV exceeds this limit (primary).
+    allow_zeros : bool
+        Suppress cells with a zero count too (default ``False``: a zero is not disclosive).
+    protection : float
+        Required width of a primary cell's feasible interval, as a fraction of its value.
+    secondary : bool
+        Run secondary suppression (default ``True``).
+    """
+
+    threshold: int = 3
+    count: CountBasis = "contributors"
+    max_cv: float | None = None
+    allow_zeros: bool = False
+    protection: float = 0.1
+    secondary: bool = True
+
+    def __post_init__(self) -> None:
+        check_option(self.count, COUNT_BASES, "count")
+        if int(self.threshold) != self.threshold or self.threshold < 0:
+            raise SurveyError(
+                "threshold must be a non-negative integer",
+                argument="threshold",
+                expected="an integer >= 0",
+                found=repr(self.threshold),
+            )
+        if self.max_cv is not None and not self.max_cv > 0:
+            raise SurveyError(
+                "max_cv must be positive",
+                argument="max_cv",
+                expected="a number > 0 or None",
+                found=repr(self.max_cv),
+            )
+        if not 0 <= self.protection:
+            raise SurveyError(
+                "protection must be >= 0",
+                argument="protection",
+                expected="a fraction such as 0.1",
+                found=repr(self.protection),
+            )
+
+    def describe(self) -> dict:
+        """Plain-dict description for metadata."""
+        return {
+            "threshold": self.threshold,
+            "rule": f"suppress cells with 0 < {self.count} <= {self.threshold}"
+            + ("" if self.allow_zeros else " (zeros published)")
+            + (f", or CV > {self.max_cv}" if self.max_cv is not None else ""),
+            "count": self.count,
+            "max_cv": self.max_cv,
+            "allow_zeros": self.allow_zeros,
+            "protection": self.protection,
+            "secondary": "singleton-line complements to a fixed point, then LP interval audit"
+            if self.secondary
+            else "none",
+        }
+
+    def primary(self, count: np.ndarray, cv: np.ndarray | None = None) -> np.ndarray:
+        """Boolean mask of primary-suppressed cells (vectorised)."""
+        count = np.asarray(count, dtype=float)
+        low = count <= self.threshold
+        if not self.allow_zeros:
+            low &= count > 0
+        if self.max_cv is not None and cv is not None:
+            low |= np.asarray(cv, dtype=float) > self.max_cv
+        return low
+
+
+# ---------------------------------------------------------------------------------------------
+# the line equations of a table with margins
+
+
+def table_lines(cells: pd.DataFrame, dims: Sequence[str], total: str = TOTAL) -> list[np.ndarray]:
+    """The additivity constraints of a table with margins.
+
+    Returns a list of integer arrays of row positions; in each, the **last** position is the
+    margin (the cell whose varying dimension is ``total``) and the others are its components.
+    Lines whose margin is absent from ``cells`` impose nothing and are left out.
+    """
+    dims = list(dims)
+    check_columns(cells, dims, "dims")
+    keys = cells[dims].astype(object).reset_index(drop=True)
+    lines: list[np.ndarray] = []
+    for j, d in enumerate(dims):
+        others = dims[:j] + dims[j + 1 :]
+        is_tot = (keys[d] == total).to_numpy()
+        if others:
+            codes = keys.groupby(others, sort=False, dropna=False).ngroup().to_numpy()
+        else:
+            codes = np.zeros(len(keys), dtype=np.int64)
+        order = np.lexsort((is_tot, codes))
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        for grp in np.split(order, bounds):
+            tot = grp[is_tot[grp]]
+            comp = grp[~is_tot[grp]]
+            if len(tot) == 1 and len(comp) >= 1:
+                lines.append(np.concatenate([comp, tot]))
+            elif len(tot) > 1:
+                raise SurveyError(
+                    "duplicate cells in the table",
+                    argument="cells",
+                    expected="one row per combination of the dimensions",
+                    found=f"{len(tot)} margin rows for the same line of {d!r}",
+                )
+    return lines
+
+
+def _equations(lines: list[np.ndarray], ncell: int) -> np.ndarray:
+    a = np.zeros((len(lines), ncell))
+    for r, line in enumerate(lines):
+        a[r, line[:-1]] = 1.0
+        a[r, line[-1]] = -1.0
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
+# audit
+
+
+def audit_suppression(
+    cells: pd.DataFrame,
+    dims: Sequence[str],
+    value: str,
+    suppressed: np.ndarray,
+    *,
+    total: str = TOTAL,
+    nonnegative: bool = True,
+    primary: np.ndarray | None = None,
+    protection: float = 0.0,
+) -> pd.DataFrame:
+    """Feasible interval of every suppressed cell given the published cells and margins.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        The table with margins (``total`` marks a margin level), one row per cell.
+    dims : sequence of str
+        The dimension columns.
+    value : str
+        The additive value column (an estimated total or a count).
+    suppressed : bool array
+        Which cells are hidden.
+    nonnegative : bool
+        Whether the intruder knows that cells are non-negative (counts).
+    primary : bool array, optional
+        Primary cells; they need ``width ≥ protection · |value|``. Every suppressed cell needs
+        ``width > 0``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per suppressed cell: ``position`` (row position in ``cells``), the dimension
+        columns, ``value``, ``lower``, ``upper``, ``width``, ``determined`` (rank check: the cell
+        is an exact linear function of published values), ``required`` and ``protected``.
+    """
+    suppressed = np.asarray(suppressed, dtype=bool)
+    vals = cells[value].to_numpy(dtype=float)
+    n = len(cells)
+    lines = table_lines(cells, dims, total)
+    a = _equations(lines, n)
+    s_idx = np.flatnonzero(suppressed)
+    p_idx = np.flatnonzero(~suppressed)
+    cols = ["position", *dims, "value", "lower", "upper", "width", "determined", "required",
+            "protected"]
+    if len(s_idx) == 0:
+        return pd.DataFrame(columns=cols)
+    scale = float(np.nanmax(np.abs(vals))) or 1.0
+    v = vals / scale
+    a_s = a[:, s_idx]
+    used = np.abs(a_s).sum(axis=1) > 0
+    a_s = a_s[used]
+    b = -(a[used][:, p_idx] @ v[p_idx])
+    bounds = [(0.0, None) if nonnegative else (None, None)] * len(s_idx)
+    # rank check: e_s in the row space of a_s  <=>  rank([a_s; e_s]) == rank(a_s)
+    rank = np.linalg.matrix_rank(a_s) if a_s.size else 0
+    lower = np.empty(len(s_idx))
+    upper = np.empty(len(s_idx))
+    determined = np.zeros(len(s_idx), dtype=bool)
+    for k in range(len(s_idx)):
+        e = np.zeros(len(s_idx))
+        e[k] = 1.0
+        if a_s.size:
+            determined[k] = np.linalg.matrix_rank(np.vstack([a_s, e])) == rank
+        lower[k] = _bound(e, a_s, b, bounds, k, "min")
+        upper[k] = _bound(-e, a_s, b, bounds, k, "max")
+    lower *= scale
+    upper *= scale
+    width = upper - lower
+    prim = np.zeros(n, dtype=bool) if primary is None else np.asarray(primary, dtype=bool)
+    required = np.where(prim[s_idx], protection * np.abs(vals[s_idx]), 0.0)
+    tol = 1e-9 * scale
+    protected = (width >= required) & (width > tol) & ~determined
+    out = cells.iloc[s_idx][list(dims)].reset_index(drop=True)
+    out.insert(0, "position", s_idx)
+    out["value"] = vals[s_idx]
+    out["lower"] = lower
+    out["upper"] = upper
+    out["width"] = width
+    out["determined"] = determined
+    out["required"] = required
+    out["protected"] = protected
+    return out[cols]
+
+
+def _bound(c, a_s, b, bounds, k, sense) -> float:
+    if a_s.size == 0:
+        return 0.0 if (sense == "min" and bounds[k][0] == 0.0) else (
+            -np.inf if sense == "min" else np.inf)
+    res = linprog(c, A_eq=a_s, b_eq=b, bounds=bounds, method="highs")
+    if res.status == 3:  # unbounded
+        return -np.inf if sense == "min" else np.inf
+    if res.status != 0:
+        raise SurveyError(
+            "the suppression audit could not solve the table equations",
+            argument="cells",
+            expected="an additive table (cells adding up to their margins)",
+            found=f"linprog status {res.status}: {res.message}",
+            hint="audit only additive measures (estimated totals or counts), with their margins",
+        )
+    return float(res.fun) if sense == "min" else float(-res.fun)
+
+
+# ---------------------------------------------------------------------------------------------
+# secondary suppression
+
+
+def suppress_table(
+    cells: pd.DataFrame,
+    dims: Sequence[str],
+    value: str,
+    primary: np.ndarray,
+    *,
+    total: str = TOTAL,
+    protection: float = 0.1,
+    nonnegative: bool = True,
+    max_rounds: int = 100,
+) -> np.ndarray:
+    """Secondary suppression for a table with margins; returns the status of every cell.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Table with margins, one row per cell (margin levels coded ``total``).
+    dims : sequence of str
+        Dimension columns.
+    value : str
+        Additive value column (estimated totals); also the cost of suppressing a cell.
+    primary : bool array
+        Primary-suppressed cells.
+    protection : float
+        Required feasible-interval width of a primary cell, as a fraction of its value.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``""`` published, ``"primary"`` or ``"secondary"``.
+
+    Raises
+    ------
+    SurveyError
+        If no suppression pattern protecting every primary cell is found (e.g. a table without
+        enough cells).
+    """
+    primary = np.asarray(primary, dtype=bool)
+    vals = cells[value].to_numpy(dtype=float)
+    if np.isnan(vals).any():
+        raise SurveyError(
+            "the value column has missing values",
+            argument=value,
+            expected="an estimate in every cell",
+            found=f"{int(np.isnan(vals).sum())} missing",
+        )
+    lines = table_lines(cells, dims, total) if len(dims) else []
+    is_margin = (cells[list(dims)].astype(object) == total).any(axis=1).to_numpy() if dims else (
+        np.zeros(len(cells), dtype=bool))
+    # cost key: zeros last, margins after inner cells, then the smallest value
+    cost = np.lexsort((np.abs(vals), is_margin, vals == 0))
+    rank_of = np.empty(len(vals), dtype=np.int64)
+    rank_of[cost] = np.arange(len(vals))
+    sup = primary.copy()
+
+    def cheapest(line: np.ndarray) -> int | None:
+        cand = line[~sup[line]]
+        return None if len(cand) == 0 else int(cand[np.argmin(rank_of[cand])])
+
+    for _ in range(max_rounds):
+        changed = True
+        while changed:
+            changed = False
+            for line in lines:
+                if sup[line].sum() == 1:
+                    c = cheapest(line)
+                    if c is not None:
+                        sup[c] = True
+                        changed = True
+        if not sup.any() or not lines:
+            break
+        audit = audit_suppression(cells, dims, value, sup, total=total, nonnegative=nonnegative,
+                                  primary=primary, protection=protection)
+        weak = audit.loc[~audit["protected"], "position"].to_numpy()
+        if len(weak) == 0:
+            break
+        added = False
+        for pos in weak:
+            options = [cheapest(line) for line in lines if pos in line]
+            options = [c for c in options if c is not None]
+            if options:
+                sup[min(options, key=lambda c: rank_of[c])] = True
+                added = True
+                break
+        if not added:
+            raise SurveyError(
+                "no secondary suppression pattern protects every primary cell",
+                argument="cells",
+                expected="a table with enough cells to hide small counts",
+                found=f"{len(weak)} cell(s) still recoverable from the margins",
+                hint="collapse categories of the disaggregation variables",
+            )
+    else:  # pragma: no cover - safety net
+        raise SurveyError(
+            "secondary suppression did not converge",
+            argument="cells",
+            expected=f"a pattern within {max_rounds} rounds",
+            found="no fixed point",
+        )
+    status = np.full(len(vals), "", dtype=object)
+    status[sup & ~primary] = "secondary"
+    status[primary] = "primary"
+    return status
