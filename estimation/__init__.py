@@ -9,3 +9,7 @@ from estimation.design import SurveyDesign
 from surveycore.errors import SurveyError
 
 __all__ = ["SurveyDesign", "SurveyError"]
+
+from estimation.indicators import IndicatorTable, SuppressionRule, indicator_table  # noqa: E402
+
+__all__ += ["IndicatorTable", "SuppressionRule", "indicator_table"]
