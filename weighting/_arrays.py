@@ -1,0 +1,60 @@
+"""Small vectorised helpers shared by the weighting steps (group sums, weight summaries)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def indicator(codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """Sparse (G × n) indicator matrix of ``codes`` (rows with code < 0 are left out)."""
+    n = codes.shape[0]
+    keep = codes >= 0
+    return sp.csr_matrix(
+        (np.ones(int(keep.sum())), (codes[keep], np.arange(n)[keep])), shape=(n_groups, n)
+    )
+
+
+def group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """Sum ``values`` (n,) or (n, R) within groups: returns (G,) or (G, R)."""
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=n_groups)
+    if values.shape[1] == 1:
+        return np.bincount(codes, weights=values[:, 0], minlength=n_groups)[:, None]
+    return np.asarray(indicator(codes, n_groups) @ values)
+
+
+def as_matrix(base: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Return ``base`` as a float (n, R) matrix and whether it was one-dimensional."""
+    arr = np.asarray(base, dtype=float)
+    if arr.ndim == 1:
+        return arr[:, None], True
+    return arr, False
+
+
+def weight_summary(w: np.ndarray) -> dict[str, float]:
+    """Summary of one weight vector: n, sum, min, max, mean, CV, Kish deff and n_eff.
+
+    Kish's design effect due to unequal weighting is ``1 + CV² = n Σw² / (Σw)²`` and the
+    effective sample size is ``(Σw)² / Σw²`` (Kish 1965, §11.7), over rows with positive weight.
+    """
+    pos = w[w > 0]
+    n = pos.size
+    total = float(pos.sum())
+    if n == 0:
+        return {"n": 0, "n_positive": 0, "sum": 0.0}
+    mean = total / n
+    sd = float(pos.std(ddof=0))
+    sumsq = float((pos**2).sum())
+    return {
+        "n": int(w.size),
+        "n_positive": int(n),
+        "sum": total,
+        "min": float(pos.min()),
+        "max": float(pos.max()),
+        "mean": mean,
+        "cv": sd / mean,
+        "ratio_max_min": float(pos.max() / pos.min()),
+        "deff_kish": n * sumsq / total**2,
+        "n_eff": total**2 / sumsq,
+    }

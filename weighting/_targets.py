@@ -1,0 +1,224 @@
+"""Population targets given by name, aligned with the sample by name only.
+
+Targets are a mapping ``{"var": {level: count}}`` for a categorical margin, ``{"var": total}``
+for a numeric total and ``{("v1", "v2"): {(l1, l2): count}}`` for a cross-classified margin.
+Nothing is matched by position: every sample level must have a target and every target level
+with a positive count must be present in the sample, otherwise :class:`SurveyError` names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+from surveycore.checks import _preview, check_columns, finite_numeric
+
+__all__ = ["Margin", "NumericTotal", "parse_targets", "check_margin_totals", "cell_codes"]
+
+MARGIN_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A categorical margin: row codes into ``levels`` and the population count of each level."""
+
+    name: str
+    columns: tuple[str, ...]
+    levels: tuple[Any, ...]
+    codes: np.ndarray  # (n,) int codes into levels
+    counts: np.ndarray  # (L,) population counts
+
+    @property
+    def total(self) -> float:
+        return float(self.counts.sum())
+
+
+@dataclass(frozen=True)
+class NumericTotal:
+    """A numeric auxiliary variable and its population total."""
+
+    name: str
+    values: np.ndarray  # (n,)
+    total: float
+
+
+def _key_columns(key: Any) -> tuple[str, ...]:
+    if isinstance(key, str):
+        return (key,)
+    if isinstance(key, tuple) and key and all(isinstance(k, str) for k in key):
+        return key
+    raise SurveyError(
+        "a target must be keyed by a column name or a tuple of column names",
+        argument="targets",
+        expected="'var' or ('var1', 'var2')",
+        found=repr(key),
+    )
+
+
+def _row_keys(data: pd.DataFrame, columns: tuple[str, ...], argument: str) -> pd.Series:
+    frame = data[list(columns)]
+    if frame.isna().any().any():
+        bad = [c for c in columns if data[c].isna().any()]
+        raise SurveyError(
+            "a calibration variable has missing values",
+            argument=argument,
+            expected="no missing values in the margin variables",
+            found=f"missing values in {_preview(bad)}",
+            hint="impute or give the missing rows a level of their own (and a target for it)",
+        )
+    if len(columns) == 1:
+        return frame.iloc[:, 0]
+    return pd.Series(list(zip(*(frame[c].tolist() for c in columns))), index=data.index)
+
+
+def _match_level(level: Any, sample_levels: list[Any]) -> Any:
+    """Return the sample level equal to ``level`` (exactly, else by string form), or a sentinel."""
+    if level in sample_levels:
+        return level
+    as_text = {str(s): s for s in sample_levels}
+    return as_text.get(str(level), _MISSING)
+
+
+_MISSING = object()
+
+
+def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str) -> Margin:
+    columns = _key_columns(key)
+    name = columns[0] if len(columns) == 1 else ":".join(columns)
+    rows = _row_keys(data, columns, argument)
+    codes, uniques = pd.factorize(rows, sort=True)
+    sample_levels = list(uniques)
+    counts = np.zeros(len(sample_levels))
+    seen = np.zeros(len(sample_levels), dtype=bool)
+    absent = []
+    for level, count in spec.items():
+        try:
+            value = float(count)
+        except (TypeError, ValueError):
+            raise SurveyError(
+                f"target for {name}={level!r} is not a number",
+                argument=argument,
+                expected="a count",
+                found=repr(count),
+            ) from None
+        if not np.isfinite(value) or value < 0:
+            raise SurveyError(
+                f"target for {name}={level!r} must be a finite count >= 0",
+                argument=argument,
+                expected="finite counts >= 0",
+                found=repr(count),
+            )
+        match = _match_level(level, sample_levels)
+        if match is _MISSING:
+            if value > 0:
+                absent.append((level, value))
+            continue
+        j = sample_levels.index(match)
+        counts[j] = value
+        seen[j] = True
+    if absent:
+        raise SurveyError(
+            f"target level{'s' if len(absent) > 1 else ''} of {name} absent from the sample",
+            argument=argument,
+            expected=f"levels present in the sample: {_preview(sample_levels)}",
+            found=", ".join(f"{lv!r} (target {v:g})" for lv, v in absent),
+            hint=f"collapse {_preview([lv for lv, _ in absent])} with a neighbouring level of "
+            f"{name} in both the data and the targets",
+        )
+    if not seen.all():
+        missing = [lv for lv, s in zip(sample_levels, seen) if not s]
+        raise SurveyError(
+            f"sample level{'s' if len(missing) > 1 else ''} of {name} missing from the targets",
+            argument=argument,
+            expected=f"a target for every level of {name} found in the sample",
+            found=f"no target for {_preview(missing)}",
+            hint="add the level to the targets or recode it into a level that has one",
+        )
+    return Margin(name, columns, tuple(sample_levels), codes.astype(np.intp), counts)
+
+
+def parse_targets(
+    data: pd.DataFrame, targets: Mapping[Any, Any], argument: str = "targets"
+) -> tuple[list[Margin], list[NumericTotal]]:
+    """Split ``targets`` into categorical margins and numeric totals, checked against ``data``."""
+    if not isinstance(targets, Mapping) or not targets:
+        raise SurveyError(
+            "targets must be a non-empty mapping",
+            argument=argument,
+            expected="{'var': {level: count}} or {'var': total}",
+            found=type(targets).__name__,
+        )
+    margins: list[Margin] = []
+    numerics: list[NumericTotal] = []
+    for key, spec in targets.items():
+        columns = _key_columns(key)
+        check_columns(data, columns, argument)
+        if isinstance(spec, Mapping) or isinstance(spec, pd.Series):
+            margins.append(_margin(data, key, dict(spec), argument))
+        else:
+            if len(columns) != 1:
+                raise SurveyError(
+                    "a numeric total must name one column",
+                    argument=argument,
+                    expected="{'var': total}",
+                    found=repr(key),
+                )
+            try:
+                total = float(spec)
+            except (TypeError, ValueError):
+                raise SurveyError(
+                    f"target for {key} is neither a number nor a mapping of level counts",
+                    argument=argument,
+                    expected="{'var': {level: count}} or {'var': total}",
+                    found=repr(spec),
+                ) from None
+            if not np.isfinite(total):
+                raise SurveyError(
+                    f"target total for {key} is not finite",
+                    argument=argument,
+                    expected="a finite number",
+                    found=repr(spec),
+                )
+            values = finite_numeric(data[columns[0]], f"{argument}[{key!r}]")
+            numerics.append(NumericTotal(columns[0], values, total))
+    return margins, numerics
+
+
+def check_margin_totals(margins: list[Margin], argument: str = "targets") -> None:
+    """Refuse categorical margins whose population totals disagree (relative 1e-6)."""
+    if len(margins) < 2:
+        return
+    totals = np.array([m.total for m in margins])
+    if np.ptp(totals) > MARGIN_RTOL * np.abs(totals).max():
+        shown = ", ".join(f"{m.name}={m.total:,.6g}" for m in margins)
+        raise SurveyError(
+            "margins disagree on the population total",
+            argument=argument,
+            expected=f"every categorical margin summing to the same total (relative {MARGIN_RTOL:g})",
+            found=shown,
+            hint="take every margin from the same population source, or rescale them to one total",
+        )
+
+
+def cell_codes(codes: list[np.ndarray], n_levels: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of the margins' cross-classification present in the sample.
+
+    ``codes`` are the level codes of every margin (n,) and ``n_levels`` their numbers of
+    levels. Returns ``(cell, cell_levels)``: the cell code of each row (n,) and, for each
+    cell, its level code in every margin (C, M).
+    """
+    stacked = np.column_stack(codes).astype(np.int64)
+    sizes = np.array(n_levels, dtype=np.int64)
+    if np.prod(sizes.astype(float)) < 2**62:
+        radix = np.concatenate([[1], np.cumprod(sizes[:-1])])
+        key = stacked @ radix
+        uniq, cell = np.unique(key, return_inverse=True)
+        cell_levels = (uniq[:, None] // radix[None, :]) % sizes[None, :]
+    else:  # pragma: no cover - astronomically many cells
+        cell_levels, cell = np.unique(stacked, axis=0, return_inverse=True)
+    return cell.astype(np.intp).ravel(), cell_levels.astype(np.intp)

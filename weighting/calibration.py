@@ -1,0 +1,367 @@
+"""Calibration to population totals: linear (GREG), raking, logit, truncated and sinh distances.
+
+The calibrated weights are ``w_i = d_i g_i`` with ``g_i = F(x_i'λ)`` chosen so that
+``Σ_i w_i x_i = t_x`` (Deville & Särndal 1992; Särndal 2007). ``x_i`` holds one indicator per
+level of each categorical margin and the numeric auxiliaries. The equations are solved on
+*calibration units*: the cells of the margins' cross-classification when every auxiliary is
+categorical (rows of a cell share one g), the clusters for integrated calibration (x averaged
+over each cluster's rows, as R survey's ``calibrate(aggregate.stage=)``; Lemaître & Dufour
+1987; Estevao & Särndal 2006), otherwise the rows. ``by=`` calibrates separately within
+domains: the design matrix is block diagonal in the domains, so one solve does them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+from surveycore.checks import _preview
+from weighting._arrays import group_sums
+from weighting._solver import Solution, solve
+from weighting._targets import Margin, NumericTotal, cell_codes, check_margin_totals, parse_targets
+from weighting.records import CalibrationRecord
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationProblem:
+    """Everything a calibration needs, fixed once: units, unit design matrix, totals."""
+
+    unit: np.ndarray  # (n,) row -> unit
+    n_units: int
+    unit_x: np.ndarray  # (m, p) reduced design (full column rank where possible)
+    totals: np.ndarray  # (p,)
+    names: tuple[str, ...]  # (p,) column names of unit_x
+    check_x: np.ndarray  # (m, q) every target column (full dummy coding) for reporting
+    check_totals: np.ndarray  # (q,)
+    check_names: tuple[str, ...]
+    check_margin: tuple[str, ...]  # the margin each check column belongs to
+    cluster_codes: np.ndarray | None  # (n,) cluster of each row (integrated calibration)
+
+    def unit_weights(self, w: np.ndarray) -> np.ndarray:
+        return group_sums(self.unit, self.n_units, w)
+
+    def achieved(self, w: np.ndarray) -> np.ndarray:
+        """Totals Σ w x of every target column for weights ``w`` (n,)."""
+        return self.check_x.T @ group_sums(self.unit, self.n_units, w)
+
+
+def _domain_targets(data: pd.DataFrame, by: str, targets: Mapping[Any, Any]):
+    codes, levels = pd.factorize(data[by], sort=True)
+    if (codes < 0).any():
+        raise SurveyError(
+            "the domain variable has missing values",
+            argument="by",
+            expected="a domain for every row",
+            found=f"{int((codes < 0).sum())} missing",
+        )
+    levels = list(levels)
+    matched = {}
+    for key, spec in targets.items():
+        hit = [lv for lv in levels if lv == key or str(lv) == str(key)]
+        if not hit:
+            raise SurveyError(
+                f"domain {key!r} of {by} is absent from the sample",
+                argument="targets",
+                expected=f"domains of {by}: {_preview(levels)}",
+                found=repr(key),
+            )
+        matched[levels.index(hit[0])] = spec
+    missing = [lv for j, lv in enumerate(levels) if j not in matched]
+    if missing:
+        raise SurveyError(
+            f"domain{'s' if len(missing) > 1 else ''} of {by} without targets",
+            argument="targets",
+            expected=f"targets for every domain of {by} in the sample",
+            found=_preview(missing),
+            hint="give targets for every domain, or calibrate on a subset",
+        )
+    return codes.astype(np.intp), levels, matched
+
+
+def _columns(margins: list[Margin], numerics: list[NumericTotal], prefix: str = ""):
+    """Full dummy coding (for reports) and a reduced basis (for the solver)."""
+    cols, names, margin_of, totals, keep = [], [], [], [], []
+    for k, m in enumerate(margins):
+        for j, lv in enumerate(m.levels):
+            cols.append((m.codes == j).astype(float))
+            names.append(f"{prefix}{m.name}={lv}")
+            margin_of.append(prefix + m.name)
+            totals.append(m.counts[j])
+            # later margins: drop one level, their indicators sum to the first margin's
+            keep.append(k == 0 or j > 0)
+    for t in numerics:
+        cols.append(t.values)
+        names.append(prefix + t.name)
+        margin_of.append(prefix + t.name)
+        totals.append(t.total)
+        keep.append(True)
+    return cols, names, margin_of, np.array(totals, dtype=float), np.array(keep, dtype=bool)
+
+
+def build_problem(
+    data: pd.DataFrame,
+    targets: Mapping[Any, Any],
+    *,
+    by: str | None = None,
+    cluster: str | None = None,
+    cluster_targets: Mapping[str, float] | None = None,
+) -> CalibrationProblem:
+    """Check the targets against the data and build the calibration units and design matrix."""
+    n = len(data)
+    cluster_codes = None
+    if cluster is not None:
+        if cluster not in data.columns:
+            raise SurveyError(
+                "cluster column not found", argument="cluster", expected="a column", found=cluster
+            )
+        cluster_codes, _ = pd.factorize(data[cluster], sort=True)
+        if (cluster_codes < 0).any():
+            raise SurveyError(
+                "the cluster identifier has missing values",
+                argument="cluster",
+                expected="a cluster for every row",
+                found=f"{int((cluster_codes < 0).sum())} missing",
+            )
+        cluster_codes = cluster_codes.astype(np.intp)
+    elif cluster_targets:
+        raise SurveyError(
+            "cluster_targets need cluster=",
+            argument="cluster_targets",
+            expected="cluster= naming the household identifier",
+            found="cluster=None",
+        )
+
+    if by is None:
+        blocks = [(np.ones(n, dtype=bool), "", targets)]
+        domain_codes = None
+    else:
+        if by not in data.columns:
+            raise SurveyError("by column not found", argument="by", expected="a column", found=by)
+        domain_codes, levels, matched = _domain_targets(data, by, targets)
+        blocks = [(domain_codes == j, f"{by}={levels[j]}: ", spec) for j, spec in matched.items()]
+
+    all_cols, all_names, all_margin, all_totals, all_keep = [], [], [], [], []
+    categorical_only = True
+    cat_codes = []
+    for mask, prefix, spec in blocks:
+        sub = data.loc[mask] if by is not None else data
+        margins, numerics = parse_targets(sub, spec)
+        check_margin_totals(margins)
+        if numerics:
+            categorical_only = False
+        cols, names, margin_of, totals, keep = _columns(margins, numerics, prefix)
+        for c in cols:
+            full = np.zeros(n)
+            full[mask] = c
+            all_cols.append(full)
+        all_names += names
+        all_margin += margin_of
+        all_totals.append(totals)
+        all_keep.append(keep)
+        if by is None:
+            cat_codes = [(m.codes, len(m.levels)) for m in margins]
+    if cluster_targets:
+        for name, total in cluster_targets.items():
+            if name not in data.columns:
+                raise SurveyError(
+                    "cluster target column not found",
+                    argument="cluster_targets",
+                    expected="a household-level column",
+                    found=name,
+                )
+            values = pd.to_numeric(data[name], errors="coerce").to_numpy(dtype=float)
+            if not np.isfinite(values).all():
+                raise SurveyError(
+                    f"{name} has missing or non-numeric values",
+                    argument="cluster_targets",
+                    expected="a number for every row",
+                    found=f"{int((~np.isfinite(values)).sum())} bad values",
+                )
+            size = np.bincount(cluster_codes)
+            spread = group_sums(cluster_codes, size.size, values**2) / size - (
+                group_sums(cluster_codes, size.size, values) / size
+            ) ** 2
+            if (spread > 1e-9 * (1 + np.abs(values).max() ** 2)).any():
+                raise SurveyError(
+                    f"{name} varies within clusters",
+                    argument="cluster_targets",
+                    expected=f"a household-level variable, constant within {cluster}",
+                    found=f"{int((spread > 0).sum())} clusters with differing values",
+                )
+            # each household counted once: spread its value over its rows
+            all_cols.append(values / size[cluster_codes])
+            all_names.append(f"{name} (per {cluster})")
+            all_margin.append(f"{name} (per {cluster})")
+            all_totals.append(np.array([float(total)]))
+            all_keep.append(np.array([True]))
+        categorical_only = False
+
+    x_full = np.column_stack(all_cols)
+    totals = np.concatenate(all_totals)
+    keep = np.concatenate(all_keep)
+    # drop columns with zero total that no sampled unit has (as R does)
+    empty = (totals == 0) & ~(x_full != 0).any(axis=0)
+    keep &= ~empty
+
+    if cluster_codes is not None:
+        unit = cluster_codes
+        n_units = int(unit.max()) + 1
+        size = np.bincount(unit, minlength=n_units)
+        unit_x = group_sums(unit, n_units, x_full) / size[:, None]
+    elif categorical_only and by is None and cat_codes:
+        unit, _ = cell_codes([c for c, _ in cat_codes], [k for _, k in cat_codes])
+        n_units = int(unit.max()) + 1
+        first = np.full(n_units, -1)
+        first[unit[::-1]] = np.arange(n)[::-1]
+        unit_x = x_full[first]
+    else:
+        unit = np.arange(n, dtype=np.intp)
+        n_units = n
+        unit_x = x_full
+    check_names = tuple(all_names)
+    return CalibrationProblem(
+        unit=unit,
+        n_units=n_units,
+        unit_x=unit_x[:, keep],
+        totals=totals[keep],
+        names=tuple(np.array(all_names)[keep]),
+        check_x=unit_x,
+        check_totals=totals,
+        check_names=check_names,
+        check_margin=tuple(all_margin),
+        cluster_codes=cluster_codes,
+    )
+
+
+def check_feasible(problem: CalibrationProblem, d: np.ndarray, lower: float, upper: float) -> None:
+    """Refuse bounds under which one target alone cannot be reached; give the achievable range.
+
+    With ``L <= g <= U`` the total ``Σ d_i g_i x_ij`` of column j ranges over
+    ``[Σ d_i x_ij (L if x_ij > 0 else U), Σ d_i x_ij (U if x_ij > 0 else L)]``.
+    """
+    if not (np.isfinite(lower) or np.isfinite(upper)):
+        return
+    du = problem.unit_weights(d)
+    x = problem.check_x
+    pos = np.clip(x, 0, None) * du[:, None]
+    neg = np.clip(x, None, 0) * du[:, None]
+    with np.errstate(invalid="ignore"):
+        low = lower * pos.sum(axis=0) + upper * neg.sum(axis=0)
+        high = upper * pos.sum(axis=0) + lower * neg.sum(axis=0)
+    low = np.nan_to_num(low, nan=0.0)
+    high = np.nan_to_num(high, nan=0.0)
+    t = problem.check_totals
+    slack = 1e-9 * (1 + np.abs(t))
+    bad = np.flatnonzero((t < low - slack) | (t > high + slack))
+    if bad.size:
+        j = bad[0]
+        raise SurveyError(
+            f"calibration bounds ({lower:g}, {upper:g}) are infeasible for {problem.check_names[j]}",
+            argument="bounds",
+            expected=f"a target for {problem.check_names[j]} within the achievable range "
+            f"[{low[j]:,.6g}, {high[j]:,.6g}]",
+            found=f"target {t[j]:,.6g}"
+            + (f" ({bad.size} constraints infeasible)" if bad.size > 1 else ""),
+            hint="widen the bounds, or collapse the level so its target is reachable",
+        )
+
+
+def explain_failure(problem: CalibrationProblem, sol: Solution, d: np.ndarray, tol: float,
+                    max_iter: int, lower: float, upper: float) -> SurveyError:
+    """Describe a calibration that did not converge: how far, and on which margin."""
+    g_rows = sol.g[problem.unit, 0]
+    achieved = problem.achieved(d * g_rows)
+    rel = np.abs(achieved - problem.check_totals) / (1 + np.abs(problem.check_totals))
+    j = int(np.argmax(rel))
+    bounded = np.isfinite(lower) or np.isfinite(upper)
+    return SurveyError(
+        "calibration did not converge",
+        argument="max_iter" if not bounded else "bounds",
+        expected=f"relative misfit below {tol:g} within {max_iter} iterations",
+        found=f"largest relative misfit {rel[j]:.3g} on {problem.check_names[j]} "
+        f"(margin {problem.check_margin[j]}): achieved {achieved[j]:,.8g}, "
+        f"target {problem.check_totals[j]:,.8g}",
+        hint="widen the bounds (the targets may be jointly unreachable within them)"
+        if bounded
+        else "raise max_iter, or check the margin for near-empty levels",
+    )
+
+
+def record_for(problem: CalibrationProblem, d: np.ndarray, g: np.ndarray) -> CalibrationRecord:
+    """The variance record of a calibration from weights ``d`` with g-weights ``g`` (rows)."""
+    if problem.cluster_codes is not None:
+        c = problem.cluster_codes
+        size = np.bincount(c)
+        dbar = (np.bincount(c, weights=d) / size)[c]
+    else:
+        dbar = d
+    return CalibrationRecord(unit=problem.unit, unit_x=problem.unit_x, d=dbar, g=g)
+
+
+def _check_constant_within(codes: np.ndarray, w: np.ndarray, cluster: str) -> None:
+    size = np.bincount(codes)
+    hi = np.full(size.size, -np.inf)
+    lo = np.full(size.size, np.inf)
+    np.maximum.at(hi, codes, w)
+    np.minimum.at(lo, codes, w)
+    bad = hi - lo > 1e-9 * np.maximum(np.abs(hi), 1.0)
+    if bad.any():
+        raise SurveyError(
+            "weights vary within clusters",
+            argument="cluster",
+            expected=f"one weight per {cluster} before integrated calibration",
+            found=f"{int(bad.sum())} clusters whose rows have different weights",
+            hint="run the person-level adjustments after the integrated calibration, "
+            "or give every member the household's weight",
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrateStep:
+    """One calibration: the problem, the distance, bounds and stopping rule."""
+
+    problem: CalibrationProblem
+    method: str
+    lower: float
+    upper: float
+    tol: float
+    max_iter: int
+    cluster: str | None = None
+
+    def fit(self, w: np.ndarray):
+        p = self.problem
+        if p.cluster_codes is not None:
+            _check_constant_within(p.cluster_codes, w, self.cluster or "cluster")
+        check_feasible(p, w, self.lower, self.upper)
+        d = p.unit_weights(w)[:, None]
+        sol = solve(p.unit_x, d, p.totals, self.method, self.lower, self.upper, self.tol,
+                    self.max_iter)
+        if not sol.converged[0]:
+            raise explain_failure(p, sol, w, self.tol, self.max_iter, self.lower, self.upper)
+        g = sol.g[p.unit, 0]
+        new = w * g
+        return new, record_for(p, w, g), sol
+
+    def replay(self, w: np.ndarray) -> np.ndarray:
+        p = self.problem
+        d = p.unit_weights(w)
+        if d.ndim == 1:
+            d = d[:, None]
+        sol = solve(p.unit_x, d, p.totals, self.method, self.lower, self.upper, self.tol,
+                    self.max_iter)
+        if not sol.converged.all():
+            bad = np.flatnonzero(~sol.converged)
+            raise SurveyError(
+                "calibration did not converge on some replicate weights",
+                argument="bounds",
+                expected="every replicate calibrated",
+                found=f"{bad.size} of {sol.converged.size} columns failed "
+                f"(first: column {bad[0]})",
+                hint="widen the bounds; replicates move weights further than the full sample",
+            )
+        return w * sol.g[p.unit]

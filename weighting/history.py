@@ -1,0 +1,106 @@
+"""The record of one weighting step, as kept in ``Weights.history``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from weighting._arrays import weight_summary
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one step did: its inputs, targets met, g-weights, iterations and summaries.
+
+    Attributes
+    ----------
+    step : str
+        ``base``, ``eligibility``, ``nonresponse``, ``poststratify``, ``rake``, ``calibrate``,
+        ``trim`` or ``trim_calibrate``.
+    params : dict
+        The inputs (targets, options, bounds) exactly as used.
+    targets : pandas.DataFrame or None
+        One row per target: ``margin, level, target, before, achieved, rel_error``.
+    g : dict
+        Distribution of the adjustment factors ``g = after / before`` (rows with before > 0).
+    iterations, converged : int or None, bool or None
+        Iterations used and whether the convergence rule was met.
+    trace : tuple of float
+        Convergence criterion after each iteration.
+    before, after : dict
+        Weight summaries (sum, range, CV, Kish deff, effective sample size).
+    notes : tuple of str
+        Decisions taken (collapsed classes, trimmed counts ...).
+    """
+
+    step: str
+    params: dict[str, Any]
+    before: dict[str, float]
+    after: dict[str, float]
+    g: dict[str, float] = field(default_factory=dict)
+    targets: pd.DataFrame | None = None
+    iterations: int | None = None
+    converged: bool | None = None
+    trace: tuple[float, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def g_summary(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """Distribution of ``g = after / before`` over rows with a positive weight before."""
+    pos = before > 0
+    if not pos.any():
+        return {}
+    g = after[pos] / before[pos]
+    q = np.quantile(g, [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0])
+    return {
+        "min": float(q[0]),
+        "p01": float(q[1]),
+        "p05": float(q[2]),
+        "p25": float(q[3]),
+        "median": float(q[4]),
+        "p75": float(q[5]),
+        "p95": float(q[6]),
+        "p99": float(q[7]),
+        "max": float(q[8]),
+        "mean": float(g.mean()),
+        "n_zeroed": int(((after == 0) & pos).sum()),
+    }
+
+
+def make_record(step: str, params: dict, before: np.ndarray, after: np.ndarray, **kw) -> StepRecord:
+    return StepRecord(
+        step=step,
+        params=params,
+        before=weight_summary(before),
+        after=weight_summary(after),
+        g=g_summary(before, after),
+        **kw,
+    )
+
+
+def targets_table(
+    names, margins, totals: np.ndarray, before: np.ndarray, achieved: np.ndarray
+) -> pd.DataFrame:
+    """Target vs achieved table, one row per target (margin, level)."""
+    margin_col, level_col = [], []
+    for name, margin in zip(names, margins):
+        margin_col.append(margin)
+        level = name[len(margin) + 1 :] if name.startswith(margin + "=") else ""
+        if not level and "=" in name and not name.startswith(margin):
+            level = name.rsplit("=", 1)[1]
+        level_col.append(level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = (achieved - totals) / np.where(totals != 0, np.abs(totals), 1.0)
+    return pd.DataFrame(
+        {
+            "margin": margin_col,
+            "level": level_col,
+            "target": totals,
+            "before": before,
+            "achieved": achieved,
+            "rel_error": rel,
+        }
+    )

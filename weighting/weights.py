@@ -1,0 +1,577 @@
+"""``Weights``: survey weights with a recorded, replayable history.
+
+Every step (eligibility, nonresponse, post-stratification, raking, calibration, trimming)
+returns a new immutable ``Weights`` with the step appended to ``history``. The chain can be
+replayed on other base weights (``replay``), which is how replicate weights are re-weighted,
+and each calibration leaves a variance record (``variance_records``) that linearisation uses
+to take residuals on the calibration variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+from surveycore.checks import as_name_list, check_columns, check_option, check_weights, to_pandas
+from weighting import calfun
+from weighting._arrays import as_matrix
+from weighting._targets import check_margin_totals, parse_targets
+from weighting.calibration import CalibrateStep, build_problem
+from weighting.history import StepRecord, make_record, targets_table
+from weighting.nonresponse import (
+    CATEGORIES,
+    ClassAdjustStep,
+    EligibilityStep,
+    InversePropensityStep,
+    class_codes,
+    collapse_classes,
+    disposition_classes,
+    fit_propensity,
+)
+from weighting.raking import PostStratifyStep, RakeStep
+from weighting.trimming import TrimCalibrateStep, TrimStep
+
+__all__ = ["Weights"]
+
+_TOL_UNITS = ("relative", "absolute")
+_RELATIVE_TO = ("value", "mean", "median")
+_REDISTRIBUTE = ("equal", "proportional", "none")
+_PROPENSITY = ("inverse", "classes")
+
+
+def _bounds(bounds: Any, method: str) -> tuple[float, float]:
+    if bounds is None:
+        lower, upper = -np.inf, np.inf
+    else:
+        try:
+            lower, upper = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise SurveyError(
+                "bounds must be a pair (lower, upper) of g-weight limits",
+                argument="bounds",
+                expected="(lower, upper), e.g. (0.5, 2.0)",
+                found=repr(bounds),
+            ) from None
+    if np.isnan(lower) or np.isnan(upper) or lower >= upper:
+        raise SurveyError(
+            "bounds must satisfy lower < upper",
+            argument="bounds",
+            expected="lower < upper",
+            found=repr(bounds),
+        )
+    if method in ("logit", "truncated", "sinh") and not (np.isfinite(lower) and np.isfinite(upper)):
+        raise SurveyError(
+            f"{method} calibration needs finite bounds",
+            argument="bounds",
+            expected="(lower, upper) with finite values, lower < 1 < upper",
+            found=repr(bounds),
+        )
+    if method == "logit" and not (lower < 1 < upper):
+        raise SurveyError(
+            "logit calibration needs lower < 1 < upper",
+            argument="bounds",
+            expected="lower < 1 < upper",
+            found=repr(bounds),
+        )
+    if method == "raking" and lower < 0:
+        lower = max(lower, 0.0)
+    return lower, upper
+
+
+def _positive_int(value: Any, argument: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise SurveyError(f"{argument} must be a positive integer", argument=argument,
+                          expected="an integer >= 1", found=repr(value))
+    return int(value)
+
+
+def _positive_float(value: Any, argument: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = np.nan
+    if not np.isfinite(v) or v <= 0:
+        raise SurveyError(f"{argument} must be a positive number", argument=argument,
+                          expected="a finite number > 0", found=repr(value))
+    return v
+
+
+class Weights:
+    """Survey weights and the recorded chain of adjustments that produced them.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The sample (pandas or any narwhals-supported frame). A private copy is kept.
+    base : str or array-like, optional
+        Column of base (design) weights, or the weights themselves.
+    probs : str or list of str, optional
+        Column(s) of selection probabilities, one per stage; the base weight is
+        ``1 / Π_s π_s``.
+
+    Examples
+    --------
+    >>> w = (Weights(df, "pw")
+    ...      .rake({"stype": {"E": 4421, "H": 755, "M": 1018},
+    ...             "sch.wide": {"No": 1072, "Yes": 5122}})
+    ...      .trim(upper=40))                                     # doctest: +SKIP
+    >>> w.values, w.history, w.summary()                          # doctest: +SKIP
+    """
+
+    __slots__ = ("_data", "_base", "_values", "_steps", "_history", "_records")
+
+    def __init__(
+        self,
+        data: Any,
+        base: str | Sequence[float] | np.ndarray | None = None,
+        *,
+        probs: str | Sequence[str] | None = None,
+    ) -> None:
+        frame = to_pandas(data).copy()
+        if (base is None) == (probs is None):
+            raise SurveyError(
+                "give either base weights or selection probabilities",
+                argument="base",
+                expected="Weights(df, 'weight_column') or Weights(df, probs=['p1', 'p2'])",
+                found="both" if base is not None else "neither",
+            )
+        if probs is not None:
+            cols = as_name_list(probs, "probs")
+            check_columns(frame, cols, "probs")
+            p = np.ones(len(frame))
+            for c in cols:
+                pc = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+                if not np.isfinite(pc).all() or (pc <= 0).any() or (pc > 1).any():
+                    raise SurveyError(
+                        f"selection probabilities in {c} must lie in (0, 1]",
+                        argument="probs",
+                        expected="0 < p <= 1 for every row",
+                        found=f"{int((~np.isfinite(pc) | (pc <= 0) | (pc > 1)).sum())} bad values",
+                    )
+                p = p * pc
+            values = 1.0 / p
+            source = {"probs": cols}
+        elif isinstance(base, str):
+            check_columns(frame, [base], "base")
+            values = check_weights(frame[base], f"base ({base})")
+            source = {"base": base}
+        else:
+            arr = np.asarray(base, dtype=float)
+            if arr.shape != (len(frame),):
+                raise SurveyError("base weights must have one value per row", argument="base",
+                                  expected=f"{len(frame)} values", found=f"shape {arr.shape}")
+            values = check_weights(arr, "base")
+            source = {"base": "array"}
+        values = np.array(values, dtype=float)
+        values.flags.writeable = False
+        self._data = frame
+        self._base = values
+        self._values = values
+        self._steps: tuple = ()
+        self._history: tuple[StepRecord, ...] = (make_record("base", source, values, values),)
+        self._records: tuple = ()
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def values(self) -> np.ndarray:
+        """Final weights (read-only), aligned with the rows of ``data``."""
+        return self._values
+
+    @property
+    def base_values(self) -> np.ndarray:
+        """The weights the chain started from (read-only)."""
+        return self._base
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The private copy of the sample."""
+        return self._data
+
+    @property
+    def history(self) -> tuple[StepRecord, ...]:
+        """One :class:`StepRecord` per step, the base weights first."""
+        return self._history
+
+    def to_series(self, name: str = "weight") -> pd.Series:
+        """Final weights as a Series with the data's index."""
+        return pd.Series(self._values, index=self._data.index, name=name)
+
+    def variance_records(self) -> list:
+        """Calibration records in chain order; each has ``residualize(x)``."""
+        return [r for r in self._records if r is not None]
+
+    def __len__(self) -> int:
+        return self._values.size
+
+    def __repr__(self) -> str:
+        steps = " → ".join(h.step for h in self._history)
+        return f"<Weights n={len(self)} sum={self._values.sum():,.6g} steps: {steps}>"
+
+    # ------------------------------------------------------------------ chain plumbing
+    def _extend(self, step, new: np.ndarray, record: StepRecord, var_record=None) -> Weights:
+        if not np.isfinite(new).all() or (new < 0).any():
+            raise SurveyError(  # pragma: no cover - guarded by each step
+                f"step {record.step} produced invalid weights", argument=record.step,
+                expected="finite weights >= 0", found="negative or non-finite weights")
+        out = object.__new__(Weights)
+        new = np.array(new, dtype=float)
+        new.flags.writeable = False
+        out._data = self._data
+        out._base = self._base
+        out._values = new
+        out._steps = self._steps + (step,)
+        out._history = self._history + (record,)
+        out._records = self._records + (var_record,)
+        return out
+
+    def replay(self, base: np.ndarray) -> np.ndarray:
+        """Re-run every recorded step from other base weights, (n,) or (n, R) columns.
+
+        Targets, options, bounds, classes and trimming caps are those recorded; raking uses the
+        number of sweeps of the original fit (as R survey's ``rake`` on a replicate design),
+        calibration iterates each column to convergence.
+        """
+        w, flat = as_matrix(base)
+        if w.shape[0] != len(self):
+            raise SurveyError("replay base weights must have one row per sample row",
+                              argument="base", expected=f"{len(self)} rows",
+                              found=f"shape {np.shape(base)}")
+        w = w.copy()
+        for step in self._steps:
+            w = step.replay(w)
+        return w[:, 0] if flat else w
+
+    # ------------------------------------------------------------------ eligibility, nonresponse
+    def adjust_eligibility(
+        self,
+        disposition: str,
+        *,
+        codes: Mapping[str, Sequence[Any]] | None = None,
+        by: str | Sequence[str] | None = None,
+    ) -> Weights:
+        """Spread the weight of unknown-eligibility cases over known-eligibility cases.
+
+        ``f_c = Σ_{i∈c} w_i / Σ_{i∈c, known} w_i`` within each class ``c`` of ``by``;
+        unknown-eligibility cases get weight 0 (Valliant, Dever & Kreuter 2018, §13.3).
+        """
+        status = disposition_classes(self._data, disposition, codes)
+        cc, levels = class_codes(self._data, by)
+        w = self._values
+        unknown = status == 3
+        known_w = np.bincount(cc, weights=w * ~unknown, minlength=len(levels))
+        unk_w = np.bincount(cc, weights=w * unknown, minlength=len(levels))
+        stranded = np.flatnonzero((unk_w > 0) & (known_w <= 0))
+        if stranded.size:
+            raise SurveyError(
+                "a class has unknown-eligibility cases but no case of known eligibility",
+                argument="by", expected="known-eligibility cases in every class",
+                found=", ".join(str(levels[j]) for j in stranded),
+                hint="use coarser classes")
+        step = EligibilityStep(status, cc, len(levels))
+        new = step.replay(w[:, None])[:, 0]
+        counts = {c: int((status == k).sum()) for k, c in enumerate(CATEGORIES)}
+        rec = make_record("eligibility", {"disposition": disposition, "codes": codes, "by": by},
+                          w, new, notes=(f"dispositions: {counts}",))
+        return self._extend(step, new, rec)
+
+    def adjust_nonresponse(
+        self,
+        disposition: str,
+        *,
+        codes: Mapping[str, Sequence[Any]] | None = None,
+        by: str | Sequence[str] | None = None,
+        min_respondents: int = 20,
+        max_factor: float = np.inf,
+    ) -> Weights:
+        """Weighting-class nonresponse adjustment.
+
+        Respondents in class ``c`` are multiplied by ``Σ_{c, eligible} w / Σ_{c, respondents} w``;
+        eligible nonrespondents get 0; ineligible cases keep their weight. Classes with fewer
+        than ``min_respondents`` respondents or a factor above ``max_factor`` are merged with a
+        neighbouring class (in sort order); each merge is written to the record's notes.
+        """
+        status = disposition_classes(self._data, disposition, codes)
+        min_respondents = _positive_int(min_respondents, "min_respondents")
+        max_factor = _positive_float(max_factor, "max_factor") if np.isfinite(max_factor) else np.inf
+        w = self._values
+        if ((status == 3) & (w > 0)).any():
+            raise SurveyError(
+                "unknown-eligibility cases still carry weight", argument="disposition",
+                expected="adjust_eligibility(...) before the nonresponse adjustment",
+                found=f"{int(((status == 3) & (w > 0)).sum())} unknown-eligibility cases")
+        cc, levels = class_codes(self._data, by)
+        cc, notes, labels = collapse_classes(cc, levels, status, w, min_respondents, max_factor)
+        step = ClassAdjustStep(status, cc, len(labels))
+        new = step.replay(w[:, None])[:, 0]
+        rec = make_record("nonresponse", {"disposition": disposition, "codes": codes, "by": by,
+                                          "method": "classes", "min_respondents": min_respondents,
+                                          "max_factor": max_factor, "classes": labels},
+                          w, new, notes=tuple(notes))
+        return self._extend(step, new, rec)
+
+    def adjust_propensity(
+        self,
+        disposition: str,
+        formula: str,
+        *,
+        codes: Mapping[str, Sequence[Any]] | None = None,
+        method: Literal["inverse", "classes"] = "classes",
+        n_classes: int = 5,
+        min_respondents: int = 20,
+    ) -> Weights:
+        """Nonresponse adjustment by estimated response propensity.
+
+        A survey-weighted logistic model ``logit P(respond) = formula`` (statsmodels GLM) is
+        fitted among eligible cases. ``method="inverse"`` divides respondents' weights by p̂;
+        ``method="classes"`` forms ``n_classes`` classes from quantiles of p̂ and adjusts
+        within them (Little 1986). Replay keeps p̂ and the classes of the full sample.
+        """
+        check_option(method, _PROPENSITY, "method")
+        status = disposition_classes(self._data, disposition, codes)
+        w = self._values
+        p = fit_propensity(self._data, status, w, formula)
+        resp = status == 0
+        notes = [f"propensity range among respondents [{np.nanmin(p[resp]):.4g}, "
+                 f"{np.nanmax(p[resp]):.4g}]"]
+        if method == "inverse":
+            step = InversePropensityStep(status, np.where(np.isnan(p), 1.0, p))
+            labels = None
+        else:
+            n_classes = _positive_int(n_classes, "n_classes")
+            elig = np.isfinite(p)
+            edges = np.quantile(p[elig], np.linspace(0, 1, n_classes + 1)[1:-1])
+            cc = np.searchsorted(edges, np.where(elig, p, 0.0), side="right").astype(np.intp)
+            levels = [f"propensity class {k + 1}" for k in range(n_classes)]
+            used = np.unique(cc)
+            remap = np.full(n_classes, -1)
+            remap[used] = np.arange(used.size)
+            cc, levels = remap[cc], [levels[k] for k in used]
+            cc, more, labels = collapse_classes(cc, levels, status, w, min_respondents, np.inf)
+            notes += more
+            step = ClassAdjustStep(status, cc, len(labels))
+        new = step.replay(w[:, None])[:, 0]
+        rec = make_record("nonresponse", {"disposition": disposition, "codes": codes,
+                                          "formula": formula, "method": f"propensity-{method}",
+                                          "n_classes": n_classes, "classes": labels},
+                          w, new, notes=tuple(notes))
+        return self._extend(step, new, rec)
+
+    # ------------------------------------------------------------------ calibration family
+    def poststratify(self, targets: Mapping[Any, Mapping[Any, float]]) -> Weights:
+        """Post-stratify to the counts of one margin (a tuple key gives cross-classified cells).
+
+        ``w_i ← w_i N_h / Σ_{j∈h} w_j`` (Holt & Smith 1979; Lumley 2010, §7.2).
+        """
+        if not isinstance(targets, Mapping) or len(targets) != 1:
+            raise SurveyError(
+                "post-stratification takes one margin",
+                argument="targets",
+                expected="{'var': {level: N}} or {('v1', 'v2'): {(l1, l2): N}}",
+                found=f"{len(targets) if isinstance(targets, Mapping) else type(targets).__name__}"
+                " margins",
+                hint="use rake() for several margins, or a tuple key for crossed post-strata",
+            )
+        margins, numerics = parse_targets(self._data, targets)
+        if numerics:
+            raise SurveyError("post-stratification needs counts per level", argument="targets",
+                              expected="{'var': {level: N}}", found="a numeric total",
+                              hint="use calibrate() for numeric totals")
+        step = PostStratifyStep(margins[0])
+        w = self._values
+        new, var_record, before = step.fit(w)
+        m = margins[0]
+        achieved = np.bincount(m.codes, weights=new, minlength=len(m.levels))
+        table = targets_table([f"{m.name}={lv}" for lv in m.levels], [m.name] * len(m.levels),
+                              m.counts, before, achieved)
+        rec = make_record("poststratify", {"targets": dict(targets)}, w, new, targets=table,
+                          iterations=1, converged=True)
+        return self._extend(step, new, rec, var_record)
+
+    def rake(
+        self,
+        targets: Mapping[Any, Mapping[Any, float]],
+        *,
+        tol: float = 1e-10,
+        max_iter: int = 100,
+        tol_units: Literal["relative", "absolute"] = "relative",
+    ) -> Weights:
+        """Rake to categorical margins by iterative proportional fitting on cells.
+
+        Sweeps adjust each margin in turn until the largest change of a margin total between
+        two sweeps is below ``tol`` (times the total weight when ``tol_units="relative"``, in
+        weight units when ``"absolute"``; R survey's ``rake`` default is ``tol=1,
+        tol_units="absolute", max_iter=10``). Raises if the margins disagree on the total or
+        the rule is not met within ``max_iter`` sweeps.
+        """
+        check_option(tol_units, _TOL_UNITS, "tol_units")
+        tol = _positive_float(tol, "tol")
+        max_iter = _positive_int(max_iter, "max_iter")
+        margins, numerics = parse_targets(self._data, targets)
+        if numerics:
+            raise SurveyError("raking takes categorical margins only", argument="targets",
+                              expected="{'var': {level: N}}",
+                              found=", ".join(t.name for t in numerics),
+                              hint="use calibrate(method='raking') for numeric totals")
+        check_margin_totals(margins)
+        w = self._values
+        step = RakeStep(tuple(margins), tol, tol_units, max_iter)
+        new, var_record, fitted, converged, trace = step.fit(w)
+        names, owners, totals, before, achieved = [], [], [], [], []
+        for m in margins:
+            names += [f"{m.name}={lv}" for lv in m.levels]
+            owners += [m.name] * len(m.levels)
+            totals.append(m.counts)
+            before.append(np.bincount(m.codes, weights=w, minlength=len(m.levels)))
+            achieved.append(np.bincount(m.codes, weights=new, minlength=len(m.levels)))
+        table = targets_table(names, owners, np.concatenate(totals), np.concatenate(before),
+                              np.concatenate(achieved))
+        rec = make_record(
+            "rake",
+            {"targets": dict(targets), "tol": tol, "tol_units": tol_units, "max_iter": max_iter},
+            w, new, targets=table, iterations=fitted.sweeps, converged=converged,
+            trace=tuple(trace), notes=(f"{fitted.cell_levels.shape[0]} cells",),
+        )
+        return self._extend(fitted, new, rec, var_record)
+
+    def calibrate(
+        self,
+        targets: Mapping[Any, Any],
+        *,
+        method: Literal["linear", "truncated", "raking", "logit", "sinh"] = "linear",
+        bounds: tuple[float, float] | None = None,
+        cluster: str | None = None,
+        cluster_targets: Mapping[str, float] | None = None,
+        by: str | None = None,
+        tol: float = 1e-10,
+        max_iter: int = 50,
+    ) -> Weights:
+        """Calibrate to population totals with a distance function and bounds on the g-weights.
+
+        Finds ``w_i = d_i g_i``, ``g_i = F(x_i'λ)``, with ``Σ w_i x_i = t_x`` (Deville &
+        Särndal 1992) by Newton's method; see :mod:`weighting.calfun` for the methods.
+        ``bounds=(L, U)`` keeps ``L <= g <= U``. ``cluster=`` gives integrated calibration:
+        one g per cluster (household) with person totals met (Lemaître & Dufour 1987), and
+        ``cluster_targets={"col": total}`` adds household-level totals of a column that is
+        constant within each cluster (e.g. ``{"one": n_households}``). ``by=`` calibrates
+        separately in each domain: ``targets={domain: {...}, ...}``. Convergence when
+        ``max_j |misfit_j| / (1 + |t_j|) < tol``.
+        """
+        check_option(method, calfun.METHODS, "method")
+        tol = _positive_float(tol, "tol")
+        max_iter = _positive_int(max_iter, "max_iter")
+        lower, upper = _bounds(bounds, method)
+        problem = build_problem(self._data, targets, by=by, cluster=cluster,
+                                cluster_targets=cluster_targets)
+        w = self._values
+        step = CalibrateStep(problem, method, lower, upper, tol, max_iter, cluster)
+        new, var_record, sol = step.fit(w)
+        table = targets_table(problem.check_names, problem.check_margin, problem.check_totals,
+                              problem.achieved(w), problem.achieved(new))
+        params = {"targets": dict(targets), "method": method, "bounds": (lower, upper),
+                  "cluster": cluster, "cluster_targets": cluster_targets, "by": by,
+                  "tol": tol, "max_iter": max_iter}
+        rec = make_record("calibrate", params, w, new, targets=table,
+                          iterations=int(sol.iterations[0]), converged=True, trace=sol.trace,
+                          notes=(f"{problem.n_units} calibration units, "
+                                 f"{problem.unit_x.shape[1]} auxiliary columns",))
+        return self._extend(step, new, rec, var_record)
+
+    # ------------------------------------------------------------------ trimming
+    def trim(
+        self,
+        *,
+        upper: float = np.inf,
+        lower: float = 0.0,
+        relative_to: Literal["value", "mean", "median"] = "value",
+        redistribute: Literal["equal", "proportional", "none"] = "equal",
+        strict: bool = False,
+    ) -> Weights:
+        """Cap weights to ``[lower, upper]`` and give the trimmed weight back to the others.
+
+        With ``relative_to="mean"`` or ``"median"`` the caps are multiples of that statistic
+        of the current weights. ``redistribute="equal"`` with ``strict=False`` is R survey's
+        ``trimWeights``. Trimming does not credit the variance (no variance record).
+        """
+        check_option(relative_to, _RELATIVE_TO, "relative_to")
+        check_option(redistribute, _REDISTRIBUTE, "redistribute")
+        if not isinstance(strict, bool):
+            raise SurveyError("strict must be True or False", argument="strict",
+                              expected="a bool", found=repr(strict))
+        lower, upper = float(lower), float(upper)
+        if not lower < upper or np.isnan(lower) or np.isnan(upper):
+            raise SurveyError("trimming caps must satisfy lower < upper", argument="upper",
+                              expected="lower < upper", found=f"lower={lower}, upper={upper}")
+        w = self._values
+        step = TrimStep(lower, upper, relative_to, redistribute, strict)
+        new, n_trimmed, (lo, hi) = step.fit(w)
+        rec = make_record("trim", {"upper": upper, "lower": lower, "relative_to": relative_to,
+                                   "redistribute": redistribute, "strict": strict},
+                          w, new, notes=(f"{n_trimmed} weights trimmed to [{lo:.6g}, {hi:.6g}]",))
+        return self._extend(step, new, rec)
+
+    def trim_calibrate(
+        self,
+        *,
+        upper: float = np.inf,
+        lower: float = 0.0,
+        relative_to: Literal["value", "mean", "median"] = "value",
+        tol: float = 1e-8,
+        max_rounds: int = 100,
+    ) -> Weights:
+        """Alternate trimming and recalibration until the caps and the targets both hold.
+
+        The last calibration step of the chain (post-stratification, raking or calibration)
+        is re-run after each capping; stops when every weight is within the caps up to
+        ``tol`` × the cap. The calibration's variance record is renewed with the final g.
+        """
+        check_option(relative_to, _RELATIVE_TO, "relative_to")
+        tol = _positive_float(tol, "tol")
+        max_rounds = _positive_int(max_rounds, "max_rounds")
+        cal_idx = [i for i, h in enumerate(self._history[1:])
+                   if h.step in ("poststratify", "rake", "calibrate")]
+        if not cal_idx:
+            raise SurveyError("trim_calibrate needs a calibration earlier in the chain",
+                              argument="trim_calibrate",
+                              expected="poststratify(), rake() or calibrate() before it",
+                              found="no calibration step", hint="use trim() instead")
+        cal = self._steps[cal_idx[-1]]
+        if isinstance(cal, RakeStep):  # recalibrate to convergence, not a fixed number of sweeps
+            cal = RakeStep(cal.margins, cal.tol, cal.tol_units, 10 * cal.max_iter, None,
+                           cal.cell, cal.cell_levels)
+            cal = _RakeToConvergence(cal)
+        w = self._values
+        step = TrimCalibrateStep(cal, float(lower), float(upper), relative_to, tol, max_rounds)
+        new, rounds, fitted = step.fit(w)
+        rec = make_record("trim_calibrate", {"upper": upper, "lower": lower,
+                                             "relative_to": relative_to, "tol": tol},
+                          w, new, iterations=rounds, converged=True)
+        return self._extend(fitted, new, rec)
+
+    # ------------------------------------------------------------------ reporting
+    def summary(self) -> dict[str, pd.DataFrame]:
+        """Tidy frames for a report: ``steps``, ``targets``, ``g``, ``convergence``, ``notes``."""
+        from weighting.diagnostics import summary_frames
+
+        return summary_frames(self)
+
+
+class _RakeToConvergence:
+    """Raking used inside trim_calibrate: iterates to convergence on every call."""
+
+    def __init__(self, step: RakeStep) -> None:
+        self.step = step
+
+    def replay(self, w: np.ndarray) -> np.ndarray:
+        s = self.step
+        cell, cell_levels = s._cells()
+        from weighting._arrays import group_sums
+
+        t0 = group_sums(cell, cell_levels.shape[0], w)
+        t0 = t0[:, None] if t0.ndim == 1 else t0
+        eps = s.tol * float(np.max(w.sum(axis=0))) if s.tol_units == "relative" else s.tol
+        f, *_ = s._ipf(t0, cell_levels, None, eps)
+        return w * f[cell]
