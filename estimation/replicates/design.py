@@ -1,0 +1,472 @@
+"""``ReplicateDesign``: inference from replicate weights (supplied or generated).
+
+Every estimator of :class:`~estimation.design_base.BaseDesign` (mean, total, ratio, quantile,
+proportion, chisq, glm, by domain) works unchanged: the design only provides a
+:class:`~estimation.replicates.engine.ReplicateEngine`. Variance
+``scale Σ_r rscales_r (θ̂_r − θ̄)²`` (Wolter 2007; R ``survey``'s ``svrepdesign``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from estimation.design_base import BaseDesign
+from estimation.replicates.engine import ReplicateEngine
+from estimation.replicates.factors import PsuLayout, ReplicateFactors, generate
+from surveycore.checks import check_columns, check_option, check_weights, finite_numeric, to_pandas
+from surveycore.errors import SurveyError
+
+ReplicateType = Literal["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
+TYPES = ["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
+GENERATED_TYPES = ["JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR"]
+_TOL = 1e-6
+
+
+def _replicate_columns(frame: pd.DataFrame, repweights: Any) -> list[str]:
+    if isinstance(repweights, str):
+        try:
+            pattern = re.compile(repweights)
+        except re.error as exc:
+            raise SurveyError(
+                "repweights is not a valid regular expression",
+                argument="repweights",
+                expected="a regular expression or a list of column names",
+                found=repr(repweights),
+            ) from exc
+        names = [c for c in frame.columns if isinstance(c, str) and pattern.fullmatch(c)]
+        if not names:
+            names = [c for c in frame.columns if isinstance(c, str) and pattern.search(c)]
+        if not names:
+            raise SurveyError(
+                "no column matches repweights",
+                argument="repweights",
+                expected="a pattern matching the replicate weight columns",
+                found=repr(repweights),
+                hint="columns: " + ", ".join(map(str, list(frame.columns)[:12])),
+            )
+        return names
+    names = list(repweights)
+    check_columns(frame, names, "repweights")
+    return names
+
+
+def _factors_of(repw: np.ndarray, w: np.ndarray, combined: bool) -> np.ndarray:
+    """Replicate factors ``w_ir / w_i`` on rows with positive weight (combined weights)."""
+    active = w > 0
+    if combined:
+        return repw[active] / w[active, None]
+    return repw[active]
+
+
+def _near(x: np.ndarray, values: Sequence[float]) -> np.ndarray:
+    ok = np.zeros(x.shape, dtype=bool)
+    for v in values:
+        ok |= np.abs(x - v) <= _TOL * max(1.0, abs(v))
+    return ok
+
+
+def _check_pattern(factors: np.ndarray, type: str, rho: float | None) -> None:
+    """Refuse replicate weights that cannot come from ``type``."""
+    R = factors.shape[1]
+
+    def refuse(message: str, found: str, expected: str, hint: str | None = None) -> None:
+        raise SurveyError(message, argument="repweights", expected=expected, found=found, hint=hint)
+
+    if type in ("BRR", "Fay"):
+        r = 0.0 if type == "BRR" else float(rho)
+        bad = ~_near(factors, [r, 2.0 - r])
+        if bad.any():
+            col = int(np.flatnonzero(bad.any(axis=0))[0])
+            refuse(
+                f"replicate weights do not follow the {type} pattern",
+                f"replicate {col + 1} has factors such as {factors[bad][0]:g}",
+                f"factors {r:g} or {2 - r:g} times the sampling weight",
+                "check combined_weights, rho, or the replicate type",
+            )
+    elif type in ("JK1", "JKn"):
+        zero = _near(factors, [0.0])
+        none = ~zero.any(axis=0)
+        if none.any():
+            refuse(
+                f"{type} replicate without a deleted unit",
+                f"replicate {int(np.flatnonzero(none)[0]) + 1} has no zero weight",
+                "every jackknife replicate sets the weights of one PSU to zero",
+            )
+        twice = zero.sum(axis=1) > 1
+        if twice.any():
+            refuse(
+                f"{type} replicates delete the same unit more than once",
+                f"{int(twice.sum())} rows with zero weight in several replicates",
+                "each PSU deleted in exactly one replicate",
+            )
+        if type == "JK1":
+            expected = R / (R - 1)
+            bad = ~zero & ~_near(factors, [expected])
+            if bad.any():
+                col = int(np.flatnonzero(bad.any(axis=0))[0])
+                refuse(
+                    "replicate weights do not follow the JK1 pattern",
+                    f"replicate {col + 1} has factor {factors[bad][0]:g}",
+                    f"factor 0 for the deleted PSU and R/(R − 1) = {expected:g} elsewhere "
+                    f"({R} replicates, one per PSU)",
+                    "a stratified jackknife is type='JKn'",
+                )
+        elif (factors[~zero] < 1 - _TOL).any():
+            refuse(
+                "replicate weights do not follow the JKn pattern",
+                f"factors below one such as {factors[~zero & (factors < 1 - _TOL)][0]:g}",
+                "factor 0 for the deleted PSU, n_h/(n_h − 1) in its stratum, 1 elsewhere",
+            )
+    elif type == "SDR":
+        c = 2.0**-0.5
+        bad = ~_near(factors, [1.0 - c, 1.0, 1.0 + c])
+        if bad.any():
+            refuse(
+                "replicate weights do not follow the successive-difference pattern",
+                f"factors such as {factors[bad][0]:g}",
+                "factors 1 − 2^(−1/2), 1 or 1 + 2^(−1/2) times the sampling weight",
+                "use type='other' with scale and rscales for other schemes",
+            )
+    if (factors < -_TOL).any():
+        refuse(
+            "replicate weights are negative",
+            f"{int((factors < -_TOL).sum())} negative values",
+            "non-negative replicate weights",
+        )
+
+
+class ReplicateDesign(BaseDesign):
+    """A design whose variance comes from replicate weights.
+
+    Parameters
+    ----------
+    data : DataFrame
+        pandas or any narwhals-supported frame (a private copy is kept).
+    weights : str or array-like
+        Full-sample weights.
+    repweights : str or list of str
+        Regular expression matching the replicate columns (``"rw[0-9]+"``) or their names.
+    type : {"bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"}
+        Replication method; fixes ``scale`` as R ``svrepdesign`` does: BRR ``1/R``, Fay
+        ``1/(R(1 − ρ)²)``, SDR ``4/R``, bootstrap ``1/(R − 1)``, JK1 ``(R − 1)/R`` (all
+        overridable only where R allows: bootstrap, JK1, JKn, other).
+    scale : float, optional
+    rscales : float or array-like (R,), optional
+        Required for JKn (``(1 − f_h)(n_h − 1)/n_h`` of each replicate's stratum).
+    mse : bool
+        Centre the replicates at the full-sample estimate (``θ̂``) instead of their mean.
+    rho : float, optional
+        Fay's coefficient (type ``"Fay"`` only).
+    combined_weights : bool
+        The replicate columns already include the sampling weights (default); otherwise they
+        are factors multiplied by ``weights``.
+
+    Replicate columns that cannot come from ``type`` (BRR factors outside {0, 2}, Fay factors
+    outside {ρ, 2 − ρ}, jackknife replicates without exactly one deleted unit …) are refused.
+    """
+
+    def __init__(
+        self,
+        data: Any,
+        *,
+        weights: Any = "pw",
+        repweights: str | Sequence[str] = "rw[0-9]+",
+        type: ReplicateType = "bootstrap",
+        scale: float | None = None,
+        rscales: Any = None,
+        mse: bool = False,
+        rho: float | None = None,
+        combined_weights: bool = True,
+    ) -> None:
+        frame = to_pandas(data).copy()
+        check_option(type, TYPES, "type")
+        if isinstance(weights, str):
+            check_columns(frame, [weights], "weights")
+            w = check_weights(frame[weights], "weights").copy()
+        else:
+            arr = weights.to_numpy() if isinstance(weights, pd.Series) else np.asarray(weights)
+            if arr.shape != (len(frame),):
+                raise SurveyError(
+                    "weights have the wrong length",
+                    argument="weights",
+                    expected=f"a column name or {len(frame)} values",
+                    found=f"shape {arr.shape}",
+                )
+            w = check_weights(arr, "weights").copy()
+        names = _replicate_columns(frame, repweights)
+        repw = np.column_stack([finite_numeric(frame[c], "repweights") for c in names])
+        R = repw.shape[1]
+        if R < 2:
+            raise SurveyError(
+                "need at least two replicate weight columns",
+                argument="repweights",
+                expected="two or more columns",
+                found=f"{R} column",
+            )
+        if type == "Fay":
+            if rho is None or not 0 < rho < 1:
+                raise SurveyError(
+                    "Fay's method needs rho in (0, 1)",
+                    argument="rho",
+                    expected="0 < rho < 1",
+                    found=repr(rho),
+                )
+        elif rho is not None:
+            raise SurveyError(
+                "rho applies to type='Fay' only",
+                argument="rho",
+                expected="None",
+                found=repr(rho),
+            )
+        _check_pattern(_factors_of(repw, w, combined_weights), type, rho)
+        if type in ("BRR", "Fay", "SDR") and (scale is not None or rscales is not None):
+            raise SurveyError(
+                f"type={type!r} fixes scale and rscales",
+                argument="scale",
+                expected="scale=None and rscales=None",
+                found=f"scale={scale!r}, rscales={'given' if rscales is not None else None}",
+                hint="use type='other' to set your own constants",
+            )
+        if type == "JKn" and rscales is None:
+            raise SurveyError(
+                "JKn replicate weights need rscales",
+                argument="rscales",
+                expected="(1 − f_h)(n_h − 1)/n_h for each replicate",
+                found="None",
+            )
+        if type == "other" and scale is None:
+            raise SurveyError(
+                "type='other' needs scale",
+                argument="scale",
+                expected="the constant multiplying the sum of squared deviations",
+                found="None",
+            )
+        default_scale = {
+            "BRR": 1.0 / R,
+            "Fay": 1.0 / (R * (1.0 - (rho or 0.0)) ** 2),
+            "SDR": 4.0 / R,
+            "bootstrap": 1.0 / (R - 1),
+            "JK1": (R - 1) / R,
+            "JKn": 1.0,
+        }
+        scale_v = float(scale) if scale is not None else default_scale[type]
+        rs = np.ones(R) if rscales is None else np.broadcast_to(np.asarray(rscales, dtype=float), (R,)).copy()
+        if not np.isfinite(scale_v) or scale_v <= 0 or not np.isfinite(rs).all() or (rs < 0).any():
+            raise SurveyError(
+                "scale and rscales must be finite and non-negative (scale positive)",
+                argument="scale",
+                expected="scale > 0, rscales >= 0",
+                found=f"scale={scale_v!r}",
+            )
+        if not combined_weights:
+            repw = repw * w[:, None]
+        self._data = frame
+        self._w = w
+        self._type = type
+        self._rho = rho
+        self._scale = scale_v
+        self._rscales = rs
+        self._mse = bool(mse)
+        self._psu = None
+        self._factors = None
+        self._repw = repw
+        self._degf = self._engine().degf()
+
+    # -- construction from a SurveyDesign ---------------------------------------------------------
+    @classmethod
+    def _from_parts(
+        cls,
+        data: pd.DataFrame,
+        w: np.ndarray,
+        rf: ReplicateFactors,
+        mse: bool,
+        *,
+        psu: np.ndarray | None = None,
+        repw: np.ndarray | None = None,
+    ) -> ReplicateDesign:
+        new = object.__new__(cls)
+        new._data = data
+        new._w = w
+        new._type = rf.type
+        new._rho = rf.rho if rf.type == "Fay" else None
+        new._scale = rf.scale
+        new._rscales = rf.rscales
+        new._mse = bool(mse)
+        new._psu = psu if repw is None else None
+        new._factors = rf.factors if repw is None else None
+        new._repw = repw
+        new._degf = new._engine().degf()
+        return new
+
+    # -- BaseDesign hooks --------------------------------------------------------------------------
+    def _engine(self) -> ReplicateEngine:
+        if self._repw is not None:
+            return ReplicateEngine(self._w, self._scale, self._rscales, self._mse, repweights=self._repw)
+        return ReplicateEngine(
+            self._w, self._scale, self._rscales, self._mse, psu=self._psu, factors=self._factors
+        )
+
+    def degf(self) -> float:
+        """Rank of the replicate weights minus one, fixed when the design is built (R)."""
+        return float(self._degf)
+
+    def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        return np.full(n_domains, float(self._degf))
+
+    def _with_weights(self, weights: np.ndarray) -> ReplicateDesign:
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._w = weights
+        if self._repw is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(self._w > 0, weights / np.where(self._w > 0, self._w, 1.0), 0.0)
+            new._repw = self._repw * ratio[:, None]
+        return new
+
+    # -- public properties -------------------------------------------------------------------------
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    @property
+    def rscales(self) -> np.ndarray:
+        return self._rscales.copy()
+
+    @property
+    def mse(self) -> bool:
+        return self._mse
+
+    @property
+    def n_replicates(self) -> int:
+        return len(self._rscales)
+
+    def replicate_weights(self) -> pd.DataFrame:
+        """The replicate weights (combined with the sampling weights), one column per replicate."""
+        mat = self._engine().replicate_matrix()
+        cols = [f"rw{r + 1}" for r in range(mat.shape[1])]
+        return pd.DataFrame(mat, columns=cols, index=self._data.index)
+
+    def __repr__(self) -> str:
+        kind = "generated" if self._factors is not None else "supplied"
+        return (
+            f"ReplicateDesign({self._type}, {self.n_replicates} {kind} replicates, "
+            f"scale={self._scale:.6g}, mse={self._mse}, {self.n} rows)"
+        )
+
+
+def from_design(
+    design: Any,
+    type: str,
+    *,
+    replicates: int | None = None,
+    seed: int | np.random.Generator | None = None,
+    rho: float | None = None,
+    mse: bool = False,
+) -> ReplicateDesign:
+    """Replicate weights generated from a :class:`~estimation.design.SurveyDesign`.
+
+    Factors come from the design's first stage (:mod:`estimation.replicates.factors`), with R
+    ``as.svrepdesign``'s conventions: JK1 for unstratified designs, JKn/BRR/Fay for stratified
+    ones, first-stage fpc used by JK1, JKn, bootstrap and SDR and dropped (with a warning) by
+    BRR and Fay. When the design's weights are a :class:`weighting.Weights`, each replicate's
+    base weights ``w⁰_i f_{p(i) r}`` are re-weighted through the recorded chain
+    (nonresponse, calibration, trimming) with ``Weights.replay`` — the replicate variance then
+    includes the weighting (Wolter 2007, §4.7; R's ``calibrate`` on a replicate design).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR"}
+    replicates : int, optional
+        Number of bootstrap replicates (default 50) or SDR Hadamard order.
+    seed : int or numpy.random.Generator, optional
+        Randomness of the bootstrap.
+    rho : float, optional
+        Fay's coefficient (``type="Fay"``; ``type="BRR"`` with ``rho`` is Fay's method).
+    mse : bool
+        Centre replicates at the full-sample estimate.
+    """
+    check_option(type, GENERATED_TYPES, "type")
+    stages = design._stages
+    stage = stages[0]
+    if getattr(design, "_dcheck", None) is not None:
+        raise SurveyError(
+            "replicate weights are not available for PPS designs without replacement",
+            argument="type",
+            expected="a design declared without pps=",
+            found="a PPS design",
+            hint="declare the design without pps (with-replacement approximation) to replicate",
+        )
+    layout = PsuLayout.from_stage(stage)
+    if type in ("JKn", "BRR", "Fay") and layout.n_strata < 2:
+        raise SurveyError(
+            f"{type} needs a stratified design",
+            argument="type",
+            expected="JK1, bootstrap or SDR for an unstratified design",
+            found="one stratum",
+        )
+    if type == "JK1" and layout.n_strata > 1:
+        raise SurveyError(
+            "JK1 needs an unstratified design",
+            argument="type",
+            expected="JKn, BRR, Fay, bootstrap or SDR for a stratified design",
+            found=f"{layout.n_strata} strata",
+        )
+    if type in ("BRR", "Fay") and np.isfinite(layout.popsize).any():
+        warnings.warn(
+            "finite population correction dropped in conversion to BRR/Fay", stacklevel=3
+        )
+        layout = PsuLayout(layout.stratum, layout.first_row, layout.stratum_labels, np.full(layout.n_psu, np.inf))
+    if len(stages) > 1 and np.isfinite(stages[1].popsize).any() and type not in ("BRR", "Fay"):
+        warnings.warn("finite population corrections after the first stage are dropped", stacklevel=3)
+    if rho is not None and type not in ("BRR", "Fay"):
+        raise SurveyError(
+            "rho applies to BRR/Fay only",
+            argument="rho",
+            expected="None",
+            found=repr(rho),
+        )
+    if replicates is not None and type not in ("bootstrap", "SDR"):
+        raise SurveyError(
+            "replicates applies to bootstrap and SDR only",
+            argument="replicates",
+            expected="None",
+            found=repr(replicates),
+        )
+    if type == "BRR" and rho:
+        type = "Fay"
+    rf = generate(
+        layout,
+        type,
+        replicates=replicates,
+        seed=seed,
+        rho=rho,
+        lonely_psu=getattr(design, "_lonely", "fail"),
+    )
+    w = np.asarray(design._w, dtype=float)
+    wobj = getattr(design, "_weights_obj", None)
+    if wobj is None:
+        return ReplicateDesign._from_parts(design._data, w, rf, mse, psu=stage.cluster)
+    if not hasattr(wobj, "replay"):
+        raise SurveyError(
+            "these weights cannot be replayed on replicates",
+            argument="weights",
+            expected="a weighting.Weights object with replay()",
+            found=type(wobj).__name__,
+        )
+    base = np.asarray(wobj.base_values, dtype=float)
+    base_matrix = base[:, None] * rf.factors[stage.cluster]
+    repw = np.asarray(wobj.replay(base_matrix), dtype=float)
+    # rows outside a subset keep zero weight in every replicate
+    repw = np.where((w > 0)[:, None], repw, 0.0)
+    return ReplicateDesign._from_parts(design._data, w, rf, mse, repw=repw)

@@ -1,0 +1,187 @@
+"""Replicate variance engine: every replicate method reduces to one formula.
+
+.. math:: V(\\hat\\theta) = \\text{scale} \\sum_{r=1}^{R} \\text{rscales}_r
+          (\\hat\\theta_r - \\bar\\theta)(\\hat\\theta_r - \\bar\\theta)^T
+
+with ``θ̄`` the mean of the replicates with positive ``rscales`` or, when ``mse=True``, the
+full-sample estimate ``θ̂`` (Wolter 2007, ch. 3–4; R ``survey``'s ``svrVar``).
+
+Replicate weights come either *generated* — ``w_ir = w_i f_{p(i) r}`` with a ``(P, R)`` factor
+matrix — or *supplied* as an ``(n, R)`` matrix. Ratio problems with generated weights are first
+aggregated to (PSU × domain) totals and then multiplied by the factor matrix, so no ``n × R``
+matrix is formed; general statistics are recomputed on one replicate weight vector at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from estimation.problems import GeneralProblem, RatioProblem
+
+
+def replicate_covariance(
+    thetas: np.ndarray,
+    estimate: np.ndarray,
+    scale: float,
+    rscales: np.ndarray,
+    mse: bool,
+) -> np.ndarray:
+    """Covariance ``scale Σ_r rscales_r (θ_r − c)(θ_r − c)ᵀ`` over the first axis.
+
+    Parameters
+    ----------
+    thetas : ndarray, shape (R, ..., k)
+        Replicate estimates.
+    estimate : ndarray, shape (..., k)
+        Full-sample estimate (the centre when ``mse``).
+    scale : float
+    rscales : ndarray, shape (R,)
+    mse : bool
+
+    Returns
+    -------
+    ndarray, shape (..., k, k)
+    """
+    thetas = np.asarray(thetas, dtype=float)
+    rscales = np.asarray(rscales, dtype=float)
+    if mse:
+        centre = np.asarray(estimate, dtype=float)
+    else:
+        centre = thetas[rscales > 0].mean(axis=0)
+    dev = thetas - centre
+    return scale * np.einsum("r,r...k,r...l->...kl", rscales, dev, dev)
+
+
+def _domain_keys(domain: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if domain is None:
+        return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+    domain = np.asarray(domain)
+    return np.maximum(domain, 0).astype(np.int64), domain >= 0
+
+
+class ReplicateEngine:
+    """:class:`~estimation.problems.VarianceEngine` for replicate weights.
+
+    Parameters
+    ----------
+    weights : ndarray (n,)
+        Full-sample weights (zero outside a subset).
+    scale : float
+    rscales : ndarray (R,)
+    mse : bool
+        Centre at the full-sample estimate instead of the replicate mean.
+    psu : ndarray of int (n,), optional
+        PSU code of each row (generated replicates).
+    factors : ndarray (P, R), optional
+        Replicate factors per PSU (generated replicates).
+    repweights : ndarray (n, R), optional
+        Replicate weights (supplied or re-weighted replicates), already combined with the
+        sampling weights.
+    """
+
+    def __init__(
+        self,
+        weights: np.ndarray,
+        scale: float,
+        rscales: np.ndarray,
+        mse: bool = False,
+        *,
+        psu: np.ndarray | None = None,
+        factors: np.ndarray | None = None,
+        repweights: np.ndarray | None = None,
+    ) -> None:
+        if (factors is None) == (repweights is None):
+            raise ValueError("give either factors (with psu) or repweights")
+        self.weights = np.asarray(weights, dtype=float)
+        self.scale = float(scale)
+        self.rscales = np.asarray(rscales, dtype=float)
+        self.mse = bool(mse)
+        self.psu = None if psu is None else np.asarray(psu, dtype=np.int64)
+        self.factors = None if factors is None else np.asarray(factors, dtype=float)
+        self.repweights = None if repweights is None else np.asarray(repweights, dtype=float)
+
+    @property
+    def n_replicates(self) -> int:
+        return len(self.rscales)
+
+    def replicate_weights(self, r: int) -> np.ndarray:
+        """Weight vector of replicate ``r`` (length n)."""
+        if self.repweights is not None:
+            return self.repweights[:, r]
+        return self.weights * self.factors[self.psu, r]
+
+    def replicate_matrix(self) -> np.ndarray:
+        """All replicate weights as an (n, R) matrix (for export; memory n × R)."""
+        if self.repweights is not None:
+            return self.repweights
+        return self.weights[:, None] * self.factors[self.psu]
+
+    # -- totals ------------------------------------------------------------------------------
+    def _totals(self, values: np.ndarray, domain: np.ndarray | None, n_domains: int):
+        """Full-sample (D, k) and replicate (R, D, k) weighted domain totals of ``values``."""
+        n, k = values.shape
+        dkey, inside = _domain_keys(domain, n)
+        wv = values * np.where(inside, self.weights, 0.0)[:, None]
+        full = np.zeros((n_domains, k))
+        for j in range(k):
+            full[:, j] = np.bincount(dkey, weights=wv[:, j], minlength=n_domains)
+        if self.factors is not None:
+            p = self.factors.shape[0]
+            key = self.psu * n_domains + dkey
+            # sparse (P·D × n) group-sum, then factor contraction: (R, D, k)
+            rows = key[inside]
+            group = sp.csr_matrix(
+                (np.ones(len(rows)), (rows, np.flatnonzero(inside))), shape=(p * n_domains, n)
+            )
+            psu_dom = np.asarray(group @ wv).reshape(p, n_domains, k)
+            reps = np.einsum("pr,pdk->rdk", self.factors, psu_dom)
+        else:
+            rows = dkey[inside]
+            group = sp.csr_matrix(
+                (np.ones(len(rows)), (rows, np.flatnonzero(inside))), shape=(n_domains, n)
+            )
+            reps = np.empty((self.n_replicates, n_domains, k))
+            for j in range(k):  # k analysis columns, never a loop over replicates or domains
+                reps[:, :, j] = np.asarray(group @ (self.repweights * values[:, j : j + 1])).T
+        return full, reps
+
+    # -- VarianceEngine ----------------------------------------------------------------------
+    def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates (D, k) and covariances (D, k, k) of ratios of domain totals."""
+        a = np.asarray(problem.numerator, dtype=float)
+        D = problem.n_domains
+        if problem.denominator is None:
+            est, reps = self._totals(a, problem.domain, D)
+        else:
+            b = np.asarray(problem.denominator, dtype=float)
+            k = a.shape[1]
+            full, reps_ab = self._totals(np.hstack([a, b]), problem.domain, D)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est = full[:, :k] / full[:, k:]
+                reps = reps_ab[:, :, :k] / reps_ab[:, :, k:]
+        return est, replicate_covariance(reps, est, self.scale, self.rscales, self.mse)
+
+    def solve_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
+        """Estimate (m,) and covariance (m, m) by recomputing the statistic per replicate."""
+        est = np.atleast_1d(np.asarray(problem.statistic(self.weights), dtype=float))
+        thetas = np.empty((self.n_replicates, est.size))
+        for r in range(self.n_replicates):  # general statistics must be recomputed
+            thetas[r] = np.atleast_1d(problem.statistic(self.replicate_weights(r)))
+        return est, replicate_covariance(thetas, est, self.scale, self.rscales, self.mse)
+
+    def degf(self, tol: float = 1e-5) -> int:
+        """Rank of the replicate weights minus one (R ``degf.svyrep.design``)."""
+        if self.factors is not None:
+            used = np.unique(self.psu[self.weights > 0])
+            mat = self.factors[used]
+        else:
+            mat = self.repweights
+        if mat.shape[0] > 4 * mat.shape[1]:
+            gram = mat.T @ mat
+            s = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
+        else:
+            s = np.linalg.svd(mat, compute_uv=False)
+        if not s.size or s.max() == 0:
+            return 0
+        return int((s > tol * s.max()).sum()) - 1
