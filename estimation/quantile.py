@@ -34,8 +34,11 @@ def quantile_rule(x_sorted: np.ndarray, w_sorted: np.ndarray, p: float) -> float
     """R's ``qrule_math`` on values already sorted (stable) with their weights."""
     if np.isnan(p) or p < 0 or p > 1:
         return np.nan
-    cumw = np.cumsum(w_sorted)
-    total = w_sorted.sum()
+    # R accumulates sums in extended precision (LDOUBLE) and rounds each partial sum to double;
+    # doing the same keeps exact ties (equal weights) on the same side as R.
+    cum_ext = np.cumsum(np.asarray(w_sorted, dtype=np.longdouble))
+    cumw = cum_ext.astype(np.float64)
+    total = float(cum_ext[-1])
     below = np.flatnonzero(cumw <= p * total)
     if len(below) == 0:
         return float(x_sorted[0])
