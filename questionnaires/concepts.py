@@ -1,0 +1,521 @@
+"""Migration concepts as narwhals expressions (one definition for every data frame engine).
+
+Each derived variable is a function ``(ctx) -> narwhals.Expr`` built only from the answer
+columns, so that one ``with_columns`` runs it on pandas, Polars, DuckDB or Dask. Logic is
+three-valued (Kleene): an unknown answer gives ``null`` unless the other answers decide the
+result on their own (``True or unknown`` is ``True``). Unknown is never turned into "native",
+"citizen" or ``False``.
+
+Definitions follow the UN *Recommendations on Statistics of International Migration* (Rev.1,
+1998; conceptual framework revised by the UN Expert Group on Migration Statistics, 2021), the UN
+*Principles and Recommendations for Population and Housing Censuses* Rev.3 (2017, §2.81 usual
+residence) and the UNECE CES Recommendations for the 2030 censuses (population groups by
+country of birth of parents). Where the answers cannot settle a definition, the operational
+choice made here is stated in the variable's ``definition``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import narwhals as nw
+
+from questionnaires.countries import STATELESS, UNKNOWN
+from questionnaires.inputs import DONT_KNOW
+from questionnaires.rules import RESIDENCE_THRESHOLDS, Rules
+
+GROUPS = ("NB_CIT", "NB_FOR", "FB_CIT", "FB_FOR")
+GROUP_LABELS = {
+    "NB_CIT": "native-born citizens",
+    "NB_FOR": "native-born foreign citizens",
+    "FB_CIT": "foreign-born citizens",
+    "FB_FOR": "foreign-born foreign citizens",
+}
+BACKGROUNDS = ("NAT", "MIX", "FOR")
+BACKGROUND_LABELS = {
+    "NAT": "national background (both parents born in the country)",
+    "MIX": "mixed background (one parent born abroad; parents='both' only)",
+    "FOR": "foreign background (both parents born abroad, or one under parents='one')",
+}
+MOBILITY = (
+    "NONE",
+    "OUT_FRONTIER",
+    "OUT_SEASONAL",
+    "OUT_WORKER",
+    "OUT_STUDENT",
+    "OUT_OTHER",
+    "IN_WORKER",
+    "IN_STUDENT",
+    "IN_OTHER",
+    "IN_UNSPECIFIED",
+)
+MOBILITY_LABELS = {
+    "NONE": "usual resident, no temporary stay abroad",
+    "OUT_FRONTIER": "usual resident working abroad, returning at least weekly (frontier worker)",
+    "OUT_SEASONAL": "usual resident, seasonal work abroad",
+    "OUT_WORKER": "usual resident, other temporary work abroad",
+    "OUT_STUDENT": "usual resident, temporary study abroad",
+    "OUT_OTHER": "usual resident, other temporary stay abroad",
+    "IN_WORKER": "present, not a usual resident, came for work (non-resident worker)",
+    "IN_STUDENT": "present, not a usual resident, came to study",
+    "IN_OTHER": "present, not a usual resident, came for another stated reason",
+    "IN_UNSPECIFIED": "present, not a usual resident, reason unknown",
+}
+
+
+class Ctx:
+    """Expressions for the answers, with the rules applied (column mapping, codes, dates)."""
+
+    def __init__(self, rules: Rules, present: set[str], boolean_cols: set[str]) -> None:
+        self.rules = rules
+        self.present = present  # canonical names available in the frame
+        self.boolean_cols = boolean_cols
+
+    # -- raw answers -------------------------------------------------------------------
+    def col(self, name: str) -> nw.Expr:
+        return nw.col(self.rules.columns.get(name, name))
+
+    def has(self, name: str) -> bool:
+        return name in self.present
+
+    def country_known(self, name: str) -> nw.Expr:
+        c = self.col(name)
+        return ~(c.is_null() | (c == UNKNOWN))
+
+    def abroad(self, name: str) -> nw.Expr:
+        """A country answer differs from the reporting country (null when unknown)."""
+        c = self.col(name)
+        return nw.when(self.country_known(name)).then(c != self.rules.country)
+
+    def yes(self, name: str) -> nw.Expr:
+        """A yes/no/dk answer (or a boolean column) as a nullable boolean."""
+        c = self.col(name)
+        if name in self.boolean_cols:
+            return c
+        return (
+            nw.when(c == "yes").then(nw.lit(True)).otherwise(nw.when(c == "no").then(nw.lit(False)))
+        )
+
+    def code_known(self, name: str) -> nw.Expr:
+        c = self.col(name)
+        return ~(c.is_null() | (c == DONT_KNOW))
+
+    # -- building blocks -----------------------------------------------------------------
+    def foreign_born(self) -> nw.Expr:
+        return self.abroad("country_birth")
+
+    def foreign_citizen(self) -> nw.Expr:
+        return self.abroad("citizenship")
+
+    def citizen(self) -> nw.Expr:
+        return ~self.foreign_citizen()
+
+    def group(self) -> nw.Expr:
+        fb, fc = self.foreign_born(), self.foreign_citizen()
+        out = None
+        for code, cond in (
+            ("FB_FOR", fb & fc),
+            ("FB_CIT", fb & ~fc),
+            ("NB_FOR", ~fb & fc),
+            ("NB_CIT", ~fb & ~fc),
+        ):
+            out = (
+                nw.when(cond).then(nw.lit(code))
+                if out is None
+                else nw.when(cond).then(nw.lit(code)).otherwise(out)
+            )
+        return out
+
+    def foreign_background(self) -> nw.Expr:
+        """Both parents born abroad (``parents='both'``) or at least one (``'one'``)."""
+        pf = self.abroad("country_birth_father")
+        pm = self.abroad("country_birth_mother")
+        return (pf | pm) if self.rules.parents == "one" else (pf & pm)
+
+    def background(self) -> nw.Expr:
+        pf = self.abroad("country_birth_father")
+        pm = self.abroad("country_birth_mother")
+        if self.rules.parents == "one":
+            foreign = pf | pm
+            return (
+                nw.when(foreign)
+                .then(nw.lit("FOR"))
+                .otherwise(nw.when(~foreign).then(nw.lit("NAT")))
+            )
+        return (
+            nw.when(pf & pm)
+            .then(nw.lit("FOR"))
+            .otherwise(
+                nw.when(~pf & ~pm)
+                .then(nw.lit("NAT"))
+                .otherwise(nw.when((pf & ~pm) | (~pf & pm)).then(nw.lit("MIX")))
+            )
+        )
+
+    def arrived(self) -> nw.Expr:
+        return ~self.col("year_arrival").is_null()
+
+    def lived_abroad(self) -> nw.Expr:
+        """Ever lived abroad: foreign-born, or said so, or gave an arrival year."""
+        out = self.foreign_born() | self.arrived()
+        if self.has("ever_lived_abroad"):
+            out = out | self.yes("ever_lived_abroad")
+        return out
+
+    def _ref_month_index(self) -> int | None:
+        r = self.rules
+        if r.reference_month is None:
+            return None
+        return r.reference_year * 12 + r.reference_month - 1
+
+    def months_since_arrival(self) -> nw.Expr | None:
+        """Exact months since arrival, null unless both months are known."""
+        ref = self._ref_month_index()
+        if ref is None or not self.has("month_arrival"):
+            return None
+        arr = self.col("year_arrival") * 12 + self.col("month_arrival") - 1
+        return nw.when(~self.col("month_arrival").is_null()).then(nw.lit(ref) - arr)
+
+    def year_diff(self) -> nw.Expr:
+        return nw.lit(self.rules.reference_year) - self.col("year_arrival")
+
+    def within(self, years: int) -> nw.Expr:
+        """Most recent arrival within the last ``years`` years (null when undecidable).
+
+        With both months known: ``months_since < 12 * years``. With calendar years only, the
+        difference ``d = reference_year - year_arrival`` decides when ``d < years`` (True) or
+        ``d > years`` (False); ``d == years`` stays unknown.
+        """
+        d = self.year_diff()
+        by_year = (
+            nw.when(d < years).then(nw.lit(True)).otherwise(nw.when(d > years).then(nw.lit(False)))
+        )
+        ms = self.months_since_arrival()
+        if ms is None:
+            return by_year
+        return nw.when(~ms.is_null()).then(ms < 12 * years).otherwise(by_year)
+
+    def recent(self, years: int, residence_col: str | None) -> nw.Expr:
+        """Arrived to live within ``years`` years, from an arrival date or a residence question."""
+        fallback = None
+        if residence_col is not None and self.has(residence_col):
+            fallback = nw.when(self.abroad(residence_col)).then(nw.lit(True))
+        not_arrived = nw.when(~self.lived_abroad()).then(nw.lit(False))
+        if fallback is not None:
+            not_arrived = not_arrived.otherwise(fallback)
+        return nw.when(self.arrived()).then(self.within(years)).otherwise(not_arrived)
+
+    def months_here(self) -> nw.Expr:
+        """Months lived in the country in the last 12 months (answer, else from arrival)."""
+        d = self.year_diff()
+        from_arrival = nw.when(d >= 2).then(nw.lit(12))
+        ms = self.months_since_arrival()
+        if ms is not None:
+            from_arrival = (
+                nw.when(~ms.is_null())
+                .then(nw.when(ms >= 12).then(nw.lit(12)).otherwise(ms))
+                .otherwise(from_arrival)
+            )
+        derived = (
+            nw.when(self.arrived())
+            .then(from_arrival)
+            .otherwise(nw.when(~self.lived_abroad()).then(nw.lit(12)))
+        )
+        if self.has("months_in_country_last12"):
+            m = self.col("months_in_country_last12")
+            return nw.when(~m.is_null()).then(m).otherwise(derived)
+        return derived
+
+    def usual_resident(self) -> nw.Expr:
+        op, lived_threshold, intent_threshold = RESIDENCE_THRESHOLDS[self.rules.residence_rule]
+        m = self.months_here()
+        lived = (m >= lived_threshold) if op == ">=" else (m > lived_threshold)
+        if self.has("intended_stay_months"):
+            return lived | (self.col("intended_stay_months") >= intent_threshold)
+        return lived
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived variable: its definition as text and as a narwhals expression."""
+
+    name: str
+    label: str
+    definition: str
+    universe: str
+    kind: str  # "boolean", "category", "integer"
+    requires: tuple[str, ...]
+    build: Callable[[Ctx], nw.Expr]
+    needs_reference: bool = False
+    categories: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
+def _temporary(ctx: Ctx) -> nw.Expr:
+    ta = ctx.col("temporary_abroad")
+    resident = ctx.usual_resident()
+    out_codes = {
+        "none": "NONE",
+        "frontier": "OUT_FRONTIER",
+        "seasonal": "OUT_SEASONAL",
+        "other_work": "OUT_WORKER",
+        "study": "OUT_STUDENT",
+        "other": "OUT_OTHER",
+    }
+    outbound = None
+    for code, value in out_codes.items():
+        step = nw.when(ta == code).then(nw.lit(value))
+        outbound = step if outbound is None else step.otherwise(outbound)
+    r = ctx.col("reason_migration")
+    inbound = (
+        nw.when(r == "work")
+        .then(nw.lit("IN_WORKER"))
+        .otherwise(
+            nw.when(r == "study")
+            .then(nw.lit("IN_STUDENT"))
+            .otherwise(
+                nw.when(ctx.code_known("reason_migration"))
+                .then(nw.lit("IN_OTHER"))
+                .otherwise(nw.lit("IN_UNSPECIFIED"))
+            )
+        )
+    )
+    non_resident_present = ~resident & ctx.recent(1, "residence_1y")
+    return nw.when(resident).then(outbound).otherwise(nw.when(non_resident_present).then(inbound))
+
+
+_ARRIVAL = ("year_arrival",)
+_ARRIVAL_OPT = ("month_arrival", "ever_lived_abroad")
+
+DERIVED: dict[str, Derived] = {
+    d.name: d
+    for d in (
+        Derived(
+            "foreign_born",
+            "Foreign-born",
+            "country of birth differs from the reporting country; unknown (XXX or missing) "
+            "stays unknown",
+            "all persons",
+            "boolean",
+            ("country_birth",),
+            lambda c: c.foreign_born(),
+        ),
+        Derived(
+            "foreign_citizen",
+            "Foreign citizen (incl. stateless)",
+            "citizenship differs from the reporting country; stateless (XXA) counts as foreign; "
+            "dual citizens holding the reporting country's citizenship are citizens",
+            "all persons",
+            "boolean",
+            ("citizenship",),
+            lambda c: c.foreign_citizen(),
+        ),
+        Derived(
+            "stateless",
+            "Stateless",
+            "citizenship recorded as XXA (stateless person)",
+            "all persons",
+            "boolean",
+            ("citizenship",),
+            lambda c: nw.when(c.country_known("citizenship")).then(
+                c.col("citizenship") == STATELESS
+            ),
+        ),
+        Derived(
+            "birth_citizenship_group",
+            "Country of birth × citizenship group",
+            "NB_CIT native-born citizens; NB_FOR native-born foreign citizens; FB_CIT "
+            "foreign-born citizens; FB_FOR foreign-born foreign citizens (stateless included); "
+            "unknown when either answer is unknown",
+            "all persons",
+            "category",
+            ("country_birth", "citizenship"),
+            lambda c: c.group(),
+            categories=GROUPS,
+        ),
+        Derived(
+            "parental_background",
+            "Background by parents' country of birth",
+            "NAT both parents native-born; FOR both parents foreign-born (parents='both') or at "
+            "least one (parents='one'); MIX exactly one parent foreign-born (parents='both' "
+            "only); unknown when the known parents do not decide it",
+            "all persons",
+            "category",
+            ("country_birth_father", "country_birth_mother"),
+            lambda c: c.background(),
+            categories=BACKGROUNDS,
+        ),
+        Derived(
+            "migrant_background",
+            "Extended group: parents' background × birth × citizenship",
+            "parental_background + '_' + birth_citizenship_group (UNECE CES 2030 census "
+            "recommendations: 12 groups with parents='both', 8 with parents='one')",
+            "all persons",
+            "category",
+            ("country_birth", "citizenship", "country_birth_father", "country_birth_mother"),
+            lambda c: nw.concat_str([c.background(), nw.lit("_"), c.group()]),
+            categories=tuple(f"{b}_{g}" for b in BACKGROUNDS for g in GROUPS),
+        ),
+        Derived(
+            "second_generation",
+            "Second generation",
+            "native-born with a foreign background (both parents born abroad, or at least one "
+            "under parents='one')",
+            "all persons",
+            "boolean",
+            ("country_birth", "country_birth_father", "country_birth_mother"),
+            lambda c: ~c.foreign_born() & c.foreign_background(),
+        ),
+        Derived(
+            "acquired_citizenship",
+            "Acquired citizenship",
+            "citizen of the reporting country who acquired it other than at birth "
+            "(naturalisation, marriage, declaration, other); foreign citizens are False",
+            "all persons",
+            "boolean",
+            ("citizenship", "citizenship_acquired"),
+            lambda c: (
+                c.citizen()
+                & nw.when(c.code_known("citizenship_acquired")).then(
+                    c.col("citizenship_acquired") != "birth"
+                )
+            ),
+        ),
+        Derived(
+            "years_since_arrival",
+            "Years since most recent arrival",
+            "completed years between the most recent arrival and the reference date when both "
+            "months are known, else the difference of calendar years (IPUMS YRSIMM); missing "
+            "for persons who never lived abroad",
+            "persons with an arrival year",
+            "integer",
+            _ARRIVAL,
+            lambda c: _years_since(c),
+            needs_reference=True,
+            optional=("month_arrival",),
+        ),
+        Derived(
+            "recent_immigrant_1y",
+            "Arrived to live within the last year",
+            "most recent arrival to live in the country within the 12 months before the "
+            "reference date (nationals included); if the arrival date is missing, residence "
+            "abroad 1 year ago counts as arrival; with calendar years only, an arrival in the "
+            "previous calendar year stays unknown",
+            "all persons",
+            "boolean",
+            _ARRIVAL + ("country_birth",),
+            lambda c: c.recent(1, "residence_1y"),
+            needs_reference=True,
+            optional=_ARRIVAL_OPT + ("residence_1y",),
+        ),
+        Derived(
+            "recent_immigrant_5y",
+            "Arrived to live within the last 5 years",
+            "as recent_immigrant_1y with a 5-year window and residence 5 years ago",
+            "all persons",
+            "boolean",
+            _ARRIVAL + ("country_birth",),
+            lambda c: c.recent(5, "residence_5y"),
+            needs_reference=True,
+            optional=_ARRIVAL_OPT + ("residence_5y",),
+        ),
+        Derived(
+            "abroad_1y_ago",
+            "Usual residence abroad 1 year ago",
+            "country of residence 1 year ago differs from the reporting country",
+            "persons aged 1 or more",
+            "boolean",
+            ("residence_1y",),
+            lambda c: c.abroad("residence_1y"),
+        ),
+        Derived(
+            "abroad_5y_ago",
+            "Usual residence abroad 5 years ago",
+            "country of residence 5 years ago differs from the reporting country",
+            "persons aged 5 or more",
+            "boolean",
+            ("residence_5y",),
+            lambda c: c.abroad("residence_5y"),
+        ),
+        Derived(
+            "usual_resident",
+            "Usual resident (residence rule)",
+            "rule 'a': lived in the country 12 months of the last 12, or intends to stay at "
+            "least 12 months; rule 'b': lived more than 6 of the last 12 months, or intends to "
+            "stay at least 6 months (UN P&R Rev.3 §2.81). Months lived come from "
+            "months_in_country_last12, else from the arrival date",
+            "persons present",
+            "boolean",
+            _ARRIVAL + ("country_birth",),
+            lambda c: c.usual_resident(),
+            needs_reference=True,
+            optional=_ARRIVAL_OPT + ("months_in_country_last12", "intended_stay_months"),
+        ),
+        Derived(
+            "immigrant_12m",
+            "Immigrant in the last 12 months (residence rule)",
+            "arrived to live within the last 12 months (recent_immigrant_1y) and a usual "
+            "resident under the residence rule ('a' or 'b', recorded with the result)",
+            "all persons",
+            "boolean",
+            _ARRIVAL + ("country_birth",),
+            lambda c: c.recent(1, "residence_1y") & c.usual_resident(),
+            needs_reference=True,
+            optional=_ARRIVAL_OPT
+            + ("residence_1y", "months_in_country_last12", "intended_stay_months"),
+        ),
+        Derived(
+            "returning_citizen",
+            "Returning citizen",
+            "native-born citizen who lived abroad and whose most recent arrival to live was "
+            "within return_years years (default 5). Foreign-born citizens are not counted: the "
+            "answers do not say whether they lived in the country before",
+            "all persons",
+            "boolean",
+            _ARRIVAL + ("country_birth", "citizenship"),
+            lambda c: (
+                ~c.foreign_born()
+                & c.citizen()
+                & c.recent(
+                    c.rules.return_years, "residence_5y" if c.rules.return_years == 5 else None
+                )
+            ),
+            needs_reference=True,
+            optional=_ARRIVAL_OPT + ("residence_5y",),
+        ),
+        Derived(
+            "emigrant_in_household",
+            "Household reports an emigrant",
+            "the household reports at least one former member who moved abroad in the last 5 "
+            "years and lives there now",
+            "households (value repeated on each member)",
+            "boolean",
+            ("hh_members_abroad",),
+            lambda c: c.col("hh_members_abroad") > 0,
+        ),
+        Derived(
+            "temporary_mobility",
+            "Temporary mobility type",
+            "usual residents: type of temporary stay abroad in the last 12 months "
+            "(temporary_abroad); persons who arrived within 12 months but are not usual "
+            "residents under the rule: inbound type from the reason for coming",
+            "persons present",
+            "category",
+            _ARRIVAL + ("country_birth", "temporary_abroad", "reason_migration"),
+            _temporary,
+            needs_reference=True,
+            categories=MOBILITY,
+            optional=_ARRIVAL_OPT
+            + ("residence_1y", "months_in_country_last12", "intended_stay_months"),
+        ),
+    )
+}
+
+
+def _years_since(c: Ctx) -> nw.Expr:
+    ms = c.months_since_arrival()
+    by_year = c.year_diff()
+    if ms is None:
+        return by_year
+    return nw.when(~ms.is_null()).then(ms // 12).otherwise(by_year)

@@ -1,0 +1,102 @@
+"""The answer columns that :func:`questionnaires.derive` reads, with their codes.
+
+One person per row. Every column is optional for :func:`derive` as a whole; each derived
+variable lists the columns it needs (see :data:`questionnaires.derive.DERIVED`). The same
+names are the question names of the ``core`` module, so data collected with the XLSForm of
+that module derive without renaming. Other names map through ``columns={canonical: yours}``.
+
+==========================  ========  ==========================================================
+column                      kind      codes
+==========================  ========  ==========================================================
+country_birth               country   ISO 3166-1 alpha-3; ``XXX`` unknown
+citizenship                 country   ISO alpha-3 (the reporting country's code if the person
+                                      holds it, also for dual citizens); ``XXA`` stateless;
+                                      ``XXX`` unknown
+citizenship_acquired        choice    birth, naturalisation, marriage, declaration, other, dk
+year_citizenship            integer   calendar year citizenship was acquired
+birth_year                  integer   calendar year of birth
+ever_lived_abroad           choice    yes, no, dk (lived ≥ 6 months in another country); a
+                                      boolean column is accepted too
+year_arrival                integer   year of the most recent arrival to live in the country
+month_arrival               integer   1–12
+residence_1y                country   country of usual residence 1 year ago; ``XXX`` unknown
+residence_5y                country   country of usual residence 5 years ago; ``XXX`` unknown
+country_birth_father        country   ISO alpha-3; ``XXX`` unknown
+country_birth_mother        country   ISO alpha-3; ``XXX`` unknown
+months_in_country_last12    integer   0–12, months lived in the country in the last 12 months
+intended_stay_months        integer   ≥ 0, total intended stay counted from arrival (99 =
+                                      permanently)
+reason_migration            choice    work, family, study, protection, return, other, dk
+temporary_abroad            choice    none, frontier, seasonal, other_work, study, other, dk
+                                      (stays abroad in the last 12 months that did not change
+                                      usual residence)
+hh_members_abroad           integer   ≥ 0, former household members who moved abroad in the
+                                      last 5 years and live there now (household answer,
+                                      repeated on each member's row)
+==========================  ========  ==========================================================
+
+Missing values (``None``/``NaN``/``<NA>``), ``XXX`` and ``dk`` all mean "unknown".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DONT_KNOW = "dk"
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    """One answer column: its kind, its codes (choices) or its range."""
+
+    name: str
+    kind: str  # "country", "citizenship", "choice", "integer"
+    description: str
+    codes: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+
+_ACQ = ("birth", "naturalisation", "marriage", "declaration", "other", DONT_KNOW)
+_YND = ("yes", "no", DONT_KNOW)
+_REASON = ("work", "family", "study", "protection", "return", "other", DONT_KNOW)
+_TEMP = ("none", "frontier", "seasonal", "other_work", "study", "other", DONT_KNOW)
+
+INPUTS: dict[str, InputColumn] = {
+    c.name: c
+    for c in (
+        InputColumn("country_birth", "country", "country of birth (ISO alpha-3)"),
+        InputColumn(
+            "citizenship", "citizenship", "country of citizenship (ISO alpha-3, XXA stateless)"
+        ),
+        InputColumn("citizenship_acquired", "choice", "how citizenship was acquired", _ACQ),
+        InputColumn(
+            "year_citizenship", "integer", "year citizenship was acquired", low=1900, high=2100
+        ),
+        InputColumn("birth_year", "integer", "year of birth", low=1890, high=2100),
+        InputColumn("ever_lived_abroad", "choice", "ever lived abroad for 6 months or more", _YND),
+        InputColumn(
+            "year_arrival", "integer", "year of most recent arrival to live", low=1900, high=2100
+        ),
+        InputColumn("month_arrival", "integer", "month of most recent arrival", low=1, high=12),
+        InputColumn("residence_1y", "country", "country of usual residence 1 year ago"),
+        InputColumn("residence_5y", "country", "country of usual residence 5 years ago"),
+        InputColumn("country_birth_father", "country", "father's country of birth"),
+        InputColumn("country_birth_mother", "country", "mother's country of birth"),
+        InputColumn(
+            "months_in_country_last12",
+            "integer",
+            "months lived in the country, last 12",
+            low=0,
+            high=12,
+        ),
+        InputColumn(
+            "intended_stay_months", "integer", "intended total stay in months", low=0, high=999
+        ),
+        InputColumn("reason_migration", "choice", "main reason for coming to live", _REASON),
+        InputColumn("temporary_abroad", "choice", "temporary stays abroad, last 12 months", _TEMP),
+        InputColumn(
+            "hh_members_abroad", "integer", "household members now living abroad", low=0, high=99
+        ),
+    )
+}
