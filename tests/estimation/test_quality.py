@@ -1,0 +1,78 @@
+"""Reliability flags: presets at their band limits, custom rules, bad rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estimation.indicators import PRESETS, QualityRule, flag_quality
+from surveycore import SurveyError
+
+
+def assess(rule, cv, n=1000):
+    flag, rel = PRESETS[rule].assess(np.atleast_1d(cv), np.full(np.size(cv), n))
+    return list(flag), list(rel)
+
+
+def test_statcan_letters_at_band_limits():
+    cv = [0.0, 0.0499, 0.05, 0.0999, 0.10, 0.1499, 0.15, 0.2499, 0.25, 0.3499, 0.35, 2.0]
+    flag, rel = assess("statcan", cv)
+    assert flag == ["A", "A", "B", "B", "C", "C", "D", "D", "E", "E", "F", "F"]
+    assert rel[:8] == ["reliable"] * 8 and rel[8:10] == ["caution"] * 2
+    assert rel[10:] == ["unreliable"] * 2
+
+
+def test_statcan_cchs_inclusive_limits_and_minimum_n():
+    flag, rel = assess("statcan_cchs", [0.165, 0.166, 0.333, 0.334])
+    assert rel == ["reliable", "caution", "caution", "unreliable"]
+    assert flag == ["", "E", "E", "F"]
+    f, r = PRESETS["statcan_cchs"].assess(np.array([0.01, 0.01]), np.array([9, 10]))
+    assert list(r) == ["unreliable", "reliable"] and list(f) == ["F", ""]
+
+
+def test_abs_rse():
+    flag, rel = assess("abs", [0.10, 0.25, 0.2501, 0.50, 0.5001])
+    assert flag == ["", "", "*", "*", "**"]
+    assert rel == ["reliable", "reliable", "caution", "caution", "unreliable"]
+
+
+def test_eurostat_sample_size_limits():
+    f, r = PRESETS["eurostat"].assess(np.full(5, 0.9), np.array([5, 19, 20, 49, 50]))
+    assert list(r) == ["unreliable", "unreliable", "caution", "caution", "reliable"]
+    assert list(f) == ["u", "u", "u", "u", ""]
+
+
+def test_undefined_cv_judged_on_n_only():
+    f, r = PRESETS["statcan_cchs"].assess(np.array([np.nan, np.nan]), np.array([3, 30]))
+    assert list(r) == ["unreliable", "reliable"]
+
+
+def test_custom_rule_and_flag_quality_returns_new_frame():
+    rule = QualityRule.custom(caution_cv=0.2, unreliable_cv=0.3, min_n=30, caution_n=50)
+    t = pd.DataFrame({"cv": [0.1, 0.25, 0.31, 0.1, 0.1], "n": [100, 100, 100, 20, 40]})
+    before = t.copy()
+    out = flag_quality(t, rule)
+    pd.testing.assert_frame_equal(t, before)
+    assert list(out["reliability"]) == ["reliable", "caution", "unreliable", "unreliable", "caution"]
+    assert list(out["flag"]) == ["", "E", "F", "F", "E"]
+    # an n band never improves a worse CV class
+    f, r = QualityRule.custom(caution_cv=0.2, unreliable_cv=0.3, caution_n=50).assess(
+        np.array([0.5]), np.array([10]))
+    assert list(r) == ["unreliable"]
+
+
+def test_bad_rules_and_names():
+    with pytest.raises(SurveyError, match="quality"):
+        flag_quality(pd.DataFrame({"cv": [0.1], "n": [1]}), "oecd")
+    with pytest.raises(SurveyError, match="increasing"):
+        QualityRule("x", cv_bands=((0.3, "", "reliable"), (0.2, "E", "caution"),
+                                   (np.inf, "F", "unreliable")))
+    with pytest.raises(SurveyError, match="open-ended"):
+        QualityRule("x", cv_bands=((0.3, "", "reliable"),))
+    with pytest.raises(SurveyError):
+        QualityRule("x", cv_bands=((np.inf, "", "fine"),))
+    with pytest.raises(SurveyError):
+        QualityRule.custom(caution_cv=0.3, unreliable_cv=0.2)
+    with pytest.raises(SurveyError, match="not found"):
+        flag_quality(pd.DataFrame({"cv": [0.1]}), "abs")
