@@ -66,7 +66,7 @@ WEIGHT_STEP = F(
 SCHEMA: F = _m(
     "a migrant-targeted household survey",
     name=F("str", "Migration survey", doc="title of the survey and of its report"),
-    country=F("str", "XAA", doc="reporting country code (ISO 3166-1 alpha-3)"),
+    country=F("str", "POL", doc="reporting country code (ISO 3166-1 alpha-3)"),
     reference_year=F("int", 2025, minimum=1900, maximum=2100, doc="census/survey reference year"),
     seed=F("int", 1, minimum=0, doc="seed of every random step (selection, fieldwork)"),
     frame=_m(
@@ -119,7 +119,7 @@ SCHEMA: F = _m(
                     urban=F("float", 0.85, minimum=0, maximum=2,
                             doc="response multiplier in urban EAs")),
     ),
-    weighting=F("list", [{"nonresponse": {"cells": ["stratum", "screen"]}},
+    weighting=F("list", [{"nonresponse": {"cells": ["urban", "screen"]}},
                          {"rake": {"margins": ["region", "sex", "age_group"]}}],
                 items=WEIGHT_STEP, doc="the weighting chain, applied in order"),
     estimation=_m(
@@ -142,7 +142,7 @@ SCHEMA: F = _m(
 
 
 WEIGHT_STEPS = {
-    "nonresponse": _m(cells=F("strlist", ["stratum", "screen"])),
+    "nonresponse": _m(cells=F("strlist", ["urban", "screen"])),
     "rake": _m(margins=F("strlist", ["region", "sex", "age_group"]),
                tol=F("float", 1e-8, minimum=0), max_iter=F("int", 100, minimum=1)),
     "calibrate": _m(margins=F("strlist", ["region", "sex", "age_group"]),
