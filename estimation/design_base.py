@@ -134,7 +134,7 @@ class BaseDesign:
             return np.array([self.n])
         if n_domains == 1:
             return np.array([np.count_nonzero(domain >= 0)])
-        return np.bincount(np.maximum(domain, 0), weights=(domain >= 0), minlength=n_domains).astype(np.int64)
+        return np.bincount(domain + 1, minlength=n_domains + 1)[1:]
 
     def _df_for_ci(self, df: DfOption, domain: np.ndarray, n_domains: int):
         if df is None:

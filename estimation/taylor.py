@@ -287,11 +287,11 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     a = problem.numerator
     D = problem.n_domains
     d, wi = _domain_rows(problem.domain, weights)
-    A = domain_totals(a, wi, None if d is None else d, D) if D > 1 else (wi @ a)[None, :]
+    A = _group_sum(d, a * wi[:, None], D) if D > 1 else (wi @ a)[None, :]
     if problem.denominator is None:
         return A, a * wi[:, None]
     b = problem.denominator
-    B = domain_totals(b, wi, None if d is None else d, D) if D > 1 else (wi @ b)[None, :]
+    B = _group_sum(d, b * wi[:, None], D) if D > 1 else (wi @ b)[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
         if D == 1:
