@@ -279,6 +279,7 @@ def household_frame(households: pd.DataFrame, persons: pd.DataFrame) -> pd.DataF
     flag = head.set_index("household_id")["emigrant_in_household"]
     out = households.copy()
     out["emigrant_in_household"] = flag.reindex(out["household_id"]).fillna(0).to_numpy(float)
+    out["household_reference"] = 1.0  # one row per household: every row counts
     return out
 
 
@@ -366,14 +367,58 @@ def select_sample(frame: pd.DataFrame, allocation: pd.DataFrame, census: Census,
 
 
 def _sampling_allocate(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
-    raise SurveyError("the sampling layer does not provide allocation yet",
-                      argument="sample.allocation", expected="sampling allocation functions",
-                      found="sampling without allocation")
+    from sampling.allocation import allocate
+
+    fr, sm = spec["frame"], spec["sample"]
+    g = frame.groupby("stratum", sort=True)
+    n_eas = g.size()
+    target = g[fr["prevalence"]].sum().astype(float)
+    prev = target / g[fr["population"]].sum().clip(lower=1)
+    kw: dict[str, Any] = {"minimum": min(sm["min_per_stratum"], int(n_eas.min()))}
+    if sm["allocation"] == "power":
+        kw.update(measure=target.clip(lower=1.0), power=sm["power"])
+    elif sm["allocation"] == "neyman":
+        kw.update(sd=np.sqrt(prev * (1 - prev)).clip(lower=1e-6))
+    alloc = allocate(n_eas, sm["psus"], sm["allocation"], **kw)
+    return allocation_table(frame, alloc.sizes, spec).assign(allocation_deff=alloc.deff)
 
 
 def _sampling_select(frame, allocation, census, spec, rng):
-    raise SurveyError("the sampling layer does not provide two-stage selection yet",
-                      argument="selection", expected="sampling.select", found="not available")
+    from sampling.select import select
+
+    fr, sel = spec["frame"], spec["selection"]
+    n_h = allocation.set_index("stratum")["psus"]
+    size = sel["psu"]["size"] if sel["psu"]["method"] not in ("srs", "systematic") else None
+    s1 = select(frame, n_h, method=sel["psu"]["method"], size=size, strata="stratum",
+                id=fr["psu"], seed=rng)
+    psus = s1.units.rename(columns={"pi": "pi1"})[[fr["psu"], "stratum", "pi1"]]
+    # listing and screening of the selected EAs
+    hh = census.households
+    listing = hh.loc[hh[fr["psu"]].isin(psus[fr["psu"]])].copy()
+    hsel = sel["household"]
+    screen_col = hsel["screening"]
+    if screen_col not in listing.columns:
+        raise SurveyError("screening column not in the listing", argument="selection.household."
+                          "screening", expected="a household column", found=screen_col)
+    listing["screen"] = np.where(listing[screen_col].astype(bool), "migrant", "other")
+    take = hsel["take"]
+    unknown = sorted(set(listing["screen"]) - set(take))
+    if unknown:
+        raise SurveyError("no take for a screening class", argument="selection.household.take",
+                          expected="a number of households for each of migrant, other",
+                          found=f"missing {unknown}")
+    listing = listing.loc[listing["screen"].map(take).to_numpy() > 0]
+    cells = listing.groupby([fr["psu"], "screen"]).size()
+    wanted = np.minimum(cells.index.get_level_values("screen").map(take).to_numpy(),
+                        cells.to_numpy())
+    n2 = pd.Series(wanted, index=cells.index)
+    s2 = select(listing, n2, method=hsel["method"], strata=[fr["psu"], "screen"],
+                id="household_id", seed=rng)
+    units = s2.units.rename(columns={"pi": "pi2"}).drop(
+        columns=[c for c in ("pi_1", "fpc_1", "weight") if c in s2.units.columns])
+    units = units.merge(psus, on=fr["psu"], how="left", validate="many_to_one")
+    units["base_weight"] = 1.0 / (units["pi1"] * units["pi2"])
+    return psus.reset_index(drop=True), units.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------

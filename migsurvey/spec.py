@@ -92,9 +92,9 @@ SCHEMA: F = _m(
     sample=_m(
         "sample size and allocation",
         psus=F("int", 120, minimum=2, doc="number of PSUs to select"),
-        allocation=F("str", "power", options=("proportional", "equal", "power", "neyman",
-                                                "optimal_rare"),
-                     doc="allocation of PSUs to strata"),
+        allocation=F("str", "power", options=("proportional", "equal", "power", "neyman"),
+                     doc="allocation of PSUs to strata (power: n_h ∝ X_h^q, X_h = target "
+                         "group count; neyman: n_h ∝ N_h √(P_h(1−P_h)))"),
         power=F("float", 0.5, minimum=0, maximum=1, doc="exponent of the power allocation"),
         min_per_stratum=F("int", 2, minimum=1, doc="fewest PSUs in a stratum"),
     ),
@@ -147,7 +147,9 @@ WEIGHT_STEPS = {
                tol=F("float", 1e-8, minimum=0), max_iter=F("int", 100, minimum=1)),
     "calibrate": _m(margins=F("strlist", ["region", "sex", "age_group"]),
                     method=F("str", "linear", options=("linear", "raking", "logit", "truncated")),
-                    bounds=F("list", None, items=F("float", minimum=0))),
+                    bounds=F("list", None, items=F("float", minimum=0)),
+                    cluster=F("str", None, doc="household id column: integrated calibration "
+                                               "(one weight per household)")),
     "trim": _m(upper=F("float", None, minimum=0), lower=F("float", None, minimum=0)),
 }
 
