@@ -197,6 +197,14 @@ class BaseDesign:
             deff=self._deff(problem, est, var) if deff else None,
         )
 
+    def _linear(self, variables, by, na_rm, deff, level, df, *, per_unit: bool) -> pd.DataFrame:
+        """Means (``per_unit``: denominator one per row) or totals of the analysis columns."""
+        cols = self._columns(variables)
+        domain, labels = self._domains(by, cols.missing, na_rm, "variables")
+        values = np.nan_to_num(cols.values)
+        problem = RatioProblem(values, np.ones_like(values) if per_unit else None, domain, len(labels))
+        return self._solve(problem, labels, cols.variables, cols.levels, deff=deff, level=level, df=df, domain=domain)
+
     # -- estimators ----------------------------------------------------------------------------
     def mean(
         self,
@@ -229,11 +237,7 @@ class BaseDesign:
             Interval from the normal distribution (None, R's default), Student t with the given
             degrees of freedom, or with the design's degrees of freedom.
         """
-        cols = self._columns(variables)
-        domain, labels = self._domains(by, cols.missing, na_rm, "variables")
-        values = np.nan_to_num(cols.values)
-        problem = RatioProblem(values, np.ones_like(values), domain, len(labels))
-        return self._solve(problem, labels, cols.variables, cols.levels, deff=deff, level=level, df=df, domain=domain)
+        return self._linear(variables, by, na_rm, deff, level, df, per_unit=True)
 
     def total(
         self,
@@ -250,11 +254,7 @@ class BaseDesign:
         ``t̂_d = Σ_{i∈d} w_i y_i`` with score ``w_i y_i`` (R ``svytotal``). Parameters as
         :meth:`mean`.
         """
-        cols = self._columns(variables)
-        domain, labels = self._domains(by, cols.missing, na_rm, "variables")
-        values = np.nan_to_num(cols.values)
-        problem = RatioProblem(values, None, domain, len(labels))
-        return self._solve(problem, labels, cols.variables, cols.levels, deff=deff, level=level, df=df, domain=domain)
+        return self._linear(variables, by, na_rm, deff, level, df, per_unit=False)
 
     def ratio(
         self,
