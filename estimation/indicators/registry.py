@@ -257,7 +257,7 @@ _INDICATORS = (
             Measure("share", "proportion", "foreign_born", multiplier=100.0, unit_measure="PT",
                     label="Foreign-born usual residents, % of the resident population"),
         ),
-        default_by=_PERSON_BY + ("citizenship_group",),
+        default_by=_PERSON_BY + ("foreign_citizen",),
         definition=(
             "Usual residents on the reference date who were born abroad (country of birth "
             "different from the reporting country, missing country of birth excluded); share of "
@@ -299,7 +299,8 @@ _INDICATORS = (
             "reference period (citizenship at birth excluded). The rate divides by the "
             "foreign-citizen residents at the start of the period, estimated from the survey as "
             "current foreign citizens plus those who acquired citizenship in the period "
-            "(column `foreign_citizen_start`, i.e. foreign_citizen OR acquired_citizenship)."
+            "(column `foreign_citizen_start` = foreign_citizen OR acquired_citizenship, built by "
+            "indicator_variables)."
         ),
         source=_SRC_FRAMEWORK + " Rate: Eurostat 'naturalisation rate' convention [to verify].",
     ),
@@ -313,7 +314,7 @@ _INDICATORS = (
             Measure("rate", "rate", "immigrant_12m", multiplier=1000.0, unit_measure="PER_1000",
                     label="Immigrants in the last 12 months per 1 000 residents"),
         ),
-        default_by=_PERSON_BY + ("citizenship_group",),
+        default_by=_PERSON_BY + ("birth_citizenship_group",),
         definition=(
             "Usual residents (per the residence rule recorded by questionnaires.derive) who, "
             "during the 12 months before the reference date, established usual residence in the "
@@ -326,19 +327,23 @@ _INDICATORS = (
         name="Emigration",
         unit="household",
         measures=(
-            Measure("count", "total", "emigrants_12m", unit_measure="PS",
+            Measure("count", "total", "emigrants_12m", universe="household_reference",
+                    unit_measure="PS",
                     label="Former household members who emigrated in the last 12 months, "
                     "reported by the household (number)"),
             Measure("households_share", "proportion", "emigrant_in_household",
-                    multiplier=100.0, unit_measure="PT",
+                    universe="household_reference", multiplier=100.0, unit_measure="PT",
                     label="Households reporting at least one emigrant, % of households"),
         ),
         default_by=(),
         definition=(
             "Former usual members of resident households who, during the 12 months before the "
             "reference date, left to live abroad, as reported by the household (proxy report). "
-            "Needs a household-level design (one row per household); households that left "
-            "entirely are not covered."
+            "Households are counted once: the universe `household_reference` is 1 on one row "
+            "per household (see indicator_variables(household=...)); with a household-level "
+            "design pass a column of ones. The questionnaires core module asks about the last "
+            "5 years (`hh_members_abroad`): mapping emigrants_12m to it changes the reference "
+            "period, which must then be stated. Households that left entirely are not covered."
         ),
         source=_SRC_FRAMEWORK + " Emigrant question: UN EGMS standard questions (2019).",
         notes=("household-level universe; whole-household emigration is not observed",),
@@ -363,16 +368,19 @@ _INDICATORS = (
         code="TEMP_MOB",
         name="Temporary international mobility",
         measures=(
-            Measure("count", "total", "temporary_mobility", unit_measure="PS",
+            Measure("count", "total", "temporary_mover", unit_measure="PS",
                     label="Persons in temporary international mobility (number)"),
-            Measure("share", "proportion", "temporary_mobility", multiplier=100.0,
+            Measure("share", "proportion", "temporary_mover", multiplier=100.0,
                     unit_measure="PT", label="Temporary movers, % of the population"),
         ),
         default_by=_PERSON_BY,
         definition=(
             "Persons who crossed an international border for a temporary stay without changing "
             "their country of usual residence (frontier, seasonal, project-tied workers, "
-            "students, business travellers ...), as derived by questionnaires.derive."
+            "students ...) in the last 12 months, and persons present who arrived within 12 "
+            "months but are not usual residents. `temporary_mover` is 1 when "
+            "questionnaires.derive's `temporary_mobility` type is not NONE (see "
+            "indicator_variables); disaggregate by `temporary_mobility` for the type."
         ),
         source=(
             "UN 2021 framework notion of 'international temporary mobility' (definition text "

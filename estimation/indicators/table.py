@@ -28,6 +28,7 @@ from estimation.indicators.suppression import (
     audit_suppression,
     suppress_table,
 )
+from estimation.indicators.variables import as_float
 from surveycore import SurveyError
 from surveycore.checks import as_name_list
 
@@ -325,7 +326,7 @@ def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_
 
 
 def _contributors(data, weights, m: Measure, grouping: list[str]) -> pd.DataFrame:
-    num = pd.to_numeric(data[m.numerator], errors="coerce").fillna(0).to_numpy(dtype=float)
+    num = np.nan_to_num(as_float(data[m.numerator]))
     keep = (weights > 0) & (num != 0)
     if m.universe:
         keep &= data[m.universe].astype(bool).to_numpy()

@@ -11,6 +11,7 @@ import pytest
 
 from estimation.design import SurveyDesign
 from estimation.indicators import REGISTRY, Indicator, Measure, SuppressionRule, indicator_table
+from estimation.indicators.variables import indicator_variables
 from surveycore import SurveyError
 
 HERE = Path(__file__).resolve().parents[1]
@@ -18,25 +19,28 @@ REF = {c["id"]: c for c in json.loads((HERE / "reference" / "r_survey_reference.
 
 
 def make_survey(seed: int = 3, n_psu: int = 80, m: int = 25) -> pd.DataFrame:
-    """A stratified two-stage-like person sample with derived migration variables."""
+    """A stratified cluster sample of persons in households, with derived migration variables."""
     rng = np.random.default_rng(seed)
     n = n_psu * m
     psu = np.repeat(np.arange(n_psu), m)
-    df = pd.DataFrame({"psu": psu, "stratum": psu // 10})
+    df = pd.DataFrame({"psu": psu, "stratum": psu // 10, "hh": np.arange(n) // 4})
     prev = rng.beta(1, 8, n_psu)[psu]  # clustered migrants
-    df["w"] = rng.uniform(50, 150, n)
+    df["w"] = np.repeat(rng.uniform(50, 150, n // 4), 4)  # one weight per household
     df["sex"] = rng.choice(["F", "M"], n)
-    df["age_group"] = rng.choice(["0-14", "15-64", "65+"], n, p=[0.2, 0.7, 0.1])
-    df["foreign_born"] = (rng.random(n) < prev).astype(int)
-    df["foreign_citizen"] = (df["foreign_born"].eq(1) & (rng.random(n) < 0.7)).astype(int)
-    df["acquired_citizenship"] = (df["foreign_born"].eq(1) & df["foreign_citizen"].eq(0)
-                                  & (rng.random(n) < 0.15)).astype(int)
-    df["foreign_citizen_start"] = df["foreign_citizen"] | df["acquired_citizenship"]
-    df["immigrant_12m"] = (df["foreign_born"].eq(1) & (rng.random(n) < 0.1)).astype(int)
-    df["recent_immigrant_5y"] = (df["foreign_born"].eq(1) & (rng.random(n) < 0.4)).astype(int)
-    df["temporary_mobility"] = (rng.random(n) < 0.03).astype(int)
-    df["citizenship_group"] = np.where(df["foreign_citizen"].eq(1), "foreign", "national")
-    return df
+    df["age"] = rng.integers(0, 90, n)
+    df["foreign_born"] = rng.random(n) < prev
+    df["foreign_citizen"] = df["foreign_born"] & (rng.random(n) < 0.7)
+    df["acquired_citizenship"] = df["foreign_born"] & ~df["foreign_citizen"] & (rng.random(n) < 0.15)
+    df["immigrant_12m"] = df["foreign_born"] & (rng.random(n) < 0.1)
+    df["recent_immigrant_5y"] = df["foreign_born"] & (rng.random(n) < 0.4)
+    df["temporary_mobility"] = np.where(rng.random(n) < 0.03, "OUT_SEASONAL", "NONE")
+    df["birth_citizenship_group"] = np.where(
+        df["foreign_born"], np.where(df["foreign_citizen"], "FB_FOR", "FB_CIT"),
+        np.where(df["foreign_citizen"], "NB_FOR", "NB_CIT"))
+    hh_emig = rng.poisson(0.15, n // 4)
+    df["emigrants_12m"] = np.repeat(hh_emig, 4)
+    df["emigrant_in_household"] = df["emigrants_12m"] > 0
+    return indicator_variables(df, age="age", household="hh")
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +88,7 @@ def test_grid_has_every_margin_and_additive_totals(survey):
     df, d = survey
     t = indicator_table(d, "MI1.1", by=["sex", "age_group"], suppression=None).table
     cnt = t[t["measure"].eq("count")]
-    assert len(cnt) == 3 * 4  # (2 sexes + total) x (3 age groups + total)
+    assert len(cnt) == 3 * 8  # (2 sexes + total) x (7 age groups + total)
     inner = cnt[cnt["sex"].ne("_T") & cnt["age_group"].ne("_T")]
     grand = _cell(t, "MI1.1", "count", sex="_T", age_group="_T").estimate
     np.testing.assert_allclose(inner["estimate"].sum(), grand, rtol=1e-12)
@@ -139,15 +143,33 @@ def test_against_r_subset_mean():
 
 def test_default_by_and_variable_override(survey):
     df, d = survey
-    renamed = df.rename(columns={"foreign_born": "born_abroad", "citizenship_group": "cit"})
+    renamed = df.rename(columns={"foreign_born": "born_abroad", "foreign_citizen": "fc"})
     d2 = SurveyDesign(renamed, ids="psu", strata="stratum", weights="w")
     r = indicator_table(d2, "MI1.1", variables={"foreign_born": "born_abroad",
-                                                "citizenship_group": "cit"})
-    assert r.metadata["by"] == ["sex", "age_group", "cit"]
-    ref = indicator_table(d, "MI1.1", by=["sex", "age_group", "citizenship_group"]).table
+                                                "foreign_citizen": "fc"})
+    assert r.metadata["by"] == ["sex", "age_group", "fc"]
+    ref = indicator_table(d, "MI1.1", by=["sex", "age_group", "foreign_citizen"]).table
     np.testing.assert_allclose(r.table["estimate"], ref["estimate"], rtol=1e-12)
     ind = REGISTRY["MI1.1"].with_variables(foreign_born="born_abroad")
     assert ind.measures[0].numerator == "born_abroad"
+    # default disaggregations differ between indicators: absent ones are totals
+    r = indicator_table(d, ["MI1.1", "MI1.4"])
+    mi14 = r.table[r.table["indicator"].eq("MI1.4")]
+    assert (mi14[["sex", "age_group", "foreign_citizen"]] == "_T").all().all()
+
+
+def test_household_universe_counts_households_once(survey):
+    df, d = survey
+    t = indicator_table(d, "MI1.4", by=[], suppression=None).table
+    first = df.drop_duplicates("hh")
+    c = _cell(t, "MI1.4", "count")
+    assert c.estimate == pytest.approx((first["w"] * first["emigrants_12m"]).sum(), rel=1e-12)
+    assert c.n == df["hh"].nunique()
+    direct = d.subset(df["household_reference"].eq(1).to_numpy()).total("emigrants_12m").iloc[0]
+    assert c.se == pytest.approx(direct.se, rel=1e-12)
+    s = _cell(t, "MI1.4", "households_share")
+    assert s.estimate == pytest.approx(
+        100 * np.average(first["emigrant_in_household"], weights=first["w"]), rel=1e-12)
 
 
 def test_suppression_and_flags_in_table(survey):
@@ -198,7 +220,7 @@ def test_missing_disaggregation_variable(survey):
         indicator_table(d, "MI1.1", by=["sex", "region"])
     assert "region" in str(e.value) and e.value.argument == "by"
     with pytest.raises(SurveyError, match="default"):
-        indicator_table(SurveyDesign(df.drop(columns="citizenship_group"), ids="psu",
+        indicator_table(SurveyDesign(df.drop(columns="age_group"), ids="psu",
                                      strata="stratum", weights="w"), "MI1.1")
 
 
@@ -214,7 +236,8 @@ def test_unknown_indicator(survey):
 def test_missing_indicator_variable_and_bad_universe(survey):
     df, d = survey
     with pytest.raises(SurveyError) as e:
-        indicator_table(d, "MI1.4", by=[])
+        indicator_table(SurveyDesign(df.drop(columns="emigrants_12m"), ids="psu", strata="stratum",
+                                     weights="w"), "MI1.4", by=[])
     assert "emigrants_12m" in str(e.value) and "variables=" in str(e.value)
     bad = df.assign(u=np.where(df["foreign_born"].eq(1), 2, 0))
     d2 = SurveyDesign(bad, ids="psu", strata="stratum", weights="w")

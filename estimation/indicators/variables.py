@@ -1,0 +1,124 @@
+"""Analysis columns the indicators read, built from ``questionnaires.derive()`` output.
+
+A design keeps its own copy of the data, so every column an indicator reads must exist
+*before* the design is built::
+
+    persons = questionnaires.derive(answers, country="XKX", reference_year=2024)
+    persons = indicator_variables(persons, age="age", household="hh_id")
+    d = SurveyDesign(persons, ids="ea", strata="region", weights="w")
+    indicator_table(d, ["MI1.1", "MI1.2", "MI1.3", "MI1.4"])
+
+Unknown stays unknown: a derived value that is missing (``None``/``NaN``) gives a missing
+indicator value (``NaN``), which the estimators refuse unless ``na_rm=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+from surveycore.checks import check_columns, to_pandas
+
+DEFAULT_AGE_BREAKS: tuple[int, ...] = (0, 15, 25, 35, 45, 55, 65)
+"""Lower limits of the default age groups: 0-14, 15-24, …, 55-64, 65+."""
+
+
+def as_float(series: pd.Series) -> np.ndarray:
+    """0/1/NaN floats from a boolean, nullable boolean or numeric column."""
+    if series.dtype == object:
+        mapped = series.map(lambda v: np.nan if v is None or v is pd.NA else v)
+        series = pd.to_numeric(mapped, errors="raise")
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _kleene_or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Three-valued OR: 1 if either is 1, 0 if both are 0, otherwise unknown (NaN)."""
+    out = np.full(a.shape, np.nan)
+    out[(a == 0) & (b == 0)] = 0.0
+    out[(a == 1) | (b == 1)] = 1.0
+    return out
+
+
+def age_groups(age: Any, breaks: Sequence[int] = DEFAULT_AGE_BREAKS) -> pd.Series:
+    """Age groups ``"a-b"`` (closed) with an open last group ``"c+"``; missing age stays missing.
+
+    Parameters
+    ----------
+    age : array-like
+        Completed years of age.
+    breaks : sequence of int
+        Increasing lower limits of the groups; the first must be 0 (every age in a group).
+    """
+    breaks = [int(b) for b in breaks]
+    if not breaks or breaks[0] != 0 or any(np.diff(breaks) <= 0):
+        raise SurveyError(
+            "age breaks must start at 0 and increase",
+            argument="age_breaks",
+            expected="increasing lower limits such as (0, 15, 25, 65)",
+            found=repr(breaks),
+        )
+    a = pd.to_numeric(pd.Series(age), errors="coerce").to_numpy(dtype=float)
+    if (a[~np.isnan(a)] < 0).any():
+        raise SurveyError("age must not be negative", argument="age", expected="ages >= 0",
+                          found=f"{int((a < 0).sum())} negative values")
+    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(breaks[:-1], breaks[1:])] + [f"{breaks[-1]}+"]
+    idx = np.searchsorted(np.array(breaks), np.where(np.isnan(a), 0, a), side="right") - 1
+    out = np.array(labels, dtype=object)[idx]
+    out[np.isnan(a)] = None
+    return pd.Series(pd.Categorical(out, categories=labels, ordered=True))
+
+
+def indicator_variables(
+    df: Any,
+    *,
+    age: str | None = None,
+    age_breaks: Sequence[int] = DEFAULT_AGE_BREAKS,
+    household: str | None = None,
+) -> pd.DataFrame:
+    """Return a new frame with the columns the registry's indicators read.
+
+    Added when their inputs are present and the column does not exist yet (an existing column
+    is never overwritten):
+
+    ``foreign_citizen_start``
+        ``foreign_citizen OR acquired_citizenship`` (three-valued): the foreign citizens at the
+        start of the reference period, denominator of the MI 1.2 rate.
+    ``temporary_mover``
+        1 when ``temporary_mobility`` holds a mobility type other than ``"NONE"``, 0 for
+        ``"NONE"``, missing when the type is unknown.
+    ``age_group``
+        From the ``age`` column (``age_breaks``).
+    ``household_reference``
+        1 on the first row of each household of ``household`` (an id column), 0 elsewhere: the
+        universe that counts households once (MI 1.4).
+
+    Boolean derived variables (``foreign_born`` …) are read by the estimators as 0/1 as they
+    are; nothing else is changed. The caller's frame is not modified.
+    """
+    out = to_pandas(df).copy()
+    if "foreign_citizen_start" not in out.columns and {
+        "foreign_citizen", "acquired_citizenship"} <= set(out.columns):
+        out["foreign_citizen_start"] = _kleene_or(as_float(out["foreign_citizen"]),
+                                                  as_float(out["acquired_citizenship"]))
+    if "temporary_mover" not in out.columns and "temporary_mobility" in out.columns:
+        tm = out["temporary_mobility"].astype(object)
+        known = tm.notna().to_numpy() & tm.map(lambda v: v is not pd.NA).to_numpy()
+        mover = np.where(known, (tm != "NONE").to_numpy(dtype=bool).astype(float), np.nan)
+        out["temporary_mover"] = mover
+    if age is not None:
+        check_columns(out, [age], "age")
+        if "age_group" not in out.columns:
+            out["age_group"] = age_groups(out[age], age_breaks).to_numpy()
+    if household is not None:
+        check_columns(out, [household], "household")
+        if out[household].isna().any():
+            raise SurveyError("household ids must not be missing", argument="household",
+                              expected="an id on every row",
+                              found=f"{int(out[household].isna().sum())} missing")
+        if "household_reference" not in out.columns:
+            out["household_reference"] = (~out[household].duplicated()).to_numpy(dtype=float)
+    return out
