@@ -46,16 +46,21 @@ def solve(
     tol: float,
     max_iter: int,
 ) -> Solution:
-    """Solve the calibration equations for every column of ``d`` (m, R)."""
+    """Solve the calibration equations for every column of ``d`` (m, R).
+
+    ``totals`` is (p,) or, one per column, (p, R).
+    """
     m, p = x.shape
     r = d.shape[1]
+    totals = np.asarray(totals, dtype=float)
+    tcol = totals if totals.ndim == 2 else np.repeat(totals[:, None], r, axis=1)
     eta = np.zeros((p, r))
     g, deriv = g_and_derivative(method, np.zeros((m, r)), lower, upper)
     active = np.ones(r, dtype=bool)
     iterations = np.zeros(r, dtype=int)
-    scale = 1.0 + np.abs(totals)
+    scale = 1.0 + np.abs(tcol)
     trace: list[float] = []
-    misfit = totals[:, None] - x.T @ (d * g)
+    misfit = tcol - x.T @ (d * g)
     for it in range(1, max_iter + 1):
         cols = np.flatnonzero(active)
         if cols.size == 0:
@@ -80,9 +85,9 @@ def solve(
             halvings += 1
         eta[:, cols] = new_eta
         g[:, cols], deriv[:, cols] = gn, dn
-        misfit[:, cols] = totals[:, None] - x.T @ (d[:, cols] * gn)
+        misfit[:, cols] = tcol[:, cols] - x.T @ (d[:, cols] * gn)
         iterations[cols] = it
-        rel = np.abs(misfit[:, cols]) / scale[:, None]
+        rel = np.abs(misfit[:, cols]) / scale[:, cols]
         if 0 in cols:
             trace.append(float(rel[:, np.flatnonzero(cols == 0)[0]].max()))
         done = (rel < tol).all(axis=0)

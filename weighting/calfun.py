@@ -12,7 +12,9 @@ derivative ``dF(u)``, with bounds ``L <= g <= U`` on the g-weights:
   truncated to the bounds (as R survey's ``cal.sinh``).
 
 These are the functions of R survey's ``cal.linear``, ``cal.raking``, ``cal.logit`` and
-``cal.sinh`` (Lumley 2010, §7), written from the published formulas.
+``cal.sinh`` (Lumley 2010, §7), written from the published formulas. For truncated raking and
+sinh the derivative is taken as zero where g sits on a bound (the derivative of the truncated
+function), which keeps Newton's quadratic convergence; the solution is the same.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def g_and_derivative(
         with np.errstate(over="ignore"):
             e = np.exp(u)
         g = np.minimum(np.maximum(e, lower), upper)
-        return g, np.where(inside, e, 0.0)
+        # derivative of the truncated function: zero where g sits on a bound
+        return g, np.where((e < upper) & (e > lower), e, 0.0)
     if method == "logit":
         L, U = lower, upper
         A = (U - L) / ((U - 1.0) * (1.0 - L))
@@ -54,5 +57,5 @@ def g_and_derivative(
         m = (p + np.sqrt(p**2 + 4.0)) / 2.0
         g = np.minimum(np.maximum(m, lower), upper)
         dm = 1.0 / np.sqrt(1.0 + (2.0 * u) ** 2) * (1.0 + p / np.sqrt(p**2 + 4.0))
-        return g, np.where(inside, dm, 0.0)
+        return g, np.where((m < upper) & (m > lower), dm, 0.0)
     raise ValueError(method)  # pragma: no cover - checked at the boundary

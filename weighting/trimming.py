@@ -78,50 +78,81 @@ class TrimStep:
 
 @dataclass(frozen=True, eq=False)
 class TrimCalibrateStep:
-    """Alternate capping and recalibration (``calibration`` is a fitted calibration step)."""
+    """Trim, hold the trimmed rows at their cap, recalibrate the others; repeat.
 
-    calibration: Any
+    ``x`` (n, p) and ``totals`` (p,) are the calibration variables and targets of the last
+    calibration, ``method``/``bounds`` its distance. In each round the rows outside the caps
+    are fixed at the cap and the free rows are calibrated to ``t_x - Σ_fixed w_i x_i``
+    starting from the input weights; rows once fixed stay fixed, so the rounds end.
+    """
+
+    x: np.ndarray
+    totals: np.ndarray
+    method: str
+    bounds: tuple[float, float]
     lower: float
     upper: float
     relative_to: str
     tol: float
     max_rounds: int
-    rounds: int | None = None
+    solver_tol: float
+    solver_max_iter: int
+    names: tuple[str, ...] = ()
 
-    def _run(self, w: np.ndarray, rounds: int | None):
-        done = 0
-        limit = rounds if rounds is not None else self.max_rounds
-        lo, hi = caps(w, self.lower, self.upper, self.relative_to)
-        while done < limit:
-            if rounds is None:
-                span = np.abs(np.asarray(hi, dtype=float)) + np.abs(np.asarray(lo, dtype=float))
-                slack = self.tol * np.where(np.isfinite(span), span, 1.0)
-                if not ((w < lo - slack) | (w > hi + slack)).any():
-                    return w, done, True
-            w = self.calibration.replay(np.clip(w, lo, hi))
-            done += 1
-        if rounds is None:
-            span = np.abs(np.asarray(hi, dtype=float)) + np.abs(np.asarray(lo, dtype=float))
-            slack = self.tol * np.where(np.isfinite(span), span, 1.0)
-            ok = not ((w < lo - slack) | (w > hi + slack)).any()
-            return w, done, ok
-        return w, done, True
+    def _run(self, d: np.ndarray):
+        from weighting._solver import solve
+
+        lo, hi = caps(d, self.lower, self.upper, self.relative_to)
+        lo_a = np.broadcast_to(np.asarray(lo, dtype=float), (d.shape[1],))
+        hi_a = np.broadcast_to(np.asarray(hi, dtype=float), (d.shape[1],))
+        span = np.where(np.isfinite(hi_a), np.abs(hi_a), np.where(np.isfinite(lo_a), lo_a, 1.0))
+        slack = self.tol * span
+        w = d.copy()
+        fixed = np.zeros(d.shape, dtype=bool)
+        rounds = 0
+        for _ in range(self.max_rounds):
+            out = ((w < lo_a - slack) | (w > hi_a + slack)) & ~fixed
+            if not out.any():
+                return w, rounds, True, fixed
+            fixed |= out
+            wfix = np.where(fixed, np.clip(w, lo_a, hi_a), 0.0)
+            free_d = np.where(fixed, 0.0, d)
+            totals = self.totals[:, None] - self.x.T @ wfix
+            sol = solve(self.x, free_d, totals, self.method, self.bounds[0], self.bounds[1],
+                        self.solver_tol, self.solver_max_iter)
+            if not sol.converged.all():
+                return np.where(fixed, wfix, d * sol.g), rounds, False, fixed
+            w = np.where(fixed, wfix, d * sol.g)
+            rounds += 1
+        out = ((w < lo_a - slack) | (w > hi_a + slack)).any()
+        return w, rounds, not out, fixed
 
     def fit(self, w: np.ndarray):
-        new, done, ok = self._run(w[:, None], None)
+        new, rounds, ok, fixed = self._run(w[:, None])
         if not ok:
-            lo, hi = caps(new, self.lower, self.upper, self.relative_to)
+            lo, hi = caps(w[:, None], self.lower, self.upper, self.relative_to)
+            achieved = self.x.T @ new[:, 0]
+            rel = np.abs(achieved - self.totals) / (1 + np.abs(self.totals))
+            j = int(np.argmax(rel))
+            name = self.names[j] if self.names else f"target {j}"
             raise SurveyError(
                 "trimming and recalibration did not settle",
                 argument="upper" if (new > hi).any() else "lower",
-                expected=f"weights within the caps after at most {self.max_rounds} rounds",
-                found=f"weights range [{new.min():.6g}, {new.max():.6g}] against caps "
-                f"[{np.ravel(lo)[0]:.6g}, {np.ravel(hi)[0]:.6g}]",
+                expected=f"weights within the caps [{np.ravel(lo)[0]:.6g}, "
+                f"{np.ravel(hi)[0]:.6g}] that still meet the targets",
+                found=f"after {rounds} rounds {int(fixed.sum())} rows held at a cap; "
+                f"{name} cannot be met (achieved {achieved[j]:,.6g}, target "
+                f"{self.totals[j]:,.6g})",
                 hint="loosen the caps: the targets cannot be met with weights inside them",
             )
-        fitted = TrimCalibrateStep(self.calibration, self.lower, self.upper, self.relative_to,
-                                   self.tol, self.max_rounds, done)
-        return new[:, 0], done, fitted
+        return new[:, 0], rounds, int(fixed.sum())
 
     def replay(self, w: np.ndarray) -> np.ndarray:
-        return self._run(w, self.rounds)[0]
+        new, _, ok, _ = self._run(w)
+        if not ok:
+            raise SurveyError(
+                "trimming and recalibration did not settle on some replicate weights",
+                argument="upper", expected="every replicate within the caps",
+                found="a replicate column could not be recalibrated",
+                hint="loosen the caps")
+        return new

@@ -538,18 +538,32 @@ class Weights:
                               argument="trim_calibrate",
                               expected="poststratify(), rake() or calibrate() before it",
                               found="no calibration step", hint="use trim() instead")
+        hist = self._history[1 + cal_idx[-1]]
         cal = self._steps[cal_idx[-1]]
-        if isinstance(cal, RakeStep):  # recalibrate to convergence, not a fixed number of sweeps
-            cal = RakeStep(cal.margins, cal.tol, cal.tol_units, 10 * cal.max_iter, None,
-                           cal.cell, cal.cell_levels)
-            cal = _RakeToConvergence(cal)
+        if isinstance(cal, CalibrateStep):
+            problem, method = cal.problem, cal.method
+            cal_bounds = (cal.lower, cal.upper)
+        else:  # post-stratification = linear, raking = raking distance, on the same margins
+            problem = build_problem(self._data, hist.params["targets"])
+            method = "raking" if isinstance(cal, RakeStep) else "linear"
+            cal_bounds = (-np.inf, np.inf)
+        if problem.cluster_codes is not None:
+            raise SurveyError("trim_calibrate does not handle integrated calibration",
+                              argument="trim_calibrate",
+                              expected="a person-level calibration",
+                              found=f"cluster={hist.params.get('cluster')}",
+                              hint="use calibrate(..., bounds=...) to keep household g-weights "
+                              "in range")
         w = self._values
-        step = TrimCalibrateStep(cal, float(lower), float(upper), relative_to, tol, max_rounds)
-        new, rounds, fitted = step.fit(w)
+        step = TrimCalibrateStep(problem.unit_x[problem.unit], problem.totals, method,
+                                 cal_bounds, float(lower), float(upper), relative_to, tol,
+                                 max_rounds, 1e-10, 100, problem.names)
+        new, rounds, n_fixed = step.fit(w)
         rec = make_record("trim_calibrate", {"upper": upper, "lower": lower,
                                              "relative_to": relative_to, "tol": tol},
-                          w, new, iterations=rounds, converged=True)
-        return self._extend(fitted, new, rec)
+                          w, new, iterations=rounds, converged=True,
+                          notes=(f"{n_fixed} weights held at a cap",))
+        return self._extend(step, new, rec)
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict[str, pd.DataFrame]:
@@ -557,21 +571,3 @@ class Weights:
         from weighting.diagnostics import summary_frames
 
         return summary_frames(self)
-
-
-class _RakeToConvergence:
-    """Raking used inside trim_calibrate: iterates to convergence on every call."""
-
-    def __init__(self, step: RakeStep) -> None:
-        self.step = step
-
-    def replay(self, w: np.ndarray) -> np.ndarray:
-        s = self.step
-        cell, cell_levels = s._cells()
-        from weighting._arrays import group_sums
-
-        t0 = group_sums(cell, cell_levels.shape[0], w)
-        t0 = t0[:, None] if t0.ndim == 1 else t0
-        eps = s.tol * float(np.max(w.sum(axis=0))) if s.tol_units == "relative" else s.tol
-        f, *_ = s._ipf(t0, cell_levels, None, eps)
-        return w * f[cell]
