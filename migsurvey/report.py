@@ -67,6 +67,7 @@ class ReportContent:
     weighting: list[WeightStep] = field(default_factory=list)
     indicators: pd.DataFrame | None = None
     indicator_names: dict[str, str] = field(default_factory=dict)
+    domains: list[str] = field(default_factory=list)
     spec_text: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -79,7 +80,8 @@ header{background:#1f3b57;color:#fff;padding:18px 32px}header h1{margin:0;font-s
 header p{margin:4px 0 0;opacity:.85}
 nav{padding:8px 32px;background:#e8eef4;font-size:14px}nav a{margin-right:14px;color:#1f3b57}
 main{padding:8px 32px 40px;max-width:1280px}
-section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 20px;margin:16px 0}
+section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 20px;margin:16px 0;
+overflow-x:auto}
 h2{color:#1f3b57;font-size:20px;border-bottom:1px solid #eee;padding-bottom:4px}
 h3{font-size:16px;margin:14px 0 6px}
 table.t{border-collapse:collapse;font-size:13px;margin:6px 0 12px}
@@ -194,28 +196,43 @@ def _weighting(steps: list[WeightStep]) -> str:
             + "".join(extra))
 
 
-def _indicators(df: pd.DataFrame, names: dict[str, str]) -> str:
+def _indicators(df: pd.DataFrame, names: dict[str, str], domains: list[str]) -> str:
+    """Per indicator: a forest plot of each ratio measure (share, rate) over its domains,
+    then the table of every measure."""
     parts = []
-    by_cols = [c for c in df.columns if c not in _ESTIMATE_COLUMNS]
-    indicator_col = "indicator" if "indicator" in df.columns else "variable"
-    for ind, sub in df.groupby(indicator_col, sort=False):
+    ind_col = "indicator" if "indicator" in df.columns else "variable"
+    dom_cols = [c for c in domains if c in df.columns]
+    for ind, sub in df.groupby(ind_col, sort=False):
         label = names.get(str(ind), "")
         parts.append(f"<h3>{escape(str(ind))}{': ' + escape(label) if label else ''}</h3>")
-        dom_cols = [c for c in by_cols if c != indicator_col and sub[c].notna().any()]
         sub = sub.reset_index(drop=True)
-        labels = []
-        for _, r in sub.iterrows():
-            bits = [f"{c}={r[c]}" for c in dom_cols if pd.notna(r[c]) and str(r[c]) != ""]
-            labels.append(", ".join(bits) if bits else "total")
-        flags = None
-        if "flag" in sub.columns:
-            flags = ["" if (not isinstance(f, str)) or f in ("", "ok") else f for f in sub["flag"]]
-        if {"estimate", "ci_low", "ci_high"} <= set(sub.columns):
-            parts.append(svg.forest(labels, sub["estimate"], sub["ci_low"], sub["ci_high"],
-                                    title=f"{ind}: estimate and {_level(sub)} CI",
-                                    flags=flags))
+        charts = []
+        measures = sub.groupby("measure", sort=False) if "measure" in sub.columns else [("", sub)]
+        for meas, m in measures:
+            if "kind" in m.columns and (m["kind"] == "total").all():
+                continue
+            if not {"estimate", "ci_low", "ci_high"} <= set(m.columns):
+                continue
+            labels = [_domain_label(r, dom_cols) for _, r in m.iterrows()]
+            flags = None
+            if "flag" in m.columns:
+                flags = ["" if not isinstance(f, str) or f in ("", "ok") else f for f in m["flag"]]
+            unit = str(m["unit_measure"].iloc[0]) if "unit_measure" in m.columns else ""
+            charts.append(svg.forest(labels, m["estimate"], m["ci_low"], m["ci_high"],
+                                     title=f"{ind} {meas}: estimate and {_level(m)} CI",
+                                     xlabel=_UNIT_LABELS.get(unit, unit), flags=flags))
+        parts.append(f'<div class="charts">{"".join(charts)}</div>')
         parts.append(_table(sub, digits=4, row_class=_flag_rows))
     return "".join(parts)
+
+
+_UNIT_LABELS = {"PT": "per cent", "PER_1000": "per 1 000", "PS": "persons", "HH": "households"}
+
+
+def _domain_label(row: pd.Series, dom_cols: list[str]) -> str:
+    bits = [f"{c}={row[c]}" for c in dom_cols
+            if pd.notna(row[c]) and str(row[c]) not in ("", "_T")]
+    return ", ".join(bits) if bits else "total"
 
 
 _ESTIMATE_COLUMNS = {"variable", "level", "estimate", "se", "ci_low", "ci_high", "cv", "df", "n",
@@ -254,7 +271,8 @@ def render_report(content: ReportContent) -> str:
         sections.append(("indicators", "Indicators",
                          '<p class="note">Rows in yellow carry a quality flag; grey rows are '
                          "suppressed for publication.</p>"
-                         + _indicators(content.indicators, content.indicator_names)))
+                         + _indicators(content.indicators, content.indicator_names,
+                                       content.domains)))
     if content.spec_text:
         sections.append(("spec", "Specification", f"<pre>{escape(content.spec_text)}</pre>"))
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t, _ in sections)

@@ -97,6 +97,7 @@ def report_content(run: SurveyRun) -> ReportContent:
         weighting=run.weight_steps,
         indicators=ind,
         indicator_names=INDICATOR_NAMES,
+        domains=list(dict.fromkeys(c for g in s["estimation"]["by"] for c in g)),
         spec_text=s.get("_text", ""),
         notes=[
             "Synthetic census: the population, its regions and its migrants are invented; "

@@ -14,8 +14,11 @@ one block whatever the size (10⁴ to 10⁸ persons).
 
 Codes
 -----
-Countries are ISO 3166-1 alpha-3 codes; the reporting country is a user-assigned code
-(``"XAA"`` by default) and ``"XXX"`` marks a stateless person (ICAO 9303 convention).
+Countries are ISO 3166-1 alpha-3 codes; the synthetic reporting country takes a real code
+(``"POL"`` by default, so that :func:`questionnaires.derive` accepts it; the population is
+invented) and ``"XXA"`` marks a stateless person (ICAO 9303 convention).
+The person columns are the answer columns of the ``core`` questionnaire module
+(:mod:`questionnaires.inputs`), so the census derives without renaming.
 Sex is ``"F"``/``"M"``. Missing ("not in universe") answers are missing values: year of
 arrival of a native-born non-migrant, residence one year ago of a person under one, etc.
 """
@@ -34,10 +37,11 @@ from surveycore import SurveyError
 #: Origin countries of immigrants and destinations of emigrants (ISO 3166-1 alpha-3).
 ORIGINS: tuple[str, ...] = ("UKR", "SYR", "IND", "PHL", "ROU", "TUR", "MAR", "COL", "NGA", "CHN")
 DESTINATIONS: tuple[str, ...] = ("DEU", "USA", "GBR", "FRA", "ITA", "ESP", "CAN", "ARE")
-STATELESS = "XXX"
+STATELESS = "XXA"
 EDUCATION = ("none", "primary", "secondary", "tertiary")
 LABOUR = ("employed", "unemployed", "outside")
 ACQUISITION = ("birth", "naturalisation", "marriage", "declaration")
+REASONS = ("work", "family", "study", "protection")
 
 EAS_PER_BLOCK = 2000
 """EAs generated per random block (about 700,000 persons): the unit of streaming."""
@@ -58,8 +62,10 @@ class Census:
         emigrants, emigrants_12m``.
     persons : pandas.DataFrame
         ``person_id, household_id, ea_id, region, district, urban, line, sex, age,
-        age_group, country_birth, citizenship, citizenship_acquisition, year_citizenship,
-        year_arrival, residence_1y, residence_5y, education, labour_status``.
+        age_group, birth_year, country_birth, citizenship, citizenship_acquired,
+        year_citizenship, ever_lived_abroad, year_arrival, month_arrival,
+        months_in_country_last12, intended_stay_months, residence_1y, residence_5y,
+        reason_migration, hh_members_abroad, education, labour_status``.
     emigrants : pandas.DataFrame
         Former household members living abroad: ``household_id, ea_id, sex, age,
         year_departure, country_destination``.
@@ -71,7 +77,7 @@ class Census:
     households: pd.DataFrame
     persons: pd.DataFrame
     emigrants: pd.DataFrame
-    country: str = "XAA"
+    country: str = "POL"
     reference_year: int = 2025
     seed: int = 0
     meta: dict = field(default_factory=dict)
@@ -249,6 +255,9 @@ def _block(
     e_hh = np.repeat(np.arange(H), n_emig)
     e_years = np.floor(rng.exponential(4.0, E)).astype(np.int64)
     emig_12m = np.bincount(e_hh[e_years < 1], minlength=H)
+    n_emig_5y = np.bincount(e_hh[e_years < 5], minlength=H).astype(np.int64)
+    month_arr = rng.integers(1, 13, P)
+    reason = rng.choice(len(REASONS), size=P, p=(0.45, 0.35, 0.1, 0.1))
 
     ea_ids = eas["ea_id"].to_numpy()
     hh_id = first_household + np.arange(H, dtype=np.int64)
@@ -279,13 +288,21 @@ def _block(
             "sex": np.where(female, "F", "M"),
             "age": age,
             "age_group": np.asarray(AGE_GROUPS, dtype=object)[age_group],
+            "birth_year": (ref - age).astype(np.int64),
             "country_birth": country_birth,
             "citizenship": citizenship.astype(object),
-            "citizenship_acquisition": acquisition,
+            "citizenship_acquired": acquisition,
             "year_citizenship": pd.array(np.where(year_cit < 0, None, year_cit), dtype="Int64"),
+            "ever_lived_abroad": np.where(arrived, "yes", "no"),
             "year_arrival": pd.array(np.where(year_arrival < 0, None, year_arrival), dtype="Int64"),
+            "month_arrival": pd.array(np.where(arrived, month_arr, None), dtype="Int64"),
+            "months_in_country_last12": np.where(arrived & (ys_p < 1), 13 - month_arr, 12),
+            "intended_stay_months": pd.array(np.where(arrived, 99, None), dtype="Int64"),
             "residence_1y": res1,
             "residence_5y": res5,
+            "reason_migration": np.where(ret, "return", np.where(
+                arrived, np.asarray(REASONS, dtype=object)[reason], None)).astype(object),
+            "hh_members_abroad": n_emig_5y[p_hh],
             "education": education,
             "labour_status": labour_status,
         }
@@ -368,7 +385,7 @@ def synthetic_census(
     n_persons: int = 100_000,
     *,
     seed: int = 1,
-    country: str = "XAA",
+    country: str = "POL",
     reference_year: int = 2025,
     n_regions: int = 8,
 ) -> Census:
@@ -422,7 +439,7 @@ def write_census(
     n_persons: int,
     *,
     seed: int = 1,
-    country: str = "XAA",
+    country: str = "POL",
     reference_year: int = 2025,
     n_regions: int = 8,
     progress=None,
@@ -472,7 +489,7 @@ def write_census(
     return paths
 
 
-def read_census(directory: str | Path, *, country: str = "XAA", reference_year: int = 2025,
+def read_census(directory: str | Path, *, country: str = "POL", reference_year: int = 2025,
                 ea_ids=None) -> Census:
     """Read a census written by :func:`write_census`, optionally only some EAs.
 
