@@ -16,12 +16,15 @@ from estimation.indicators.export import (
 from estimation.indicators.quality import PRESETS, QualityRule, flag_quality
 from estimation.indicators.registry import REGISTRY, Indicator, Measure, resolve_indicators
 from estimation.indicators.suppression import (
+    SuppressionResult,
     SuppressionRule,
     audit_suppression,
+    secondary_suppression,
     suppress_table,
     table_lines,
 )
 from estimation.indicators.table import IndicatorTable, indicator_table
+from estimation.indicators.variables import age_groups, indicator_variables
 
 __all__ = [
     "PRESETS",
@@ -30,12 +33,16 @@ __all__ = [
     "IndicatorTable",
     "Measure",
     "QualityRule",
+    "SuppressionResult",
     "SuppressionRule",
+    "age_groups",
     "audit_suppression",
     "flag_quality",
     "indicator_table",
+    "indicator_variables",
     "published_table",
     "resolve_indicators",
+    "secondary_suppression",
     "suppress_table",
     "table_lines",
     "to_csv",

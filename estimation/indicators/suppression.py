@@ -296,6 +296,33 @@ def suppress_table(
 ) -> np.ndarray:
     """Secondary suppression for a table with margins; returns the status of every cell.
 
+    Same as :func:`secondary_suppression` without the audit table.
+    """
+    return secondary_suppression(cells, dims, value, primary, total=total, protection=protection,
+                                 nonnegative=nonnegative, max_rounds=max_rounds).status
+
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    """Status of every cell (``""``, ``"primary"``, ``"secondary"``) and the final audit."""
+
+    status: np.ndarray
+    audit: pd.DataFrame
+
+
+def secondary_suppression(
+    cells: pd.DataFrame,
+    dims: Sequence[str],
+    value: str,
+    primary: np.ndarray,
+    *,
+    total: str = TOTAL,
+    protection: float = 0.1,
+    nonnegative: bool = True,
+    max_rounds: int = 100,
+) -> SuppressionResult:
+    """Secondary suppression for a table with margins, with the audit of the final pattern.
+
     Parameters
     ----------
     cells : pandas.DataFrame
@@ -311,8 +338,9 @@ def suppress_table(
 
     Returns
     -------
-    numpy.ndarray of str
-        ``""`` published, ``"primary"`` or ``"secondary"``.
+    SuppressionResult
+        ``status``: ``""`` published, ``"primary"`` or ``"secondary"`` per cell; ``audit``:
+        :func:`audit_suppression` of the final pattern (empty without margins).
 
     Raises
     ------
@@ -342,6 +370,7 @@ def suppress_table(
         cand = line[~sup[line]]
         return None if len(cand) == 0 else int(cand[np.argmin(rank_of[cand])])
 
+    audit = audit_suppression(cells, dims, value, np.zeros(len(vals), dtype=bool))
     for _ in range(max_rounds):
         changed = True
         while changed:
@@ -353,6 +382,9 @@ def suppress_table(
                         sup[c] = True
                         changed = True
         if not sup.any() or not lines:
+            audit = audit_suppression(cells, dims, value, sup, total=total,
+                                      nonnegative=nonnegative, primary=primary,
+                                      protection=protection) if lines else audit
             break
         audit = audit_suppression(cells, dims, value, sup, total=total, nonnegative=nonnegative,
                                   primary=primary, protection=protection)
@@ -385,4 +417,4 @@ def suppress_table(
     status = np.full(len(vals), "", dtype=object)
     status[sup & ~primary] = "secondary"
     status[primary] = "primary"
-    return status
+    return SuppressionResult(status, audit)

@@ -26,7 +26,7 @@ from estimation.indicators.suppression import (
     TOTAL,
     SuppressionRule,
     audit_suppression,
-    suppress_table,
+    secondary_suppression,
 )
 from estimation.indicators.variables import as_float
 from surveycore import SurveyError
@@ -402,7 +402,9 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
         else:
             prim = prim_cells.to_numpy(dtype=bool)
         if rule.secondary and margins and dims:
-            status = suppress_table(cells, dims, "estimate", prim, protection=rule.protection)
+            result = secondary_suppression(cells, dims, "estimate", prim,
+                                           protection=rule.protection)
+            status, a = result.status, result.audit
         else:
             status = np.where(prim, "primary", "").astype(object)
         status_map = pd.DataFrame({**{d: cells[d] for d in dims}, "_status": status})
@@ -413,8 +415,6 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
         n_sec = int((status == "secondary").sum())
         entry = {"primary_cells": n_prim, "secondary_cells": n_sec}
         if rule.secondary and margins and dims and (n_prim + n_sec):
-            a = audit_suppression(cells, dims, "estimate", status != "", primary=status == "primary",
-                                  protection=rule.protection)
             entry["all_protected"] = bool(a["protected"].all())
             entry["min_relative_width"] = float(
                 np.min(a["width"] / np.maximum(np.abs(a["value"]), 1e-300)))
