@@ -153,6 +153,7 @@ def to_sdmx_csv(
     action: str = "I",
     dimensions: Mapping[str, str] | None = None,
     dimension_names: Mapping[str, str] | None = None,
+    value_codes: Mapping[str, Mapping[Any, str]] | None = None,
     obs_status: Mapping[str, str] | None = None,
     conf_status: Mapping[str, str] | None = None,
     withhold_unreliable: bool = True,
@@ -177,6 +178,10 @@ def to_sdmx_csv(
         "TIME_PERIOD": "2024", "FREQ": "A"}``.
     dimension_names : mapping, optional
         Disaggregation column → SDMX dimension id (default: the column name in upper case).
+    value_codes : mapping, optional
+        Disaggregation column → {value: code}, e.g. ``{"sex": {"F": "F", "M": "M"},
+        "foreign_citizen": {True: "FOR", False: "NAT"}}``; unmapped values are written as text
+        and the total level stays ``_T``.
     obs_status, conf_status : mapping, optional
         Override :data:`OBS_STATUS` (reliability → code) and :data:`CONF_STATUS` (suppression
         status → code).
@@ -213,8 +218,12 @@ def to_sdmx_csv(
         out[k] = v
     out["INDICATOR"] = t["indicator"].map(lambda c: codes.get(c, c))
     out["MEASURE"] = t["measure"].astype(str).str.upper()
+    codes_for = value_codes or {}
     for c in by:
-        out[names[c]] = _stringify_dims(t[[c]].copy(), [c])[c]
+        col = t[c]
+        if c in codes_for:
+            col = col.map(lambda v, m=codes_for[c]: m.get(v, v) if v != "_T" else v)
+        out[names[c]] = _stringify_dims(col.to_frame(c), [c])[c]
     out["OBS_VALUE"] = t["estimate"]
     rel = t["reliability"].astype(str) if "reliability" in t.columns else "reliable"
     sup = t["suppressed"].astype(str) if "suppressed" in t.columns else pd.Series("", t.index)

@@ -194,14 +194,13 @@ def indicator_table(
     exp_codes = _experimental_codes(experimental, inds)
     inds = [i.with_options(experimental=True) if i.code in exp_codes else i for i in inds]
 
+    weights = np.asarray(design.weights, dtype=float)
     plan: list[tuple[Indicator, list[str]]] = []
     for ind in inds:
         ind_by = list(ind.default_by) if by_all is None else by_all
-        _check_variables(data, ind, ind_by, by_all is None)
+        _check_variables(data, weights, ind, ind_by, by_all is None, margins)
         plan.append((ind, ind_by))
     dims = list(dict.fromkeys(b for _, ib in plan for b in ib))
-
-    weights = np.asarray(design.weights, dtype=float)
     frames = []
     for ind, ind_by in plan:
         frames.append(_estimate_indicator(design, data, weights, ind, ind_by, dims, margins,
@@ -269,7 +268,8 @@ def _experimental_codes(experimental, inds: list[Indicator]) -> set[str]:
     return set(names)
 
 
-def _check_variables(data: pd.DataFrame, ind: Indicator, ind_by: list[str], default: bool) -> None:
+def _check_variables(data: pd.DataFrame, weights: np.ndarray, ind: Indicator, ind_by: list[str],
+                     default: bool, margins: bool) -> None:
     missing_by = [b for b in ind_by if b not in data.columns]
     if missing_by:
         raise SurveyError(
@@ -280,6 +280,19 @@ def _check_variables(data: pd.DataFrame, ind: Indicator, ind_by: list[str], defa
             hint=(f"{ind.code} disaggregates by default by {list(ind.default_by)}; pass by=[...]"
                   if default else "check the spelling, or derive the variable first"),
         )
+    if ind_by and margins:
+        gaps = data.loc[weights > 0, ind_by].isna().sum()
+        gaps = gaps[gaps > 0]
+        if len(gaps):
+            raise SurveyError(
+                "a disaggregation variable has missing values",
+                argument="by",
+                expected="a value on every row with positive weight, so that cells add up to "
+                "their margins",
+                found=", ".join(f"{k!r}: {v} missing" for k, v in gaps.items()),
+                hint="recode missing values to an explicit category (e.g. 'unknown'), or pass "
+                "margins=False",
+            )
     missing = [v for v in ind.variables if v not in data.columns]
     if missing:
         raise SurveyError(

@@ -109,6 +109,8 @@ def test_sdmx_status_maps_and_unreliable(result):
     out = to_sdmx_csv(r, conf_status={"primary": "A"})
     assert list(out["OBS_STATUS"]) == ["A", "A", "U", "A", "A"]
     assert np.isnan(out.loc[2, "OBS_VALUE"])
+    coded = to_sdmx_csv(r, value_codes={"sex": {"F": "FEM"}}, dimension_names={"sex": "GENDER"})
+    assert list(coded["GENDER"]) == ["_T", "FEM", "M", "FEM", "_T"]
     kept = to_sdmx_csv(r, withhold_unreliable=False, uncertainty=False)
     assert kept.loc[2, "OBS_VALUE"] == 40.0 and "SE" not in kept.columns
     with pytest.raises(SurveyError):

@@ -246,3 +246,14 @@ def test_missing_indicator_variable_and_bad_universe(survey):
         indicator_table(d2, ind, by=[])
     with pytest.raises(SurveyError, match="survey design"):
         indicator_table(df, "MI1.1")
+
+
+def test_missing_disaggregation_values_refused_with_margins(survey):
+    df, d = survey
+    holes = df.assign(sex=df["sex"].where(np.arange(len(df)) % 97 != 0))
+    d2 = SurveyDesign(holes, ids="psu", strata="stratum", weights="w")
+    with pytest.raises(SurveyError, match="missing values") as e:
+        indicator_table(d2, "MI1.1", by=["sex"])
+    assert "unknown" in str(e.value)
+    t = indicator_table(d2, "MI1.1", by=["sex"], margins=False).table
+    assert set(t["sex"]) == {"F", "M"}
