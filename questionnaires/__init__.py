@@ -1,8 +1,56 @@
 """questionnaires: migration concepts as code, question modules, XLSForm, validation.
 
-See :mod:`questionnaires.inputs` for the answer columns and codes that :func:`derive` reads.
+Derived variables
+-----------------
+``derive(df, variables=None, *, country, reference_date=None, reference_year=None,
+residence_rule="a", parents="both", return_years=5, columns=None)`` adds, to a person-level
+frame of pandas, Polars, DuckDB or Dask, the variables listed by :func:`derived_variables`:
+
+``foreign_born``, ``foreign_citizen``, ``stateless`` (nullable booleans);
+``birth_citizenship_group`` (NB_CIT, NB_FOR, FB_CIT, FB_FOR); ``parental_background``
+(NAT, MIX, FOR); ``migrant_background`` (e.g. FOR_NB_CIT); ``second_generation``;
+``acquired_citizenship``; ``years_since_arrival`` (Int64); ``recent_immigrant_1y``,
+``recent_immigrant_5y``; ``abroad_1y_ago``, ``abroad_5y_ago``; ``usual_resident`` and
+``immigrant_12m`` (residence rule "a" or "b"); ``returning_citizen``;
+``emigrant_in_household``; ``temporary_mobility`` (NONE, OUT_FRONTIER, OUT_SEASONAL,
+OUT_WORKER, OUT_STUDENT, OUT_OTHER, IN_WORKER, IN_STUDENT, IN_OTHER, IN_UNSPECIFIED).
+
+Input columns and codes
+-----------------------
+``country_birth``, ``citizenship``, ``residence_1y``, ``residence_5y``,
+``country_birth_father``, ``country_birth_mother``: ISO 3166-1 alpha-3 codes; ``XXX`` unknown;
+``XXA`` stateless (citizenship only). ``citizenship_acquired``: birth, naturalisation,
+marriage, declaration, other, dk. ``ever_lived_abroad``: yes, no, dk (or boolean).
+``reason_migration``: work, family, study, protection, return, other, dk.
+``temporary_abroad``: none, frontier, seasonal, other_work, study, other, dk. Numbers:
+``birth_year``, ``year_citizenship``, ``year_arrival``, ``month_arrival`` (1–12),
+``months_in_country_last12`` (0–12), ``intended_stay_months`` (0–99, 99 permanently),
+``hh_members_abroad`` (≥ 0). Missing values, ``XXX`` and ``dk`` are unknown: never native,
+never citizen, never False by default. See :mod:`questionnaires.inputs`.
+
+Question modules
+----------------
+``load("core", country="FRA")`` → :class:`Questionnaire` with ``.to_xlsform(path)``,
+``.validate(df)`` → :class:`EditReport`, ``.reference_sheet(path)`` (HTML) and
+``.to_ddi(path, data=df)`` (DDI Codebook 2.5); ``read_xlsform(path)`` reads a workbook back.
 """
 
 from questionnaires.derive import derive, derived_variables
+from questionnaires.expressions import evaluate, parse
+from questionnaires.form import Questionnaire, available_modules, load, read_xlsform
+from questionnaires.inputs import INPUTS
+from questionnaires.validate import EditReport, validate
 
-__all__ = ["derive", "derived_variables"]
+__all__ = [
+    "INPUTS",
+    "EditReport",
+    "Questionnaire",
+    "available_modules",
+    "derive",
+    "derived_variables",
+    "evaluate",
+    "load",
+    "parse",
+    "read_xlsform",
+    "validate",
+]

@@ -1,0 +1,238 @@
+"""Question modules: loading, XLSForm export/import, pyxform conversion, documents."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import questionnaires as q
+from surveycore import SurveyError
+
+pyxform = pytest.importorskip("pyxform")
+from pyxform.xls2xform import convert  # noqa: E402
+
+MODULES = list(q.available_modules()["name"])
+
+
+def sheet_values(path):
+    book = openpyxl.load_workbook(path)
+    return {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+
+
+def test_available_modules():
+    table = q.available_modules()
+    assert {"core", "screening"} <= set(table["name"])
+    assert (table["version"] == "1.0.0").all()
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("country", [None, "MAR"])
+def test_xlsform_converts_with_pyxform(tmp_path, module, country):
+    form = q.load(module, country=country)
+    path = form.to_xlsform(tmp_path / f"{module}.xlsx")
+    warnings: list[str] = []
+    result = convert(str(path), warnings=warnings)
+    assert "<h:html" in result.xform and "<bind" in result.xform
+    assert warnings == []
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["survey", "choices", "settings"]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_export_import_export_is_identical(tmp_path, module):
+    form = q.load(module, country="FRA")
+    first = form.to_xlsform(tmp_path / "first.xlsx")
+    again = q.read_xlsform(first)
+    second = again.to_xlsform(tmp_path / "second.xlsx")
+    assert sheet_values(first) == sheet_values(second)
+    for name, frame in form.xlsform_sheets().items():
+        pd.testing.assert_frame_equal(frame, again.xlsform_sheets()[name])
+    if module == "core":  # the reporting country lives in the form's calculate row
+        assert again.country == "FRA"
+    assert again.version == form.version
+
+
+def test_core_form_content():
+    form = q.load("core", country="FRA")
+    names = [r["name"] for r in form.questions]
+    for name in (
+        "country_birth",
+        "citizenship",
+        "citizenship_acquired",
+        "year_arrival",
+        "month_arrival",
+        "residence_1y",
+        "residence_5y",
+        "reason_migration",
+        "intended_stay_months",
+        "hh_members_abroad",
+        "country_birth_father",
+    ):
+        assert name in names
+        assert name in q.INPUTS  # question names are the derive() inputs
+    sheets = form.xlsform_sheets()
+    survey = sheets["survey"].set_index("name")
+    assert survey.loc["year_arrival", "required"] == "yes"
+    assert "${birth_year}" in survey.loc["year_arrival", "constraint"]
+    assert "'FRA'" in survey.loc["reporting_country", "calculation"]
+    assert survey.loc["citizenship_acquired", "relevant"]
+    choices = sheets["choices"]
+    countries = choices[choices["list_name"] == "countries"]["name"]
+    assert len(countries) == 250 and "XXX" in set(countries) and "XXA" not in set(countries)
+    cit = choices[choices["list_name"] == "citizenships"]["name"]
+    assert {"XXA", "XXX", "FRA"} <= set(cit)
+    # choice codes match the codes derive() accepts
+    for qname, spec in q.INPUTS.items():
+        if spec.kind == "choice" and qname in names:
+            lst = form.question(qname)["type"].split()[1]
+            assert {n for n, _ in form.choice_list(lst)} == set(spec.codes)
+
+
+def test_read_hand_written_xlsform(tmp_path):
+    path = tmp_path / "hand.xlsx"
+    with pd.ExcelWriter(path) as w:
+        pd.DataFrame(
+            {
+                "type": ["integer", "select_one yn", "text"],
+                "name": ["age", "abroad", "where"],
+                "label": ["Age", "Lived abroad?", "Where?"],
+                "relevant": [None, "${age} >= 15", "selected(${abroad}, 'y')"],
+                "constraint": [". < 120", None, None],
+            }
+        ).to_excel(w, sheet_name="survey", index=False)
+        pd.DataFrame(
+            {"list name": ["yn", "yn"], "name": ["y", "n"], "label": ["Yes", "No"]}
+        ).to_excel(w, sheet_name="choices", index=False)
+    form = q.read_xlsform(path)
+    assert [r["name"] for r in form.questions] == ["age", "abroad", "where"]
+    assert form.choice_list("yn") == [("y", "Yes"), ("n", "No")]
+    report = form.validate(
+        pd.DataFrame({"age": [10, 30], "abroad": ["y", "y"], "where": [None, "x"]})
+    )
+    assert report.table[["row", "question", "check"]].values.tolist() == [[0, "abroad", "skip"]]
+
+
+@pytest.mark.parametrize(
+    "survey, choices, words",
+    [
+        (
+            [
+                {"type": "integer", "name": "a", "label": "A"},
+                {"type": "text", "name": "a", "label": "B"},
+            ],
+            [],
+            "duplicate question name",
+        ),
+        ([{"type": "select_one nolist", "name": "a", "label": "A"}], [], "does not exist"),
+        (
+            [{"type": "integer", "name": "a", "label": "A", "relevant": "${a} >"}],
+            [],
+            "bad relevant",
+        ),
+        (
+            [
+                {"type": "integer", "name": "a", "label": "A", "relevant": "${b} = 1"},
+                {"type": "integer", "name": "b", "label": "B"},
+            ],
+            [],
+            "not asked before",
+        ),
+        ([{"type": "integr", "name": "a", "label": "A"}], [], "unknown question type"),
+        (
+            [{"type": "select_one l", "name": "a", "label": "A"}],
+            [
+                {"list_name": "l", "name": "x", "label": "X"},
+                {"list_name": "l", "name": "x", "label": "Y"},
+            ],
+            "duplicate choice",
+        ),
+    ],
+)
+def test_bad_forms(survey, choices, words):
+    with pytest.raises(SurveyError, match=words):
+        q.Questionnaire(survey=tuple(survey), choices=tuple(choices), settings={})
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(SurveyError, match="unknown question module"):
+        q.load("nonexistent")
+    with pytest.raises(SurveyError, match="version"):
+        q.load("core", version="9.9.9")
+    with pytest.raises(SurveyError, match="country"):
+        q.load("core", country="XYZ")
+    with pytest.raises(SurveyError, match="no 'survey' sheet"):
+        path = tmp_path / "x.xlsx"
+        with pd.ExcelWriter(path) as w:
+            pd.DataFrame({"a": [1]}).to_excel(w, sheet_name="questions", index=False)
+        q.read_xlsform(path)
+
+
+def test_load_from_yaml_path(tmp_path):
+    path = tmp_path / "mini.yaml"
+    path.write_text(
+        "module: mini\nversion: '0.1'\ntitle: Mini\nchoices:\n  yn: [['yes', 'Yes'], ['no', 'No']]\n"
+        "questions:\n  - {name: abroad, type: select_one yn, label: 'Abroad?', required: true}\n"
+    )
+    form = q.load(str(path))
+    assert form.name == "mini" and form.version == "0.1"
+    assert form.question("abroad")["required"] == "yes"
+
+
+def test_reference_sheet(tmp_path):
+    form = q.load("core", country="FRA")
+    text = form.reference_sheet(tmp_path / "ref.html")
+    assert (tmp_path / "ref.html").read_text(encoding="utf-8") == text
+    assert text.startswith("<!DOCTYPE html>")
+    assert "In which country was (NAME) born?" in text
+    assert "Definition:" in text and "usual residence of the mother" in text
+    assert "250 codes" in text  # country list summarised
+    assert "Don&#x27;t know" in text  # escaped
+    assert "[birth_year: In what year was (NAME) born?]" in text  # skip rule explained
+
+
+def test_ddi_codebook(tmp_path):
+    form = q.load("core", country="FRA")
+    text = form.to_ddi(tmp_path / "core.xml")
+    ns = {"d": "ddi:codebook:2_5"}
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == "{ddi:codebook:2_5}codeBook"
+    names = [v.get("name") for v in root.findall("d:dataDscr/d:var", ns)]
+    assert "country_birth" in names and "foreign_born" in names and "reporting_country" in names
+    assert len(names) == len(form.survey) + len(q.derived_variables())
+    cob = root.find("d:dataDscr/d:var[@name='country_birth']", ns)
+    assert cob.find("d:qstn/d:qstnLit", ns).text == "In which country was (NAME) born?"
+    assert len(cob.findall("d:catgry", ns)) == 250
+    assert root.find("d:stdyDscr/d:stdyInfo/d:sumDscr/d:nation", ns).text == "FRA"
+
+
+def test_ddi_with_data_frequencies():
+    form = q.load("core", country="FRA")
+    data = pd.DataFrame(
+        {
+            "country_birth": ["FRA", "FRA", "MAR"],
+            "citizenship": ["FRA", "MAR", "XXA"],
+            "birth_year": [1980, 1990, 2000],
+        }
+    )
+    data = q.derive(data, country="FRA")
+    root = ET.fromstring(form.to_ddi(data=data).encode("utf-8"))
+    ns = {"d": "ddi:codebook:2_5"}
+    cob = root.find("d:dataDscr/d:var[@name='country_birth']", ns)
+    freq = {
+        c.find("d:catValu", ns).text: int(c.find("d:catStat", ns).text)
+        for c in cob.findall("d:catgry", ns)
+    }
+    assert freq == {"FRA": 2, "MAR": 1}
+    fb = root.find("d:dataDscr/d:var[@name='foreign_born']", ns)
+    freq = {
+        c.find("d:catValu", ns).text: int(c.find("d:catStat", ns).text)
+        for c in fb.findall("d:catgry", ns)
+    }
+    assert freq == {"True": 1, "False": 2}
+    by = root.find("d:dataDscr/d:var[@name='birth_year']", ns)
+    stats = {s.get("type"): s.text for s in by.findall("d:sumStat", ns)}
+    assert stats["min"] == "1980" and stats["max"] == "2000" and stats["vald"] == "3"
+    assert root.find("d:fileDscr/d:fileTxt/d:dimensns/d:caseQnty", ns).text == "3"
