@@ -1,0 +1,220 @@
+"""Allocation of a sample to strata, with bounds and integer rounding that keeps the total.
+
+Methods (Cochran 1977, ch. 5; Bankier 1988):
+
+* ``equal``: :math:`n_h = n/H`;
+* ``proportional``: :math:`n_h \\propto N_h`;
+* ``neyman``: :math:`n_h \\propto N_h S_h`;
+* ``optimal``: :math:`n_h \\propto N_h S_h/\\sqrt{c_h}`; with a ``budget`` :math:`C` (variable
+  cost), :math:`n = C\\sum_h N_h S_h/\\sqrt{c_h} \\big/ \\sum_h N_h S_h\\sqrt{c_h}` (Cochran 5.24);
+* ``power`` (Bankier 1988): :math:`n_h \\propto X_h^{q}\\, CV_h`, with :math:`X_h` a measure of
+  importance (default :math:`N_h`), :math:`CV_h` the coefficient of variation (default 1) and
+  :math:`0 \\le q \\le 1` (:math:`q=0` equal, :math:`q=1` with :math:`CV_h = S_h/\\bar Y_h` Neyman
+  for totals).
+
+Bounds :math:`L_h \\le n_h \\le U_h` (``minimum``, ``maximum``, and always :math:`n_h \\le N_h`)
+are met by fixing the strata that break a bound at it and reallocating the rest, until none does;
+integers come from the largest-remainder rule, which keeps :math:`\\sum_h n_h = n`.
+The design effect of a disproportionate allocation is Kish's
+:math:`\\text{deff} = \\sum_h W_h k_h \\sum_h W_h / k_h`, :math:`W_h = N_h/N`,
+:math:`k_h = N_h/n_h` (Kish 1965, 11.7), equal to :math:`1 + CV^2` of the base weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+from surveycore.checks import check_option
+
+AllocationMethod = Literal["equal", "proportional", "neyman", "optimal", "power"]
+METHODS = ("equal", "proportional", "neyman", "optimal", "power")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Result of :func:`allocate`: per-stratum table, total, method and design effect."""
+
+    table: pd.DataFrame
+    n: int
+    method: str
+    deff: float
+
+    @property
+    def sizes(self) -> pd.Series:
+        """Integer sample size per stratum, indexed by stratum."""
+        return self.table["n_h"]
+
+
+def _series(values: Any, argument: str, index: pd.Index | None = None) -> pd.Series:
+    if values is None:
+        return None
+    if isinstance(values, Mapping):
+        values = pd.Series(values, dtype=float)
+    elif not isinstance(values, pd.Series):
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 0 and index is not None:
+            arr = np.full(len(index), float(arr))
+        values = pd.Series(arr, index=index if index is not None and len(index) == arr.size else None)
+    values = values.astype(float)
+    if index is not None:
+        if not values.index.equals(index):
+            if set(values.index) != set(index):
+                raise SurveyError(f"{argument} does not name the same strata as population",
+                                  argument=argument, expected="strata " + repr(list(index)[:8]),
+                                  found=repr(list(values.index)[:8]))
+            values = values.reindex(index)
+    if values.isna().any() or np.isinf(values).any() or (values < 0).any():
+        raise SurveyError(f"{argument} must be finite and non-negative", argument=argument,
+                          expected="values >= 0", found=repr(values.to_dict()))
+    return values
+
+
+def _bounded(share: np.ndarray, n: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Continuous allocation ∝ share with lo <= n_h <= hi and sum n."""
+    fixed = np.full(share.size, np.nan)
+    for _ in range(2 * share.size + 2):
+        free = np.isnan(fixed)
+        rest = n - np.nansum(fixed)
+        s = share[free].sum()
+        alloc = np.where(free, rest * share / s if s > 0 else rest / max(free.sum(), 1), fixed)
+        low = free & (alloc < lo - 1e-9)
+        high = free & (alloc > hi + 1e-9)
+        if not low.any() and not high.any():
+            return alloc
+        # fix the worst offenders first: all below-minimum when the total is short, else above
+        if low.any():
+            fixed[low] = lo[low]
+        else:
+            fixed[high] = hi[high]
+    return alloc  # pragma: no cover
+
+
+def _round_keep_total(x: np.ndarray, n: int, hi: np.ndarray) -> np.ndarray:
+    base = np.floor(x + 1e-9).astype(int)
+    rem = n - int(base.sum())
+    frac = x - base
+    frac[base >= hi] = -np.inf
+    if rem > 0:
+        base[np.argsort(-frac, kind="stable")[:rem]] += 1
+    return base
+
+
+def allocate(
+    population: Any,
+    n: int | None = None,
+    method: AllocationMethod = "proportional",
+    *,
+    sd: Any = None,
+    cost: Any = None,
+    budget: float | None = None,
+    measure: Any = None,
+    cv: Any = None,
+    power: float = 0.5,
+    minimum: Any = None,
+    maximum: Any = None,
+) -> Allocation:
+    """Allocate ``n`` units to strata.
+
+    Parameters
+    ----------
+    population : mapping or pandas.Series
+        Stratum sizes :math:`N_h` (number of units in the frame), indexed by stratum.
+    n : int, optional
+        Total sample size (omit with ``method="optimal"`` and a ``budget``).
+    method : {"equal", "proportional", "neyman", "optimal", "power"}
+    sd, cost, measure, cv : mapping, Series or scalar, optional
+        :math:`S_h` (neyman, optimal), :math:`c_h` (optimal), :math:`X_h` and :math:`CV_h` (power).
+    budget : float, optional
+        Variable-cost budget :math:`C = \\sum_h c_h n_h` for ``optimal``.
+    power : float
+        Exponent :math:`q` of the power allocation.
+    minimum, maximum : mapping, Series or scalar, optional
+        Bounds per stratum; the upper bound is never above :math:`N_h`.
+
+    Raises
+    ------
+    SurveyError
+        Naming the constraint that cannot hold: minimum above the stratum size, minimums adding
+        to more than ``n``, maximums (or stratum sizes) adding to less than ``n``.
+    """
+    method = check_option(method, METHODS, "method")
+    N = _series(population, "population")
+    if N is None or len(N) == 0:
+        raise SurveyError("population must give the stratum sizes", argument="population",
+                          expected="a mapping {stratum: N_h}", found=repr(population))
+    idx = N.index
+    H = len(N)
+    S = _series(sd, "sd", idx)
+    C = _series(cost, "cost", idx)
+    if method in ("neyman", "optimal") and S is None:
+        raise SurveyError(f"{method} allocation needs stratum standard deviations",
+                          argument="sd", expected="sd={stratum: S_h}", found="None")
+    if method == "optimal" and C is None:
+        raise SurveyError("optimal allocation needs unit costs", argument="cost",
+                          expected="cost={stratum: c_h}", found="None",
+                          hint="use method='neyman' when costs are equal")
+    if method == "equal":
+        share = np.ones(H)
+    elif method == "proportional":
+        share = N.to_numpy()
+    elif method == "neyman":
+        share = (N * S).to_numpy()
+    elif method == "optimal":
+        share = (N * S / np.sqrt(C)).to_numpy()
+    else:
+        X = _series(measure, "measure", idx)
+        X = N if X is None else X
+        V = _series(cv, "cv", idx)
+        share = X.to_numpy() ** power * (1.0 if V is None else V.to_numpy())
+    if n is None:
+        if method != "optimal" or budget is None:
+            raise SurveyError("sample size n is missing", argument="n", expected="an integer",
+                              found="None", hint="a budget replaces n only for optimal allocation")
+        n = int(np.floor(budget * share.sum() / (N * S * np.sqrt(C)).sum() + 1e-9))
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise SurveyError("sample size must be a whole number >= 0", argument="n",
+                          expected="an integer", found=repr(n))
+    n = int(n)
+    lo = np.zeros(H) if minimum is None else np.ceil(_series(minimum, "minimum", idx).to_numpy())
+    hi = N.to_numpy().copy() if maximum is None else np.minimum(
+        np.floor(_series(maximum, "maximum", idx).to_numpy()), N.to_numpy())
+    bad = lo > hi
+    if bad.any():
+        names = list(idx[bad])
+        raise SurveyError(
+            "minimum sample size is above the stratum size (or the maximum) in some strata",
+            argument="minimum", expected="minimum <= min(maximum, N_h) in every stratum",
+            found=f"strata {names!r}: minimum {lo[bad].tolist()}, limit {hi[bad].tolist()}")
+    if n > N.sum():
+        raise SurveyError("sample size is larger than the population", argument="n",
+                          expected=f"n <= {int(N.sum())}", found=f"n = {n}")
+    if lo.sum() > n:
+        raise SurveyError("the minimum sizes add up to more than n", argument="minimum",
+                          expected=f"sum of minimums <= n = {n}", found=f"sum = {lo.sum():g}",
+                          hint="lower the minimum or raise n")
+    if hi.sum() < n:
+        raise SurveyError("the maximum sizes (capped at the stratum sizes) add up to less than n",
+                          argument="maximum", expected=f"sum of maximums >= n = {n}",
+                          found=f"sum = {hi.sum():g}", hint="raise the maximum or lower n")
+    exact = _bounded(share.astype(float), float(n), lo, hi)
+    n_h = _round_keep_total(exact, n, hi)
+    w = np.divide(N.to_numpy(), n_h, out=np.full(H, np.nan), where=n_h > 0)
+    table = pd.DataFrame({"N_h": N.to_numpy(), "n_exact": exact, "n_h": n_h,
+                          "fraction": n_h / N.to_numpy(), "weight": w}, index=idx)
+    table.index.name = "stratum"
+    return Allocation(table=table, n=n, method=method, deff=allocation_deff(N, n_h))
+
+
+def allocation_deff(population: Any, n_h: Any) -> float:
+    """Kish's design effect of unequal weighting from the allocation: :math:`n\\sum n_h w_h^2/(\\sum n_h w_h)^2`."""
+    N = np.asarray(population, dtype=float)
+    m = np.asarray(n_h, dtype=float)
+    take = m > 0
+    w = N[take] / m[take]
+    return float(m[take].sum() * np.sum(m[take] * w ** 2) / np.sum(m[take] * w) ** 2)

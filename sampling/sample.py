@@ -1,0 +1,108 @@
+"""The :class:`Sample` returned by selection, and the design to declare after fieldwork."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """What one stage or phase did: method, unit id, strata, probability column, sizes."""
+
+    kind: str  # "stage" or "phase"
+    method: str
+    id: str
+    strata: str | None
+    prob: str
+    sizes: pd.DataFrame = field(repr=False)
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SampleDesign:
+    """Column names to declare the design for weighting and estimation (R survey conventions).
+
+    ``ids`` lists the unit id of each stage (PSU first); ``strata`` the stratum column of each
+    stage (``None`` when a stage is not stratified); ``fpc`` the sampling-fraction columns of each
+    stage (R ``survey`` reads values <= 1 as fractions; for a PPS stage the fraction is the unit's
+    own inclusion probability, to be used with ``pps="brewer"``); ``probs`` the overall inclusion
+    probability and ``weights`` the base weight :math:`1/\\pi`. ``phases`` describes a screening
+    (two-phase) subsample: the phase-2 strata (the screening classes) and their rates.
+    """
+
+    ids: list[str]
+    strata: list[str | None]
+    fpc: list[str]
+    probs: str = "pi"
+    weights: str = "weight"
+    pps: str | None = None
+    phases: dict | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``estimation.SurveyDesign`` (``weights`` omitted: use ``probs``)."""
+        strata = [s for s in self.strata if s is not None]
+        return {
+            "ids": self.ids if len(self.ids) > 1 else self.ids[0],
+            "strata": None if not strata else (strata[0] if len(strata) == 1 else strata[0]),
+            "fpc": self.fpc if len(self.fpc) > 1 else self.fpc[0],
+            "probs": self.probs,
+            "pps": self.pps,
+        }
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Selected units with per-stage and overall inclusion probabilities and base weights.
+
+    Attributes
+    ----------
+    units : pandas.DataFrame
+        Selected rows of the last stage, with columns ``pi_1``, ``pi_2``, … (conditional
+        probability of each stage or phase), ``pi`` (their product), ``weight`` (``1/pi``) and
+        ``fpc_1``, ``fpc_2``, ….
+    design : SampleDesign
+        Names to pass to ``SurveyDesign``.
+    stages : tuple of StageRecord
+        History of the stages and phases.
+    frame_pi : pandas.Series
+        First-stage inclusion probabilities of every frame unit, indexed by unit id.
+    phase1 : pandas.DataFrame or None
+        After :meth:`screen`: every screened unit (phase 1) with its class, its phase-1
+        probability ``pi_phase1`` and a boolean ``in_phase2``, for two-phase estimation.
+    """
+
+    units: pd.DataFrame
+    design: SampleDesign
+    stages: tuple[StageRecord, ...]
+    frame_pi: pd.Series = field(repr=False)
+    phase1: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def n(self) -> int:
+        """Number of selected units at the last stage."""
+        return len(self.units)
+
+    def subsample(self, listing: Any, **kwargs: Any) -> Sample:
+        """Select households within the selected PSUs; see :func:`sampling.multistage.subsample`."""
+        from sampling.multistage import subsample
+
+        return subsample(self, listing, **kwargs)
+
+    def screen(self, classify: str, rates: dict, **kwargs: Any) -> Sample:
+        """Two-phase screening subsample; see :func:`sampling.multistage.screen`."""
+        from sampling.multistage import screen
+
+        return screen(self, classify, rates, **kwargs)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per stage/phase: method, units selected, strata, probability range."""
+        rows = []
+        for i, st in enumerate(self.stages, start=1):
+            p = self.units[st.prob]
+            rows.append({"stage": i, "kind": st.kind, "method": st.method, "id": st.id,
+                         "strata": st.strata, "selected": int(st.sizes["n"].sum()),
+                         "pi_min": p.min(), "pi_max": p.max()})
+        return pd.DataFrame(rows)
