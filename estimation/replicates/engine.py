@@ -149,18 +149,31 @@ class ReplicateEngine:
     # -- VarianceEngine ----------------------------------------------------------------------
     def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
         """Estimates (D, k) and covariances (D, k, k) of ratios of domain totals."""
+        est, reps = self.replicate_ratios(problem)
+        return est, replicate_covariance(reps, est, self.scale, self.rscales, self.mse)
+
+    def replicate_ratios(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
+        """Full-sample (D, k) and replicate (R, D, k) estimates of a ratio problem."""
         a = np.asarray(problem.numerator, dtype=float)
         D = problem.n_domains
         if problem.denominator is None:
-            est, reps = self._totals(a, problem.domain, D)
-        else:
-            b = np.asarray(problem.denominator, dtype=float)
-            k = a.shape[1]
-            full, reps_ab = self._totals(np.hstack([a, b]), problem.domain, D)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                est = full[:, :k] / full[:, k:]
-                reps = reps_ab[:, :, :k] / reps_ab[:, :, k:]
-        return est, replicate_covariance(reps, est, self.scale, self.rscales, self.mse)
+            return self._totals(a, problem.domain, D)
+        b = np.asarray(problem.denominator, dtype=float)
+        k = a.shape[1]
+        full, reps = self._totals(np.hstack([a, b]), problem.domain, D)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return full[:, :k] / full[:, k:], reps[:, :, :k] / reps[:, :, k:]
+
+    def solve_ratio_transformed(self, problem: RatioProblem, transform) -> tuple[np.ndarray, np.ndarray]:
+        """Estimate and covariance of ``transform(θ)`` from transformed replicates.
+
+        Replicate methods need no derivative: ``g(θ̂_r)`` are the replicates of ``g(θ̂)``.
+        """
+        est, reps = self.replicate_ratios(problem)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g_est = transform(est)
+            g_reps = transform(reps)
+        return g_est, replicate_covariance(g_reps, g_est, self.scale, self.rscales, self.mse)
 
     def solve_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
         """Estimate (m,) and covariance (m, m) by recomputing the statistic per replicate."""

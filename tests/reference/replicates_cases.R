@@ -71,9 +71,17 @@ for (m in c("logit", "likelihood", "beta", "mean", "xlogit")) {
 p <- svyciprop(~I(awards == "Yes"), dclus1, method = "likelihood", level = 0.9)
 add("clus1_ciprop_likelihood_90", "apiclus1", C1, "svyciprop(~I(awards=='Yes'), d, method='likelihood', level=0.9)",
     data.frame(name = "awards==Yes", estimate = as.vector(p), ci_low = attr(p, "ci")[1], ci_high = attr(p, "ci")[2]))
-p <- svyciprop(~I(stype == "H"), dstrat, method = "beta")
-add("strat_ciprop_beta_H", "apistrat", S, "svyciprop(~I(stype=='H'), d, method='beta')",
-    data.frame(name = "stype==H", estimate = as.vector(p), ci_low = attr(p, "ci")[1], ci_high = attr(p, "ci")[2]))
+for (m in c("logit", "likelihood", "beta", "mean", "xlogit", "asin")) {
+  p <- svyciprop(~I(sch.wide == "Yes"), dstrat, method = m)
+  add(paste0("strat_ciprop_", m), "apistrat", S, paste0("svyciprop(~I(sch.wide=='Yes'), d, method='", m, "')"),
+      data.frame(name = "sch.wide==Yes", estimate = as.vector(p), ci_low = unname(attr(p, "ci")[1]), ci_high = unname(attr(p, "ci")[2])))
+}
+b <- svyby(~I(sch.wide == "Yes"), ~stype, dclus1, svyciprop, method = "likelihood", vartype = "ci")
+add("clus1_ciprop_likelihood_by", "apiclus1", C1, "svyby(~I(sch.wide=='Yes'), ~stype, d, svyciprop, method='likelihood', vartype='ci')",
+    data.frame(name = as.character(b$stype), estimate = unname(coef(b)), ci_low = unname(b$ci_l), ci_high = unname(b$ci_u)))
+b <- svyby(~I(sch.wide == "Yes"), ~stype, dclus1, svyciprop, method = "beta", vartype = "ci")
+add("clus1_ciprop_beta_by", "apiclus1", C1, "svyby(~I(sch.wide=='Yes'), ~stype, d, svyciprop, method='beta', vartype='ci')",
+    data.frame(name = as.character(b$stype), estimate = unname(coef(b)), ci_low = unname(b$ci_l), ci_high = unname(b$ci_u)))
 ch <- function(x) data.frame(name = names(x$statistic), statistic = unname(x$statistic),
                              ndf = if (length(x$parameter) == 2) unname(x$parameter[1]) else unname(x$parameter[1]),
                              ddf = if (length(x$parameter) == 2) unname(x$parameter[2]) else NA, p_value = x$p.value)

@@ -1,0 +1,199 @@
+"""Proportions with confidence intervals that stay inside [0, 1] (R ``survey``'s ``svyciprop``).
+
+For each level of a categorical variable (or the 1s of a 0/1 variable) and each domain,
+``p̂ = Σ w y / Σ w`` with design variance ``v(p̂)``; the interval follows ``method``:
+
+* ``"logit"`` — Wald interval for ``β = logit p`` from an intercept-only quasi-binomial
+  design-based GLM, back-transformed: ``expit(β̂ ± t_{df} se(β̂))``. Under linearisation
+  ``se(β̂) = se(p̂)/(p̂(1 − p̂))``; replicate designs use the replicates of ``logit p̂_r``
+  (as R refits the model per replicate).
+* ``"likelihood"`` — Rao–Scott scaled profile likelihood of that GLM
+  (:mod:`estimation.glm_profile`).
+* ``"xlogit"`` — delta-method interval on the logit scale, back-transformed.
+* ``"asin"`` — the same on the ``arcsin √p`` scale.
+* ``"beta"`` — Korn & Graubard (1998): Clopper–Pearson with effective sample size
+  ``n* = p̂(1 − p̂)/v(p̂) · (t_{n−1}/t_{df})²``.
+* ``"mean"`` — ``p̂ ± t_{df} se(p̂)``.
+
+``df`` defaults to the design's degrees of freedom (per domain), as R's ``degf(design)``;
+``method="beta"`` always uses the design degrees of freedom, as R does. References: Korn &
+Graubard (1998), Survey Methodology 24; Lumley (2010), §2.3.1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from estimation.glm_fit import Family, irls
+from estimation.glm_profile import profile_limits
+from estimation.problems import RatioProblem
+from estimation.results import tidy
+from surveycore.checks import check_option
+from surveycore.errors import SurveyError
+
+METHODS = ["logit", "likelihood", "beta", "mean", "xlogit", "asin"]
+
+
+def _t(q: float, df: np.ndarray) -> np.ndarray:
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(df > 0, df, np.nan)))
+
+
+def _logit_variance(engine: Any, problem: RatioProblem, p: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Design variance of ``logit p̂``: replicates of the logit, or the delta method."""
+    transformed = getattr(engine, "solve_ratio_transformed", None)
+    if transformed is not None:
+        _, cov = transformed(problem, special.logit)
+        return np.diagonal(cov, axis1=1, axis2=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return var / (p * (1 - p)) ** 2
+
+
+def _likelihood_ci(y, w, p, var_logit, ddf, level):
+    """R's ``confint.svyglm(method="likelihood")`` for an intercept-only logistic model."""
+    m = len(y)
+    if m < 2 or not 0 < p < 1 or not np.isfinite(var_logit):
+        return np.nan, np.nan
+    wt = w / w.mean()
+    # R fits the intercept-only quasi-binomial GLM by IRLS: its last working weights give the
+    # model-based variance, its estimate the centre of the profile
+    fit = irls(np.ones((m, 1)), y, wt, Family("quasibinomial"))
+    beta = float(fit.coef[0])
+    mu = float(fit.mu[0])
+    se = np.sqrt(var_logit)
+    naive = 1.0 / fit.working_weights.sum()
+    lam = var_logit / naive
+    q = (1 - level) / 2
+    crit = stats.norm.ppf(q) if np.isinf(ddf) else stats.t.ppf(q, ddf)
+    alpha = stats.norm.cdf(crit * np.sqrt(lam)) / 2
+    zmax = np.sqrt(stats.f.isf(alpha, 1, m - 1))
+    # R's residuals.svyglm: Pearson residuals without the sampling weights
+    resid = (y - mu) / np.sqrt(mu * (1 - mu))
+    rbar = np.sum(w * resid) / w.sum()
+    dispersion = np.sum(w * (resid - rbar) ** 2 * m / (m - 1)) / w.sum()
+
+    def deviance(b: float) -> float:
+        mu = special.expit(b)
+        return float(-2.0 * np.sum(wt * (y * np.log(mu) + (1 - y) * np.log1p(-mu))))
+
+    cutoff = np.array([stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)])
+    lo, hi = profile_limits(deviance, beta, se, dispersion, zmax, cutoff)
+    return special.expit(lo), special.expit(hi)
+
+
+def proportion(
+    design: Any,
+    variable: str,
+    *,
+    method: str = "logit",
+    by: str | list[str] | None = None,
+    level: float = 0.95,
+    df: float | None = None,
+    na_rm: bool = False,
+) -> pd.DataFrame:
+    """Proportion of each level of ``variable`` with an interval from ``method``, by domain.
+
+    Parameters
+    ----------
+    design : SurveyDesign or ReplicateDesign
+    variable : str
+        A categorical column (one row per level) or a 0/1 (boolean) column (one row, the
+        proportion of 1s).
+    method : {"logit", "likelihood", "beta", "mean", "xlogit", "asin"}
+    by : str or list of str, optional
+        Domains, all estimated in one pass (the likelihood interval profiles each domain).
+    level : float
+    df : float, optional
+        Degrees of freedom of the interval; default the design's (per domain), as R.
+    na_rm : bool
+        Rows with a missing value are outside every domain (kept in the design).
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``.
+    """
+    check_option(method, METHODS, "method")
+    if not isinstance(variable, str):
+        raise SurveyError(
+            "proportion takes one variable",
+            argument="variable",
+            expected="a column name",
+            found=repr(variable),
+        )
+    if not 0 < level < 1:
+        raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1", found=repr(level))
+    cols = design._columns(variable, "variable")
+    domain, labels = design._domains(by, cols.missing, na_rm, "variable")
+    if domain is None:
+        domain = np.zeros(len(cols.missing), dtype=np.int64)
+    D = len(labels)
+    y = np.nan_to_num(cols.values)
+    inside = domain >= 0
+    if cols.levels[0] is None:
+        vals = y[inside, 0]
+        if not np.isin(vals, [0.0, 1.0]).all():
+            raise SurveyError(
+                "a numeric variable for proportion must be 0/1",
+                argument="variable",
+                expected="values 0 and 1 (or a categorical or boolean column)",
+                found="values such as " + ", ".join(f"{v:g}" for v in np.unique(vals[~np.isin(vals, [0.0, 1.0])])[:5]),
+                hint="build the indicator first, e.g. df['x'] == 'Yes'",
+            )
+    k = y.shape[1]
+    problem = RatioProblem(y, np.ones_like(y), domain, D)
+    engine = design._engine()
+    p, cov = engine.solve_ratio(problem)
+    var = np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)
+    se = np.sqrt(var)
+    design_df = np.asarray(design._domain_degf(domain, D), dtype=float)
+    ddf = design_df if df is None else np.full(D, float(df))
+    q = 1 - (1 - level) / 2
+    crit = _t(q, ddf)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "mean":
+            lo, hi = p - crit * se, p + crit * se
+        elif method == "xlogit":
+            sl = se / (p * (1 - p))
+            lo, hi = special.expit(special.logit(p) - crit * sl), special.expit(special.logit(p) + crit * sl)
+        elif method == "asin":
+            sa = se / (2 * np.sqrt(p * (1 - p)))
+            a = np.arcsin(np.sqrt(p))
+            lo, hi = np.sin(a - crit * sa) ** 2, np.sin(a + crit * sa) ** 2
+        elif method == "logit":
+            sl = np.sqrt(_logit_variance(engine, problem, p, var))
+            lo, hi = special.expit(special.logit(p) - crit * sl), special.expit(special.logit(p) + crit * sl)
+        elif method == "beta":
+            alpha = 1 - level
+            n_rows = np.bincount(domain[inside], minlength=D).astype(float)
+            n_eff = p * (1 - p) / var
+            n_eff = n_eff * (_t(alpha / 2, n_rows - 1) / _t(alpha / 2, design_df))[:, None] ** 2
+            lo = np.where(p > 0, stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1), 0.0)
+            hi = np.where(p < 1, stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)), 1.0)
+        else:  # likelihood
+            var_l = _logit_variance(engine, problem, p, var)
+            lo = np.full((D, k), np.nan)
+            hi = np.full((D, k), np.nan)
+            w = design._w
+            for d in range(D):  # one profile per domain and level
+                rows = (domain == d) & (w > 0)
+                for j in range(k):
+                    lo[d, j], hi[d, j] = _likelihood_ci(y[rows, j], w[rows], p[d, j], var_l[d, j], ddf[d], level)
+    counts = np.bincount(domain[inside], minlength=D)
+    return tidy(
+        labels,
+        cols.variables,
+        cols.levels,
+        p,
+        se,
+        counts,
+        design_df=ddf,
+        level=level,
+        ci_df=None,
+        ci=(lo, hi),
+    )
