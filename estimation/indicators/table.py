@@ -338,15 +338,34 @@ def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_
     return out
 
 
-def _contributors(data, weights, m: Measure, grouping: list[str]) -> pd.DataFrame:
+def _dim_codes(data: pd.DataFrame, dims: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Integer codes (``-1`` = missing) and labels of each disaggregation column, once."""
+    out = {}
+    for d in dims:
+        codes, uniques = pd.factorize(data[d], sort=True)
+        out[d] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
+    return out
+
+
+def _contributors(data, weights, m: Measure, grouping: list[str], codes) -> pd.DataFrame:
+    """Unweighted rows with a non-zero numerator in the universe, per cell (one bincount)."""
     num = np.nan_to_num(as_float(data[m.numerator]))
     keep = (weights > 0) & (num != 0)
     if m.universe:
         keep &= data[m.universe].astype(bool).to_numpy()
     if not grouping:
         return pd.DataFrame({"n_contributors": [int(keep.sum())]})
-    counts = data.loc[keep, grouping].value_counts(dropna=True, sort=False)
-    return counts.rename("n_contributors").reset_index()
+    cols = [codes[g][0] for g in grouping]
+    sizes = tuple(len(codes[g][1]) for g in grouping)
+    for c in cols:
+        keep &= c >= 0
+    key = np.ravel_multi_index(tuple(c[keep] for c in cols), sizes)
+    counts = np.bincount(key, minlength=int(np.prod(sizes)))
+    cells = np.flatnonzero(counts)
+    idx = np.unravel_index(cells, sizes)
+    frame = {g: codes[g][1][i] for g, i in zip(grouping, idx)}
+    frame["n_contributors"] = counts[cells]
+    return pd.DataFrame(frame)
 
 
 def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, margins, *,
@@ -356,6 +375,7 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
         # an additive companion for secondary suppression, dropped from the output
         m0 = measures[0]
         measures.append(Measure("__count__", "total", m0.numerator, universe=m0.universe))
+    codes = _dim_codes(data, ind_by)
     rows = []
     for m in measures:
         for grouping in _groupings(ind_by, margins):
@@ -363,16 +383,16 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
             est = est.drop(columns=["variable", "level"])
             if "deff" in est.columns:
                 est = est.drop(columns=["deff"])
-            cont = _contributors(data, weights, m, grouping)
+            for d in grouping:
+                est[d] = est[d].astype(object)
+            cont = _contributors(data, weights, m, grouping, codes)
             if grouping:
                 est = est.merge(cont, on=grouping, how="left")
             else:
                 est = est.assign(n_contributors=int(cont["n_contributors"].iloc[0]))
             est["n_contributors"] = est["n_contributors"].fillna(0).astype(np.int64)
             for d in dims:
-                if d in grouping:
-                    est[d] = est[d].astype(object)
-                else:
+                if d not in grouping:
                     est[d] = TOTAL
             est["indicator"] = ind.code
             est["measure"] = m.name

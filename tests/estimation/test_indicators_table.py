@@ -257,3 +257,19 @@ def test_missing_disaggregation_values_refused_with_margins(survey):
     assert "unknown" in str(e.value)
     t = indicator_table(d2, "MI1.1", by=["sex"], margins=False).table
     assert set(t["sex"]) == {"F", "M"}
+
+
+def test_contributors_are_unweighted_counts_of_the_numerator(survey):
+    df, d = survey
+    t = indicator_table(d, "MI1.3", by=["sex", "age_group"], suppression=None).table
+    direct = df[df["immigrant_12m"]].groupby(["sex", "age_group"]).size()
+    cnt = t[t["measure"].eq("count")].set_index(["sex", "age_group"])["n_contributors"]
+    for key, value in cnt.items():
+        if "_T" in key:
+            sel = np.ones(len(df), dtype=bool)
+            for col, v in zip(["sex", "age_group"], key):
+                if v != "_T":
+                    sel &= (df[col] == v).to_numpy()
+            assert value == (sel & df["immigrant_12m"].to_numpy()).sum()
+        else:
+            assert value == direct.get(key, 0)
