@@ -319,6 +319,11 @@ def column_value(series: pd.Series) -> _Val:
     )
 
 
+def column_text(series: pd.Series) -> np.ndarray:
+    """A column as the text an XLSForm expression sees ('' when unanswered, 3 not 3.0)."""
+    return _str(column_value(series))
+
+
 def _fmt_scalar(v: Any) -> str:
     if isinstance(v, bool | np.bool_):
         return "true" if v else "false"
@@ -403,6 +408,11 @@ class _Evaluator:
             elif "num" in (a.kind, b.kind):
                 with np.errstate(invalid="ignore"):
                     eq = _num(a) == _num(b)
+                if "str" in (a.kind, b.kind):
+                    # an unanswered number is the empty string, as in ODK: ${n} = '' is true
+                    num, text = (a, b) if a.kind == "num" else (b, a)
+                    missing = np.isnan(num.data)
+                    eq = np.where(missing, text.data == "", eq)
             elif "date" in (a.kind, b.kind):
                 eq = _date(a) == _date(b)
             else:

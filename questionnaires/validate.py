@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from questionnaires.expressions import column_value, evaluate, evaluate_bool, parse
+from questionnaires.expressions import column_text, evaluate, evaluate_bool, parse
 from questionnaires.form import COUNTRY_PLACEHOLDER, Questionnaire, base_type
 from surveycore import SurveyError
 from surveycore.checks import to_pandas
@@ -84,7 +84,7 @@ def _present(series: pd.Series) -> np.ndarray:
 
 
 def _as_text(series: pd.Series) -> pd.Series:
-    return pd.Series(column_value(series).data, index=series.index, dtype=object)
+    return pd.Series(column_text(series), index=series.index, dtype=object)
 
 
 def _add(
