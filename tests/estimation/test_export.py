@@ -117,3 +117,34 @@ def test_sdmx_status_maps_and_unreliable(result):
         to_sdmx_csv(r, action="X")
     with pytest.raises(SurveyError):
         to_sdmx_csv(r, structure="flow")
+
+
+def test_exports_of_a_real_table(tmp_path):
+    from estimation.design import SurveyDesign
+    from estimation.indicators import indicator_table
+
+    rng = np.random.default_rng(5)
+    n = 600
+    df = pd.DataFrame({
+        "psu": np.repeat(np.arange(30), 20),
+        "w": rng.uniform(10, 30, n),
+        "sex": rng.choice(["F", "M"], n),
+        "age_group": rng.choice(["0-14", "15-64", "65+"], n, p=[0.3, 0.6, 0.1]),
+        "foreign_born": rng.random(n) < 0.06,
+        "foreign_citizen": rng.random(n) < 0.05,
+    })
+    d = SurveyDesign(df, ids="psu", weights="w")
+    res = indicator_table(d, "MI1.1", by=["sex", "age_group"], quality="abs")
+    assert res.table["suppressed"].ne("").any()
+    out = res.to_sdmx_csv(tmp_path / "s.csv", dimensions={"REF_AREA": "MA"})
+    assert list(out.columns[:7]) == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "REF_AREA",
+                                     "INDICATOR", "MEASURE", "SEX"]
+    assert out["AGE_GROUP"].isin(["0-14", "15-64", "65+", "_T"]).all()
+    conf = out["CONF_STATUS"].to_numpy()
+    assert set(conf) <= {"F", "C", "D"} and (conf == "C").any()
+    assert out.loc[conf != "F", "OBS_VALUE"].isna().all()
+    assert out.loc[conf == "F", "OBS_VALUE"].notna().any()
+    res.to_excel(tmp_path / "s.xlsx")
+    res.to_parquet(tmp_path / "s.parquet")
+    back = pd.read_parquet(tmp_path / "s.parquet")
+    assert len(back) == len(res.table)
