@@ -88,6 +88,9 @@ ch <- function(x) data.frame(name = names(x$statistic), statistic = unname(x$sta
 add("strat_chisq_F_3x2", "apistrat", S, "svychisq(~stype+awards, d)", ch(svychisq(~stype + awards, dstrat)))
 add("strat_chisq_Chisq_3x2", "apistrat", S, "svychisq(~stype+awards, d, statistic='Chisq')", ch(svychisq(~stype + awards, dstrat, statistic = "Chisq")))
 add("clus1_chisq_F_3x2", "apiclus1", C1, "svychisq(~stype+sch.wide, d)", ch(svychisq(~stype + sch.wide, dclus1)))
+add("strat_chisq_Wald_3x2", "apistrat", S, "svychisq(~stype+awards, d, statistic='Wald')", ch(svychisq(~stype + awards, dstrat, statistic = "Wald")))
+add("strat_chisq_adjWald_3x2", "apistrat", S, "svychisq(~stype+awards, d, statistic='adjWald')", ch(svychisq(~stype + awards, dstrat, statistic = "adjWald")))
+add("clus1_jk1_chisq_Chisq", "apiclus1", C1, "svychisq(~stype+sch.wide, rclus1, statistic='Chisq')", ch(svychisq(~stype + sch.wide, rclus1, statistic = "Chisq")))
 add("clus1_jk1_chisq_F", "apiclus1", C1, "svychisq(~stype+sch.wide, rclus1)", ch(svychisq(~stype + sch.wide, rclus1)))
 g <- function(m) {
   s <- summary(m)$coefficients; ci <- confint(m)
