@@ -273,3 +273,13 @@ def test_contributors_are_unweighted_counts_of_the_numerator(survey):
             assert value == (sel & df["immigrant_12m"].to_numpy()).sum()
         else:
             assert value == direct.get(key, 0)
+
+
+def test_level_and_df_passed_to_the_core(survey):
+    df, d = survey
+    t = indicator_table(d, "MI1.1", by="sex", level=0.9, df="design", suppression=None).table
+    direct = d.mean("foreign_born", by="sex", level=0.9, df="design").set_index("sex")
+    c = _cell(t, "MI1.1", "share", sex="F")
+    np.testing.assert_allclose([c.ci_low, c.ci_high],
+                               100 * direct.loc["F", ["ci_low", "ci_high"]].to_numpy(dtype=float),
+                               rtol=1e-12)

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimation.indicators import SuppressionRule, audit_suppression, suppress_table, table_lines
+from estimation.indicators import (
+    SuppressionRule,
+    audit_suppression,
+    secondary_suppression,
+    suppress_table,
+    table_lines,
+)
 from surveycore import SurveyError
 
 T = "_T"
@@ -144,3 +150,25 @@ def test_missing_values_refused():
     cells.loc[0, "v"] = np.nan
     with pytest.raises(SurveyError, match="missing"):
         suppress_table(cells, ["d0"], "v", np.array([True, False, False]))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    st.integers(2, 4).flatmap(lambda r: st.integers(2, 4).flatmap(
+        lambda c: st.lists(st.integers(0, 12), min_size=r * c, max_size=r * c).map(
+            lambda v: np.array(v, dtype=float).reshape(r, c)))),
+    st.integers(1, 4),
+)
+def test_property_every_pattern_passes_the_audit(inner, threshold):
+    cells = with_margins(inner)
+    prim = SuppressionRule(threshold=threshold).primary(cells["v"].to_numpy())
+    res = secondary_suppression(cells, ["d0", "d1"], "v", prim, protection=0.1)
+    sup = res.status != ""
+    assert not lines_with_one(cells, ["d0", "d1"], sup)
+    if sup.any():
+        assert res.audit["protected"].all()
+        assert len(res.audit) == sup.sum()
