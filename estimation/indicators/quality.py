@@ -162,6 +162,34 @@ class QualityRule:
             source="user-defined thresholds",
         )
 
+    @classmethod
+    def sample_size(
+        cls,
+        *,
+        unreliable_below: int,
+        caution_below: int | None = None,
+        flag: str = "u",
+        name: str = "sample_size",
+    ) -> QualityRule:
+        """Limits on the unweighted count only, as the EU-LFS country limits.
+
+        ``n < unreliable_below`` → unreliable (not published); ``n < caution_below`` → caution
+        (published with the flag). E.g. ``QualityRule.sample_size(unreliable_below=20,
+        caution_below=50)`` is the ``"eurostat"`` preset.
+        """
+        if caution_below is not None and caution_below <= unreliable_below:
+            raise SurveyError(
+                "caution_below must exceed unreliable_below",
+                argument="caution_below",
+                expected=f"an integer > {unreliable_below}",
+                found=repr(caution_below),
+            )
+        nb = [(unreliable_below, flag, "unreliable")]
+        if caution_below is not None:
+            nb.append((caution_below, flag, "caution"))
+        return cls(name=name, cv_bands=((float("inf"), "", "reliable"),), n_bands=tuple(nb),
+                   source="user-defined sample-size limits")
+
     def describe(self) -> dict:
         """Plain-dict description for metadata."""
         return {

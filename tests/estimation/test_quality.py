@@ -76,3 +76,12 @@ def test_bad_rules_and_names():
         QualityRule.custom(caution_cv=0.3, unreliable_cv=0.2)
     with pytest.raises(SurveyError, match="not found"):
         flag_quality(pd.DataFrame({"cv": [0.1]}), "abs")
+
+
+def test_sample_size_rule_matches_eurostat_preset():
+    rule = QualityRule.sample_size(unreliable_below=20, caution_below=50)
+    n = np.array([5, 19, 20, 49, 50, 500])
+    cv = np.full(6, 0.7)
+    np.testing.assert_array_equal(rule.assess(cv, n)[1], PRESETS["eurostat"].assess(cv, n)[1])
+    with pytest.raises(SurveyError):
+        QualityRule.sample_size(unreliable_below=50, caution_below=20)
