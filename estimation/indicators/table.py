@@ -78,7 +78,7 @@ class IndicatorTable:
                 a = audit_suppression(
                     cells, by, "estimate", cells["suppressed"].ne("").to_numpy(),
                     primary=cells["suppressed"].eq("primary").to_numpy(),
-                    protection=self.metadata.get("suppression", {}).get("protection", 0.0),
+                    protection=(self.metadata.get("suppression") or {}).get("protection", 0.0),
                 )
                 a.insert(0, "indicator", code)
                 frames.append(a)

@@ -283,3 +283,11 @@ def test_level_and_df_passed_to_the_core(survey):
     np.testing.assert_allclose([c.ci_low, c.ci_high],
                                100 * direct.loc["F", ["ci_low", "ci_high"]].to_numpy(dtype=float),
                                rtol=1e-12)
+
+
+def test_no_suppression_gives_empty_audit(survey):
+    df, d = survey
+    r = indicator_table(d, "MI1.1", by="sex", suppression=None)
+    assert r.metadata["suppression"] is None
+    assert r.table["suppressed"].eq("").all()
+    assert r.audit().empty
