@@ -8,6 +8,7 @@ Every selection method reports true inclusion probabilities (column ``pi``) and 
 (``weight = 1/pi``); later stages and two-phase screening chain them.
 """
 
+from sampling.algorithms import draw_samples
 from sampling.allocation import Allocation, allocate, allocation_deff
 from sampling.composite import CompositeSize, composite_size
 from sampling.conditional_poisson import working_odds
@@ -46,6 +47,7 @@ __all__ = [
     "composite_size",
     "cum_sqrt_f",
     "design_effect",
+    "draw_samples",
     "explicit_strata",
     "inclusion_probabilities",
     "joint_inclusion_probabilities",

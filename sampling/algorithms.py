@@ -288,3 +288,47 @@ DRAWERS = {
     "tille": tille,
     "cube": cube,
 }
+
+
+def draw_samples(pi, method: str, draws: int = 1, *, seed=None, balance=None) -> np.ndarray:
+    """Draw ``draws`` independent samples with inclusion probabilities ``pi`` at once.
+
+    Parameters
+    ----------
+    pi : array-like
+        Inclusion probabilities in [0, 1] (from :func:`inclusion_probabilities`); fixed-size
+        methods need them to sum to an integer. For ``srs`` and ``systematic`` they must be equal.
+    method : str
+        One of ``srs``, ``systematic``, ``pps_systematic``, ``brewer``, ``sampford``,
+        ``conditional_poisson`` (``maxentropy``), ``poisson``, ``tille``, ``cube``.
+    draws : int
+        Number of samples.
+    seed : int or numpy.random.Generator, optional
+    balance : array-like, optional
+        ``N × p`` balancing variables (cube method).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean matrix ``(draws, N)``; row ``r`` marks the units of sample ``r``.
+    """
+    from sampling._validate import as_rng, check_pi, fixed_size
+    from surveycore.checks import check_option
+
+    method = check_option(method, (*DRAWERS, "maxentropy"), "method")
+    method = "conditional_poisson" if method == "maxentropy" else method
+    p = check_pi(pi)
+    if method != "poisson":
+        fixed_size(p)
+    if method in ("srs", "systematic") and not np.allclose(p, p[0]):
+        raise SurveyError(f"{method} needs equal inclusion probabilities", argument="pi",
+                          expected="all pi equal", found=f"range {p.min():g}–{p.max():g}",
+                          hint="use pps_systematic or another PPS method")
+    if not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise SurveyError("draws must be a positive integer", argument="draws",
+                          expected="an int >= 1", found=repr(draws))
+    rng = as_rng(seed)
+    if method == "cube":
+        B = None if balance is None else np.asarray(balance, dtype=float).reshape(p.size, -1)
+        return cube(p, rng, int(draws), balance=B)
+    return DRAWERS[method](p, rng, int(draws))

@@ -68,7 +68,7 @@ class Frame:
                 "EA ids are not unique",
                 argument="id",
                 expected="one row per EA",
-                found=f"{dup.nunique()} duplicated ids, e.g. {list(dup.unique()[:5])!r}",
+                found=f"{dup.nunique()} duplicated ids, e.g. {pd.unique(dup)[:5].tolist()!r}",
                 hint="aggregate the rows per EA first, or use a composite id",
             )
         object.__setattr__(self, "data", df.reset_index(drop=True))
@@ -154,7 +154,7 @@ class Frame:
         for c in ["households", "persons", *flags, *household_flags]:
             pdf[c] = pdf[c].astype("int64")
         if pdf[ea].duplicated().any():
-            bad = pdf.loc[pdf[ea].duplicated(), ea].unique()[:5]
+            bad = pd.unique(pdf.loc[pdf[ea].duplicated(), ea])[:5].tolist()
             raise SurveyError("an EA has more than one value of a `by` column", argument="by",
                               expected="EA-level columns (one value per EA)",
                               found=f"EAs {list(bad)!r}")
@@ -186,10 +186,15 @@ class Frame:
                            coverage=self.coverage())
 
     def coverage(self, by: str | Sequence[str] | None = None) -> pd.DataFrame:
-        """Counts per stratum (or ``by``): EAs and the total of every numeric column, with a total row."""
+        """Counts per stratum (or ``by``) with a total row: EAs and the totals of the count columns.
+
+        Count columns are the integer columns (households, persons, migrant counts) and the
+        measure of size; ratios such as prevalences are not summed.
+        """
         by = as_name_list(by, "by") or list(self.strata)
         num = [c for c in self.data.columns
-               if c != self.id and c not in by and pd.api.types.is_numeric_dtype(self.data[c])
+               if c != self.id and c not in by
+               and (pd.api.types.is_integer_dtype(self.data[c]) or c == self.size)
                and not pd.api.types.is_bool_dtype(self.data[c])]
         df = self.data.assign(EAs=1)
         if by:

@@ -80,9 +80,11 @@ def cum_sqrt_f(values: Any, n_strata: int, *, bins: int | None = None) -> np.nda
     targets = cum[-1] * np.arange(1, n_strata) / n_strata
     pos = np.clip(np.abs(cum[None, :] - targets[:, None]).argmin(axis=1), 0, bins - 1)
     cuts = np.unique(edges[1:][pos])
-    if cuts.size < n_strata - 1:
+    filled = np.bincount(np.searchsorted(cuts, x, side="left"), minlength=cuts.size + 1)
+    if cuts.size < n_strata - 1 or (filled == 0).any():
         raise SurveyError("too few distinct values for this many strata", argument="n_strata",
-                          expected=f"at most {cuts.size + 1} strata", found=str(n_strata))
+                          expected=f"fewer strata (only {int((filled > 0).sum())} can be filled)",
+                          found=str(n_strata))
     return cuts
 
 
