@@ -58,3 +58,14 @@ def weight_summary(w: np.ndarray) -> dict[str, float]:
         "deff_kish": n * sumsq / total**2,
         "n_eff": total**2 / sumsq,
     }
+
+
+def times_gathered(w: np.ndarray, f: np.ndarray, codes: np.ndarray, chunk: int = 16384) -> np.ndarray:
+    """``w * f[codes]`` for (n, R) ``w`` and (G, R) ``f``, by blocks of rows (cache friendly)."""
+    if w.ndim == 1 or w.shape[0] <= chunk:
+        return w * f[codes]
+    out = np.empty(w.shape)
+    for start in range(0, w.shape[0], chunk):
+        stop = start + chunk
+        np.multiply(w[start:stop], f[codes[start:stop]], out=out[start:stop])
+    return out

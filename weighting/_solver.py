@@ -27,13 +27,21 @@ class Solution:
     trace: tuple[float, ...]  # max relative misfit of column 0 after each iteration
 
 
-def _crossprod(x: np.ndarray, wd: np.ndarray) -> np.ndarray:
-    """Σ_i wd_ir x_i x_i' for every column r: returns (R, p, p)."""
+def _crossprod(x: np.ndarray, wd: np.ndarray, chunk: int = 32768) -> np.ndarray:
+    """Σ_i wd_ir x_i x_i' for every column r: returns (R, p, p).
+
+    Large problems are summed over blocks of rows so the weighted block stays in cache.
+    """
     m, p = x.shape
     r = wd.shape[1]
-    if r == 1 or m * p * p * r > 2e8:
-        return np.stack([(x * wd[:, [j]]).T @ x for j in range(r)])
-    return np.einsum("ip,ir,iq->rpq", x, wd, x, optimize=True)
+    if m * p * p * r <= 2e8 and r > 1:
+        return np.einsum("ip,ir,iq->rpq", x, wd, x, optimize=True)
+    out = np.zeros((r, p, p))
+    for j in range(r):
+        for start in range(0, m, chunk):
+            xs = x[start : start + chunk]
+            out[j] += (xs * wd[start : start + chunk, j, None]).T @ xs
+    return out
 
 
 def solve(

@@ -61,8 +61,7 @@ def _key_columns(key: Any) -> tuple[str, ...]:
 
 
 def _row_keys(data: pd.DataFrame, columns: tuple[str, ...], argument: str) -> pd.Series:
-    frame = data[list(columns)]
-    if frame.isna().any().any():
+    if any(data[c].isna().any() for c in columns):
         bad = [c for c in columns if data[c].isna().any()]
         raise SurveyError(
             "a calibration variable has missing values",
@@ -72,8 +71,8 @@ def _row_keys(data: pd.DataFrame, columns: tuple[str, ...], argument: str) -> pd
             hint="impute or give the missing rows a level of their own (and a target for it)",
         )
     if len(columns) == 1:
-        return frame.iloc[:, 0]
-    return pd.Series(list(zip(*(frame[c].tolist() for c in columns))), index=data.index)
+        return data[columns[0]]
+    return pd.Series(list(zip(*(data[c].tolist() for c in columns))), index=data.index)
 
 
 def _match_level(level: Any, sample_levels: list[Any]) -> Any:
@@ -212,13 +211,21 @@ def cell_codes(codes: list[np.ndarray], n_levels: list[int]) -> tuple[np.ndarray
     levels. Returns ``(cell, cell_levels)``: the cell code of each row (n,) and, for each
     cell, its level code in every margin (C, M).
     """
-    stacked = np.column_stack(codes).astype(np.int64)
     sizes = np.array(n_levels, dtype=np.int64)
-    if np.prod(sizes.astype(float)) < 2**62:
+    n_cells_max = float(np.prod(sizes.astype(float)))
+    if n_cells_max <= 5e7:
+        # dense mixed-radix key, present cells found by counting: O(n), no sort
+        radix = np.concatenate([[1], np.cumprod(sizes[:-1])]).astype(np.int64)
+        key = np.zeros(codes[0].shape[0], dtype=np.int64)
+        for c, r in zip(codes, radix):
+            key += c.astype(np.int64) * r
+        present = np.bincount(key, minlength=int(n_cells_max)) > 0
+        uniq = np.flatnonzero(present)
+        position = np.cumsum(present) - 1
+        cell = position[key]
+    else:
+        stacked = np.column_stack(codes).astype(np.int64)
         radix = np.concatenate([[1], np.cumprod(sizes[:-1])])
-        key = stacked @ radix
-        uniq, cell = np.unique(key, return_inverse=True)
-        cell_levels = (uniq[:, None] // radix[None, :]) % sizes[None, :]
-    else:  # pragma: no cover - astronomically many cells
-        cell_levels, cell = np.unique(stacked, axis=0, return_inverse=True)
+        uniq, cell = np.unique(stacked @ radix, return_inverse=True)
+    cell_levels = (uniq[:, None] // radix[None, :]) % sizes[None, :]
     return cell.astype(np.intp).ravel(), cell_levels.astype(np.intp)

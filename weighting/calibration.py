@@ -21,7 +21,7 @@ import pandas as pd
 
 from surveycore import SurveyError
 from surveycore.checks import _preview
-from weighting._arrays import group_sums
+from weighting._arrays import group_sums, times_gathered
 from weighting._solver import Solution, solve
 from weighting._targets import Margin, NumericTotal, cell_codes, check_margin_totals, parse_targets
 from weighting.records import CalibrationRecord
@@ -88,7 +88,7 @@ def _columns(margins: list[Margin], numerics: list[NumericTotal], prefix: str = 
     cols, names, margin_of, totals, keep = [], [], [], [], []
     for k, m in enumerate(margins):
         for j, lv in enumerate(m.levels):
-            cols.append((m.codes == j).astype(float))
+            cols.append(m.codes == j)
             names.append(f"{prefix}{m.name}={lv}")
             margin_of.append(prefix + m.name)
             totals.append(m.counts[j])
@@ -156,9 +156,12 @@ def build_problem(
             categorical_only = False
         cols, names, margin_of, totals, keep = _columns(margins, numerics, prefix)
         for c in cols:
-            full = np.zeros(n)
-            full[mask] = c
-            all_cols.append(full)
+            if by is None:
+                all_cols.append(c)
+            else:
+                full = np.zeros(n)
+                full[mask] = c
+                all_cols.append(full)
         all_names += names
         all_margin += margin_of
         all_totals.append(totals)
@@ -201,18 +204,23 @@ def build_problem(
             all_keep.append(np.array([True]))
         categorical_only = False
 
-    x_full = np.column_stack(all_cols)
+    # column-major: one contiguous column per auxiliary, and X'WX runs fast in BLAS
+    x_full = np.empty((n, len(all_cols)), order="F")
+    for j, c in enumerate(all_cols):
+        x_full[:, j] = c
+    del all_cols
     totals = np.concatenate(all_totals)
     keep = np.concatenate(all_keep)
     # drop columns with zero total that no sampled unit has (as R does)
-    empty = (totals == 0) & ~(x_full != 0).any(axis=0)
-    keep &= ~empty
+    for j in np.flatnonzero(totals == 0):
+        if not x_full[:, j].any():
+            keep[j] = False
 
     if cluster_codes is not None:
         unit = cluster_codes
         n_units = int(unit.max()) + 1
         size = np.bincount(unit, minlength=n_units)
-        unit_x = group_sums(unit, n_units, x_full) / size[:, None]
+        unit_x = np.asfortranarray(group_sums(unit, n_units, x_full) / size[:, None])
     elif categorical_only and by is None and cat_codes:
         unit, _ = cell_codes([c for c, _ in cat_codes], [k for _, k in cat_codes])
         n_units = int(unit.max()) + 1
@@ -227,7 +235,7 @@ def build_problem(
     return CalibrationProblem(
         unit=unit,
         n_units=n_units,
-        unit_x=unit_x[:, keep],
+        unit_x=unit_x if keep.all() else np.asfortranarray(unit_x[:, keep]),
         totals=totals[keep],
         names=tuple(np.array(all_names)[keep]),
         check_x=unit_x,
@@ -364,4 +372,4 @@ class CalibrateStep:
                 f"(first: column {bad[0]})",
                 hint="widen the bounds; replicates move weights further than the full sample",
             )
-        return w * sol.g[p.unit]
+        return times_gathered(w, sol.g, p.unit)

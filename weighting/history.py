@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,21 +32,34 @@ class StepRecord:
     trace : tuple of float
         Convergence criterion after each iteration.
     before, after : dict
-        Weight summaries (sum, range, CV, Kish deff, effective sample size).
+        Weight summaries (sum, range, CV, Kish deff, effective sample size), computed on
+        first access from ``before_values`` and ``after_values``.
     notes : tuple of str
         Decisions taken (collapsed classes, trimmed counts ...).
     """
 
     step: str
     params: dict[str, Any]
-    before: dict[str, float]
-    after: dict[str, float]
-    g: dict[str, float] = field(default_factory=dict)
+    before_values: np.ndarray = field(repr=False)
+    after_values: np.ndarray = field(repr=False)
     targets: pd.DataFrame | None = None
     iterations: int | None = None
     converged: bool | None = None
     trace: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()
+
+    # summaries are computed when first asked for (reporting is not on the fitting path)
+    @cached_property
+    def before(self) -> dict[str, float]:
+        return weight_summary(self.before_values)
+
+    @cached_property
+    def after(self) -> dict[str, float]:
+        return weight_summary(self.after_values)
+
+    @cached_property
+    def g(self) -> dict[str, float]:
+        return g_summary(self.before_values, self.after_values)
 
 
 def g_summary(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
@@ -71,14 +85,7 @@ def g_summary(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
 
 
 def make_record(step: str, params: dict, before: np.ndarray, after: np.ndarray, **kw) -> StepRecord:
-    return StepRecord(
-        step=step,
-        params=params,
-        before=weight_summary(before),
-        after=weight_summary(after),
-        g=g_summary(before, after),
-        **kw,
-    )
+    return StepRecord(step=step, params=params, before_values=before, after_values=after, **kw)
 
 
 def targets_table(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from surveycore import SurveyError
-from weighting._arrays import group_sums
+from weighting._arrays import group_sums, times_gathered
 from weighting._targets import Margin, cell_codes
 from weighting.records import PostStratificationRecord, RakingRecord
 
@@ -51,7 +51,7 @@ class PostStratifyStep:
         return f
 
     def replay(self, w: np.ndarray) -> np.ndarray:
-        return w * self.factors(w)[self.margin.codes]
+        return times_gathered(w, self.factors(w), self.margin.codes)
 
     def fit(self, w: np.ndarray):
         m = self.margin
@@ -156,4 +156,4 @@ class RakeStep:
         if t0.ndim == 1:
             t0 = t0[:, None]
         f, *_ = self._ipf(t0, cell_levels, self.sweeps, 0.0)
-        return w * f[cell]
+        return times_gathered(w, f, cell)

@@ -131,7 +131,9 @@ class Weights:
         *,
         probs: str | Sequence[str] | None = None,
     ) -> None:
-        frame = to_pandas(data).copy()
+        # a private frame: with pandas copy-on-write a shallow copy is never changed by the
+        # caller's later edits (nor ours by theirs), without copying the columns
+        frame = to_pandas(data).copy(deep=False)
         if (base is None) == (probs is None):
             raise SurveyError(
                 "give either base weights or selection probabilities",
@@ -218,7 +220,7 @@ class Weights:
                 f"step {record.step} produced invalid weights", argument=record.step,
                 expected="finite weights >= 0", found="negative or non-finite weights")
         out = object.__new__(Weights)
-        new = np.array(new, dtype=float)
+        new = np.ascontiguousarray(new, dtype=float)  # a fresh array from the step
         new.flags.writeable = False
         out._data = self._data
         out._base = self._base
@@ -240,8 +242,9 @@ class Weights:
             raise SurveyError("replay base weights must have one row per sample row",
                               argument="base", expected=f"{len(self)} rows",
                               found=f"shape {np.shape(base)}")
-        w = w.copy()
-        for step in self._steps:
+        if not self._steps:
+            w = w.copy()
+        for step in self._steps:  # every step returns a new array
             w = step.replay(w)
         return w[:, 0] if flat else w
 

@@ -1,0 +1,83 @@
+"""Speed of the weighting package on the shared 1,000,000-row workload.
+
+Usage: python benchmarks/bench_weighting.py [DATADIR]   (default: bench-data, made by
+``python /work/shared/bench/make_bench_data.py bench-data``). Prints one JSON line per task:
+
+- ``c``: raking ``w`` to the four margins m1..m4 (tolerance 1e-6, relative) — task c of the
+  shared workload, comparable with ``peer_svy.py DATADIR c``;
+- ``linear50``: linear calibration to 50 auxiliary columns (m1 plus 48 numeric columns and
+  their totals);
+- ``boot100``: 100 bootstrap replicates (Rao–Wu, PSUs resampled within strata), each re-raked
+  to the four margins by ``Weights.replay``.
+
+Data loading and the making of auxiliary columns are not timed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from weighting import Weights
+
+
+def _time(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def main(datadir: str = "bench-data") -> None:
+    df = pd.read_parquet(f"{datadir}/synth.parquet")
+    margins = json.load(open(f"{datadir}/margins.json"))["margins"]
+
+    w, secs = _time(lambda: Weights(df, "w").rake(margins, tol=1e-6, max_iter=100))
+    print(json.dumps({"pkg": "migsurvey", "task": "c", "seconds": secs,
+                      "sweeps": w.history[-1].iterations, "sum_w": float(w.values.sum()),
+                      "min_w": float(w.values.min()), "max_w": float(w.values.max())}))
+
+    rng = np.random.default_rng(1)
+    n = len(df)
+    aux = {f"x{j}": rng.gamma(2.0 + j % 5, 1.0 + j % 3, n) for j in range(48)}
+    big = pd.concat([df, pd.DataFrame(aux, index=df.index)], axis=1)
+    wv = df["w"].to_numpy()
+    targets = {"m1": margins["m1"]}
+    scale = sum(margins["m1"].values()) / wv.sum()
+    for j, (name, col) in enumerate(aux.items()):
+        targets[name] = float(col @ wv) * scale * (1 + 0.01 * np.sin(j))
+    c, secs = _time(lambda: Weights(big, "w").calibrate(targets, method="linear"))
+    print(json.dumps({"pkg": "migsurvey", "task": "linear50", "seconds": secs,
+                      "n_aux": c.history[-1].targets.shape[0],
+                      "max_rel_error": float(np.abs(c.history[-1].targets.rel_error).max())}))
+
+    def boot():
+        strata = df["stratum"].to_numpy()
+        psu_codes, psu_ids = pd.factorize(df["psu"], sort=True)
+        psu_stratum = np.zeros(psu_ids.size, dtype=np.int64)
+        psu_stratum[psu_codes] = strata
+        factors = np.zeros((psu_ids.size, 100))
+        for h in np.unique(psu_stratum):  # 50 strata: Rao–Wu (n_h - 1) resampling
+            members = np.flatnonzero(psu_stratum == h)
+            n_h = members.size
+            draws = rng.integers(0, n_h, size=(n_h - 1, 100))
+            counts = np.zeros((n_h, 100))
+            np.add.at(counts, (draws, np.arange(100)[None, :]), 1.0)
+            factors[members] = counts * n_h / (n_h - 1)
+        reps = w.replay(w.base_values[:, None] * factors[psu_codes])
+        return reps
+
+    reps, secs = _time(boot)
+    print(json.dumps({"pkg": "migsurvey", "task": "boot100", "seconds": secs,
+                      "replicates": reps.shape[1],
+                      "max_margin_error": float(
+                          np.abs(pd.DataFrame(reps).groupby(df["m4"].to_numpy()).sum().to_numpy()
+                                 - np.array([[margins["m4"][k]] for k in sorted(margins["m4"])])
+                                 ).max())}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
