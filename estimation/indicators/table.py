@@ -443,7 +443,10 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
         status_map = pd.DataFrame({**{d: cells[d] for d in dims}, "_status": status})
         status_map["indicator"] = code
         merged = sub[key_cols].merge(status_map, on=key_cols, how="left")
-        table.loc[sub.index, "suppressed"] = merged["_status"].fillna("").to_numpy()
+        # a cell missing from the additive grid (possible with na_rm) keeps its own primary flag
+        own = np.where(sub["_primary"].to_numpy(dtype=bool), "primary", "")
+        table.loc[sub.index, "suppressed"] = np.where(merged["_status"].isna().to_numpy(), own,
+                                                      merged["_status"].to_numpy(dtype=object))
         n_prim = int((status == "primary").sum())
         n_sec = int((status == "secondary").sum())
         entry = {"primary_cells": n_prim, "secondary_cells": n_sec}
