@@ -190,11 +190,9 @@ class ReplicateEngine:
             mat = self.factors[used]
         else:
             mat = self.repweights
-        if mat.shape[0] > 4 * mat.shape[1]:
-            gram = mat.T @ mat
-            s = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
-        else:
-            s = np.linalg.svd(mat, compute_uv=False)
+        # singular values from the Gram matrix of the smaller side (cheap for P or n >> R)
+        gram = mat.T @ mat if mat.shape[0] >= mat.shape[1] else mat @ mat.T
+        s = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
         if not s.size or s.max() == 0:
             return 0
         return int((s > tol * s.max()).sum()) - 1

@@ -105,4 +105,9 @@ add("strat_glm_logit_full", "apistrat", S, "svyglm(I(awards=='Yes') ~ ell + meal
 add("strat_glm_gaussian_full", "apistrat", S, "svyglm(api00 ~ ell + meals + mobility, d)",
     g(svyglm(api00 ~ ell + meals + mobility, dstrat)))
 add("clus1_jk1_glm_gaussian", "apiclus1", C1, "svyglm(api00 ~ ell + meals, rclus1)", g(svyglm(api00 ~ ell + meals, rclus1)))
+# Hadamard matrices R chooses for n half-sample pairs (orders, and matrices for some n)
+ords <- sapply(1:80, function(n) nrow(survey:::hadamard(n)))
+add("hadamard_orders", "none", list(), "sapply(1:80, function(n) nrow(survey:::hadamard(n)))", list(),
+    list(n = 1:80, order = ords,
+         matrices = lapply(c(3, 7, 9, 12, 15, 19, 40, 45, 60), function(n) list(n = n, h = unname(survey:::hadamard(n))))))
 write_cases(out)
