@@ -344,15 +344,18 @@ def derive(
     derived = result.select(list(exprs)).to_native()
     out = native.copy()
     for d in chosen:
-        values = derived[d.name]
+        values = derived[d.name].reset_index(drop=True)
         if d.kind == "boolean":
-            out[d.name] = values.astype("boolean")
+            column = values.astype("boolean")
         elif d.kind == "integer":
-            out[d.name] = values.astype("Float64").round().astype("Int64")
+            column = values.astype("Float64").round().astype("Int64")
         else:
-            out[d.name] = pd.Categorical(
-                values.astype(object).where(values.notna(), None), categories=list(d.categories)
+            column = pd.Series(
+                pd.Categorical(
+                    values.astype(object).where(values.notna(), None), categories=list(d.categories)
+                )
             )
+        out[d.name] = column.array  # positional: the caller's index may repeat labels
     out.attrs = dict(native.attrs)
     out.attrs["derive_rules"] = rules.as_dict() | {"variables": [d.name for d in chosen]}
     return out

@@ -381,3 +381,20 @@ def test_time_variable_needs_reference_date():
     df = frame(country_birth=["FRA"], year_arrival=[2020.0])
     with pytest.raises(SurveyError, match="reference date"):
         q.derive(df, "years_since_arrival", country="FRA")
+
+
+def test_country_list_shipped():
+    from questionnaires.countries import country_names, iso_alpha3, valid_codes
+
+    codes = iso_alpha3()
+    assert len(codes) == 249 and {"FRA", "MAR", "USA", "SSD", "XKX"} - codes == {"XKX"}
+    assert all(len(c) == 3 and c.isupper() for c in codes)
+    assert "XXX" not in codes and "XXA" not in codes
+    assert valid_codes(stateless=True) - codes == {"XXX", "XXA"}
+    assert country_names()["MAR"] == "Morocco"
+
+
+@pytest.mark.parametrize("code", ["XXB", "XXC", "FR", "Fra", "999"])
+def test_refused_citizenship_codes(code):
+    with pytest.raises(SurveyError, match="unknown country code"):
+        q.derive(frame(citizenship=["FRA", code]), country="FRA")
