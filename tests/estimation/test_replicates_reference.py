@@ -195,3 +195,15 @@ def test_supplied_jkn_with_rscales_and_brr():
     df = pd.concat([load_data("scd"), b.replicate_weights()], axis=1).assign(one=1.0)
     s = ReplicateDesign(df, weights="one", repweights="rw[0-9]+", type="BRR")
     check(s.total(["arrests", "alive"]), "scd_brr_total", ["arrests", "alive"])
+
+
+@pytest.mark.parametrize("rule", ["adjust", "average", "remove", "certainty"])
+def test_jkn_lonely_psu_rules(rule):
+    df = load_data("apiclus1")
+    df["str"] = np.where(df["dnum"] == 413, "single", df["stype"])
+    d = SurveyDesign(df, ids="dnum", strata="str", weights="pw", nest=True, lonely_psu=rule)
+    r = d.replicate("JKn")
+    note = case(f"lonely_jkn_{rule}")["note"]
+    assert r.n_replicates == note["n_replicates"]
+    np.testing.assert_allclose(r.scale, note["scale"], rtol=RTOL)
+    check(r.mean(["api00", "enroll"]), f"lonely_jkn_{rule}", ["api00", "enroll"])

@@ -105,6 +105,17 @@ add("strat_glm_logit_full", "apistrat", S, "svyglm(I(awards=='Yes') ~ ell + meal
 add("strat_glm_gaussian_full", "apistrat", S, "svyglm(api00 ~ ell + meals + mobility, d)",
     g(svyglm(api00 ~ ell + meals + mobility, dstrat)))
 add("clus1_jk1_glm_gaussian", "apiclus1", C1, "svyglm(api00 ~ ell + meals, rclus1)", g(svyglm(api00 ~ ell + meals, rclus1)))
+# JKn with a single-PSU stratum under each lonely.psu rule
+lon <- apiclus1; lon$str <- ifelse(lon$dnum == 413, "single", as.character(lon$stype))
+for (opt in c("adjust", "average", "remove", "certainty")) {
+  options(survey.lonely.psu = opt)
+  dl <- svydesign(id = ~dnum, strata = ~str, weights = ~pw, data = lon, nest = TRUE)
+  rl <- as.svrepdesign(dl, type = "JKn")
+  add(paste0("lonely_jkn_", opt), "apiclus1", list(ids = "dnum", strata = "str", weights = "pw", nest = TRUE, lonely_psu = opt),
+      paste0("options(survey.lonely.psu='", opt, "'); svymean(~api00+enroll, as.svrepdesign(d, 'JKn'))"),
+      vals(svymean(~api00 + enroll, rl)), list(scale = rl$scale, n_replicates = ncol(rl$repweights$weights)))
+}
+options(survey.lonely.psu = "fail")
 # Hadamard matrices R chooses for n half-sample pairs (orders, and matrices for some n)
 ords <- sapply(1:80, function(n) nrow(survey:::hadamard(n)))
 add("hadamard_orders", "none", list(), "sapply(1:80, function(n) nrow(survey:::hadamard(n)))", list(),
