@@ -75,6 +75,37 @@ def _row_keys(data: pd.DataFrame, columns: tuple[str, ...], argument: str) -> pd
     return pd.Series(list(zip(*(data[c].tolist() for c in columns))), index=data.index)
 
 
+def _factorize_unsorted(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    to_arrow = getattr(values.array, "__arrow_array__", None)
+    if to_arrow is not None and not values.isna().any():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(to_arrow())
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
+    codes, uniques = pd.factorize(values, sort=False)
+    return codes, list(uniques)
+
+
+def factorize_sorted(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes of ``values`` and its sorted distinct values.
+
+    Factorises without sorting (one hash pass; Arrow's dictionary encoding for Arrow-backed
+    columns) and sorts only the distinct values, then relabels the codes through a small
+    lookup table.
+    """
+    codes, levels = _factorize_unsorted(values)
+    try:
+        order = sorted(range(len(levels)), key=lambda j: levels[j])
+    except TypeError:  # mixed types: order by their text
+        order = sorted(range(len(levels)), key=lambda j: str(levels[j]))
+    rank = np.empty(len(levels), dtype=np.intp)
+    rank[order] = np.arange(len(levels))
+    return rank[codes], [levels[j] for j in order]
+
+
 def _match_level(level: Any, sample_levels: list[Any]) -> Any:
     """Return the sample level equal to ``level`` (exactly, else by string form), or a sentinel."""
     if level in sample_levels:
@@ -90,8 +121,7 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
     columns = _key_columns(key)
     name = columns[0] if len(columns) == 1 else ":".join(columns)
     rows = _row_keys(data, columns, argument)
-    codes, uniques = pd.factorize(rows, sort=True)
-    sample_levels = list(uniques)
+    codes, sample_levels = factorize_sorted(rows)
     counts = np.zeros(len(sample_levels))
     seen = np.zeros(len(sample_levels), dtype=bool)
     absent = []
@@ -138,7 +168,7 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
             found=f"no target for {_preview(missing)}",
             hint="add the level to the targets or recode it into a level that has one",
         )
-    return Margin(name, columns, tuple(sample_levels), codes.astype(np.intp), counts)
+    return Margin(name, columns, tuple(sample_levels), codes, counts)
 
 
 def parse_targets(

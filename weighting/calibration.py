@@ -119,7 +119,7 @@ def build_problem(
             raise SurveyError(
                 "cluster column not found", argument="cluster", expected="a column", found=cluster
             )
-        cluster_codes, _ = pd.factorize(data[cluster], sort=True)
+        cluster_codes, _ = pd.factorize(data[cluster], sort=False)
         if (cluster_codes < 0).any():
             raise SurveyError(
                 "the cluster identifier has missing values",

@@ -117,9 +117,9 @@ class RakeStep:
     def fit(self, w: np.ndarray):
         cell, cell_levels = self._cells()
         n_cells = cell_levels.shape[0]
-        for m in self.margins:
-            _check_reachable(m, np.bincount(m.codes, weights=w, minlength=len(m.levels)))
         t0 = np.bincount(cell, weights=w, minlength=n_cells)[:, None]
+        for k, m in enumerate(self.margins):
+            _check_reachable(m, group_sums(cell_levels[:, k], len(m.levels), t0[:, 0]))
         eps = self.tol * float(w.sum()) if self.tol_units == "relative" else self.tol
         f, done, converged, trace, after_step = self._ipf(t0, cell_levels, None, eps)
         new = w * f[cell, 0]
@@ -142,12 +142,21 @@ class RakeStep:
         record = RakingRecord(
             codes=tuple(m.codes for m in self.margins),
             n_levels=tuple(len(m.levels) for m in self.margins),
-            weights_after=tuple(w * fs[cell, 0] for fs in after_step),
+            base=w,
+            cell=cell,
+            factors_after=tuple(fs[:, 0] for fs in after_step),
         )
         fitted = RakeStep(
             self.margins, self.tol, self.tol_units, self.max_iter, done, cell, cell_levels
         )
-        return new, record, fitted, converged, trace
+        tables = [
+            (
+                group_sums(cell_levels[:, k], len(m.levels), t0[:, 0]),
+                group_sums(cell_levels[:, k], len(m.levels), t0[:, 0] * f[:, 0]),
+            )
+            for k, m in enumerate(self.margins)
+        ]
+        return new, record, fitted, converged, trace, tables
 
     def replay(self, w: np.ndarray) -> np.ndarray:
         cell, cell_levels = self._cells()

@@ -57,20 +57,32 @@ class PostStratificationRecord:
 
 @dataclass(frozen=True, eq=False)
 class RakingRecord:
-    """Raking: per margin the level codes and the weights after that margin's last adjustment."""
+    """Raking: per margin the level codes and the weights after that margin's last adjustment.
+
+    The weights after margin k are ``base · f_k[cell]``: ``base`` (n,) the weights before
+    raking, ``cell`` (n,) the cell of each row and ``factors_after`` one (C,) array of
+    cumulative cell factors per margin, from the last sweep.
+    """
 
     codes: tuple[np.ndarray, ...]
     n_levels: tuple[int, ...]
-    weights_after: tuple[np.ndarray, ...]
+    base: np.ndarray
+    cell: np.ndarray
+    factors_after: tuple[np.ndarray, ...]
     passes: int = 10
     kind: str = "raking"
+
+    @property
+    def weights_after(self) -> tuple[np.ndarray, ...]:
+        return tuple(self.base * f[self.cell] for f in self.factors_after)
 
     def residualize(self, x: np.ndarray) -> np.ndarray:
         x, flat = _as2d(x)
         x = x.copy()
         counts = [np.bincount(c, minlength=k) for c, k in zip(self.codes, self.n_levels)]
+        after = self.weights_after
         for _ in range(self.passes):
-            for codes, k, psw, cnt in zip(self.codes, self.n_levels, self.weights_after, counts):
+            for codes, k, psw, cnt in zip(self.codes, self.n_levels, after, counts):
                 safe = np.where(psw > 0, psw, 1.0)
                 ratio = x / safe[:, None]
                 ratio[psw <= 0] = 0.0

@@ -422,14 +422,14 @@ class Weights:
         check_margin_totals(margins)
         w = self._values
         step = RakeStep(tuple(margins), tol, tol_units, max_iter)
-        new, var_record, fitted, converged, trace = step.fit(w)
+        new, var_record, fitted, converged, trace, tables = step.fit(w)
         names, owners, totals, before, achieved = [], [], [], [], []
-        for m in margins:
+        for m, (tb, ta) in zip(margins, tables):
             names += [f"{m.name}={lv}" for lv in m.levels]
             owners += [m.name] * len(m.levels)
             totals.append(m.counts)
-            before.append(np.bincount(m.codes, weights=w, minlength=len(m.levels)))
-            achieved.append(np.bincount(m.codes, weights=new, minlength=len(m.levels)))
+            before.append(tb)
+            achieved.append(ta)
         table = targets_table(names, owners, np.concatenate(totals), np.concatenate(before),
                               np.concatenate(achieved))
         rec = make_record(
