@@ -104,7 +104,7 @@ def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any]) -
         if dtype == nw.Boolean:
             casts[col] = "boolean"
         elif kind in _STRING_KINDS:
-            casts[col] = pd.StringDtype("python")
+            casts[col] = pd.StringDtype("pyarrow")
         else:
             casts[col] = "Float64"
     try:
