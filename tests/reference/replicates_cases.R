@@ -105,6 +105,17 @@ add("strat_glm_logit_full", "apistrat", S, "svyglm(I(awards=='Yes') ~ ell + meal
 add("strat_glm_gaussian_full", "apistrat", S, "svyglm(api00 ~ ell + meals + mobility, d)",
     g(svyglm(api00 ~ ell + meals + mobility, dstrat)))
 add("clus1_jk1_glm_gaussian", "apiclus1", C1, "svyglm(api00 ~ ell + meals, rclus1)", g(svyglm(api00 ~ ell + meals, rclus1)))
+# models, tests and proportions on a raked design (R's default rake control)
+pop_types <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
+pop_sw <- data.frame(sch.wide = c("No", "Yes"), Freq = c(1072, 5122))
+rk <- rake(dclus1, list(~stype, ~sch.wide), list(pop_types, pop_sw))
+add("clus1_rake_glm", "apiclus1", C1, "svyglm(api00 ~ ell + meals, rake(d, list(~stype,~sch.wide), pops))", g(svyglm(api00 ~ ell + meals, rk)))
+add("clus1_rake_chisq_F", "apiclus1", C1, "svychisq(~stype+awards, rake(d, ...))", ch(svychisq(~stype + awards, rk)))
+p <- svyciprop(~I(awards == "Yes"), rk, method = "likelihood")
+add("clus1_rake_ciprop_likelihood", "apiclus1", C1, "svyciprop(~I(awards=='Yes'), rake(d, ...), method='likelihood')",
+    data.frame(name = "awards==Yes", estimate = as.vector(p), ci_low = unname(attr(p, "ci")[1]), ci_high = unname(attr(p, "ci")[2])))
+rkr <- rake(rclus1, list(~stype, ~sch.wide), list(pop_types, pop_sw))
+add("clus1_jk1_rake_glm", "apiclus1", C1, "svyglm(api00 ~ ell + meals, rake(as.svrepdesign(d,'JK1'), ...))", g(svyglm(api00 ~ ell + meals, rkr)))
 # JKn with a single-PSU stratum under each lonely.psu rule
 lon <- apiclus1; lon$str <- ifelse(lon$dnum == 413, "single", as.character(lon$stype))
 for (opt in c("adjust", "average", "remove", "certainty")) {
