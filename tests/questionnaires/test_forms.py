@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 
 import openpyxl
@@ -236,3 +237,13 @@ def test_ddi_with_data_frequencies():
     stats = {s.get("type"): s.text for s in by.findall("d:sumStat", ns)}
     assert stats["min"] == "1980" and stats["max"] == "2000" and stats["vald"] == "3"
     assert root.find("d:fileDscr/d:fileTxt/d:dimensns/d:caseQnty", ns).text == "3"
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="ODK Validate (JavaRosa) needs Java")
+@pytest.mark.parametrize("module", MODULES)
+def test_odk_validate_accepts_the_forms(tmp_path, module):
+    """JavaRosa (ODK Validate, bundled with pyxform) parses every expression of the form."""
+    path = q.load(module, country="FRA").to_xlsform(tmp_path / f"{module}.xlsx")
+    warnings: list[str] = []
+    convert(str(path), warnings=warnings, validate=True)
+    assert warnings == []
