@@ -352,6 +352,16 @@ class CalibrateStep:
         if not sol.converged[0]:
             raise explain_failure(p, sol, w, self.tol, self.max_iter, self.lower, self.upper)
         g = sol.g[p.unit, 0]
+        negative = (g < 0) & (w > 0)
+        if negative.any():
+            raise SurveyError(
+                f"{self.method} calibration gives negative weights",
+                argument="bounds",
+                expected="g-weights >= 0",
+                found=f"{int(negative.sum())} rows with g < 0 (smallest g {g.min():.4g})",
+                hint="bound the g-weights, e.g. bounds=(0.3, 3), or use method='raking' "
+                "or 'logit'",
+            )
         new = w * g
         return new, record_for(p, w, g), sol
 

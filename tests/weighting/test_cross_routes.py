@@ -1,9 +1,13 @@
 """Independent routes that must give one answer."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import POP_CAL, POP_SW, POP_TYPES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from weighting import Weights
 
@@ -119,3 +123,34 @@ def test_raking_variance_record_matches_calibration_record_in_the_limit(apiclus1
     rb = b.variance_records()[0].residualize(x)
     # ten IPF passes of the projection: close, not identical
     np.testing.assert_allclose(ra, rb, atol=1e-3 * np.abs(x).max())
+
+
+def test_crossed_poststrata_equal_cell_totals(apistrat):
+    pop = pd.read_csv(Path(__file__).parent.parent / "data" / "apipop.csv")
+    cells = pop.groupby(["stype", "sch.wide"]).size()
+    targets = {("stype", "sch.wide"): {k: float(v) for k, v in cells.items()}}
+    w = Weights(apistrat, "pw").poststratify(targets)
+    got = pd.Series(w.values).groupby([apistrat.stype.to_numpy(),
+                                       apistrat["sch.wide"].to_numpy()]).sum()
+    for key, total in cells.items():
+        np.testing.assert_allclose(got[key], total, rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000))
+def test_property_rake_and_linear_hit_random_margins(seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    df = pd.DataFrame({"a": rng.integers(0, 3, n), "b": rng.integers(0, 4, n),
+                       "x": rng.gamma(2.0, 1.0, n), "w": rng.uniform(1, 5, n)})
+    big_n = df.w.sum() * rng.uniform(0.8, 1.2)
+    pa = rng.dirichlet(np.ones(3) * 5) * big_n
+    pb = rng.dirichlet(np.ones(4) * 5) * big_n
+    margins = {"a": dict(enumerate(pa)), "b": dict(enumerate(pb))}
+    r = Weights(df, "w").rake(margins)
+    for var, p in (("a", pa), ("b", pb)):
+        np.testing.assert_allclose(np.bincount(df[var], weights=r.values), p, rtol=1e-8)
+    total_x = float(df.x @ df.w) * rng.uniform(0.95, 1.05)
+    c = Weights(df, "w").calibrate({**margins, "x": total_x}, method="raking")
+    np.testing.assert_allclose(c.values @ df.x.to_numpy(), total_x, rtol=1e-8)
+    np.testing.assert_allclose(c.replay(c.base_values), c.values, rtol=1e-10)

@@ -93,3 +93,10 @@ def test_integrated_needs_constant_weights_within_cluster(eusilc):
     w[0] *= 1.5
     with pytest.raises(SurveyError, match="vary within clusters"):
         Weights(eusilc, w).calibrate({"rb090": {"female": 4e6, "male": 4e6}}, cluster="db030")
+
+
+def test_negative_calibrated_weights_refused(apiclus1):
+    pop = {"stype": POP_TYPES["stype"], "api99": 3914069 * 1.4}
+    with pytest.raises(SurveyError, match="negative weights") as err:
+        Weights(apiclus1, "pw").calibrate(pop)
+    assert "bounds" in err.value.hint
