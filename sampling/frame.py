@@ -58,6 +58,10 @@ class Frame:
         if self.size is not None:
             check_columns(df, [self.size], "size")
         ids = df[self.id]
+        if ids.is_unique and not ids.hasnans:
+            object.__setattr__(self, "data", df.reset_index(drop=True))
+            object.__setattr__(self, "strata", strata)
+            return
         if ids.isna().any():
             raise SurveyError("EA ids must not be missing", argument="id",
                               expected="an id on every row",
@@ -294,9 +298,8 @@ def as_frame(frame: Any, id: str | None = None) -> Frame:
         return frame
     df = to_pandas(frame, "frame")
     if id is None:
-        df = df.copy()
         id = "_row"
         while id in df.columns:
             id = "_" + id
-        df[id] = np.arange(len(df))
+        df = df.assign(**{id: np.arange(len(df))})
     return Frame(df, id)

@@ -105,13 +105,16 @@ def subsample(
     prev = sample.units
     prev_id = sample.stages[-1].id
     psu = psu or prev_id
-    df = to_pandas(listing, "listing").copy()
+    df = to_pandas(listing, "listing")
     check_columns(df, [psu], "psu")
+    full_n = len(df)
+    df = df[df[psu].isin(pd.Index(prev[prev_id].unique()))].copy()
     sort = as_name_list(sort, "sort")
     check_columns(df, sort, "sort")
     if id is None:
         id = "_unit"
-        df[id] = np.arange(len(df))
+        df[id] = np.flatnonzero(to_pandas(listing, "listing")[psu].isin(df[psu].unique())) \
+            if len(df) < full_n else np.arange(len(df))
     check_columns(df, [id], "id")
     if df[id].duplicated().any():
         raise SurveyError("household ids are not unique in the listing", argument="id",
@@ -122,7 +125,7 @@ def subsample(
                           expected="take=m, rate=f or self_weighting=f0",
                           found=f"take={take!r}, rate={rate!r}, self_weighting={self_weighting!r}")
     selected = pd.Index(prev[prev_id].unique())
-    df = df[df[psu].isin(selected)].reset_index(drop=True)
+    df = df.reset_index(drop=True)
     M = df.groupby(psu, sort=False).size().reindex(selected, fill_value=0)
     empty = M.index[M.to_numpy() == 0]
     if len(empty) and rate is None:

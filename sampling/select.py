@@ -51,6 +51,19 @@ def _stratum_sizes(n: Any, keys: pd.DataFrame, labels: list, counts: np.ndarray,
     return alloc.sizes.to_numpy()
 
 
+def _sort_order(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Stable order of the rows by ``cols``: one mixed-radix integer key when it fits."""
+    codes = [pd.factorize(df[c], sort=True)[0].astype(np.int64) for c in cols]
+    radix = [int(c.max()) + 2 for c in codes]
+    if np.prod([float(r) for r in radix]) < 2 ** 62:
+        key = np.zeros(len(df), dtype=np.int64)
+        for c, r in zip(codes, radix):
+            key = key * r + (c + 1)
+        small = np.prod([float(r) for r in radix]) < 65536
+        return np.argsort(key.astype(np.uint16) if small else key, kind="stable")
+    return np.lexsort(codes[::-1])
+
+
 def select(
     frame: Any,
     n: int | Mapping | pd.Series | Allocation,
@@ -139,10 +152,10 @@ def select(
     n_h = _stratum_sizes(n, df, labels, counts, totals, positive)
 
     if sort:
-        order = serpentine_order(df, [*strata, *sort]) if serpentine else np.lexsort(
-            [df[c].to_numpy() for c in reversed([*strata, *sort])])
+        order = (serpentine_order(df, [*strata, *sort]) if serpentine
+                 else _sort_order(df, [*strata, *sort]))
     else:
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key.astype(np.int32 if H > 65535 else np.uint16), kind="stable")
     key_o = key[order]
     bounds = np.r_[0, np.cumsum(np.bincount(key_o, minlength=H))]
     rng = as_rng(seed)
