@@ -207,3 +207,17 @@ def test_jkn_lonely_psu_rules(rule):
     assert r.n_replicates == note["n_replicates"]
     np.testing.assert_allclose(r.scale, note["scale"], rtol=RTOL)
     check(r.mean(["api00", "enroll"]), f"lonely_jkn_{rule}", ["api00", "enroll"])
+
+
+def test_sdr_factors_and_se_match_r():
+    # the R script builds SDR factors from R's own hadamard(P) and computes the variance with
+    # svrepdesign(type="successive-difference") (scale 4/R)
+    c = case("strat_sdr")
+    d = SurveyDesign(load_data("apistrat"), strata="stype", weights="pw")
+    layout = PsuLayout.from_stage(d.stages[0])
+    rf = generate(layout, "SDR")
+    np.testing.assert_allclose(rf.factors[np.argsort(layout.first_row)], np.array(c["note"]["factors"]), rtol=RTOL)
+    np.testing.assert_allclose(rf.scale, c["note"]["scale"], rtol=RTOL)
+    r = d.replicate("SDR")
+    out = pd.concat([r.mean("api00"), r.total("enroll")], ignore_index=True)
+    check(out, "strat_sdr", ["api00", "enroll"])

@@ -127,6 +127,22 @@ for (opt in c("adjust", "average", "remove", "certainty")) {
       vals(svymean(~api00 + enroll, rl)), list(scale = rl$scale, n_replicates = ncol(rl$repweights$weights)))
 }
 options(survey.lonely.psu = "fail")
+# Successive difference replication (Fay & Train 1995), circular within strata, rows of
+# R's hadamard(P) in order of appearance; variance by svrepdesign(type="successive-difference")
+sdr <- function(strata) {
+  P <- length(strata)
+  ord <- order(match(strata, unique(strata)), seq_len(P))
+  H <- 2 * survey:::hadamard(P) - 1
+  k <- integer(P); k[ord] <- seq_len(P) - 1
+  row <- 2 + k %% (nrow(H) - 1)
+  succ <- integer(P)
+  for (s in unique(strata)) { m <- ord[strata[ord] == s]; succ[m] <- c(m[-1], m[1]) }
+  1 + 2^-1.5 * (H[row, , drop = FALSE] - H[row[succ], , drop = FALSE])
+}
+f_sdr <- sdr(apistrat$stype)
+rsdr <- svrepdesign(data = apistrat, weights = ~pw, repweights = f_sdr * apistrat$pw, type = "successive-difference", combined.weights = TRUE)
+add("strat_sdr", "apistrat", list(ids = NULL, strata = "stype", weights = "pw"), "svrepdesign(type='successive-difference'); svymean(~api00), svytotal(~enroll)",
+    rbind(vals(svymean(~api00, rsdr)), vals(svytotal(~enroll, rsdr))), list(factors = unname(f_sdr), scale = rsdr$scale))
 # Hadamard matrices R chooses for n half-sample pairs (orders, and matrices for some n)
 ords <- sapply(1:80, function(n) nrow(survey:::hadamard(n)))
 add("hadamard_orders", "none", list(), "sapply(1:80, function(n) nrow(survey:::hadamard(n)))", list(),
