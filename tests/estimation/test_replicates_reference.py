@@ -221,3 +221,11 @@ def test_sdr_factors_and_se_match_r():
     r = d.replicate("SDR")
     out = pd.concat([r.mean("api00"), r.total("enroll")], ignore_index=True)
     check(out, "strat_sdr", ["api00", "enroll"])
+
+
+def test_two_stage_jk1_drops_second_stage_fpc_with_warning():
+    d = SurveyDesign(load_data("apiclus2"), ids=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    with pytest.warns(UserWarning, match="after the first stage"):
+        r = d.replicate("JK1")
+    np.testing.assert_allclose(r.scale, case("clus2_jk1_mean")["note"]["scale"], rtol=RTOL)
+    check(r.mean("api00"), "clus2_jk1_mean", ["api00"])

@@ -143,6 +143,12 @@ f_sdr <- sdr(apistrat$stype)
 rsdr <- svrepdesign(data = apistrat, weights = ~pw, repweights = f_sdr * apistrat$pw, type = "successive-difference", combined.weights = TRUE)
 add("strat_sdr", "apistrat", list(ids = NULL, strata = "stype", weights = "pw"), "svrepdesign(type='successive-difference'); svymean(~api00), svytotal(~enroll)",
     rbind(vals(svymean(~api00, rsdr)), vals(svytotal(~enroll, rsdr))), list(factors = unname(f_sdr), scale = rsdr$scale))
+# two-stage design: JK1 keeps the first-stage fpc and drops the second stage's (R warns)
+apiclus2 <- rd("apiclus2.csv")
+dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)
+rclus2 <- suppressWarnings(as.svrepdesign(dclus2, type = "JK1"))
+add("clus2_jk1_mean", "apiclus2", list(ids = c("dnum", "snum"), fpc = c("fpc1", "fpc2"), weights = NULL),
+    "as.svrepdesign(d, type='JK1'); svymean(~api00)", vals(svymean(~api00, rclus2)), list(scale = rclus2$scale))
 # Hadamard matrices R chooses for n half-sample pairs (orders, and matrices for some n)
 ords <- sapply(1:80, function(n) nrow(survey:::hadamard(n)))
 add("hadamard_orders", "none", list(), "sapply(1:80, function(n) nrow(survey:::hadamard(n)))", list(),
