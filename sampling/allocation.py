@@ -216,5 +216,7 @@ def allocation_deff(population: Any, n_h: Any) -> float:
     N = np.asarray(population, dtype=float)
     m = np.asarray(n_h, dtype=float)
     take = m > 0
+    if not take.any():
+        return float("nan")
     w = N[take] / m[take]
     return float(m[take].sum() * np.sum(m[take] * w ** 2) / np.sum(m[take] * w) ** 2)

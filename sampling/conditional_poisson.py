@@ -95,7 +95,7 @@ def pairwise_from_odds(pi: np.ndarray, w: np.ndarray, n: int, *, tie_rtol: float
     with np.errstate(divide="ignore", invalid="ignore"):
         p2 = (pi[:, None] * w[None, :] - pi[None, :] * w[:, None]) / dw
     p2[same] = 0.0
-    if (~same).all() is False or same.sum() > N:
+    if same.sum() > N:  # some odds are tied: spread each row's remainder over its ties
         size = np.bincount(groups)
         row = p2.sum(axis=1)
         for g in np.flatnonzero(size > 1):
