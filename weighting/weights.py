@@ -82,6 +82,15 @@ def _bounds(bounds: Any, method: str) -> tuple[float, float]:
     return lower, upper
 
 
+def _refuse_unknown(status: np.ndarray, w: np.ndarray) -> None:
+    stranded = (status == 3) & (w > 0)
+    if stranded.any():
+        raise SurveyError(
+            "unknown-eligibility cases still carry weight", argument="disposition",
+            expected="adjust_eligibility(...) before the nonresponse adjustment",
+            found=f"{int(stranded.sum())} unknown-eligibility cases with positive weight")
+
+
 def _positive_int(value: Any, argument: str) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise SurveyError(f"{argument} must be a positive integer", argument=argument,
@@ -301,11 +310,7 @@ class Weights:
         min_respondents = _positive_int(min_respondents, "min_respondents")
         max_factor = _positive_float(max_factor, "max_factor") if np.isfinite(max_factor) else np.inf
         w = self._values
-        if ((status == 3) & (w > 0)).any():
-            raise SurveyError(
-                "unknown-eligibility cases still carry weight", argument="disposition",
-                expected="adjust_eligibility(...) before the nonresponse adjustment",
-                found=f"{int(((status == 3) & (w > 0)).sum())} unknown-eligibility cases")
+        _refuse_unknown(status, w)
         cc, levels = class_codes(self._data, by)
         cc, notes, labels = collapse_classes(cc, levels, status, w, min_respondents, max_factor)
         step = ClassAdjustStep(status, cc, len(labels))
@@ -336,6 +341,7 @@ class Weights:
         check_option(method, _PROPENSITY, "method")
         status = disposition_classes(self._data, disposition, codes)
         w = self._values
+        _refuse_unknown(status, w)
         p = fit_propensity(self._data, status, w, formula)
         resp = status == 0
         notes = [f"propensity range among respondents [{np.nanmin(p[resp]):.4g}, "
