@@ -198,13 +198,14 @@ class Ctx:
 
     def recent(self, years: int, residence_col: str | None) -> nw.Expr:
         """Arrived to live within ``years`` years, from an arrival date or a residence question."""
-        fallback = None
-        if residence_col is not None and self.has(residence_col):
-            fallback = nw.when(self.abroad(residence_col)).then(nw.lit(True))
+        within = self.within(years)
         not_arrived = nw.when(~self.lived_abroad()).then(nw.lit(False))
-        if fallback is not None:
+        if residence_col is not None and self.has(residence_col):
+            # abroad T years ago and living here now: the most recent arrival came since
+            fallback = nw.when(self.abroad(residence_col)).then(nw.lit(True))
+            within = nw.when(~within.is_null()).then(within).otherwise(fallback)
             not_arrived = not_arrived.otherwise(fallback)
-        return nw.when(self.arrived()).then(self.within(years)).otherwise(not_arrived)
+        return nw.when(self.arrived()).then(within).otherwise(not_arrived)
 
     def months_here(self) -> nw.Expr:
         """Months lived in the country in the last 12 months (answer, else from arrival)."""
@@ -286,6 +287,7 @@ def _temporary(ctx: Ctx) -> nw.Expr:
 
 
 _ARRIVAL = ("year_arrival",)
+_RESIDENCE_Q = {1: "residence_1y", 5: "residence_5y"}
 _ARRIVAL_OPT = ("month_arrival", "ever_lived_abroad")
 
 DERIVED: dict[str, Derived] = {
@@ -477,12 +479,10 @@ DERIVED: dict[str, Derived] = {
             lambda c: (
                 ~c.foreign_born()
                 & c.citizen()
-                & c.recent(
-                    c.rules.return_years, "residence_5y" if c.rules.return_years == 5 else None
-                )
+                & c.recent(c.rules.return_years, _RESIDENCE_Q.get(c.rules.return_years))
             ),
             needs_reference=True,
-            optional=_ARRIVAL_OPT + ("residence_5y",),
+            optional=_ARRIVAL_OPT + ("residence_1y", "residence_5y"),
         ),
         Derived(
             "emigrant_in_household",

@@ -398,3 +398,15 @@ def test_country_list_shipped():
 def test_refused_citizenship_codes(code):
     with pytest.raises(SurveyError, match="unknown country code"):
         q.derive(frame(citizenship=["FRA", code]), country="FRA")
+
+
+def test_residence_question_settles_calendar_year_boundary():
+    # reference year only: an arrival last calendar year is undecided, unless the person
+    # lived abroad a year ago
+    df = frame(
+        country_birth=["MAR", "MAR", "MAR"],
+        year_arrival=[2024.0, 2024.0, 2024.0],
+        residence_1y=["MAR", "FRA", "XXX"],
+    )
+    r = q.derive(df, "recent_immigrant_1y", country="FRA", reference_year=2025)
+    assert values(r, "recent_immigrant_1y") == [True, None, None]

@@ -86,7 +86,7 @@ def test_duckdb(reference):
 def test_dask(reference):
     dd = pytest.importorskip("dask.dataframe")
     df, names, expected = reference
-    out = q.derive(dd.from_pandas(df, npartitions=3), **RULES)
+    out = q.derive(dd.from_pandas(df, npartitions=2), **RULES)
     assert hasattr(out, "compute")
     got = normalise(out.compute().reset_index(drop=True), names)
     pd.testing.assert_frame_equal(got, expected)
