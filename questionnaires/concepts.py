@@ -401,9 +401,9 @@ DERIVED: dict[str, Derived] = {
             "recent_immigrant_1y",
             "Arrived to live within the last year",
             "most recent arrival to live in the country within the 12 months before the "
-            "reference date (nationals included); if the arrival date is missing, residence "
-            "abroad 1 year ago counts as arrival; with calendar years only, an arrival in the "
-            "previous calendar year stays unknown",
+            "reference date (nationals included); with calendar years only, an arrival in the "
+            "previous calendar year is undecided; a missing or undecided arrival is settled "
+            "by residence abroad 1 year ago (then True), else stays unknown",
             "all persons",
             "boolean",
             _ARRIVAL + ("country_birth",),

@@ -1,0 +1,1 @@
+"""Question modules (versioned YAML) shipped with the package."""
