@@ -7,6 +7,10 @@ Methods (Cochran 1977, ch. 5; Bankier 1988):
 * ``neyman``: :math:`n_h \\propto N_h S_h`;
 * ``optimal``: :math:`n_h \\propto N_h S_h/\\sqrt{c_h}`; with a ``budget`` :math:`C` (variable
   cost), :math:`n = C\\sum_h N_h S_h/\\sqrt{c_h} \\big/ \\sum_h N_h S_h\\sqrt{c_h}` (Cochran 5.24);
+* ``rare`` (Kalton & Anderson 1986; Kalton 2009): oversampling of a rare group with stratum
+  prevalences :math:`P_h`; sampling rates :math:`f_h \\propto \\sqrt{P_h/\\{1 + (c-1)P_h\\}}`,
+  with :math:`c` the cost of a main interview relative to a screening interview (:math:`c = 1`:
+  :math:`f_h \\propto \\sqrt{P_h}`), so :math:`n_h \\propto N_h f_h`;
 * ``power`` (Bankier 1988): :math:`n_h \\propto X_h^{q}\\, CV_h`, with :math:`X_h` a measure of
   importance (default :math:`N_h`), :math:`CV_h` the coefficient of variation (default 1) and
   :math:`0 \\le q \\le 1` (:math:`q=0` equal, :math:`q=1` with :math:`CV_h = S_h/\\bar Y_h` Neyman
@@ -32,8 +36,8 @@ import pandas as pd
 from surveycore import SurveyError
 from surveycore.checks import check_option
 
-AllocationMethod = Literal["equal", "proportional", "neyman", "optimal", "power"]
-METHODS = ("equal", "proportional", "neyman", "optimal", "power")
+AllocationMethod = Literal["equal", "proportional", "neyman", "optimal", "power", "rare"]
+METHODS = ("equal", "proportional", "neyman", "optimal", "power", "rare")
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ def allocate(
     measure: Any = None,
     cv: Any = None,
     power: float = 0.5,
+    prevalence: Any = None,
+    cost_ratio: float = 1.0,
     minimum: Any = None,
     maximum: Any = None,
 ) -> Allocation:
@@ -134,6 +140,10 @@ def allocate(
         Variable-cost budget :math:`C = \\sum_h c_h n_h` for ``optimal``.
     power : float
         Exponent :math:`q` of the power allocation.
+    prevalence : mapping, Series or scalar, optional
+        Prevalence :math:`P_h` of the rare group (migrants) per stratum, for ``rare``.
+    cost_ratio : float
+        :math:`c`, cost of a main interview over a screening interview, for ``rare``.
     minimum, maximum : mapping, Series or scalar, optional
         Bounds per stratum; the upper bound is never above :math:`N_h`.
 
@@ -167,6 +177,14 @@ def allocate(
         share = (N * S).to_numpy()
     elif method == "optimal":
         share = (N * S / np.sqrt(C)).to_numpy()
+    elif method == "rare":
+        P = _series(prevalence, "prevalence", idx)
+        if P is None or (P > 1).any() or cost_ratio <= 0:
+            raise SurveyError("rare-group allocation needs prevalences in [0, 1] and a positive "
+                              "cost ratio", argument="prevalence",
+                              expected="prevalence={stratum: P_h}, cost_ratio > 0",
+                              found=f"prevalence={prevalence!r}, cost_ratio={cost_ratio!r}")
+        share = (N * np.sqrt(P / (1 + (cost_ratio - 1) * P))).to_numpy()
     else:
         X = _series(measure, "measure", idx)
         X = N if X is None else X

@@ -182,9 +182,13 @@ def subsample(
     out[f"pi_{k}"] = pi2[group[hit]]
     frac = np.divide(m_i, Mv, out=np.zeros_like(Mv), where=Mv > 0)
     out[f"fpc_{k}"] = frac[group[hit]]
-    carry = [c for c in prev.columns if c not in out.columns or c in ("pi", "weight")]
-    carry = [c for c in carry if c not in ("pi", "weight")]
-    prev_rows = prev.drop_duplicates(prev_id).set_index(prev_id)[[c for c in carry if c != prev_id]]
+    d = sample.design
+    design_cols = {*d.ids, *(c for c in d.strata if c), *d.fpc,
+                   *(st.prob for st in sample.stages)}
+    carry = [c for c in prev.columns if c not in ("pi", "weight", prev_id)
+             and (c not in out.columns or c in design_cols)]
+    out = out.drop(columns=[c for c in carry if c in out.columns])
+    prev_rows = prev.drop_duplicates(prev_id).set_index(prev_id)[carry]
     out = out.join(prev_rows, on=psu)
     if psu != prev_id:
         out[prev_id] = out[psu]
@@ -195,7 +199,6 @@ def subsample(
                           "selected": np.bincount(group[hit], minlength=selected.size)})
     rec = StageRecord(kind="stage", method=method, id=id, strata=None, prob=f"pi_{k}",
                       sizes=sizes, detail={"rule": label, "psu": psu})
-    d = sample.design
     design = replace(d, ids=[*d.ids, id], strata=[*d.strata, None], fpc=[*d.fpc, f"fpc_{k}"])
     return Sample(units=out, design=design, stages=(*sample.stages, rec),
                   frame_pi=sample.frame_pi, phase1=sample.phase1)

@@ -190,3 +190,15 @@ def test_kish_deff_of_disproportionate_allocation():
         len(w) * np.sum(w ** 2) / w.sum() ** 2)
     a = allocate({"x": 1000, "y": 1000}, 500, "neyman", sd={"x": 4, "y": 1})
     assert a.deff == pytest.approx(1.5625)
+
+
+def test_rare_group_oversampling_rates():
+    # Kalton & Anderson (1986): two strata, P = 0.4 and 0.1, equal costs -> f1/f2 = sqrt(4) = 2
+    a = allocate({"high": 1000, "low": 1000}, 300, "rare", prevalence={"high": 0.4, "low": 0.1})
+    f = a.table["n_exact"] / a.table["N_h"]
+    assert f["high"] / f["low"] == pytest.approx(2.0)
+    # with screening cheaper than interviewing (c = 5): f ∝ sqrt(P / (1 + 4P))
+    b = allocate({"high": 1000, "low": 1000}, 300, "rare", prevalence={"high": 0.4, "low": 0.1},
+                 cost_ratio=5)
+    g = b.table["n_exact"] / b.table["N_h"]
+    assert g["high"] / g["low"] == pytest.approx(np.sqrt(0.4 / 2.6) / np.sqrt(0.1 / 1.4))
