@@ -28,6 +28,7 @@ from questionnaires.concepts import (
     GROUP_LABELS,
     MOBILITY_LABELS,
 )
+from questionnaires.expressions import Node, parse
 from questionnaires.form import Questionnaire, base_type
 from surveycore.checks import to_pandas
 
@@ -41,9 +42,98 @@ def _labels(form: Questionnaire) -> dict[str, str]:
 
 
 def describe_expression(form: Questionnaire, text: str) -> str:
-    """An expression with each ``${name}`` followed by the question's label, for readers."""
+    """An expression with each ``${name}`` followed by the question's label, for codebooks."""
     labels = _labels(form)
     return _REF.sub(lambda m: f"[{m.group(1)}: {labels.get(m.group(1), '')}]", text)
+
+
+_WORDS = {
+    "=": "is",
+    "!=": "is not",
+    "<": "is less than",
+    "<=": "is at most",
+    ">": "is more than",
+    ">=": "is at least",
+}
+
+
+class _Plain:
+    """Plain-language rendering of skip rules for field workers (Q numbers, choice labels)."""
+
+    def __init__(self, form: Questionnaire) -> None:
+        self.form = form
+        self.numbers: dict[str, str] = {}
+        self.values: dict[str, str] = {}
+        self.lists: dict[str, str] = {}
+        number = 0
+        for row in form.survey:
+            kind, list_name = base_type(row["type"])
+            name = row.get("name", "")
+            if kind == "calculate":
+                calc = row.get("calculation", "")
+                if len(calc) >= 2 and calc[0] == calc[-1] and calc[0] in "'\"":
+                    self.values[name] = calc[1:-1]
+                continue
+            if row.get("label"):
+                number += 1
+                self.numbers[name] = f"Q{number}"
+            if list_name:
+                self.lists[name] = list_name
+
+    def ref(self, name: str) -> str:
+        if name in self.values:
+            return self.values[name] or "(not set)"
+        return f"{self.numbers.get(name, '')} {name}".strip()
+
+    def literal(self, node: Node, about: Node | None) -> str:
+        if node.kind == "str" and about is not None and about.kind == "ref":
+            list_name = self.lists.get(about.value)
+            if list_name:
+                labels = dict(self.form.choice_list(list_name))
+                if node.value in labels:
+                    return f"“{labels[node.value]}”"
+        return self.render(node)
+
+    def render(self, node: Node, parent: str = "") -> str:
+        k = node.kind
+        if k == "ref":
+            return self.ref(node.value)
+        if k == "num":
+            return f"{node.value:g}"
+        if k == "str":
+            return f"'{node.value}'"
+        if k == "dot":
+            return "the answer"
+        if k == "neg":
+            return "-" + self.render(node.args[0], "neg")
+        if k == "binop":
+            op = node.value
+            a, b = node.args
+            if op in ("and", "or"):
+                text = f"{self.render(a, op)} {op} {self.render(b, op)}"
+                return f"({text})" if parent in ("and", "or") and parent != op else text
+            if op in ("=", "!=") and b.kind == "str" and b.value == "":
+                return f"{self.render(a)} is {'answered' if op == '!=' else 'not answered'}"
+            if op in _WORDS:
+                return f"{self.render(a)} {_WORDS[op]} {self.literal(b, a)}"
+            return f"{self.render(a, 'arith')} {op} {self.render(b, 'arith')}"
+        name, args = node.value, node.args
+        if name == "int" and args and args[0].kind == "call" and args[0].value == "format-date":
+            fmt = args[0].args[1].value if args[0].args[1].kind == "str" else ""
+            when = "today" if args[0].args[0].kind == "call" else self.render(args[0].args[0])
+            part = {"%Y": "year", "%n": "month", "%m": "month", "%d": "day", "%e": "day"}.get(fmt)
+            if part and when == "today":
+                return f"the current {part}"
+        if name == "selected" and len(args) == 2:
+            return f"{self.render(args[0])} includes {self.literal(args[1], args[0])}"
+        if name == "not":
+            return f"not ({self.render(args[0])})"
+        return f"{name}({', '.join(self.render(a) for a in args)})"
+
+
+def plain_rule(form: Questionnaire, text: str) -> str:
+    """A skip rule or check in words: ``Q2 country_birth is not FRA and …``."""
+    return _Plain(form).render(parse(text))
 
 
 def _choices_html(form: Questionnaire, list_name: str) -> str:
@@ -96,7 +186,7 @@ def reference_sheet(form: Questionnaire, path: str | os.PathLike[str] | None = N
             parts.append(f"<p><i>Hint:</i> {esc(row['hint'])}</p>")
         if row.get("guidance_hint"):
             parts.append(f"<p class='def'><b>Definition:</b> {esc(row['guidance_hint'])}</p>")
-        asked = describe_expression(form, row["relevant"]) if row.get("relevant") else "everyone"
+        asked = ("if " + plain_rule(form, row["relevant"])) if row.get("relevant") else "everyone"
         parts.append(f"<p><b>Ask:</b> {esc(asked)}</p>")
         answer = {
             "integer": "a whole number",

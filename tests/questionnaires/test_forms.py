@@ -191,7 +191,10 @@ def test_reference_sheet(tmp_path):
     assert "Definition:" in text and "usual residence of the mother" in text
     assert "250 codes" in text  # country list summarised
     assert "Don&#x27;t know" in text  # escaped
-    assert "[birth_year: In what year was (NAME) born?]" in text  # skip rule explained
+    # skip rules in words, with question numbers and choice labels
+    assert "if Q1 birth_year is at most the current year - 5" in text
+    assert "Q8 ever_lived_abroad is “Yes”" in text
+    assert "if Q5 citizenship is FRA" in text
 
 
 def test_ddi_codebook(tmp_path):
