@@ -462,7 +462,7 @@ def from_design(
             "these weights cannot be replayed on replicates",
             argument="weights",
             expected="a weighting.Weights object with replay()",
-            found=type(wobj).__name__,
+            found=wobj.__class__.__name__,
         )
     base = np.asarray(wobj.base_values, dtype=float)
     base_matrix = base[:, None] * rf.factors[stage.cluster]

@@ -53,6 +53,15 @@ def replicate_covariance(
     return scale * np.einsum("r,r...k,r...l->...kl", rscales, dev, dev)
 
 
+def _rank(mat: np.ndarray, tol: float) -> int:
+    """Numerical rank: singular values above ``tol`` times the largest."""
+    gram = mat.T @ mat if mat.shape[0] >= mat.shape[1] else mat @ mat.T
+    s = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
+    if not s.size or s.max() == 0:
+        return 0
+    return int((s > tol * s.max()).sum())
+
+
 def _domain_keys(domain: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     if domain is None:
         return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
@@ -137,13 +146,12 @@ class ReplicateEngine:
             psu_dom = np.asarray(group @ wv).reshape(p, n_domains, k)
             reps = np.einsum("pr,pdk->rdk", self.factors, psu_dom)
         else:
-            rows = dkey[inside]
-            group = sp.csr_matrix(
-                (np.ones(len(rows)), (rows, np.flatnonzero(inside))), shape=(n_domains, n)
-            )
-            reps = np.empty((self.n_replicates, n_domains, k))
-            for j in range(k):  # k analysis columns, never a loop over replicates or domains
-                reps[:, :, j] = np.asarray(group @ (self.repweights * values[:, j : j + 1])).T
+            # sparse (D·k × n) matrix of a_ij on row (domain, j), times the (n, R) weights
+            idx = np.flatnonzero(inside)
+            rows = (dkey[idx, None] * k + np.arange(k)).ravel()
+            cols = np.repeat(idx, k)
+            group = sp.csr_matrix((values[idx].ravel(), (rows, cols)), shape=(n_domains * k, n))
+            reps = np.asarray(group @ self.repweights).T.reshape(self.n_replicates, n_domains, k)
         return full, reps
 
     # -- VarianceEngine ----------------------------------------------------------------------
@@ -184,15 +192,20 @@ class ReplicateEngine:
         return est, replicate_covariance(thetas, est, self.scale, self.rscales, self.mse)
 
     def degf(self, tol: float = 1e-5) -> int:
-        """Rank of the replicate weights minus one (R ``degf.svyrep.design``)."""
+        """Rank of the replicate weights minus one (R ``degf.svyrep.design``).
+
+        The rank is read from the singular values of the Gram matrix of the smaller side. For
+        a tall supplied matrix, an evenly spaced subset of about ``20 R`` rows is tried first:
+        when it already has full column rank, so has the whole matrix.
+        """
         if self.factors is not None:
             used = np.unique(self.psu[self.weights > 0])
             mat = self.factors[used]
         else:
             mat = self.repweights
-        # singular values from the Gram matrix of the smaller side (cheap for P or n >> R)
-        gram = mat.T @ mat if mat.shape[0] >= mat.shape[1] else mat @ mat.T
-        s = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
-        if not s.size or s.max() == 0:
-            return 0
-        return int((s > tol * s.max()).sum()) - 1
+            n, r = mat.shape
+            if n > 40 * r:
+                sub = mat[:: n // (20 * r)]
+                if _rank(sub, tol) == r:
+                    return r - 1
+        return _rank(mat, tol) - 1

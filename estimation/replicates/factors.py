@@ -193,7 +193,6 @@ def jkn(layout: PsuLayout, lonely_psu: str = "fail") -> ReplicateFactors:
     replicate (``"average"`` multiplies ``scale`` by ``P / R``), ``"adjust"`` gives one
     replicate with factor 0 in the stratum and ``H / (H − 1)`` elsewhere, ``rscale (H − 1)/H``.
     """
-    n_h = layout.n_per_stratum()
     fpc_h = _stratum_fpc(layout)
     h_count = layout.n_strata
     order = layout.appearance_order()
@@ -235,7 +234,6 @@ def jkn(layout: PsuLayout, lonely_psu: str = "fail") -> ReplicateFactors:
     scale = 1.0
     if lonely_psu == "average" and len(cols) < layout.n_psu:
         scale = layout.n_psu / len(cols)
-    del n_h
     return ReplicateFactors(np.column_stack(cols), scale, np.asarray(rscales), "JKn")
 
 

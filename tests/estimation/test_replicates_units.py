@@ -260,3 +260,14 @@ def test_design_data_untouched_and_subset_keeps_replicates():
     a = r.mean("api00", by="stype")
     b = sub.mean("api00")
     np.testing.assert_allclose(a.loc[a["stype"] == "H", ["estimate", "se"]].to_numpy()[0], b[["estimate", "se"]].to_numpy()[0], rtol=1e-12)
+
+
+def test_degf_is_rank_minus_one_for_tall_supplied_weights():
+    from estimation.replicates import ReplicateEngine
+
+    rng = np.random.default_rng(2)
+    w = rng.uniform(1, 2, 5000)
+    full = w[:, None] * rng.uniform(0.5, 1.5, (5000, 10))
+    assert ReplicateEngine(w, 1.0, np.ones(10), repweights=full).degf() == 9
+    dup = np.column_stack([full[:, :6], full[:, :4]])  # rank 6 (subset test fails, exact path)
+    assert ReplicateEngine(w, 1.0, np.ones(10), repweights=dup).degf() == 5
