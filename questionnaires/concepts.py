@@ -71,6 +71,24 @@ class Ctx:
         self.rules = rules
         self.present = present  # canonical names available in the frame
         self.boolean_cols = boolean_cols
+        # shared building blocks can be computed once as temporary columns (see derive):
+        # ``recording`` collects them with their depth, ``materialised`` maps them to columns
+        self.recording: dict[str, tuple[int, Callable[[], nw.Expr]]] | None = None
+        self.materialised: dict[str, str] = {}
+        self._depth: list[int] = []
+
+    def _memo(self, key: str, build: Callable[[], nw.Expr]) -> nw.Expr:
+        if key in self.materialised:
+            return nw.col(self.materialised[key])
+        if self.recording is None:
+            return build()
+        self._depth.append(0)
+        expr = build()
+        depth = self._depth.pop()
+        if self._depth:
+            self._depth[-1] = max(self._depth[-1], depth + 1)
+        self.recording.setdefault(key, (depth, build))
+        return expr
 
     # -- raw answers -------------------------------------------------------------------
     def col(self, name: str) -> nw.Expr:
@@ -103,10 +121,10 @@ class Ctx:
 
     # -- building blocks -----------------------------------------------------------------
     def foreign_born(self) -> nw.Expr:
-        return self.abroad("country_birth")
+        return self._memo("fb", lambda: self.abroad("country_birth"))
 
     def foreign_citizen(self) -> nw.Expr:
-        return self.abroad("citizenship")
+        return self._memo("fc", lambda: self.abroad("citizenship"))
 
     def citizen(self) -> nw.Expr:
         return ~self.foreign_citizen()
@@ -158,6 +176,9 @@ class Ctx:
 
     def lived_abroad(self) -> nw.Expr:
         """Ever lived abroad: foreign-born, or said so, or gave an arrival year."""
+        return self._memo("lived_abroad", self._lived_abroad)
+
+    def _lived_abroad(self) -> nw.Expr:
         out = self.foreign_born() | self.arrived()
         if self.has("ever_lived_abroad"):
             out = out | self.yes("ever_lived_abroad")
@@ -181,6 +202,9 @@ class Ctx:
         return nw.lit(self.rules.reference_year) - self.col("year_arrival")
 
     def within(self, years: int) -> nw.Expr:
+        return self._memo(f"within_{years}", lambda: self._within(years))
+
+    def _within(self, years: int) -> nw.Expr:
         """Most recent arrival within the last ``years`` years (null when undecidable).
 
         With both months known: ``months_since < 12 * years``. With calendar years only, the
@@ -197,6 +221,11 @@ class Ctx:
         return nw.when(~ms.is_null()).then(ms < 12 * years).otherwise(by_year)
 
     def recent(self, years: int, residence_col: str | None) -> nw.Expr:
+        return self._memo(
+            f"recent_{years}_{residence_col}", lambda: self._recent(years, residence_col)
+        )
+
+    def _recent(self, years: int, residence_col: str | None) -> nw.Expr:
         """Arrived to live within ``years`` years, from an arrival date or a residence question."""
         within = self.within(years)
         not_arrived = nw.when(~self.lived_abroad()).then(nw.lit(False))
@@ -208,6 +237,9 @@ class Ctx:
         return nw.when(self.arrived()).then(within).otherwise(not_arrived)
 
     def months_here(self) -> nw.Expr:
+        return self._memo("months_here", self._months_here)
+
+    def _months_here(self) -> nw.Expr:
         """Months lived in the country in the last 12 months (answer, else from arrival)."""
         d = self.year_diff()
         from_arrival = nw.when(d >= 2).then(nw.lit(12))
@@ -229,6 +261,9 @@ class Ctx:
         return derived
 
     def usual_resident(self) -> nw.Expr:
+        return self._memo("usual_resident", self._usual_resident)
+
+    def _usual_resident(self) -> nw.Expr:
         op, lived_threshold, intent_threshold = RESIDENCE_THRESHOLDS[self.rules.residence_rule]
         m = self.months_here()
         lived = (m >= lived_threshold) if op == ">=" else (m > lived_threshold)

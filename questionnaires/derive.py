@@ -240,6 +240,36 @@ def _check_values(frame: Any, used: dict[str, str], rules: Rules) -> None:
             )
 
 
+def _materialise(
+    work: Any, ctx: Ctx, chosen: list[Derived], taken: set[str]
+) -> tuple[Any, list[str]]:
+    """Compute the shared building blocks (foreign-born, arrival windows, residence …) once.
+
+    A dry build records which blocks the chosen variables use and how they nest; each
+    level is then added as temporary columns, so that the final expressions read columns
+    instead of repeating the same logic (the results are identical).
+    """
+    ctx.recording = {}
+    for d in chosen:
+        d.build(ctx)
+    recorded, ctx.recording = ctx.recording, None
+    names: list[str] = []
+    for depth in sorted({depth for depth, _ in recorded.values()}):
+        level = {}
+        for key, (d, build) in recorded.items():
+            if d != depth:
+                continue
+            name = f"__migsurvey_{key}"
+            while name in taken:
+                name += "_"
+            level[name] = (key, build())
+        work = work.with_columns(**{name: expr for name, (_, expr) in level.items()})
+        for name, (key, _) in level.items():
+            ctx.materialised[key] = name
+            names.append(name)
+    return work, names
+
+
 def derive(
     df: Any,
     variables: str | Sequence[str] | None = None,
@@ -337,8 +367,11 @@ def derive(
 
     boolean_cols = {c for c in used if schema[used[c]] == nw.Boolean}
     ctx = Ctx(rules, present, boolean_cols)
+    work, temporary = _materialise(work, ctx, chosen, set(schema))
     exprs = {d.name: d.build(ctx) for d in chosen}
     result = work.with_columns(**exprs)
+    if temporary:
+        result = result.drop(temporary)
     if not is_pandas:
         return result.to_native()
     derived = result.select(list(exprs)).to_native()
