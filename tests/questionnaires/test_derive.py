@@ -410,3 +410,23 @@ def test_residence_question_settles_calendar_year_boundary():
     )
     r = q.derive(df, "recent_immigrant_1y", country="FRA", reference_year=2025)
     assert values(r, "recent_immigrant_1y") == [True, None, None]
+
+
+def test_categorical_codes_boolean_answers_and_polars_lazy():
+    df = frame(
+        country_birth=pd.Categorical(["FRA", "FRA", "MAR", "XXX"]),
+        ever_lived_abroad=pd.array([False, True, None, None], dtype="boolean"),
+        year_arrival=pd.array([None, 2024, 2010, None], dtype="Int64"),
+    )
+    r = q.derive(df, ["foreign_born", "recent_immigrant_5y"], country="FRA", reference_year=2025)
+    assert values(r, "foreign_born") == [False, False, True, None]
+    assert values(r, "recent_immigrant_5y") == [False, True, False, None]
+    pl = pytest.importorskip("polars")
+    lazy = pl.from_pandas(df.astype({"country_birth": str})).lazy()
+    out = q.derive(
+        lazy, ["foreign_born", "recent_immigrant_5y"], country="FRA", reference_year=2025
+    )
+    assert isinstance(out, pl.LazyFrame)
+    got = out.collect()
+    assert got["foreign_born"].to_list() == [False, False, True, None]
+    assert got["recent_immigrant_5y"].to_list() == [False, True, False, None]
