@@ -276,7 +276,7 @@ class ReplicateDesign(BaseDesign):
         self._psu = None
         self._factors = None
         self._repw = repw
-        self._degf = self._engine().degf()
+        self._degf = None
 
     # -- construction from a SurveyDesign ---------------------------------------------------------
     @classmethod
@@ -301,7 +301,7 @@ class ReplicateDesign(BaseDesign):
         new._psu = psu if repw is None else None
         new._factors = rf.factors if repw is None else None
         new._repw = repw
-        new._degf = new._engine().degf()
+        new._degf = None
         return new
 
     # -- BaseDesign hooks --------------------------------------------------------------------------
@@ -313,16 +313,23 @@ class ReplicateDesign(BaseDesign):
         )
 
     def degf(self) -> float:
-        """Rank of the replicate weights minus one, fixed when the design is built (R)."""
+        """Rank of the replicate weights of the rows with positive weight, minus one (R)."""
+        if self._degf is None:
+            self._degf = self._engine().degf()
         return float(self._degf)
 
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        return np.full(n_domains, float(self._degf))
+        """Degrees of freedom of each domain's subset (R's ``degf`` of ``subset(design)``)."""
+        if domain is None or n_domains == 1 and (domain >= 0).all():
+            return np.full(n_domains, self.degf())
+        engine = self._engine()
+        return np.array([float(engine.degf(domain == d)) for d in range(n_domains)])
 
     def _with_weights(self, weights: np.ndarray) -> ReplicateDesign:
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new._w = weights
+        new._degf = None
         if self._repw is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(self._w > 0, weights / np.where(self._w > 0, self._w, 1.0), 0.0)

@@ -191,21 +191,27 @@ class ReplicateEngine:
             thetas[r] = np.atleast_1d(problem.statistic(self.replicate_weights(r)))
         return est, replicate_covariance(thetas, est, self.scale, self.rscales, self.mse)
 
-    def degf(self, tol: float = 1e-5) -> int:
+    def degf(self, rows: np.ndarray | None = None, tol: float = 1e-5) -> int:
         """Rank of the replicate weights minus one (R ``degf.svyrep.design``).
 
-        The rank is read from the singular values of the Gram matrix of the smaller side. For
-        a tall supplied matrix, an evenly spaced subset of about ``20 R`` rows is tried first:
-        when it already has full column rank, so has the whole matrix.
+        Only rows with positive weight (and in ``rows``, a boolean mask, when given) count, as
+        R's subsets of replicate designs drop the other rows. The rank is read from the singular
+        values of the Gram matrix of the smaller side; for a tall supplied matrix an evenly
+        spaced subset of about ``20 R`` rows is tried first (full column rank there implies
+        full column rank of the whole).
         """
+        active = self.weights > 0
+        if rows is not None:
+            active = active & rows
+        if not active.any():
+            return 0
         if self.factors is not None:
-            used = np.unique(self.psu[self.weights > 0])
-            mat = self.factors[used]
+            mat = self.factors[np.unique(self.psu[active])]
         else:
-            mat = self.repweights
+            mat = self.repweights[active]
             n, r = mat.shape
             if n > 40 * r:
                 sub = mat[:: n // (20 * r)]
                 if _rank(sub, tol) == r:
                     return r - 1
-        return _rank(mat, tol) - 1
+        return max(_rank(mat, tol) - 1, 0)

@@ -63,6 +63,21 @@ def test_replicate_design_ciprop(method):
     check_row(out.iloc[1], case(f"clus1_jk1_ciprop_{method}")["values"][0], what=method)
 
 
+@pytest.mark.parametrize("method", ["logit", "beta", "mean"])
+def test_replicate_design_by_domains(method):
+    r = survey_design("clus1_mean").replicate("JK1")
+    out = r.proportion("sch.wide", method=method, by="stype")
+    yes = out[out["level"] == "Yes"].reset_index(drop=True)
+    c = case(f"clus1_jk1_ciprop_{method}_by")
+    refs = {v["name"]: v for v in c["values"]}
+    # R's degrees of freedom of a replicate subset: rank of its replicate weights minus one
+    degf = dict(zip(("E", "H", "M"), c["note"]["degf"]))
+    assert list(yes["df"]) == [degf[s] for s in ("E", "H", "M")]
+    assert r.subset(r.data["stype"] == "H").degf() == degf["H"]
+    for _, row in yes.iterrows():
+        check_row(row, refs[row["stype"]], what=f"{method} {row['stype']}")
+
+
 def test_replicate_likelihood_is_a_sane_interval():
     # R returns NA here (residuals.svyglm looks for design$prob, absent on replicate designs,
     # so the dispersion is empty); ours profiles the

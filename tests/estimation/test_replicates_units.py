@@ -255,7 +255,7 @@ def test_design_data_untouched_and_subset_keeps_replicates():
     r.mean("api00", by="stype")
     pd.testing.assert_frame_equal(df, before)
     sub = r.subset(r.data["stype"] == "H")
-    assert sub.n_replicates == 15 and sub.degf() == r.degf()
+    assert sub.n_replicates == 15 and sub.degf() == 7 and r.degf() == 14  # R: rank of the subset's weights − 1
     # a domain by `by` equals the subset
     a = r.mean("api00", by="stype")
     b = sub.mean("api00")

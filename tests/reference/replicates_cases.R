@@ -68,6 +68,12 @@ for (m in c("logit", "likelihood", "beta", "mean", "xlogit")) {
       data.frame(name = "awards==Yes", estimate = as.vector(p), ci_low = attr(p, "ci")[1], ci_high = attr(p, "ci")[2]),
       list(degf = degf(rclus1)))
 }
+for (m in c("logit", "beta", "mean")) {
+  b <- svyby(~I(sch.wide == "Yes"), ~stype, rclus1, svyciprop, method = m, vartype = "ci")
+  add(paste0("clus1_jk1_ciprop_", m, "_by"), "apiclus1", C1, paste0("svyby(~I(sch.wide=='Yes'), ~stype, rclus1, svyciprop, method='", m, "', vartype='ci')"),
+      data.frame(name = as.character(b$stype), estimate = unname(coef(b)), ci_low = unname(b$ci_l), ci_high = unname(b$ci_u)),
+      list(degf = sapply(c("E", "H", "M"), function(s) degf(subset(rclus1, stype == s)))))
+}
 p <- svyciprop(~I(awards == "Yes"), dclus1, method = "likelihood", level = 0.9)
 add("clus1_ciprop_likelihood_90", "apiclus1", C1, "svyciprop(~I(awards=='Yes'), d, method='likelihood', level=0.9)",
     data.frame(name = "awards==Yes", estimate = as.vector(p), ci_low = attr(p, "ci")[1], ci_high = attr(p, "ci")[2]))
