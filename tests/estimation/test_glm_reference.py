@@ -98,3 +98,13 @@ def test_bad_input():
     # outside a subset a missing value is harmless
     sub = dm.subset(pd.Series(np.arange(len(df)) != 3, index=df.index).to_numpy())
     assert np.isfinite(sub.glm("api00 ~ ell").se).all()
+
+
+def test_glm_replicate_logit_subset_and_supplied():
+    r = survey_design("clus1_mean").replicate("JK1")
+    check(glm(r, "I(sch.wide == 'Yes') ~ ell + meals", family="quasibinomial"), "clus1_jk1_glm_logit")
+    check(r.subset(r.data["stype"] == "E").glm("api00 ~ ell"), "clus1_jk1_glm_subset")
+    from estimation.replicates import ReplicateDesign
+
+    b = ReplicateDesign(load_data("apistrat_bootstrap50"), weights="pw", repweights="rw[0-9]+", type="bootstrap")
+    check(b.glm("api00 ~ enroll"), "strat_bootstrap_given_glm")

@@ -160,4 +160,11 @@ ords <- sapply(1:80, function(n) nrow(survey:::hadamard(n)))
 add("hadamard_orders", "none", list(), "sapply(1:80, function(n) nrow(survey:::hadamard(n)))", list(),
     list(n = 1:80, order = ords,
          matrices = lapply(c(3, 7, 9, 12, 15, 19, 40, 45, 60), function(n) list(n = n, h = unname(survey:::hadamard(n))))))
+add("clus1_jk1_glm_logit", "apiclus1", C1, "svyglm(I(sch.wide=='Yes') ~ ell + meals, rclus1, family=quasibinomial())",
+    g(svyglm(I(sch.wide == "Yes") ~ ell + meals, rclus1, family = quasibinomial())))
+add("clus1_jk1_glm_subset", "apiclus1", C1, "svyglm(api00 ~ ell, subset(rclus1, stype=='E'))",
+    g(svyglm(api00 ~ ell, subset(rclus1, stype == "E"))))
+add("strat_bootstrap_given_glm", "apistrat_bootstrap50", list(weights = "pw", repweights = "rw1..rw50", type = "bootstrap"),
+    "svyglm(api00 ~ enroll, svrepdesign(weights=~pw, repweights='rw[0-9]+', type='bootstrap', data=bootdf))",
+    g(svyglm(api00 ~ enroll, svrepdesign(data = rd("apistrat_bootstrap50.csv"), weights = ~pw, repweights = "rw[0-9]+", type = "bootstrap", combined.weights = TRUE))))
 write_cases(out)
