@@ -271,3 +271,13 @@ def test_degf_is_rank_minus_one_for_tall_supplied_weights():
     assert ReplicateEngine(w, 1.0, np.ones(10), repweights=full).degf() == 9
     dup = np.column_stack([full[:, :6], full[:, :4]])  # rank 6 (subset test fails, exact path)
     assert ReplicateEngine(w, 1.0, np.ones(10), repweights=dup).degf() == 5
+
+
+def test_polars_input_and_repr():
+    pl = pytest.importorskip("polars")
+    df = load_data("apistrat_bootstrap50")
+    a = ReplicateDesign(pl.from_pandas(df), weights="pw", repweights="rw[0-9]+", type="bootstrap")
+    b = ReplicateDesign(df, weights="pw", repweights="rw[0-9]+", type="bootstrap")
+    np.testing.assert_allclose(a.mean("api00")["se"], b.mean("api00")["se"], rtol=1e-14)
+    assert "50 supplied replicates" in repr(a)
+    assert "generated" in repr(survey_design("clus1_mean").replicate("JK1"))
