@@ -214,51 +214,61 @@ def audit_suppression(
     """
     suppressed = np.asarray(suppressed, dtype=bool)
     vals = cells[value].to_numpy(dtype=float)
-    n = len(cells)
-    lines = table_lines(cells, dims, total)
-    a = _equations(lines, n)
+    a = _equations(table_lines(cells, dims, total), len(cells))
+    prim = np.zeros(len(cells), dtype=bool) if primary is None else np.asarray(primary, dtype=bool)
+    res = _audit(a, vals, suppressed, prim, protection, nonnegative)
     s_idx = np.flatnonzero(suppressed)
-    p_idx = np.flatnonzero(~suppressed)
-    cols = ["position", *dims, "value", "lower", "upper", "width", "determined", "required",
-            "protected"]
-    if len(s_idx) == 0:
-        return pd.DataFrame(columns=cols)
-    scale = float(np.nanmax(np.abs(vals))) or 1.0
+    out = cells.iloc[s_idx][list(dims)].reset_index(drop=True)
+    out.insert(0, "position", s_idx)
+    out["value"] = vals[s_idx]
+    for k in ("lower", "upper", "width", "determined", "required", "protected"):
+        out[k] = res[k]
+    return out
+
+
+def _determined(a_s: np.ndarray) -> np.ndarray:
+    """Columns of ``a_s`` fixed by ``a_s x = b``: ``e_j`` lies in the row space of ``a_s``, i.e.
+    coordinate ``j`` vanishes on the null space (one SVD for all cells)."""
+    k = a_s.shape[1]
+    if a_s.shape[0] == 0:
+        return np.zeros(k, dtype=bool)
+    _, sv, vt = np.linalg.svd(a_s, full_matrices=True)
+    tol = (sv.max() if sv.size else 0.0) * max(a_s.shape) * np.finfo(float).eps
+    null = vt[int((sv > tol).sum()):]
+    return np.sqrt((null**2).sum(axis=0)) < 1e-9
+
+
+def _audit(a, vals, sup, prim, protection, nonnegative, *, lp: bool = True) -> dict:
+    """Intervals (linear programmes) and rank check of the suppressed cells ``sup``."""
+    s_idx = np.flatnonzero(sup)
+    p_idx = np.flatnonzero(~sup)
+    scale = float(np.nanmax(np.abs(vals))) if len(vals) else 1.0
+    scale = scale or 1.0
     v = vals / scale
     a_s = a[:, s_idx]
     used = np.abs(a_s).sum(axis=1) > 0
     a_s = a_s[used]
     b = -(a[used][:, p_idx] @ v[p_idx])
-    bounds = [(0.0, None) if nonnegative else (None, None)] * len(s_idx)
-    # rank check: e_s in the row space of a_s  <=>  rank([a_s; e_s]) == rank(a_s)
-    rank = np.linalg.matrix_rank(a_s) if a_s.size else 0
-    lower = np.empty(len(s_idx))
-    upper = np.empty(len(s_idx))
-    determined = np.zeros(len(s_idx), dtype=bool)
-    for k in range(len(s_idx)):
-        e = np.zeros(len(s_idx))
-        e[k] = 1.0
-        if a_s.size:
-            determined[k] = np.linalg.matrix_rank(np.vstack([a_s, e])) == rank
-        lower[k] = _bound(e, a_s, b, bounds, k, "min")
-        upper[k] = _bound(-e, a_s, b, bounds, k, "max")
+    determined = _determined(a_s)
+    lower = v[s_idx].copy()
+    upper = v[s_idx].copy()
+    if lp:
+        bounds = [(0.0, None) if nonnegative else (None, None)] * len(s_idx)
+        for k in np.flatnonzero(~determined):
+            e = np.zeros(len(s_idx))
+            e[k] = 1.0
+            lower[k] = _bound(e, a_s, b, bounds, k, "min")
+            upper[k] = _bound(-e, a_s, b, bounds, k, "max")
+    else:
+        lower[~determined] = -np.inf
+        upper[~determined] = np.inf
     lower *= scale
     upper *= scale
     width = upper - lower
-    prim = np.zeros(n, dtype=bool) if primary is None else np.asarray(primary, dtype=bool)
     required = np.where(prim[s_idx], protection * np.abs(vals[s_idx]), 0.0)
-    tol = 1e-9 * scale
-    protected = (width >= required) & (width > tol) & ~determined
-    out = cells.iloc[s_idx][list(dims)].reset_index(drop=True)
-    out.insert(0, "position", s_idx)
-    out["value"] = vals[s_idx]
-    out["lower"] = lower
-    out["upper"] = upper
-    out["width"] = width
-    out["determined"] = determined
-    out["required"] = required
-    out["protected"] = protected
-    return out[cols]
+    protected = (width >= required) & (width > 1e-9 * scale) & ~determined
+    return {"lower": lower, "upper": upper, "width": width, "determined": determined,
+            "required": required, "protected": protected, "position": s_idx}
 
 
 def _bound(c, a_s, b, bounds, k, sense) -> float:
@@ -292,7 +302,7 @@ def suppress_table(
     total: str = TOTAL,
     protection: float = 0.1,
     nonnegative: bool = True,
-    max_rounds: int = 100,
+    max_rounds: int = 1000,
 ) -> np.ndarray:
     """Secondary suppression for a table with margins; returns the status of every cell.
 
@@ -319,7 +329,7 @@ def secondary_suppression(
     total: str = TOTAL,
     protection: float = 0.1,
     nonnegative: bool = True,
-    max_rounds: int = 100,
+    max_rounds: int = 1000,
 ) -> SuppressionResult:
     """Secondary suppression for a table with margins, with the audit of the final pattern.
 
@@ -358,47 +368,29 @@ def secondary_suppression(
             found=f"{int(np.isnan(vals).sum())} missing",
         )
     lines = table_lines(cells, dims, total) if len(dims) else []
+    n = len(vals)
+    a = _equations(lines, n)
+    member = np.abs(a) > 0  # lines x cells
     is_margin = (cells[list(dims)].astype(object) == total).any(axis=1).to_numpy() if dims else (
-        np.zeros(len(cells), dtype=bool))
+        np.zeros(n, dtype=bool))
     # cost key: zeros last, margins after inner cells, then the smallest value
     cost = np.lexsort((np.abs(vals), is_margin, vals == 0))
-    rank_of = np.empty(len(vals), dtype=np.int64)
-    rank_of[cost] = np.arange(len(vals))
+    rank_of = np.empty(n, dtype=np.int64)
+    rank_of[cost] = np.arange(n)
     sup = primary.copy()
 
     def cheapest(line: np.ndarray) -> int | None:
         cand = line[~sup[line]]
         return None if len(cand) == 0 else int(cand[np.argmin(rank_of[cand])])
 
-    audit = audit_suppression(cells, dims, value, np.zeros(len(vals), dtype=bool))
-    for _ in range(max_rounds):
-        changed = True
-        while changed:
-            changed = False
-            for line in lines:
-                if sup[line].sum() == 1:
-                    c = cheapest(line)
-                    if c is not None:
-                        sup[c] = True
-                        changed = True
-        if not sup.any() or not lines:
-            audit = audit_suppression(cells, dims, value, sup, total=total,
-                                      nonnegative=nonnegative, primary=primary,
-                                      protection=protection) if lines else audit
-            break
-        audit = audit_suppression(cells, dims, value, sup, total=total, nonnegative=nonnegative,
-                                  primary=primary, protection=protection)
-        weak = audit.loc[~audit["protected"], "position"].to_numpy()
-        if len(weak) == 0:
-            break
+    def repair(weak: np.ndarray) -> None:
         added = False
         for pos in weak:
-            options = [cheapest(line) for line in lines if pos in line]
+            options = [cheapest(lines[r]) for r in np.flatnonzero(member[:, pos])]
             options = [c for c in options if c is not None]
             if options:
                 sup[min(options, key=lambda c: rank_of[c])] = True
                 added = True
-                break
         if not added:
             raise SurveyError(
                 "no secondary suppression pattern protects every primary cell",
@@ -407,6 +399,33 @@ def secondary_suppression(
                 found=f"{len(weak)} cell(s) still recoverable from the margins",
                 hint="collapse categories of the disaggregation variables",
             )
+
+    res = None
+    for _ in range(max_rounds):
+        # 1. no line with exactly one suppressed cell (to a fixed point)
+        while lines:
+            single = np.flatnonzero(member[:, sup].sum(axis=1) == 1)
+            single = [r for r in single if (member[r] & sup).sum() == 1]
+            if not single:
+                break
+            for r in single:
+                if (sup[lines[r]]).sum() == 1:
+                    c = cheapest(lines[r])
+                    if c is not None:
+                        sup[c] = True
+        if not sup.any() or not lines:
+            break
+        # 2. cheap rank check: no suppressed cell exactly determined
+        quick = _audit(a, vals, sup, primary, protection, nonnegative, lp=False)
+        if quick["determined"].any():
+            repair(quick["position"][quick["determined"]][:1])  # one at a time: rounds are cheap
+            continue
+        # 3. interval audit by linear programming
+        res = _audit(a, vals, sup, primary, protection, nonnegative)
+        if res["protected"].all():
+            break
+        repair(res["position"][~res["protected"]])
+        res = None
     else:  # pragma: no cover - safety net
         raise SurveyError(
             "secondary suppression did not converge",
@@ -414,6 +433,15 @@ def secondary_suppression(
             expected=f"a pattern within {max_rounds} rounds",
             found="no fixed point",
         )
+    if res is None or not np.array_equal(res["position"], np.flatnonzero(sup)):
+        audit = audit_suppression(cells, dims, value, sup, total=total, nonnegative=nonnegative,
+                                  primary=primary, protection=protection)
+    else:
+        audit = cells.iloc[res["position"]][list(dims)].reset_index(drop=True)
+        audit.insert(0, "position", res["position"])
+        audit["value"] = vals[res["position"]]
+        for k in ("lower", "upper", "width", "determined", "required", "protected"):
+            audit[k] = res[k]
     status = np.full(len(vals), "", dtype=object)
     status[sup & ~primary] = "secondary"
     status[primary] = "primary"
