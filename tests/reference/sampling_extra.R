@@ -22,6 +22,9 @@ add("mu12_systematic_pi2", "UPsystematicpi2(pk)", unname(UPsystematicpi2(pk)))
 add("mu12_maxentropy_pi2", "UPmaxentropypi2(pk)  # working probabilities stopped at 1e-6", unname(UPmaxentropypi2(pk)))
 # working probabilities of conditional Poisson (R stops at sum|change| <= 1e-6)
 add("mu12_maxentropy_piktilde", "UPMEpiktildefrompik(pk[pk < 1])", UPMEpiktildefrompik(pk[pk < 1]))
+# conditional Poisson with odds spread over many orders of magnitude (a naive recursion fails here)
+set.seed(1); w <- exp(rnorm(200, 0, 2))
+add("cps_wide_odds_pik", "UPMEpikfromq(UPMEqfromw(w, 100))", UPMEpikfromq(UPMEqfromw(w, 100)), list(w = w, n = 100))
 writeLines(toJSON(list(generator = paste("R", getRversion(), "sampling", packageVersion("sampling")),
                        cases = cases), digits = NA, auto_unbox = TRUE, pretty = TRUE),
            "sampling_extra.json")

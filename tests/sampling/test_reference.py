@@ -109,3 +109,14 @@ def test_extra_working_probabilities():
     p = pik[pik < 1]
     w = working_odds(p, tol=1e-6)
     np.testing.assert_allclose(w / (1 + w), EXTRA["mu12_maxentropy_piktilde"]["value"], rtol=1e-8)
+
+
+def test_conditional_poisson_probabilities_with_widely_spread_odds():
+    from sampling.conditional_poisson import cps_pi_from_odds, working_odds
+
+    c = EXTRA["cps_wide_odds_pik"]
+    w = np.array(c["note"]["w"])
+    pik = np.array(c["value"])
+    np.testing.assert_allclose(cps_pi_from_odds(w, 100), pik, rtol=1e-9, atol=1e-15)
+    back = working_odds(pik)  # odds are defined up to a common factor
+    np.testing.assert_allclose(back / back.sum(), w / w.sum(), rtol=1e-8)
