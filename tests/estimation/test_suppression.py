@@ -172,3 +172,24 @@ def test_property_every_pattern_passes_the_audit(inner, threshold):
     if sup.any():
         assert res.audit["protected"].all()
         assert len(res.audit) == sup.sum()
+
+
+def test_rank_check_agrees_with_an_independent_rank_computation():
+    rng = np.random.default_rng(7)
+    cells = with_margins(rng.integers(1, 20, size=(3, 4, 2)).astype(float))
+    dims = ["d0", "d1", "d2"]
+    lines = table_lines(cells, dims)
+    a = np.zeros((len(lines), len(cells)))
+    for r, ln in enumerate(lines):
+        a[r, ln[:-1]], a[r, ln[-1]] = 1.0, -1.0
+    for _ in range(10):
+        sup = rng.random(len(cells)) < 0.3
+        audit = audit_suppression(cells, dims, "v", sup)
+        a_s = a[:, sup]
+        rank = np.linalg.matrix_rank(a_s)
+        for k, det in enumerate(audit["determined"]):
+            e = np.zeros(sup.sum())
+            e[k] = 1.0
+            assert det == (np.linalg.matrix_rank(np.vstack([a_s, e])) == rank)
+        # a determined cell has a zero-width interval
+        assert (audit.loc[audit["determined"], "width"] == 0).all()
