@@ -161,7 +161,10 @@ class _Marks:
     source: str
     marks: dict[str, tuple[int, int]] = field(default_factory=dict)
 
-    def where(self, path: str) -> str:
+    def where(self, path: str, *, key: bool = False) -> str:
+        if key and path + "#key" in self.marks:
+            line, col = self.marks[path + "#key"]
+            return f"{self.source}:{line}:{col}: {path}"
         key = path
         while key and key not in self.marks:
             key = key.rpartition(".")[0] if "." in key else ""
@@ -176,7 +179,7 @@ def _to_python(node: yaml.Node, path: str, marks: dict[str, tuple[int, int]]) ->
         for k, v in node.value:
             key = str(yaml.safe_load(yaml.serialize(k)))
             sub = f"{path}.{key}" if path else key
-            marks[sub] = (k.start_mark.line + 1, k.start_mark.column + 1)
+            marks[sub + "#key"] = (k.start_mark.line + 1, k.start_mark.column + 1)
             out[key] = _to_python(v, sub, marks)
             marks[sub] = (v.start_mark.line + 1, v.start_mark.column + 1)
         return out
@@ -185,8 +188,9 @@ def _to_python(node: yaml.Node, path: str, marks: dict[str, tuple[int, int]]) ->
     return yaml.safe_load(yaml.serialize(node))
 
 
-def _fail(marks: _Marks, path: str, message: str, expected: str, found: Any, hint=None):
-    raise SurveyError(message, argument=marks.where(path), expected=expected,
+def _fail(marks: _Marks, path: str, message: str, expected: str, found: Any, hint=None,
+          key: bool = False):
+    raise SurveyError(message, argument=marks.where(path, key=key), expected=expected,
                       found=repr(found), hint=hint)
 
 
@@ -207,7 +211,7 @@ def _check(value: Any, f: F, path: str, marks: _Marks) -> Any:
             sub = f"{path}.{unknown[0]}" if path else unknown[0]
             _fail(marks, sub, "unknown key in survey specification",
                   "one of " + ", ".join(f.fields), unknown[0],
-                  hint="check the spelling; `migsurvey design --help` lists the keys")
+                  hint="check the spelling; `migsurvey design --keys` lists the keys", key=True)
         return {k: _check(value.get(k), sub, f"{path}.{k}" if path else k, marks)
                 for k, sub in f.fields.items()}
     if f.kind == "bool":
@@ -257,7 +261,8 @@ def _check_step(value: Any, path: str, marks: _Marks) -> dict:
               "a mapping with one key: " + ", ".join(WEIGHT_STEPS), value)
     (name, options), = value.items()
     if name not in WEIGHT_STEPS:
-        _fail(marks, f"{path}.{name}", "unknown weighting step", "one of " + ", ".join(WEIGHT_STEPS), name)
+        _fail(marks, f"{path}.{name}", "unknown weighting step",
+              "one of " + ", ".join(WEIGHT_STEPS), name, key=True)
     return {name: _check(options, WEIGHT_STEPS[name], f"{path}.{name}", marks)}
 
 

@@ -29,14 +29,14 @@ def test_size_and_frame_counts(census):
     assert (h.groupby("household_id").size() == 1).all()
     assert (p.groupby("household_id").size().reindex(h["household_id"]).to_numpy()
             == h["size"].to_numpy()).all()
-    fb = p.groupby("ea_id")["country_birth"].apply(lambda s: (s != "XAA").sum())
+    fb = p.groupby("ea_id")["country_birth"].apply(lambda s: (s != "POL").sum())
     assert (fb.reindex(e["ea_id"]).to_numpy() == e["foreign_born"].to_numpy()).all()
     assert e["emigrants_12m"].sum() == (census.emigrants["year_departure"] == 2025).sum()
 
 
 def test_migration_logic(census):
     p = census.persons
-    fb = p["country_birth"] != "XAA"
+    fb = p["country_birth"] != "POL"
     assert 0.03 < fb.mean() < 0.3
     # arrival year only for persons who came from abroad, never before birth
     arr = p["year_arrival"]
@@ -45,15 +45,15 @@ def test_migration_logic(census):
     # residence one year ago missing only under age 1; abroad iff arrived this year
     assert p.loc[p["age"] < 1, "residence_1y"].isna().all()
     assert p.loc[p["age"] >= 1, "residence_1y"].notna().all()
-    abroad_1y = p["residence_1y"].notna() & (p["residence_1y"] != "XAA")
+    abroad_1y = p["residence_1y"].notna() & (p["residence_1y"] != "POL")
     assert (abroad_1y == (arr == 2025).fillna(False) & (p["age"] >= 1)).all()
     # citizenship acquisition: natives by birth, naturalised foreign-born have a year
-    nat = p["citizenship_acquisition"].isin(["naturalisation", "marriage", "declaration"])
-    assert (p.loc[nat, "citizenship"] == "XAA").all()
+    nat = p["citizenship_acquired"].isin(["naturalisation", "marriage", "declaration"])
+    assert (p.loc[nat, "citizenship"] == "POL").all()
     assert p.loc[nat, "year_citizenship"].notna().all()
     assert (p.loc[nat, "year_citizenship"] >= p.loc[nat, "year_arrival"]).all()
-    assert p.loc[p["citizenship"] != "XAA", "citizenship_acquisition"].isna().all()
-    assert (p.loc[~fb & (p["citizenship"] == "XAA"), "citizenship_acquisition"] == "birth").all()
+    assert p.loc[p["citizenship"] != "POL", "citizenship_acquired"].isna().all()
+    assert (p.loc[~fb & (p["citizenship"] == "POL"), "citizenship_acquired"] == "birth").all()
 
 
 def test_migrants_are_clustered(census):
