@@ -91,6 +91,7 @@ class Frame:
         household_flags: Mapping[str, str] | None = None,
         size: str | None = "households",
         strata: str | Sequence[str] | None = None,
+        count_unknown: bool = False,
     ) -> Frame:
         """Aggregate census microdata (one row per person) to an EA frame.
 
@@ -110,6 +111,10 @@ class Frame:
         household_flags : mapping, optional
             ``{output name: column}``; gives the number of households with at least one flagged
             row, e.g. ``{"hh_with_emigrant": "has_emigrant"}``.
+        count_unknown : bool
+            Also count, per EA, the persons whose flag is missing (column ``<name>_unknown``).
+            Missing flags are never counted as migrants: the derived variables of
+            ``questionnaires.derive`` leave unknown answers missing, and they stay unknown here.
 
         Returns
         -------
@@ -134,8 +139,11 @@ class Frame:
                               found="missing " + ", ".join(map(repr, missing)))
         slim = df.select(
             nw.col(ea), nw.col(household), *[nw.col(c) for c in by],
-            *[nw.col(c).cast(nw.Int64).alias(f"__p_{k}") for k, c in flags.items()],
-            *[nw.col(c).cast(nw.Int64).alias(f"__h_{k}") for k, c in household_flags.items()],
+            *[nw.col(c).cast(nw.Int64).fill_null(0).alias(f"__p_{k}") for k, c in flags.items()],
+            *([nw.col(c).is_null().cast(nw.Int64).alias(f"__u_{k}") for k, c in flags.items()]
+              if count_unknown else []),
+            *[nw.col(c).cast(nw.Int64).fill_null(0).alias(f"__h_{k}")
+              for k, c in household_flags.items()],
         )
         hh = slim.group_by([ea, household]).agg(
             nw.len().alias("__persons_hh"),
@@ -148,14 +156,17 @@ class Frame:
         per_ea = slim.group_by([ea, *by]).agg(
             nw.len().alias("persons"),
             *[nw.col(f"__p_{k}").sum().alias(k) for k in flags],
+            *([nw.col(f"__u_{k}").sum().alias(f"{k}_unknown") for k in flags]
+              if count_unknown else []),
         )
         out = per_ea.join(per_ea_hh, on=ea, how="left")
         if hasattr(out, "collect"):
             out = out.collect()
         pdf = out.to_pandas()
-        cols = [ea, *by, "households", "persons", *flags, *household_flags]
+        unknown = [f"{k}_unknown" for k in flags] if count_unknown else []
+        cols = [ea, *by, "households", "persons", *flags, *unknown, *household_flags]
         pdf = pdf[cols].sort_values([*by, ea], kind="stable").reset_index(drop=True)
-        for c in ["households", "persons", *flags, *household_flags]:
+        for c in ["households", "persons", *flags, *unknown, *household_flags]:
             pdf[c] = pdf[c].astype("int64")
         if pdf[ea].duplicated().any():
             bad = pd.unique(pdf.loc[pdf[ea].duplicated(), ea])[:5].tolist()

@@ -111,3 +111,24 @@ def test_coverage_summary(census, frame_kwargs):
     total = cov.set_index("region").loc["Total"]
     assert total["EAs"] == census["ea"].nunique()
     assert total["foreign_born"] == census["foreign_born"].sum()
+
+
+@pytest.mark.parametrize("engine", ["pandas", "polars", "duckdb"])
+def test_unknown_flags_stay_unknown(engine):
+    """Derived variables leave unknown answers missing: not counted as migrants, counted apart."""
+    df = pd.DataFrame({"ea": [1, 1, 1, 2, 2], "hh": [1, 1, 2, 3, 4],
+                       "fb": pd.array([True, None, False, None, True], dtype="boolean")})
+    if engine == "polars":
+        import polars as pl
+
+        df = pl.from_pandas(df)
+    elif engine == "duckdb":
+        import duckdb
+
+        df = duckdb.from_df(df)
+    fr = Frame.from_microdata(df, ea="ea", household="hh", flags={"foreign_born": "fb"},
+                              household_flags={"migrant_households": "fb"}, count_unknown=True)
+    got = fr.data.set_index("ea")
+    assert got["foreign_born"].tolist() == [1, 1]
+    assert got["foreign_born_unknown"].tolist() == [1, 1]
+    assert got["migrant_households"].tolist() == [1, 1]
