@@ -108,3 +108,17 @@ def test_glm_replicate_logit_subset_and_supplied():
 
     b = ReplicateDesign(load_data("apistrat_bootstrap50"), weights="pw", repweights="rw[0-9]+", type="bootstrap")
     check(b.glm("api00 ~ enroll"), "strat_bootstrap_given_glm")
+
+
+@pytest.mark.parametrize("family, sm_family", [("quasibinomial", "Binomial"), ("quasipoisson", "Poisson")])
+def test_coefficients_equal_statsmodels_weighted_glm(family, sm_family):
+    import statsmodels.api as sm
+
+    d = survey_design("strat_mean")
+    formula = "I(awards == 'Yes') ~ ell + meals" if family == "quasibinomial" else "enroll ~ ell + meals"
+    res = d.glm(formula, family=family)
+    y = (d.data["awards"] == "Yes").to_numpy(float) if family == "quasibinomial" else d.data["enroll"].to_numpy(float)
+    X = sm.add_constant(d.data[["ell", "meals"]].to_numpy(float))
+    fit = sm.GLM(y, X, family=getattr(sm.families, sm_family)(), var_weights=d.weights / d.weights.mean()).fit(tol=1e-13)
+    np.testing.assert_allclose(res.coef, fit.params, rtol=1e-7)
+    np.testing.assert_allclose(res.naive_cov, fit.cov_params() / fit.scale, rtol=1e-5)
