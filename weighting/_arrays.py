@@ -6,12 +6,15 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def indicator(codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
-    """Sparse (G × n) indicator matrix of ``codes`` (rows with code < 0 are left out)."""
+def indicator(codes: np.ndarray, n_groups: int) -> sp.csc_matrix:
+    """Sparse (G × n) indicator matrix of ``codes`` (every code in ``[0, G)``).
+
+    Column-compressed: the product with a row-major (n, R) matrix then adds whole rows.
+    """
     n = codes.shape[0]
-    keep = codes >= 0
-    return sp.csr_matrix(
-        (np.ones(int(keep.sum())), (codes[keep], np.arange(n)[keep])), shape=(n_groups, n)
+    return sp.csc_matrix(
+        (np.ones(n), codes.astype(np.int64, copy=False), np.arange(n + 1, dtype=np.int64)),
+        shape=(n_groups, n),
     )
 
 
@@ -21,7 +24,7 @@ def group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarr
         return np.bincount(codes, weights=values, minlength=n_groups)
     if values.shape[1] == 1:
         return np.bincount(codes, weights=values[:, 0], minlength=n_groups)[:, None]
-    return np.asarray(indicator(codes, n_groups) @ values)
+    return np.asarray(indicator(codes, n_groups) @ np.ascontiguousarray(values))
 
 
 def as_matrix(base: np.ndarray) -> tuple[np.ndarray, bool]:

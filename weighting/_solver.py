@@ -30,17 +30,24 @@ class Solution:
 def _crossprod(x: np.ndarray, wd: np.ndarray, chunk: int = 32768) -> np.ndarray:
     """Σ_i wd_ir x_i x_i' for every column r: returns (R, p, p).
 
-    Large problems are summed over blocks of rows so the weighted block stays in cache.
+    Large problems are summed over blocks of rows as ``A'A`` with ``A = x·sqrt(wd)`` (a
+    symmetric rank-k update in BLAS, the weighted block staying in cache).
     """
     m, p = x.shape
     r = wd.shape[1]
     if m * p * p * r <= 2e8 and r > 1:
         return np.einsum("ip,ir,iq->rpq", x, wd, x, optimize=True)
     out = np.zeros((r, p, p))
+    root = np.sqrt(np.clip(wd, 0.0, None))
+    negative = (wd < 0).any(axis=0)
     for j in range(r):
         for start in range(0, m, chunk):
             xs = x[start : start + chunk]
-            out[j] += (xs * wd[start : start + chunk, j, None]).T @ xs
+            if negative[j]:
+                out[j] += (xs * wd[start : start + chunk, j, None]).T @ xs
+            else:
+                a = xs * root[start : start + chunk, j, None]
+                out[j] += a.T @ a
     return out
 
 
