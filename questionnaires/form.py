@@ -285,20 +285,41 @@ def _check_form(form: Questionnaire) -> None:
             names.add(name)
 
 
+def _modules_folder() -> Path:
+    return Path(str(resources.files("questionnaires") / "modules"))
+
+
 def _module_path(name: str) -> Path:
-    return Path(str(resources.files("questionnaires") / "modules" / f"{name}.yaml"))
+    return _modules_folder() / f"{name}.yaml"
+
+
+def _versions(name: str) -> dict[str, Path]:
+    """Shipped versions of a module: ``name.yaml`` (current) and ``name@X.Y.Z.yaml`` (earlier)."""
+    out = {}
+    for path in sorted(_modules_folder().glob(f"{name}*.yaml")):
+        if path.stem == name or path.stem.startswith(f"{name}@"):
+            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+            out[str(spec["version"])] = path
+    return out
 
 
 def available_modules() -> pd.DataFrame:
-    """The question modules shipped with the package: name, version, title, questions."""
-    folder = Path(str(resources.files("questionnaires") / "modules"))
+    """The question modules shipped with the package.
+
+    One row per module (its current version): name, version, earlier versions still
+    loadable with ``load(name, version=...)``, title, number of questions.
+    """
     rows = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in sorted(_modules_folder().glob("*.yaml")):
+        if "@" in path.stem:
+            continue
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        earlier = [v for v in _versions(path.stem) if v != str(spec["version"])]
         rows.append(
             {
                 "name": spec["module"],
                 "version": str(spec["version"]),
+                "earlier_versions": " ".join(earlier),
                 "title": spec["title"],
                 "questions": len(spec["questions"]),
             }
@@ -368,7 +389,8 @@ def load(module: str, *, version: str | None = None, country: str | None = None)
     module : str
         Name of a shipped module (see :func:`available_modules`) or a path to a YAML file.
     version : str, optional
-        Refuse the module unless it has this version.
+        A shipped version (current ``name.yaml`` or an earlier ``name@version.yaml``); default
+        the current one.
     country : str, optional
         ISO alpha-3 code of the reporting country, written into the skip logic.
     """
@@ -390,12 +412,16 @@ def load(module: str, *, version: str | None = None, country: str | None = None)
         ) from None
     form = from_spec(spec, str(path))
     if version is not None and form.version != str(version):
-        raise SurveyError(
-            "module version not available",
-            argument="version",
-            expected=f"{form.version} (the version shipped)",
-            found=repr(version),
-        )
+        shipped = _versions(str(module)) if path.parent == _modules_folder() else {}
+        if str(version) not in shipped:
+            raise SurveyError(
+                "module version not available",
+                argument="version",
+                expected="one of " + ", ".join(shipped or [form.version]),
+                found=repr(version),
+            )
+        spec = yaml.safe_load(shipped[str(version)].read_text(encoding="utf-8"))
+        form = from_spec(spec, str(shipped[str(version)]))
     return form.with_country(country) if country is not None else form
 
 

@@ -250,3 +250,14 @@ def test_odk_validate_accepts_the_forms(tmp_path, module):
     warnings: list[str] = []
     convert(str(path), warnings=warnings, validate=True)
     assert warnings == []
+
+
+def test_earlier_versions_stay_loadable():
+    table = q.available_modules().set_index("name")
+    assert table.loc["core", "earlier_versions"] == "1.0.0"
+    old = q.load("core", version="1.0.0", country="FRA")
+    new = q.load("core", version="1.1.0", country="FRA")
+    assert old.version == "1.0.0" and new.version == "1.1.0"
+    assert not old.question("residence_1y").get("constraint")
+    assert new.question("residence_1y")["constraint"]
+    assert q.load("core").version == "1.1.0"
