@@ -36,6 +36,9 @@ class Frame:
         Default explicit stratification columns.
     psu_map : pandas.DataFrame, optional
         Record of EAs merged into PSUs (set by :meth:`form_psus`).
+    counts : tuple of str, optional
+        Count columns (households, persons, migrant counts), summed when EAs are merged and in
+        coverage tables. Default: the integer columns other than id and strata, and the size.
 
     Raises
     ------
@@ -48,6 +51,7 @@ class Frame:
     size: str | None = None
     strata: tuple[str, ...] = ()
     psu_map: pd.DataFrame | None = field(default=None, repr=False)
+    counts: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         df = to_pandas(self.data, "data").copy()
@@ -173,12 +177,14 @@ class Frame:
             raise SurveyError("an EA has more than one value of a `by` column", argument="by",
                               expected="EA-level columns (one value per EA)",
                               found=f"EAs {list(bad)!r}")
-        return cls(pdf, ea, size=size, strata=tuple(as_name_list(strata, "strata")))
+        return cls(pdf, ea, size=size, strata=tuple(as_name_list(strata, "strata")),
+                   counts=("households", "persons", *flags, *unknown, *household_flags))
 
     # ------------------------------------------------------------------ derived frames
     def with_data(self, data: pd.DataFrame, **changes: Any) -> Frame:
         """A new frame with other data (same id, size and strata unless changed)."""
-        kw = {"id": self.id, "size": self.size, "strata": self.strata, "psu_map": self.psu_map}
+        kw = {"id": self.id, "size": self.size, "strata": self.strata, "psu_map": self.psu_map,
+              "counts": self.counts}
         kw.update(changes)
         return Frame(data, **kw)
 
@@ -207,10 +213,7 @@ class Frame:
         measure of size; ratios such as prevalences are not summed.
         """
         by = as_name_list(by, "by") or list(self.strata)
-        num = [c for c in self.data.columns
-               if c != self.id and c not in by
-               and (pd.api.types.is_integer_dtype(self.data[c]) or c == self.size)
-               and not pd.api.types.is_bool_dtype(self.data[c])]
+        num = [c for c in self.count_columns() if c not in by]
         df = self.data.assign(EAs=1)
         if by:
             table = df.groupby(by, sort=True, observed=True)[["EAs", *num]].sum().reset_index()
@@ -269,14 +272,26 @@ class Frame:
         df[psu] = first_id[group]
         mapping = df[[self.id, psu, *self.strata]].copy()
         mapping["merged"] = mapping.groupby(psu)[self.id].transform("size") > 1
-        num = [c for c in df.columns if c not in (self.id, psu, *self.strata)
-               and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+        num = [c for c in self.count_columns() if c not in (psu, *self.strata)]
         other = [c for c in df.columns if c not in (self.id, psu, *self.strata, *num)]
         agg = {**{c: "sum" for c in num}, **{c: "first" for c in other}}
         agg["EAs"] = (self.id, "size")
         out = df.groupby([psu, *self.strata], sort=False, observed=True).agg(
             **{k: (v if isinstance(v, tuple) else (k, v)) for k, v in agg.items()}).reset_index()
-        return Frame(out, psu, size=self.size, strata=self.strata, psu_map=mapping)
+        return Frame(out, psu, size=self.size, strata=self.strata, psu_map=mapping,
+                     counts=(*num, "EAs"))
+
+    def count_columns(self) -> list[str]:
+        """The count columns: ``counts`` if declared, else integer columns and the size."""
+        if self.counts is not None:
+            names = list(self.counts)
+            if self.size is not None and self.size not in names:
+                names.append(self.size)
+            return [c for c in names if c in self.data.columns]
+        return [c for c in self.data.columns
+                if c != self.id and c not in self.strata
+                and (pd.api.types.is_integer_dtype(self.data[c]) or c == self.size)
+                and not pd.api.types.is_bool_dtype(self.data[c])]
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,10 @@ def test_check_reports_missing_zero_small_sizes():
 def test_form_psus_merges_small_eas_within_stratum():
     df = pd.DataFrame({"ea": [1, 2, 3, 4, 5, 6, 7, 8],
                        "region": ["a"] * 5 + ["b"] * 3,
-                       "households": [30, 5, 4, 50, 3, 2, 60, 1]})
-    fr = Frame(df, "ea", size="households", strata="region").form_psus(20)
+                       "households": [30, 5, 4, 50, 3, 2, 60, 1],
+                       "urban": [1, 1, 1, 1, 0, 0, 1, 0]})
+    fr = Frame(df, "ea", size="households", strata="region", counts=("households",)).form_psus(20)
+    assert fr.data.set_index("psu")["urban"].to_dict() == {1: 1, 2: 1, 6: 0}  # not summed
     psus = fr.data.set_index("psu")
     # stratum a: [30] [5+4+50] [3 joins previous] ; stratum b: [2+60] [1 joins previous]
     assert psus["households"].to_dict() == {1: 30, 2: 62, 6: 63}
