@@ -1,7 +1,11 @@
 """Speed of the weighting package on the shared 1,000,000-row workload.
 
-Usage: python benchmarks/bench_weighting.py [DATADIR]   (default: bench-data, made by
-``python /work/shared/bench/make_bench_data.py bench-data``). Prints one JSON line per task:
+Usage: python benchmarks/bench_weighting.py [DATADIR] [--task c|linear50|boot100|all]
+[--svy SVY_PYTHON PEER_SVY_SCRIPT]. DATADIR defaults to bench-data, made by
+``make_bench_data.py bench-data`` of the shared workload. With ``--svy`` (a Python that has svy
+installed and the shared ``peer_svy.py``) task c is timed three times in each package, every
+run a fresh process, alternating, and the ratio of the medians is printed.
+Prints one JSON line per task:
 
 - ``c``: raking ``w`` to the four margins m1..m4 (tolerance 1e-6, relative) — task c of the
   shared workload, comparable with ``peer_svy.py DATADIR c``;
@@ -32,7 +36,23 @@ def _time(fn):
     return out, (time.perf_counter() - t0, time.process_time() - c0)
 
 
-def main(datadir: str = "bench-data") -> None:
+def compare_svy(datadir: str, svy_python: str, peer_script: str) -> None:
+    import statistics
+    import subprocess
+
+    ours, theirs = [], []
+    for _ in range(3):
+        run = subprocess.run([svy_python, peer_script, datadir, "c"], capture_output=True,
+                             text=True, check=True)
+        theirs.append(json.loads(run.stdout.strip().splitlines()[-1])["seconds"])
+        run = subprocess.run([sys.executable, __file__, datadir, "--task", "c"],
+                             capture_output=True, text=True, check=True)
+        ours.append(json.loads(run.stdout.strip().splitlines()[-1])["seconds"])
+    print(json.dumps({"task": "c", "svy_seconds": theirs, "migsurvey_seconds": ours,
+                      "speedup_median": statistics.median(theirs) / statistics.median(ours)}))
+
+
+def main(datadir: str = "bench-data", task: str = "all") -> None:
     df = pd.read_parquet(f"{datadir}/synth.parquet")
     margins = json.load(open(f"{datadir}/margins.json"))["margins"]
 
@@ -40,6 +60,8 @@ def main(datadir: str = "bench-data") -> None:
     print(json.dumps({"pkg": "migsurvey", "task": "c", "seconds": secs[0], "cpu_seconds": secs[1],
                       "sweeps": w.history[-1].iterations, "sum_w": float(w.values.sum()),
                       "min_w": float(w.values.min()), "max_w": float(w.values.max())}))
+    if task == "c":
+        return
 
     rng = np.random.default_rng(1)
     n = len(df)
@@ -83,4 +105,14 @@ def main(datadir: str = "bench-data") -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("datadir", nargs="?", default="bench-data")
+    parser.add_argument("--task", default="all", choices=["all", "c"])
+    parser.add_argument("--svy", nargs=2, metavar=("SVY_PYTHON", "PEER_SVY_SCRIPT"))
+    args = parser.parse_args()
+    if args.svy:
+        compare_svy(args.datadir, *args.svy)
+    else:
+        main(args.datadir, args.task)
