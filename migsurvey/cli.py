@@ -179,6 +179,10 @@ def cmd_weight(args) -> int:
                                        "the nonresponse cells", found=f"no column {col!r}",
                               hint="the output of `migsurvey select` plus the fieldwork outcome")
     households["responded"] = households["responded"].astype(bool)
+    design_cols = [c for c in households.columns
+                   if c not in persons.columns or c == "household_id"]
+    persons = persons.merge(households.loc[households["responded"], design_cols],
+                            on="household_id", how="inner", validate="many_to_one")
     census = load_census(spec)
     persons = derive_persons(persons, spec)
     pp, hh, _steps, _w = weight_sample(households, persons, census, spec)
@@ -346,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         return EXIT_INPUT
-    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+    except OSError as exc:
         print(f"migsurvey {args.command}: file error: {exc}", file=sys.stderr)
         if args.debug:
             raise
