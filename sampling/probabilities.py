@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sampling._validate import check_n, check_sizes
 
@@ -31,8 +32,9 @@ def inclusion_probabilities(size: Any, n: int) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        :math:`\\pi_k \\in [0, 1]` with :math:`\\sum_k \\pi_k = n`.
+    numpy.ndarray or pandas.Series
+        :math:`\\pi_k \\in [0, 1]` with :math:`\\sum_k \\pi_k = n`; a Series (same index,
+        name ``pi``) when ``size`` is a Series.
 
     Examples
     --------
@@ -43,7 +45,7 @@ def inclusion_probabilities(size: Any, n: int) -> np.ndarray:
     n = check_n(n, x.size, positive_sizes=int((x > 0).sum()))
     pi = np.zeros_like(x)
     if n == 0:
-        return pi
+        return pd.Series(pi, index=size.index, name="pi") if isinstance(size, pd.Series) else pi
     certain = np.zeros(x.size, dtype=bool)
     while True:
         rest = ~certain & (x > 0)
@@ -54,4 +56,4 @@ def inclusion_probabilities(size: Any, n: int) -> np.ndarray:
         if not new.any():
             break
         certain |= new
-    return pi
+    return pd.Series(pi, index=size.index, name="pi") if isinstance(size, pd.Series) else pi
