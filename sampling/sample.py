@@ -42,15 +42,31 @@ class SampleDesign:
     phases: dict | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``estimation.SurveyDesign`` (``weights`` omitted: use ``probs``)."""
+        """Keyword arguments for ``estimation.SurveyDesign`` (R ``svydesign`` conventions).
+
+        * one stage, π ∝ size: ``fpc`` is the unit's π with ``pps="brewer"`` (Brewer's
+          approximation of the without-replacement variance);
+        * one stage, equal probabilities: ``fpc`` holds the sampling fraction of the stratum;
+        * several stages with a PPS first stage: ``fpc`` is left out, i.e. the usual
+          with-replacement (ultimate cluster) approximation at the first stage, since R and
+          ``SurveyDesign`` want a fraction that is constant within strata;
+        * several equal-probability stages: one fraction column per stage.
+
+        ``probs`` (the overall π, phases included) gives the weights in every case.
+        """
         strata = [s for s in self.strata if s is not None]
-        return {
+        out: dict[str, Any] = {
             "ids": self.ids if len(self.ids) > 1 else self.ids[0],
-            "strata": None if not strata else (strata[0] if len(strata) == 1 else strata[0]),
-            "fpc": self.fpc if len(self.fpc) > 1 else self.fpc[0],
+            "strata": strata[0] if strata else None,
             "probs": self.probs,
-            "pps": self.pps,
         }
+        if len(self.ids) == 1:
+            out["fpc"] = self.fpc[0]
+            if self.pps is not None:
+                out["pps"] = self.pps
+        elif self.pps is None:
+            out["fpc"] = list(self.fpc)
+        return out
 
 
 @dataclass(frozen=True)

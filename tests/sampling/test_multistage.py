@@ -42,6 +42,11 @@ def test_fixed_take_rate_and_self_weighting(frame_and_listing):
     np.testing.assert_allclose(sw.units["pi"], f0)  # self-weighting: one weight for all
     kw = sw.design.as_kwargs()
     assert kw["ids"] == ["psu", "hh"] and kw["probs"] == "pi" and kw["strata"] == "region"
+    assert "fpc" not in kw and "pps" not in kw  # PPS first stage: ultimate-cluster approximation
+    eq = select(fr, 24, method="srs", seed=1).subsample(listing, psu="psu", id="hh", take=5, seed=1)
+    assert eq.design.as_kwargs()["fpc"] == ["fpc_1", "fpc_2"]
+    one = s1.design.as_kwargs()
+    assert one["fpc"] == "fpc_1" and one["pps"] == "brewer" and one["ids"] == "psu"
 
 
 def test_within_psu_frequencies_match_pi2(frame_and_listing):
