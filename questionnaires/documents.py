@@ -155,8 +155,11 @@ def _choices_html(form: Questionnaire, list_name: str) -> str:
     return f"<table class='choices'><tr><th>code</th><th>answer</th></tr>{rows}</table>"
 
 
-def reference_sheet(form: Questionnaire, path: str | os.PathLike[str] | None = None) -> str:
+def reference_sheet(
+    form: Questionnaire, path: str | os.PathLike[str] | None = None, *, language: str | None = None
+) -> str:
     """Write (optionally) and return the HTML reference sheet for field workers."""
+    form = form.localised(language)
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -236,13 +239,18 @@ _DERIVED_CODES = {
 
 
 def to_ddi(
-    form: Questionnaire, path: str | os.PathLike[str] | None = None, *, data: Any = None
+    form: Questionnaire,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    data: Any = None,
+    language: str | None = None,
 ) -> str:
     """DDI Codebook 2.5 XML for a dataset collected with ``form`` (and derived variables).
 
     With ``data`` (a frame of answers, optionally with derived columns), categories carry
     frequencies (``catStat``) and numeric variables valid/invalid counts and min/max/mean.
     """
+    form = form.localised(language)
     ET.register_namespace("", DDI_NS)
     frame = to_pandas(data, "data") if data is not None else None
     root = ET.Element(

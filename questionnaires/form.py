@@ -88,6 +88,16 @@ STRUCTURE_TYPES = (
     "email",
 )
 _YAML_KEYS = {"definition": "guidance_hint"}
+TRANSLATABLE = (
+    "label",
+    "hint",
+    "guidance_hint",
+    "constraint_message",
+    "required_message",
+    "image",
+    "audio",
+    "video",
+)
 
 
 def base_type(type_text: str) -> tuple[str, str | None]:
@@ -170,6 +180,53 @@ class Questionnaire:
         )
 
     # ---------------------------------------------------------------- transforms
+    @property
+    def languages(self) -> list[str]:
+        """Languages of translated columns (``label::French (fr)`` → ``French (fr)``)."""
+        found: list[str] = []
+        for row in (*self.survey, *self.choices):
+            for key in row:
+                if "::" in key and key.split("::", 1)[0] in TRANSLATABLE:
+                    lang = key.split("::", 1)[1]
+                    if lang not in found:
+                        found.append(lang)
+        return found
+
+    def localised(self, language: str | None = None) -> Questionnaire:
+        """A copy whose plain ``label``, ``hint`` … columns hold one language's texts.
+
+        ``language`` is a name as in the XLSForm columns (``"French (fr)"``) or its code
+        (``"fr"``); default the form's ``default_language``, else the first language.
+        """
+        langs = self.languages
+        if not langs:
+            return self
+        wanted = language or self.settings.get("default_language") or langs[0]
+        match = [lang for lang in langs if lang == wanted or lang.endswith(f"({wanted})")]
+        if not match:
+            raise SurveyError(
+                "language not in the form",
+                argument="language",
+                expected="one of " + ", ".join(langs),
+                found=repr(language),
+            )
+        lang = match[0]
+
+        def pick(row: dict[str, str]) -> dict[str, str]:
+            out = dict(row)
+            for col in TRANSLATABLE:
+                text = row.get(f"{col}::{lang}", "")
+                if text:
+                    out[col] = text
+            return out
+
+        return replace(
+            self,
+            survey=tuple(pick(r) for r in self.survey),
+            choices=tuple(pick(c) for c in self.choices),
+            _template=tuple(pick(r) for r in self._template),
+        )
+
     def with_country(self, country: str) -> Questionnaire:
         """A copy with the reporting country set in the skip logic (``{country}``)."""
         if not isinstance(country, str) or country not in iso_alpha3():
@@ -204,17 +261,25 @@ class Questionnaire:
 
         return validate(self, data, reference_date=reference_date)
 
-    def reference_sheet(self, path: str | os.PathLike[str] | None = None) -> str:
+    def reference_sheet(
+        self, path: str | os.PathLike[str] | None = None, *, language: str | None = None
+    ) -> str:
         """HTML reference sheet for field workers (labels, hints, definitions, skip rules)."""
         from questionnaires.documents import reference_sheet
 
-        return reference_sheet(self, path)
+        return reference_sheet(self, path, language=language)
 
-    def to_ddi(self, path: str | os.PathLike[str] | None = None, *, data: Any = None) -> str:
+    def to_ddi(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        data: Any = None,
+        language: str | None = None,
+    ) -> str:
         """DDI Codebook 2.5 XML describing the dataset (variables, categories, universes)."""
         from questionnaires.documents import to_ddi
 
-        return to_ddi(self, path, data=data)
+        return to_ddi(self, path, data=data, language=language)
 
 
 def _check_form(form: Questionnaire) -> None:
@@ -345,6 +410,29 @@ def from_spec(spec: dict[str, Any], origin: str) -> Questionnaire:
                 expected="keys module, version, title, questions (and choices)",
                 found=f"{origin}: no {key!r}",
             )
+    languages = {str(k): _text(v) for k, v in (spec.get("languages") or {}).items()}
+
+    def cells(key: str, value: Any, where: str) -> dict[str, str]:
+        if not isinstance(value, dict):
+            return {key: _text(value)}
+        if key not in TRANSLATABLE:
+            raise SurveyError(
+                f"{key} cannot be translated",
+                argument="module",
+                expected="translations only for " + ", ".join(TRANSLATABLE[:5]),
+                found=where,
+            )
+        unknown = [code for code in value if str(code) not in languages]
+        if unknown:
+            raise SurveyError(
+                "a translation uses a language the module does not declare",
+                argument="languages",
+                expected="codes declared under languages: " + (", ".join(languages) or "none"),
+                found=f"{where}: {', '.join(map(str, unknown))}",
+                hint="add e.g. languages: {en: English, fr: French} at the top of the module",
+            )
+        return {f"{key}::{languages[str(c)]} ({c})": _text(t) for c, t in value.items()}
+
     choices: list[dict[str, str]] = []
     for list_name, items in (spec.get("choices") or {}).items():
         if isinstance(items, dict):
@@ -359,18 +447,24 @@ def from_spec(spec: dict[str, Any], origin: str) -> Questionnaire:
             continue
         for item in items:
             name, label = (item["name"], item["label"]) if isinstance(item, dict) else item
-            choices.append({"list_name": list_name, "name": _text(name), "label": _text(label)})
+            choices.append(
+                {"list_name": list_name, "name": _text(name)}
+                | cells("label", label, f"choice {list_name}/{name}")
+            )
     survey = []
     for q in spec["questions"]:
-        row = {}
+        row: dict[str, str] = {}
         for key, value in q.items():
-            row[_YAML_KEYS.get(key, key)] = _text(value)
+            row |= cells(_YAML_KEYS.get(key, key), value, f"question {q.get('name', '?')}")
         survey.append(row)
     settings = {
         "form_title": _text(spec["title"]),
         "form_id": _text(spec.get("form_id", spec["module"])),
         "version": _text(spec["version"]),
     }
+    if languages:
+        first = next(iter(languages))
+        settings["default_language"] = f"{languages[first]} ({first})"
     return Questionnaire(
         survey=tuple(survey),
         choices=tuple(choices),

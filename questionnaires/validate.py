@@ -146,6 +146,7 @@ def validate(
                 found=repr(reference_date),
             ) from None
     today = reference_date or date.today()
+    form = form.localised()  # messages in the default language
     frame = to_pandas(data, "data")
     work = frame.copy()
     index = frame.index

@@ -44,8 +44,10 @@ def ordered_columns(rows: list[dict[str, str]], preferred: tuple[str, ...]) -> l
         for key, value in row.items():
             if value not in ("", None) and key not in used:
                 used.append(key)
-    known = [c for c in preferred if c in used]
-    return known + [c for c in used if c not in preferred]
+    ordered: list[str] = []
+    for col in preferred:  # each known column, then its translations (label::French (fr))
+        ordered += [c for c in used if c == col or c.startswith(f"{col}::")]
+    return ordered + [c for c in used if c not in ordered]
 
 
 def sheets(
@@ -54,7 +56,8 @@ def sheets(
     """The three XLSForm sheets as data frames of text ('' for empty cells)."""
     survey_cols = ordered_columns(survey, SURVEY_COLUMNS)
     for required in ("type", "name", "label"):
-        if required not in survey_cols:
+        translated = any(c.startswith(f"{required}::") for c in survey_cols)
+        if required not in survey_cols and not translated:
             survey_cols.insert(
                 min(("type", "name", "label").index(required), len(survey_cols)), required
             )

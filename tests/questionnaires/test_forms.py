@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -261,3 +262,39 @@ def test_earlier_versions_stay_loadable():
     assert not old.question("residence_1y").get("constraint")
     assert new.question("residence_1y")["constraint"]
     assert q.load("core").version == "1.1.0"
+
+
+def test_translated_module(tmp_path):
+    form = q.load(str(Path(__file__).parent / "data" / "bilingual.yaml"))
+    assert form.languages == ["English (en)", "Français (fr)"]
+    assert form.settings["default_language"] == "English (en)"
+    sheets = form.xlsform_sheets()
+    assert sheets["survey"].columns.tolist()[:4] == [
+        "type",
+        "name",
+        "label::English (en)",
+        "label::Français (fr)",
+    ]
+    path = form.to_xlsform(tmp_path / "bi.xlsx")
+    warnings: list[str] = []
+    convert(str(path), warnings=warnings)
+    assert warnings == []
+    again = q.read_xlsform(path)
+    assert sheet_values(path) == sheet_values(again.to_xlsform(tmp_path / "bi2.xlsx"))
+    fr = form.reference_sheet(language="fr")
+    assert "Année de naissance" in fr and "Oui" in fr and "Year of birth" not in fr
+    assert "Year of birth" in form.reference_sheet()
+    report = form.validate(pd.DataFrame({"birth_year": [1800], "abroad": ["yes"]}))
+    assert report.table["message"].tolist() == ["Too early"]
+    with pytest.raises(SurveyError, match="language not in the form"):
+        form.localised("de")
+
+
+def test_translation_needs_declared_language(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "module: m\nversion: '1'\ntitle: M\nquestions:\n"
+        "  - {name: a, type: integer, label: {en: A, fr: A}}\n"
+    )
+    with pytest.raises(SurveyError, match="does not declare"):
+        q.load(str(path))
