@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from estimation.domains import factorize_domains
+from estimation.domains import DomainIndex
 from estimation.problems import RatioProblem, VarianceEngine
 from estimation.results import tidy
 from estimation.variables import Columns, analysis_columns
@@ -108,6 +108,14 @@ class BaseDesign:
         return self._with_weights(np.where(mask, self._w, 0.0))
 
     # -- helpers -------------------------------------------------------------------------------
+    def _domain_index(self) -> DomainIndex:
+        """Cached codes of ``by`` cells; shared by designs built on the same data (subsets)."""
+        index = self.__dict__.get("_domains_index")
+        if index is None:
+            index = DomainIndex(self._data)
+            self.__dict__["_domains_index"] = index
+        return index
+
     def _columns(self, variables: str | Sequence[str], argument: str = "variables") -> Columns:
         return analysis_columns(self._data, as_name_list(variables, argument), argument)
 
@@ -124,7 +132,7 @@ class BaseDesign:
             )
         by = as_name_list(by, "by")
         usable = active & ~missing
-        domain, labels = factorize_domains(self._data, by, usable)
+        domain, labels = self._domain_index().domains(by, usable)
         if domain is None and not usable.all():
             domain = np.where(usable, 0, -1).astype(np.int64)
         return domain, labels

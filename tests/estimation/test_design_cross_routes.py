@@ -100,3 +100,22 @@ def test_scaling_weights_leaves_means_and_ses_unchanged(scale):
     a = SurveyDesign(df, ids="dnum", weights="pw").mean(["api00", "enroll"], by="stype")
     b = SurveyDesign(df.assign(pw=df["pw"] * scale), ids="dnum", weights="pw").mean(["api00", "enroll"], by="stype")
     np.testing.assert_allclose(a[["estimate", "se"]], b[["estimate", "se"]], rtol=1e-9)
+
+
+def test_rows_with_missing_by_values_belong_to_no_domain():
+    df = pd.DataFrame(
+        {
+            "psu": [1, 2, 3, 4, 5, 6],
+            "w": [1.0] * 6,
+            "y": [1.0, 2, 3, 4, 5, 6],
+            "a": ["x", "x", None, "y", "y", "y"],
+            "b": [1, 1, 1, 2, np.nan, 2],
+        }
+    )
+    d = SurveyDesign(df, ids="psu", weights="w")
+    two = d.mean("y", by=["a", "b"])
+    assert two[["a", "estimate", "n"]].values.tolist() == [["x", 1.5, 2], ["y", 5.0, 2]]
+    one = d.mean("y", by="a")
+    assert one["n"].tolist() == [2, 3]
+    # a domain empty in a subset disappears from that subset's table
+    assert d.subset((df["a"] == "y").to_numpy()).mean("y", by="a")["a"].tolist() == ["y"]
