@@ -8,7 +8,8 @@ Grammar (XPath 1.0 operator precedence, as in ODK/JavaRosa)::
     expr     := or
     or       := and ("or" and)*
     and      := compare ("and" compare)*
-    compare  := additive (("=" | "!=" | "<" | "<=" | ">" | ">=") additive)*
+    compare  := relation (("=" | "!=") relation)*
+    relation := additive (("<" | "<=" | ">" | ">=") additive)*
     additive := multiply (("+" | "-") multiply)*
     multiply := unary (("*" | "div" | "mod") unary)*
     unary    := "-" unary | primary
@@ -97,7 +98,6 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise _error(text, f"unexpected {text[pos:].strip()[:10]!r}", pos)
-        kind = m.lastgroup if m.lastgroup != "refname" else "ref"
         if m.group("ref"):
             out.append(("ref", m.group("refname"), m.start("ref")))
         elif m.group("number"):
@@ -110,7 +110,6 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
             out.append(("dot", ".", m.start("dot")))
         else:
             out.append(("name", m.group("name"), m.start("name")))
-        del kind
         pos = m.end()
     out.append(("end", "", len(text)))
     return out
@@ -161,8 +160,15 @@ class _Parser:
         return node
 
     def compare(self) -> Node:
+        node = self.relational()
+        while self.peek()[0] == "op" and self.peek()[1] in ("=", "!="):
+            op = self.take()[1]
+            node = Node("binop", op, (node, self.relational()))
+        return node
+
+    def relational(self) -> Node:
         node = self.additive()
-        while self.peek()[0] == "op" and self.peek()[1] in ("=", "!=", "<", "<=", ">", ">="):
+        while self.peek()[0] == "op" and self.peek()[1] in ("<", "<=", ">", ">="):
             op = self.take()[1]
             node = Node("binop", op, (node, self.additive()))
         return node

@@ -69,6 +69,8 @@ def test_precedence():
     assert evaluate("10 - 4 - 3", one).tolist() == [3.0]
     assert evaluate_bool("1 = 1 or 1 = 2 and 1 = 3", one).tolist() == [True]
     assert evaluate_bool("(1 = 1 or 1 = 2) and 1 = 3", one).tolist() == [False]
+    # relational binds tighter than equality (XPath 1.0): (1 < 2) = (3 < 4)
+    assert evaluate_bool("1 < 2 = 3 < 4", one).tolist() == [True]
 
 
 def test_references():
