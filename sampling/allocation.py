@@ -17,7 +17,7 @@ Methods (Cochran 1977, ch. 5; Bankier 1988):
   for totals).
 
 Bounds :math:`L_h \\le n_h \\le U_h` (``minimum``, ``maximum``, and always :math:`n_h \\le N_h`)
-are met by fixing the strata that break a bound at it and reallocating the rest, until none does;
+give :math:`n_h = \\min(U_h, \\max(L_h, \\lambda s_h))` with :math:`\\lambda` set to meet the total;
 integers come from the largest-remainder rule, which keeps :math:`\\sum_h n_h = n`.
 The design effect of a disproportionate allocation is Kish's
 :math:`\\text{deff} = \\sum_h W_h k_h \\sum_h W_h / k_h`, :math:`W_h = N_h/N`,
@@ -80,23 +80,35 @@ def _series(values: Any, argument: str, index: pd.Index | None = None) -> pd.Ser
 
 
 def _bounded(share: np.ndarray, n: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Continuous allocation ∝ share with lo <= n_h <= hi and sum n."""
-    fixed = np.full(share.size, np.nan)
-    for _ in range(2 * share.size + 2):
-        free = np.isnan(fixed)
-        rest = n - np.nansum(fixed)
-        s = share[free].sum()
-        alloc = np.where(free, rest * share / s if s > 0 else rest / max(free.sum(), 1), fixed)
-        low = free & (alloc < lo - 1e-9)
-        high = free & (alloc > hi + 1e-9)
-        if not low.any() and not high.any():
-            return alloc
-        # fix the worst offenders first: all below-minimum when the total is short, else above
-        if low.any():
-            fixed[low] = lo[low]
+    """Continuous allocation :math:`n_h = \\min(U_h, \\max(L_h, \\lambda s_h))` with sum ``n``.
+
+    :math:`\\sum_h \\min(U_h, \\max(L_h, \\lambda s_h))` is continuous and non-decreasing in
+    :math:`\\lambda`, from :math:`\\sum L_h` to :math:`\\sum U_h`, so bisection finds
+    :math:`\\lambda`; for Neyman and optimal allocation this is the optimum under the bounds
+    (Karush–Kuhn–Tucker conditions).
+    """
+    def total(lam: float) -> float:
+        return float(np.clip(lam * share, lo, hi).sum())
+
+    if total(0.0) >= n:
+        return lo.astype(float)
+    a, b = 0.0, 1.0
+    while total(b) < n and b < 1e300:
+        b *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (a + b)
+        if total(mid) < n:
+            a = mid
         else:
-            fixed[high] = hi[high]
-    return alloc  # pragma: no cover
+            b = mid
+        if b - a <= 1e-15 * b:
+            break
+    alloc = np.clip(b * share, lo, hi)
+    free = (alloc > lo) & (alloc < hi)
+    gap = n - alloc.sum()
+    if free.any() and abs(gap) > 0:  # spread the last rounding error over the free strata
+        alloc[free] += gap * share[free] / share[free].sum()
+    return alloc
 
 
 def _round_keep_total(x: np.ndarray, n: int, hi: np.ndarray) -> np.ndarray:
