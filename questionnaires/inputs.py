@@ -91,7 +91,7 @@ INPUTS: dict[str, InputColumn] = {
             high=12,
         ),
         InputColumn(
-            "intended_stay_months", "integer", "intended total stay in months", low=0, high=999
+            "intended_stay_months", "integer", "intended total stay in months", low=0, high=99
         ),
         InputColumn("reason_migration", "choice", "main reason for coming to live", _REASON),
         InputColumn("temporary_abroad", "choice", "temporary stays abroad, last 12 months", _TEMP),
