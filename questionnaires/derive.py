@@ -236,7 +236,7 @@ def _check_values(frame: Any, used: dict[str, str], rules: Rules) -> None:
                 argument="df",
                 expected=expected,
                 found=f"{n} row{'s' if n > 1 else ''}",
-                hint="questionnaires.load('core').validate(df) lists the rows",
+                hint=f"questionnaires.load('core', country='{rules.country}').validate(df) lists the rows",
             )
 
 
