@@ -149,21 +149,29 @@ def _group_ties(w: np.ndarray, rtol: float) -> np.ndarray:
     return groups
 
 
-def pairwise_from_odds(pi: np.ndarray, w: np.ndarray, n: int, *, tie_rtol: float = 1e-7) -> np.ndarray:
-    """Exact π_kl of the conditional Poisson design from its π and odds (formula in module doc)."""
+def pairwise_from_odds(pi: np.ndarray, w: np.ndarray, n: int, *, rows: np.ndarray | None = None,
+                       tie_rtol: float = 1e-7) -> np.ndarray:
+    """Exact π_kl of the conditional Poisson design from its π and odds (formula in module doc).
+
+    With ``rows``, only those rows (against every unit) are computed; the values for pairs of
+    tied odds need the whole row, :math:`\\sum_{l \\neq k}\\pi_{kl} = (n-1)\\pi_k`.
+    """
     N = pi.size
+    full = rows is None
+    rows = np.arange(N) if full else np.asarray(rows, dtype=int)
     groups = _group_ties(w, tie_rtol)
-    dw = w[None, :] - w[:, None]
-    same = groups[:, None] == groups[None, :]
+    g_r = groups[rows]
+    same = g_r[:, None] == groups[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        p2 = (pi[:, None] * w[None, :] - pi[None, :] * w[:, None]) / dw
+        p2 = (pi[rows, None] * w[None, :] - pi[None, :] * w[rows, None]) / (
+            w[None, :] - w[rows, None])
     p2[same] = 0.0
-    if same.sum() > N:  # some odds are tied: spread each row's remainder over its ties
-        size = np.bincount(groups)
-        row = p2.sum(axis=1)
-        for g in np.flatnonzero(size > 1):
-            members = np.flatnonzero(groups == g)
-            c = np.mean(((n - 1) * pi[members] - row[members]) / (size[g] - 1))
-            p2[np.ix_(members, members)] = c
-    np.fill_diagonal(p2, pi)
-    return np.clip((p2 + p2.T) / 2, 0.0, 1.0)
+    size = np.bincount(groups)
+    tied = size[g_r] > 1
+    if tied.any():
+        c = ((n - 1) * pi[rows] - p2.sum(axis=1)) / np.maximum(size[g_r] - 1, 1)
+        p2 = np.where(same, c[:, None], p2)
+    p2[np.arange(rows.size), rows] = pi[rows]
+    if full:
+        p2 = (p2 + p2.T) / 2
+    return np.clip(p2, 0.0, 1.0)

@@ -237,3 +237,65 @@ def _brewer(p: np.ndarray, n: int) -> np.ndarray:
     out = np.outer(p, p) * (c[:, None] + c[None, :]) / 2
     np.fill_diagonal(out, p)
     return np.clip(out, 0.0, 1.0)
+
+
+def joint_among(pi: np.ndarray, idx: np.ndarray, method: str) -> np.ndarray:
+    """π_kl among the units ``idx`` of one population whose units have probabilities ``pi``.
+
+    Cheaper than the full matrix where the method allows: systematic needs one column per
+    selected unit, conditional Poisson the working odds of all units and the pairwise formula
+    for the selected ones, Hájek and Brewer only population sums.
+    """
+    method = {"maxentropy": "conditional_poisson", "pps_systematic": "systematic"}.get(method, method)
+    p = check_pi(pi)
+    idx = np.asarray(idx, dtype=int)
+    q = p[idx]
+    if method == "poisson":
+        out = np.outer(q, q)
+    elif method == "systematic":
+        V = np.r_[0.0, np.cumsum(p)]
+        cuts = np.unique(np.r_[0.0, np.mod(V, 1.0), 1.0])
+        length = np.diff(cuts)
+        keep = length > 1e-14
+        mid = ((cuts[:-1] + cuts[1:]) / 2)[keep]
+        A = (np.ceil(V[None, idx + 1] - mid[:, None]) - np.ceil(V[None, idx] - mid[:, None])) > 0
+        A = A.astype(float)
+        out = A.T @ (A * length[keep][:, None])
+    elif method == "srs":
+        n, N = fixed_size(p), p.size
+        out = np.full((idx.size, idx.size), n * (n - 1) / (N * (N - 1)) if N > 1 else 0.0)
+    elif method in ("hajek", "brewer"):
+        n = fixed_size(p)
+        if method == "hajek":
+            d = float(np.sum(p * (1 - p)))
+            out = np.outer(q, q) * (1 - np.outer(1 - q, 1 - q) / d) if d > 0 else np.outer(q, q)
+        else:
+            c = (n - 1) / (n - (2 * n - 1) * q / (n - 1) + np.sum(p ** 2) / (n - 1)) if n > 1 \
+                else np.zeros_like(q)
+            out = np.outer(q, q) * (c[:, None] + c[None, :]) / 2
+        out = np.clip(out, 0.0, 1.0)
+        one = q >= 1 - 1e-12
+        out[one, :] = q[None, :]
+        out[:, one] = q[:, None]
+    elif method == "conditional_poisson":
+        n = fixed_size(p)
+        one = p >= 1 - 1e-12
+        midmask = (p > 1e-15) & ~one
+        m = n - int(one.sum())
+        out = np.outer(q, q)
+        sel_mid = midmask[idx]
+        if m >= 2 and sel_mid.any():
+            mid_idx = np.flatnonzero(midmask)
+            w = working_odds(p[mid_idx])
+            where = np.searchsorted(mid_idx, idx[sel_mid])  # positions among the 0<π<1 units
+            rows = pairwise_from_odds(p[mid_idx], w, m, rows=where)[:, where]
+            out[np.ix_(sel_mid, sel_mid)] = (rows + rows.T) / 2
+        elif sel_mid.any():
+            out[np.ix_(sel_mid, sel_mid)] = 0.0
+        sel_one = one[idx]
+        out[sel_one, :] = q[None, :]
+        out[:, sel_one] = q[:, None]
+    else:
+        out = joint_inclusion_probabilities(p, method)[np.ix_(idx, idx)]
+    np.fill_diagonal(out, q)
+    return out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 
@@ -112,6 +113,50 @@ class Sample:
         from sampling.multistage import screen
 
         return screen(self, classify, rates, **kwargs)
+
+    def joint_probabilities(
+        self, approximation: Literal["exact", "hajek", "brewer"] = "exact"
+    ) -> pd.DataFrame:
+        """Joint inclusion probabilities of the selected units of a one-stage sample.
+
+        Within a stratum they come from :func:`sampling.joint_inclusion_probabilities` for the
+        selection method (exact for systematic, Sampford, conditional Poisson, Tillé, SRS and
+        Poisson; Brewer's method and the cube method have no closed form and need
+        ``approximation="hajek"`` or ``"brewer"``); across strata :math:`\\pi_{kl} = \\pi_k\\pi_l`.
+        The result (indexed by unit id, in the order of :attr:`units`) can be passed to
+        ``SurveyDesign(..., pps=matrix)``.
+        """
+        from sampling.joint import joint_among
+        from surveycore import SurveyError
+        from surveycore.checks import check_option
+
+        check_option(approximation, ("exact", "hajek", "brewer"), "approximation")
+        if len(self.stages) != 1:
+            raise SurveyError("joint probabilities are available for one-stage samples",
+                              argument="sample", expected="a sample from select()",
+                              found=f"{len(self.stages)} stages or phases")
+        st = self.stages[0]
+        method = {"pps_systematic": "systematic", "cube": None, "brewer": None}.get(
+            st.method, st.method)
+        if approximation != "exact":
+            method = approximation
+        if method is None:
+            raise SurveyError(f"method {st.method!r} has no exact joint probabilities",
+                              argument="approximation", expected="'hajek' or 'brewer'",
+                              found="'exact'")
+        ids = self.units[st.id].to_numpy()
+        pi = self.units["pi_1"].to_numpy()
+        out = np.outer(pi, pi)
+        order_ids = st.detail["order_ids"]
+        bounds = st.detail["bounds"]
+        pos = pd.Index(order_ids).get_indexer(ids)
+        stratum = np.searchsorted(bounds, pos, side="right") - 1
+        for h in np.unique(stratum):
+            sel = np.flatnonzero(stratum == h)
+            lo, hi = bounds[h], bounds[h + 1]
+            pi_h = self.frame_pi.loc[order_ids[lo:hi]].to_numpy()
+            out[np.ix_(sel, sel)] = joint_among(pi_h, pos[sel] - lo, method)
+        return pd.DataFrame(out, index=ids, columns=ids)
 
     def summary(self) -> pd.DataFrame:
         """One row per stage/phase: method, units selected, strata, probability range."""

@@ -193,7 +193,9 @@ def select(
                           "selected": np.bincount(key[idx], minlength=H)})
     record = StageRecord(kind="stage", method=method, id=fr.id, strata=stratum_col, prob="pi_1",
                          sizes=sizes, detail={"size": size, "sort": sort, "serpentine": serpentine,
-                                              "balance": balance})
+                                              "balance": balance,
+                                              "order_ids": df[fr.id].to_numpy()[order],
+                                              "bounds": bounds})
     design = SampleDesign(ids=[fr.id], strata=[stratum_col], fpc=["fpc_1"],
                           pps="brewer" if size and method not in EQUAL else None)
     frame_pi = pd.Series(pi_all, index=df[fr.id].to_numpy(), name="pi_1")

@@ -119,3 +119,40 @@ def test_refusals(frame_df):
         select(frame_df, 10, method="pps_random")
     with pytest.raises(SurveyError, match="whole number"):
         select(frame_df, 10.5, method="srs")
+
+
+@pytest.mark.parametrize("method", ["pps_systematic", "sampford", "conditional_poisson", "tille",
+                                    "srs", "systematic", "poisson"])
+def test_sample_joint_probabilities_match_the_full_matrix(method):
+    from sampling import joint_inclusion_probabilities
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"ea": np.arange(60) + 100, "households": rng.integers(10, 100, 60),
+                       "region": rng.choice(["a", "b"], 60)})
+    pps = method not in ("srs", "systematic")
+    s = select(df, 12, method=method, size="households" if pps else None, strata="region",
+               sort="households" if "systematic" in method else None, id="ea", seed=3)
+    P = s.joint_probabilities()
+    kind = {"pps_systematic": "systematic"}.get(method, method)
+    for region, grp in df.groupby("region"):
+        grp = grp.sort_values("households", kind="stable") if "systematic" in method else grp
+        n_h = s.stages[0].sizes.set_index("stratum").loc[region, "n"]
+        pi = (inclusion_probabilities(grp["households"], n_h).to_numpy() if pps
+              else np.full(len(grp), n_h / len(grp)))
+        ids = grp["ea"].to_numpy()
+        full = pd.DataFrame(joint_inclusion_probabilities(pi, kind), index=ids, columns=ids)
+        chosen = s.units.loc[s.units["region"] == region, "ea"].to_numpy()
+        np.testing.assert_allclose(P.loc[chosen, chosen], full.loc[chosen, chosen], rtol=1e-9)
+    a = s.units["region"] == "a"
+    b = ~a
+    ea_a, ea_b = s.units.loc[a, "ea"].to_numpy(), s.units.loc[b, "ea"].to_numpy()
+    np.testing.assert_allclose(P.loc[ea_a, ea_b],
+                               np.outer(s.units.loc[a, "pi"], s.units.loc[b, "pi"]))
+
+
+def test_sample_joint_probabilities_refuse_methods_without_formula(frame_df):
+    s = select(frame_df, 10, method="brewer", size="households", seed=1)
+    with pytest.raises(SurveyError, match="no exact joint"):
+        s.joint_probabilities()
+    P = s.joint_probabilities("brewer")
+    assert P.shape == (10, 10)
