@@ -57,10 +57,9 @@ class SurveyError(ValueError):
         for label, value in (
             ("argument", self.argument),
             ("expected", self.expected),
-            ("found:   ", self.found),
-            ("hint:    ", self.hint),
+            ("found", self.found),
+            ("hint", self.hint),
         ):
             if value is not None:
-                key = label.strip()
-                lines.append(f"  {key + ':':<9} {value}")
+                lines.append(f"  {label + ':':<9} {value}")
         return "\n".join(lines)
