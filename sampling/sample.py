@@ -19,7 +19,7 @@ class StageRecord:
     strata: str | None
     prob: str
     sizes: pd.DataFrame = field(repr=False)
-    detail: dict = field(default_factory=dict)
+    detail: dict = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,12 @@ def test_sample_joint_probabilities_refuse_methods_without_formula(frame_df):
         s.joint_probabilities()
     P = s.joint_probabilities("brewer")
     assert P.shape == (10, 10)
+
+
+def test_cube_through_select_balances_on_named_columns(frame_df):
+    s = select(frame_df, 60, method="cube", size="households", balance="migrants", seed=4)
+    assert len(s.units) == 60
+    ht = (s.units["migrants"] / s.units["pi"]).sum()
+    assert abs(ht / frame_df["migrants"].sum() - 1) < 0.03
+    with pytest.raises(SurveyError, match="cube method"):
+        select(frame_df, 60, method="sampford", size="households", balance="migrants")
