@@ -154,8 +154,10 @@ def select(
     if sort:
         order = (serpentine_order(df, [*strata, *sort]) if serpentine
                  else _sort_order(df, [*strata, *sort]))
+        small_key = key.astype(np.uint16) if H <= 65535 else key
+        order = order[np.argsort(small_key[order], kind="stable")]  # strata in key order
     else:
-        order = np.argsort(key.astype(np.int32 if H > 65535 else np.uint16), kind="stable")
+        order = np.argsort(key.astype(np.int64 if H > 65535 else np.uint16), kind="stable")
     key_o = key[order]
     bounds = np.r_[0, np.cumsum(np.bincount(key_o, minlength=H))]
     rng = as_rng(seed)

@@ -165,3 +165,14 @@ def test_cube_through_select_balances_on_named_columns(frame_df):
     assert abs(ht / frame_df["migrants"].sum() - 1) < 0.03
     with pytest.raises(SurveyError, match="cube method"):
         select(frame_df, 60, method="sampford", size="households", balance="migrants")
+
+
+def test_serpentine_sort_with_two_strata_columns_keeps_strata_apart(frame_df):
+    df = frame_df.assign(district=np.arange(len(frame_df)) % 7)
+    s = select(df, {(r, u): 2 for r in "NSE" for u in (0, 1)}, method="pps_systematic",
+               size="households", strata=["region", "urban"], sort="district", serpentine=True,
+               id="ea", seed=1)
+    assert s.units.groupby(["region", "urban"]).size().eq(2).all()
+    for _, grp in df.groupby(["region", "urban"]):
+        pi = inclusion_probabilities(grp["households"], 2)
+        np.testing.assert_allclose(s.frame_pi.loc[grp["ea"].to_numpy()], pi)
