@@ -27,32 +27,8 @@ class Solution:
     trace: tuple[float, ...]  # max relative misfit of column 0 after each iteration
 
 
-def _crossprod(x: np.ndarray, wd: np.ndarray, chunk: int = 32768) -> np.ndarray:
-    """Σ_i wd_ir x_i x_i' for every column r: returns (R, p, p).
-
-    Large problems are summed over blocks of rows as ``A'A`` with ``A = x·sqrt(wd)`` (a
-    symmetric rank-k update in BLAS, the weighted block staying in cache).
-    """
-    m, p = x.shape
-    r = wd.shape[1]
-    if m * p * p * r <= 2e8 and r > 1:
-        return np.einsum("ip,ir,iq->rpq", x, wd, x, optimize=True)
-    out = np.zeros((r, p, p))
-    root = np.sqrt(np.clip(wd, 0.0, None))
-    negative = (wd < 0).any(axis=0)
-    for j in range(r):
-        for start in range(0, m, chunk):
-            xs = x[start : start + chunk]
-            if negative[j]:
-                out[j] += (xs * wd[start : start + chunk, j, None]).T @ xs
-            else:
-                a = xs * root[start : start + chunk, j, None]
-                out[j] += a.T @ a
-    return out
-
-
 def solve(
-    x: np.ndarray,
+    x,
     d: np.ndarray,
     totals: np.ndarray,
     method: str,
@@ -63,7 +39,7 @@ def solve(
 ) -> Solution:
     """Solve the calibration equations for every column of ``d`` (m, R).
 
-    ``totals`` is (p,) or, one per column, (p, R).
+    ``x`` is a design (:mod:`weighting._design`); ``totals`` is (p,) or, one per column, (p, R).
     """
     m, p = x.shape
     r = d.shape[1]
@@ -75,23 +51,23 @@ def solve(
     iterations = np.zeros(r, dtype=int)
     scale = 1.0 + np.abs(tcol)
     trace: list[float] = []
-    misfit = tcol - x.T @ (d * g)
+    misfit = tcol - x.rmatvec(d * g)
     for it in range(1, max_iter + 1):
         cols = np.flatnonzero(active)
         if cols.size == 0:
             break
-        tmat = _crossprod(x, d[:, cols] * deriv[:, cols])
+        tmat = x.gram(d[:, cols] * deriv[:, cols])
         pinv = np.linalg.pinv(tmat, rcond=_PINV_RCOND)
         step = np.einsum("rpq,qr->pr", pinv, misfit[:, cols])
         new_eta = eta[:, cols] + step
-        u = x @ new_eta
+        u = x.matvec(new_eta)
         gn, dn = g_and_derivative(method, u, lower, upper)
         bad = ~(np.isfinite(gn).all(axis=0) & np.isfinite(dn).all(axis=0))
         halvings = 0
         while bad.any() and halvings < 60:
             step[:, bad] /= 2.0
             new_eta[:, bad] = eta[:, cols[bad]] + step[:, bad]
-            u_bad = x @ new_eta[:, bad]
+            u_bad = x.matvec(new_eta[:, bad])
             gb, db = g_and_derivative(method, u_bad, lower, upper)
             gn[:, bad], dn[:, bad] = gb, db
             bad_idx = np.flatnonzero(bad)
@@ -100,7 +76,7 @@ def solve(
             halvings += 1
         eta[:, cols] = new_eta
         g[:, cols], deriv[:, cols] = gn, dn
-        misfit[:, cols] = tcol[:, cols] - x.T @ (d[:, cols] * gn)
+        misfit[:, cols] = tcol[:, cols] - x.rmatvec(d[:, cols] * gn)
         iterations[cols] = it
         rel = np.abs(misfit[:, cols]) / scale[:, cols]
         if 0 in cols:

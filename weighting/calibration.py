@@ -22,9 +22,12 @@ import pandas as pd
 from surveycore import SurveyError
 from surveycore.checks import _preview
 from weighting._arrays import group_sums, times_gathered
+from weighting._design import ColumnDesign, DenseDesign
 from weighting._solver import Solution, solve
 from weighting._targets import Margin, NumericTotal, cell_codes, check_margin_totals, parse_targets
 from weighting.records import CalibrationRecord
+
+DENSE_LIMIT = 4_000_000  # row-level designs with more entries are kept as columns
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,21 +36,27 @@ class CalibrationProblem:
 
     unit: np.ndarray  # (n,) row -> unit
     n_units: int
-    unit_x: np.ndarray  # (m, p) reduced design (full column rank where possible)
+    x: Any  # (m, p) reduced design (full column rank where possible), see weighting._design
     totals: np.ndarray  # (p,)
-    names: tuple[str, ...]  # (p,) column names of unit_x
-    check_x: np.ndarray  # (m, q) every target column (full dummy coding) for reporting
+    names: tuple[str, ...]  # (p,) column names of x
+    check: Any  # (m, q) every target column (full dummy coding) for reporting
     check_totals: np.ndarray  # (q,)
     check_names: tuple[str, ...]
     check_margin: tuple[str, ...]  # the margin each check column belongs to
     cluster_codes: np.ndarray | None  # (n,) cluster of each row (integrated calibration)
+    rows_are_units: bool = False  # unit i is row i
+
+    def row_x(self) -> np.ndarray:
+        """The reduced design for every row (n, p), built on demand."""
+        dense = self.x.dense()
+        return dense if self.rows_are_units else dense[self.unit]
 
     def unit_weights(self, w: np.ndarray) -> np.ndarray:
         return group_sums(self.unit, self.n_units, w)
 
     def achieved(self, w: np.ndarray) -> np.ndarray:
         """Totals Σ w x of every target column for weights ``w`` (n,)."""
-        return self.check_x.T @ group_sums(self.unit, self.n_units, w)
+        return self.check.rmatvec(group_sums(self.unit, self.n_units, w))
 
 
 def _domain_targets(data: pd.DataFrame, by: str, targets: Mapping[Any, Any]):
@@ -204,45 +213,49 @@ def build_problem(
             all_keep.append(np.array([True]))
         categorical_only = False
 
-    # column-major: one contiguous column per auxiliary, and X'WX runs fast in BLAS
-    x_full = np.empty((n, len(all_cols)), order="F")
-    for j, c in enumerate(all_cols):
-        x_full[:, j] = c
-    del all_cols
     totals = np.concatenate(all_totals)
     keep = np.concatenate(all_keep)
     # drop columns with zero total that no sampled unit has (as R does)
     for j in np.flatnonzero(totals == 0):
-        if not x_full[:, j].any():
+        if not all_cols[j].any():
             keep[j] = False
 
     if cluster_codes is not None:
+        unit_kind = "clusters"
         unit = cluster_codes
         n_units = int(unit.max()) + 1
         size = np.bincount(unit, minlength=n_units)
-        unit_x = np.asfortranarray(group_sums(unit, n_units, x_full) / size[:, None])
+        design = DenseDesign(
+            np.column_stack([np.bincount(unit, weights=c, minlength=n_units) for c in all_cols])
+            / size[:, None]
+        )
     elif categorical_only and by is None and cat_codes:
+        unit_kind = "cells"
         unit, _ = cell_codes([c for c, _ in cat_codes], [k for _, k in cat_codes])
         n_units = int(unit.max()) + 1
         first = np.full(n_units, -1)
         first[unit[::-1]] = np.arange(n)[::-1]
-        unit_x = x_full[first]
+        design = DenseDesign(np.column_stack([c[first] for c in all_cols]))
     else:
+        unit_kind = "rows"
         unit = np.arange(n, dtype=np.intp)
         n_units = n
-        unit_x = x_full
-    check_names = tuple(all_names)
+        if n * len(all_cols) <= DENSE_LIMIT:
+            design = DenseDesign(np.column_stack(all_cols))
+        else:  # keep the columns; products are formed block by block
+            design = ColumnDesign(all_cols)
     return CalibrationProblem(
         unit=unit,
         n_units=n_units,
-        unit_x=unit_x if keep.all() else np.asfortranarray(unit_x[:, keep]),
+        x=design.select(keep),
         totals=totals[keep],
         names=tuple(np.array(all_names)[keep]),
-        check_x=unit_x,
+        check=design,
         check_totals=totals,
-        check_names=check_names,
+        check_names=tuple(all_names),
         check_margin=tuple(all_margin),
         cluster_codes=cluster_codes,
+        rows_are_units=unit_kind == "rows",
     )
 
 
@@ -255,12 +268,10 @@ def check_feasible(problem: CalibrationProblem, d: np.ndarray, lower: float, upp
     if not (np.isfinite(lower) or np.isfinite(upper)):
         return
     du = problem.unit_weights(d)
-    x = problem.check_x
-    pos = np.clip(x, 0, None) * du[:, None]
-    neg = np.clip(x, None, 0) * du[:, None]
+    pos, neg = problem.check.signed_sums(du)
     with np.errstate(invalid="ignore"):
-        low = lower * pos.sum(axis=0) + upper * neg.sum(axis=0)
-        high = upper * pos.sum(axis=0) + lower * neg.sum(axis=0)
+        low = lower * pos + upper * neg
+        high = upper * pos + lower * neg
     low = np.nan_to_num(low, nan=0.0)
     high = np.nan_to_num(high, nan=0.0)
     t = problem.check_totals
@@ -308,7 +319,7 @@ def record_for(problem: CalibrationProblem, d: np.ndarray, g: np.ndarray) -> Cal
         dbar = (np.bincount(c, weights=d) / size)[c]
     else:
         dbar = d
-    return CalibrationRecord(unit=problem.unit, unit_x=problem.unit_x, d=dbar, g=g)
+    return CalibrationRecord(d=dbar, g=g, row_x=problem.row_x)
 
 
 def _check_constant_within(codes: np.ndarray, w: np.ndarray, cluster: str) -> None:
@@ -347,7 +358,7 @@ class CalibrateStep:
             _check_constant_within(p.cluster_codes, w, self.cluster or "cluster")
         check_feasible(p, w, self.lower, self.upper)
         d = p.unit_weights(w)[:, None]
-        sol = solve(p.unit_x, d, p.totals, self.method, self.lower, self.upper, self.tol,
+        sol = solve(p.x, d, p.totals, self.method, self.lower, self.upper, self.tol,
                     self.max_iter)
         if not sol.converged[0]:
             raise explain_failure(p, sol, w, self.tol, self.max_iter, self.lower, self.upper)
@@ -370,7 +381,7 @@ class CalibrateStep:
         d = p.unit_weights(w)
         if d.ndim == 1:
             d = d[:, None]
-        sol = solve(p.unit_x, d, p.totals, self.method, self.lower, self.upper, self.tol,
+        sol = solve(p.x, d, p.totals, self.method, self.lower, self.upper, self.tol,
                     self.max_iter)
         if not sol.converged.all():
             bad = np.flatnonzero(~sol.converged)

@@ -15,6 +15,7 @@ survey's ``svyrecvar`` does with the entries of ``design$postStrata``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,24 +94,23 @@ class RakingRecord:
 
 @dataclass(frozen=True, eq=False)
 class CalibrationRecord:
-    """GREG-type calibration: unit design matrix, row→unit map, weights before, g-weights.
+    """GREG-type calibration: weights before, g-weights, and the calibration variables.
 
-    ``unit_x`` (m, p) holds the calibration variables of each calibration unit (a row, a cell
-    of the margins, or a cluster averaged over its rows for integrated calibration); ``unit``
-    (n,) maps rows to units; ``d`` (n,) the weights before calibration (averaged within
-    clusters for integrated calibration); ``g`` (n,) the g-weights.
+    ``row_x()`` returns the calibration variables of every row (n, p) — for integrated
+    calibration the cluster averages — built only when a variance is asked for; ``d`` (n,)
+    are the weights before calibration (averaged within clusters for integrated
+    calibration) and ``g`` (n,) the g-weights.
     """
 
-    unit: np.ndarray
-    unit_x: np.ndarray
     d: np.ndarray
     g: np.ndarray
+    row_x: Callable[[], np.ndarray] = field(repr=False)
     kind: str = "calibration"
     _cache: dict = field(default_factory=dict, repr=False)
 
     def _basis(self) -> np.ndarray:
         if "q" not in self._cache:
-            a = self.unit_x[self.unit] * np.sqrt(self.d)[:, None]
+            a = self.row_x() * np.sqrt(self.d)[:, None]
             q, r, _ = scipy.linalg.qr(a, mode="economic", pivoting=True)
             diag = np.abs(np.diag(r))
             rank = int((diag > diag.max() * 1e-7).sum()) if diag.size else 0

@@ -100,7 +100,10 @@ class TrimCalibrateStep:
     names: tuple[str, ...] = ()
 
     def _run(self, d: np.ndarray):
+        from weighting._design import DenseDesign
         from weighting._solver import solve
+
+        design = DenseDesign(self.x)
 
         lo, hi = caps(d, self.lower, self.upper, self.relative_to)
         lo_a = np.broadcast_to(np.asarray(lo, dtype=float), (d.shape[1],))
@@ -118,7 +121,7 @@ class TrimCalibrateStep:
             wfix = np.where(fixed, np.clip(w, lo_a, hi_a), 0.0)
             free_d = np.where(fixed, 0.0, d)
             totals = self.totals[:, None] - self.x.T @ wfix
-            sol = solve(self.x, free_d, totals, self.method, self.bounds[0], self.bounds[1],
+            sol = solve(design, free_d, totals, self.method, self.bounds[0], self.bounds[1],
                         self.solver_tol, self.solver_max_iter)
             if not sol.converged.all():
                 return np.where(fixed, wfix, d * sol.g), rounds, False, fixed

@@ -486,7 +486,7 @@ class Weights:
         rec = make_record("calibrate", params, w, new, targets=table,
                           iterations=int(sol.iterations[0]), converged=True, trace=sol.trace,
                           notes=(f"{problem.n_units} calibration units, "
-                                 f"{problem.unit_x.shape[1]} auxiliary columns",))
+                                 f"{problem.x.shape[1]} auxiliary columns",))
         return self._extend(step, new, rec, var_record)
 
     # ------------------------------------------------------------------ trimming
@@ -564,7 +564,7 @@ class Weights:
                               hint="use calibrate(..., bounds=...) to keep household g-weights "
                               "in range")
         w = self._values
-        step = TrimCalibrateStep(problem.unit_x[problem.unit], problem.totals, method,
+        step = TrimCalibrateStep(problem.row_x(), problem.totals, method,
                                  cal_bounds, float(lower), float(upper), relative_to, tol,
                                  max_rounds, 1e-10, 100, problem.names)
         new, rounds, n_fixed = step.fit(w)

@@ -154,3 +154,20 @@ def test_property_rake_and_linear_hit_random_margins(seed):
     c = Weights(df, "w").calibrate({**margins, "x": total_x}, method="raking")
     np.testing.assert_allclose(c.values @ df.x.to_numpy(), total_x, rtol=1e-8)
     np.testing.assert_allclose(c.replay(c.base_values), c.values, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method, bounds", [("linear", None), ("logit", (0.7, 1.7))])
+def test_column_design_equals_dense_design(apiclus1, monkeypatch, method, bounds):
+    """Large row-level problems keep X as columns; the answer must not change."""
+    import weighting.calibration as cal
+
+    dense = Weights(apiclus1, "pw").calibrate(POP_CAL, method=method, bounds=bounds)
+    monkeypatch.setattr(cal, "DENSE_LIMIT", 0)
+    cols = Weights(apiclus1, "pw").calibrate(POP_CAL, method=method, bounds=bounds)
+    assert type(cols._steps[-1].problem.x).__name__ == "ColumnDesign"
+    np.testing.assert_allclose(cols.values, dense.values, rtol=1e-12)
+    x = (dense.values * (apiclus1.api00 - 650)).to_numpy()
+    np.testing.assert_allclose(cols.variance_records()[0].residualize(x),
+                               dense.variance_records()[0].residualize(x), rtol=1e-9, atol=1e-9)
+    reps = np.column_stack([dense.base_values * f for f in (0.97, 1.0, 1.03)])
+    np.testing.assert_allclose(cols.replay(reps), dense.replay(reps), rtol=1e-12)
