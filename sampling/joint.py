@@ -74,6 +74,10 @@ def joint_inclusion_probabilities(
     numpy.ndarray
         Symmetric ``N × N`` matrix.
     """
+    if method == "cube":
+        raise SurveyError("the cube method has no closed-form joint probabilities",
+                          argument="method", expected="an exact method or an approximation",
+                          found="'cube'", hint="use method='hajek' (Hájek's approximation)")
     method = check_option(method, JOINT_METHODS, "method")
     method = {"maxentropy": "conditional_poisson", "pps_systematic": "systematic"}.get(method, method)
     p = check_pi(pi)

@@ -120,3 +120,17 @@ def test_conditional_poisson_probabilities_with_widely_spread_odds():
     np.testing.assert_allclose(cps_pi_from_odds(w, 100), pik, rtol=1e-9, atol=1e-15)
     back = working_odds(pik)  # odds are defined up to a common factor
     np.testing.assert_allclose(back / back.sum(), w / w.sum(), rtol=1e-8)
+
+
+def test_joint_refusals():
+    from surveycore import SurveyError
+
+    pi = inclusion_probabilities(TOY, 3)
+    with pytest.raises(SurveyError, match="no closed-form"):
+        joint_inclusion_probabilities(pi, "cube")
+    with pytest.raises(SurveyError, match="sum to an integer"):
+        joint_inclusion_probabilities(pi * 0.9, "sampford")
+    with pytest.raises(SurveyError, match=r"\[0, 1\]"):
+        joint_inclusion_probabilities(pi * 2, "poisson")
+    with pytest.raises(SurveyError, match="equal inclusion"):
+        joint_inclusion_probabilities(pi, "srs")
