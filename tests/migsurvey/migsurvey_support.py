@@ -6,7 +6,7 @@ import yaml
 
 from migsurvey.spec import default_spec_text
 
-SMALL = {"persons": 120_000, "psus": 48}
+SMALL = {"persons": 120_000, "psus": 60}
 
 
 def small_spec_text(**changes) -> str:
@@ -14,7 +14,6 @@ def small_spec_text(**changes) -> str:
     raw = yaml.safe_load(default_spec_text())
     raw["frame"]["synthetic"]["persons"] = SMALL["persons"]
     raw["sample"]["psus"] = SMALL["psus"]
-    raw["strata"]["by"] = []
     for key, value in changes.items():
         raw[key] = value
     return yaml.safe_dump(raw, sort_keys=False)

@@ -64,7 +64,7 @@ def test_design_template_keys_and_allocation(tmp_path, capsys):
     alloc = tmp_path / "alloc.csv"
     assert main(["design", "--spec", str(spec), "--out", str(alloc)]) == 0
     a = pd.read_csv(alloc)
-    assert a["psus"].sum() == 48
+    assert a["psus"].sum() == 60
     assert {"stratum", "eas", "prevalence", "psus"} <= set(a.columns)
 
 
