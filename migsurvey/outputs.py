@@ -78,11 +78,8 @@ def _write(result: Any, path: Path, suffix: str) -> Path:
 
 def write_questionnaire(path: Path, *, module: str = "core", country: str | None = None) -> Path:
     """Export a questionnaire module as an XLSForm workbook."""
-    import questionnaires
+    from questionnaires import load
 
-    load = getattr(questionnaires, "load", None)
-    if load is None:
-        from questionnaires.form import load
     q = load(module, country=country) if country else load(module)
     path.parent.mkdir(parents=True, exist_ok=True)
     return q.to_xlsform(path)

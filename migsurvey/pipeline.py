@@ -367,7 +367,7 @@ def select_sample(frame: pd.DataFrame, allocation: pd.DataFrame, census: Census,
 
 
 def _sampling_allocate(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
-    from sampling.allocation import allocate
+    from sampling import allocate
 
     fr, sm = spec["frame"], spec["sample"]
     g = frame.groupby("stratum", sort=True)
@@ -384,7 +384,7 @@ def _sampling_allocate(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
 
 
 def _sampling_select(frame, allocation, census, spec, rng):
-    from sampling.select import select
+    from sampling import select
 
     fr, sel = spec["frame"], spec["selection"]
     n_h = allocation.set_index("stratum")["psus"]
