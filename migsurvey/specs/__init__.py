@@ -1,0 +1,1 @@
+"""Survey specifications shipped with migsurvey (the demo)."""
