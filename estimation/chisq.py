@@ -115,6 +115,14 @@ def chisq(design: Any, row: str, col: str, *, statistic: str = "F") -> pd.DataFr
     c, clev = _codes(data[col], keep, "col")
     nr, nc = len(rlev), len(clev)
     K = nr * nc
+    if K > 400 or K * len(w) > 100_000_000:
+        raise SurveyError(
+            "the table is too large for the design-based test",
+            argument="row" if nr >= nc else "col",
+            expected="at most 400 cells (and rows × cells ≤ 1e8)",
+            found=f"{nr} × {nc} = {K} cells on {len(w)} rows",
+            hint="collapse categories or test within domains",
+        )
     cell = np.where(keep, r + nr * c, -1)
     mm = np.zeros((len(w), K))
     mm[keep, cell[keep]] = 1.0

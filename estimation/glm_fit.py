@@ -161,9 +161,11 @@ def irls(
         iterations = it
         mu_eta = family.mu_eta(eta)
         good = good_prior & (mu_eta != 0)
-        z = eta[good] + (y[good] - mu[good]) / mu_eta[good]
-        sw = np.sqrt(prior[good] * mu_eta[good] ** 2 / family.variance(mu[good]))
-        coef, _, rank, _ = np.linalg.lstsq(X[good] * sw[:, None], z * sw, rcond=None)
+        # rows outside `good` get weight zero (no copies of the model matrix)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(good, eta + (y - mu) / mu_eta, 0.0)
+            sw = np.where(good, np.sqrt(prior * mu_eta**2 / family.variance(mu)), 0.0)
+        coef, _, rank, _ = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)
         if rank < X.shape[1]:
             raise SurveyError(
                 "the model matrix is rank deficient",
@@ -172,8 +174,7 @@ def irls(
                 found=f"rank {rank} for {X.shape[1]} terms",
                 hint="drop aliased terms or levels with no observations",
             )
-        wt = np.zeros(len(y))
-        wt[good] = sw**2
+        wt = sw**2
         eta = X @ coef
         mu = family.linkinv(eta)
         dev = float(family.deviance_residuals(y, mu, prior).sum())

@@ -62,6 +62,55 @@ def _rank(mat: np.ndarray, tol: float) -> int:
     return int((s > tol * s.max()).sum())
 
 
+def _factor_rank(F: np.ndarray, tol: float, dense_limit: int = 300) -> int:
+    """Numerical rank of a factor matrix ``F = 1 + D`` whose deviations ``D`` are sparse.
+
+    Jackknife factors deviate from one only within the deleted PSU's stratum, so ``D`` is
+    block diagonal after grouping PSUs and replicates by the connected components of its
+    non-zero pattern. ``rank(D)`` is summed over blocks (one small SVD each) and the rank-one
+    update ``D + 1 1ᵀ`` follows Meyer (1973): ``+1`` when ``1`` lies in neither the column nor
+    the row space of ``D``, ``−1`` when it lies in both and ``1 + 1ᵀ D⁺ 1 = 0``, else ``+0``.
+    Dense deviations (bootstrap, BRR, SDR) or small matrices use :func:`_rank` directly.
+    """
+    P, R = F.shape
+    D = F - 1.0
+    nz = np.abs(D) > 1e-12
+    if min(P, R) <= dense_limit or nz.mean() > 0.2:
+        return _rank(F, tol)
+    from scipy.sparse.csgraph import connected_components
+
+    ri, ci = np.nonzero(nz)
+    graph = sp.coo_matrix((np.ones(len(ri)), (ri, P + ci)), shape=(P + R, P + R))
+    _, labels = connected_components(graph, directed=False)
+    row_lab, col_lab = labels[:P], labels[P:]
+    in_col = not (~nz.any(axis=1)).any()  # an all-zero row of D: 1 is not in its column space
+    in_row = not (~nz.any(axis=0)).any()
+    rank_d = 0
+    s = 0.0
+    order_r = np.argsort(row_lab, kind="stable")
+    order_c = np.argsort(col_lab, kind="stable")
+    comps = np.intersect1d(row_lab[nz.any(axis=1)], col_lab[nz.any(axis=0)])
+    r_bounds = np.searchsorted(row_lab[order_r], comps), np.searchsorted(row_lab[order_r], comps, side="right")
+    c_bounds = np.searchsorted(col_lab[order_c], comps), np.searchsorted(col_lab[order_c], comps, side="right")
+    for i in range(len(comps)):  # one block per stratum of replicates
+        rows = order_r[r_bounds[0][i] : r_bounds[1][i]]
+        cols = order_c[c_bounds[0][i] : c_bounds[1][i]]
+        u, sv, vt = np.linalg.svd(D[np.ix_(rows, cols)], full_matrices=False)
+        k = int((sv > tol * sv.max()).sum())
+        rank_d += k
+        uk, sk, vk = u[:, :k], sv[:k], vt[:k]
+        one_r, one_c = np.ones(len(rows)), np.ones(len(cols))
+        pu, pv = uk.T @ one_r, vk @ one_c
+        in_col &= np.linalg.norm(one_r - uk @ pu) < 1e-8 * np.sqrt(len(rows))
+        in_row &= np.linalg.norm(one_c - vk.T @ pv) < 1e-8 * np.sqrt(len(cols))
+        s += float(pv @ (pu / sk))
+    if not in_col and not in_row:
+        return rank_d + 1
+    if in_col and in_row and abs(1.0 + s) < 1e-8:
+        return rank_d - 1
+    return rank_d
+
+
 def _domain_keys(domain: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     if domain is None:
         return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
@@ -132,19 +181,18 @@ class ReplicateEngine:
         n, k = values.shape
         dkey, inside = _domain_keys(domain, n)
         wv = values * np.where(inside, self.weights, 0.0)[:, None]
-        full = np.zeros((n_domains, k))
-        for j in range(k):
-            full[:, j] = np.bincount(dkey, weights=wv[:, j], minlength=n_domains)
         if self.factors is not None:
             p = self.factors.shape[0]
             key = self.psu * n_domains + dkey
-            # sparse (P·D × n) group-sum, then factor contraction: (R, D, k)
+            # sparse (P·D × n) group-sum to PSU × domain totals, then one product with the
+            # (P, R) factor matrix: no n × R matrix is formed
             rows = key[inside]
             group = sp.csr_matrix(
                 (np.ones(len(rows)), (rows, np.flatnonzero(inside))), shape=(p * n_domains, n)
             )
-            psu_dom = np.asarray(group @ wv).reshape(p, n_domains, k)
-            reps = np.einsum("pr,pdk->rdk", self.factors, psu_dom)
+            psu_dom = np.asarray(group @ wv).reshape(p, n_domains * k)
+            full = psu_dom.sum(axis=0).reshape(n_domains, k)
+            reps = (self.factors.T @ psu_dom).reshape(-1, n_domains, k)
         else:
             # sparse (D·k × n) matrix of a_ij on row (domain, j), times the (n, R) weights
             idx = np.flatnonzero(inside)
@@ -152,6 +200,9 @@ class ReplicateEngine:
             cols = np.repeat(idx, k)
             group = sp.csr_matrix((values[idx].ravel(), (rows, cols)), shape=(n_domains * k, n))
             reps = np.asarray(group @ self.repweights).T.reshape(self.n_replicates, n_domains, k)
+            full = np.zeros((n_domains, k))
+            for j in range(k):
+                full[:, j] = np.bincount(dkey[inside], weights=wv[inside, j], minlength=n_domains)
         return full, reps
 
     # -- VarianceEngine ----------------------------------------------------------------------
@@ -168,6 +219,8 @@ class ReplicateEngine:
             return self._totals(a, problem.domain, D)
         b = np.asarray(problem.denominator, dtype=float)
         k = a.shape[1]
+        if k > 1 and (b == b[:, :1]).all():  # one shared denominator (means, shares)
+            b = b[:, :1]
         full, reps = self._totals(np.hstack([a, b]), problem.domain, D)
         with np.errstate(divide="ignore", invalid="ignore"):
             return full[:, :k] / full[:, k:], reps[:, :, :k] / reps[:, :, k:]
@@ -206,12 +259,11 @@ class ReplicateEngine:
         if not active.any():
             return 0
         if self.factors is not None:
-            mat = self.factors[np.unique(self.psu[active])]
-        else:
-            mat = self.repweights[active]
-            n, r = mat.shape
-            if n > 40 * r:
-                sub = mat[:: n // (20 * r)]
-                if _rank(sub, tol) == r:
-                    return r - 1
+            return max(_factor_rank(self.factors[np.unique(self.psu[active])], tol) - 1, 0)
+        mat = self.repweights[active]
+        n, r = mat.shape
+        if n > 40 * r:
+            sub = mat[:: n // (20 * r)]
+            if _rank(sub, tol) == r:
+                return r - 1
         return max(_rank(mat, tol) - 1, 0)

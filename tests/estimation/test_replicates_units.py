@@ -281,3 +281,20 @@ def test_polars_input_and_repr():
     np.testing.assert_allclose(a.mean("api00")["se"], b.mean("api00")["se"], rtol=1e-14)
     assert "50 supplied replicates" in repr(a)
     assert "generated" in repr(survey_design("clus1_mean").replicate("JK1"))
+
+
+@pytest.mark.parametrize("rule", ["fail", "adjust", "average", "remove", "certainty"])
+def test_blockwise_rank_of_jackknife_factors_equals_dense_rank(rule):
+    from estimation.replicates.engine import _factor_rank, _rank
+
+    if rule == "fail":
+        designs = [survey_design("strat_mean"), survey_design("nhanes_jkn_mean")]
+    else:
+        df = load_data("apiclus1")
+        df["str"] = np.where(df["dnum"] == 413, "single", df["stype"])
+        designs = [SurveyDesign(df, ids="dnum", strata="str", weights="pw", nest=True, lonely_psu=rule)]
+    rng = np.random.default_rng(0)
+    for d in designs:
+        F = generate(PsuLayout.from_stage(d.stages[0]), "JKn", lonely_psu=d._lonely).factors
+        for rows in [np.arange(F.shape[0]), np.sort(rng.choice(F.shape[0], F.shape[0] // 3, replace=False))]:
+            assert _factor_rank(F[rows], 1e-5, dense_limit=0) == _rank(F[rows], 1e-5)
