@@ -63,11 +63,21 @@ def weight_summary(w: np.ndarray) -> dict[str, float]:
     }
 
 
-def times_gathered(w: np.ndarray, f: np.ndarray, codes: np.ndarray, chunk: int = 16384) -> np.ndarray:
-    """``w * f[codes]`` for (n, R) ``w`` and (G, R) ``f``, by blocks of rows (cache friendly)."""
+def times_gathered(
+    w: np.ndarray, f: np.ndarray, codes: np.ndarray, out: np.ndarray | None = None,
+    chunk: int = 16384,
+) -> np.ndarray:
+    """``w * f[codes]`` for (n, R) ``w`` and (G, R) ``f``, by blocks of rows (cache friendly).
+
+    ``out`` (which may be ``w`` itself) receives the result when given.
+    """
     if w.ndim == 1 or w.shape[0] <= chunk:
-        return w * f[codes]
-    out = np.empty(w.shape)
+        if out is None:
+            return w * f[codes]
+        np.multiply(w, f[codes], out=out)
+        return out
+    if out is None:
+        out = np.empty(w.shape)
     for start in range(0, w.shape[0], chunk):
         stop = start + chunk
         np.multiply(w[start:stop], f[codes[start:stop]], out=out[start:stop])

@@ -91,6 +91,9 @@ class ColumnDesign:
         return out
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
+        if v.ndim == 2 and v.shape[1] == 1:
+            v1 = np.ascontiguousarray(v[:, 0])
+            return np.array([[np.dot(c, v1)] for c in self.columns])
         return np.stack([c @ v for c in self.columns])
 
     def select(self, keep: np.ndarray) -> ColumnDesign:

@@ -376,7 +376,7 @@ class CalibrateStep:
         new = w * g
         return new, record_for(p, w, g), sol
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         p = self.problem
         d = p.unit_weights(w)
         if d.ndim == 1:
@@ -393,4 +393,4 @@ class CalibrateStep:
                 f"(first: column {bad[0]})",
                 hint="widen the bounds; replicates move weights further than the full sample",
             )
-        return times_gathered(w, sol.g, p.unit)
+        return times_gathered(w, sol.g, p.unit, out)

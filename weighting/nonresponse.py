@@ -155,7 +155,7 @@ class EligibilityStep:
     codes: np.ndarray
     n_classes: int
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         known = (self.status != UNKNOWN)[:, None]
         total = group_sums(self.codes, self.n_classes, w)
         k = group_sums(self.codes, self.n_classes, w * known)
@@ -173,7 +173,7 @@ class ClassAdjustStep:
     codes: np.ndarray
     n_classes: int
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         resp = (self.status == RESPONDENT)[:, None]
         elig = ((self.status == RESPONDENT) | (self.status == NONRESPONDENT))[:, None]
         e = group_sums(self.codes, self.n_classes, w * elig)
@@ -191,7 +191,7 @@ class InversePropensityStep:
     status: np.ndarray
     propensity: np.ndarray
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         resp = (self.status == RESPONDENT)[:, None]
         elig = ((self.status == RESPONDENT) | (self.status == NONRESPONDENT))[:, None]
         p = np.where(self.status == RESPONDENT, self.propensity, 1.0)[:, None]

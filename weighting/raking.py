@@ -50,8 +50,8 @@ class PostStratifyStep:
             f = np.where(current > 0, m.counts[:, None] / current, 0.0)
         return f
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
-        return times_gathered(w, self.factors(w), self.margin.codes)
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return times_gathered(w, self.factors(w), self.margin.codes, out)
 
     def fit(self, w: np.ndarray):
         m = self.margin
@@ -158,11 +158,11 @@ class RakeStep:
         ]
         return new, record, fitted, converged, trace, tables
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         cell, cell_levels = self._cells()
         n_cells = cell_levels.shape[0]
         t0 = group_sums(cell, n_cells, w)
         if t0.ndim == 1:
             t0 = t0[:, None]
         f, *_ = self._ipf(t0, cell_levels, self.sweeps, 0.0)
-        return times_gathered(w, f, cell)
+        return times_gathered(w, f, cell, out)

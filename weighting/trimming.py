@@ -66,7 +66,7 @@ class TrimStep:
     redistribute: str
     strict: bool
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         lo, hi = caps(w, self.lower, self.upper, self.relative_to)
         return trim_matrix(w, lo, hi, self.redistribute, self.strict)[0]
 
@@ -150,7 +150,7 @@ class TrimCalibrateStep:
             )
         return new[:, 0], rounds, int(fixed.sum())
 
-    def replay(self, w: np.ndarray) -> np.ndarray:
+    def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         new, _, ok, _ = self._run(w)
         if not ok:
             raise SurveyError(

@@ -239,22 +239,49 @@ class Weights:
         out._records = self._records + (var_record,)
         return out
 
-    def replay(self, base: np.ndarray) -> np.ndarray:
+    def replay(self, base: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
         """Re-run every recorded step from other base weights, (n,) or (n, R) columns.
 
         Targets, options, bounds, classes and trimming caps are those recorded; raking uses the
         number of sweeps of the original fit (as R survey's ``rake`` on a replicate design),
         calibration iterates each column to convergence.
+
+        Parameters
+        ----------
+        base : ndarray (n,) or (n, R)
+            Base weights, e.g. replicate base weights ``base_values[:, None] * factors``.
+        out : ndarray, optional
+            A float array of the shape of ``base`` that receives the result (numpy's ``out``
+            convention; it may be ``base`` itself, which saves an n × R allocation).
         """
         w, flat = as_matrix(base)
         if w.shape[0] != len(self):
             raise SurveyError("replay base weights must have one row per sample row",
                               argument="base", expected=f"{len(self)} rows",
                               found=f"shape {np.shape(base)}")
+        target = None
+        if out is not None:
+            if out.shape != np.shape(base) or out.dtype != np.float64:
+                raise SurveyError("out must be a float array of the shape of base",
+                                  argument="out", expected=f"float64 of shape {np.shape(base)}",
+                                  found=f"{out.dtype} of shape {out.shape}")
+            target = out[:, None] if out.ndim == 1 else out
         if not self._steps:
-            w = w.copy()
-        for step in self._steps:  # every step returns a new array
-            w = step.replay(w)
+            if target is None:
+                return w[:, 0].copy() if flat else w.copy()
+            target[...] = w
+            return out
+        for k, step in enumerate(self._steps):
+            last = k == len(self._steps) - 1
+            # intermediate results are ours: later steps may overwrite them
+            dest = target if last else (w if k > 0 else None)
+            result = step.replay(w, out=dest)
+            if last and target is not None and result is not target:
+                target[...] = result
+                result = target
+            w = result
+        if out is not None:
+            return out
         return w[:, 0] if flat else w
 
     # ------------------------------------------------------------------ eligibility, nonresponse

@@ -9,6 +9,7 @@ from conftest import POP_CAL, POP_SW, POP_TYPES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from surveycore import SurveyError
 from weighting import Weights
 
 MARGINS = {**POP_TYPES, **POP_SW}
@@ -92,6 +93,15 @@ def test_replay_reproduces_the_chain_and_is_vectorised(apistrat):
     together = w.replay(base)
     for j in range(4):
         np.testing.assert_allclose(together[:, j], w.replay(base[:, j]), rtol=1e-12)
+    # out= may be the base itself
+    own = base.copy()
+    assert w.replay(own, out=own) is own
+    np.testing.assert_allclose(own, together, rtol=1e-12)
+    single = Weights(df, "pw").rake(MARGINS)
+    own = base.copy()
+    np.testing.assert_allclose(single.replay(own, out=own), single.replay(base), rtol=1e-12)
+    with pytest.raises(SurveyError):
+        w.replay(base, out=np.zeros((3, 3)))
 
 
 def test_immutable_and_caller_frame_untouched(apiclus1):
