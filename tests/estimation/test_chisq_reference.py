@@ -70,3 +70,15 @@ def test_bad_input():
         d.chisq("stype", "nope")
     with pytest.raises(SurveyError, match="two levels"):
         d.subset(d.data["stype"] == "E").chisq("stype", "awards")
+
+
+def test_refuses_tables_too_large_for_dense_covariances():
+    import pandas as pd
+
+    from estimation import SurveyDesign
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"a": rng.integers(0, 30, 2000).astype(str), "b": rng.integers(0, 20, 2000).astype(str), "w": 1.0})
+    d = SurveyDesign(df, weights="w")
+    with pytest.raises(SurveyError, match="too large"):
+        d.chisq("a", "b")
