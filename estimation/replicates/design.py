@@ -319,11 +319,29 @@ class ReplicateDesign(BaseDesign):
         return float(self._degf)
 
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        """Degrees of freedom of each domain's subset (R's ``degf`` of ``subset(design)``)."""
+        """Degrees of freedom of each domain's subset (R's ``degf`` of ``subset(design)``).
+
+        For generated replicates the rank depends only on the PSUs a domain touches; ranks are
+        cached by that set, so domains present in every PSU cost one computation.
+        """
         if domain is None or n_domains == 1 and (domain >= 0).all():
             return np.full(n_domains, self.degf())
         engine = self._engine()
-        return np.array([float(engine.degf(domain == d)) for d in range(n_domains)])
+        active = (domain >= 0) & (self._w > 0)
+        if self._factors is None:
+            return np.array([float(engine.degf(domain == d)) for d in range(n_domains)])
+        P = self._factors.shape[0]
+        pairs = np.unique(domain[active] * P + self._psu[active])
+        used = np.zeros((n_domains, P), dtype=bool)
+        used[pairs // P, pairs % P] = True
+        cache = self.__dict__.setdefault("_rank_cache", {})
+        out = np.empty(n_domains)
+        for d in range(n_domains):
+            key = used[d].tobytes()
+            if key not in cache:
+                cache[key] = float(engine.degf_psus(used[d]))
+            out[d] = cache[key]
+        return out
 
     def _with_weights(self, weights: np.ndarray) -> ReplicateDesign:
         new = object.__new__(type(self))

@@ -244,6 +244,12 @@ class ReplicateEngine:
             thetas[r] = np.atleast_1d(problem.statistic(self.replicate_weights(r)))
         return est, replicate_covariance(thetas, est, self.scale, self.rscales, self.mse)
 
+    def degf_psus(self, used: np.ndarray, tol: float = 1e-5) -> int:
+        """Rank minus one of the factor rows of the PSUs in ``used`` (boolean, length P)."""
+        if not used.any():
+            return 0
+        return max(_factor_rank(self.factors[used], tol) - 1, 0)
+
     def degf(self, rows: np.ndarray | None = None, tol: float = 1e-5) -> int:
         """Rank of the replicate weights minus one (R ``degf.svyrep.design``).
 
@@ -259,7 +265,9 @@ class ReplicateEngine:
         if not active.any():
             return 0
         if self.factors is not None:
-            return max(_factor_rank(self.factors[np.unique(self.psu[active])], tol) - 1, 0)
+            used = np.zeros(self.factors.shape[0], dtype=bool)
+            used[self.psu[active]] = True
+            return self.degf_psus(used, tol)
         mat = self.repweights[active]
         n, r = mat.shape
         if n > 40 * r:
