@@ -25,9 +25,8 @@ repeated-draw checks are vectorised. Algorithms (Tillé 2006, *Sampling Algorith
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
-from sampling.conditional_poisson import working_odds
+from sampling.conditional_poisson import odds_scale, working_odds
 from sampling.probabilities import inclusion_probabilities
 from surveycore import SurveyError
 
@@ -174,11 +173,8 @@ def sampford(pi: np.ndarray, rng: np.random.Generator, draws: int = 1,
 
 def poisson_scale(w: np.ndarray, n: int) -> np.ndarray:
     """Poisson probabilities ``c w / (1 + c w)`` summing to ``n`` (same conditional design)."""
-    lw = np.log(w)
-    f = lambda t: np.sum(1.0 / (1.0 + np.exp(-(lw + t)))) - n  # noqa: E731
-    lo, hi = -lw.max() - 50, -lw.min() + 50
-    t = brentq(f, lo, hi, xtol=1e-12)
-    return 1.0 / (1.0 + np.exp(-(lw + t)))
+    cw = w * odds_scale(w, n)
+    return cw / (1.0 + cw)
 
 
 def conditional_poisson(pi: np.ndarray, rng: np.random.Generator, draws: int = 1,

@@ -20,10 +20,21 @@ Algorithm 5.x) on the logit scale: :math:`\\log w \\leftarrow \\log w + \\operat
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
 
 from surveycore import SurveyError
 
-_STABLE_LIMIT = 4_000_000  # N·(n+1) cells for the exact prefix/suffix computation
+_STABLE_LIMIT = 10_000_000  # N·(n+1) cells (80 MB) for the exact prefix/suffix computation
+
+
+def odds_scale(w: np.ndarray, n: float) -> float:
+    """The factor :math:`c` with :math:`\\sum_k c w_k/(1 + c w_k) = n` (same conditional design)."""
+    lw = np.log(w[w > 0])
+    if n <= 0 or n >= lw.size:
+        return 1.0
+    f = lambda t: np.sum(1.0 / (1.0 + np.exp(-(lw + t)))) - n  # noqa: E731
+    t = brentq(f, -lw.max() - 50, -lw.min() + 50, xtol=1e-12)
+    return float(np.exp(t))
 
 
 def _recursion(w: np.ndarray, n: int) -> tuple[np.ndarray, float]:
@@ -47,34 +58,38 @@ def _prefix_suffix(w: np.ndarray, n: int) -> np.ndarray:
     matter can occur.
     """
     N = w.size
-    pre = np.zeros((N + 1, n + 1))
+    w = w * odds_scale(w, n)  # π is unchanged; the partial products now peak near degree n
     suf = np.zeros((N + 1, n + 1))
-    pre_log = np.zeros(N + 1)
     suf_log = np.zeros(N + 1)
-    pre[0, 0] = suf[N, 0] = 1.0
-    for j in range(N):
-        v = pre[j].copy()
-        v[1:] += w[j] * pre[j, :-1]
-        top = v.max()
-        pre[j + 1] = v / top
-        pre_log[j + 1] = pre_log[j] + np.log(top)
-        k = N - 1 - j
+    suf[N, 0] = 1.0
+    for k in range(N - 1, -1, -1):
         u = suf[k + 1].copy()
         u[1:] += w[k] * suf[k + 1, :-1]
         top = u.max()
         suf[k] = u / top
         suf_log[k] = suf_log[k + 1] + np.log(top)
-    # e_{n-1}(U∖k) = sum_a pre[k][a] * suf[k+1][n-1-a]
-    excl = np.einsum("ka,ka->k", pre[:N, :n], suf[1:, n - 1::-1])
-    log_excl = np.log(np.maximum(excl, 1e-300)) + pre_log[:N] + suf_log[1:]
-    log_en = np.log(pre[N, n]) + pre_log[N]
-    return np.clip(np.exp(np.log(w) + log_excl - log_en), 0.0, 1.0)
+    # e_{n-1}(U∖k) = sum_a pre_k[a] * suf[k+1][n-1-a], with pre_k = prod_{i<k} (1 + w_i z)
+    excl = np.empty(N)
+    pre = np.zeros(n + 1)
+    pre[0] = 1.0
+    pre_log = 0.0
+    for k in range(N):
+        excl[k] = pre[:n] @ suf[k + 1, n - 1::-1]
+        v = pre.copy()
+        v[1:] += w[k] * pre[:-1]
+        top = v.max()
+        pre = v / top
+        pre_log_k = pre_log
+        pre_log += np.log(top)
+        excl[k] = np.log(max(excl[k], 1e-300)) + pre_log_k + suf_log[k + 1]
+    log_en = np.log(pre[n]) + pre_log
+    return np.clip(np.exp(np.log(w) + excl - log_en), 0.0, 1.0)
 
 
 def cps_pi_from_odds(w: np.ndarray, n: int) -> np.ndarray:
     """Inclusion probabilities of the conditional Poisson design of size ``n`` with odds ``w``.
 
-    Exact prefix/suffix products of :math:`\\prod(1 + w_i z)` when ``N·(n+1)`` is at most four
+    Exact prefix/suffix products of :math:`\\prod(1 + w_i z)` when ``N·(n+1)`` is at most ten
     million; above, the recursion of the module documentation, refused when its error bound
     exceeds :math:`10^{-8}` (odds spread over many orders of magnitude).
     """

@@ -134,3 +134,18 @@ def test_joint_refusals():
         joint_inclusion_probabilities(pi * 2, "poisson")
     with pytest.raises(SurveyError, match="equal inclusion"):
         joint_inclusion_probabilities(pi, "srs")
+
+
+def test_conditional_poisson_two_routes_and_refusal():
+    from sampling.conditional_poisson import _prefix_suffix, _recursion, cps_pi_from_odds
+    from surveycore import SurveyError
+
+    rng = np.random.default_rng(1)
+    w = np.exp(rng.normal(0, 0.3, 5000))  # similar odds: the recursion is accurate here
+    exact = _prefix_suffix(w, 1000)
+    rec, bound = _recursion(w, 1000)
+    assert bound < 1 and exact.sum() == pytest.approx(1000, rel=1e-12)
+    np.testing.assert_allclose(exact, rec, atol=1e-11)
+    wide = np.exp(rng.normal(0, 2, 12_000))  # too large for the exact route, recursion unsafe
+    with pytest.raises(SurveyError, match="cannot be computed accurately"):
+        cps_pi_from_odds(wide, 1000)
