@@ -186,9 +186,9 @@ def _weighting(steps: list[WeightStep]) -> str:
             charts.append(svg.histogram(s.g, title=f"g-weights of {s.name}", xlabel="g = w / w₀",
                                         color=svg.PALETTE[2], marker=1.0))
         if s.convergence:
-            charts.append(svg.lines({"max |target − achieved|": s.convergence},
+            charts.append(svg.lines({"criterion": s.convergence},
                                     title=f"Convergence of {s.name}", xlabel="iteration",
-                                    ylabel="largest margin gap", log=True))
+                                    ylabel="convergence criterion", log=True))
         if s.margins is not None and len(s.margins):
             extra.append(f"<h3>Margins of {escape(s.name)}: target vs achieved</h3>"
                          + _table(s.margins, digits=8))
