@@ -32,6 +32,11 @@ class Margin:
     levels: tuple[Any, ...]
     codes: np.ndarray  # (n,) int codes into levels
     counts: np.ndarray  # (L,) population counts
+    order: tuple[int, ...] = ()  # levels in sorted order, for display
+
+    @property
+    def display(self) -> list[int]:
+        return list(self.order) if self.order else list(range(len(self.levels)))
 
     @property
     def total(self) -> float:
@@ -89,21 +94,18 @@ def _factorize_unsorted(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
     return codes, list(uniques)
 
 
-def factorize_sorted(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
-    """Integer codes of ``values`` and its sorted distinct values.
+def factorize_levels(values: pd.Series) -> tuple[np.ndarray, list[Any], tuple[int, ...]]:
+    """Integer codes of ``values``, its distinct values, and their sorted order.
 
-    Factorises without sorting (one hash pass; Arrow's dictionary encoding for Arrow-backed
-    columns) and sorts only the distinct values, then relabels the codes through a small
-    lookup table.
+    One hash pass (Arrow's dictionary encoding for Arrow-backed columns); the codes keep the
+    order of first appearance and only the few distinct values are sorted, for display.
     """
     codes, levels = _factorize_unsorted(values)
     try:
         order = sorted(range(len(levels)), key=lambda j: levels[j])
     except TypeError:  # mixed types: order by their text
         order = sorted(range(len(levels)), key=lambda j: str(levels[j]))
-    rank = np.empty(len(levels), dtype=np.intp)
-    rank[order] = np.arange(len(levels))
-    return rank[codes], [levels[j] for j in order]
+    return codes, levels, tuple(order)
 
 
 def _match_level(level: Any, sample_levels: list[Any]) -> Any:
@@ -121,7 +123,7 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
     columns = _key_columns(key)
     name = columns[0] if len(columns) == 1 else ":".join(columns)
     rows = _row_keys(data, columns, argument)
-    codes, sample_levels = factorize_sorted(rows)
+    codes, sample_levels, order = factorize_levels(rows)
     counts = np.zeros(len(sample_levels))
     seen = np.zeros(len(sample_levels), dtype=bool)
     absent = []
@@ -168,7 +170,7 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
             found=f"no target for {_preview(missing)}",
             hint="add the level to the targets or recode it into a level that has one",
         )
-    return Margin(name, columns, tuple(sample_levels), codes, counts)
+    return Margin(name, columns, tuple(sample_levels), codes, counts, order)
 
 
 def parse_targets(
@@ -246,9 +248,10 @@ def cell_codes(codes: list[np.ndarray], n_levels: list[int]) -> tuple[np.ndarray
     if n_cells_max <= 5e7:
         # dense mixed-radix key, present cells found by counting: O(n), no sort
         radix = np.concatenate([[1], np.cumprod(sizes[:-1])]).astype(np.int64)
-        key = np.zeros(codes[0].shape[0], dtype=np.int64)
+        kind = np.int32 if n_cells_max < 2**31 else np.int64
+        key = np.zeros(codes[0].shape[0], dtype=kind)
         for c, r in zip(codes, radix):
-            key += c.astype(np.int64) * r
+            key += c.astype(kind, copy=False) * kind(r)
         present = np.bincount(key, minlength=int(n_cells_max)) > 0
         uniq = np.flatnonzero(present)
         position = np.cumsum(present) - 1
@@ -258,4 +261,4 @@ def cell_codes(codes: list[np.ndarray], n_levels: list[int]) -> tuple[np.ndarray
         radix = np.concatenate([[1], np.cumprod(sizes[:-1])])
         uniq, cell = np.unique(stacked @ radix, return_inverse=True)
     cell_levels = (uniq[:, None] // radix[None, :]) % sizes[None, :]
-    return cell.astype(np.intp).ravel(), cell_levels.astype(np.intp)
+    return cell.astype(np.intp, copy=False).ravel(), cell_levels.astype(np.intp)

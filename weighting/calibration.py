@@ -96,13 +96,14 @@ def _columns(margins: list[Margin], numerics: list[NumericTotal], prefix: str = 
     """Full dummy coding (for reports) and a reduced basis (for the solver)."""
     cols, names, margin_of, totals, keep = [], [], [], [], []
     for k, m in enumerate(margins):
-        for j, lv in enumerate(m.levels):
+        for pos, j in enumerate(m.display):
+            lv = m.levels[j]
             cols.append(m.codes == j)
             names.append(f"{prefix}{m.name}={lv}")
             margin_of.append(prefix + m.name)
             totals.append(m.counts[j])
             # later margins: drop one level, their indicators sum to the first margin's
-            keep.append(k == 0 or j > 0)
+            keep.append(k == 0 or pos > 0)
     for t in numerics:
         cols.append(t.values)
         names.append(prefix + t.name)

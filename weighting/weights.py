@@ -421,8 +421,9 @@ class Weights:
         new, var_record, before = step.fit(w)
         m = margins[0]
         achieved = np.bincount(m.codes, weights=new, minlength=len(m.levels))
-        table = targets_table([f"{m.name}={lv}" for lv in m.levels], [m.name] * len(m.levels),
-                              m.counts, before, achieved)
+        o = m.display
+        table = targets_table([f"{m.name}={m.levels[j]}" for j in o], [m.name] * len(o),
+                              m.counts[o], before[o], achieved[o])
         rec = make_record("poststratify", {"targets": dict(targets)}, w, new, targets=table,
                           iterations=1, converged=True)
         return self._extend(step, new, rec, var_record)
@@ -458,11 +459,12 @@ class Weights:
         new, var_record, fitted, converged, trace, tables = step.fit(w)
         names, owners, totals, before, achieved = [], [], [], [], []
         for m, (tb, ta) in zip(margins, tables):
-            names += [f"{m.name}={lv}" for lv in m.levels]
-            owners += [m.name] * len(m.levels)
-            totals.append(m.counts)
-            before.append(tb)
-            achieved.append(ta)
+            o = m.display
+            names += [f"{m.name}={m.levels[j]}" for j in o]
+            owners += [m.name] * len(o)
+            totals.append(m.counts[o])
+            before.append(tb[o])
+            achieved.append(ta[o])
         table = targets_table(names, owners, np.concatenate(totals), np.concatenate(before),
                               np.concatenate(achieved))
         rec = make_record(
