@@ -149,8 +149,11 @@ def model_matrices(data: pd.DataFrame, formula: str, weights: np.ndarray):
             found=f"{int((weights[dropped] > 0).sum())} rows with missing values",
             hint="subset the design to the complete cases first",
         )
-    if y_df.shape[1] == 2 and y_df.columns[1].endswith("[True]"):
-        y_df = y_df.iloc[:, [1]]
+    if y_df.shape[1] == 2:
+        # a two-level response (boolean or categorical): success is the second level, as in R
+        vals = y_df.to_numpy(dtype=float)
+        if np.isin(vals, [0.0, 1.0]).all() and (vals.sum(axis=1) == 1).all():
+            y_df = y_df.iloc[:, [1]]
     if y_df.shape[1] != 1:
         raise SurveyError(
             "the response must be one numeric column",

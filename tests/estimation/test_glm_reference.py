@@ -122,3 +122,11 @@ def test_coefficients_equal_statsmodels_weighted_glm(family, sm_family):
     fit = sm.GLM(y, X, family=getattr(sm.families, sm_family)(), var_weights=d.weights / d.weights.mean()).fit(tol=1e-13)
     np.testing.assert_allclose(res.coef, fit.params, rtol=1e-7)
     np.testing.assert_allclose(res.naive_cov, fit.cov_params() / fit.scale, rtol=1e-5)
+
+
+def test_two_level_categorical_response_is_second_level_success():
+    d = survey_design("strat_mean")
+    a = d.glm("awards ~ ell + meals", family="quasibinomial")
+    check(a, "strat_glm_logit")
+    with pytest.raises(SurveyError, match="one numeric column"):
+        d.glm("stype ~ ell", family="quasibinomial")

@@ -298,3 +298,13 @@ def test_blockwise_rank_of_jackknife_factors_equals_dense_rank(rule):
         F = generate(PsuLayout.from_stage(d.stages[0]), "JKn", lonely_psu=d._lonely).factors
         for rows in [np.arange(F.shape[0]), np.sort(rng.choice(F.shape[0], F.shape[0] // 3, replace=False))]:
             assert _factor_rank(F[rows], 1e-5, dense_limit=0) == _rank(F[rows], 1e-5)
+
+
+def test_sdr_with_fewer_replicates_reuses_rows():
+    d = survey_design("strat_mean")
+    r = d.replicate("SDR", replicates=80)
+    assert r.n_replicates == 80 and r.scale == pytest.approx(4 / 80)
+    full = d.replicate("SDR").mean("api00")["se"].iloc[0]
+    assert r.mean("api00")["se"].iloc[0] == pytest.approx(full, rel=0.3)
+    with pytest.raises(SurveyError, match="Hadamard"):
+        d.replicate("SDR", replicates=30)
