@@ -256,7 +256,16 @@ class ReplicateDesign(BaseDesign):
             "JKn": 1.0,
         }
         scale_v = float(scale) if scale is not None else default_scale[type]
-        rs = np.ones(R) if rscales is None else np.broadcast_to(np.asarray(rscales, dtype=float), (R,)).copy()
+        rs = np.ones(R) if rscales is None else np.atleast_1d(np.asarray(rscales, dtype=float))
+        if rs.size == 1:
+            rs = np.full(R, float(rs[0]))
+        if rs.shape != (R,):
+            raise SurveyError(
+                "rscales must give one value per replicate",
+                argument="rscales",
+                expected=f"a number or {R} values",
+                found=f"{rs.size} values",
+            )
         if not np.isfinite(scale_v) or scale_v <= 0 or not np.isfinite(rs).all() or (rs < 0).any():
             raise SurveyError(
                 "scale and rscales must be finite and non-negative (scale positive)",

@@ -210,6 +210,8 @@ def test_refuses_replicates_that_do_not_match_type():
         ReplicateDesign(_with_reps(df, jk[:, :10]), weights="pw", type="JK1")
     with pytest.raises(SurveyError, match="rscales"):
         ReplicateDesign(_with_reps(df, jk), weights="pw", type="JKn")
+    with pytest.raises(SurveyError, match="one value per replicate"):
+        ReplicateDesign(_with_reps(df, jk), weights="pw", type="JKn", rscales=[0.9] * 3)
     with pytest.raises(SurveyError, match="successive-difference"):
         ReplicateDesign(_with_reps(df, jk), weights="pw", type="SDR")
     with pytest.raises(SurveyError, match="needs scale"):
