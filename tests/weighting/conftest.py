@@ -1,18 +1,8 @@
 import json
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-DATA = HERE.parent / "data"
-REF = HERE.parent / "reference"
-
-POP_TYPES = {"stype": {"E": 4421, "H": 755, "M": 1018}}
-POP_SW = {"sch.wide": {"No": 1072, "Yes": 5122}}
-POP_CAL = {"stype": {"E": 4421, "H": 755, "M": 1018}, "api99": 3914069}
+from wt_targets import DATA, REF
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import POP_CAL, POP_SW, POP_TYPES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wt_targets import POP_CAL, POP_SW, POP_TYPES
 
 from surveycore import SurveyError
 from weighting import Weights

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import POP_CAL, POP_SW, POP_TYPES, REF
+from wt_targets import POP_CAL, POP_SW, POP_TYPES, REF
 
 from estimation import SurveyDesign
 from weighting import Weights

@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from _design import mean_and_se, total_and_se
-from conftest import POP_CAL, POP_TYPES, REF
+from wt_targets import POP_CAL, POP_TYPES, REF
+from wt_variance import mean_and_se, total_and_se
 
 from weighting import Weights
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from _design import mean_and_se, total_and_se
-from conftest import POP_CAL, POP_SW, POP_TYPES
+from wt_targets import POP_CAL, POP_SW, POP_TYPES
+from wt_variance import mean_and_se, total_and_se
 
 from weighting import Weights
 

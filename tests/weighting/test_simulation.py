@@ -10,7 +10,7 @@ intervals must cover the population mean about 95% of the time.
 import numpy as np
 import pandas as pd
 import pytest
-from _design import mean_and_se
+from wt_variance import mean_and_se
 
 from weighting import Weights
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import POP_CAL, POP_SW, POP_TYPES
+from wt_targets import POP_CAL, POP_SW, POP_TYPES
 
 from surveycore import SurveyError
 from weighting import Weights
