@@ -55,6 +55,19 @@ ps <- postStratify(rjn, ~stype, data.frame(stype = c("E", "H", "M"), Freq = c(44
 add("weighting_strat_jkn_poststratify", "apistrat", S,
     "postStratify(as.svrepdesign(d,type='JKn'), ~stype, pop); svymean(~api00+enroll)",
     vals(svymean(~api00 + enroll, ps)), note = list(rscales = unname(rjn$rscales), scale = rjn$scale))
+# more distances and bounds on the full-sample design
+sh <- calibrate(dclus1, ~stype + api99, pop_tot, calfun = cal.sinh, bounds = c(0.5, 2), epsilon = 1e-12, maxit = 500)
+add("weighting_clus1_calibrate_sinh", "apiclus1", C1,
+    "calibrate(d, ~stype+api99, pop, calfun=cal.sinh, bounds=c(0.5,2), epsilon=1e-12); svymean(~api00)",
+    vals(svymean(~api00, sh)), note = list(weights_first5 = unname(weights(sh)[1:5]), g_range = range(weights(sh) / weights(dclus1))))
+rb <- calibrate(dclus1, ~stype + api99, pop_tot, calfun = "raking", bounds = c(0.6, 1.6), epsilon = 1e-12, maxit = 500)
+add("weighting_clus1_calibrate_raking_bounded", "apiclus1", C1,
+    "calibrate(d, ~stype+api99, pop, calfun='raking', bounds=c(0.6,1.6), epsilon=1e-12); svymean(~api00)",
+    vals(svymean(~api00, rb)), note = list(weights_first5 = unname(weights(rb)[1:5]), g_range = range(weights(rb) / weights(dclus1))))
+ts <- trimWeights(dstrat, upper = 35, lower = 25, strict = TRUE)
+add("weighting_strat_trim_strict", "apistrat", S,
+    "trimWeights(d, upper=35, lower=25, strict=TRUE); svymean(~api00)",
+    vals(svymean(~api00, ts)), note = list(weights_sum = sum(weights(ts)), weights_range = range(weights(ts)), weights_first5 = unname(weights(ts)[1:5])))
 # (trimWeights on replicate designs is not used: survey 4.1's svyrep method adds the
 # redistributed amount with a recycling error, so it is not a reference.)
 write_cases("weighting_cases.json")

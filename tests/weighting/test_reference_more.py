@@ -1,0 +1,44 @@
+"""More R survey 4.1 cases (tests/reference/weighting_cases.R): sinh and bounded raking
+distances, strict trimming (rtol 1e-8)."""
+
+import json
+
+import numpy as np
+import pytest
+from wt_targets import POP_CAL, REF
+from wt_variance import mean_and_se
+
+from weighting import Weights
+
+RTOL = 1e-8
+CASES = {c["id"]: c for c in json.loads((REF / "weighting_cases.json").read_text())["cases"]}
+
+
+@pytest.mark.parametrize(
+    "case_id, method, bounds",
+    [("weighting_clus1_calibrate_sinh", "sinh", (0.5, 2)),
+     ("weighting_clus1_calibrate_raking_bounded", "raking", (0.6, 1.6))],
+)
+def test_more_distances(apiclus1, case_id, method, bounds):
+    case = CASES[case_id]
+    w = Weights(apiclus1, "pw").calibrate(POP_CAL, method=method, bounds=bounds, tol=1e-12,
+                                          max_iter=100)
+    np.testing.assert_allclose(w.values[:5], case["note"]["weights_first5"], rtol=RTOL)
+    g = w.values / w.base_values
+    np.testing.assert_allclose([g.min(), g.max()], case["note"]["g_range"], rtol=RTOL)
+    est, se = mean_and_se(apiclus1, w.values, "api00", None, apiclus1.dnum, apiclus1.fpc,
+                          w.variance_records())
+    ref = case["values"][0]
+    np.testing.assert_allclose([est, se], [ref["estimate"], ref["se"]], rtol=RTOL)
+
+
+def test_strict_trimming(apistrat):
+    case = CASES["weighting_strat_trim_strict"]
+    w = Weights(apistrat, "pw").trim(upper=35, lower=25, strict=True)
+    note = case["note"]
+    np.testing.assert_allclose(w.values.sum(), note["weights_sum"], rtol=RTOL)
+    np.testing.assert_allclose([w.values.min(), w.values.max()], note["weights_range"], rtol=RTOL)
+    np.testing.assert_allclose(w.values[:5], note["weights_first5"], rtol=RTOL)
+    est, se = mean_and_se(apistrat, w.values, "api00", apistrat.stype, None, apistrat.fpc)
+    ref = case["values"][0]
+    np.testing.assert_allclose([est, se], [ref["estimate"], ref["se"]], rtol=RTOL)
