@@ -217,7 +217,7 @@ def fit_propensity(
             data=sub,
             family=sm.families.Binomial(),
             var_weights=w[elig],
-        ).fit()
+        ).fit(tol=1e-12, maxiter=100)
     except Exception as exc:
         raise SurveyError(
             "the response propensity model could not be fitted",

@@ -68,6 +68,15 @@ ts <- trimWeights(dstrat, upper = 35, lower = 25, strict = TRUE)
 add("weighting_strat_trim_strict", "apistrat", S,
     "trimWeights(d, upper=35, lower=25, strict=TRUE); svymean(~api00)",
     vals(svymean(~api00, ts)), note = list(weights_sum = sum(weights(ts)), weights_range = range(weights(ts)), weights_first5 = unname(weights(ts)[1:5])))
+# response propensity: weighted logistic regression (R glm, quasibinomial, prior weights pw)
+apistrat$disp <- ifelse(((apistrat$snum * 7919) %% 100) < (apistrat$api00 - 300) / 6, 1, 2)
+fit <- glm(I(disp == 1) ~ api00 + stype, family = quasibinomial, weights = pw, data = apistrat)
+phat <- fitted(fit)
+add("weighting_strat_propensity", "apistrat", S,
+    "disp <- ifelse((snum*7919 %% 100) < (api00-300)/6, 1, 2); glm(I(disp==1) ~ api00 + stype, quasibinomial, weights=pw); pw/phat for respondents",
+    data.frame(name = "respondents", estimate = sum(disp_w <- ifelse(apistrat$disp == 1, apistrat$pw / phat, 0)), se = NA),
+    note = list(coef = unname(coef(fit)), phat_first10 = unname(phat[1:10]), n_respondents = sum(apistrat$disp == 1),
+                adjusted_first10 = unname(disp_w[1:10])))
 # (trimWeights on replicate designs is not used: survey 4.1's svyrep method adds the
 # redistributed amount with a recycling error, so it is not a reference.)
 write_cases("weighting_cases.json")

@@ -42,3 +42,14 @@ def test_strict_trimming(apistrat):
     est, se = mean_and_se(apistrat, w.values, "api00", apistrat.stype, None, apistrat.fpc)
     ref = case["values"][0]
     np.testing.assert_allclose([est, se], [ref["estimate"], ref["se"]], rtol=RTOL)
+
+
+def test_inverse_propensity_matches_r_glm(apistrat):
+    """statsmodels' survey-weighted logistic fit against R's glm(quasibinomial, weights=pw)."""
+    case = CASES["weighting_strat_propensity"]
+    df = apistrat.assign(
+        disp=np.where((apistrat.snum * 7919) % 100 < (apistrat.api00 - 300) / 6, 1, 2))
+    assert int((df.disp == 1).sum()) == case["note"]["n_respondents"]
+    w = Weights(df, "pw").adjust_propensity("disp", "api00 + C(stype)", method="inverse")
+    np.testing.assert_allclose(w.values[:10], case["note"]["adjusted_first10"], rtol=1e-8)
+    np.testing.assert_allclose(w.values.sum(), case["values"][0]["estimate"], rtol=1e-8)
