@@ -109,6 +109,7 @@ def _r_name(term: str) -> str:
     if term == "Intercept":
         return "(Intercept)"
     term = re.sub(r"Q\('([^']*)'\)", r"\1", term)
+    term = term.replace("[T.True]", "TRUE")
     return re.sub(r"\[T\.([^\]]*)\]", r"\1", term)
 
 
@@ -188,6 +189,19 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     -------
     GlmResult
         ``result.table`` is the tidy coefficient frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from estimation import SurveyDesign
+    >>> df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3, 4, 4], "w": [2.0] * 8,
+    ...                    "y": [1, 2, 3, 4, 5, 6, 7, 9],
+    ...                    "mig": ["no", "yes", "no", "no", "yes", "yes", "no", "yes"]})
+    >>> d = SurveyDesign(df, ids="psu", weights="w")
+    >>> d.glm("y ~ I(mig == 'yes')").table[["variable", "estimate", "se"]].round(3)
+                  variable  estimate     se
+    0          (Intercept)      3.75  1.237
+    1  I(mig == 'yes')TRUE      1.75  0.270
     """
     check_option(family, FAMILIES, "family")
     fam = Family(family)

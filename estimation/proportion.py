@@ -117,6 +117,18 @@ def proportion(
     -------
     DataFrame
         ``by`` columns, ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from estimation import SurveyDesign
+    >>> df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3, 4, 4], "w": [2.0] * 8,
+    ...                    "mig": ["no", "yes", "no", "no", "yes", "yes", "no", "yes"]})
+    >>> d = SurveyDesign(df, ids="psu", weights="w")
+    >>> d.proportion("mig", method="logit")[["level", "estimate", "ci_low", "ci_high", "df"]].round(3)
+      level  estimate  ci_low  ci_high   df
+    0    no       0.5   0.069    0.931  3.0
+    1   yes       0.5   0.069    0.931  3.0
     """
     check_option(method, METHODS, "method")
     if not isinstance(variable, str):

@@ -169,6 +169,22 @@ class ReplicateDesign(BaseDesign):
 
     Replicate columns that cannot come from ``type`` (BRR factors outside {0, 2}, Fay factors
     outside {ρ, 2 − ρ}, jackknife replicates without exactly one deleted unit …) are refused.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from estimation import SurveyDesign
+    >>> from estimation.replicates import ReplicateDesign
+    >>> df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3, 4, 4], "w": [2.0] * 8,
+    ...                    "y": [1, 2, 3, 4, 5, 6, 7, 9]})
+    >>> r = SurveyDesign(df, ids="psu", weights="w").replicate("JK1")
+    >>> r
+    ReplicateDesign(JK1, 4 generated replicates, scale=0.75, mse=False, 8 rows)
+    >>> supplied = pd.concat([df, r.replicate_weights()], axis=1)
+    >>> s = ReplicateDesign(supplied, weights="w", repweights="rw[0-9]+", type="JK1")
+    >>> s.mean("y")[["estimate", "se", "df"]].round(4)
+       estimate      se   df
+    0     4.625  1.3901  3.0
     """
 
     def __init__(
