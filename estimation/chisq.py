@@ -102,6 +102,19 @@ def chisq(design: Any, row: str, col: str, *, statistic: str = "F") -> pd.DataFr
     DataFrame
         One row: ``test, statistic, ndf, ddf, p_value, pearson`` (unadjusted ``X²``),
         ``mean_deff`` (mean generalised design effect, Rao–Scott tests) and ``method``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from estimation import SurveyDesign
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"psu": np.repeat(np.arange(10), 6), "w": 5.0,
+    ...                    "sex": rng.choice(["f", "m"], 60), "mig": rng.choice(["no", "yes"], 60)})
+    >>> d = SurveyDesign(df, ids="psu", weights="w")
+    >>> d.chisq("sex", "mig")[["test", "statistic", "ndf", "ddf", "p_value"]].round(4)
+      test  statistic  ndf  ddf  p_value
+    0    F     0.0051  1.0  9.0   0.9447
     """
     check_option(statistic, STATISTICS, "statistic")
     data = design.data
