@@ -181,3 +181,11 @@ def test_column_design_equals_dense_design(apiclus1, monkeypatch, method, bounds
                                dense.variance_records()[0].residualize(x), rtol=1e-9, atol=1e-9)
     reps = np.column_stack([dense.base_values * f for f in (0.97, 1.0, 1.03)])
     np.testing.assert_allclose(cols.replay(reps), dense.replay(reps), rtol=1e-12)
+
+
+def test_row_order_and_index_do_not_matter(apiclus1):
+    shuffled = apiclus1.sample(frac=1.0, random_state=4)
+    a = Weights(apiclus1, "pw").calibrate(POP_CAL, method="logit", bounds=(0.7, 1.7))
+    b = Weights(shuffled, "pw").calibrate(POP_CAL, method="logit", bounds=(0.7, 1.7))
+    np.testing.assert_allclose(b.to_series().sort_index().to_numpy(), a.values, rtol=1e-10)
+    assert b.to_series().index.equals(shuffled.index)
