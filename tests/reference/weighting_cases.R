@@ -33,6 +33,23 @@ for (cf in c("linear", "raking", "logit")) {
                   g_sum_hh = sum(g[first]), g_sumsq_hh = sum(g[first]^2),
                   weights_sum = sum(weights(cal))))
 }
+# integrated calibration on a JK1 replicate design (households of Burgenland), every replicate
+# re-calibrated with one weight per household (aggregate.index)
+bg <- subset(eusilc, db040 == "Burgenland")
+dbg <- svydesign(ids = ~db030, weights = ~rb050, data = bg)
+rbg <- as.svrepdesign(dbg, type = "JK1")
+wb <- bg$rb050
+pop_bg <- c(`(Intercept)` = sum(wb) * 1.02, rb090male = sum(wb[bg$rb090 == "male"]) * 0.99,
+            hhinv = sum(wb * bg$hhinv) * 1.01, age = sum(wb * bg$age) * 1.02)
+for (cf in c("linear", "logit")) {
+  b <- if (cf == "logit") c(0.3, 3) else c(-Inf, Inf)
+  cb <- calibrate(rbg, ~rb090 + hhinv + age, pop_bg, calfun = cf, bounds = b, aggregate.index = ~db030,
+                  epsilon = 1e-12, maxit = 100)
+  add(paste0("weighting_eusilc_burgenland_jk1_integrated_", cf), "eusilc", list(ids = "db030", weights = "rb050", subset = "db040 == 'Burgenland'"),
+      paste0("calibrate(as.svrepdesign(d, type='JK1'), ~rb090+hhinv+age, pop, calfun='", cf, "', aggregate.index=~db030); svymean(~eqIncome)"),
+      vals(svymean(~eqIncome, cb)),
+      note = list(population = as.list(pop_bg), bounds = b, scale = rbg$scale))
+}
 # replicate designs: every replicate re-calibrated / re-post-stratified / trimmed
 data(api)
 apiclus1 <- read.csv("../data/apiclus1.csv"); apistrat <- read.csv("../data/apistrat.csv")

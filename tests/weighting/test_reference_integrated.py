@@ -129,3 +129,31 @@ def test_jkn_poststratified_replicates(apistrat):
         ref = _value(case, y)
         np.testing.assert_allclose(w.values @ yv / w.values.sum(), ref["estimate"], rtol=RTOL)
         np.testing.assert_allclose(se, ref["se"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("method", ["linear", "logit"])
+def test_integrated_jk1_replicates_match_r(eusilc, method):
+    """R: calibrate(as.svrepdesign(d, 'JK1'), ..., aggregate.index=~db030) on Burgenland."""
+    case = CASES[f"weighting_eusilc_burgenland_jk1_integrated_{method}"]
+    pop = case["note"]["population"]
+    bg = eusilc[eusilc.db040 == "Burgenland"].assign(hh_one=1.0)
+    targets = {"rb090": {"female": pop["(Intercept)"] - pop["rb090male"],
+                         "male": pop["rb090male"]},
+               "age": pop["age"]}
+    w = Weights(bg, "rb050").calibrate(
+        targets, cluster="db030", cluster_targets={"hh_one": pop["hhinv"]}, method=method,
+        bounds=(0.3, 3) if method == "logit" else None, tol=1e-12, max_iter=100)
+    codes, uniq = pd.factorize(bg.db030)
+    n = uniq.size
+    factors = np.full((len(bg), n), n / (n - 1))
+    factors[np.arange(len(bg)), codes] = 0.0
+    reps = w.replay(w.base_values[:, None] * factors)
+    y = bg.eqIncome.to_numpy()
+    theta = reps.T @ y / reps.sum(axis=0)
+    se = np.sqrt(case["note"]["scale"] * ((theta - theta.mean()) ** 2).sum())
+    ref = case["values"][0]
+    np.testing.assert_allclose(w.values @ y / w.values.sum(), ref["estimate"], rtol=RTOL)
+    np.testing.assert_allclose(se, ref["se"], rtol=RTOL)
+    # one weight per household in every replicate
+    spread = pd.DataFrame(reps).groupby(codes).agg(np.ptp).to_numpy().max()
+    assert spread <= 1e-9 * reps.max()
