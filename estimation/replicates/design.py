@@ -471,6 +471,7 @@ def from_design(
             argument="type",
             expected="JKn, BRR, Fay, bootstrap or SDR for a stratified design",
             found=f"{layout.n_strata} strata",
+            hint="type='JKn' is the delete-one-PSU jackknife within strata (as R's as.svrepdesign)",
         )
     if type in ("BRR", "Fay") and np.isfinite(layout.popsize).any():
         warnings.warn(
