@@ -189,3 +189,14 @@ def test_row_order_and_index_do_not_matter(apiclus1):
     b = Weights(shuffled, "pw").calibrate(POP_CAL, method="logit", bounds=(0.7, 1.7))
     np.testing.assert_allclose(b.to_series().sort_index().to_numpy(), a.values, rtol=1e-10)
     assert b.to_series().index.equals(shuffled.index)
+
+
+def test_crossed_margin_in_rake_and_calibrate_equals_poststratify(apistrat):
+    pop = pd.read_csv(Path(__file__).parent.parent / "data" / "apipop.csv")
+    cells = {k: float(v) for k, v in pop.groupby(["stype", "sch.wide"]).size().items()}
+    targets = {("stype", "sch.wide"): cells}
+    a = Weights(apistrat, "pw").poststratify(targets)
+    b = Weights(apistrat, "pw").rake(targets)
+    c = Weights(apistrat, "pw").calibrate(targets, method="logit", bounds=(0.2, 5))
+    np.testing.assert_allclose(b.values, a.values, rtol=1e-12)
+    np.testing.assert_allclose(c.values, a.values, rtol=1e-9)
