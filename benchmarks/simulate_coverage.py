@@ -30,6 +30,20 @@ from migsurvey.simulate import markdown_summary, simulate, write_simulation
 from migsurvey.spec import default_spec_text, parse_spec
 
 
+def coverage_figure(summary, reps: int) -> str:
+    """Coverage of every ratio measure and domain with ± 1.96 Monte-Carlo SE (inline SVG)."""
+    ratio = summary[~summary["measure"].isin(["count"])].reset_index(drop=True)
+    dims = [c for c in ("sex", "age_group", "urban") if c in ratio.columns]
+    labels = [f"{r.indicator} {r.measure} " + (", ".join(f"{c}={r[c]}" for c in dims
+                                                          if str(r[c]) != "_T") or "total")
+              for _, r in ratio.iterrows()]
+    cov = ratio["coverage"].to_numpy() * 100
+    mc = ratio["coverage_mc_se"].to_numpy() * 100
+    return svg.forest(labels, cov, cov - 1.96 * mc, cov + 1.96 * mc,
+                      title=f"95 % CI coverage over {reps} repetitions (± 1.96 Monte-Carlo SE)",
+                      xlabel="coverage (%)", reference=(93.0, 95.0, 97.0))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=500)
@@ -37,7 +51,17 @@ def main(argv=None) -> int:
     ap.add_argument("--persons", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=10_000)
     ap.add_argument("--out", default="bench-data/coverage")
+    ap.add_argument("--figure-only", action="store_true",
+                    help="redraw coverage.svg from an existing summary.csv in --out")
     args = ap.parse_args(argv)
+    if args.figure_only:
+        import pandas as pd
+
+        summary = pd.read_csv(Path(args.out) / "summary.csv", keep_default_na=False)
+        reps = int(summary["reps"].max())
+        (Path(args.out) / "coverage.svg").write_text(coverage_figure(summary, reps),
+                                                     encoding="utf-8")
+        return 0
 
     spec = parse_spec(default_spec_text(), source="demo.yaml")
     spec["frame"]["synthetic"]["persons"] = args.persons
@@ -49,17 +73,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     paths = write_simulation(res, out)
     s = res.summary
-    ratio = s[~s["measure"].isin(["count"])].reset_index(drop=True)
-    dims = ["sex", "age_group", "urban"]
-    labels = [f"{r.indicator} {r.measure} " + (", ".join(f"{c}={r[c]}" for c in dims
-                                                          if str(r[c]) != "_T") or "total")
-              for _, r in ratio.iterrows()]
-    cov = ratio["coverage"].to_numpy() * 100
-    mc = ratio["coverage_mc_se"].to_numpy() * 100
-    (out / "coverage.svg").write_text(svg.forest(
-        labels, cov, cov - 1.96 * mc, cov + 1.96 * mc,
-        title=f"95 % CI coverage over {res.reps} repetitions (± 1.96 Monte-Carlo SE)",
-        xlabel="coverage (%)"), encoding="utf-8")
+    (out / "coverage.svg").write_text(coverage_figure(s, res.reps), encoding="utf-8")
     meta = {"reps": res.reps, "failures": res.failures, "seconds": round(time.perf_counter() - t0, 1),
             "workers": args.workers, "persons": args.persons, "seed": args.seed,
             "python": sys.version.split()[0], "machine": platform.machine(),

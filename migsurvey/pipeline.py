@@ -308,6 +308,13 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
         designs["household"] = (SurveyDesign(households, ids="ea_id", strata="stratum",
                                              weights="weight", lonely_psu=est["lonely_psu"]),
                                 hh_codes)
+    if est["variance"] != "taylor":
+        # replicate weights: JKn (delete-one-EA jackknife within strata, Wolter 2007 ch. 4)
+        # or the Rao-Wu rescaling bootstrap; with a Weights chain every replicate is
+        # re-weighted through the recorded steps
+        opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
+            if est["variance"] == "bootstrap" else {}
+        designs = {u: (d.replicate(est["variance"], **opts), c) for u, (d, c) in designs.items()}
     frames, objects = [], {}
     for unit, (design, unit_codes) in designs.items():
         have = design_columns(design)

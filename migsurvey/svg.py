@@ -208,19 +208,26 @@ def bars(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: st
 
 
 def forest(labels: Sequence[str], estimate, low, high, *, title: str, xlabel: str = "",
-           flags: Sequence[str] | None = None, width: int = 640) -> str:
+           flags: Sequence[str] | None = None, width: int = 640,
+           reference: Sequence[float] = ()) -> str:
     """Point estimates with confidence intervals, one row per label (a forest plot).
 
-    Rows with a non-empty flag are drawn hollow and grey.
+    Rows with a non-empty flag are drawn hollow and grey; ``reference`` values are drawn as
+    dashed vertical lines.
     """
     labels = [str(v) for v in labels]
     est, lo, hi = (np.asarray(a, float) for a in (estimate, low, high))
     height = 60 + 22 * max(len(labels), 1)
     left = min(20 + 7 * max((len(s) for s in labels), default=4), 260)
     c = _Canvas(title, width, height, left=left, top=30, bottom=36)
-    c.xlim = _limits(np.concatenate([est, lo, hi]))
+    c.xlim = _limits(np.concatenate([est, lo, hi, np.asarray(reference, float)]))
     c.ylim = (0.0, float(len(labels)))
     c.axes(xlabel=xlabel, yticks=False)
+    for ref in reference:
+        if c.xlim[0] <= ref <= c.xlim[1]:
+            x = c.sx(ref)
+            c.parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{c.y0}" y2="{c.y1}" '
+                           f'stroke="#d62728" stroke-dasharray="4 3"/>')
     for i, lab in enumerate(labels):
         y = c.y0 + (i + 0.5) * (c.y1 - c.y0) / max(len(labels), 1)
         flagged = bool(flags is not None and flags[i])

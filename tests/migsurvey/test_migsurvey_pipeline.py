@@ -148,3 +148,20 @@ def test_tiny_simulation_runs(small_spec):
     assert (s["reps"] == 2).all()
     with pytest.raises(SurveyError):
         simulate(spec, reps=1)
+
+
+def test_jackknife_variance_agrees_with_taylor(small_run, small_spec):
+    from migsurvey.pipeline import estimate_indicators
+
+    spec = {**small_spec, "estimation": {**small_spec["estimation"], "variance": "JKn",
+                                         "by": [[]], "indicators": ["MI1.1", "MI1.4"]}}
+    jk, _ = estimate_indicators(small_run.persons, small_run.household_sample,
+                                small_run.weights, spec)
+    t = small_run.indicators
+    dims = ["sex", "age_group", "region", "urban"]
+    taylor = t[(t[dims] == "_T").all(axis=1)].set_index(["indicator", "measure"])
+    jk = jk.set_index(["indicator", "measure"])
+    for key in [("MI1.1", "share"), ("MI1.4", "households_share")]:
+        assert jk.loc[key, "estimate"] == pytest.approx(taylor.loc[key, "estimate"], rel=1e-9)
+        # delete-one-EA jackknife and linearisation: same target, close values
+        assert 0.75 < jk.loc[key, "se"] / taylor.loc[key, "se"] < 1.33
