@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from estimation.design_base import BaseDesign
 from estimation.pps import pps_dcheck
@@ -19,6 +18,7 @@ from surveycore.checks import (
     check_weights,
     finite_numeric,
     to_pandas,
+    weight_vector,
 )
 from surveycore.errors import SurveyError
 
@@ -136,9 +136,6 @@ class SurveyDesign(BaseDesign):
                 found="both",
             )
         if weights is not None:
-            if isinstance(weights, str):
-                check_columns(frame, [weights], "weights")
-                return check_weights(frame[weights], "weights").copy()
             if hasattr(weights, "values") and hasattr(weights, "variance_records"):
                 values = np.asarray(weights.values, dtype=float)
                 if len(values) != len(frame):
@@ -151,15 +148,7 @@ class SurveyDesign(BaseDesign):
                     )
                 self._weights_obj = weights
                 return check_weights(values, "weights").copy()
-            arr = weights.to_numpy() if isinstance(weights, pd.Series) else np.asarray(weights)
-            if arr.shape != (len(frame),):
-                raise SurveyError(
-                    "weights have the wrong length",
-                    argument="weights",
-                    expected=f"a column name or {len(frame)} values",
-                    found=f"shape {arr.shape}",
-                )
-            return check_weights(arr, "weights").copy()
+            return weight_vector(frame, weights)
         if probs is not None:
             names = as_name_list(probs, "probs")
             check_columns(frame, names, "probs")

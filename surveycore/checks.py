@@ -142,3 +142,19 @@ def check_weights(values: Any, argument: str = "weights") -> np.ndarray:
             found="all weights are zero",
         )
     return arr
+
+
+def weight_vector(data: pd.DataFrame, weights: Any, argument: str = "weights") -> np.ndarray:
+    """Weights named by a column or given as one value per row, checked (a new array)."""
+    if isinstance(weights, str):
+        check_columns(data, [weights], argument)
+        return check_weights(data[weights], argument).copy()
+    arr = weights.to_numpy() if isinstance(weights, pd.Series) else np.asarray(weights)
+    if arr.shape != (len(data),):
+        raise SurveyError(
+            "weights have the wrong length",
+            argument=argument,
+            expected=f"a column name or {len(data)} values",
+            found=f"shape {arr.shape}",
+        )
+    return check_weights(arr, argument).copy()

@@ -19,7 +19,7 @@ import pandas as pd
 from estimation.design_base import BaseDesign
 from estimation.replicates.engine import ReplicateEngine
 from estimation.replicates.factors import PsuLayout, ReplicateFactors, generate
-from surveycore.checks import check_columns, check_option, check_weights, finite_numeric, to_pandas
+from surveycore.checks import check_columns, check_option, finite_numeric, to_pandas, weight_vector
 from surveycore.errors import SurveyError
 
 ReplicateType = Literal["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
@@ -202,19 +202,7 @@ class ReplicateDesign(BaseDesign):
     ) -> None:
         frame = to_pandas(data).copy()
         check_option(type, TYPES, "type")
-        if isinstance(weights, str):
-            check_columns(frame, [weights], "weights")
-            w = check_weights(frame[weights], "weights").copy()
-        else:
-            arr = weights.to_numpy() if isinstance(weights, pd.Series) else np.asarray(weights)
-            if arr.shape != (len(frame),):
-                raise SurveyError(
-                    "weights have the wrong length",
-                    argument="weights",
-                    expected=f"a column name or {len(frame)} values",
-                    found=f"shape {arr.shape}",
-                )
-            w = check_weights(arr, "weights").copy()
+        w = weight_vector(frame, weights)
         names = _replicate_columns(frame, repweights)
         repw = np.column_stack([finite_numeric(frame[c], "repweights") for c in names])
         R = repw.shape[1]
