@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
-from migsurvey.synthetic import Census, read_census, synthetic_census
+from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError
 
 Progress = Callable[[str, int, int], None]
@@ -62,12 +62,13 @@ class SurveyRun:
 # census and frame
 
 
-def load_census(spec: dict, progress: Progress | None = None) -> Census:
-    """The census named by ``spec["frame"]``: a synthetic one, or a Parquet census folder."""
+def load_census(spec: dict, progress: Progress | None = None) -> Census | ParquetCensus:
+    """The census named by ``spec["frame"]``: a synthetic one generated in memory, or a
+    Parquet census folder (:class:`~migsurvey.synthetic.ParquetCensus`, read where needed)."""
     fr = spec["frame"]
     if fr["census"]:
-        return read_census(fr["census"], country=spec["country"],
-                           reference_year=spec["reference_year"])
+        return ParquetCensus(fr["census"], country=spec["country"],
+                             reference_year=spec["reference_year"])
     syn = fr["synthetic"]
     return synthetic_census(syn["persons"], seed=syn["seed"], country=spec["country"],
                             reference_year=spec["reference_year"], n_regions=syn["regions"])
@@ -147,10 +148,10 @@ def census_targets(census: Census, variables: list[str]) -> dict[str, dict]:
     """Census person counts of each margin variable: ``{var: {level: count}}``."""
     out = {}
     for v in variables:
-        if v not in census.persons.columns:
+        if isinstance(census, Census) and v not in census.persons.columns:
             raise SurveyError("calibration margin not in the census", argument="weighting",
                               expected="person columns of the census", found=v)
-        out[v] = census.persons[v].value_counts(sort=False).to_dict()
+        out[v] = census.person_counts(v)
     return out
 
 
@@ -400,8 +401,7 @@ def _sampling_select(frame, allocation, census, spec, rng):
                 id=fr["psu"], seed=rng)
     psus = s1.units.rename(columns={"pi": "pi1"})[[fr["psu"], "stratum", "pi1"]]
     # listing and screening of the selected EAs
-    hh = census.households
-    listing = hh.loc[hh[fr["psu"]].isin(psus[fr["psu"]])].copy()
+    listing = census.households_in(psus[fr["psu"]])
     hsel = sel["household"]
     screen_col = hsel["screening"]
     if screen_col not in listing.columns:
@@ -474,7 +474,7 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
         run.psus, selected = select_sample(run.frame, run.allocation, run.census, spec, rng)
     tick(2)
     with _stopwatch(t, "fieldwork"):
-        fw: Fieldwork = run_fieldwork(selected, run.census.persons,
+        fw: Fieldwork = run_fieldwork(selected, run.census.persons_in(run.psus["ea_id"]),
                                       response=spec["fieldwork"]["response"], seed=rng)
         run.households = fw.households
         persons = derive_persons(fw.persons, spec)

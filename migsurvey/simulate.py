@@ -138,6 +138,8 @@ def simulate(spec: dict, *, reps: int = 100, seed: int = 1, workers: int = 1,
                           expected="an integer >= 2", found=repr(reps))
     t0 = time.perf_counter()
     census = census if census is not None else load_census(spec)
+    if not isinstance(census, Census):
+        census = census.load()  # the population values need every person
     truth = population_values(census, spec)
     jobs = [(r, seed + r) for r in range(reps)]
     frames, failures = [], []

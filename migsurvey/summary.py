@@ -40,7 +40,7 @@ def _design_summary(run: SurveyRun) -> dict:
     return {
         "survey": s["name"],
         "reporting country": f"{s['country']} (reference year {s['reference_year']})",
-        "census": f"{len(c.persons):,} persons, {len(c.households):,} households, "
+        "census": f"{c.n_persons:,} persons, {c.n_households:,} households, "
                   f"{len(c.eas):,} EAs, {c.eas['region'].nunique()} regions",
         "strata": f"{run.frame['stratum'].nunique()} ({' × '.join(s['strata']['by'] or ['—'])} × "
                   f"prevalence classes {', '.join(s['strata']['labels'])}; cuts "

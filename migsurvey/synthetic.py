@@ -86,6 +86,27 @@ class Census:
         """Census person counts by one or more columns (the calibration targets)."""
         return self.persons.groupby(by, observed=True).size().rename("persons")
 
+    # the access methods the pipeline uses (shared with ParquetCensus)
+    @property
+    def n_persons(self) -> int:
+        return len(self.persons)
+
+    @property
+    def n_households(self) -> int:
+        return len(self.households)
+
+    def households_in(self, ea_ids) -> pd.DataFrame:
+        """Households of the given EAs (the listing of selected EAs)."""
+        return self.households.loc[self.households["ea_id"].isin(ea_ids)].copy()
+
+    def persons_in(self, ea_ids) -> pd.DataFrame:
+        """Persons of the given EAs."""
+        return self.persons.loc[self.persons["ea_id"].isin(ea_ids)]
+
+    def person_counts(self, column: str) -> dict:
+        """Census person count of every level of ``column``."""
+        return self.persons[column].value_counts(sort=False).to_dict()
+
 
 # --------------------------------------------------------------------------------------
 # geography
@@ -512,3 +533,72 @@ def read_census(directory: str | Path, *, country: str = "POL", reference_year: 
 
     return Census(eas=rd("eas"), households=rd("households"), persons=rd("persons"),
                   emigrants=rd("emigrants"), country=country, reference_year=reference_year)
+
+
+class ParquetCensus:
+    """A census written by :func:`write_census`, read only where needed.
+
+    The EA table is read at once; households and persons are read for the selected EAs only
+    (Parquet row filters), and census counts for calibration are accumulated batch by batch,
+    so a census of 10⁸ persons is used with bounded memory.
+    """
+
+    def __init__(self, directory: str | Path, *, country: str = "POL",
+                 reference_year: int = 2025) -> None:
+        import pyarrow.parquet as pq
+
+        self.directory = Path(directory)
+        for name in ("eas", "households", "persons"):
+            if not (self.directory / f"{name}.parquet").exists():
+                raise SurveyError("census file missing", argument="frame.census",
+                                  expected=f"{name}.parquet in {self.directory}",
+                                  found="no such file",
+                                  hint="write it with `migsurvey frame --synthetic N --out DIR`")
+        self.eas = pq.read_table(self.directory / "eas.parquet").to_pandas()
+        self.country = country
+        self.reference_year = reference_year
+        self._counts: dict[str, dict] = {}
+
+    def _meta(self, name: str):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(self.directory / f"{name}.parquet")
+
+    @property
+    def n_persons(self) -> int:
+        return self._meta("persons").metadata.num_rows
+
+    @property
+    def n_households(self) -> int:
+        return self._meta("households").metadata.num_rows
+
+    def _read(self, name: str, ea_ids) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        ids = [int(i) for i in pd.unique(pd.Series(ea_ids))]
+        return pq.read_table(self.directory / f"{name}.parquet",
+                             filters=[("ea_id", "in", ids)]).to_pandas()
+
+    def households_in(self, ea_ids) -> pd.DataFrame:
+        return self._read("households", ea_ids)
+
+    def persons_in(self, ea_ids) -> pd.DataFrame:
+        return self._read("persons", ea_ids)
+
+    def person_counts(self, column: str) -> dict:
+        if column not in self._counts:
+            f = self._meta("persons")
+            if column not in f.schema_arrow.names:
+                raise SurveyError("column not in the census", argument="weighting",
+                                  expected="person columns of the census", found=column)
+            total: pd.Series | None = None
+            for batch in f.iter_batches(columns=[column], batch_size=1_000_000):
+                vc = batch.column(0).to_pandas().value_counts(sort=False)
+                total = vc if total is None else total.add(vc, fill_value=0)
+            self._counts[column] = {k: int(v) for k, v in total.items()}
+        return self._counts[column]
+
+    def load(self) -> Census:
+        """The whole census in memory (for the simulation's population values)."""
+        return read_census(self.directory, country=self.country,
+                           reference_year=self.reference_year)
