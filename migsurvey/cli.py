@@ -217,6 +217,7 @@ def cmd_simulate(args) -> int:
     spec = _spec(args)
     prog = _progress(args, "simulate")
     result = simulate(spec, reps=args.reps, seed=args.seed if args.seed is not None else 1,
+                      workers=args.workers,
                       progress=lambda d, t: (setattr(prog, "total", t), prog.update(d))[-1])
     for p in write_simulation(result, Path(args.out)):
         print(p)
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
              "  migsurvey simulate --spec survey.yaml --reps 100 --out sim/ --persons 100000\n")
     spec_arg(sp)
     sp.add_argument("--reps", type=int, default=100, help="repetitions (default 100)")
+    sp.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     sp.add_argument("--persons", dest="persons_census", type=int, default=None,
                     help="size of the synthetic census")
     sp.add_argument("--out", required=True, help="output folder")

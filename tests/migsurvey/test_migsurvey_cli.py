@@ -127,3 +127,13 @@ def test_parser_has_progress_and_quiet_everywhere():
     for name, sp in sub.choices.items():
         opts = {o for a in sp._actions for o in a.option_strings}
         assert "--quiet" in opts, name
+
+
+def test_simulate_command(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(small_spec_text(estimation={"by": [[]], "indicators": ["MI1.1"]}))
+    out = tmp_path / "sim"
+    assert main(["simulate", "--spec", str(spec), "--reps", "2", "--out", str(out), "-q"]) == 0
+    s = pd.read_csv(out / "summary.csv")
+    assert set(s["measure"]) == {"count", "share"} and (s["reps"] == 2).all()
+    assert (out / "summary.md").read_text().startswith("| indicator")
