@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from conftest import load_data
 from hypothesis import given
 from hypothesis import strategies as st
+from reference_data import load_data
 
 from estimation import SurveyDesign
 

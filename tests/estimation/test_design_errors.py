@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_data
+from reference_data import load_data
 
 from estimation import SurveyDesign, SurveyError
 

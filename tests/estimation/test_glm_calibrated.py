@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import load_data
+from reference_data import load_data
 from test_glm_reference import check as check_glm
 from test_replicates_reference import case
 

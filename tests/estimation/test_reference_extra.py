@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_data
+from reference_data import load_data
 
 from estimation import SurveyDesign
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import load_data, reference_case
+from reference_data import load_data, reference_case
 
 from estimation import SurveyDesign
 

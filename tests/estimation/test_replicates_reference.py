@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_data, reference_case
+from reference_data import load_data, reference_case
 
 from estimation import SurveyDesign
 from estimation.replicates import PsuLayout, ReplicateDesign, generate

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_data, reference_case
+from reference_data import load_data, reference_case
 from test_replicates_reference import case, check, survey_design
 
 from estimation import SurveyDesign
