@@ -505,7 +505,7 @@ def from_design(
         )
     base = np.asarray(wobj.base_values, dtype=float)
     base_matrix = base[:, None] * rf.factors[stage.cluster]
-    repw = np.asarray(wobj.replay(base_matrix), dtype=float)
+    repw = wobj.replay(base_matrix, out=base_matrix)  # in place: one n × R matrix, not three
     # rows outside a subset keep zero weight in every replicate
-    repw = np.where((w > 0)[:, None], repw, 0.0)
+    repw[w <= 0] = 0.0
     return ReplicateDesign._from_parts(design._data, w, rf, mse, repw=repw)
