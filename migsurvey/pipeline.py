@@ -382,6 +382,11 @@ def _sampling_allocate(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
     n_eas = g.size()
     target = g[fr["prevalence"]].sum().astype(float)
     prev = target / g[fr["population"]].sum().clip(lower=1)
+    if sm["psus"] > len(frame):
+        raise SurveyError("more PSUs requested than the frame has", argument="sample.psus",
+                          expected=f"at most {len(frame)} (EAs in the frame)",
+                          found=str(sm["psus"]),
+                          hint="reduce sample.psus (--psus) or use a larger census")
     kw: dict[str, Any] = {"minimum": min(sm["min_per_stratum"], int(n_eas.min()))}
     if sm["allocation"] == "power":
         kw.update(measure=target.clip(lower=1.0), power=sm["power"])
