@@ -51,8 +51,8 @@ def _spec(args) -> dict:
         spec["frame"]["synthetic"]["persons"] = args.persons_census
     if getattr(args, "seed", None) is not None:
         spec["seed"] = args.seed
-    if getattr(args, "psus", None) is not None:
-        spec["sample"]["psus"] = args.psus
+    if getattr(args, "n_psus", None) is not None:
+        spec["sample"]["psus"] = args.n_psus
     return spec
 
 
@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="demo-out", help="output folder (default demo-out)")
     sp.add_argument("--persons", dest="persons_census", type=int, default=None,
                     help="size of the synthetic census (default from the spec: 1000000)")
-    sp.add_argument("--psus", type=int, default=None, help="number of EAs to select")
+    sp.add_argument("--psus", dest="n_psus", type=int, default=None,
+                    help="number of EAs to select")
     spec_arg(sp)
 
     sp = add("frame", cmd_frame, "write a synthetic census or a stratified frame",
@@ -327,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     sp.add_argument("--persons", dest="persons_census", type=int, default=None,
                     help="size of the synthetic census")
-    sp.add_argument("--psus", type=int, default=None, help="number of EAs to select")
+    sp.add_argument("--psus", dest="n_psus", type=int, default=None,
+                    help="number of EAs to select")
     sp.add_argument("--out", required=True, help="output folder")
 
     sp = add("questionnaire", cmd_questionnaire, "export a questionnaire module as XLSForm",
