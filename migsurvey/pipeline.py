@@ -317,8 +317,12 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
             if est["variance"] == "bootstrap" else {}
         designs = {u: (d.replicate(est["variance"], **opts), c) for u, (d, c) in designs.items()}
     frames, objects = [], {}
+    has_total = [] in est["by"]
+    first: dict[str, list] = {}
     for unit, (design, unit_codes) in designs.items():
         have = design_columns(design)
+        usable = [g for g in est["by"] if all(c in have for c in g)]
+        first[unit] = usable[0] if usable else []
         for grouping in est["by"]:
             if any(c not in have for c in grouping):
                 if unit == "household":
@@ -326,12 +330,14 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
                 raise SurveyError("disaggregation variable not in the data",
                                   argument="estimation.by", expected="columns of the sample",
                                   found=", ".join(c for c in grouping if c not in have))
+            kw = {} if spec["quality"]["suppress"] else {"suppression": None}
             t = indicator_table(design, unit_codes, by=list(grouping), margins=True,
                                 variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
-                                level=est["level"])
+                                level=est["level"], **kw)
             objects[(unit, tuple(grouping))] = t
             tab = t.table
-            if grouping:  # national totals come from the by=[] call only
+            if grouping and (has_total or grouping != first[unit]):
+                # national totals once: from the by=[] call, else from the first grouping
                 tab = tab[~(tab[list(grouping)].astype(str) == TOTAL).all(axis=1)]
             frames.append(tab.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

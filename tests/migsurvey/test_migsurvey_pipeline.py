@@ -182,3 +182,17 @@ def test_parquet_census_gives_the_same_survey(tmp_path, small_spec, small_run):
     pd.testing.assert_frame_equal(
         run.indicators.reset_index(drop=True), small_run.indicators.reset_index(drop=True),
         check_dtype=False)
+
+
+def test_totals_once_and_suppression_switch(small_run, small_spec):
+    from migsurvey.pipeline import estimate_indicators
+
+    spec = {**small_spec, "estimation": {**small_spec["estimation"], "by": [["sex"], ["urban"]],
+                                         "indicators": ["MI1.1"]},
+            "quality": {**small_spec["quality"], "suppress": False}}
+    t, _ = estimate_indicators(small_run.persons, small_run.household_sample,
+                               small_run.weights, spec)
+    tot = t[(t[["sex", "urban"]] == "_T").all(axis=1)]
+    assert sorted(tot["measure"]) == ["count", "share"]  # national totals, once
+    assert (t["suppressed"] == "").all()
+    assert not t.duplicated(["indicator", "measure", "sex", "urban"]).any()
