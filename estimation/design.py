@@ -123,7 +123,7 @@ class SurveyDesign(BaseDesign):
         self._yg = variance == "YG"
         self._degf: float | None = None
         self._spec = dict(ids=id_names, strata=strata_names, fpc=fpc_names, nest=nest, probs=as_name_list(probs, "probs"), pps=pps)
-        if lonely_psu == "fail":
+        if lonely_psu in ("fail", "average"):
             self._check_lonely()
 
     # -- construction helpers -----------------------------------------------------------------
@@ -169,10 +169,13 @@ class SurveyDesign(BaseDesign):
         return np.ones(len(frame))
 
     def _check_lonely(self) -> None:
+        """Refuse single-PSU strata under "fail", and "average" where nothing can be averaged."""
         stages = self._stages if self._multistage else self._stages[:1]
         for s, st in enumerate(stages):
             lonely = lonely_strata(st)
-            if len(lonely):
+            if not len(lonely):
+                continue
+            if self._lonely == "fail":
                 shown = ", ".join(map(str, st.labels[lonely][:10]))
                 raise SurveyError(
                     f"stratum with a single PSU at stage {s + 1}",
@@ -180,6 +183,19 @@ class SurveyDesign(BaseDesign):
                     expected="at least two PSUs per stratum, or a lonely_psu rule",
                     found=f"{len(lonely)} single-PSU strata: {shown}",
                     hint="pass lonely_psu='adjust', 'average', 'remove' or 'certainty' (R's meanings), or collapse strata",
+                )
+            single = np.zeros(st.n_strata, dtype=bool)
+            single[lonely] = True
+            n_parent = int(st.parent.max()) + 1
+            ok = np.bincount(st.parent, weights=~single, minlength=n_parent)
+            has = np.bincount(st.parent, minlength=n_parent) > 0
+            if (has & (ok == 0)).any():
+                raise SurveyError(
+                    f"lonely_psu='average' has no stratum to average over at stage {s + 1}",
+                    argument="lonely_psu",
+                    expected="at least one stratum with two or more units within each higher-stage unit",
+                    found=f"{int((has & (ok == 0)).sum())} stage-{s} units whose strata all hold a single unit",
+                    hint="use lonely_psu='adjust', 'remove' or 'certainty' (R returns NaN here)",
                 )
 
     def _with_weights(self, weights: np.ndarray) -> SurveyDesign:

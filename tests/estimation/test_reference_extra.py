@@ -67,3 +67,31 @@ def test_domain_median_uses_domain_degrees_of_freedom(strat):
 def test_t_interval_with_given_df():
     d = SurveyDesign(load_data("apiclus1"), ids="dnum", weights="pw", fpc="fpc")
     assert_case("clus1_mean_t5", d.mean("api00", df=5), extra=("ci_low", "ci_high"))
+
+
+LONELY2 = json.loads((REF / "lonely_stage2.json").read_text())
+
+
+def _clus2_with_stage2_singletons():
+    df = load_data("apiclus2")
+    return df.drop(index=np.array(LONELY2["dropped_rows"]) - 1)
+
+
+@pytest.mark.parametrize("rule", ["adjust", "remove", "certainty"])
+def test_lonely_units_at_the_second_stage(rule):
+    d = SurveyDesign(_clus2_with_stage2_singletons(), ids=["dnum", "snum"], fpc=["fpc1", "fpc2"], lonely_psu=rule)
+    out = d.mean(["api00", "api99"])
+    np.testing.assert_allclose(out["estimate"], LONELY2[rule]["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(out["se"], LONELY2[rule]["se"], rtol=1e-8)
+
+
+def test_lonely_units_at_the_second_stage_are_refused_by_default_and_by_average():
+    from estimation import SurveyError
+
+    df = _clus2_with_stage2_singletons()
+    with pytest.raises(SurveyError, match="stage 2"):
+        SurveyDesign(df, ids=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    # R returns NaN for "average" when a PSU has no stratum to average over; we refuse
+    assert LONELY2["average"]["se"] == ["NaN", "NaN"]
+    with pytest.raises(SurveyError, match="average"):
+        SurveyDesign(df, ids=["dnum", "snum"], fpc=["fpc1", "fpc2"], lonely_psu="average")
