@@ -18,7 +18,7 @@ import numpy as np
 from surveycore import SurveyError
 from weighting._arrays import group_sums, times_gathered
 from weighting._targets import Margin, cell_codes
-from weighting.records import PostStratificationRecord, RakingRecord
+from weighting.records import CalibrationRecord, PostStratificationRecord, RakingRecord
 
 
 def _check_reachable(margin: Margin, current: np.ndarray) -> None:
@@ -73,6 +73,7 @@ class RakeStep:
     sweeps: int | None = None  # fixed number of sweeps once fitted (used by replay)
     cell: np.ndarray | None = None
     cell_levels: np.ndarray | None = None
+    variance: str = "regression"
 
     def _cells(self):
         if self.cell is not None:
@@ -139,15 +140,18 @@ class RakeStep:
                 hint="raise max_iter; if the distance stays, a level is nearly empty in one "
                 "margin and large in another: collapse it",
             )
-        record = RakingRecord(
-            codes=tuple(m.codes for m in self.margins),
-            n_levels=tuple(len(m.levels) for m in self.margins),
-            base=w,
-            cell=cell,
-            factors_after=tuple(fs[:, 0] for fs in after_step),
-        )
+        if self.variance == "survey":
+            record = RakingRecord(
+                codes=tuple(m.codes for m in self.margins),
+                n_levels=tuple(len(m.levels) for m in self.margins),
+                base=w,
+                cell=cell,
+                factors_after=tuple(fs[:, 0] for fs in after_step),
+            )
+        else:
+            record = CalibrationRecord(d=w, g=f[cell, 0], row_x=self._indicators)
         fitted = RakeStep(
-            self.margins, self.tol, self.tol_units, self.max_iter, done, cell, cell_levels
+            self.margins, self.tol, self.tol_units, self.max_iter, done, cell, cell_levels, self.variance
         )
         tables = [
             (
@@ -157,6 +161,11 @@ class RakeStep:
             for k, m in enumerate(self.margins)
         ]
         return new, record, fitted, converged, trace, tables
+
+    def _indicators(self) -> np.ndarray:
+        """Level indicators of every margin (n, Σ levels): the raking's calibration variables."""
+        blocks = [np.eye(len(m.levels))[m.codes] for m in self.margins]
+        return np.hstack(blocks)
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         cell, cell_levels = self._cells()

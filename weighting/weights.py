@@ -373,8 +373,16 @@ class Weights:
         tol: float = 1e-10,
         max_iter: int = 100,
         tol_units: Literal["relative", "absolute"] = "relative",
+        variance: Literal["regression", "survey"] = "regression",
     ) -> Weights:
         """Rake to categorical margins by iterative proportional fitting on cells.
+
+        ``variance`` chooses the record the linearised variance uses: ``"regression"`` (default)
+        takes residuals of the weighted regression on the margins' indicators, as for
+        ``calibrate(method="raking")`` (Deville & Särndal 1992), so both give the same SEs;
+        ``"survey"`` reproduces R survey's ``rake`` record (ten back-fitting passes with
+        unweighted post-stratum means), which equals the regression residual only when weights
+        are equal within margin levels and otherwise overstates the variance.
 
         Sweeps adjust each margin in turn until the largest change of a margin total between
         two sweeps is below ``tol`` (times the total weight when ``tol_units="relative"``, in
@@ -383,6 +391,7 @@ class Weights:
         the rule is not met within ``max_iter`` sweeps.
         """
         check_option(tol_units, _TOL_UNITS, "tol_units")
+        check_option(variance, ["regression", "survey"], "variance")
         tol = _positive_float(tol, "tol")
         max_iter = _positive_int(max_iter, "max_iter")
         margins, numerics = parse_targets(self._data, targets)
@@ -393,7 +402,7 @@ class Weights:
                               hint="use calibrate(method='raking') for numeric totals")
         check_margin_totals(margins)
         w = self._values
-        step = RakeStep(tuple(margins), tol, tol_units, max_iter)
+        step = RakeStep(tuple(margins), tol, tol_units, max_iter, variance=variance)
         new, var_record, fitted, converged, trace, tables = step.fit(w)
         names, owners, totals, before, achieved = [], [], [], [], []
         for m, (tb, ta) in zip(margins, tables):
@@ -407,7 +416,8 @@ class Weights:
                               np.concatenate(achieved))
         rec = make_record(
             "rake",
-            {"targets": dict(targets), "tol": tol, "tol_units": tol_units, "max_iter": max_iter},
+            {"targets": dict(targets), "tol": tol, "tol_units": tol_units, "max_iter": max_iter,
+             "variance": variance},
             w, new, targets=table, iterations=fitted.sweeps, converged=converged,
             trace=tuple(trace), notes=(f"{fitted.cell_levels.shape[0]} cells",),
         )

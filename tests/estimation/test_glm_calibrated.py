@@ -20,7 +20,7 @@ def raked():
 
     df = load_data("apiclus1")
     # R's rake default control: epsilon = 1 (weight units), maxit = 10
-    w = Weights(df, "pw").rake(MARGINS, tol=1, tol_units="absolute", max_iter=10)
+    w = Weights(df, "pw").rake(MARGINS, tol=1, tol_units="absolute", max_iter=10, variance="survey")
     return SurveyDesign(df, ids="dnum", weights=w, fpc="fpc")
 
 

@@ -149,7 +149,7 @@ def test_clus1_jk1_rake_mean():
     df = load_data("apiclus1")
     margins = {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
     # R's rake default control: epsilon = 1 (weight units), maxit = 10
-    w = Weights(df, "pw").rake(margins, tol=1, tol_units="absolute", max_iter=10)
+    w = Weights(df, "pw").rake(margins, tol=1, tol_units="absolute", max_iter=10, variance="survey")
     r = SurveyDesign(df, ids="dnum", weights=w, fpc="fpc").replicate("JK1")
     values = reference_case("clus1_jk1_rake_mean")["values"][0]
     out = r.mean("api00").iloc[0]

@@ -25,7 +25,7 @@ def _assert(frame, case, name, variable=None):
 
 
 def _rake(df):
-    return Weights(df, "pw").rake({**POP_TYPES, **POP_SW}, tol=1, tol_units="absolute",
+    return Weights(df, "pw").rake({**POP_TYPES, **POP_SW}, tol=1, tol_units="absolute", variance="survey",
                                   max_iter=10)
 
 

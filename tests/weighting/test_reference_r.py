@@ -23,7 +23,7 @@ def _check(case, name, est, se):
 
 def _r_rake(df):
     # R's rake() defaults: epsilon = 1 (weight units), maxit = 10
-    return Weights(df, "pw").rake({**POP_TYPES, **POP_SW}, tol=1, tol_units="absolute",
+    return Weights(df, "pw").rake({**POP_TYPES, **POP_SW}, tol=1, tol_units="absolute", variance="survey",
                                   max_iter=10)
 
 
