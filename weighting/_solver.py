@@ -52,12 +52,24 @@ def solve(
     scale = 1.0 + np.abs(tcol)
     trace: list[float] = []
     misfit = tcol - x.rmatvec(d * g)
+    failed = np.zeros(r, dtype=bool)
     for it in range(1, max_iter + 1):
         cols = np.flatnonzero(active)
         if cols.size == 0:
             break
         tmat = x.gram(d[:, cols] * deriv[:, cols])
-        pinv = np.linalg.pinv(tmat, rcond=_PINV_RCOND)
+        finite = np.isfinite(tmat).all(axis=(1, 2)) & np.isfinite(misfit[:, cols]).all(axis=0)
+        if not finite.all():  # a column that went non-finite cannot be solved: it fails
+            active[cols[~finite]] = False
+            cols, tmat = cols[finite], tmat[finite]
+            if cols.size == 0:
+                break
+        try:
+            pinv = np.linalg.pinv(tmat, rcond=_PINV_RCOND)
+        except np.linalg.LinAlgError:
+            failed[cols] = True
+            active[cols] = False
+            break
         step = np.einsum("rpq,qr->pr", pinv, misfit[:, cols])
         new_eta = eta[:, cols] + step
         u = x.matvec(new_eta)
@@ -74,6 +86,11 @@ def solve(
             ok = np.isfinite(gb).all(axis=0) & np.isfinite(db).all(axis=0)
             bad[bad_idx[ok]] = False
             halvings += 1
+        if bad.any():  # no finite step found: these columns fail
+            failed[cols[bad]] = True
+            active[cols[bad]] = False
+            keep = ~bad
+            cols, new_eta, gn, dn = cols[keep], new_eta[:, keep], gn[:, keep], dn[:, keep]
         eta[:, cols] = new_eta
         g[:, cols], deriv[:, cols] = gn, dn
         misfit[:, cols] = tcol[:, cols] - x.rmatvec(d[:, cols] * gn)
@@ -83,5 +100,9 @@ def solve(
             trace.append(float(rel[:, np.flatnonzero(cols == 0)[0]].max()))
         done = (rel < tol).all(axis=0)
         active[cols[done]] = False
-    converged = ~active
+    misfit_ok = np.isfinite(misfit).all(axis=0)
+    converged = ~active & ~failed & misfit_ok
+    if (~active & ~failed).any():  # columns that stopped: check they really met the rule
+        rel_all = np.abs(misfit) / scale
+        converged &= (rel_all < tol).all(axis=0)
     return Solution(g, iterations, converged, misfit, tuple(trace))

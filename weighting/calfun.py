@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from scipy.special import expit
 
 Method = Literal["linear", "truncated", "raking", "logit", "sinh"]
 METHODS: tuple[str, ...] = ("linear", "truncated", "raking", "logit", "sinh")
@@ -42,16 +43,12 @@ def g_and_derivative(
         # derivative of the truncated function: zero where g sits on a bound
         return g, np.where((e < upper) & (e > lower), e, 0.0)
     if method == "logit":
+        # g = L + (U - L) s with s = 1 / (1 + c e^{-Au}), c = (U-1)/(1-L): the same function
+        # as R's cal.logit, written so that it never overflows
         L, U = lower, upper
         A = (U - L) / ((U - 1.0) * (1.0 - L))
-        with np.errstate(over="ignore", invalid="ignore"):
-            e = np.exp(A * u)
-            den = U - 1.0 + (1.0 - L) * e
-            g = (L * (U - 1.0) + U * (1.0 - L) * e) / den
-            d = U * (1.0 - L) * e * A / den - (L * (U - 1.0) + U * (1.0 - L) * e) * (
-                (1.0 - L) * e * A
-            ) / den**2
-        return g, d
+        s = expit(A * u - np.log((U - 1.0) / (1.0 - L)))
+        return L + (U - L) * s, (U - L) * A * s * (1.0 - s)
     if method == "sinh":
         p = np.arcsinh(2.0 * u)
         m = (p + np.sqrt(p**2 + 4.0)) / 2.0
