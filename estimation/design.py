@@ -27,6 +27,25 @@ LONELY_OPTIONS = ["fail", "adjust", "average", "remove", "certainty"]
 PPS_OPTIONS = ["brewer", "overton", "hartley-rao"]
 
 
+def _check_same_rows(weighted: pd.DataFrame, frame: pd.DataFrame) -> None:
+    """Refuse a ``Weights`` built on other rows (or another order) than the design's data.
+
+    Weights are matched to rows by position, so the index and the shared columns must agree.
+    """
+    same = len(weighted) == len(frame) and weighted.index.equals(frame.index)
+    if same:
+        shared = [c for c in frame.columns if c in weighted.columns][:8]
+        same = all(frame[c].reset_index(drop=True).equals(weighted[c].reset_index(drop=True)) for c in shared)
+    if not same:
+        raise SurveyError(
+            "the Weights were built on other rows than the design's data",
+            argument="weights",
+            expected=f"Weights built on this data frame ({len(frame)} rows, same order and index)",
+            found=f"Weights on {len(weighted)} rows whose index or values differ",
+            hint="declare the design on w.data, or build Weights on the frame you pass to SurveyDesign",
+        )
+
+
 class SurveyDesign(BaseDesign):
     """A survey design for Taylor-linearisation inference.
 
@@ -138,14 +157,7 @@ class SurveyDesign(BaseDesign):
         if weights is not None:
             if hasattr(weights, "values") and hasattr(weights, "variance_records"):
                 values = np.asarray(weights.values, dtype=float)
-                if len(values) != len(frame):
-                    raise SurveyError(
-                        "Weights object is not aligned with the data",
-                        argument="weights",
-                        expected=f"weights for the {len(frame)} rows of data",
-                        found=f"{len(values)} weights",
-                        hint="build Weights on the same data frame as the design",
-                    )
+                _check_same_rows(weights.data, frame)
                 self._weights_obj = weights
                 return check_weights(values, "weights").copy()
             return weight_vector(frame, weights)

@@ -106,3 +106,16 @@ def test_caller_frame_never_modified(strat):
     d.subset(strat["stype"] == "E").total("enroll")
     d.quantile("api00", [0.5], by="awards")
     pd.testing.assert_frame_equal(strat, before)
+
+
+def test_weights_built_on_other_rows_are_refused():
+    from weighting import Weights
+
+    clus1 = load_data("apiclus1")
+    w = Weights(clus1, "pw").rake({"stype": {"E": 4421, "H": 755, "M": 1018}})
+    SurveyDesign(clus1, ids="dnum", weights=w, fpc="fpc")  # same rows: fine
+    shuffled = clus1.sample(frac=1, random_state=3)
+    for other in (shuffled, shuffled.reset_index(drop=True), clus1.iloc[:-1]):
+        with pytest.raises(SurveyError) as err:
+            SurveyDesign(other, ids="dnum", weights=w, fpc="fpc")
+        assert err.value.argument == "weights" and "w.data" in err.value.hint
