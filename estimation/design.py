@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from estimation.design_base import BaseDesign
 from estimation.pps import pps_dcheck
