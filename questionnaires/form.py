@@ -41,6 +41,18 @@ from questionnaires.expressions import parse, references
 from surveycore import SurveyError
 
 COUNTRY_PLACEHOLDER = "{country}"
+
+
+def _ask_country(row: dict[str, str]) -> dict[str, str]:
+    """The reporting-country row as a required question when no country was given."""
+    asked = {k: v for k, v in row.items() if k != "calculation"}
+    asked.update(
+        type="select_one countries",
+        label="In which country does this survey take place (the reporting country)?",
+        required="yes",
+        appearance="autocomplete",
+    )
+    return asked
 DATA_TYPES = (
     "integer",
     "decimal",
@@ -244,8 +256,17 @@ class Questionnaire:
 
     # ---------------------------------------------------------------- outputs
     def xlsform_sheets(self) -> dict[str, pd.DataFrame]:
-        """The survey, choices and settings sheets as data frames of text."""
-        return xlsform.sheets(list(self.survey), list(self.choices), dict(self.settings))
+        """The survey, choices and settings sheets as data frames of text.
+
+        Without a reporting country (``load(..., country=None)``) the skip logic cannot be
+        fixed in advance, so the form asks for it: the calculated ``reporting_country`` becomes
+        a required question on the country list, never a placeholder that would treat every
+        respondent as born abroad.
+        """
+        survey = list(self.survey)
+        if self.country is None:
+            survey = [_ask_country(row) if COUNTRY_PLACEHOLDER in row.get("calculation", "") else row for row in survey]
+        return xlsform.sheets(survey, list(self.choices), dict(self.settings))
 
     def to_xlsform(self, path: str | os.PathLike[str]) -> Path:
         """Write the XLSForm workbook (sheets survey, choices, settings); return its path.
