@@ -95,8 +95,11 @@ def to_pandas(data: Any, argument: str = "data") -> pd.DataFrame:
         ) from exc
 
 
-def finite_numeric(values: Any, argument: str, *, allow_nan: bool = False) -> np.ndarray:
-    """Return ``values`` as a float array, refusing non-numeric or infinite entries."""
+def finite_numeric(
+    values: Any, argument: str, *, allow_nan: bool = False, hint: str | None = None
+) -> np.ndarray:
+    """Return ``values`` as a float array, refusing non-numeric, infinite or (unless allowed)
+    missing entries; ``hint`` is shown when values are missing."""
     series = pd.Series(values) if not isinstance(values, pd.Series) else values
     if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
         raise SurveyError(
@@ -119,7 +122,7 @@ def finite_numeric(values: Any, argument: str, *, allow_nan: bool = False) -> np
             argument=argument,
             expected="no NaN",
             found=f"{int(np.isnan(arr).sum())} missing values",
-            hint="pass na_rm=True to treat the missing rows as outside the domain",
+            hint=hint or f"fill in or remove the rows where {argument} is missing",
         )
     return arr
 
