@@ -59,7 +59,7 @@ def main() -> None:
     d = run_json(["benchmarks/bench_estimation_replicates.py", "bench-data", "3"])
     best = min(d, key=lambda r: r["seconds"])
     peers = {p["pkg"]: p for p in (peer_memory(n, "d") for n in ("R survey", "svy"))}
-    rows.append({"task": "d", "migsurvey": best["seconds"], "peak_rss_mib": best.get("max_rss_mib"),
+    rows.append({"task": "d", "migsurvey": best["seconds"], "peak_rss_mib": best.get("peak_rss_mib"),
                  **{k: v.get("seconds") for k, v in peers.items()},
                  **{f"{k} rss_mib": v.get("max_rss_mib") for k, v in peers.items()}})
     wt = {r["task"]: r for r in run_json(["benchmarks/bench_weighting.py", "bench-data", "--task", "all"])}
