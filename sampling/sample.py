@@ -41,6 +41,7 @@ class SampleDesign:
     weights: str = "weight"
     pps: str | None = None
     phases: dict | None = None
+    lonely_psu: str | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``estimation.SurveyDesign`` (R ``svydesign`` conventions).
@@ -51,7 +52,10 @@ class SampleDesign:
         * several stages with a PPS first stage: ``fpc`` is left out, i.e. the usual
           with-replacement (ultimate cluster) approximation at the first stage, since R and
           ``SurveyDesign`` want a fraction that is constant within strata;
-        * several equal-probability stages: one fraction column per stage.
+        * several equal-probability stages: one fraction column per stage;
+        * Poisson sampling: every unit is its own stratum with fraction π and
+          ``lonely_psu="adjust"``, which gives the Poisson variance ``Σ (1 − π_k) y_k²/π_k²``
+          exactly (Särndal et al. 1992, §3.5).
 
         ``probs`` (the overall π, phases included) gives the weights in every case.
         """
@@ -67,6 +71,8 @@ class SampleDesign:
                 out["pps"] = self.pps
         elif self.pps is None:
             out["fpc"] = list(self.fpc)
+        if self.lonely_psu is not None:
+            out["lonely_psu"] = self.lonely_psu
         return out
 
 

@@ -198,7 +198,10 @@ def select(
                                               "balance": balance,
                                               "order_ids": df[fr.id].to_numpy()[order],
                                               "bounds": bounds})
-    design = SampleDesign(ids=[fr.id], strata=[stratum_col], fpc=["fpc_1"],
-                          pps="brewer" if size and method not in EQUAL else None)
+    if method == "poisson":  # independent draws: each unit is a stratum of its own
+        design = SampleDesign(ids=[fr.id], strata=[fr.id], fpc=["pi_1"], lonely_psu="adjust")
+    else:
+        design = SampleDesign(ids=[fr.id], strata=[stratum_col], fpc=["fpc_1"],
+                              pps="brewer" if size and method not in EQUAL else None)
     frame_pi = pd.Series(pi_all, index=df[fr.id].to_numpy(), name="pi_1")
     return Sample(units=units, design=design, stages=(record,), frame_pi=frame_pi)
