@@ -37,8 +37,11 @@ def test_pps_methods_report_pi_proportional_to_size_within_strata(frame_df, meth
             assert (u["region"] == region).sum() == n_h
     np.testing.assert_allclose(u["weight"], 1 / u["pi"])
     np.testing.assert_allclose(u["pi"], u["pi_1"])
-    assert s.design.ids == ["ea"] and s.design.strata == ["region"] and s.design.fpc == ["fpc_1"]
-    assert s.design.pps == "brewer"
+    if method == "poisson":  # each unit is its own stratum: the Poisson variance
+        assert s.design.strata == ["ea"] and s.design.fpc == ["pi_1"] and s.design.lonely_psu == "adjust"
+    else:
+        assert s.design.ids == ["ea"] and s.design.strata == ["region"] and s.design.fpc == ["fpc_1"]
+        assert s.design.pps == "brewer"
 
 
 def test_int_n_with_strata_is_allocated_proportionally_to_size(frame_df):
