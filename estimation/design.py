@@ -28,6 +28,17 @@ LONELY_OPTIONS = ["fail", "adjust", "average", "remove", "certainty"]
 PPS_OPTIONS = ["brewer", "overton", "hartley-rao"]
 
 
+def _count_pairs(domain: np.ndarray, unit: np.ndarray, n_units: int, keep: np.ndarray, n_domains: int) -> np.ndarray:
+    """Number of distinct ``unit`` codes among the kept rows of each domain."""
+    key = np.where(keep, domain * n_units + unit, -1)
+    size = n_domains * n_units
+    if size <= max(4 * len(key), 1 << 20):
+        present = np.bincount(key + 1, minlength=size + 1)[1:] > 0
+        return present.reshape(n_domains, n_units).sum(axis=1)
+    pairs = np.unique(key[keep])
+    return np.bincount(pairs // n_units, minlength=n_domains)
+
+
 def _check_same_rows(weighted: pd.DataFrame, frame: pd.DataFrame) -> None:
     """Refuse a ``Weights`` built on other rows (or another order) than the design's data.
 
@@ -240,14 +251,18 @@ class SurveyDesign(BaseDesign):
             self._degf = float(psu_in.sum() - strata_in.sum())
         return self._degf
 
+    def _reported_df(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        if domain is None:
+            return np.array([self.degf()])
+        return self._domain_degf(domain, n_domains)
+
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        """Degrees of freedom of each domain's subset design (R ``degf(subset(d, …))``)."""
         st = self._stages[0]
         dom = np.zeros(self.n, dtype=np.int64) if domain is None else domain
         keep = (dom >= 0) & (self._w > 0)
-        d = dom[keep]
-        n_psu = np.bincount(np.unique(d * st.n_clusters + st.cluster[keep]) // st.n_clusters, minlength=n_domains)
-        strat = st.stratum[st.cluster[keep]]
-        n_str = np.bincount(np.unique(d * st.n_strata + strat) // st.n_strata, minlength=n_domains)
+        n_psu = _count_pairs(dom, st.cluster, st.n_clusters, keep, n_domains)
+        n_str = _count_pairs(dom, st.stratum[st.cluster], st.n_strata, keep, n_domains)
         return (n_psu - n_str).astype(float)
 
     # -- replicate designs ---------------------------------------------------------------------

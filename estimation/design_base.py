@@ -186,12 +186,17 @@ class BaseDesign:
             out[:, j] = var[:, j] / vsrs
         return out
 
+    def _reported_df(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        """Degrees of freedom reported with each domain's estimate (the design's, by default)."""
+        return np.full(n_domains, self.degf())
+
     def _solve(self, problem, labels, cols_vars, cols_levels, *, deff, level, df, domain):
         est, cov = self._engine().solve_ratio(problem)
         var = np.diagonal(cov, axis1=1, axis2=2)
         se = np.sqrt(np.maximum(var, 0.0))
         D = problem.n_domains
         counts = self._counts(domain, D)
+        ci_df = self._df_for_ci(df, domain, D)
         return tidy(
             labels,
             cols_vars,
@@ -199,9 +204,9 @@ class BaseDesign:
             est,
             se,
             counts,
-            design_df=self.degf(),
+            design_df=ci_df if ci_df is not None else self._reported_df(domain, D),
             level=level,
-            ci_df=self._df_for_ci(df, domain, D),
+            ci_df=ci_df,
             deff=self._deff(problem, est, var) if deff else None,
         )
 

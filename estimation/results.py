@@ -69,7 +69,8 @@ def tidy(
     ddf = np.broadcast_to(np.asarray(design_df, dtype=float).reshape(-1, 1) if np.ndim(design_df) else design_df, (D, k))
     body = {
         "variable": np.tile(np.asarray(variables, dtype=object), D),
-        "level": np.tile(np.asarray(levels, dtype=object), D),
+        # object dtype keeps None for numeric variables next to categorical levels
+        "level": pd.Series(np.tile(np.asarray(levels, dtype=object), D), dtype=object),
     }
     if quantile is not None:
         body["quantile"] = np.tile(np.asarray(quantile, dtype=float), D)

@@ -119,3 +119,22 @@ def test_rows_with_missing_by_values_belong_to_no_domain():
     assert one["n"].tolist() == [2, 3]
     # a domain empty in a subset disappears from that subset's table
     assert d.subset((df["a"] == "y").to_numpy()).mean("y", by="a")["a"].tolist() == ["y"]
+
+
+def test_reported_df_is_the_domain_design_df_or_the_one_asked_for():
+    d = SurveyDesign(load_data("apistrat"), strata="stype", weights="pw", fpc="fpc")
+    by = d.mean("api00", by="stype").set_index("stype")
+    sub = d.subset((d.data["stype"] == "E").to_numpy()).mean("api00").iloc[0]
+    assert by.loc["E", "df"] == sub["df"] == 99
+    assert d.mean("api00", level=0.9, df=10)["df"].iloc[0] == 10
+    c2 = load_data("apiclus2")
+    d2 = SurveyDesign(c2, ids=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    via_na_rm = d2.total("enroll", na_rm=True)["df"].iloc[0]
+    via_subset = d2.subset(c2["enroll"].notna().to_numpy()).total("enroll", na_rm=True)["df"].iloc[0]
+    assert via_na_rm == via_subset
+
+
+def test_level_is_none_for_numeric_variables_next_to_categorical_ones():
+    d = SurveyDesign(load_data("apistrat"), strata="stype", weights="pw")
+    out = d.mean(["api00", "stype"])
+    assert out["level"].iloc[0] is None and out["level"].iloc[1] == "E"
