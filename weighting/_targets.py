@@ -129,6 +129,8 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
     absent = []
     for level, count in spec.items():
         try:
+            if isinstance(count, str | bytes | bool):
+                raise TypeError
             value = float(count)
         except (TypeError, ValueError):
             raise SurveyError(
@@ -200,6 +202,8 @@ def parse_targets(
                     found=repr(key),
                 )
             try:
+                if isinstance(spec, str | bytes | bool):
+                    raise TypeError
                 total = float(spec)
             except (TypeError, ValueError):
                 raise SurveyError(

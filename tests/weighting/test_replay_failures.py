@@ -32,3 +32,12 @@ def test_logit_distance_is_finite_for_any_argument():
     x = np.linspace(-0.5, 0.5, 11)
     e = np.exp(A * x)
     np.testing.assert_allclose(g_and_derivative("logit", x, L, U)[0], (L * (U - 1) + U * (1 - L) * e) / (U - 1 + (1 - L) * e), rtol=1e-13)
+
+
+def test_targets_given_as_text_are_refused():
+    df = load_data("apiclus1")
+    with pytest.raises(SurveyError) as err:
+        Weights(df, "pw").calibrate({"api99": "3914069"})
+    assert "3914069" in err.value.found
+    with pytest.raises(SurveyError):
+        Weights(df, "pw").rake({"stype": {"E": "4421", "H": 755, "M": 1018}})
