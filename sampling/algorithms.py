@@ -200,11 +200,23 @@ def conditional_poisson(pi: np.ndarray, rng: np.random.Generator, draws: int = 1
     return _assemble(sure, mid, np.concatenate(got)[:draws], draws)
 
 
+TILLE_MAX_WORK = 4e8
+
+
 def tille(pi: np.ndarray, rng: np.random.Generator, draws: int = 1) -> np.ndarray:
     """Tillé's (1996) elimination procedure."""
     sure, mid, n = _split(pi)
     p = pi[mid]
     N = p.size
+    if N * (N - n) > TILLE_MAX_WORK:
+        raise SurveyError(
+            "Tillé's elimination is too slow for this frame",
+            argument="method",
+            expected=f"N·(N − n) up to {TILLE_MAX_WORK:.0e} (each of the N − n steps costs O(N))",
+            found=f"N = {N} non-certainty units, n = {n}",
+            hint="use 'conditional_poisson' or 'sampford': the same inclusion probabilities, "
+            "fixed size, and they scale to large frames",
+        )
     alive = np.ones((draws, N), dtype=bool)
     rows = np.arange(draws)
     upper = np.ones(N)
