@@ -29,7 +29,10 @@ def test_docstring_examples(module):
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "docs").glob("*.md")))
+PAGES = sorted(str(p.relative_to(ROOT)) for p in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_documentation_examples(page):
-    result = doctest.testfile(str(ROOT / "docs" / page), module_relative=False, optionflags=FLAGS)
+    result = doctest.testfile(str(ROOT / page), module_relative=False, optionflags=FLAGS)
     assert result.failed == 0
