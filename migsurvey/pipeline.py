@@ -247,30 +247,25 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
 def derive_persons(persons: pd.DataFrame, spec: dict) -> pd.DataFrame:
     """Add the migration concepts (:func:`questionnaires.derive`) and the indicator columns.
 
-    Adds, besides ``derive``'s variables, ``acquired_citizenship_12m`` (acquired the
-    reporting country's citizenship in the reference year: ``acquired_citizenship`` and
-    ``year_citizenship == reference_year``) and ``foreign_citizen_start`` (foreign citizen at
-    the start of the year: ``foreign_citizen`` or ``acquired_citizenship_12m``), the
-    numerator and denominator of MI 1.2.
+    ``derive`` gives ``acquired_citizenship_period`` (acquired the reporting country's
+    citizenship in the reference year), the numerator of MI 1.2; this adds
+    ``foreign_citizen_start`` (foreign citizen at the start of the year: ``foreign_citizen``
+    or ``acquired_citizenship_period``), its denominator.
     """
     from questionnaires import derive
 
     ref = spec["reference_year"]
     d = derive(persons, country=spec["country"], reference_date=f"{ref}-12-31")
-    acq = d["acquired_citizenship"].fillna(False).to_numpy(bool)
-    in_year = (d["year_citizenship"] == ref).fillna(False).to_numpy(bool)
-    d["acquired_citizenship_12m"] = (acq & in_year).astype(float)
-    d["foreign_citizen_start"] = (d["foreign_citizen"].fillna(False).to_numpy(bool)
-                                  | (acq & in_year)).astype(float)
     for c in ("foreign_born", "foreign_citizen", "immigrant_12m", "recent_immigrant_5y",
-              "emigrant_in_household"):
+              "emigrant_in_household", "acquired_citizenship_period"):
         if c in d.columns:
             d[c] = d[c].astype("float").fillna(0.0)
+    d["foreign_citizen_start"] = ((d["foreign_citizen"] == 1) | (d["acquired_citizenship_period"] == 1)).astype(float)
     return d
 
 
 #: Indicator variable → column of the pipeline's data (see :func:`derive_persons`).
-INDICATOR_VARIABLES = {"acquired_citizenship": "acquired_citizenship_12m"}
+INDICATOR_VARIABLES: dict[str, str] = {}
 HOUSEHOLD_INDICATORS = ("MI1.4",)
 
 

@@ -9,7 +9,7 @@ frame of pandas, Polars, DuckDB or Dask, the variables listed by :func:`derived_
 ``foreign_born``, ``foreign_citizen``, ``stateless`` (nullable booleans);
 ``birth_citizenship_group`` (NB_CIT, NB_FOR, FB_CIT, FB_FOR); ``parental_background``
 (NAT, MIX, FOR); ``migrant_background`` (e.g. FOR_NB_CIT); ``second_generation``;
-``acquired_citizenship``; ``years_since_arrival`` (Int64); ``recent_immigrant_1y``,
+``acquired_citizenship``, ``acquired_citizenship_period``; ``years_since_arrival`` (Int64); ``recent_immigrant_1y``,
 ``recent_immigrant_5y``; ``abroad_1y_ago``, ``abroad_5y_ago``; ``usual_resident`` and
 ``immigrant_12m`` (residence rule "a" or "b"); ``returning_citizen``;
 ``emigrant_in_household``; ``temporary_mobility`` (NONE, OUT_FRONTIER, OUT_SEASONAL,

@@ -64,6 +64,22 @@ MOBILITY_LABELS = {
 }
 
 
+
+
+def _acquired(c) -> nw.Expr:
+    """Citizen of the reporting country by a route other than birth (null when unknown)."""
+    return c.citizen() & nw.when(c.code_known("citizenship_acquired")).then(
+        c.col("citizenship_acquired") != "birth"
+    )
+
+
+def _acquired_in_period(c) -> nw.Expr:
+    """Acquired citizenship in the reference year (Kleene logic keeps unknowns unknown)."""
+    acq = _acquired(c)
+    year = c.col("year_citizenship")
+    in_year = nw.when(~year.is_null()).then(year == nw.lit(c.rules.reference_year))
+    return nw.when(acq == nw.lit(False)).then(nw.lit(False)).otherwise(acq & in_year)
+
 class Ctx:
     """Expressions for the answers, with the rules applied (column mapping, codes, dates)."""
 
@@ -412,12 +428,19 @@ DERIVED: dict[str, Derived] = {
             "all persons",
             "boolean",
             ("citizenship", "citizenship_acquired"),
-            lambda c: (
-                c.citizen()
-                & nw.when(c.code_known("citizenship_acquired")).then(
-                    c.col("citizenship_acquired") != "birth"
-                )
-            ),
+            lambda c: _acquired(c),
+        ),
+        Derived(
+            "acquired_citizenship_period",
+            "Acquired citizenship in the reference year",
+            "acquired_citizenship with year_citizenship equal to the reference year (the flow "
+            "counted by indicator MI 1.2); False for persons who did not acquire it or acquired "
+            "it in another year; unknown when the acquisition or its year is unknown",
+            "all persons",
+            "boolean",
+            ("citizenship", "citizenship_acquired", "year_citizenship"),
+            lambda c: _acquired_in_period(c),
+            needs_reference=True,
         ),
         Derived(
             "years_since_arrival",

@@ -287,9 +287,9 @@ _INDICATORS = (
         code="MI1.2",
         name="Acquisition of citizenship",
         measures=(
-            Measure("count", "total", "acquired_citizenship", unit_measure="PS",
+            Measure("count", "total", "acquired_citizenship_period", unit_measure="PS",
                     label="Residents who acquired citizenship in the reference period (number)"),
-            Measure("rate", "rate", "acquired_citizenship",
+            Measure("rate", "rate", "acquired_citizenship_period",
                     denominator="foreign_citizen_start", multiplier=100.0, unit_measure="PT",
                     label="Acquisitions per 100 foreign citizens at the start of the period"),
         ),
@@ -299,8 +299,9 @@ _INDICATORS = (
             "reference period (citizenship at birth excluded). The rate divides by the "
             "foreign-citizen residents at the start of the period, estimated from the survey as "
             "current foreign citizens plus those who acquired citizenship in the period "
-            "(column `foreign_citizen_start` = foreign_citizen OR acquired_citizenship, built by "
-            "indicator_variables)."
+            "(column `foreign_citizen_start` = foreign_citizen OR acquired_citizenship_period, "
+            "built by indicator_variables). `acquired_citizenship_period` comes from "
+            "questionnaires.derive (year_citizenship equal to the reference year)."
         ),
         source=_SRC_FRAMEWORK + " Rate: Eurostat 'naturalisation rate' convention [to verify].",
     ),

@@ -85,7 +85,7 @@ def indicator_variables(
     is never overwritten):
 
     ``foreign_citizen_start``
-        ``foreign_citizen OR acquired_citizenship`` (three-valued): the foreign citizens at the
+        ``foreign_citizen OR acquired_citizenship_period`` (three-valued): the foreign citizens at the
         start of the reference period, denominator of the MI 1.2 rate.
     ``temporary_mover``
         1 when ``temporary_mobility`` holds a mobility type other than ``"NONE"``, 0 for
@@ -101,9 +101,9 @@ def indicator_variables(
     """
     out = to_pandas(df).copy()
     if "foreign_citizen_start" not in out.columns and {
-        "foreign_citizen", "acquired_citizenship"} <= set(out.columns):
+        "foreign_citizen", "acquired_citizenship_period"} <= set(out.columns):
         out["foreign_citizen_start"] = _kleene_or(as_float(out["foreign_citizen"]),
-                                                  as_float(out["acquired_citizenship"]))
+                                                  as_float(out["acquired_citizenship_period"]))
     if "temporary_mover" not in out.columns and "temporary_mobility" in out.columns:
         tm = out["temporary_mobility"].astype(object)
         known = tm.notna().to_numpy() & tm.map(lambda v: v is not pd.NA).to_numpy()

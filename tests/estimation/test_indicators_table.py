@@ -30,7 +30,7 @@ def make_survey(seed: int = 3, n_psu: int = 80, m: int = 25) -> pd.DataFrame:
     df["age"] = rng.integers(0, 90, n)
     df["foreign_born"] = rng.random(n) < prev
     df["foreign_citizen"] = df["foreign_born"] & (rng.random(n) < 0.7)
-    df["acquired_citizenship"] = df["foreign_born"] & ~df["foreign_citizen"] & (rng.random(n) < 0.15)
+    df["acquired_citizenship_period"] = df["foreign_born"] & ~df["foreign_citizen"] & (rng.random(n) < 0.15)
     df["immigrant_12m"] = df["foreign_born"] & (rng.random(n) < 0.1)
     df["recent_immigrant_5y"] = df["foreign_born"] & (rng.random(n) < 0.4)
     df["temporary_mobility"] = np.where(rng.random(n) < 0.03, "OUT_SEASONAL", "NONE")
@@ -75,7 +75,7 @@ def test_cells_equal_direct_design_estimates(survey):
         np.testing.assert_allclose([c.estimate, c.se], [100 * row.estimate, 100 * row.se], rtol=1e-12)
         np.testing.assert_allclose(c.cv, row.cv, rtol=1e-12)
     # MI1.2 rate: ratio of totals, grand total
-    row = d.ratio("acquired_citizenship", "foreign_citizen_start").iloc[0]
+    row = d.ratio("acquired_citizenship_period", "foreign_citizen_start").iloc[0]
     c = _cell(t, "MI1.2", "rate", sex="_T", age_group="_T")
     np.testing.assert_allclose([c.estimate, c.se], [100 * row.estimate, 100 * row.se], rtol=1e-12)
     # MI1.3 rate per 1000

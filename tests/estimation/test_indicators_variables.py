@@ -26,7 +26,7 @@ def test_age_groups():
 def test_indicator_variables_three_valued_and_no_overwrite():
     df = pd.DataFrame({
         "foreign_citizen": pd.array([True, False, False, None, None], dtype="boolean"),
-        "acquired_citizenship": pd.array([False, True, False, True, False], dtype="boolean"),
+        "acquired_citizenship_period": pd.array([False, True, False, True, False], dtype="boolean"),
         "temporary_mobility": pd.Categorical(["NONE", "OUT_SEASONAL", None, "IN_WORKER", "NONE"]),
         "hh": [1, 1, 2, 3, 3],
         "age": [30, 2, 70, 15, np.nan],
@@ -60,6 +60,7 @@ def _population_sample(seed=11, n_psu=40, m=20):
         "country_birth": np.where(foreign, rng.choice(["DZA", "ESP", "SEN"], n), "MAR"),
         "citizenship": np.where(foreign & (rng.random(n) < 0.7), "SEN", "MAR"),
         "citizenship_acquired": np.where(foreign & (rng.random(n) < 0.2), "naturalisation", "birth"),
+        "year_citizenship": np.where(rng.random(n) < 0.5, 2024, 2010),
         "year_arrival": np.where(foreign, rng.choice([2023, 2021, 2005], n), np.nan),
         "temporary_abroad": rng.choice(["none", "seasonal", "study"], n, p=[0.94, 0.04, 0.02]),
         "reason_migration": np.where(foreign, "work", None),

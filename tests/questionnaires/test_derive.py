@@ -430,3 +430,19 @@ def test_categorical_codes_boolean_answers_and_polars_lazy():
     got = out.collect()
     assert got["foreign_born"].to_list() == [False, False, True, None]
     assert got["recent_immigrant_5y"].to_list() == [False, True, False, None]
+
+
+def test_acquired_citizenship_in_the_reference_year():
+    df = pd.DataFrame(
+        {
+            "country_birth": ["MAR", "MAR", "FRA", "MAR", "MAR", "SEN"],
+            "citizenship": ["FRA", "FRA", "FRA", "FRA", "MAR", "FRA"],
+            "citizenship_acquired": ["naturalisation", "naturalisation", "birth", "dk", "birth", "marriage"],
+            "year_citizenship": [2024, 2010, None, 2024, None, None],
+            "birth_year": [1980, 1980, 1990, 1970, 1985, 1990],
+        }
+    )
+    r = q.derive(df, ["acquired_citizenship", "acquired_citizenship_period"], country="FRA", reference_year=2024)
+    assert values(r, "acquired_citizenship") == [True, True, False, None, False, True]
+    # acquired this year; another year; never; unknown route; foreign citizen; year unknown
+    assert values(r, "acquired_citizenship_period") == [True, False, False, None, False, None]

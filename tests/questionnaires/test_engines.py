@@ -24,6 +24,7 @@ def census(n: int = 400, seed: int = 3) -> pd.DataFrame:
             "country_birth": cob,
             "citizenship": rng.choice(["FRA", "FRA", "MAR", "XXA", "XXX"], n),
             "citizenship_acquired": rng.choice(["birth", "naturalisation", "dk"], n),
+            "year_citizenship": np.where(rng.random(n) < 0.7, rng.integers(2015, 2025, n), np.nan),
             "birth_year": rng.integers(1940, 2014, n).astype(float),
             "ever_lived_abroad": rng.choice(["yes", "no", "dk"], n),
             "year_arrival": year,
