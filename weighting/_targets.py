@@ -52,6 +52,16 @@ class NumericTotal:
     total: float
 
 
+
+def _number(value: object, message: str, argument: str, expected: str) -> float:
+    """A target value as a float; text and booleans are refused, never coerced."""
+    if not isinstance(value, str | bytes | bool):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            pass
+    raise SurveyError(message, argument=argument, expected=expected, found=repr(value))
+
 def _key_columns(key: Any) -> tuple[str, ...]:
     if isinstance(key, str):
         return (key,)
@@ -128,17 +138,7 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
     seen = np.zeros(len(sample_levels), dtype=bool)
     absent = []
     for level, count in spec.items():
-        try:
-            if isinstance(count, str | bytes | bool):
-                raise TypeError
-            value = float(count)
-        except (TypeError, ValueError):
-            raise SurveyError(
-                f"target for {name}={level!r} is not a number",
-                argument=argument,
-                expected="a count",
-                found=repr(count),
-            ) from None
+        value = _number(count, f"target for {name}={level!r} is not a number", argument, "a count")
         if not np.isfinite(value) or value < 0:
             raise SurveyError(
                 f"target for {name}={level!r} must be a finite count >= 0",
@@ -201,17 +201,12 @@ def parse_targets(
                     expected="{'var': total}",
                     found=repr(key),
                 )
-            try:
-                if isinstance(spec, str | bytes | bool):
-                    raise TypeError
-                total = float(spec)
-            except (TypeError, ValueError):
-                raise SurveyError(
-                    f"target for {key} is neither a number nor a mapping of level counts",
-                    argument=argument,
-                    expected="{'var': {level: count}} or {'var': total}",
-                    found=repr(spec),
-                ) from None
+            total = _number(
+                spec,
+                f"target for {key} is neither a number nor a mapping of level counts",
+                argument,
+                "{'var': {level: count}} or {'var': total}",
+            )
             if not np.isfinite(total):
                 raise SurveyError(
                     f"target total for {key} is not finite",
