@@ -53,6 +53,8 @@ def _ask_country(row: dict[str, str]) -> dict[str, str]:
         appearance="autocomplete",
     )
     return asked
+
+
 DATA_TYPES = (
     "integer",
     "decimal",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from questionnaires.expressions import column_text, evaluate, evaluate_bool, parse
-from questionnaires.form import COUNTRY_PLACEHOLDER, Questionnaire, base_type
+from questionnaires.form import COUNTRY_PLACEHOLDER, DATA_TYPES, Questionnaire, base_type
 from surveycore import SurveyError
 from surveycore.checks import to_pandas
 
@@ -77,6 +77,10 @@ class EditReport:
         parts = ", ".join(f"{k} {v}" for k, v in counts.items())
         return f"EditReport({self.form}: {self.n_rows} rows, {len(self)} problems: {parts})"
 
+
+
+#: Question types whose answers are checked (time, datetime and barcode are passed through).
+CHECKED_TYPES = frozenset(DATA_TYPES) - {"time", "datetime", "barcode"}
 
 def _present(series: pd.Series) -> np.ndarray:
     text = series.astype(object)
@@ -163,15 +167,7 @@ def validate(
             if name not in work.columns and row.get("calculation"):
                 work[name] = evaluate(row["calculation"], work, today=today)
             continue
-        if kind not in (
-            "integer",
-            "decimal",
-            "range",
-            "text",
-            "select_one",
-            "select_multiple",
-            "date",
-        ):
+        if kind not in CHECKED_TYPES:
             continue
         if name not in frame.columns:
             if row.get("required", "").lower() in ("yes", "true", "true()"):
