@@ -4,6 +4,6 @@ Every layer (``questionnaires → sampling → weighting → estimation → migs
 ``surveycore``; ``surveycore`` imports none of them.
 """
 
-from surveycore.errors import SurveyError
+from surveycore.errors import SurveyError, SurveyWarning
 
-__all__ = ["SurveyError"]
+__all__ = ["SurveyError", "SurveyWarning"]

@@ -63,3 +63,23 @@ class SurveyError(ValueError):
             if value is not None:
                 lines.append(f"  {label + ':':<9} {value}")
         return "\n".join(lines)
+
+
+class SurveyWarning(UserWarning):
+    """A tolerated degradation of a survey computation.
+
+    Raised with :func:`warnings.warn` (never silently ignored) when a result can still be
+    given but its user must know what was done: a negative variance estimate reported as NaN,
+    a model or calibration that did not converge, extreme g-weights, a stratum with a single
+    PSU handled by the ``lonely_psu`` rule. The same decision is recorded in the result's
+    metadata so that it survives into tables and reports.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("negative variance estimate; SE reported as NaN", SurveyWarning)
+    >>> caught[0].category.__name__
+    'SurveyWarning'
+    """
