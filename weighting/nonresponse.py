@@ -147,6 +147,29 @@ def collapse_classes(
     return mapping[codes], notes, labels
 
 
+def refuse_emptied(need: np.ndarray, have: np.ndarray, labels: tuple, step: str,
+                   what: str) -> None:
+    """Refuse weight columns in which a class has weight to spread but no row to take it.
+
+    ``need`` and ``have`` are (C, R) class totals; column ``r`` of a replicate matrix is
+    replicate ``r + 1``. A factor of 0 would silently drop the class's weight.
+    """
+    bad = (need > 0) & ~(have > 0)
+    if bad.any():
+        cls, col = np.argwhere(bad)[0]
+        n_cols = need.shape[1]
+        where = f"replicate {col + 1}" if n_cols > 1 else "the weights"
+        raise SurveyError(
+            f"{step}: a class has weight to spread but no {what} in {where}",
+            argument="weights",
+            expected=f"{what} with positive weight in every class of every replicate",
+            found=f"class {labels[cls] if cls < len(labels) else cls!r} in {where} "
+            f"({int(bad.any(axis=0).sum())} of {n_cols} weight columns affected)",
+            hint="use coarser classes (min_respondents=, by=), or a replicate method that "
+            "keeps every class in every replicate (JKn with more PSUs per stratum)",
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class EligibilityStep:
     """Spread unknown-eligibility weight over known-eligibility cases within classes."""
@@ -154,12 +177,15 @@ class EligibilityStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         known = (self.status != UNKNOWN)[:, None]
         total = group_sums(self.codes, self.n_classes, w)
         k = group_sums(self.codes, self.n_classes, w * known)
         total, k = np.atleast_2d(total.T).T, np.atleast_2d(k.T).T
+        refuse_emptied(total - k, k, self.labels, "eligibility adjustment",
+                       "case of known eligibility")
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(k > 0, total / k, 0.0)
         return np.where(known, w * f[self.codes], 0.0)
@@ -172,6 +198,7 @@ class ClassAdjustStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         resp = (self.status == RESPONDENT)[:, None]
@@ -179,6 +206,7 @@ class ClassAdjustStep:
         e = group_sums(self.codes, self.n_classes, w * elig)
         r = group_sums(self.codes, self.n_classes, w * resp)
         e, r = np.atleast_2d(e.T).T, np.atleast_2d(r.T).T
+        refuse_emptied(e - r, r, self.labels, "nonresponse adjustment", "respondent")
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(r > 0, e / r, 0.0)
         return np.where(resp, w * f[self.codes], np.where(elig, 0.0, w))
