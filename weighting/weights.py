@@ -30,7 +30,7 @@ from weighting._options import (
     _refuse_unknown,
 )
 from weighting._targets import check_margin_totals, parse_targets
-from weighting.calibration import CalibrateStep, build_problem
+from weighting.calibration import CalibrateStep, build_problem, record_for
 from weighting.expand import ExpandStep, expansion
 from weighting.history import StepRecord, make_record, targets_table
 from weighting.linearisation import ClassAdjustmentRecord, ExpandBoundary, ordered_records
@@ -622,8 +622,18 @@ class Weights:
         rec = make_record("trim_calibrate", {"upper": upper, "lower": lower,
                                              "relative_to": relative_to, "tol": tol},
                           w, new, iterations=rounds, converged=True,
-                          notes=(f"{n_fixed} weights held at a cap",))
-        return self._extend(step, new, rec)
+                          notes=(f"{n_fixed} weights held at a cap",
+                                 f"variance record of step {cal_idx[-1] + 1} ({hist.step}) "
+                                 "renewed with the final g-weights"))
+        out = self._extend(step, new, rec)
+        # the recalibrated weights are the calibration's: its record takes the final g
+        d0 = hist.before_values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(d0 > 0, new / np.where(d0 > 0, d0, 1.0), 0.0)
+        records = list(out._records)
+        records[cal_idx[-1]] = record_for(problem, d0, g)
+        out._records = tuple(records)
+        return out
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict[str, pd.DataFrame]:
