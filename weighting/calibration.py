@@ -296,7 +296,8 @@ def explain_failure(problem: CalibrationProblem, sol: Solution, d: np.ndarray, t
     """Describe a calibration that did not converge: how far, and on which margin."""
     g_rows = sol.g[problem.unit, 0]
     achieved = problem.achieved(d * g_rows)
-    rel = np.abs(achieved - problem.check_totals) / (1 + np.abs(problem.check_totals))
+    t = problem.check_totals
+    rel = np.abs(achieved - t) / np.where(t != 0, np.abs(t), 1.0)
     j = int(np.argmax(rel))
     bounded = np.isfinite(lower) or np.isfinite(upper)
     return SurveyError(
