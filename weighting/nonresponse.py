@@ -27,8 +27,11 @@ import pandas as pd
 from surveycore import SurveyError
 from surveycore.checks import _preview
 from weighting._arrays import group_sums
+from weighting._emptied import refuse_emptied
 
 RESPONDENT, NONRESPONDENT, INELIGIBLE, UNKNOWN = 0, 1, 2, 3
+_CLASS_HINT = ("use coarser classes (by=, min_respondents=), or a replicate method that keeps "
+               "every class in every replicate")
 CATEGORIES = ("respondent", "nonrespondent", "ineligible", "unknown")
 _AAPOR_LEADING = {1: RESPONDENT, 2: NONRESPONDENT, 3: UNKNOWN, 4: INELIGIBLE}
 
@@ -147,29 +150,6 @@ def collapse_classes(
     return mapping[codes], notes, labels
 
 
-def refuse_emptied(need: np.ndarray, have: np.ndarray, labels: tuple, step: str,
-                   what: str) -> None:
-    """Refuse weight columns in which a class has weight to spread but no row to take it.
-
-    ``need`` and ``have`` are (C, R) class totals; column ``r`` of a replicate matrix is
-    replicate ``r + 1``. A factor of 0 would silently drop the class's weight.
-    """
-    bad = (need > 0) & ~(have > 0)
-    if bad.any():
-        cls, col = np.argwhere(bad)[0]
-        n_cols = need.shape[1]
-        where = f"replicate {col + 1}" if n_cols > 1 else "the weights"
-        raise SurveyError(
-            f"{step}: a class has weight to spread but no {what} in {where}",
-            argument="weights",
-            expected=f"{what} with positive weight in every class of every replicate",
-            found=f"class {labels[cls] if cls < len(labels) else cls!r} in {where} "
-            f"({int(bad.any(axis=0).sum())} of {n_cols} weight columns affected)",
-            hint="use coarser classes (min_respondents=, by=), or a replicate method that "
-            "keeps every class in every replicate (JKn with more PSUs per stratum)",
-        )
-
-
 @dataclass(frozen=True, eq=False)
 class EligibilityStep:
     """Spread unknown-eligibility weight over known-eligibility cases within classes."""
@@ -184,8 +164,8 @@ class EligibilityStep:
         total = group_sums(self.codes, self.n_classes, w)
         k = group_sums(self.codes, self.n_classes, w * known)
         total, k = np.atleast_2d(total.T).T, np.atleast_2d(k.T).T
-        refuse_emptied(total - k, k, self.labels, "eligibility adjustment",
-                       "case of known eligibility")
+        refuse_emptied(total - k, k, self.labels, "eligibility adjustment: class",
+                       "case of known eligibility", _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(k > 0, total / k, 0.0)
         return np.where(known, w * f[self.codes], 0.0)
@@ -206,7 +186,8 @@ class ClassAdjustStep:
         e = group_sums(self.codes, self.n_classes, w * elig)
         r = group_sums(self.codes, self.n_classes, w * resp)
         e, r = np.atleast_2d(e.T).T, np.atleast_2d(r.T).T
-        refuse_emptied(e - r, r, self.labels, "nonresponse adjustment", "respondent")
+        refuse_emptied(e - r, r, self.labels, "nonresponse adjustment: class", "respondent",
+                       _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(r > 0, e / r, 0.0)
         return np.where(resp, w * f[self.codes], np.where(elig, 0.0, w))

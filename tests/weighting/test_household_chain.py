@@ -154,5 +154,25 @@ def test_replicate_that_empties_a_nonresponse_class_is_refused():
     w = (Weights(hh, "d").adjust_nonresponse("disp", by="cls", min_respondents=1)
          .expand(ps, household="hid", psu="psu"))
     d = SurveyDesign(ps.assign(y=1.0), ids="psu", weights=w)
-    with pytest.raises(SurveyError, match="class 'x' in replicate 1"):
+    with pytest.raises(SurveyError, match="class .x. is empty in replicate 1"):
+        d.replicate("JK1")
+
+
+@pytest.mark.parametrize("step", ["poststratify", "rake", "calibrate"])
+def test_replicate_that_empties_a_post_stratum_is_refused(step):
+    # level "z" of sex lives in PSU p1 only: the jackknife replicate deleting p1 has no row
+    # of it, and a factor 0 would report its population count as 0
+    df = pd.DataFrame({"psu": ["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4"],
+                       "sex": ["z", "F", "F", "M", "M", "F", "M", "F"],
+                       "age": ["a", "b", "a", "b", "a", "b", "a", "b"],
+                       "y": np.arange(8.0), "w": 2.0})
+    targets = {"sex": {"z": 3.0, "F": 7.0, "M": 6.0}}
+    if step == "poststratify":
+        w = Weights(df, "w").poststratify(targets)
+    elif step == "rake":
+        w = Weights(df, "w").rake({**targets, "age": {"a": 8.0, "b": 8.0}})
+    else:
+        w = Weights(df, "w").calibrate({**targets, "age": {"a": 8.0, "b": 8.0}}, method="linear")
+    d = SurveyDesign(df, ids="psu", weights=w)
+    with pytest.raises(SurveyError, match="'sex=z' is empty in replicate 1"):
         d.replicate("JK1")
