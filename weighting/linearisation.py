@@ -33,24 +33,22 @@ of consecutive calibration records in chain order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from weighting._arrays import group_sums
+from weighting.records import Projection, ResidualMap, _cell_matrix
 
 __all__ = ["ClassAdjustmentRecord", "ExpandRecord", "ExpandBoundary", "ordered_records"]
-
-
-def _as2d(x: np.ndarray) -> tuple[np.ndarray, bool]:
-    x = np.asarray(x, dtype=float)
-    return (x[:, None], True) if x.ndim == 1 else (x, False)
 
 
 @dataclass(frozen=True, eq=False)
 class ClassAdjustmentRecord:
     """Linearisation of one weighting-class adjustment (eligibility or nonresponse).
+
+    The projection ``x ↦ x − U (Lᵀ x)`` with ``U = (1[A]·w − 1[S]·d) 1{c}`` and
+    ``L = 1[A] 1{c} / Σ_{A∩c} w`` (so ``Lᵀ x = B``), as the records of :mod:`weighting.records`.
 
     Attributes
     ----------
@@ -70,19 +68,19 @@ class ClassAdjustmentRecord:
     before: np.ndarray
     after: np.ndarray
     kind: str = "weighting class"
+    sequence: tuple[int, ...] = (0,)
+
+    def projections(self) -> tuple[Projection, ...]:
+        adj = self.adjusted.astype(float)
+        den = np.bincount(self.codes, weights=self.after * adj, minlength=self.n_classes)
+        inv = np.divide(1.0, den, out=np.zeros_like(den), where=den > 0)
+        U = _cell_matrix(self.codes, self.n_classes, adj * self.after - self.source * self.before)
+        L = _cell_matrix(self.codes, self.n_classes, adj * inv[self.codes])
+        return (Projection(U, L),)
 
     def residualize(self, x: np.ndarray) -> np.ndarray:
         """The linearised scores ``u`` (n, k) for weighted scores ``x`` (n, k) after the step."""
-        x, flat = _as2d(x)
-        adj = self.adjusted.astype(float)
-        num = group_sums(self.codes, self.n_classes, x * adj[:, None])
-        den = np.bincount(self.codes, weights=self.after * adj, minlength=self.n_classes)
-        num = num.reshape(self.n_classes, -1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            b = np.where(den[:, None] > 0, num / np.where(den > 0, den, 1.0)[:, None], 0.0)
-        coef = self.source * self.before - adj * self.after
-        out = x + coef[:, None] * b[self.codes]
-        return out[:, 0] if flat else out
+        return ResidualMap([self]).residualize(x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,27 +94,36 @@ class ExpandBoundary:
 
 @dataclass(frozen=True, eq=False)
 class ExpandRecord:
-    """Household-level records applied to person-level scores (see the module docstring)."""
+    """Household-level records applied to person-level scores (see the module docstring).
+
+    The household records compose to ``X ↦ X − U_h K X`` on household totals
+    ``X = Mᵀ x`` (``M`` the person × household membership matrix, ``K`` the coefficients of
+    :class:`weighting.records.ResidualMap` for the identity); on the person rows this is the
+    single projection ``U = A U_h``, ``L = M Kᵀ`` with ``A`` placing each household's change
+    on its anchor row.
+    """
 
     boundary: ExpandBoundary
     inner: tuple
     kind: str = "household chain"
+    sequence: tuple[int, ...] = (0,)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def projections(self) -> tuple[Projection, ...]:
+        if "p" not in self._cache:
+            b = self.boundary
+            inner = ResidualMap(list(self.inner))
+            K = inner.coefficients(sp.identity(b.n_households, format="csr"))  # (P, H)
+            placed = np.flatnonzero(b.anchor >= 0)
+            A = sp.csr_matrix((np.ones(placed.size), (b.anchor[placed], placed)),
+                              shape=(b.member_of.size, b.n_households))
+            U = A @ inner.stacked_u()
+            L = K.T[b.member_of]
+            self._cache["p"] = (Projection(sp.csr_matrix(U) if sp.issparse(U) else U, L),)
+        return self._cache["p"]
 
     def residualize(self, x: np.ndarray) -> np.ndarray:
-        x, flat = _as2d(x)
-        b = self.boundary
-        hh = group_sums(b.member_of, b.n_households, x).reshape(b.n_households, -1)
-        u = hh
-        for record in self.inner:
-            u = np.asarray(record.residualize(u), dtype=float).reshape(b.n_households, -1)
-        delta = u - hh
-        placed = b.anchor >= 0
-        spread = sp.csr_matrix(
-            (np.ones(int(placed.sum())), (b.anchor[placed], np.flatnonzero(placed))),
-            shape=(x.shape[0], b.n_households),
-        )
-        out = x + spread @ delta
-        return out[:, 0] if flat else out
+        return ResidualMap([self]).residualize(x)
 
 
 def _is_class(record) -> bool:
