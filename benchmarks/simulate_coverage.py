@@ -189,29 +189,34 @@ def main(argv=None) -> int:
     if diff > 1e-9:
         raise RuntimeError(f"the simulation differs from run_survey by {diff:.3g}")
     seeds = range(args.seed, args.seed + args.reps)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tr = truth(state["persons"])
     t1 = time.perf_counter()
     frames, failures = [], []
+
+    def write(done: int) -> pd.DataFrame:
+        s = summarise(pd.concat(frames, ignore_index=True), tr)
+        s.to_csv(out / "summary.csv", index=False)
+        (out / "summary.md").write_text(markdown(s), encoding="utf-8")
+        meta = {"reps": done, "reps_requested": args.reps, "failures": failures,
+                "persons": args.persons, "seeds": [args.seed, args.seed + done - 1],
+                "workers": args.workers, "setup_seconds": round(t_setup, 1),
+                "seconds": round(time.perf_counter() - t1, 1),
+                "max_rel_difference_to_run_survey": diff,
+                "python": sys.version.split()[0], "machine": platform.machine(),
+                "numpy": np.__version__}
+        (out / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return s
+
     with ProcessPoolExecutor(args.workers, initializer=_init, initargs=(state,)) as pool:
         for k, res in enumerate(pool.map(one, seeds, chunksize=4), start=1):
             (failures if isinstance(res, str) else frames).append(res)
-            if k % 25 == 0:
+            if k % 25 == 0 or k == args.reps:
+                write(k)  # results so far survive an interrupted run
                 print(f"{k}/{args.reps} {time.perf_counter() - t1:.0f} s", flush=True)
-    est = pd.concat(frames, ignore_index=True)
-    s = summarise(est, truth(state["persons"]))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    s.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(markdown(s), encoding="utf-8")
-    meta = {"reps": args.reps, "failures": failures, "persons": args.persons,
-            "seeds": [args.seed, args.seed + args.reps - 1], "workers": args.workers,
-            "setup_seconds": round(t_setup, 1),
-            "seconds": round(time.perf_counter() - t1, 1),
-            "max_rel_difference_to_run_survey": diff,
-            "python": sys.version.split()[0], "machine": platform.machine(),
-            "numpy": np.__version__}
-    (out / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    s = write(args.reps)
     print(markdown(s))
-    print(json.dumps(meta))
     return 0
 
 
