@@ -18,6 +18,7 @@ import pandas as pd
 
 from estimation.problems import RatioProblem
 from estimation.results import critical_value, tidy
+from estimation.variables import Columns
 from surveycore.errors import SurveyError
 
 
@@ -58,7 +59,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             expected="numbers between 0 and 1",
             found=repr(list(probs_arr)),
         )
-    cols = design._columns(variables)
+    cols = design.columns(variables)
     if any(lv is not None for lv in cols.levels):
         raise SurveyError(
             "quantiles need numeric variables",
@@ -66,15 +67,14 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             expected="numeric columns",
             found="a categorical column",
         )
-    w = design._w
+    w = design.weights
+    engine = design.engine()
     frames = []
     for j, name in enumerate(cols.variables):
-        miss = np.isnan(cols.values[:, j])
-        domain, labels = design._domains(by, miss, na_rm, "variables")
-        if domain is None:
-            domain = np.zeros(design.n, dtype=np.int64)
-        D = len(labels)
-        x = np.nan_to_num(cols.values[:, j])
+        one = Columns(cols.values[:, [j]], [name], [None], np.isnan(cols.values[:, j]))
+        an = design.analysis(one, by, na_rm=na_rm)
+        domain, labels, D = an.domain, an.labels, an.n_domains
+        x = an.values[:, 0]
         xs, ws, bounds = _segments(x, w, domain, D)
         q = np.empty((D, len(probs_arr)))
         for d in range(D):
@@ -84,12 +84,12 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         row_q = q[np.maximum(domain, 0)]
         indicator = (x[:, None] <= row_q).astype(float)
         problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
-        phat, cov = design._engine().solve_ratio(problem)
+        phat, cov = engine.solve_ratio(problem)
         se_p = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
         if df is None:
             ci_df = np.full(D, np.inf)
         elif isinstance(df, str):
-            ci_df = design._domain_degf(domain, D)
+            ci_df = design.domain_degf(domain, D)
         else:
             ci_df = np.full(D, float(df))
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
@@ -104,7 +104,6 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 if not np.isnan(hi_p[d, k]) and hi_p[d, k] <= 1:
                     hi[d, k] = quantile_rule(xs[seg], ws[seg], hi_p[d, k])
         se = (hi - lo) / (2 * c)
-        counts = np.bincount(domain[domain >= 0], minlength=D)
         frames.append(
             tidy(
                 labels,
@@ -112,7 +111,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 [None] * len(probs_arr),
                 q,
                 se,
-                counts,
+                an.counts,
                 design_df=ci_df,
                 level=level,
                 ci_df=None,
