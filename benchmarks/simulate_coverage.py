@@ -196,7 +196,9 @@ def main(argv=None) -> int:
     frames, failures = [], []
 
     def write(done: int) -> pd.DataFrame:
-        s = summarise(pd.concat(frames, ignore_index=True), tr)
+        est = pd.concat(frames, ignore_index=True)
+        est.to_csv(out / "estimates.csv.gz", index=False)  # every repetition, for re-analysis
+        s = summarise(est, tr)
         s.to_csv(out / "summary.csv", index=False)
         (out / "summary.md").write_text(markdown(s), encoding="utf-8")
         meta = {"reps": done, "reps_requested": args.reps, "failures": failures,
