@@ -74,10 +74,13 @@ class SurveyDesign(BaseDesign):
         Strata with a single sampled cluster (R's ``survey.lonely.psu``): refuse; centre at the
         population mean; replace by the average of other strata; drop from the variance;
         treat as certainty units.
-    pps : {"brewer", "overton", "hartley-rao"} or ndarray (n, n), optional
+    pps : {"brewer", "overton", "hartley-rao"}, :class:`~estimation.pps.HR` or ndarray (n, n), optional
         Single-stage sampling without replacement with unequal probabilities given in ``fpc``:
-        Brewer's, Overton's or Hartley–Rao's approximation, or a matrix of joint inclusion
-        probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``).
+        Brewer's, Overton's or Hartley–Rao's approximation (``"hartley-rao"`` is R's ``HR()``;
+        ``HR(psum=…)`` gives the population ``Σπ²/n``), or a matrix of joint inclusion
+        probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``). A
+        negative variance estimate (possible with these forms) is reported as NaN with a
+        :class:`~surveycore.SurveyWarning`.
     variance : {"HT", "YG"}
         Form of the PPS variance with a joint-probability matrix.
 
