@@ -48,6 +48,27 @@ def _check_same_rows(weighted: pd.DataFrame, frame: pd.DataFrame) -> None:
         )
 
 
+def _aligned(weights: pd.Series, frame: pd.DataFrame) -> np.ndarray:
+    """A weight Series matched to the rows by index label (the same labels in any order)."""
+    if weights.index.equals(frame.index):
+        return weights.to_numpy()
+    same = (
+        len(weights) == len(frame)
+        and weights.index.is_unique
+        and frame.index.is_unique
+        and weights.index.isin(frame.index).all()
+    )
+    if not same:
+        raise SurveyError(
+            "the weights Series does not carry the data's row labels",
+            argument="weights",
+            expected=f"a Series indexed by the data's {len(frame)} row labels (any order), a column name or an array",
+            found=f"a Series of {len(weights)} values whose index labels differ from the data's",
+            hint="pass weights=df['w'] from the same frame, or weights.to_numpy() to match by position",
+        )
+    return weights.reindex(frame.index).to_numpy()
+
+
 class SurveyDesign(BaseDesign):
     """A survey design for Taylor-linearisation inference.
 
@@ -60,9 +81,11 @@ class SurveyDesign(BaseDesign):
         Cluster ids, one column per stage (``None``: each row is a PSU).
     strata : str, list of str or None
         First-stage strata (or one column per stage).
-    weights : str, array-like or weighting.Weights, optional
-        Sampling weights; a :class:`weighting.Weights` carries its calibration records into the
-        variance and its whole chain into replicate designs.
+    weights : str, array-like, Series or weighting.Weights, optional
+        Sampling weights: a column name, one value per row (by position), a Series (matched
+        to the rows by index label; refused when its labels are not the data's), or a
+        :class:`weighting.Weights`, which carries its calibration records into the variance
+        and its whole chain into replicate designs.
     probs : str or list of str, optional
         Selection probabilities per stage (they multiply); alternative to ``weights``.
     fpc : str or list of str, optional
@@ -165,6 +188,8 @@ class SurveyDesign(BaseDesign):
                 _check_same_rows(weights.data, frame)
                 self._weights_obj = weights
                 return check_weights(values, "weights").copy()
+            if isinstance(weights, pd.Series):
+                weights = _aligned(weights, frame)
             return weight_vector(frame, weights)
         if probs is not None:
             names = as_name_list(probs, "probs")
