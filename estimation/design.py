@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from estimation.design_base import BaseDesign
+from estimation.design_base import _COPY_ON_WRITE, BaseDesign
 from estimation.pps import pps_dcheck
 from estimation.structure import Stage, build_stages, fpc_weights
 from estimation.taylor import TaylorEngine, TaylorVariance, lonely_strata
@@ -76,7 +76,9 @@ class SurveyDesign(BaseDesign):
     ----------
     data : DataFrame
         One row per responding unit; pandas or any narwhals-supported frame. The design keeps a
-        private copy: the caller's frame is never modified.
+        private copy (copy-on-write under pandas ≥ 3, so it costs no memory until someone
+        changes the frame): the caller's frame is never modified, and changing it afterwards
+        does not change the design.
     ids : str, list of str or None
         Cluster ids, one column per stage (``None``: each row is a PSU).
     strata : str, list of str or None
@@ -131,7 +133,9 @@ class SurveyDesign(BaseDesign):
         pps: Any = None,
         variance: Literal["HT", "YG"] = "HT",
     ) -> None:
-        frame = to_pandas(data).copy()
+        # the design's own frame: under pandas' copy-on-write (pandas >= 3) a shallow copy
+        # costs nothing and neither side's later changes reach the other
+        frame = to_pandas(data).copy(deep=not _COPY_ON_WRITE)
         check_option(lonely_psu, LONELY_OPTIONS, "lonely_psu")
         check_option(variance, ["HT", "YG"], "variance")
         id_names = [] if ids is None or ids == "1" or ids == 1 else as_name_list(ids, "ids")
