@@ -252,16 +252,13 @@ def derive_persons(persons: pd.DataFrame, spec: dict) -> pd.DataFrame:
     ``foreign_citizen_start`` (foreign citizen at the start of the year: ``foreign_citizen``
     or ``acquired_citizenship_period``), its denominator.
     """
+    from estimation.indicators import indicator_variables
     from questionnaires import derive
 
-    ref = spec["reference_year"]
-    d = derive(persons, country=spec["country"], reference_date=f"{ref}-12-31")
-    for c in ("foreign_born", "foreign_citizen", "immigrant_12m", "recent_immigrant_5y",
-              "emigrant_in_household", "acquired_citizenship_period"):
-        if c in d.columns:
-            d[c] = d[c].astype("float").fillna(0.0)
-    d["foreign_citizen_start"] = ((d["foreign_citizen"] == 1) | (d["acquired_citizenship_period"] == 1)).astype(float)
-    return d
+    ref = spec.get("reference_date") or f"{spec['reference_year']}-12-31"
+    d = derive(persons, country=spec["country"], reference_date=ref)
+    # unknown stays unknown (<NA>): an indicator that needs an unknown value is refused
+    return indicator_variables(d)
 
 
 #: Indicator variable → column of the pipeline's data (see :func:`derive_persons`).
