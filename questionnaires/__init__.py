@@ -36,17 +36,20 @@ Question modules
 """
 
 from questionnaires.derive import derive, derived_variables
+from questionnaires.emigrants import derive_emigrants
 from questionnaires.expressions import evaluate, parse
 from questionnaires.form import Questionnaire, available_modules, load, read_xlsform
-from questionnaires.inputs import INPUTS
+from questionnaires.inputs import EMIGRANT_INPUTS, INPUTS
 from questionnaires.validate import EditReport, validate
 
 __all__ = [
+    "EMIGRANT_INPUTS",
     "INPUTS",
     "EditReport",
     "Questionnaire",
     "available_modules",
     "derive",
+    "derive_emigrants",
     "derived_variables",
     "evaluate",
     "load",
