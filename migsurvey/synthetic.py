@@ -38,6 +38,12 @@ from surveycore import SurveyError
 #: Origin countries of immigrants and destinations of emigrants (ISO 3166-1 alpha-3).
 ORIGINS: tuple[str, ...] = ("UKR", "SYR", "IND", "PHL", "ROU", "TUR", "MAR", "COL", "NGA", "CHN")
 DESTINATIONS: tuple[str, ...] = ("DEU", "USA", "GBR", "FRA", "ITA", "ESP", "CAN", "ARE")
+_SPARE = {"origin": "PAK", "destination": "AUS"}
+
+
+def _abroad(codes: tuple[str, ...], country: str, spare: str) -> np.ndarray:
+    """The code list without the reporting country (replaced by a spare code, same length)."""
+    return np.asarray([spare if c == country else c for c in codes], dtype=object)
 STATELESS = "XXA"
 EDUCATION = ("none", "primary", "secondary", "tertiary")
 LABOUR = ("employed", "unemployed", "outside")
@@ -238,7 +244,7 @@ def _block(
     ys_p = np.minimum(ys_p, age)
     origin_p = origin[p_hh].copy()
     origin_p[lone] = _draw_index(rng, origin_cum[region[p_hh[lone]]])
-    origin_code = np.asarray(ORIGINS, dtype=object)[origin_p]
+    origin_code = _abroad(ORIGINS, country, _SPARE["origin"])[origin_p]
 
     # returnees: native-born citizens who came back from abroad (born before the return)
     ret = returnee[p_hh] & (age >= ys) & ~foreign_born
@@ -262,7 +268,8 @@ def _block(
     month_cit = rng.integers(1, 13, P)
 
     # residence one and five years ago
-    abroad_from = np.where(ret, np.asarray(DESTINATIONS, dtype=object)[ret_from[p_hh]], origin_code)
+    destinations = _abroad(DESTINATIONS, country, _SPARE["destination"])
+    abroad_from = np.where(ret, destinations[ret_from[p_hh]], origin_code)
     res1 = np.where(arrived & (ys_p < 1), abroad_from, country).astype(object)
     res1[age < 1] = None
     res5 = np.where(arrived & (ys_p < 5), abroad_from, country).astype(object)
@@ -349,7 +356,7 @@ def _block(
             "emigrant_age": (18 + rng.gamma(2.0, 6.0, E)).astype(np.int64),
             "emigrant_year_departure": (e_index // 12).astype(np.int64),
             "emigrant_month_departure": (e_index % 12 + 1).astype(np.int64),
-            "emigrant_destination": np.asarray(DESTINATIONS, dtype=object)[
+            "emigrant_destination": destinations[
                 rng.integers(0, len(DESTINATIONS), E)
             ],
         }

@@ -6,10 +6,14 @@ A design keeps its own copy of the data, so every column an indicator reads must
     persons = questionnaires.derive(answers, country="XKX", reference_year=2024)
     persons = indicator_variables(persons, age="age", household="hh_id")
     d = SurveyDesign(persons, ids="ea", strata="region", weights="w")
-    indicator_table(d, ["MI1.1", "MI1.2", "MI1.3", "MI1.4"])
+    indicator_table(d, ["MI1.1", "MI1.2", "MI1.3"])
+
+MI 1.4 reads emigrant-level records of the households' rosters (:func:`emigrant_records`).
 
 Unknown stays unknown: a derived value that is missing (``None``/``NaN``) gives a missing
-indicator value (``NaN``), which the estimators refuse unless ``na_rm=True``.
+indicator value (``NaN``); :func:`check_known` (called by ``indicator_table``) refuses an
+indicator with unknown values in its universe, and in its numerator or denominator unless
+``na_rm=True``, naming the question that would settle them.
 """
 
 from __future__ import annotations
@@ -174,8 +178,9 @@ def indicator_variables(
     ``age_group``
         From the ``age`` column (``age_breaks``).
     ``household_reference``
-        1 on the first row of each household of ``household`` (an id column), 0 elsewhere: the
-        universe that counts households once (MI 1.4).
+        1 on the first row of each household of ``household`` (an id column), 0 elsewhere: a
+        universe that counts households once on a person-level design (for your own
+        household indicators; MI 1.4 uses :func:`emigrant_records`).
 
     Boolean derived variables (``foreign_born`` …) are read by the estimators as 0/1 as they
     are; nothing else is changed. The caller's frame is not modified.
