@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from questionnaires.concepts import DERIVED, Ctx, Derived
@@ -176,6 +177,15 @@ def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
     return out
 
 
+def _python_bools(native: Any, col: str) -> bool:
+    """An object column of a pandas frame holding only Python/NumPy booleans and missing values."""
+    series = getattr(native, col, None)
+    if not isinstance(series, pd.Series) or series.dtype != object:
+        return False
+    values = series.dropna()
+    return len(values) > 0 and values.map(lambda v: isinstance(v, bool | np.bool_)).all()
+
+
 def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any],
                     inputs: Mapping[str, InputColumn] = INPUTS) -> Any:
     """Give pandas / Dask inputs nullable dtypes so logic is three-valued on every engine."""
@@ -183,7 +193,7 @@ def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any],
     for canon, col in used.items():
         kind = inputs[canon].kind
         dtype = schema[col]
-        if dtype == nw.Boolean:
+        if dtype == nw.Boolean or (canon in _YES_NO and _python_bools(native, col)):
             casts[col] = "bool[pyarrow]"
         elif kind in _STRING_KINDS:
             casts[col] = pd.StringDtype("pyarrow")
@@ -487,7 +497,8 @@ def derive(
     _check_codes(work, used)
     _check_values(work, used, rules)
 
-    boolean_cols = {c for c in used if schema[used[c]] == nw.Boolean}
+    prepared = dict(work.collect_schema())
+    boolean_cols = {c for c in used if prepared[used[c]] == nw.Boolean}
     ctx = Ctx(rules, present, boolean_cols)
     work, temporary = _materialise(work, ctx, chosen, set(schema))
     exprs = {d.name: d.build(ctx) for d in chosen}
