@@ -88,20 +88,49 @@ def _pick(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def brewer(pi: np.ndarray, rng: np.random.Generator, draws: int = 1) -> np.ndarray:
-    """Brewer's (1975) draw-by-draw method with exact inclusion probabilities."""
+    """Brewer's (1975) draw-by-draw method with exact inclusion probabilities.
+
+    The ``n`` steps reuse preallocated buffers: the selected total :math:`a` is carried from step
+    to step and selected units are masked by a 0/1 factor, so each step costs a few passes over
+    the ``N`` units and no new arrays.
+    """
     sure, mid, n = _split(pi)
     p = pi[mid]
-    sel = np.zeros((draws, p.size), dtype=bool)
+    N = p.size
+    sel = np.zeros((draws, N), dtype=bool)
+    if n == 0 or N == 0:
+        return _assemble(sure, mid, sel, draws)
     rows = np.arange(draws)
-    for i in range(1, n + 1):
-        a = (sel * p).sum(axis=1, keepdims=True)
-        num = p * (n - a - p)
-        den = n - a - p * (n - i + 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(sel, 0.0, num / den)
-        w = np.where(np.isfinite(w) & (w > 0), w, 0.0) * ~sel
-        k = _pick(w, rng)
-        sel[rows, k] = True
+    free = np.ones((draws, N))  # 1 while a unit is still available
+    a = np.zeros((draws, 1))
+    w = np.empty((draws, N))
+    cum = np.empty((draws, N))
+    u = rng.random((n, draws))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(1, n + 1):
+            c = n - a
+            np.subtract(c, p, out=w)
+            w *= p  # numerator p (n - a - p)
+            np.multiply(p, -(n - i + 1.0), out=cum)
+            cum += c  # denominator n - a - p (n - i + 1)
+            np.divide(w, cum, out=w)
+            w *= free
+            np.cumsum(w, axis=1, out=cum)
+            if not np.isfinite(cum[:, -1]).all() or (w < 0).any():
+                # a zero denominator or a negative weight (only at the boundary of a valid
+                # design): those units weigh nothing at this step
+                np.fmax(w, 0.0, out=w)
+                w[np.isinf(w)] = 0.0
+                np.cumsum(w, axis=1, out=cum)
+            target = u[i - 1] * cum[:, -1]
+            if draws == 1:
+                k = np.searchsorted(cum[0], target, side="right")
+            else:
+                k = (cum <= target[:, None]).sum(axis=1)
+            k = np.minimum(k, N - 1)
+            sel[rows, k] = True
+            free[rows, k] = 0.0
+            a[:, 0] += p[k]
     return _assemble(sure, mid, sel, draws)
 
 
