@@ -87,12 +87,63 @@ def _pick(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum(idx, weights.shape[1] - 1)
 
 
+def _brewer_single(p: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """One Brewer sample by exact rejection from a fixed proposal, :math:`O(n \\log N)` steps.
+
+    Brewer's step-:math:`i` weights are :math:`w_k = p_k f(p_k)` with
+    :math:`f(p) = (c - p)/(c - m p)`, :math:`c = n - a`, :math:`m = n - i + 1`, which increases
+    with :math:`p` while :math:`c - m p > 0`. Proposing unit :math:`k` with probability
+    :math:`\\propto p_k` (one cumulative sum for all steps) and accepting it when it is still
+    free with probability :math:`f(p_k)/f(p_{\\max})` (:math:`p_{\\max}` the largest free
+    :math:`p`) draws exactly from :math:`w`; when proposals keep failing (a step where
+    :math:`f` is steep) the step falls back to the direct draw over all free units.
+    """
+    N = p.size
+    cum = np.cumsum(p)
+    total = cum[-1]
+    order = np.argsort(-p, kind="stable")
+    top = 0
+    free = np.ones(N, dtype=bool)
+    sel = np.zeros(N, dtype=bool)
+    a = 0.0
+    batch = 32
+    for i in range(1, n + 1):
+        m = n - i + 1.0
+        c = n - a
+        while not free[order[top]]:
+            top += 1
+        p_max = p[order[top]]
+        k = -1
+        if c - m * p_max > 0:
+            f_max = (c - p_max) / (c - m * p_max)
+            for _ in range(4):
+                prop = np.minimum(np.searchsorted(cum, rng.random(batch) * total, side="right"),
+                                  N - 1)
+                pk = p[prop]
+                ok = free[prop] & (rng.random(batch) * f_max * (c - m * pk) < (c - pk))
+                if ok.any():
+                    k = int(prop[np.argmax(ok)])
+                    break
+        if k < 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.where(free, p * (c - p) / (c - m * p), 0.0)
+            w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
+            cw = np.cumsum(w)
+            k = int(min(np.searchsorted(cw, rng.random() * cw[-1], side="right"), N - 1))
+        free[k] = False
+        sel[k] = True
+        a += p[k]
+    return sel
+
+
 def brewer(pi: np.ndarray, rng: np.random.Generator, draws: int = 1) -> np.ndarray:
     """Brewer's (1975) draw-by-draw method with exact inclusion probabilities.
 
-    The ``n`` steps reuse preallocated buffers: the selected total :math:`a` is carried from step
-    to step and selected units are masked by a 0/1 factor, so each step costs a few passes over
-    the ``N`` units and no new arrays.
+    One sample (``draws=1``, what :func:`select` asks) is drawn by exact rejection from a fixed
+    proposal (:func:`_brewer_single`), so a step costs :math:`O(\\log N)` instead of
+    :math:`O(N)`. Many samples at once are drawn step by step for all of them together, reusing
+    preallocated buffers: the selected total :math:`a` is carried from step to step and selected
+    units are masked by a 0/1 factor.
     """
     sure, mid, n = _split(pi)
     p = pi[mid]
@@ -100,6 +151,8 @@ def brewer(pi: np.ndarray, rng: np.random.Generator, draws: int = 1) -> np.ndarr
     sel = np.zeros((draws, N), dtype=bool)
     if n == 0 or N == 0:
         return _assemble(sure, mid, sel, draws)
+    if draws == 1:
+        return _assemble(sure, mid, _brewer_single(p, n, rng)[None, :], 1)
     rows = np.arange(draws)
     free = np.ones((draws, N))  # 1 while a unit is still available
     a = np.zeros((draws, 1))

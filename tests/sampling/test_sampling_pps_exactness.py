@@ -1,4 +1,4 @@
-"""Exact Sampford joint inclusion probabilities against enumeration of the design."""
+"""Exact Sampford joint inclusion probabilities against enumeration; Brewer single draws."""
 
 from itertools import combinations
 
@@ -39,3 +39,20 @@ def test_sampford_pi2_margins_hold_for_a_large_frame():
     np.testing.assert_allclose(off, 29 * p, rtol=1e-10)
     np.testing.assert_allclose(got, got.T, rtol=0, atol=0)
     assert (got[np.triu_indices(400, 1)] > 0).all()
+
+
+def test_single_brewer_draws_have_the_target_inclusion_probabilities():
+    """The one-sample Brewer path (rejection from a fixed proposal) keeps π exactly."""
+    from sampling import draw_samples, inclusion_probabilities
+
+    rng = np.random.default_rng(21)
+    p = inclusion_probabilities(rng.gamma(0.8, 1, 15) + 0.05, 6)
+    draws = 6_000
+    hits = np.zeros(p.size)
+    for r in range(draws):
+        s = draw_samples(p, "brewer", 1, seed=r)[0]
+        assert s.sum() == 6
+        hits += s
+    se = np.sqrt(p * (1 - p) / draws)
+    z = np.where(se > 0, (hits / draws - p) / np.where(se > 0, se, 1.0), 0.0)
+    assert np.abs(z).max() < 4.0
