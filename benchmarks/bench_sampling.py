@@ -48,7 +48,7 @@ def peer_tasks() -> dict[str, float]:
     p2000 = inclusion_probabilities(rng.gamma(2, 1, 2_000) + 0.1, 50)
     return {
         "pps_systematic n=5000 of 1e6": timed("pps_systematic n = 5,000 of 10^6",
-                                              lambda: draw_samples(pik6, "systematic", 1, seed=1)),
+                                              lambda: draw_samples(pik6, "pps_systematic", 1, seed=1)),
         "brewer n=1000 of 1e5": timed("brewer n = 1,000 of 10^5",
                                       lambda: draw_samples(pik5, "brewer", 1, seed=1)),
         "sampford n=1000 of 1e5": timed("sampford n = 1,000 of 10^5",
@@ -72,7 +72,10 @@ def compare_with_r(ours: dict[str, float]) -> None:
     for line in out.stdout.splitlines():
         if line.startswith("{"):
             row = json.loads(line)
-            peer[row["task"]] = row["R sampling"]
+            if "R sampling" in row:
+                peer[row["task"]] = row["R sampling"]
+            else:
+                print(f"R sampling could not run {row['task']}: {row['R error']}")
     print("\n| task | migsurvey s | R sampling s | R / migsurvey |\n|---|---|---|---|")
     for task, sec in ours.items():
         r = peer.get(task)

@@ -4,8 +4,11 @@
 suppressMessages(library(sampling))
 set.seed(2024)
 tm <- function(label, expr) {
-  t <- system.time(expr)[["elapsed"]]
-  cat(sprintf('{"task": "%s", "R sampling": %.4f}\n', label, t))
+  t <- tryCatch(system.time(expr)[["elapsed"]], error = function(e) {
+    cat(sprintf('{"task": "%s", "R error": "%s"}\n', label, gsub('"', "'", conditionMessage(e))))
+    NA
+  })
+  if (!is.na(t)) cat(sprintf('{"task": "%s", "R sampling": %.4f}\n', label, t))
 }
 x6 <- sample(20:399, 1e6, replace = TRUE)
 pik6 <- inclusionprobabilities(x6, 5000)
