@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from estimation.problems import RatioProblem
-from estimation.results import critical_value, tidy
+from estimation.results import critical_value, standard_errors, tidy
 from estimation.variables import Columns
 from surveycore.errors import SurveyError
 
@@ -41,9 +41,9 @@ def quantile_rule(x_sorted: np.ndarray, w_sorted: np.ndarray, p: float) -> float
     cumw = cum_ext.astype(np.float64)
     total = float(cum_ext[-1])
     below = np.flatnonzero(cumw <= p * total)
-    if len(below) == 0:
-        return float(x_sorted[0])
-    pos = below[-1]
+    # R's ``last()`` gives the first position when no cumulative share is <= p, so a p below
+    # the first value's share returns the second value (R survey 4.1, ``qs``)
+    pos = below[-1] if len(below) else 0
     nxt = min(pos + 1, len(x_sorted) - 1)
     wlow = p - cumw[pos] / total
     return float(x_sorted[pos] if wlow == 0 else x_sorted[nxt])
@@ -85,7 +85,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         indicator = (x[:, None] <= row_q).astype(float)
         problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
         phat, cov = engine.solve_ratio(problem)
-        se_p = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
+        se_p, notes = standard_errors(np.diagonal(cov, axis1=1, axis2=2), phat)
         if df is None:
             ci_df = np.full(D, np.inf)
         elif isinstance(df, str):
@@ -117,6 +117,9 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 ci_df=None,
                 ci=(lo, hi),
                 quantile=list(probs_arr),
+                notes=notes,
             )
         )
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["notes"] = [note for f in frames for note in f.attrs["notes"]]
+    return out
