@@ -155,13 +155,25 @@ def census_targets(census: Census, variables: list[str]) -> dict[str, dict]:
     return out
 
 
+def _expand(hw: Any, households: pd.DataFrame, persons: pd.DataFrame, spec: dict):
+    """The person rows with their household's weight, and the chain continued on them."""
+    hh_w = pd.Series(hw.values, index=households["household_id"].to_numpy())
+    person_frame = persons.assign(household_weight=hh_w.reindex(
+        persons["household_id"].to_numpy()).to_numpy())
+    return person_frame, hw.expand(person_frame, household="household_id",
+                                   psu=spec["frame"]["psu"])
+
+
 def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Census,
                   spec: dict) -> tuple[pd.DataFrame, pd.DataFrame, list, Any]:
     """Run the weighting chain of ``spec["weighting"]``.
 
     Household steps (``nonresponse``) run on every selected household, from the base weight
     ``1 / (π₁ π₂|₁)``; person steps (``rake``, ``calibrate``, ``trim``) run on the persons of
-    responding households, starting from their household's weight. With ``calibrate`` and
+    responding households, starting from their household's weight. Both are one
+    :class:`weighting.Weights` chain (``expand`` carries the household weights to the
+    persons), so the linearised variance and replicate weights include the nonresponse
+    adjustment. With ``calibrate`` and
     ``cluster: household_id`` (integrated calibration) every member keeps one weight, which
     is then also the household weight; otherwise the household weight is the weight before
     the person steps.
@@ -197,10 +209,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
                                     + (f"; {'; '.join(rec.notes)}" if rec.notes else "")))
             continue
         if pw is None:
-            hh_w = pd.Series(hw.values, index=households["household_id"].to_numpy())
-            person_frame = persons.assign(household_weight=hh_w.reindex(
-                persons["household_id"].to_numpy()).to_numpy())
-            pw = Weights(person_frame, "household_weight")
+            person_frame, pw = _expand(hw, households, persons, spec)
         before = pw.values
         if name == "rake":
             pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
@@ -226,10 +235,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
         steps.append(WeightStep(name, pw.values, desc, g=pw.values / np.where(before > 0, before, 1),
                                 margins=margins, convergence=list(rec.trace) or None))
     if pw is None:
-        hh_w = pd.Series(hw.values, index=households["household_id"].to_numpy())
-        person_frame = persons.assign(household_weight=hh_w.reindex(
-            persons["household_id"].to_numpy()).to_numpy())
-        pw = Weights(person_frame, "household_weight")
+        person_frame, pw = _expand(hw, households, persons, spec)
     persons_out = person_frame.assign(weight=pw.values)
     hh_resp = households.loc[resp].copy()
     if integrated:
