@@ -1,13 +1,13 @@
 """Benchmarking EBLUPs to a direct national (or regional) estimate, with the MSE it adds.
 
-With area weights ``w_i`` (population shares for means and shares, 1 for totals) and a target
-``T_g`` for each group ``g`` (the country, or each region)::
+With area weights ``w_i`` (population shares for means and shares, normalised to sum to 1 in
+each group; 1 for totals) and a target ``T_g`` for each group ``g`` (the country, or each
+region)::
 
     difference:  θ̂ᵇ_i = θ̂_i + (T_g − Σ_{j∈g} w_j θ̂_j) / Σ_{j∈g} w_j
     ratio:       θ̂ᵇ_i = θ̂_i · T_g / Σ_{j∈g} w_j θ̂_j
 
-so that ``Σ_{j∈g} w_j θ̂ᵇ_j / Σ_{j∈g} w_j`` (difference) or ``Σ w_j θ̂ᵇ_j`` (ratio) equals the
-target. MSE (Steorts & Ghosh 2013, Theorem 1; Rao & Molina 2015, §6.3.1): when the target is
+so that ``Σ_{j∈g} w_j θ̂ᵇ_j = T_g`` with both methods. MSE (Steorts & Ghosh 2013, Theorem 1; Rao & Molina 2015, §6.3.1): when the target is
 the weighted sum of the direct estimates of the sampled areas, the adjustment
 ``D_g = Σ_{j∈g∩s} w_j B_j r_j`` (``B_j = 1 − γ_j``, ``r = y − Xβ̂``) is an error contrast,
 uncorrelated with the BLUP error, and ::
@@ -103,6 +103,8 @@ def benchmark(result, target: float | Mapping[Any, float], *, weights: str | Non
     for g in pd.unique(groups):
         in_g = groups == g
         wg = np.where(in_g, w, 0.0)
+        if weights is not None:
+            wg = wg / wg.sum()
         sw = wg.sum()
         swt = float(wg @ est)
         c = wg[s] * B_s * deriv
