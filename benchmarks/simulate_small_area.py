@@ -49,6 +49,7 @@ def population(seed: int):
     rng = np.random.default_rng(seed + 100)
     earlier = np.sin(np.arcsin(np.sqrt(truth)) + rng.normal(0, 0.04, len(truth))) ** 2
     pop = pd.DataFrame({"district": truth.index, "fb_earlier": earlier.to_numpy(),
+                        "fb_earlier_asin": np.arcsin(np.sqrt(earlier.to_numpy())),
                         "urban_share": urban.loc[truth.index].to_numpy()})
     # leave the smallest districts out of the sample
     sizes = hh.groupby("district")["size"].sum().loc[truth.index]
@@ -83,9 +84,11 @@ def run(reps: int, n_h: int, seed: int) -> dict:
     hh, pop, truth, unsampled = population(seed)
     rng = np.random.default_rng(seed)
     configs = {
-        "A_none_REML_analytic": dict(transformation="none", mse="analytic"),
+        "A_none_REML_analytic": dict(transformation="none", mse="analytic",
+                                     auxiliaries=["fb_earlier", "urban_share"]),
         "B_arcsin_REML_bootstrap": dict(transformation="arcsin", mse="bootstrap",
-                                        smoothing="all", replicates=200),
+                                        smoothing="all", replicates=200,
+                                        auxiliaries=["fb_earlier_asin", "urban_share"]),
     }
     D = len(pop)
     store = {k: {"est": np.zeros((reps, D)), "mse": np.zeros((reps, D)),
@@ -104,9 +107,8 @@ def run(reps: int, n_h: int, seed: int) -> dict:
         for k, opts in configs.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SurveyWarning)
-                fh = fay_herriot(sample, "p", "v", ["fb_earlier", "urban_share"],
-                                 area="district", population=pop, n="n", seed=int(rng.integers(2**31)),
-                                 **opts)
+                fh = fay_herriot(sample, "p", "v", area="district", population=pop, n="n",
+                                 seed=int(rng.integers(2**31)), **opts)
             t = fh.table
             tv = truth.loc[t["area"]].to_numpy()
             st = store[k]

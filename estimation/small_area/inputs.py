@@ -140,6 +140,10 @@ def read_inputs(data: Any, *, y: str | None, variance: str | None,
             found=f"missing or infinite values for areas {frame[area][bad].tolist()[:6]}",
             hint="impute the census aggregates, or leave those areas out of population",
         )
+    if np.isinf(direct).any():
+        raise SurveyError("direct estimates must be finite", argument="y",
+                          expected="finite numbers (missing: area without sample)",
+                          found=f"infinite values for areas {frame[area][np.isinf(direct)].tolist()[:6]}")
     sampled = np.isfinite(direct)
     m, p = int(sampled.sum()), X.shape[1]
     if m <= p + 1:

@@ -106,11 +106,13 @@ def fay_herriot(
     Examples
     --------
     >>> import pandas as pd
-    >>> areas = pd.DataFrame({"area": ["01", "02", "03", "04", "05", "06"],
-    ...                       "y": [10.2, 12.1, 9.4, 14.8, 11.0, 13.3],
-    ...                       "v": [1.0, 2.0, 1.5, 0.8, 2.5, 1.2],
-    ...                       "x": [1.0, 2.0, 0.5, 3.0, 1.5, 2.5]})
+    >>> areas = pd.DataFrame({"area": ["01", "02", "03", "04", "05", "06", "07"],
+    ...                       "y": [14.2, 9.9, 8.1, 18.8, 9.0, 12.3, 15.0],
+    ...                       "v": [1.0, 2.0, 1.5, 0.8, 2.5, 1.2, 1.0],
+    ...                       "x": [1.0, 2.0, 0.5, 3.0, 1.5, 2.5, 1.2]})
     >>> fh = fay_herriot(areas, "y", "v", ["x"], area="area")
+    >>> round(fh.sigma2_u, 2), fh.table["eblup"].round(2).tolist()[:3]
+    (11.11, [13.94, 10.43, 8.31])
     >>> list(fh.table.columns[:6])
     ['area', 'n', 'direct', 'direct_se', 'direct_cv', 'eblup']
     """

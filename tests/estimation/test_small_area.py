@@ -226,6 +226,7 @@ def test_inputs_are_not_modified():
     (lambda d: d.assign(x=d["x"].astype(str) + "a"), "numeric"),
     (lambda d: d.assign(x2=2 * d["x"]), "collinear"),
     (lambda d: d.head(3), "too few"),
+    (lambda d: d.assign(y=d["y"].where(d.index != 4, np.inf)), "finite"),
 ])
 def test_refusals(change, match):
     d = change(_areas())
