@@ -2,8 +2,9 @@
 
 A synthetic census (``migsurvey.synthetic``, 48 districts) is the fixed finite population; the
 true district shares are known. Auxiliaries per district: the share of foreign-born persons "ten
-years earlier" (the true share perturbed on the arcsine scale, fixed once) and the share of
-persons living in urban EAs. Each repetition draws a stratified sample of households (SRSWOR in
+years earlier" (the true share perturbed on the arcsine scale by ``N(0, aux_noise²)``, fixed
+once; used as is in ``A`` and on the arcsine scale in ``B``) and the share of persons living in
+urban EAs. Each repetition draws a stratified sample of households (SRSWOR in
 each district; 6 districts left unsampled), estimates the district shares directly (ratio
 estimator, linearised variance with fpc) and fits the Fay–Herriot model:
 
@@ -37,7 +38,7 @@ from surveycore import SurveyWarning
 UNSAMPLED = 6
 
 
-def population(seed: int):
+def population(seed: int, aux_noise: float):
     c = synthetic_census(400_000, seed=seed)
     p = c.persons
     fb = (p["country_birth"] != c.country).to_numpy()
@@ -47,7 +48,7 @@ def population(seed: int):
     truth = p.assign(fb=fb).groupby("district")["fb"].mean()
     urban = p["urban"].eq("urban").groupby(p["district"]).mean()
     rng = np.random.default_rng(seed + 100)
-    earlier = np.sin(np.arcsin(np.sqrt(truth)) + rng.normal(0, 0.04, len(truth))) ** 2
+    earlier = np.sin(np.arcsin(np.sqrt(truth)) + rng.normal(0, aux_noise, len(truth))) ** 2
     pop = pd.DataFrame({"district": truth.index, "fb_earlier": earlier.to_numpy(),
                         "fb_earlier_asin": np.arcsin(np.sqrt(earlier.to_numpy())),
                         "urban_share": urban.loc[truth.index].to_numpy()})
@@ -80,8 +81,8 @@ def draw(hh, unsampled, n_h, rng):
                          "n": x.to_numpy()})
 
 
-def run(reps: int, n_h: int, seed: int) -> dict:
-    hh, pop, truth, unsampled = population(seed)
+def run(reps: int, n_h: int, seed: int, aux_noise: float = 0.04) -> dict:
+    hh, pop, truth, unsampled = population(seed, aux_noise)
     rng = np.random.default_rng(seed)
     configs = {
         "A_none_REML_analytic": dict(transformation="none", mse="analytic",
@@ -121,7 +122,7 @@ def run(reps: int, n_h: int, seed: int) -> dict:
     tv = truth.loc[order].to_numpy()
     sampled = ~pop["district"].isin(unsampled).to_numpy()
     emp_direct = np.nanmean((direct[:, sampled] - tv[sampled]) ** 2, axis=0)
-    out = {"reps": reps, "households_per_district": n_h, "districts": D,
+    out = {"reps": reps, "households_per_district": n_h, "aux_noise": aux_noise, "districts": D,
            "sampled_districts": int(sampled.sum()), "seconds": round(seconds, 1),
            "mean_true_share": float(tv.mean()),
            "direct": {"mean_true_cv": float(np.mean(np.sqrt(emp_direct) / tv[sampled])),
@@ -154,9 +155,11 @@ def main(argv=None) -> None:
     ap.add_argument("--reps", type=int, default=500)
     ap.add_argument("--households", type=int, default=25)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--aux-noise", type=float, default=0.04,
+                    help="SD of the earlier share's departure from the truth (arcsine scale)")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
-    res = run(a.reps, a.households, a.seed)
+    res = run(a.reps, a.households, a.seed, a.aux_noise)
     text = json.dumps(res, indent=2)
     print(text)
     if a.out:

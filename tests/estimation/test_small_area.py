@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 from scipy import integrate, stats
 
@@ -253,3 +254,32 @@ def test_refusals_of_options_and_tables():
     with pytest.raises(SurveyError, match="leading zeros"):
         fay_herriot(des.mean("born_abroad", by="DISTRICT_CODE"), auxiliaries=["URBAN"],
                     population=pop)
+
+
+def test_ml_unsampled_areas_carry_the_bias_term():
+    d = _areas()
+    pop = pd.concat([d[["code", "x"]], pd.DataFrame({"code": ["90", "91"], "x": [0.2, 0.9]})],
+                    ignore_index=True)
+    fh = fay_herriot(d, "y", "psi", ["x"], area="code", population=pop, method="ML")
+    A, Q = fh.sigma2_u, fh.model.Q
+    X = np.column_stack([np.ones(len(d)), d["x"]])
+    v = 1 / (A + d["psi"].to_numpy())
+    b = -np.trace(Q @ (X.T * v ** 2) @ X) / np.sum(v ** 2)
+    xo = np.array([[1, 0.2], [1, 0.9]])
+    np.testing.assert_allclose(fh.table["mse"].to_numpy()[-2:],
+                               A + np.einsum("ip,pq,iq->i", xo, Q, xo) - b, rtol=1e-12)
+
+
+def test_polars_input_and_arcsin_benchmark():
+    cen = census(30, seed=2)
+    d = SurveyDesign(survey(cen, 30, seed=4), ids="ea", weights="wt")
+    direct = d.mean("born_abroad", by="DISTRICT_CODE")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        fh = fay_herriot(pl.from_pandas(direct), auxiliaries=["FB_SHARE_2015"],
+                         population=pl.from_pandas(cen), transformation="arcsin",
+                         replicates=100, seed=1)
+    bm = fh.benchmark(0.12, weights="POP", method="difference")
+    w = cen["POP"] / cen["POP"].sum()
+    np.testing.assert_allclose((bm.table["eblup"] * w).sum(), 0.12, rtol=1e-12)
+    assert (bm.table["mse"] >= fh.table["mse"]).all()
