@@ -36,7 +36,8 @@ def make_survey(seed: int = 8, n_psu: int = 60, m: int = 12):
 def test_model_based_rows_beside_direct_ones():
     df, census = make_survey()
     d = SurveyDesign(df, ids="psu", weights="w")
-    spec = SmallArea(area="district", auxiliaries=["fb_2015"], population=census)
+    spec = SmallArea(area="district", auxiliaries=["fb_2015"], population=census,
+                     transformation="none", smoothing="unstable")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SurveyWarning)
         res = indicator_table(d, "MI1.1", by=["district", "sex"], small_area=spec,
@@ -74,3 +75,18 @@ def test_area_must_be_a_disaggregation():
     spec = SmallArea(area="district", auxiliaries=["fb_2015"], population=census)
     with pytest.raises(SurveyError, match="add 'district' to by="):
         indicator_table(d, "MI1.1", by=["sex"], small_area=spec)
+
+
+def test_default_spec_models_shares_on_the_arcsine_scale():
+    df, census = make_survey()
+    d = SurveyDesign(df, ids="psu", weights="w")
+    spec = SmallArea(area="district", auxiliaries=["fb_2015"], population=census,
+                     replicates=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        res = indicator_table(d, "MI1.1", by=["district"], small_area=spec)
+    fit = res.metadata["small_area"]["fits"]["MI1.1/share"]
+    assert fit["transformation"] == "arcsin" and fit["mse_method"].startswith("parametric")
+    mb = res.table[res.table["model_based"]]
+    assert ((mb["estimate"] > 0) & (mb["estimate"] < 100)).all()
+    assert (mb["ci_low"] <= mb["estimate"]).all() and (mb["estimate"] <= mb["ci_high"]).all()
