@@ -177,14 +177,12 @@ def fay_herriot(
             gvf_record = {"form": "psi = deff/(4 n) on the arcsine scale", "deff": deff}
         y_m = arcsin_sqrt(p_dir)
         psi_m = 1.0 / (4.0 * n_eff)
-        v_orig = np.where(smooth, np.nan, v_dir)
     else:
         psi_m = v_dir.copy()
         if smooth.any():
             fitted, gvf_record = loglinear_variances(v_dir, n_s, stable)
             psi_m[smooth] = fitted[smooth]
         y_m = p_dir
-        v_orig = v_dir
     if smooth.any():
         msg = (f"sampling variances of {int(smooth.sum())} of {len(smooth)} areas replaced by a "
                f"generalised variance function ({gvf_record['form']})")
@@ -248,7 +246,7 @@ def fay_herriot(
         mse_method = "parametric bootstrap (González-Manteiga et al. 2008)"
     direct = d.direct.copy()
     dvar = np.full(M, np.nan)
-    dvar[s] = v_orig
+    dvar[s] = np.where(v_dir >= 0, v_dir, np.nan)  # the design's own variance, as given
     smoothed = np.zeros(M, dtype=bool)
     smoothed[s] = smooth
     with np.errstate(divide="ignore", invalid="ignore"):
