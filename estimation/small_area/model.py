@@ -137,6 +137,9 @@ def fay_herriot(
         raise SurveyError("too few bootstrap replicates", argument="replicates",
                           expected="an integer ≥ 50 (500 or more for publication)",
                           found=repr(replicates))
+    if isinstance(min_n, bool) or not isinstance(min_n, int | np.integer) or min_n < 0:
+        raise SurveyError("min_n must be a non-negative integer", argument="min_n",
+                          expected="e.g. 2", found=repr(min_n))
     d = read_inputs(data, y=y, variance=variance, auxiliaries=auxiliaries, area=area,
                     population=population, n=n, intercept=intercept)
     notes: list[str] = []

@@ -245,6 +245,12 @@ def test_refusals_of_options_and_tables():
                     transformation="arcsin")
     with pytest.raises(SurveyError, match="unknown value for method"):
         fay_herriot(d, "y", "psi", ["x"], area="code", method="FH")
+    for bad in (dict(level=95), dict(min_n=-1), dict(mse="bootstrap", replicates=10),
+                dict(mse="bootstrap", seed=-3), dict(mse="bootstrap", seed=1.5)):
+        with pytest.raises(SurveyError):
+            fay_herriot(d, "y", "psi", ["x"], area="code", **bad)
+    with pytest.raises(SurveyError, match="target"):
+        fay_herriot(d, "y", "psi", ["x"], area="code").benchmark(float("nan"))
     cen = census()
     pop = cen.assign(DISTRICT_CODE=cen["DISTRICT_CODE"].str.lstrip("0"))
     des = SurveyDesign(survey(cen, 18), ids="ea", weights="wt")
