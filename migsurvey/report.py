@@ -291,6 +291,9 @@ def render_report(content: ReportContent) -> str:
     if content.small_area is not None and len(content.small_area):
         sections.append(("districts", "Districts: direct and model-based (small area) estimates",
                          _districts(content.small_area, content.small_area_note)))
+    elif content.small_area_note:
+        sections.append(("districts", "Districts: direct and model-based (small area) estimates",
+                         f"<p>{escape(content.small_area_note)}</p>"))
     if content.spec_text:
         sections.append(("spec", "Specification", f"<pre>{escape(content.spec_text)}</pre>"))
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t, _ in sections)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveycore import SurveyWarning
+from surveycore import SurveyError, SurveyWarning
 
 COLUMNS = ["district", "n", "direct", "direct_cv", "eblup", "cv", "ci_low", "ci_high", "gamma",
            "in_sample"]
@@ -44,7 +44,9 @@ def district_auxiliaries(census: Any) -> pd.DataFrame | None:
 
 def district_estimates(run: Any, *, replicates: int = 200) -> tuple[pd.DataFrame | None, dict]:
     """Direct and Fay–Herriot district shares (per cent) of foreign-born residents, and the
-    fit's record; ``(None, {})`` when the run has no districts or no census."""
+    fit's record; ``(None, {})`` when the run has no districts or no census in memory, and
+    ``(None, {"refused": message})`` when the model cannot be fitted (too few sampled
+    districts, collinear auxiliaries)."""
     from estimation import SurveyDesign, fay_herriot
 
     persons = getattr(run, "persons", None)
@@ -57,11 +59,14 @@ def district_estimates(run: Any, *, replicates: int = 200) -> tuple[pd.DataFrame
     d = SurveyDesign(persons, ids="ea_id", strata="stratum", weights=run.weights,
                      lonely_psu=run.spec["estimation"]["lonely_psu"])
     direct = d.mean("foreign_born", by="district")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SurveyWarning)
-        fh = fay_herriot(direct, auxiliaries=["fb_10y_share_asin", "urban_share"],
-                         population=aux, transformation="arcsin", smoothing="all",
-                         replicates=replicates, seed=int(run.spec["seed"]))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SurveyWarning)
+            fh = fay_herriot(direct, auxiliaries=["fb_10y_share_asin", "urban_share"],
+                             population=aux, transformation="arcsin", smoothing="all",
+                             replicates=replicates, seed=int(run.spec["seed"]))
+    except SurveyError as err:
+        return None, {"refused": err.message}
     t = fh.table.rename(columns={"area": "district"})[COLUMNS].copy()
     for c in ("direct", "eblup", "ci_low", "ci_high"):
         t[c] = 100 * t[c]

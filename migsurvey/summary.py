@@ -102,14 +102,7 @@ def report_content(run: SurveyRun) -> ReportContent:
         domains=list(dict.fromkeys(c for g in s["estimation"]["by"] for c in g)),
         spec_text=s.get("_text", ""),
         small_area=districts,
-        small_area_note=(
-            "MI 1.1 share of foreign-born residents by district (per cent). Fay–Herriot model "
-            "on the arcsine scale with two census auxiliaries (share of residents born abroad "
-            "who arrived at least ten years ago; urban share); MSE by parametric bootstrap; "
-            "districts without sample get the synthetic estimate (gamma = 0). The direct CV "
-            "of a district with one or two EAs is itself unreliable (its variance rests on one or "
-            "two EAs); the model takes every sampling variance from the pooled design effect. "
-            f"Area variance {fit.get('sigma2_u', float('nan')):.4g}." if fit else ""),
+        small_area_note=_district_note(fit),
         notes=[
             "Synthetic census: the population, its regions and its migrants are invented; "
             "fieldwork (who responds) is simulated.",
@@ -117,6 +110,21 @@ def report_content(run: SurveyRun) -> ReportContent:
         ],
         timings=dict(run.timings),
     )
+
+
+def _district_note(fit: dict) -> str:
+    """What the district section shows, and what the model warned about."""
+    if not fit:
+        return ""
+    if "refused" in fit:
+        return "No district estimates: " + fit["refused"]
+    return ("MI 1.1 share of foreign-born residents by district (per cent). Fay–Herriot model on "
+            "the arcsine scale with two census auxiliaries (share of residents born abroad who "
+            "arrived at least ten years ago; urban share); MSE by parametric bootstrap; districts "
+            "without sample get the synthetic estimate (gamma = 0). The direct CV of a district "
+            "with one or two EAs is itself unreliable (its variance rests on one or two EAs); the "
+            "model takes every sampling variance from the pooled design effect. "
+            f"Area variance {fit['sigma2_u']:.4g}. " + " ".join(fit["warnings"]))
 
 
 def sample_summary(run: SurveyRun) -> pd.DataFrame:

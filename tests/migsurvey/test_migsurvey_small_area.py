@@ -35,3 +35,13 @@ def test_district_estimates_cover_every_census_district(small_run):
 def test_report_has_the_district_section(small_run):
     html = render_report(report_content(small_run))
     assert 'id="districts"' in html and "Fay–Herriot estimate and 95 % interval" in html
+
+
+def test_too_few_sampled_districts_are_reported_not_raised(small_run):
+    from dataclasses import replace
+
+    few = small_run.persons[small_run.persons["district"].isin(
+        small_run.persons["district"].unique()[:3])]
+    run = replace(small_run, persons=few, weights="weight")
+    t, fit = district_estimates(run, replicates=100)
+    assert t is None and "too few sampled areas" in fit["refused"]
