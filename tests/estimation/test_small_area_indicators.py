@@ -27,6 +27,7 @@ def make_survey(seed: int = 8, n_psu: int = 60, m: int = 12):
     df["age"] = rng.integers(0, 90, n)
     df["foreign_born"] = rng.random(n) < level[dist_of_psu[psu]]
     df["foreign_citizen"] = df["foreign_born"] & (rng.random(n) < 0.6)
+    df["usual_resident"] = True
     df = indicator_variables(df, age="age", household="hh")
     census = pd.DataFrame({"district": [f"D{d:02d}" for d in range(18)],
                            "fb_2015": (0.9 * level + rng.normal(0, 0.01, 18)).round(4)})
