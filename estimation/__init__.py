@@ -9,6 +9,7 @@ the migration indicators (MI 1.1–1.4 …) with quality flags and disclosure co
 from estimation.design import SurveyDesign
 from estimation.indicators import IndicatorTable, SuppressionRule, indicator_table
 from estimation.replicates import ReplicateDesign
+from estimation.twophase import TwoPhaseDesign
 from surveycore.errors import SurveyError
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "SuppressionRule",
     "SurveyDesign",
     "SurveyError",
+    "TwoPhaseDesign",
     "indicator_table",
 ]
