@@ -190,14 +190,14 @@ class BaseDesign:
         """Degrees of freedom reported with each domain's estimate (the design's, by default)."""
         return np.full(n_domains, self.degf())
 
-    def _solve(self, problem, labels, cols_vars, cols_levels, *, deff, level, df, domain):
+    def _solve(self, problem, labels, cols_vars, cols_levels, *, deff, level, df, domain, covariance=False):
         est, cov = self._engine().solve_ratio(problem)
         var = np.diagonal(cov, axis1=1, axis2=2)
         se = np.sqrt(np.maximum(var, 0.0))
         D = problem.n_domains
         counts = self._counts(domain, D)
         ci_df = self._df_for_ci(df, domain, D)
-        return tidy(
+        out = tidy(
             labels,
             cols_vars,
             cols_levels,
@@ -209,14 +209,20 @@ class BaseDesign:
             ci_df=ci_df,
             deff=self._deff(problem, est, var) if deff else None,
         )
+        if covariance:
+            from estimation.contrast import attach_covariance
 
-    def _linear(self, variables, by, na_rm, deff, level, df, *, per_unit: bool) -> pd.DataFrame:
+            return attach_covariance(self, problem, out, list(labels.columns), level)
+        return out
+
+    def _linear(self, variables, by, na_rm, deff, level, df, *, per_unit: bool, covariance: bool = False) -> pd.DataFrame:
         """Means (``per_unit``: denominator one per row) or totals of the analysis columns."""
         cols = self._columns(variables)
         domain, labels = self._domains(by, cols.missing, na_rm, "variables")
         values = np.nan_to_num(cols.values)
         problem = RatioProblem(values, np.ones_like(values) if per_unit else None, domain, len(labels))
-        return self._solve(problem, labels, cols.variables, cols.levels, deff=deff, level=level, df=df, domain=domain)
+        return self._solve(problem, labels, cols.variables, cols.levels, deff=deff, level=level, df=df, domain=domain,
+                           covariance=covariance)
 
     # -- estimators ----------------------------------------------------------------------------
     def mean(
@@ -228,6 +234,7 @@ class BaseDesign:
         deff: bool = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Weighted means (proportions per level for categorical variables), by domain.
 
@@ -249,8 +256,12 @@ class BaseDesign:
         df : None, number or "design"
             Interval from the normal distribution (None, R's default), Student t with the given
             degrees of freedom, or with the design's degrees of freedom.
+        covariance : bool
+            Return an :class:`~estimation.contrast.Estimates` frame that also holds the
+            covariance of all its estimates across variables and domains (R
+            ``svyby(covmat=TRUE)``), with ``contrast()`` and ``nlcontrast()``.
         """
-        return self._linear(variables, by, na_rm, deff, level, df, per_unit=True)
+        return self._linear(variables, by, na_rm, deff, level, df, per_unit=True, covariance=covariance)
 
     def total(
         self,
@@ -261,13 +272,14 @@ class BaseDesign:
         deff: bool = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Horvitz–Thompson totals (counts per level for categorical variables), by domain.
 
         ``t̂_d = Σ_{i∈d} w_i y_i`` with score ``w_i y_i`` (R ``svytotal``). Parameters as
         :meth:`mean`.
         """
-        return self._linear(variables, by, na_rm, deff, level, df, per_unit=False)
+        return self._linear(variables, by, na_rm, deff, level, df, per_unit=False, covariance=covariance)
 
     def ratio(
         self,
@@ -279,6 +291,7 @@ class BaseDesign:
         deff: bool = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Ratios of totals ``R̂ = t̂_y / t̂_x`` for every numerator × denominator pair, by domain.
 
@@ -303,7 +316,8 @@ class BaseDesign:
         jj = np.tile(np.arange(b.shape[1]), a.shape[1])
         problem = RatioProblem(a[:, ii], b[:, jj], domain, len(labels))
         names = [f"{num.variables[i]}/{den.variables[j]}" for i, j in zip(ii, jj)]
-        return self._solve(problem, labels, names, [None] * len(names), deff=deff, level=level, df=df, domain=domain)
+        return self._solve(problem, labels, names, [None] * len(names), deff=deff, level=level, df=df, domain=domain,
+                           covariance=covariance)
 
     def quantile(
         self,
