@@ -328,11 +328,19 @@ class BaseDesign:
         na_rm: bool = False,
         level: float = 0.95,
         df: DfOption = "design",
+        qrule: str = "math",
+        interval_type: str = "mean",
     ) -> pd.DataFrame:
-        """Quantiles with Woodruff confidence intervals (see :mod:`estimation.quantile`)."""
+        """Quantiles with Woodruff (or replicate) confidence intervals (see :mod:`estimation.quantile`).
+
+        ``qrule`` is one of R's rules (``"math"``, ``"school"``, ``"shahvaish"``, ``"hf1"`` …
+        ``"hf9"``); ``interval_type`` one of ``"mean"``, ``"beta"``, ``"xlogit"``, ``"asin"``
+        or, on replicate designs, ``"quantile"`` (R's ``interval.type``).
+        """
         from estimation.quantile import woodruff_quantiles
 
-        return woodruff_quantiles(self, variables, probs, by=by, na_rm=na_rm, level=level, df=df)
+        return woodruff_quantiles(self, variables, probs, by=by, na_rm=na_rm, level=level, df=df,
+                                  qrule=qrule, interval_type=interval_type)
 
     def proportion(self, variable: str, *, method: str = "logit", by=None, level: float = 0.95, df=None, na_rm: bool = False) -> pd.DataFrame:
         """Proportions of each level with R ``svyciprop`` intervals (see :mod:`estimation.proportion`)."""
