@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from scipy import special, stats
 
 from estimation.problems import RatioProblem
