@@ -24,6 +24,15 @@ from surveycore.checks import as_name_list, check_option
 from surveycore.errors import SurveyError
 
 DfOption = float | int | Literal["design"] | None
+DeffOption = bool | Literal["replace"]
+
+
+def check_deff(deff: DeffOption) -> str:
+    """``deff``: False, True (against SRS without replacement, R's ``deff=TRUE``) or ``"replace"``."""
+    if deff is True or deff is False or (isinstance(deff, (int, np.bool_)) and deff in (0, 1)):
+        return "srswor" if deff else "none"
+    check_option(deff, ["replace"], "deff")
+    return "replace"
 
 
 class BaseDesign:
@@ -152,12 +161,14 @@ class BaseDesign:
             return self._domain_degf(domain, n_domains)
         return float(df)
 
-    def _deff(self, problem: RatioProblem, estimate: np.ndarray, var: np.ndarray) -> np.ndarray:
-        """Design effect against SRS without replacement, as R's ``deff=TRUE``.
+    def _deff(self, problem: RatioProblem, estimate: np.ndarray, var: np.ndarray, replace: bool = False) -> np.ndarray:
+        """Design effect against SRS without replacement, as R's ``deff=TRUE`` (or with it).
 
         ``deff = V / V_srs`` with ``V_srs = s²_z N̂² (N̂ − n)/(N̂ n)`` for the linearised variable
         ``z`` of the estimator (``z = y`` for totals, ``(y − θ b)/B̂`` for ratios and means),
-        ``s²_z`` its weighted variance with divisor ``n − 1``, ``N̂`` the domain's weight total.
+        ``s²_z`` its weighted variance with divisor ``n − 1``, ``N̂`` the domain's weight total;
+        ``replace=True`` (R's ``deff="replace"``) compares with SRS with replacement,
+        ``V_srs = s²_z N̂²/n`` (Kish 1965, §8.2).
         """
         w = self._w
         dom = problem.domain if problem.domain is not None else np.zeros(self.n, dtype=np.int64)
@@ -182,7 +193,7 @@ class BaseDesign:
             zbar = np.bincount(d[inside], weights=(wi * zj)[inside], minlength=D) / psum
             dev = np.where(inside, zj - zbar[d], 0.0)
             s2 = np.bincount(d[inside], weights=(wi * dev**2)[inside], minlength=D) / psum * nobs / (nobs - 1)
-            vsrs = s2 * psum**2 * (psum - nobs) / (psum * nobs)
+            vsrs = s2 * psum**2 / nobs if replace else s2 * psum**2 * (psum - nobs) / (psum * nobs)
             out[:, j] = var[:, j] / vsrs
         return out
 
@@ -209,7 +220,7 @@ class BaseDesign:
             design_df=ci_df if ci_df is not None else self._reported_df(domain, D),
             level=level,
             ci_df=ci_df,
-            deff=self._deff(problem, est, var) if deff else None,
+            deff=self._deff(problem, est, var, replace=check_deff(deff) == "replace") if deff else None,
         )
         if covariance:
             from estimation.contrast import attach_covariance
@@ -233,7 +244,7 @@ class BaseDesign:
         *,
         by: str | Sequence[str] | None = None,
         na_rm: bool = False,
-        deff: bool = False,
+        deff: DeffOption = False,
         level: float = 0.95,
         df: DfOption = None,
         covariance: bool = False,
@@ -251,8 +262,10 @@ class BaseDesign:
         na_rm : bool
             Treat rows where a variable is missing as outside the domain (never dropped from
             the design). Without it, missing values are refused.
-        deff : bool
-            Add the design effect against SRS without replacement (as R).
+        deff : bool or "replace"
+            Add the design effect ``deff`` and its square root ``deft`` against SRS without
+            replacement (True, R's ``deff=TRUE``) or with replacement (``"replace"``, R's
+            ``deff="replace"``; Stata's ``estat effects``).
         level : float
             Confidence level.
         df : None, number or "design"
@@ -271,7 +284,7 @@ class BaseDesign:
         *,
         by: str | Sequence[str] | None = None,
         na_rm: bool = False,
-        deff: bool = False,
+        deff: DeffOption = False,
         level: float = 0.95,
         df: DfOption = None,
         covariance: bool = False,
@@ -290,7 +303,7 @@ class BaseDesign:
         *,
         by: str | Sequence[str] | None = None,
         na_rm: bool = False,
-        deff: bool = False,
+        deff: DeffOption = False,
         level: float = 0.95,
         df: DfOption = None,
         covariance: bool = False,
@@ -320,6 +333,21 @@ class BaseDesign:
         names = [f"{num.variables[i]}/{den.variables[j]}" for i, j in zip(ii, jj)]
         return self._solve(problem, labels, names, [None] * len(names), deff=deff, level=level, df=df, domain=domain,
                            covariance=covariance)
+
+    def var(
+        self,
+        variables: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = False,
+        level: float = 0.95,
+        df: DfOption = None,
+    ) -> pd.DataFrame:
+        """Population variance of each variable, by domain, with its SE (R ``svyvar``; see
+        :mod:`estimation.svyvar`)."""
+        from estimation.svyvar import survey_variance
+
+        return survey_variance(self, variables, by=by, na_rm=na_rm, level=level, df=df)
 
     def quantile(
         self,

@@ -388,6 +388,46 @@ class ReplicateDesign(BaseDesign):
     def n_replicates(self) -> int:
         return len(self._rscales)
 
+    def with_replicates(self, func: Any, *, level: float = 0.95, df: Any = None) -> pd.DataFrame:
+        """Standard errors for a statistic of the user's own: ``func(weights, data)`` (R ``withReplicates``).
+
+        ``func`` is called with the full-sample weights and then with each replicate's weights
+        (zero outside a subset) and the design's data; it returns a number, a sequence of
+        numbers or a mapping name → number. The variance is the design's replicate formula,
+        ``scale Σ_r rscales_r (θ̂_r − θ̄)²``.
+
+        Returns
+        -------
+        DataFrame
+            ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``; ``variable`` holds the
+            mapping's names (or ``theta``, ``theta1`` …).
+        """
+        from estimation.problems import GeneralProblem
+        from estimation.results import tidy
+
+        if not callable(func):
+            raise SurveyError("with_replicates needs a function", argument="func",
+                              expected="func(weights, data) -> number(s)", found=repr(func))
+        data = self._data
+        first = func(self._w.copy(), data)
+        names = list(first) if isinstance(first, dict) else None
+
+        def statistic(w: np.ndarray) -> np.ndarray:
+            value = func(np.asarray(w, dtype=float).copy(), data)
+            if names is not None:
+                value = [value[k] for k in names]
+            return np.atleast_1d(np.asarray(value, dtype=float))
+
+        est, cov = self._engine().solve_general(GeneralProblem(statistic, None))
+        m = est.size
+        if names is None:
+            names = ["theta"] if m == 1 else [f"theta{j + 1}" for j in range(m)]
+        var = np.diagonal(cov)
+        se = np.sqrt(np.where(var >= 0, var, np.nan))
+        ci_df = None if df is None else (self.degf() if df == "design" else float(df))
+        return tidy(pd.DataFrame(index=[0]), names, [None] * m, est[None, :], se[None, :],
+                    np.array([int((self._w > 0).sum())]), design_df=self.degf(), level=level, ci_df=ci_df)
+
     def replicate_weights(self) -> pd.DataFrame:
         """The replicate weights (combined with the sampling weights), one column per replicate."""
         mat = self._engine().replicate_matrix()
