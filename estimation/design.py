@@ -75,9 +75,12 @@ class SurveyDesign(BaseDesign):
         population mean; replace by the average of other strata; drop from the variance;
         treat as certainty units.
     pps : {"brewer", "overton", "hartley-rao"} or ndarray (n, n), optional
-        Single-stage sampling without replacement with unequal probabilities given in ``fpc``:
-        Brewer's, Overton's or Hartley–Rao's approximation, or a matrix of joint inclusion
-        probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``).
+        Sampling without replacement with unequal probabilities given in ``fpc``: Brewer's,
+        Overton's or Hartley–Rao's approximation, or a matrix of joint inclusion probabilities
+        (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``). With several
+        stages (Brewer's approximation only, as R): ``fpc`` holds each stage's inclusion
+        probabilities (fractions), stage 1 contributes ``Σ_h n_h/(n_h−1) Σ_c (1 − π_c)(X_c − X̄_h)²``
+        and each later stage its own variance times the ancestors' ``π`` (R ``svyrecvar``).
     variance : {"HT", "YG"}
         Form of the PPS variance with a joint-probability matrix.
 
@@ -112,12 +115,13 @@ class SurveyDesign(BaseDesign):
         strata_names = as_name_list(strata, "strata")
         fpc_names = as_name_list(fpc, "fpc")
         is_pps = pps is not None
-        if is_pps and len(id_names) > 1:
+        if is_pps and len(id_names) > 1 and not (isinstance(pps, str) and pps == "brewer"):
             raise SurveyError(
-                "PPS variance is available for single-stage designs",
+                "a multi-stage PPS design needs Brewer's approximation",
                 argument="pps",
-                expected="ids with one stage (or None)",
-                found=f"{len(id_names)} stages",
+                expected="pps='brewer' with several stages (as R), or ids with one stage",
+                found=f"pps={pps if isinstance(pps, str) else 'a matrix'!r} with {len(id_names)} stages",
+                hint="with Brewer's approximation each stage's fpc holds the unit's inclusion probability",
             )
         if is_pps and not fpc_names:
             raise SurveyError(

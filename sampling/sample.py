@@ -49,9 +49,9 @@ class SampleDesign:
         * one stage, π ∝ size: ``fpc`` is the unit's π with ``pps="brewer"`` (Brewer's
           approximation of the without-replacement variance);
         * one stage, equal probabilities: ``fpc`` holds the sampling fraction of the stratum;
-        * several stages with a PPS first stage: ``fpc`` is left out, i.e. the usual
-          with-replacement (ultimate cluster) approximation at the first stage, since R and
-          ``SurveyDesign`` want a fraction that is constant within strata;
+        * several stages with a PPS first stage: ``fpc`` holds each stage's inclusion
+          probabilities with ``pps="brewer"`` (Brewer's approximation at the first stage,
+          later stages' variances added as R ``svydesign(pps="brewer")`` does);
         * several equal-probability stages: one fraction column per stage;
         * Poisson sampling: every unit is its own stratum with fraction π and
           ``lonely_psu="adjust"``, which gives the Poisson variance ``Σ (1 − π_k) y_k²/π_k²``
@@ -69,8 +69,10 @@ class SampleDesign:
             out["fpc"] = self.fpc[0]
             if self.pps is not None:
                 out["pps"] = self.pps
-        elif self.pps is None:
+        else:
             out["fpc"] = list(self.fpc)
+            if self.pps is not None:
+                out["pps"] = self.pps
         if self.lonely_psu is not None:
             out["lonely_psu"] = self.lonely_psu
         return out

@@ -42,7 +42,8 @@ def test_fixed_take_rate_and_self_weighting(frame_and_listing):
     np.testing.assert_allclose(sw.units["pi"], f0)  # self-weighting: one weight for all
     kw = sw.design.as_kwargs()
     assert kw["ids"] == ["psu", "hh"] and kw["probs"] == "pi" and kw["strata"] == "region"
-    assert "fpc" not in kw and "pps" not in kw  # PPS first stage: ultimate-cluster approximation
+    # PPS first stage: Brewer's approximation with every stage's fpc (R svydesign(pps="brewer"))
+    assert kw["fpc"] == ["fpc_1", "fpc_2"] and kw["pps"] == "brewer"
     eq = select(fr, 24, method="srs", seed=1).subsample(listing, psu="psu", id="hh", take=5, seed=1)
     assert eq.design.as_kwargs()["fpc"] == ["fpc_1", "fpc_2"]
     one = s1.design.as_kwargs()
@@ -168,7 +169,7 @@ def test_screening_declares_a_two_phase_design(frame_and_listing, first):
     phase1 = s3.phase1.merge(answers, on="hh", how="left")
     d = TwoPhaseDesign(phase1, **kw)
     np.testing.assert_allclose(d.weights, s3.units.set_index("hh").loc[d.data["hh"], "weight"], rtol=1e-12)
-    one = SurveyDesign(s3.units, **{k: v for k, v in s3.design.as_kwargs().items() if k != "fpc"})
+    one = SurveyDesign(s3.units, **s3.design.as_kwargs())
     a, b = d.mean("answered_persons"), one.mean("persons")
     assert a["estimate"].iloc[0] == pytest.approx(b["estimate"].iloc[0], rel=1e-12)
     assert 0 < a["se"].iloc[0] < 10 * b["se"].iloc[0]
