@@ -253,7 +253,7 @@ class TwoPhaseDesign(BaseDesign):
     >>> d = TwoPhaseDesign(df, ids=("hh", "hh"), strata=(None, "migrant"), subset="in2")
     >>> d.mean("income")[["estimate"]].round(4)
        estimate
-    0       4.5
+    0    4.4375
     """
 
     def __init__(
