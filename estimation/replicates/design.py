@@ -64,7 +64,7 @@ def _certainty_rows(frame: pd.DataFrame, certainty: Any) -> np.ndarray | None:
         values = frame[certainty]
     else:
         values = pd.Series(np.asarray(certainty), index=frame.index)
-    if len(values) != len(frame) or values.isna().any() or not set(pd.unique(values)) <= {True, False, 0, 1}:
+    if len(values) != len(frame) or values.isna().any() or not set(pd.unique(values)) <= {False, True}:
         raise SurveyError(
             "certainty must mark each row as in a certainty PSU or not",
             argument="certainty",
