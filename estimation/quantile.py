@@ -12,6 +12,11 @@ interval for ``p̂`` as R's ``interval.type``:
 * ``"asin"`` — ``sin²(asin √p̂ ± c s/(2√(p̂(1 − p̂))))``;
 * ``"beta"`` — Korn & Graubard's Clopper–Pearson interval with effective sample size
   ``p̂(1 − p̂)/s² · (t_{n−1}/t_ν)²`` (``n`` rows and ``ν`` design degrees of freedom of the domain);
+* ``"score"`` — Francisco & Fuller (1991): the values ``θ`` where the score statistic
+  ``(P̂(x > θ) − (1 − p))/se`` equals ``±c``, mapped back through the quantile rule at the
+  unweighted share of rows with ``x ≤ θ`` (R's ``ffullerCI``). The statistic is a step function
+  of ``θ``: each end is located exactly at a jump between data values, on the side where the
+  statistic is nearer its target (where R's root finder stops);
 * ``"quantile"`` (replicate designs) — the quantile recomputed with every replicate weight,
   ``q̂ ± c √v`` with ``v`` the replicate variance.
 
@@ -31,7 +36,7 @@ from estimation.results import critical_value, tidy
 from surveycore.checks import check_option
 from surveycore.errors import SurveyError
 
-INTERVALS = ["mean", "beta", "xlogit", "asin", "quantile"]
+INTERVALS = ["mean", "beta", "xlogit", "asin", "score", "quantile"]
 
 
 def _p_interval(kind, phat, se_p, c, alpha, n_rows, design_df):
@@ -115,6 +120,9 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
         if interval_type == "quantile":
             lo, hi, se = _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule)
+        elif interval_type == "score":
+            lo, hi = _score_interval(design, x, domain, D, probs_arr, c, qrule)
+            se = (hi - lo) / (2 * c)
         else:
             row_q = q[np.maximum(domain, 0)]
             indicator = (x[:, None] <= row_q).astype(float)
@@ -173,3 +181,57 @@ def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
                                          engine.mse)[:, 0, 0]
     se = np.sqrt(var)
     return q - c * se, q + c * se, se
+
+
+def _score_interval(design, x, domain, D, probs_arr, c, qrule):
+    """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``."""
+    engine = design._engine()
+    w = design._w
+    lo = np.full((D, len(probs_arr)), np.nan)
+    hi = np.full((D, len(probs_arr)), np.nan)
+    for d in range(D):
+        rows = domain == d
+        xd = x[rows]
+        one = np.where(rows, 0, -1).astype(np.int64)
+        q75, q25 = np.percentile(xd, [75, 25])
+        iqr = q75 - q25
+        lower_t, upper_t = xd.min() + iqr / 100, xd.max() - iqr / 100
+        jumps = np.unique(xd[(xd > lower_t) & (xd <= upper_t)])
+        xs = np.sort(xd)
+        order = np.argsort(xd, kind="stable")
+        ws = w[rows][order]
+        cache: dict[float, tuple[float, float]] = {}
+
+        def share_above(theta: float) -> tuple[float, float]:
+            if theta not in cache:
+                ind = (x > theta).astype(float)[:, None]
+                est, cov = engine.solve_ratio(RatioProblem(ind, np.ones_like(ind), one, 1))
+                cache[theta] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
+            return cache[theta]
+
+        for k, p in enumerate(probs_arr):
+            for target, out in ((float(c[d, 0]), lo), (-float(c[d, 0]), hi)):
+
+                def stat(theta: float) -> float:
+                    est, se = share_above(theta)
+                    return (est - (1 - p)) / se - target
+
+                points = np.concatenate([[lower_t], jumps])
+                values = {0: stat(points[0])}
+                last = len(points) - 1
+                values[last] = stat(min(points[last], upper_t))
+                if np.sign(values[0]) == np.sign(values[last]) or not np.isfinite([values[0], values[last]]).all():
+                    continue  # R's root finder refuses: no sign change in the interval
+                a, b = 0, last  # sign(values[a]) != sign(values[b]); the jump is at points[b]
+                while b - a > 1:
+                    m = (a + b) // 2
+                    values[m] = stat(points[m])
+                    if np.sign(values[m]) == np.sign(values[a]):
+                        a = m
+                    else:
+                        b = m
+                left = abs(values[a]) < abs(values[b])
+                at = points[b]
+                share = np.mean(xd < at) if left else np.mean(xd <= at)
+                out[d, k] = quantile_rule(xs, ws, share, qrule)
+    return lo, hi

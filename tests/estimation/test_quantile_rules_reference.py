@@ -82,3 +82,10 @@ def test_equal_weights_give_hyndman_fan_types():
     for rule, method in methods.items():
         got = d.quantile("x", [0.2, 0.5, 0.8], qrule=rule)["estimate"].to_numpy()
         np.testing.assert_allclose(got, np.quantile(x, [0.2, 0.5, 0.8], method=method), rtol=1e-12, err_msg=rule)
+
+
+def test_score_intervals(designs):
+    strat, clus1 = designs
+    check("strat_score_math", strat.quantile(["api00", "enroll"], [0.25, 0.5, 0.9], interval_type="score"))
+    check("clus1_score_hf7", clus1.quantile("api00", [0.1, 0.5, 0.75], interval_type="score", qrule="hf7"))
+    check("by_score_math", clus1.quantile("api00", 0.5, by="stype", interval_type="score"))

@@ -41,6 +41,10 @@ add_dom <- function(id, design, by, ...) {
 }
 add_dom("by_hf7_xlogit", dclus1, "stype", 0.5, qrule = "hf7", interval.type = "xlogit")
 add_dom("by_school_beta", dstrat, "awards", 0.25, qrule = "school", interval.type = "beta")
+# Francisco-Fuller score intervals
+add_q("strat_score_math", svyquantile(~api00 + enroll, dstrat, c(0.25, 0.5, 0.9), interval.type = "score"))
+add_q("clus1_score_hf7", svyquantile(~api00, dclus1, c(0.1, 0.5, 0.75), interval.type = "score", qrule = "hf7"))
+add_dom("by_score_math", dclus1, "stype", 0.5, interval.type = "score")
 rclus1 <- as.svrepdesign(dclus1, type = "JK1")
 add_q("jk1_hf7_mean", svyquantile(~api00, rclus1, probs, qrule = "hf7"))
 set.seed(20261201)
