@@ -183,6 +183,44 @@ def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
     return q - c * se, q + c * se, se
 
 
+class _ShareAbove:
+    """``P̂(x > θ)`` in one domain with its standard error, cached by ``θ``."""
+
+    def __init__(self, engine, x: np.ndarray, rows: np.ndarray) -> None:
+        self.engine, self.x = engine, x
+        self.domain = np.where(rows, 0, -1).astype(np.int64)
+        self.cache: dict[float, tuple[float, float]] = {}
+
+    def __call__(self, theta: float) -> tuple[float, float]:
+        if theta not in self.cache:
+            ind = (self.x > theta).astype(float)[:, None]
+            est, cov = self.engine.solve_ratio(RatioProblem(ind, np.ones_like(ind), self.domain, 1))
+            self.cache[theta] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
+        return self.cache[theta]
+
+
+def _score_end(share: _ShareAbove, points: np.ndarray, upper_t: float, p: float, target: float):
+    """The jump where ``(P̂(x > θ) − (1 − p))/se − target`` changes sign: (jump, left side?) or None."""
+
+    def stat(theta: float) -> float:
+        est, se = share(theta)
+        return (est - (1 - p)) / se - target
+
+    last = len(points) - 1
+    values = {0: stat(points[0]), last: stat(min(points[last], upper_t))}
+    if np.sign(values[0]) == np.sign(values[last]) or not np.isfinite([values[0], values[last]]).all():
+        return None  # R's root finder refuses: no sign change in the interval
+    a, b = 0, last
+    while b - a > 1:
+        m = (a + b) // 2
+        values[m] = stat(points[m])
+        if np.sign(values[m]) == np.sign(values[a]):
+            a = m
+        else:
+            b = m
+    return points[b], abs(values[a]) < abs(values[b])
+
+
 def _score_interval(design, x, domain, D, probs_arr, c, qrule):
     """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``."""
     engine = design._engine()
@@ -192,46 +230,18 @@ def _score_interval(design, x, domain, D, probs_arr, c, qrule):
     for d in range(D):
         rows = domain == d
         xd = x[rows]
-        one = np.where(rows, 0, -1).astype(np.int64)
         q75, q25 = np.percentile(xd, [75, 25])
         iqr = q75 - q25
         lower_t, upper_t = xd.min() + iqr / 100, xd.max() - iqr / 100
-        jumps = np.unique(xd[(xd > lower_t) & (xd <= upper_t)])
-        xs = np.sort(xd)
+        points = np.concatenate([[lower_t], np.unique(xd[(xd > lower_t) & (xd <= upper_t)])])
         order = np.argsort(xd, kind="stable")
-        ws = w[rows][order]
-        cache: dict[float, tuple[float, float]] = {}
-
-        def share_above(theta: float) -> tuple[float, float]:
-            if theta not in cache:
-                ind = (x > theta).astype(float)[:, None]
-                est, cov = engine.solve_ratio(RatioProblem(ind, np.ones_like(ind), one, 1))
-                cache[theta] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
-            return cache[theta]
-
+        xs, ws = xd[order], w[rows][order]
+        share = _ShareAbove(engine, x, rows)
         for k, p in enumerate(probs_arr):
             for target, out in ((float(c[d, 0]), lo), (-float(c[d, 0]), hi)):
-
-                def stat(theta: float) -> float:
-                    est, se = share_above(theta)
-                    return (est - (1 - p)) / se - target
-
-                points = np.concatenate([[lower_t], jumps])
-                values = {0: stat(points[0])}
-                last = len(points) - 1
-                values[last] = stat(min(points[last], upper_t))
-                if np.sign(values[0]) == np.sign(values[last]) or not np.isfinite([values[0], values[last]]).all():
-                    continue  # R's root finder refuses: no sign change in the interval
-                a, b = 0, last  # sign(values[a]) != sign(values[b]); the jump is at points[b]
-                while b - a > 1:
-                    m = (a + b) // 2
-                    values[m] = stat(points[m])
-                    if np.sign(values[m]) == np.sign(values[a]):
-                        a = m
-                    else:
-                        b = m
-                left = abs(values[a]) < abs(values[b])
-                at = points[b]
-                share = np.mean(xd < at) if left else np.mean(xd <= at)
-                out[d, k] = quantile_rule(xs, ws, share, qrule)
+                end = _score_end(share, points, upper_t, p, target)
+                if end is None:
+                    continue
+                at, left = end
+                out[d, k] = quantile_rule(xs, ws, np.mean(xd < at) if left else np.mean(xd <= at), qrule)
     return lo, hi
