@@ -372,11 +372,12 @@ class BaseDesign:
         return woodruff_quantiles(self, variables, probs, by=by, na_rm=na_rm, level=level, df=df,
                                   qrule=qrule, interval_type=interval_type)
 
-    def proportion(self, variable: str, *, method: str = "logit", by=None, level: float = 0.95, df=None, na_rm: bool = False) -> pd.DataFrame:
+    def proportion(self, variable: str, *, method: str = "logit", by=None, level: float = 0.95, df=None, na_rm: bool = False,
+                   covariance: bool = False) -> pd.DataFrame:
         """Proportions of each level with R ``svyciprop`` intervals (see :mod:`estimation.proportion`)."""
         from estimation.proportion import proportion
 
-        return proportion(self, variable, method=method, by=by, level=level, df=df, na_rm=na_rm)
+        return proportion(self, variable, method=method, by=by, level=level, df=df, na_rm=na_rm, covariance=covariance)
 
     def chisq(self, row: str, col: str, *, statistic: str = "F"):
         """Rao–Scott test of independence in a two-way table (see :mod:`estimation.chisq`)."""

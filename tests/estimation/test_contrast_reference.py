@@ -98,3 +98,12 @@ def test_contrast_refusals(clus1):
     plain = clus1.mean("api00", by="stype")
     assert not isinstance(plain, Estimates)
     pd.testing.assert_frame_equal(pd.DataFrame(b), plain)
+
+
+def test_proportions_carry_their_covariance(clus1):
+    p = clus1.proportion("awards", by="stype", covariance=True)
+    order = [f"{s}:awards:{a}" for a in ("No", "Yes") for s in "EHM"]
+    check_cov("clus1_by_prop", p, order)
+    diff = p.contrast({"E:awards:Yes": 1, "M:awards:Yes": -1})
+    b = clus1.mean("awards", by="stype", covariance=True)
+    pd.testing.assert_frame_equal(diff, b.contrast({"E:awards:Yes": 1, "M:awards:Yes": -1}))
