@@ -68,6 +68,15 @@ def joint_covariance(engine: Any, problem: RatioProblem, weights: np.ndarray):
         flat = reps.reshape(reps.shape[0], D * k)
         cov = replicate_covariance(flat, est.ravel(), engine.scale, engine.rscales, engine.mse)
         return est, cov, flat
+    if not getattr(engine, "joint_domains", True):
+        raise SurveyError(
+            "this design gives no covariance across domains",
+            argument="covariance",
+            expected="a design whose domains keep every phase-2 cluster",
+            found="an uncalibrated two-phase design with method='approx' (R drops a domain's "
+            "absent clusters from its phase-1 variance)",
+            hint="declare the two-phase design with method='full' (R's default)",
+        )
     est, scores = ratio_scores(problem, weights)
     cov = engine.covariance(_expand(scores, problem.domain, D))[0]
     return est, cov, None

@@ -144,6 +144,11 @@ class TwoPhaseEngine:
         self.weights = design._w
         self.records = design._weights_obj.variance_records() if design._weights_obj is not None else ()
 
+    @property
+    def joint_domains(self) -> bool:
+        """Whether domains share one variance form (a joint covariance across domains exists)."""
+        return self.design._method == "full" or bool(self.records)
+
     def _residuals(self, x: np.ndarray) -> np.ndarray:
         for record in self.records:
             x = np.asarray(record.residualize(x), dtype=float)
@@ -194,6 +199,18 @@ class TwoPhaseEngine:
         v1, v2 = self.phase_covariances(x, domain, n_domains)
         v = v1 + v2
         diag = np.diagonal(v, axis1=1, axis2=2)
+        # rounding of an exact zero (e.g. a calibrated total) is not a negative estimate: the
+        # quadratic forms are of the order of the scores' sum of squares
+        xx = np.asarray(x, dtype=float).reshape(len(self.weights), -1)
+        dom = np.zeros(len(xx), dtype=np.int64) if domain is None else np.asarray(domain)
+        scale = np.stack([np.bincount(np.maximum(dom, 0), weights=np.where(dom >= 0, xx[:, j] ** 2, 0.0),
+                                      minlength=n_domains) for j in range(xx.shape[1])], axis=1)
+        rounding = (np.abs(diag) <= 1e-12 * scale) & (diag < 0)
+        if rounding.any():
+            v = v.copy()
+            dd, jj = np.nonzero(rounding)
+            v[dd, jj, jj] = 0.0
+            diag = np.diagonal(v, axis1=1, axis2=2)
         if (diag < 0).any():
             warnings.warn(
                 f"{int((diag < 0).sum())} negative two-phase variance estimate(s) reported as NaN",

@@ -175,3 +175,21 @@ def test_calibration_meets_phase1_totals_and_needs_complete_variables():
         d.calibrate(variables=["INCOME"])
     with pytest.raises(SurveyError):
         d.calibrate()
+
+
+def test_joint_covariance_of_domains():
+    df = office_frame()
+    d = TwoPhaseDesign(df, ids=("EA_CODE", "HH_ID"), strata=(None, "STRATUM2"), fpc=("EA_N", None),
+                       subset="SELECTED")
+    b = d.mean("INCOME", by="MIG_STATUS", covariance=True)
+    np.testing.assert_allclose(np.sqrt(np.diag(b.covariance)), b["se"], rtol=1e-10)
+    diff = b.contrast({"migrant": 1, "non-migrant": -1})
+    v = b.covariance.to_numpy()
+    assert diff["se"].iloc[0] == pytest.approx(np.sqrt(v[0, 0] + v[1, 1] - 2 * v[0, 1]), rel=1e-12)
+    approx = TwoPhaseDesign(df, ids=("EA_CODE", "HH_ID"), strata=(None, "STRATUM2"), fpc=("EA_N", None),
+                            subset="SELECTED", method="approx")
+    with pytest.raises(SurveyError, match="method='full'"):
+        approx.mean("INCOME", by="MIG_STATUS", covariance=True)
+    cal = approx.calibrate(variables=["MIG_STATUS"])
+    bc = cal.mean("INCOME", by="EA_CODE", covariance=True)
+    np.testing.assert_allclose(np.sqrt(np.diag(bc.covariance)), bc["se"], rtol=1e-10)
