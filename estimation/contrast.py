@@ -287,8 +287,8 @@ class Estimates(pd.DataFrame):
 
 def attach_covariance(design: Any, problem: RatioProblem, frame: pd.DataFrame, by: list[str], level: float) -> Estimates:
     """The tidy ``frame`` of a ratio-type estimate with the joint covariance of its rows."""
-    engine = design._engine()
-    _, cov, reps = joint_covariance(engine, problem, design._w)
+    engine = design.engine()
+    _, cov, reps = joint_covariance(engine, problem, np.asarray(design.weights))
     replication = None
     if reps is not None:
         replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}

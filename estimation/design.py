@@ -11,7 +11,7 @@ import pandas as pd
 from estimation.design_base import BaseDesign
 from estimation.pps import pps_dcheck
 from estimation.structure import Stage, build_stages, fpc_weights
-from estimation.taylor import TaylorEngine, lonely_strata
+from estimation.taylor import TaylorEngine, TaylorVariance, lonely_strata
 from surveycore.checks import (
     as_name_list,
     check_columns,
@@ -224,17 +224,24 @@ class SurveyDesign(BaseDesign):
         return new
 
     # -- engine --------------------------------------------------------------------------------
+    def _variance(self) -> TaylorVariance:
+        """The weight-independent variance form, built once and shared with subsets."""
+        form = self.__dict__.get("_variance_form")
+        if form is None:
+            records = self._weights_obj.variance_records() if self._weights_obj is not None else ()
+            form = TaylorVariance(
+                self._stages,
+                self._lonely,
+                self._multistage,
+                adjustments=records,
+                dcheck=self._dcheck,
+                yates_grundy=self._yg,
+            )
+            self.__dict__["_variance_form"] = form
+        return form
+
     def _engine(self) -> TaylorEngine:
-        records = self._weights_obj.variance_records() if self._weights_obj is not None else ()
-        return TaylorEngine(
-            self._stages,
-            self._w,
-            self._lonely,
-            self._multistage,
-            adjustments=records,
-            dcheck=self._dcheck,
-            yates_grundy=self._yg,
-        )
+        return TaylorEngine(self._variance(), self._w)
 
     def degf(self) -> float:
         """Design degrees of freedom: PSUs minus strata among rows with positive weight (R ``degf``)."""

@@ -33,6 +33,7 @@ from scipy import special, stats
 from estimation.problems import RatioProblem
 from estimation.quantile_rules import RULES, quantile_rule
 from estimation.results import critical_value, tidy
+from estimation.variables import Columns
 from surveycore.checks import check_option
 from surveycore.errors import SurveyError
 
@@ -72,7 +73,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
     """Quantiles of each variable in each domain with Woodruff (or replicate) intervals and SEs."""
     check_option(qrule, RULES, "qrule")
     check_option(interval_type, INTERVALS, "interval_type")
-    if interval_type == "quantile" and not hasattr(design._engine(), "replicate_weights"):
+    if interval_type == "quantile" and not hasattr(design.engine(), "replicate_weights"):
         raise SurveyError(
             "interval_type='quantile' needs a replicate design",
             argument="interval_type",
@@ -88,7 +89,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             expected="numbers between 0 and 1",
             found=repr(list(probs_arr)),
         )
-    cols = design._columns(variables)
+    cols = design.columns(variables)
     if any(lv is not None for lv in cols.levels):
         raise SurveyError(
             "quantiles need numeric variables",
@@ -96,15 +97,14 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             expected="numeric columns",
             found="a categorical column",
         )
-    w = design._w
+    w = design.weights
+    engine = design.engine()
     frames = []
     for j, name in enumerate(cols.variables):
-        miss = np.isnan(cols.values[:, j])
-        domain, labels = design._domains(by, miss, na_rm, "variables")
-        if domain is None:
-            domain = np.zeros(design.n, dtype=np.int64)
-        D = len(labels)
-        x = np.nan_to_num(cols.values[:, j])
+        one = Columns(cols.values[:, [j]], [name], [None], np.isnan(cols.values[:, j]))
+        an = design.analysis(one, by, na_rm=na_rm)
+        domain, labels, D = an.domain, an.labels, an.n_domains
+        x = an.values[:, 0]
         xs, ws, bounds = _segments(x, w, domain, D)
         q = np.empty((D, len(probs_arr)))
         for d in range(D):
@@ -114,7 +114,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         if df is None:
             ci_df = np.full(D, np.inf)
         elif isinstance(df, str):
-            ci_df = design._domain_degf(domain, D)
+            ci_df = design.domain_degf(domain, D)
         else:
             ci_df = np.full(D, float(df))
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
@@ -127,11 +127,11 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             row_q = q[np.maximum(domain, 0)]
             indicator = (x[:, None] <= row_q).astype(float)
             problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
-            phat, cov = design._engine().solve_ratio(problem)
+            phat, cov = engine.solve_ratio(problem)
             se_p = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
             n_rows = np.bincount(domain[domain >= 0], minlength=D).astype(float)
             lo_p, hi_p = _p_interval(interval_type, phat, se_p, c, 1 - level, n_rows,
-                                     np.asarray(design._domain_degf(domain, D), dtype=float))
+                                     np.asarray(design.domain_degf(domain, D), dtype=float))
             lo = np.full_like(q, np.nan)
             hi = np.full_like(q, np.nan)
             for d in range(D):
@@ -142,7 +142,6 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                     if not np.isnan(hi_p[d, k]) and hi_p[d, k] <= 1:
                         hi[d, k] = quantile_rule(xs[seg], ws[seg], hi_p[d, k], qrule)
             se = (hi - lo) / (2 * c)
-        counts = np.bincount(domain[domain >= 0], minlength=D)
         frames.append(
             tidy(
                 labels,
@@ -150,7 +149,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 [None] * len(probs_arr),
                 q,
                 se,
-                counts,
+                an.counts,
                 design_df=ci_df,
                 level=level,
                 ci_df=None,
@@ -165,7 +164,7 @@ def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
     """R's ``interval.type="quantile"``: the quantile on every replicate, ``q̂ ± c √v``."""
     from estimation.replicates.engine import replicate_covariance
 
-    engine = design._engine()
+    engine = design.engine()
     R = engine.n_replicates
     reps = np.empty((R, D, len(probs_arr)))
     for r in range(R):
@@ -223,8 +222,8 @@ def _score_end(share: _ShareAbove, points: np.ndarray, upper_t: float, p: float,
 
 def _score_interval(design, x, domain, D, probs_arr, c, qrule):
     """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``."""
-    engine = design._engine()
-    w = design._w
+    engine = design.engine()
+    w = design.weights
     lo = np.full((D, len(probs_arr)), np.nan)
     hi = np.full((D, len(probs_arr)), np.nan)
     for d in range(D):

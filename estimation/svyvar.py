@@ -18,6 +18,7 @@ import pandas as pd
 
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.results import tidy
+from surveycore.checks import check_option
 from surveycore.errors import SurveyError
 
 
@@ -31,7 +32,7 @@ def _domain_sums(d: np.ndarray, inside: np.ndarray, values: np.ndarray, D: int) 
 def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_rm: bool = False,
                     level: float = 0.95, df=None) -> pd.DataFrame:
     """Estimated population variance of each variable in each domain, with its standard error."""
-    cols = design._columns(variables)
+    cols = design.columns(variables)
     if any(lv is not None for lv in cols.levels):
         raise SurveyError(
             "var needs numeric variables",
@@ -40,14 +41,13 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
             found="a categorical column",
             hint="the variance of a category's indicator is p(1 − p): use mean() or proportion()",
         )
-    domain, labels = design._domains(by, cols.missing, na_rm, "variables")
-    D = len(labels)
+    an = design.analysis(cols, by, na_rm=na_rm)
+    domain, labels, D = an.domain, an.labels, an.n_domains
     n, k = cols.values.shape
-    dom = np.zeros(n, dtype=np.int64) if domain is None else domain
-    inside = dom >= 0
-    d = np.maximum(dom, 0)
-    y = np.nan_to_num(cols.values)
-    w = design._w
+    inside = domain >= 0
+    d = np.maximum(domain, 0)
+    y = an.values
+    w = design.weights
     n_d = np.bincount(d[inside & (w > 0)], minlength=D).astype(float)
     if (n_d < 2).any():
         raise SurveyError(
@@ -56,7 +56,7 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
             expected="at least two rows with positive weight in every domain",
             found=f"{int((n_d < 2).sum())} domain(s) with one row",
         )
-    engine = design._engine()
+    engine = design.engine()
     if hasattr(engine, "replicate_ratios"):
         factor = (n_d / (n_d - 1))[:, None]
 
@@ -77,7 +77,9 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
         est, cov = engine.solve_ratio(RatioProblem(z, np.ones_like(z), domain, D))
         var = np.diagonal(cov, axis1=1, axis2=2)
     se = np.sqrt(np.where(var >= 0, var, np.nan))
-    ci_df = design._df_for_ci(df, domain, D)
-    return tidy(labels, cols.variables, cols.levels, est, se, design._counts(domain, D),
-                design_df=ci_df if ci_df is not None else design._reported_df(domain, D),
-                level=level, ci_df=ci_df)
+    design_df = design.domain_degf(domain, D)
+    if isinstance(df, str):
+        check_option(df, ["design"], "df")
+    ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
+    return tidy(labels, cols.variables, cols.levels, est, se, an.counts,
+                design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df)

@@ -33,7 +33,7 @@ import pandas as pd
 from estimation.design_base import BaseDesign
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage, build_stages
-from estimation.taylor import TaylorEngine, ratio_scores
+from estimation.taylor import TaylorVariance, ratio_scores
 from estimation.twophase_approx import Phase1Approx
 from estimation.twophase_dcheck import Hierarchy, blockwise_product_quadratic
 from surveycore.checks import as_name_list, check_columns, check_option, finite_numeric, to_pandas
@@ -180,7 +180,7 @@ class TwoPhaseEngine:
         v1 = np.empty((n_domains, k, k))
         v2 = np.empty((n_domains, k, k))
         ph2prob = d._ph2prob
-        taylor2 = TaylorEngine(d._stages2, self.weights, d._lonely, True)
+        taylor2 = d._phase2_variance()
         for j in range(n_domains):
             in_j = inside & (dom0 == j)
             xj = np.where(in_j[:, None], x, 0.0)
@@ -381,6 +381,14 @@ class TwoPhaseDesign(BaseDesign):
         units = stages1[-1].cluster[rows][first]
         return len(np.unique(units)) == len(units)
 
+    def _phase2_variance(self) -> TaylorVariance:
+        """The phase-2 multistage variance form given phase 1 (built once, shared by subsets)."""
+        form = self.__dict__.get("_phase2_form")
+        if form is None:
+            form = TaylorVariance(self._stages2, self._lonely, True)
+            self.__dict__["_phase2_form"] = form
+        return form
+
     @property
     def _ph2prob(self) -> np.ndarray:
         return self._usu / self._g
@@ -411,9 +419,6 @@ class TwoPhaseDesign(BaseDesign):
             out[j] = len(np.unique(st.cluster[keep])) - len(np.unique(st.stratum[st.cluster[keep]]))
         return out
 
-    def _reported_df(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        return self._domain_degf(domain, n_domains)
-
     # -- public ------------------------------------------------------------------------------------
     @property
     def method(self) -> str:
@@ -432,9 +437,9 @@ class TwoPhaseDesign(BaseDesign):
     def phase_variances(self, variables: str | Sequence[str], *, statistic: Literal["total", "mean"] = "total") -> pd.DataFrame:
         """The phase-1 and phase-2 parts of the variance of totals or means (R's ``attr(v, "phases")``)."""
         check_option(statistic, ["total", "mean"], "statistic")
-        cols = self._columns(variables)
-        domain, labels = self._domains(None, cols.missing, False, "variables")
-        values = np.nan_to_num(cols.values)
+        cols = self.columns(variables)
+        an = self.analysis(cols)
+        domain, values = an.domain, an.values
         problem = RatioProblem(values, np.ones_like(values) if statistic == "mean" else None, domain, 1)
         _, scores = ratio_scores(problem, self._w)
         v1, v2 = self._engine().phase_covariances(scores, domain, 1)
