@@ -10,8 +10,9 @@ repetition draws
 
 and estimates mean income (overall and by migrant status) and total income with
 ``TwoPhaseDesign`` (``method="full"`` and ``"approx"``). Reported: relative bias, the ratio of the
-mean estimated SE to the empirical SD, and the coverage of the 95 % normal interval, with its
-Monte-Carlo standard error. Not part of the test suite::
+mean estimated SE to the empirical SD, and the coverage of the 95 % normal interval (with its
+Monte-Carlo standard error) and of the Student-t interval on the design's degrees of freedom.
+Not part of the test suite::
 
     python benchmarks/simulate_twophase.py --reps 1000 --seed 1 --out bench-data/twophase.md
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from estimation import TwoPhaseDesign
 from surveycore import SurveyWarning
@@ -48,9 +50,9 @@ def population(seed: int) -> pd.DataFrame:
     return pop
 
 
-def draw(pop: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def draw(pop: pd.DataFrame, rng: np.random.Generator, per_region: int) -> pd.DataFrame:
     eas = pop.groupby("region")["ea"].unique()
-    chosen = np.concatenate([rng.choice(v, 8, replace=False) for v in eas])
+    chosen = np.concatenate([rng.choice(v, per_region, replace=False) for v in eas])
     s1 = pop[pop["ea"].isin(chosen)].copy()
     s1["stratum2"] = s1["ea"] + "/" + s1["migrant"]
     key = rng.random(len(s1))
@@ -66,6 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--eas", type=int, default=8, help="EAs selected per region")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     pop = population(args.seed)
@@ -75,7 +78,7 @@ def main() -> None:
     records = []
     start = time.perf_counter()
     for _ in range(args.reps):
-        s1 = draw(pop, rng)
+        s1 = draw(pop, rng, args.eas)
         for method in ("full", "approx"):
             d = TwoPhaseDesign(s1, ids=("ea", "hh"), strata=("region", "stratum2"), fpc=("N_ea", None),
                                subset="in2", method=method)
@@ -86,24 +89,28 @@ def main() -> None:
                 t = d.total("income")
             for name, row in [("mean", m.iloc[0]), ("mean migrant=no", by.iloc[0]),
                               ("mean migrant=yes", by.iloc[1]), ("total", t.iloc[0])]:
-                records.append({"method": method, "estimate_of": name, "estimate": row["estimate"], "se": row["se"]})
+                records.append({"method": method, "estimate_of": name, "estimate": row["estimate"], "se": row["se"],
+                                "df": row["df"]})
     elapsed = time.perf_counter() - start
     res = pd.DataFrame(records)
     res["truth"] = res["estimate_of"].map(truth)
     res["covered"] = (res["estimate"] - 1.959964 * res["se"] <= res["truth"]) & (
         res["truth"] <= res["estimate"] + 1.959964 * res["se"])
+    t = stats.t.ppf(0.975, res["df"])
+    res["covered_t"] = (res["estimate"] - t * res["se"] <= res["truth"]) & (res["truth"] <= res["estimate"] + t * res["se"])
     summary = res.groupby(["method", "estimate_of"]).apply(
         lambda g: pd.Series({
             "relative bias %": 100 * (g["estimate"].mean() / g["truth"].iloc[0] - 1),
             "mean SE / SD": g["se"].mean() / g["estimate"].std(ddof=1),
             "coverage %": 100 * g["covered"].mean(),
             "MC SE of coverage": 100 * np.sqrt(g["covered"].mean() * (1 - g["covered"].mean()) / len(g)),
+            "coverage t(df) %": 100 * g["covered_t"].mean(),
             "NaN SE": int(g["se"].isna().sum()),
         }), include_groups=False).reset_index()
     header = "| " + " | ".join(summary.columns) + " |\n|" + "---|" * summary.shape[1] + "\n"
     body = "".join("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + " |\n"
                    for row in summary.itertuples(index=False))
-    text = (f"Two-phase screening simulation: {args.reps} repetitions, seed {args.seed}, "
+    text = (f"Two-phase screening simulation: {args.reps} repetitions, seed {args.seed}, {args.eas} EAs per region, "
             f"{len(pop)} households, {elapsed:.0f} s.\n\n" + header + body)
     print(text)
     if args.out is not None:
