@@ -83,6 +83,10 @@ class SurveyDesign(BaseDesign):
         and each later stage its own variance times the ancestors' ``π`` (R ``svyrecvar``).
     variance : {"HT", "YG"}
         Form of the PPS variance with a joint-probability matrix.
+    adjust_domain_lonely : bool
+        R's ``survey.adjust.domain.lonely``: in a domain (``by=`` or ``subset()``) of a design
+        without weighting records, a stratum where the domain has a single PSU is treated by
+        ``lonely_psu`` ("adjust": not centred; "average": left out, the other strata scaled up).
 
     Examples
     --------
@@ -107,6 +111,7 @@ class SurveyDesign(BaseDesign):
         lonely_psu: LonelyPSU = "fail",
         pps: Any = None,
         variance: Literal["HT", "YG"] = "HT",
+        adjust_domain_lonely: bool = False,
     ) -> None:
         frame = to_pandas(data).copy()
         check_option(lonely_psu, LONELY_OPTIONS, "lonely_psu")
@@ -146,6 +151,7 @@ class SurveyDesign(BaseDesign):
         self._multistage = bool(fpc_names)
         self._dcheck = dcheck
         self._yg = variance == "YG"
+        self._adjust_domain_lonely = bool(adjust_domain_lonely)
         self._degf: float | None = None
         self._spec = dict(ids=id_names, strata=strata_names, fpc=fpc_names, nest=nest, probs=as_name_list(probs, "probs"), pps=pps)
         if lonely_psu in ("fail", "average"):
@@ -236,6 +242,7 @@ class SurveyDesign(BaseDesign):
                 adjustments=records,
                 dcheck=self._dcheck,
                 yates_grundy=self._yg,
+                adjust_domain_lonely=getattr(self, "_adjust_domain_lonely", False),
             )
             self.__dict__["_variance_form"] = form
         return form
