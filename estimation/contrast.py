@@ -126,6 +126,7 @@ class Estimates(pd.DataFrame):
     def build(cls, frame: pd.DataFrame, cov: np.ndarray, by: list[str], *, replicates=None,
               replication: dict | None = None, level: float = 0.95) -> Estimates:
         out = cls(frame)
+        out.attrs.update(frame.attrs)
         out._cov = np.asarray(cov, dtype=float)
         out._reps = replicates
         out._rep = replication

@@ -18,7 +18,7 @@ import pandas as pd
 
 from estimation.domains import DomainIndex
 from estimation.problems import RatioProblem, VarianceEngine
-from estimation.results import tidy
+from estimation.results import standard_errors, tidy
 from estimation.variables import Analysis, Columns, analysis_columns
 from surveycore.checks import as_name_list, check_option
 from surveycore.errors import SurveyError
@@ -214,7 +214,7 @@ class BaseDesign:
             check_option(df, ["design"], "df")
         est, cov = self.engine().solve_ratio(problem)
         var = np.diagonal(cov, axis1=1, axis2=2)
-        se = np.sqrt(np.maximum(var, 0.0))
+        se, notes = standard_errors(var, est)
         design_df = self.domain_degf(problem.domain, problem.n_domains)
         ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
         out = tidy(
@@ -228,6 +228,7 @@ class BaseDesign:
             level=level,
             ci_df=ci_df,
             deff=self._deff(problem, est, var, replace=check_deff(deff) == "replace") if deff else None,
+            notes=notes,
         )
         if covariance:
             from estimation.contrast import attach_covariance

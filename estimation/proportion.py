@@ -31,7 +31,7 @@ from scipy import special, stats
 from estimation.glm_fit import Family, irls
 from estimation.glm_profile import profile_limits
 from estimation.problems import RatioProblem
-from estimation.results import tidy
+from estimation.results import standard_errors, tidy
 from surveycore.checks import check_option
 from surveycore.errors import SurveyError
 
@@ -163,8 +163,8 @@ def proportion(
     problem = RatioProblem(y, np.ones_like(y), domain, D)
     engine = design.engine()
     p, cov = engine.solve_ratio(problem)
-    var = np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)
-    se = np.sqrt(var)
+    var = np.diagonal(cov, axis1=1, axis2=2)
+    se, notes = standard_errors(var, p)
     design_df = design.domain_degf(domain, D)
     ddf = design_df if df is None else np.full(D, float(df))
     q = 1 - (1 - level) / 2
@@ -182,6 +182,10 @@ def proportion(
         elif method == "logit":
             sl = np.sqrt(_logit_variance(engine, problem, p, var))
             lo, hi = special.expit(special.logit(p) - crit * sl), special.expit(special.logit(p) + crit * sl)
+            # a domain where every row is (or none is) in the class: R's fitted logit diverges
+            # and its interval collapses on p
+            edge = (p == 0) | (p == 1)
+            lo, hi = np.where(edge, p, lo), np.where(edge, p, hi)
         elif method == "beta":
             alpha = 1 - level
             n_rows = np.bincount(domain[inside], minlength=D).astype(float)
@@ -209,6 +213,7 @@ def proportion(
         level=level,
         ci_df=None,
         ci=(lo, hi),
+        notes=notes,
     )
     if covariance:
         from estimation.contrast import attach_covariance

@@ -32,7 +32,7 @@ from scipy import special, stats
 
 from estimation.problems import RatioProblem
 from estimation.quantile_rules import RULES, quantile_rule
-from estimation.results import critical_value, tidy
+from estimation.results import critical_value, standard_errors, tidy
 from estimation.variables import Columns
 from surveycore.checks import check_option
 from surveycore.errors import SurveyError
@@ -118,6 +118,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         else:
             ci_df = np.full(D, float(df))
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
+        notes: list[str] = []
         if interval_type == "quantile":
             lo, hi, se = _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule)
         elif interval_type == "score":
@@ -128,7 +129,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             indicator = (x[:, None] <= row_q).astype(float)
             problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
             phat, cov = engine.solve_ratio(problem)
-            se_p = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
+            se_p, notes = standard_errors(np.diagonal(cov, axis1=1, axis2=2), phat)
             n_rows = np.bincount(domain[domain >= 0], minlength=D).astype(float)
             lo_p, hi_p = _p_interval(interval_type, phat, se_p, c, 1 - level, n_rows,
                                      np.asarray(design.domain_degf(domain, D), dtype=float))
@@ -155,9 +156,12 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 ci_df=None,
                 ci=(lo, hi),
                 quantile=list(probs_arr),
+                notes=notes,
             )
         )
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["notes"] = [note for f in frames for note in f.attrs["notes"]]
+    return out
 
 
 def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):

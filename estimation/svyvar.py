@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from estimation.problems import GeneralProblem, RatioProblem
-from estimation.results import tidy
+from estimation.results import standard_errors, tidy
 from surveycore.checks import check_option
 from surveycore.errors import SurveyError
 
@@ -76,10 +76,10 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
         z = (n_d / (n_d - 1))[d][:, None] * (y - mean[d]) ** 2
         est, cov = engine.solve_ratio(RatioProblem(z, np.ones_like(z), domain, D))
         var = np.diagonal(cov, axis1=1, axis2=2)
-    se = np.sqrt(np.where(var >= 0, var, np.nan))
+    se, notes = standard_errors(var, est)
     design_df = design.domain_degf(domain, D)
     if isinstance(df, str):
         check_option(df, ["design"], "df")
     ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
     return tidy(labels, cols.variables, cols.levels, est, se, an.counts,
-                design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df)
+                design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df, notes=notes)

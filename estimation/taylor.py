@@ -403,11 +403,35 @@ class TaylorVariance:
             if n_domains == 1 and not self._domain_lonely():
                 domain = None
         if not self.residuals:
-            return self._domain_diagonal(x, domain, n_domains)
-        if domain is None:
-            e = self.residuals.residualize(x)
-            return self._domain_diagonal(e, None, 1)
-        return self._calibrated_domains(x, domain, n_domains)
+            cov = self._domain_diagonal(x, domain, n_domains)
+        elif domain is None:
+            x = self.residuals.residualize(x)
+            cov = self._domain_diagonal(x, None, 1)
+        else:
+            cov = self._calibrated_domains(x, domain, n_domains)
+        return self._checked(cov, x, domain, n_domains)
+
+    def _checked(self, cov: np.ndarray, x: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        """Variances below zero: rounding (set to zero) or, for ``Δ̌`` forms, negative (NaN).
+
+        The recursion is a sum of positive semi-definite terms, so a negative diagonal there is
+        rounding. The Horvitz–Thompson and Yates–Grundy forms can be negative (Särndal et al.
+        1992, §2.8); a value below ``−1e-12 (Σ_c |X_c|)²`` is reported as NaN, as R does.
+        """
+        idx = np.arange(cov.shape[1])
+        diag = cov[:, idx, idx]
+        negative = diag < 0
+        if not negative.any():
+            return cov
+        if self.dcheck is not None:
+            groups = Groups(domain if domain is not None else np.zeros(len(x), dtype=np.int64), n_domains)
+            size = groups.sum(np.abs(x)) ** 2
+            real = negative & (diag < -1e-12 * size)
+            diag[real] = np.nan
+            negative &= ~real
+        diag[negative] = 0.0
+        cov[:, idx, idx] = diag
+        return cov
 
     def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""

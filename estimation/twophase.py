@@ -23,7 +23,6 @@ each phase-2 stratum) unless given. Calibration of phase 2 to phase-1 totals
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -37,7 +36,7 @@ from estimation.taylor import TaylorVariance, ratio_scores
 from estimation.twophase_approx import Phase1Approx
 from estimation.twophase_dcheck import Hierarchy, blockwise_product_quadratic
 from surveycore.checks import as_name_list, check_columns, check_option, finite_numeric, to_pandas
-from surveycore.errors import SurveyError, SurveyWarning
+from surveycore.errors import SurveyError
 
 Method = Literal["full", "approx"]
 LONELY_OPTIONS = ["fail", "adjust", "average", "remove", "certainty"]
@@ -194,7 +193,8 @@ class TwoPhaseEngine:
         """Covariance (D, k, k) of the domain totals of the weighted scores ``x``.
 
         A negative variance estimate (possible with the full method's unbiased
-        Horvitz–Thompson form) is returned as NaN with a :class:`SurveyWarning`, as R.
+        Horvitz–Thompson form) is returned as NaN; the estimators report it with a
+        :class:`~surveycore.SurveyWarning` (R gives NaN too).
         """
         v1, v2 = self.phase_covariances(x, domain, n_domains)
         v = v1 + v2
@@ -211,12 +211,7 @@ class TwoPhaseEngine:
             dd, jj = np.nonzero(rounding)
             v[dd, jj, jj] = 0.0
             diag = np.diagonal(v, axis1=1, axis2=2)
-        if (diag < 0).any():
-            warnings.warn(
-                f"{int((diag < 0).sum())} negative two-phase variance estimate(s) reported as NaN",
-                SurveyWarning,
-                stacklevel=4,
-            )
+        if (diag < 0).any():  # reported as NaN; the estimators warn and record it (as R's NaN SE)
             bad = diag < 0
             v = np.where(bad[:, :, None] | bad[:, None, :], np.nan, v)
         return v
