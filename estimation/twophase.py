@@ -32,7 +32,7 @@ import pandas as pd
 from estimation.design_base import BaseDesign
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage, build_stages
-from estimation.taylor import TaylorVariance, ratio_scores
+from estimation.taylor import TaylorVariance, lonely_strata, ratio_scores
 from estimation.twophase_approx import Phase1Approx
 from estimation.twophase_dcheck import Hierarchy, blockwise_product_quadratic
 from surveycore.checks import as_name_list, check_columns, check_option, finite_numeric, to_pandas
@@ -335,6 +335,20 @@ class TwoPhaseDesign(BaseDesign):
             st2 = stages2[0]
             self._block = pd.factorize(pd.MultiIndex.from_arrays([st2.stratum[st2.cluster], group1]))[0]
         else:
+            if lonely_psu == "fail":
+                for s_, st in enumerate(stages2):
+                    single = lonely_strata(st)
+                    if len(single):
+                        raise SurveyError(
+                            f"phase-2 stratum with a single PSU at stage {s_ + 1}",
+                            argument="lonely_psu",
+                            expected="at least two phase-2 PSUs per stratum (or all of the stratum), "
+                            "or a lonely_psu rule",
+                            found=f"{len(single)} single-PSU strata: "
+                            + ", ".join(map(str, st.labels[single][:10])),
+                            hint="pass lonely_psu='adjust', 'average', 'remove' or 'certainty', or "
+                            "method='full' (R's default, which needs no rule)",
+                        )
             self._phase1_approx = Phase1Approx(stages1, rows, bool(fpc1), lonely_psu)
             self._usu = self._phase2_fractions(frame, sub, strata2, stages1)
             self._samescale = self._same_scale(stages1, stages2, rows)

@@ -193,3 +193,18 @@ def test_joint_covariance_of_domains():
     cal = approx.calibrate(variables=["MIG_STATUS"])
     bc = cal.mean("INCOME", by="EA_CODE", covariance=True)
     np.testing.assert_allclose(np.sqrt(np.diag(bc.covariance)), bc["se"], rtol=1e-10)
+
+
+def test_approximate_method_refuses_single_psu_phase2_strata():
+    df = office_frame()
+    # one non-migrant household kept out of several in an EA: a phase-2 stratum with one PSU
+    stratum = df.loc[df["MIG_STATUS"] == "non-migrant", "STRATUM2"].iloc[0]
+    rows = np.flatnonzero(df["STRATUM2"] == stratum)
+    df.loc[rows, "SELECTED"] = False
+    df.loc[rows[0], "SELECTED"] = True
+    kw = dict(ids=("EA_CODE", "HH_ID"), strata=(None, "STRATUM2"), fpc=("EA_N", None), subset="SELECTED")
+    with pytest.raises(SurveyError, match="single PSU") as info:
+        TwoPhaseDesign(df, method="approx", **kw)
+    assert info.value.argument == "lonely_psu"
+    TwoPhaseDesign(df, method="approx", lonely_psu="certainty", **kw)
+    TwoPhaseDesign(df, method="full", **kw)
