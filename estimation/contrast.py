@@ -94,13 +94,9 @@ def _names(frame: pd.DataFrame, by: list[str]) -> list[str]:
 
 def _short_names(frame: pd.DataFrame, by: list[str]) -> list[str] | None:
     """Domain labels alone (one estimated column) or variable[:level] alone (no domains)."""
-    full = _names(frame, by)
-    if by and frame.groupby(by, sort=False).ngroups == len(frame):
-        short = pd.concat([frame[c].astype(str) for c in by], axis=1).agg(":".join, axis=1).tolist()
-    elif not by:
-        short = [":".join(n.split(":")) for n in full]
-    else:
-        return None
+    if not by or frame.groupby(by, sort=False).ngroups != len(frame):
+        return None  # without domains the full names are the variables already
+    short = pd.concat([frame[c].astype(str) for c in by], axis=1).agg(":".join, axis=1).tolist()
     return short if len(set(short)) == len(short) else None
 
 
