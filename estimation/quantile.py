@@ -81,8 +81,11 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             found="'quantile'",
             hint="convert with d.replicate('bootstrap') or use a Woodruff interval",
         )
+    if not 0 < level < 1:
+        raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
+                          found=repr(level), hint="95 % is level=0.95")
     probs_arr = np.atleast_1d(np.asarray(probs, dtype=float))
-    if ((probs_arr < 0) | (probs_arr > 1)).any() or len(probs_arr) == 0:
+    if not np.isfinite(probs_arr).all() or ((probs_arr < 0) | (probs_arr > 1)).any() or len(probs_arr) == 0:
         raise SurveyError(
             "quantile probabilities must lie in [0, 1]",
             argument="probs",

@@ -32,6 +32,9 @@ def _domain_sums(d: np.ndarray, inside: np.ndarray, values: np.ndarray, D: int) 
 def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_rm: bool = False,
                     level: float = 0.95, df=None) -> pd.DataFrame:
     """Estimated population variance of each variable in each domain, with its standard error."""
+    if not 0 < level < 1:
+        raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
+                          found=repr(level), hint="95 % is level=0.95")
     cols = design.columns(variables)
     if any(lv is not None for lv in cols.levels):
         raise SurveyError(

@@ -510,6 +510,9 @@ class ReplicateDesign(BaseDesign):
         from estimation.problems import GeneralProblem
         from estimation.results import tidy
 
+        if not 0 < level < 1:
+            raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
+                              found=repr(level), hint="95 % is level=0.95")
         if not callable(func):
             raise SurveyError("with_replicates needs a function", argument="func",
                               expected="func(weights, data) -> number(s)", found=repr(func))

@@ -89,3 +89,13 @@ def test_score_intervals(designs):
     check("strat_score_math", strat.quantile(["api00", "enroll"], [0.25, 0.5, 0.9], interval_type="score"))
     check("clus1_score_hf7", clus1.quantile("api00", [0.1, 0.5, 0.75], interval_type="score", qrule="hf7"))
     check("by_score_math", clus1.quantile("api00", 0.5, by="stype", interval_type="score"))
+
+
+def test_nan_probabilities_and_levels_are_refused(designs):
+    strat, _ = designs
+    with pytest.raises(SurveyError, match="probabilities"):
+        strat.quantile("api00", [0.5, np.nan])
+    with pytest.raises(SurveyError, match="level"):
+        strat.quantile("api00", 0.5, level=95)
+    with pytest.raises(SurveyError, match="level"):
+        strat.var("api00", level=95)
