@@ -213,7 +213,7 @@ def proportion(
         level=level,
         ci_df=None,
         ci=(lo, hi),
-        notes=notes,
+        notes=[*an.notes, *notes],
     )
     if covariance:
         from estimation.contrast import attach_covariance

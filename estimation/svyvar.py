@@ -85,4 +85,4 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
         check_option(df, ["design"], "df")
     ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
     return tidy(labels, cols.variables, cols.levels, est, se, an.counts,
-                design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df, notes=notes)
+                design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df, notes=[*an.notes, *notes])
