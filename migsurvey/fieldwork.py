@@ -67,12 +67,17 @@ def run_fieldwork(selected: pd.DataFrame, persons: pd.DataFrame, *, response: di
     seed : int or numpy.random.Generator
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    key = "hh_key"  # ea/household key (migsurvey.inputs); the household id when it is unique
+    if key not in selected.columns:
+        selected = selected.assign(**{key: selected["household_id"].to_numpy()})
+    if key not in persons.columns:
+        persons = persons.assign(**{key: persons["household_id"].to_numpy()})
     rho = response_propensity(selected, screen=screen, **response)
     responded = rng.random(len(selected)) < rho
     # AAPOR final disposition: 1.1 complete interview, 2.1 refusal or break-off
     hh = selected.assign(response_propensity=rho, responded=responded,
                          disposition=np.where(responded, 1.1, 2.1))
     keep = hh.loc[hh["responded"]]
-    design_cols = [c for c in keep.columns if c not in persons.columns or c == "household_id"]
-    pp = persons.merge(keep[design_cols], on="household_id", how="inner", validate="many_to_one")
+    design_cols = [c for c in keep.columns if c not in persons.columns or c == key]
+    pp = persons.merge(keep[design_cols], on=key, how="inner", validate="many_to_one")
     return Fieldwork(households=hh.reset_index(drop=True), persons=pp.reset_index(drop=True))
