@@ -40,7 +40,7 @@ exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid input or specification, 4
 """
 
 
-def _spec(args) -> dict:
+def _spec(args, *, interviews: bool = False) -> dict:
     from migsurvey.inputs import check_spec_inputs
     from migsurvey.spec import default_spec_text, load_spec, parse_spec
 
@@ -57,7 +57,7 @@ def _spec(args) -> dict:
     for key in ("households", "persons"):
         if getattr(args, f"interview_{key}", None):
             spec["interviews"][key] = getattr(args, f"interview_{key}")
-    check_spec_inputs(spec)
+    check_spec_inputs(spec, interviews=interviews)
     return spec
 
 
@@ -111,7 +111,7 @@ def cmd_report(args) -> int:
     from migsurvey.outputs import write_interview_outputs
     from migsurvey.pipeline import estimate_indicators, load_census, weight_interviews
 
-    spec = _spec(args)
+    spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "report")
     census = load_census(spec)
     iv, wt = weight_interviews(spec, hh, pp, census=census)
@@ -205,7 +205,7 @@ def cmd_weight(args) -> int:
     from migsurvey.outputs import replicate_columns, write_replicate_meta
     from migsurvey.pipeline import load_census, weight_interviews
 
-    spec = _spec(args)
+    spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "weight")
     iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec))
     persons = wt.persons
@@ -234,7 +234,7 @@ def cmd_estimate(args) -> int:
     from migsurvey.pipeline import estimate_indicators, estimate_interviews, household_frame
     from surveycore import SurveyWarning
 
-    spec = _spec(args)
+    spec = _spec(args, interviews=True)
     pp_path = spec["interviews"]["persons"]
     if not pp_path:
         raise SurveyError("`migsurvey estimate` needs the persons file", argument="--persons",

@@ -478,9 +478,10 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
     return Interviews(households=hh, persons=pp, mapping=mapping)
 
 
-def check_spec_inputs(spec: dict) -> None:
+def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
     """Check the specification against the headers of its input files before anything runs:
-    the mapped census columns, and the interview files named in ``interviews:``."""
+    the mapped census columns, and (``interviews=True``) the interview files named in
+    ``interviews:``."""
     if spec["frame"]["census"]:
         path, kind = census_path(spec)
         if kind != "synthetic-folder":
@@ -495,11 +496,14 @@ def check_spec_inputs(spec: dict) -> None:
     mapping = ColumnMapping.from_spec(spec, "interviews")
     for key in ("households", "persons"):
         p = spec["interviews"][key]
-        if p:
+        if p and interviews:
             if not Path(p).exists():
                 raise InputFileError(f"interview {key} file not found",
                                      argument=f"interviews.{key}", expected="an existing file",
                                      found=str(p))
-            need = ("ea_id", "household_id") + ((spec["interviews"]["disposition"],)
-                                                if key == "households" else ())
-            mapping.check_header(read_header(p), what=f"{key} file", required=need, spec=spec)
+            header = read_header(p)
+            if key == "households" and mapping.file_name("weight") not in header:
+                need: tuple = ("ea_id", "household_id", spec["interviews"]["disposition"])
+            else:
+                need = ("ea_id", "household_id")
+            mapping.check_header(header, what=f"{key} file", required=need, spec=spec)

@@ -182,8 +182,10 @@ def read_replicate_design(persons: pd.DataFrame, path: Path) -> Any:
         raise SurveyError("the replicate description cannot be read", argument=str(meta_path),
                           expected="the JSON written by `migsurvey weight --replicates`",
                           found=str(exc)) from None
-    if kw["type"] in ("BRR", "Fay", "SDR"):
-        kw.pop("scale"), kw.pop("rscales")
+    # every replicate was re-weighted through the chain, so its factors no longer follow the
+    # pattern of the replication method: the variance is the method's formula
+    # scale · Σ rscale_r (θ_r − θ̄)² with its constants (type "other")
+    kw["type"] = "other"
     return ReplicateDesign(persons, weights="weight", repweights=names, **kw)
 
 

@@ -253,13 +253,17 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
                                   argument=f"weighting[{i}]",
                                   expected="eligibility and nonresponse first", found=name)
             cells = opt["cells"] or None
-            if name == "eligibility":
-                hw = hw.adjust_eligibility(disp, by=cells)
-                desc = ("unknown eligibility (AAPOR 3.x) spread over known eligibility"
-                        + (f" within {' × '.join(cells)}" if cells else ""))
-            else:
-                hw = hw.adjust_nonresponse(disp, by=cells, min_respondents=opt["min_respondents"])
-                desc = f"weighting classes {' × '.join(cells or ['all'])}"
+            try:
+                if name == "eligibility":
+                    hw = hw.adjust_eligibility(disp, by=cells)
+                    desc = ("unknown eligibility (AAPOR 3.x) spread over known eligibility"
+                            + (f" within {' × '.join(cells)}" if cells else ""))
+                else:
+                    hw = hw.adjust_nonresponse(disp, by=cells,
+                                               min_respondents=opt["min_respondents"])
+                    desc = f"weighting classes {' × '.join(cells or ['all'])}"
+            except SurveyError as exc:
+                raise _step_error(spec, i, name, exc) from None
             rec = hw.history[-1]
             steps.append(WeightStep(name, hw.values[resp],
                                     desc + (f"; {'; '.join(rec.notes)}" if rec.notes else "")))
@@ -267,29 +271,10 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
         if pw is None:
             person_frame, pw = _person_weights(hw, households, persons)
         before = pw.values
-        if name == "rake":
-            pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
-                         max_iter=opt["max_iter"])
-            desc = "raking to census counts of " + _margins_text(opt["margins"])
-        elif name == "calibrate":
-            kw: dict[str, Any] = {"method": opt["method"]}
-            if opt["bounds"]:
-                kw["bounds"] = tuple(opt["bounds"])
-            if opt.get("cluster"):
-                if opt["cluster"] not in _CLUSTER_NAMES:
-                    raise SurveyError("integrated calibration clusters households",
-                                      argument=f"weighting[{i}].calibrate.cluster",
-                                      expected="household", found=repr(opt["cluster"]))
-                kw["cluster"] = HH_KEY
-                integrated = True
-            pw = pw.calibrate(census_targets(census, opt["margins"]), **kw)
-            desc = (f"{opt['method']} calibration to census counts of "
-                    + _margins_text(opt["margins"])
-                    + ("; one weight per household (integrated)" if integrated else ""))
-        else:
-            kw = {k: v for k, v in opt.items() if v is not None}
-            pw = pw.trim(**kw)
-            desc = "trimming " + ", ".join(f"{k}={v:g}" for k, v in kw.items())
+        try:
+            pw, desc, integrated = _person_step(pw, name, opt, i, census, integrated)
+        except SurveyError as exc:
+            raise _step_error(spec, i, name, exc) from None
         rec = pw.history[-1]
         margins = None
         if rec.targets is not None:
@@ -308,6 +293,44 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
     hh_resp = hh_resp.reset_index(drop=True)
     diag = weighting_diagnostics(persons_out, pw, steps, spec)
     return Weighted(persons_out, hh_resp, steps, pw, hw, diag)
+
+
+def _person_step(pw: Any, name: str, opt: dict, i: int, census: Any, integrated: bool):
+    """One person-level step of the chain: (new Weights, description, integrated)."""
+    if name == "rake":
+        pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
+                     max_iter=opt["max_iter"])
+        desc = "raking to census counts of " + _margins_text(opt["margins"])
+    elif name == "calibrate":
+        kw: dict[str, Any] = {"method": opt["method"]}
+        if opt["bounds"]:
+            kw["bounds"] = tuple(opt["bounds"])
+        if opt.get("cluster"):
+            if opt["cluster"] not in _CLUSTER_NAMES:
+                raise SurveyError("integrated calibration clusters households",
+                                  argument=f"weighting[{i}].calibrate.cluster",
+                                  expected="household", found=repr(opt["cluster"]))
+            kw["cluster"] = HH_KEY
+            integrated = True
+        pw = pw.calibrate(census_targets(census, opt["margins"]), **kw)
+        desc = (f"{opt['method']} calibration to census counts of "
+                + _margins_text(opt["margins"])
+                + ("; one weight per household (integrated)" if integrated else ""))
+    else:
+        kw = {k: v for k, v in opt.items() if v is not None}
+        pw = pw.trim(**kw)
+        desc = "trimming " + ", ".join(f"{k}={v:g}" for k, v in kw.items())
+    return pw, desc, integrated
+
+
+def _step_error(spec: dict, i: int, name: str, exc: SurveyError) -> SurveyError:
+    """The weighting layer's refusal, pointed at the step of the specification."""
+    from migsurvey.spec import spec_error
+
+    where = f"weighting[{i}].{name}"
+    inner = exc.argument if exc.argument and not exc.argument.startswith(where) else None
+    return spec_error(spec, where, exc.message + (f" ({inner})" if inner else ""),
+                      exc.expected or "", exc.found or "", exc.hint, key=True)
 
 
 def _margins_text(margins: list) -> str:
@@ -511,6 +534,10 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     for c in dims:
         if c in table.columns:
             table[c] = table[c].astype(object).where(table[c].notna(), TOTAL)
+    if len(table):
+        # a margin of one grouping is a domain of another ([sex] and [sex, age_group]): once
+        key = ["unit", "indicator", "measure", *[c for c in dims if c in table.columns]]
+        table = table.drop_duplicates(key, keep="first").reset_index(drop=True)
     return table, objects
 
 

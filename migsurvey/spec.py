@@ -677,7 +677,18 @@ def load_spec(path: str | Path) -> dict:
     except UnicodeDecodeError as exc:
         raise SurveyError("the specification is not UTF-8 text", argument=str(p),
                           expected="a UTF-8 YAML file", found=str(exc)) from None
-    return parse_spec(text, source=str(p))
+    spec = parse_spec(text, source=str(p))
+    _resolve_paths(spec, p.parent)
+    return spec
+
+
+def _resolve_paths(spec: dict, folder: Path) -> None:
+    """Relative file names of a specification file are relative to its folder."""
+    for section, key in (("frame", "census"), ("interviews", "households"),
+                         ("interviews", "persons")):
+        value = spec[section][key]
+        if value and not Path(value).is_absolute():
+            spec[section][key] = str(folder / value)
 
 
 def spec_error(spec: dict, path: str, message: str, expected: str, found: Any,

@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from migsurvey.spec import SECTIONS, default_spec_text, describe_schema, load_spec, parse_spec
 from migsurvey.io import InputFileError
+from migsurvey.spec import SECTIONS, default_spec_text, describe_schema, load_spec, parse_spec
 from surveycore import SurveyError
 
 
