@@ -372,9 +372,10 @@ def derive_persons(persons: pd.DataFrame, spec: dict) -> pd.DataFrame:
     from estimation.indicators.variables import indicator_variables
     from questionnaires import derive
 
-    ref = spec["reference_year"]
-    d = derive(persons, country=spec["country"], reference_date=f"{ref}-12-31")
+    ref = spec.get("reference_date") or f"{spec['reference_year']}-12-31"
+    d = derive(persons, country=spec["country"], reference_date=ref)
     age = "age" if "age" in d.columns else None
+    # unknown stays unknown (<NA>): an indicator that needs an unknown value is refused
     return indicator_variables(d, age=age, age_breaks=spec["frame"]["age_breaks"])
 
 

@@ -36,6 +36,7 @@ surveycore.errors.SurveyError: invalid survey specification
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,6 +262,9 @@ class Spec(_Model):
     name: str = Field("Migration survey", description="title of the survey and of its report")
     country: str = Field("POL", description="reporting country (ISO 3166-1 alpha-3)")
     reference_year: int = Field(2025, ge=1900, le=2100, description="census/survey year")
+    reference_date: datetime.date | str | None = Field(None, description="reference date YYYY-MM-DD of the "
+                                       "survey (default: 31 December of reference_year); "
+                                       "periods such as 'the last 12 months' end there")
     seed: int = Field(1, ge=0, description="seed of every random step (selection, fieldwork)")
     columns: ColumnMap = Field(default_factory=dict, description="standard name → column of "
                                "the census and interview files (or {column:, codes:})")
@@ -279,6 +283,18 @@ class Spec(_Model):
     diagnostics: Diagnostics = Field(default_factory=Diagnostics)
     quality: Quality = Field(default_factory=Quality)
     output: Output = Field(default_factory=Output)
+
+    @field_validator("reference_date")
+    @classmethod
+    def _date(cls, v: datetime.date | str | None) -> str | None:
+        if isinstance(v, datetime.date):
+            return v.isoformat()
+        if v is not None:
+            try:
+                return datetime.date.fromisoformat(v).isoformat()
+            except ValueError:
+                raise ValueError("a date YYYY-MM-DD such as 2025-06-30") from None
+        return v
 
     @field_validator("country")
     @classmethod
@@ -388,7 +404,7 @@ def _loc_path(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("str", "list[str]", "ColumnCodes", "function-after[_country(), str]"):
+        elif part in ("str", "list[str]", "ColumnCodes", "date", "function-after[_country(), str]"):
             continue  # union member names pydantic adds to a location
         else:
             out += f".{part}" if out else str(part)

@@ -195,6 +195,8 @@ class Ctx:
         return self._memo("lived_abroad", self._lived_abroad)
 
     def _lived_abroad(self) -> nw.Expr:
+        # ``year_arrival`` is asked of everyone who came to live here from abroad (nationals
+        # included, see questionnaires.inputs), so a native-born person without one did not
         out = self.foreign_born() | self.arrived()
         if self.has("ever_lived_abroad"):
             out = out | self.yes("ever_lived_abroad")
@@ -285,7 +287,9 @@ class Ctx:
         lived = (m >= lived_threshold) if op == ">=" else (m > lived_threshold)
         if self.has("intended_stay_months"):
             return lived | (self.col("intended_stay_months") >= intent_threshold)
-        return lived
+        # no intended-stay question: a person who has not yet lived here long enough may
+        # or may not intend to stay, so residence stays unknown (never "no")
+        return nw.when(lived).then(lived)  # True, else unknown
 
 
 @dataclass(frozen=True)

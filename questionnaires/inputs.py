@@ -40,9 +40,17 @@ Missing values (``None``/``NaN``/``<NA>``), ``XXX`` and ``dk`` all mean "unknown
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 DONT_KNOW = "dk"
+
+#: Optional questions whose absence leaves some derived values unknown (reported in a warning):
+#: without the intended stay a recent arrival's residence is unknown; without a month, an
+#: arrival or acquisition in a boundary calendar year cannot be placed in the 12-month window.
+UNKNOWN_IF_ABSENT = frozenset({"intended_stay_months", "month_arrival", "month_citizenship",
+                               "citizenship_acquired"})
 
 
 @dataclass(frozen=True)
@@ -100,3 +108,17 @@ INPUTS: dict[str, InputColumn] = {
         ),
     )
 }
+
+
+def close_names(name: str, candidates: Iterable[str], cutoff: float = 0.75) -> list[str]:
+    """Candidates that look like a misspelling of ``name`` (case-insensitive).
+
+    Similarity is :class:`difflib.SequenceMatcher`'s ratio (at least ``cutoff``), or, for
+    names of six characters or more, one name containing the other.
+    """
+    by_lower = {c.lower(): c for c in candidates}
+    low = name.lower()
+    hits = difflib.get_close_matches(low, list(by_lower), n=3, cutoff=cutoff)
+    if len(low) >= 6:
+        hits += [c for c in by_lower if c not in hits and (low in c or c in low)]
+    return [by_lower[h] for h in hits]

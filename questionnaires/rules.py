@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from questionnaires.countries import iso_alpha3
-from questionnaires.inputs import INPUTS
+from questionnaires.inputs import INPUTS, close_names
 from surveycore import SurveyError
 from surveycore.checks import check_option
 
@@ -124,7 +124,11 @@ def make_rules(
                 argument="columns",
                 expected="keys among " + ", ".join(INPUTS),
                 found=repr(key),
-                hint="columns={canonical_name: your_column}, e.g. {'country_birth': 'BPL'}",
+                hint=(
+                    "did you mean " + " or ".join(map(repr, close_names(key, INPUTS))) + "?"
+                    if close_names(key, INPUTS)
+                    else "columns={canonical_name: your_column}, e.g. {'country_birth': 'BPL'}"
+                ),
             )
         if not isinstance(value, str):
             raise SurveyError(

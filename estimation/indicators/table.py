@@ -28,7 +28,7 @@ from estimation.indicators.suppression import (
     audit_suppression,
     secondary_suppression,
 )
-from estimation.indicators.variables import as_float
+from estimation.indicators.variables import as_float, check_known
 from surveycore import SurveyError
 from surveycore.checks import as_name_list
 
@@ -198,6 +198,8 @@ def indicator_table(
     plan: list[tuple[Indicator, list[str]]] = []
     for ind in inds:
         ind_by = list(ind.default_by) if by_all is None else by_all
+        if not na_rm:
+            check_known(data, weights, ind)
         _check_variables(data, weights, ind, ind_by, by_all is None, margins)
         plan.append((ind, ind_by))
     dims = list(dict.fromkeys(b for _, ib in plan for b in ib))

@@ -20,11 +20,90 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from questionnaires.concepts import DERIVED
+from questionnaires.inputs import UNKNOWN_IF_ABSENT
 from surveycore import SurveyError
 from surveycore.checks import check_columns, to_pandas
 
 DEFAULT_AGE_BREAKS: tuple[int, ...] = (0, 15, 25, 35, 45, 55, 65)
 """Lower limits of the default age groups: 0-14, 15-24, …, 55-64, 65+."""
+
+
+#: Indicator columns built here from derived variables (for naming the questions they need).
+BUILT_FROM: dict[str, tuple[str, ...]] = {
+    "foreign_citizen_start": ("foreign_citizen", "acquired_citizenship_period"),
+    "temporary_mover": ("temporary_mobility",),
+}
+
+
+def questions_for(variable: str, data: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The answer questions a derived variable reads: ``(absent from the data, all of them)``.
+
+    Column names given to :func:`questionnaires.derive` through ``columns=`` are taken from
+    the data's ``attrs["derive_rules"]`` when the frame still carries them.
+    """
+    mapping = (data.attrs.get("derive_rules") or {}).get("columns") or {}
+    names: list[str] = []
+    for source in BUILT_FROM.get(variable, (variable,)):
+        d = DERIVED.get(source)
+        if d is not None:
+            names += [q for q in (*d.requires, *d.optional) if q not in names]
+    absent = [q for q in names if mapping.get(q, q) not in data.columns]
+    # questions whose absence leaves values unknown come first; without any of them, every
+    # absent question is named
+    deciding = [q for q in absent if q in UNKNOWN_IF_ABSENT]
+    return deciding or absent, names
+
+
+def check_known(data: pd.DataFrame, weights: np.ndarray, indicator: Any) -> None:
+    """Refuse an indicator whose variables are unknown for some units of its universe.
+
+    Unknown is never "no": a derived value that is missing (an answer "don't know", a code
+    ``XXX``, or a question absent from the data) makes the indicator uncomputable, so it is
+    refused with the question that would settle it rather than counted as 0. Rows with zero
+    weight do not count. ``indicator_table(..., na_rm=True)`` estimates over the known values
+    instead (an explicit choice, recorded with the table).
+
+    Raises
+    ------
+    SurveyError
+        Naming the indicator, the variable, the number of unknown values and the absent
+        questions (from :mod:`questionnaires.concepts`) that would decide it.
+    """
+    positive = np.asarray(weights, dtype=float) > 0
+    for m in indicator.measures:
+        rows = positive.copy()
+        for var in (m.universe, m.numerator, m.denominator):
+            if var is None or var not in data.columns:
+                continue
+            values = as_float(data[var])
+            unknown = rows & np.isnan(values)
+            n = int(unknown.sum())
+            if n:
+                absent, all_q = questions_for(var, data)
+                if absent:
+                    hint = (f"the data has no question {', '.join(absent)}: collect it, or map "
+                            "your column with questionnaires.derive(..., columns={"
+                            + ", ".join(f"{q!r}: '<your column>'" for q in absent) + "})")
+                else:
+                    hint = ("these persons' answers ("
+                            + (", ".join(all_q) if all_q else var)
+                            + ") leave it unknown; na_rm=True estimates over the known values "
+                            "only (state it with the figures)")
+                what = "universe" if var == m.universe else "variable"
+                raise SurveyError(
+                    f"indicator {indicator.code} cannot be computed: its {what} {var} is unknown "
+                    f"for {n} of {int(rows.sum())} sample rows",
+                    argument="variables",
+                    expected=f"a known value of {var} on every row of the universe "
+                    "(unknown is never counted as no)",
+                    found=f"{n} unknown ({var} is missing)"
+                    + (f"; absent question{'s' if len(absent) > 1 else ''}: {', '.join(absent)}"
+                       if absent else ""),
+                    hint=hint,
+                )
+            if var == m.universe:
+                rows &= values == 1
 
 
 def as_float(series: pd.Series) -> np.ndarray:
