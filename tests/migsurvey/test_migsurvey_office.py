@@ -47,7 +47,7 @@ weighting:
 estimation:
   indicators: [MI1.1]
   by: [[], [sex], [age_group], [sex, age_group]]
-  variance: JKn
+  variance: taylor
 output: {formats: [csv]}
 """
 
@@ -64,7 +64,7 @@ def office(tmp_path_factory):
     d = tmp_path_factory.mktemp("office")
     census = office_census()
     census.to_csv(d / "census.csv", index=False)
-    spec = _spec_file(d, SPEC.replace("variance: JKn", "variance: taylor"))
+    spec = _spec_file(d, SPEC)
     assert main(["frame", "--spec", str(spec), "--out", str(d / "frame.csv"), "-q"]) == 0
     assert main(["design", "--spec", str(spec), "--out", str(d / "alloc.csv"), "-q"]) == 0
     assert main(["select", "--spec", str(spec), "--out", str(d / "selected.csv"),
@@ -141,7 +141,7 @@ def test_weight_estimate_report_from_the_interviews(office, capsys):
 def test_mi13_refused_with_the_missing_question(office, capsys):
     d = office["dir"]
     spec = _spec_file(d, SPEC.replace("indicators: [MI1.1]", "indicators: [MI1.1, MI1.3]")
-                      .replace("variance: JKn", "variance: taylor"), "mi13.yaml")
+                      , "mi13.yaml")
     assert main(["estimate", "--spec", str(spec), "--out", str(d / "mi13.csv")]) == EXIT_INPUT
     err = capsys.readouterr().err
     assert "MI1.3" in err and "intended_stay_months" in err
@@ -149,17 +149,18 @@ def test_mi13_refused_with_the_missing_question(office, capsys):
 
 
 def test_replicate_weights_written_and_used(office, capsys):
-    """`weight --replicates` then `estimate` on the weighted file gives the API's JKn SEs."""
+    """`weight --replicates` then `estimate` on the weighted file gives the API's SEs."""
     from migsurvey.pipeline import estimate_interviews
     from migsurvey.spec import load_spec
 
     d = office["dir"]
-    spec = _spec_file(d, SPEC, "jkn.yaml")
+    spec = _spec_file(d, SPEC.replace("variance: taylor", "variance: bootstrap\n  replicates: 20"),
+                      "boot.yaml")
     weighted = d / "weighted_jkn.parquet"
     assert main(["weight", "--spec", str(spec), "--out", str(weighted), "--replicates",
                  "-q"]) == 0
     meta = json.loads((d / "weighted_jkn.parquet.replicates.json").read_text())
-    assert meta["type"] == "JKn" and len(meta["columns"]) == 90
+    assert meta["type"] == "bootstrap" and len(meta["columns"]) == 20
     out = d / "ind_jkn.csv"
     assert main(["estimate", "--spec", str(spec), "--persons", str(weighted),
                  "--out", str(out), "-q"]) == 0
@@ -168,7 +169,7 @@ def test_replicate_weights_written_and_used(office, capsys):
     both = cli.merge(api, on=["indicator", "measure", "sex", "age_group"])
     np.testing.assert_allclose(both["se_x"], both["se_y"], rtol=1e-10)
     np.testing.assert_allclose(both["estimate_x"], both["estimate_y"], rtol=1e-10)
-    assert "warning" not in capsys.readouterr().err
+    assert "treat the weights as fixed" not in capsys.readouterr().err
 
 
 def test_coding_mismatch_between_census_and_interviews(office, capsys):
@@ -188,7 +189,7 @@ def test_mi11_alone_needs_no_citizenship_question(office):
 
     d = office["dir"]
     text = SPEC.replace("  citizenship: CITIZ\n", "").replace("census.csv", str(d / "census.csv"))
-    spec = parse_spec(text.replace("variance: JKn", "variance: taylor"))
+    spec = parse_spec(text)
     persons = office["persons"].drop(columns="CITIZ")
     table, _, wt = estimate_interviews(spec, office["households"], persons)
     assert set(table["indicator"]) == {"MI1.1"}
