@@ -77,3 +77,10 @@ def test_spec_round_trips_through_yaml():
     first = parse_spec(default_spec_text())
     for key in ("frame", "strata", "sample", "selection", "weighting", "estimation"):
         assert again[key] == first[key]
+
+
+def test_documented_keys_are_the_keys():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "specification.md").read_text()
+    assert "\n".join(describe_schema()) in page
