@@ -30,7 +30,7 @@ Traceback (most recent call last):
 ...
 surveycore.errors.SurveyError: invalid survey specification
   argument: <spec>:1:16: sample.psus
-  expected: an integer >= 2
+  expected: an integer from 2 to 10,000,000
 ...
 """
 
