@@ -22,21 +22,11 @@ from surveycore.checks import (
     weight_vector,
 )
 from surveycore.errors import SurveyError
+from surveycore.groups import Groups
 
 LonelyPSU = Literal["fail", "adjust", "average", "remove", "certainty"]
 LONELY_OPTIONS = ["fail", "adjust", "average", "remove", "certainty"]
 PPS_OPTIONS = ["brewer", "overton", "hartley-rao"]
-
-
-def _count_pairs(domain: np.ndarray, unit: np.ndarray, n_units: int, keep: np.ndarray, n_domains: int) -> np.ndarray:
-    """Number of distinct ``unit`` codes among the kept rows of each domain."""
-    key = np.where(keep, domain * n_units + unit, -1)
-    size = n_domains * n_units
-    if size <= max(4 * len(key), 1 << 20):
-        present = np.bincount(key + 1, minlength=size + 1)[1:] > 0
-        return present.reshape(n_domains, n_units).sum(axis=1)
-    pairs = np.unique(key[keep])
-    return np.bincount(pairs // n_units, minlength=n_domains)
 
 
 def _check_same_rows(weighted: pd.DataFrame, frame: pd.DataFrame) -> None:
@@ -251,18 +241,13 @@ class SurveyDesign(BaseDesign):
             self._degf = float(psu_in.sum() - strata_in.sum())
         return self._degf
 
-    def _reported_df(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        if domain is None:
-            return np.array([self.degf()])
-        return self._domain_degf(domain, n_domains)
-
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
         """Degrees of freedom of each domain's subset design (R ``degf(subset(d, …))``)."""
         st = self._stages[0]
-        dom = np.zeros(self.n, dtype=np.int64) if domain is None else domain
-        keep = (dom >= 0) & (self._w > 0)
-        n_psu = _count_pairs(dom, st.cluster, st.n_clusters, keep, n_domains)
-        n_str = _count_pairs(dom, st.stratum[st.cluster], st.n_strata, keep, n_domains)
+        dom = Groups(np.zeros(self.n, dtype=np.int64) if domain is None else domain, n_domains)
+        keep = self._w > 0
+        n_psu = dom.count_distinct(st.cluster, st.n_clusters, keep)
+        n_str = dom.count_distinct(st.stratum[st.cluster], st.n_strata, keep)
         return (n_psu - n_str).astype(float)
 
     # -- replicate designs ---------------------------------------------------------------------

@@ -187,8 +187,10 @@ class BaseDesign:
         return out
 
     def _reported_df(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        """Degrees of freedom reported with each domain's estimate (the design's, by default)."""
-        return np.full(n_domains, self.degf())
+        """Degrees of freedom reported with each domain's estimate: those of its subset design."""
+        if domain is None:
+            return np.array([self.degf()])
+        return self._domain_degf(domain, n_domains)
 
     def _solve(self, problem, labels, cols_vars, cols_levels, *, deff, level, df, domain):
         est, cov = self._engine().solve_ratio(problem)

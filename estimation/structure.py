@@ -15,12 +15,14 @@ Built once when a design is declared, then shared by every estimate. Follows R `
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from surveycore.checks import check_columns, finite_numeric
 from surveycore.errors import SurveyError
+from surveycore.groups import Groups, finite_population_factor
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,27 @@ class Stage:
     def n_strata(self) -> int:
         return len(self.n_sampled)
 
+    @cached_property
+    def clusters(self) -> Groups:
+        """Rows grouped by cluster."""
+        return Groups(self.cluster, self.n_clusters)
+
+    @cached_property
+    def strata(self) -> Groups:
+        """Clusters grouped by stratum."""
+        return Groups(self.stratum, self.n_strata)
+
     def sampling_fraction(self) -> np.ndarray:
         """``n_h / N_h`` for each cluster (zero when sampled with replacement)."""
-        n = self.n_sampled[self.stratum].astype(float)
-        return n / self.popsize  # zero where popsize is infinite
+        return self.n_sampled[self.stratum] / self.popsize
+
+    def fpc_factor(self) -> np.ndarray:
+        """``1 − n_h/N_h`` for each cluster (one when sampled with replacement)."""
+        return finite_population_factor(self.n_sampled[self.stratum], self.popsize)
+
+    def certain_strata(self) -> np.ndarray:
+        """Strata whose every cluster is a certainty unit (``1 − f < 1e-7``), (n_strata,) bool."""
+        return self.strata.all(self.fpc_factor() < 1e-7)
 
 
 def _codes(values: pd.Series | np.ndarray) -> np.ndarray:

@@ -229,7 +229,9 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
     margins are census counts, a list of names being a crossed margin. With ``calibrate`` and
     ``cluster: household`` (integrated calibration) every member keeps one weight, which is
     then also the household weight; otherwise the household weight is the weight before the
-    person steps.
+    person steps. Household and person steps are one :class:`weighting.Weights` chain
+    (``expand`` carries the household weights to the persons), so the linearised variance and
+    the replicate weights include the eligibility and nonresponse adjustments.
     """
     from migsurvey.diagnostics import weighting_diagnostics
     from migsurvey.report import WeightStep
@@ -269,7 +271,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
                                     desc + (f"; {'; '.join(rec.notes)}" if rec.notes else "")))
             continue
         if pw is None:
-            person_frame, pw = _person_weights(hw, households, persons)
+            person_frame, pw = _person_weights(hw, households, persons, spec)
         before = pw.values
         try:
             pw, desc, integrated = _person_step(pw, name, opt, i, census, integrated)
@@ -282,7 +284,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
         steps.append(WeightStep(name, pw.values, desc, g=pw.values / np.where(before > 0, before, 1),
                                 margins=margins, convergence=list(rec.trace) or None))
     if pw is None:
-        person_frame, pw = _person_weights(hw, households, persons)
+        person_frame, pw = _person_weights(hw, households, persons, spec)
     persons_out = person_frame.assign(weight=pw.values)
     hh_resp = households.loc[resp].copy()
     if integrated:
@@ -343,9 +345,8 @@ def _with_key(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**{HH_KEY: df["household_id"].to_numpy()})
 
 
-def _person_weights(hw: Any, households: pd.DataFrame, persons: pd.DataFrame):
-    from weighting import Weights
-
+def _person_weights(hw: Any, households: pd.DataFrame, persons: pd.DataFrame, spec: dict):
+    """The person rows with their household's weight, and the chain continued on them."""
     hh_w = pd.Series(hw.values, index=households[HH_KEY].to_numpy())
     w = hh_w.reindex(persons[HH_KEY].to_numpy()).to_numpy()
     if np.isnan(w).any():
@@ -353,7 +354,7 @@ def _person_weights(hw: Any, households: pd.DataFrame, persons: pd.DataFrame):
                           expected="every person in a selected household",
                           found=f"{int(np.isnan(w).sum())} persons")
     frame = persons.assign(household_weight=w)
-    return frame, Weights(frame, "household_weight")
+    return frame, hw.expand(frame, household=HH_KEY, psu=spec["frame"]["psu"])
 
 
 # --------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ class StepRecord:
     Attributes
     ----------
     step : str
-        ``base``, ``eligibility``, ``nonresponse``, ``poststratify``, ``rake``, ``calibrate``,
-        ``trim`` or ``trim_calibrate``.
+        ``base``, ``eligibility``, ``nonresponse``, ``expand``, ``poststratify``, ``rake``,
+        ``calibrate``, ``trim`` or ``trim_calibrate``.
     params : dict
         The inputs (targets, options, bounds) exactly as used.
     targets : pandas.DataFrame or None
@@ -63,7 +63,12 @@ class StepRecord:
 
 
 def g_summary(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
-    """Distribution of ``g = after / before`` over rows with a positive weight before."""
+    """Distribution of ``g = after / before`` over rows with a positive weight before.
+
+    Empty for a step that changes the rows (the household → person expansion).
+    """
+    if before.shape != after.shape:
+        return {}
     pos = before > 0
     if not pos.any():
         return {}

@@ -27,8 +27,11 @@ import pandas as pd
 from surveycore import SurveyError
 from surveycore.checks import _preview
 from weighting._arrays import group_sums
+from weighting._emptied import refuse_emptied
 
 RESPONDENT, NONRESPONDENT, INELIGIBLE, UNKNOWN = 0, 1, 2, 3
+_CLASS_HINT = ("use coarser classes (by=, min_respondents=), or a replicate method that keeps "
+               "every class in every replicate")
 CATEGORIES = ("respondent", "nonrespondent", "ineligible", "unknown")
 _AAPOR_LEADING = {1: RESPONDENT, 2: NONRESPONDENT, 3: UNKNOWN, 4: INELIGIBLE}
 
@@ -154,12 +157,15 @@ class EligibilityStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         known = (self.status != UNKNOWN)[:, None]
         total = group_sums(self.codes, self.n_classes, w)
         k = group_sums(self.codes, self.n_classes, w * known)
         total, k = np.atleast_2d(total.T).T, np.atleast_2d(k.T).T
+        refuse_emptied(total - k, k, self.labels, "eligibility adjustment: class",
+                       "case of known eligibility", _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(k > 0, total / k, 0.0)
         return np.where(known, w * f[self.codes], 0.0)
@@ -172,6 +178,7 @@ class ClassAdjustStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         resp = (self.status == RESPONDENT)[:, None]
@@ -179,6 +186,8 @@ class ClassAdjustStep:
         e = group_sums(self.codes, self.n_classes, w * elig)
         r = group_sums(self.codes, self.n_classes, w * resp)
         e, r = np.atleast_2d(e.T).T, np.atleast_2d(r.T).T
+        refuse_emptied(e - r, r, self.labels, "nonresponse adjustment: class", "respondent",
+                       _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(r > 0, e / r, 0.0)
         return np.where(resp, w * f[self.codes], np.where(elig, 0.0, w))
