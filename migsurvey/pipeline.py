@@ -411,30 +411,17 @@ def indicator_inputs(code: str) -> tuple[str, ...]:
     return tuple(cols)
 
 
-def _questions_behind(variable: str, data: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The answer columns behind a derived variable: (absent required, absent optional)."""
-    from questionnaires.concepts import DERIVED
-
-    if variable == "foreign_citizen_start":
-        req = [q for v in ("foreign_citizen", "acquired_citizenship_period")
-               for q in _questions_behind(v, data)[0]]
-        opt = [q for v in ("foreign_citizen", "acquired_citizenship_period")
-               for q in _questions_behind(v, data)[1]]
-        return list(dict.fromkeys(req)), list(dict.fromkeys(opt))
-    d = DERIVED.get(variable)
-    if d is None:
-        return ([variable] if variable not in data.columns else []), []
-    return ([q for q in d.requires if q not in data.columns],
-            [q for q in d.optional if q not in data.columns])
-
-
 def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person") -> None:
-    """Refuse indicator ``code`` when a variable it reads is absent or unknown, naming the
-    question that is missing (unknown is never published as "no")."""
+    """Refuse indicator ``code`` before anything is estimated when a variable it reads is
+    absent or unknown, naming the question that would settle it
+    (:func:`estimation.indicators.variables.questions_for`); unknown is never published as
+    "no"."""
+    from estimation.indicators.variables import questions_for
+
     for col in indicator_inputs(code):
-        required, optional = _questions_behind(col, data)
+        absent, _names = questions_for(col, data)
         if col not in data.columns:
-            missing = required or [col]
+            missing = absent or [col]
             raise SurveyError(
                 f"{code} cannot be estimated: the interviews lack the question "
                 f"{', '.join(missing)}", argument="estimation.indicators",
@@ -444,15 +431,16 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                      f"{code} from estimation.indicators")
         unknown = int(pd.isna(data[col]).sum())
         if unknown:
-            because = (f"the question {', '.join(optional)} is not in the interviews"
-                       if optional else "answers are missing, 'dk' or 'XXX'")
+            plural = len(absent) > 1
+            because = (f"the question{'s' if plural else ''} {', '.join(absent)} "
+                       f"{'are' if plural else 'is'} not in the interviews" if absent
+                       else "answers are missing, 'dk' or 'XXX'")
             raise SurveyError(
-                f"{code} cannot be estimated: {col} is unknown for {unknown:,} "
-                f"{unit}s because {because}", argument="estimation.indicators",
-                expected=f"{col} known for every {unit}",
-                found=f"{unknown:,} unknown values",
-                hint=(f"ask {optional[0]} (map it with columns:), or remove {code} from "
-                      "estimation.indicators" if optional else
+                f"{code} cannot be estimated: {col} is unknown for {unknown:,} {unit}s because "
+                f"{because}", argument="estimation.indicators",
+                expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
+                hint=(f"ask {absent[0]} (and map it with columns:), or remove {code} from "
+                      "estimation.indicators" if absent else
                       "impute or follow up the unknown answers; unknown is never counted as no"))
 
 
