@@ -70,8 +70,13 @@ def test_every_census_form_gives_the_same_frame(tmp_path, census):
 
 def test_psu_of_the_spec_from_selection_to_variance(tmp_path, census):
     from migsurvey.inputs import ColumnMapping
-    from migsurvey.pipeline import (allocate_sample, build_frame, estimate_interviews,
-                                    load_census, select_sample)
+    from migsurvey.pipeline import (
+        allocate_sample,
+        build_frame,
+        estimate_interviews,
+        load_census,
+        select_sample,
+    )
 
     census.to_csv(tmp_path / "census.csv", index=False)
     spec = _spec(tmp_path / "census.csv")
