@@ -6,7 +6,7 @@ Exit codes (for scripts)
 1   unexpected internal error (a bug: please report it with the traceback, ``--debug``)
 2   usage error (unknown option, missing argument; from argparse)
 3   invalid input: specification, data or option refused (the message says where and why)
-4   file error: a file cannot be read or written
+4   file error: a file cannot be found, read or written
 
 Messages go to standard error; tables and paths written go to standard output, one per line.
 """
@@ -29,14 +29,14 @@ examples:
   migsurvey design --template survey.yaml             # write a specification to edit
   migsurvey design --spec survey.yaml                 # check it; print strata and allocation
   migsurvey frame --synthetic 1000000 --out census/   # stream a synthetic census to Parquet
-  migsurvey select --spec survey.yaml --out sample.csv
-  migsurvey weight --spec survey.yaml --households hh.csv --persons persons.dta --out weighted.parquet
-  migsurvey estimate --spec survey.yaml --persons weighted.parquet --households hh_w.parquet --out indicators.xlsx
-  migsurvey report --spec survey.yaml --out report.html
+  migsurvey select --spec survey.yaml --out households.csv
+  migsurvey weight --spec survey.yaml --households households.csv --persons persons.dta --out weighted.parquet
+  migsurvey estimate --spec survey.yaml --households households.csv --persons persons.dta --out indicators.xlsx
+  migsurvey report --spec survey.yaml --households households.csv --persons persons.dta --out report.html
   migsurvey simulate --spec survey.yaml --reps 500 --out sim/
   migsurvey questionnaire --out core.xlsx
 
-exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid input or specification, 4 file error
+exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid input or specification, 4 file missing or unreadable
 """
 
 

@@ -45,6 +45,13 @@ def response_propensity(households: pd.DataFrame, *, base: float, migrant: float
         if not (np.isfinite(v) and v >= 0):
             raise SurveyError("response parameters must be finite and >= 0", argument=name,
                               expected="a number >= 0", found=repr(v))
+    for col in (screen, "urban"):
+        if col not in households.columns:
+            raise SurveyError("simulated fieldwork needs the household's screening class and "
+                              "urban/rural status", argument="households",
+                              expected=f"a column {col!r}", found="no such column",
+                              hint="map the census's urban/rural column with columns: "
+                                   "{urban: YOUR_COLUMN} (values urban, rural)")
     is_mig = households[screen].to_numpy() == "migrant"
     is_urban = households["urban"].to_numpy() == "urban"
     p = base * np.where(is_mig, migrant, 1.0) * np.where(is_urban, urban, 1.0)

@@ -433,6 +433,11 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
 
     hh_raw = load(households, "households file")
     pp_raw = load(persons, "persons file")
+    for what, df in (("households", hh_raw), ("persons", pp_raw)):
+        if len(df) == 0:
+            raise SurveyError(f"the {what} file has no rows", argument=f"--{what}",
+                              expected=f"one row per {what[:-1] if what == 'households' else 'person'}",
+                              found="a header only")
     hh_need = [*HOUSEHOLD_REQUIRED, disp]
     for st in spec["weighting"]:
         (name, opt), = st.items()

@@ -54,6 +54,18 @@ def _pyreadstat():
 def read_header(path: str | Path, *, table: str | None = None) -> list[str]:
     """The column names of a data file without reading its rows (where the format allows)."""
     p = _existing(path)
+    try:
+        return _header(p, table)
+    except SurveyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a file the user must fix
+        raise SurveyError("the data file cannot be read", argument=str(p),
+                          expected=f"a valid {p.suffix or 'Parquet dataset'} file",
+                          found=f"{type(exc).__name__}: {exc}"[:400],
+                          hint="check the file's format and encoding (UTF-8 for CSV)") from None
+
+
+def _header(p: Path, table: str | None) -> list[str]:
     ext = p.suffix.lower()
     if p.is_dir():
         import pyarrow.dataset as ds
@@ -131,9 +143,23 @@ def read_table(path: str | Path, *, sheet: str | int = 0, columns: Sequence[str]
         An extension that is not supported.
     """
     p = _existing(path)
+    try:
+        return _read(p, sheet, columns, list(text), table)
+    except SurveyError:
+        raise
+    except OSError as exc:
+        raise InputFileError("the data file cannot be read", argument=str(p),
+                             expected="a readable file", found=str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a file the user must fix
+        raise SurveyError("the data file cannot be read", argument=str(p),
+                          expected=f"a valid {p.suffix or 'Parquet dataset'} file",
+                          found=f"{type(exc).__name__}: {exc}"[:400],
+                          hint="check the file's format and encoding (UTF-8 for CSV)") from None
+
+
+def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
     ext = p.suffix.lower()
     cols = list(columns) if columns is not None else None
-    text = [c for c in text]
     if p.is_dir() or ext in (".parquet", ".pq"):
         df = pd.read_parquet(p, columns=cols)
     elif ext in (".csv", ".txt"):

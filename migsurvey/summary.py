@@ -47,7 +47,8 @@ def _design_summary(run: SurveyRun) -> dict:
         "survey": s["name"],
         "reporting country": f"{s['country']} (reference year {s['reference_year']})",
         "census": f"{c.n_persons:,} persons, {c.n_households:,} households, "
-                  f"{len(c.eas):,} EAs, {c.eas['region'].nunique()} regions",
+                  f"{len(c.eas):,} EAs"
+                  + (f", {c.eas['region'].nunique()} regions" if "region" in c.eas else ""),
         "strata": f"{run.frame['stratum'].nunique()} ({' × '.join(s['strata']['by'] or ['—'])} × "
                   f"prevalence classes {', '.join(s['strata']['labels'])}; cuts "
                   f"{', '.join(f'{100 * x:g} %' for x in s['strata']['cuts'])})",
