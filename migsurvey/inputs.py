@@ -316,6 +316,7 @@ class PersonCensus:
                               found=repr(psu))
         if "age" in p.columns and "age_group" not in p.columns:
             p["age_group"] = age_groups(p["age"], age_breaks).astype(object).to_numpy()
+        _check_countries(p, ("country_birth", "citizenship"))
         cob = p["country_birth"].astype(object)
         known = cob.notna() & (cob != UNKNOWN_COUNTRY)
         p["_fb"] = np.where(known, (cob != country).astype(float), np.nan)
@@ -367,6 +368,25 @@ class PersonCensus:
         if len(cols) == 1:
             return self.persons[cols[0]].value_counts(sort=False).to_dict()
         return self.persons.groupby(cols, observed=True).size().to_dict()
+
+
+def _check_countries(p: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Refuse country codes that are not ISO 3166-1 alpha-3 (``XXX`` unknown, ``XXA``
+    stateless): a misspelt code would otherwise count as "abroad"."""
+    from questionnaires.countries import valid_codes
+
+    ok = valid_codes(stateless=True) | {UNKNOWN_COUNTRY}
+    for c in columns:
+        if c not in p.columns:
+            continue
+        codes = pd.unique(p[c].dropna().astype(str))
+        bad = sorted(set(codes) - ok)
+        if bad:
+            raise SurveyError(f"unknown country codes in the census column {c!r}",
+                              argument=f"columns.{c}", expected="ISO 3166-1 alpha-3 codes "
+                              "(XXX unknown, XXA stateless)",
+                              found=", ".join(map(repr, bad[:8])),
+                              hint="recode them, or to XXX when the country is not stated")
 
 
 def read_census(spec: dict) -> PersonCensus:

@@ -721,10 +721,31 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     """
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
-    derived = derive_persons(iv.persons, spec)
+    try:
+        derived = derive_persons(iv.persons, spec)
+    except SurveyError as exc:
+        raise _answer_error(spec, iv.mapping, exc) from None
     wt = weight_sample(iv.households, derived, census, spec)
     wt.households = household_frame(wt.households, wt.persons)
     return iv, wt
+
+
+def _answer_error(spec: dict, mapping: Any, exc: SurveyError) -> SurveyError:
+    """A refusal of :func:`questionnaires.derive`, pointed at the mapped column of the
+    persons file (and its line in the specification) instead of a Python argument."""
+    import re
+
+    from migsurvey.spec import spec_error
+
+    hit = re.search(r"column '([^']+)'", exc.message)
+    std = hit.group(1) if hit else None
+    if std is not None and std in mapping.columns:
+        return spec_error(spec, f"{mapping.key}.{std}",
+                          f"{exc.message} (persons file column {mapping.file_name(std)!r})",
+                          exc.expected or "", exc.found or "", exc.hint)
+    return SurveyError(exc.message, argument="persons file"
+                       + (f" column {std!r}" if std else ""), expected=exc.expected,
+                       found=exc.found, hint=exc.hint)
 
 
 def estimate_interviews(spec: dict, households: Any, persons: Any, *,
