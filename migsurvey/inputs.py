@@ -78,11 +78,12 @@ class ColumnMapping:
 
     @classmethod
     def from_spec(cls, spec: dict, which: str = "census") -> ColumnMapping:
-        """The census mapping (``columns``) or the interviews' (``interviews.columns``,
-        falling back to ``columns``)."""
-        raw, key = spec.get("columns") or {}, "columns"
+        """The census mapping (``columns``) or the interviews' (``columns`` with the keys of
+        ``interviews.columns`` replaced)."""
+        raw, key = dict(spec.get("columns") or {}), "columns"
         if which == "interviews" and spec.get("interviews", {}).get("columns"):
-            raw, key = spec["interviews"]["columns"], "interviews.columns"
+            raw.update(spec["interviews"]["columns"])  # the interviews' own keys win
+            key = "interviews.columns"
         cols, codes = {}, {}
         for std, target in raw.items():
             if isinstance(target, dict):

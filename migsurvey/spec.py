@@ -167,8 +167,8 @@ class Interviews(_Model):
     disposition: str = Field("disposition", description="AAPOR final disposition column (1.x "
                              "respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not "
                              "eligible)")
-    columns: ColumnMap | None = Field(None, description="mapping for the interview files when "
-                                      "it differs from `columns`")
+    columns: ColumnMap | None = Field(None, description="the keys of `columns` that differ "
+                                      "for the interview files (other names or codes)")
 
 
 Margin = str | list[str]

@@ -194,3 +194,19 @@ def test_mi11_alone_needs_no_citizenship_question(office):
     table, _, wt = estimate_interviews(spec, office["households"], persons)
     assert set(table["indicator"]) == {"MI1.1"}
     assert "citizenship" not in wt.persons.columns
+
+
+def test_interviews_with_their_own_codes(office):
+    """interviews.columns replaces only the keys that differ from the census mapping."""
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import parse_spec
+
+    d = office["dir"]
+    text = SPEC.replace("census.csv", str(d / "census.csv")).replace(
+        "interviews: {households: households.csv, persons: persons.csv}",
+        "interviews:\n  columns:\n    sex: {column: Q_SEX, codes: {male: M, female: F}}")
+    persons = office["persons"].assign(
+        Q_SEX=np.where(office["persons"]["SEX"] == 1, "male", "female")).drop(columns="SEX")
+    table, _, wt = estimate_interviews(parse_spec(text), office["households"], persons)
+    assert set(wt.persons["sex"]) == {"F", "M"}
+    assert {"F", "M"} <= set(table["sex"])
