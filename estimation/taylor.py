@@ -198,15 +198,16 @@ class _Pairs:
         return sp.csr_matrix((totals.ravel(), (rows, cols)), shape=(self.n_clusters, self.n_domains * k))
 
 
-class TaylorEngine:
-    """Variance by linearisation for a :class:`~estimation.structure.Stage` list.
+class TaylorVariance:
+    """The design's variance form: everything about linearisation that does not depend on the weights.
+
+    Built once per design and shared by its subsets (which only change weights); caches the
+    weighting records' ``U`` totals and ``V(U, U)``.
 
     Parameters
     ----------
     stages : list of Stage
         Factorised design (see :func:`estimation.structure.build_stages`).
-    weights : ndarray (n,)
-        Sampling weights (zero outside a subset).
     lonely_psu : str
         Treatment of single-cluster strata.
     multistage : bool
@@ -223,7 +224,6 @@ class TaylorEngine:
     def __init__(
         self,
         stages: list[Stage],
-        weights: np.ndarray,
         lonely_psu: str,
         multistage: bool,
         adjustments: Sequence = (),
@@ -231,7 +231,6 @@ class TaylorEngine:
         yates_grundy: bool = False,
     ) -> None:
         self.stages = stages
-        self.weights = weights
         self.lonely_psu = lonely_psu
         self.multistage = multistage
         self.residuals = ResidualMap(adjustments)
@@ -243,7 +242,7 @@ class TaylorEngine:
     def _stage_forms(self) -> list[_StageForm]:
         forms = []
         stages = self.stages if self.multistage else self.stages[:1]
-        carry = np.ones(len(self.weights))  # product of ancestors' sampling fractions, per row
+        carry = np.ones(len(self.stages[0].cluster))  # product of ancestors' sampling fractions, per row
         for s, stage in enumerate(stages):
             scale, mult, centre = stratum_factors(stage, self.lonely_psu)
             first = stage.clusters.first_row
@@ -325,7 +324,11 @@ class TaylorEngine:
         if "totals" not in self._u_cache:
             u = self.residuals.stacked_u()
             stages = [self.stages[0]] if self.dcheck is not None else [f.stage for f in self._forms]
-            self._u_cache["totals"] = [st.clusters.sum(u) for st in stages]
+            totals = [st.clusters.sum(u) for st in stages]
+            # dense when small: sparse × dense products are much cheaper than sparse × sparse
+            self._u_cache["totals"] = [
+                t.toarray() if sp.issparse(t) and t.shape[0] * t.shape[1] <= 2e7 else t for t in totals
+            ]
         return self._u_cache["totals"]  # type: ignore[return-value]
 
     def _uu(self) -> np.ndarray:
@@ -358,19 +361,40 @@ class TaylorEngine:
             if n_domains == 1:
                 domain = None
         if not self.residuals:
-            return self._domain_diagonal(x, domain, n_domains)
-        if domain is None:
-            e = self.residuals.residualize(x)
-            return self._domain_diagonal(e, None, 1)
-        return self._calibrated_domains(x, domain, n_domains)
+            cov = self._domain_diagonal(x, domain, n_domains)
+        elif domain is None:
+            x = self.residuals.residualize(x)
+            cov = self._domain_diagonal(x, None, 1)
+        else:
+            cov = self._calibrated_domains(x, domain, n_domains)
+        return self._checked(cov, x, domain, n_domains)
+
+    def _checked(self, cov: np.ndarray, x: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        """Variances below zero: rounding (set to zero) or, for ``Δ̌`` forms, negative (NaN).
+
+        The recursion is a sum of positive semi-definite terms, so a negative diagonal there is
+        rounding. The Horvitz–Thompson and Yates–Grundy forms can be negative (Särndal et al.
+        1992, §2.8); a value below ``−1e-12 (Σ_c |X_c|)²`` is reported as NaN, as R does.
+        """
+        idx = np.arange(cov.shape[1])
+        diag = cov[:, idx, idx]
+        negative = diag < 0
+        if not negative.any():
+            return cov
+        if self.dcheck is not None:
+            groups = Groups(domain if domain is not None else np.zeros(len(x), dtype=np.int64), n_domains)
+            size = groups.sum(np.abs(x)) ** 2
+            real = negative & (diag < -1e-12 * size)
+            diag[real] = np.nan
+            negative &= ~real
+        diag[negative] = 0.0
+        cov[:, idx, idx] = diag
+        return cov
 
     def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
-        n, k = x.shape
-        inside = np.flatnonzero(domain >= 0)
-        cols = (domain[inside, None] * k + np.arange(k)).ravel()
-        xd = sp.csr_matrix((x[inside].ravel(), (np.repeat(inside, k), cols)), shape=(n, D * k))
-        coef = self.residuals.coefficients(xd)  # (P, D·k)
+        k = x.shape[1]
+        coef = self.residuals.coefficients(x, domain, D)  # (P, D·k)
         stage_totals: list[sp.csr_matrix] = []
         vxx = self._domain_diagonal(x, domain, D, keep=stage_totals)
         vxu = self._cross_u(stage_totals)  # (D·k, P)
@@ -380,7 +404,26 @@ class TaylorEngine:
         quad = np.einsum("dpk,dpl->dkl", c, (self._uu() @ coef).reshape(P, D, k).transpose(1, 0, 2))
         return vxx - cross - cross.transpose(0, 2, 1) + quad
 
-    # -- VarianceEngine ---------------------------------------------------------------------
+
+class TaylorEngine:
+    """:class:`~estimation.problems.VarianceEngine` by linearisation: a variance form and weights.
+
+    Parameters
+    ----------
+    variance : TaylorVariance
+        The design's variance form.
+    weights : ndarray (n,)
+        Sampling weights (zero outside a subset).
+    """
+
+    def __init__(self, variance: TaylorVariance, weights: np.ndarray) -> None:
+        self.variance = variance
+        self.weights = weights
+
+    def covariance(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
+        """See :meth:`TaylorVariance.covariance`."""
+        return self.variance.covariance(x, domain, n_domains)
+
     def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
         est, scores = ratio_scores(problem, self.weights)
         return est, self.covariance(scores, problem.domain, problem.n_domains)

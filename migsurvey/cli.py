@@ -54,7 +54,7 @@ def _spec(args, *, interviews: bool = False) -> dict:
         spec["seed"] = args.seed
     if getattr(args, "n_psus", None) is not None:
         spec["sample"]["psus"] = args.n_psus
-    for key in ("households", "persons"):
+    for key in ("households", "persons", "emigrants"):
         if getattr(args, f"interview_{key}", None):
             spec["interviews"][key] = getattr(args, f"interview_{key}")
     check_spec_inputs(spec, interviews=interviews)
@@ -114,7 +114,8 @@ def cmd_report(args) -> int:
     spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "report")
     census = load_census(spec)
-    iv, wt = weight_interviews(spec, hh, pp, census=census)
+    iv, wt = weight_interviews(spec, hh, pp, census=census,
+                               emigrants=spec["interviews"]["emigrants"])
     table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
     out = Path(args.out)
     folder = out.parent if out.suffix == ".html" else out
@@ -207,7 +208,8 @@ def cmd_weight(args) -> int:
 
     spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "weight")
-    iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec))
+    iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec),
+                               emigrants=spec["interviews"]["emigrants"])
     persons = wt.persons
     if args.replicates:
         persons, meta = replicate_columns(wt, spec)
@@ -228,7 +230,7 @@ def cmd_estimate(args) -> int:
     """
     import warnings
 
-    from migsurvey.inputs import HH_KEY, ColumnMapping
+    from migsurvey.inputs import HH_KEY, ColumnMapping, read_roster
     from migsurvey.io import read_header, read_table
     from migsurvey.outputs import read_replicate_design, write_indicators
     from migsurvey.pipeline import estimate_indicators, estimate_interviews, household_frame
@@ -243,7 +245,8 @@ def cmd_estimate(args) -> int:
     weighted = mapping.file_name("weight") in read_header(pp_path)
     if not weighted:
         table, objects, _wt = estimate_interviews(spec, spec["interviews"]["households"],
-                                                  pp_path)
+                                                  pp_path,
+                                                  emigrants=spec["interviews"]["emigrants"])
     else:
         ids = mapping.file_names(["ea_id", "household_id"])
         persons = mapping.apply(read_table(pp_path, text=ids), what="weighted persons file",
@@ -251,9 +254,10 @@ def cmd_estimate(args) -> int:
         hh_path = spec["interviews"]["households"]
         households = None
         if hh_path:
-            households = household_frame(mapping.apply(read_table(hh_path, text=ids),
-                                                       what="weighted households file",
-                                                       spec=spec), persons)
+            households = mapping.apply(read_table(hh_path, text=ids),
+                                       what="weighted households file", spec=spec)
+            if "emigrant_record" not in households.columns:  # not yet emigrant records
+                households = household_frame(households, read_roster(spec), spec)
         elif "MI1.4" in spec["estimation"]["indicators"]:
             spec["estimation"]["indicators"] = [c for c in spec["estimation"]["indicators"]
                                                 if c != "MI1.4"]
@@ -362,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--persons", dest="interview_persons",
                         help=f"{what} persons file (csv, parquet, dta, sav, xlsx; default: "
                              "interviews.persons of the spec)")
+        sp.add_argument("--emigrants", dest="interview_emigrants",
+                        help="emigrant roster, one row per former household member now abroad "
+                             "(MI 1.4; default: interviews.emigrants of the spec)")
 
     sp = add("weight", cmd_weight, "weight the interview files",
              "  migsurvey weight --spec survey.yaml --households hh.csv --persons p.sav "
@@ -371,7 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     spec_arg(sp)
     interview_args(sp)
     sp.add_argument("--out", required=True, help="weighted persons")
-    sp.add_argument("--households-out", help="also write weighted responding households")
+    sp.add_argument("--households-out",
+                    help="also write the weighted responding households (with --emigrants: "
+                         "their emigrant records, the data of MI 1.4)")
     sp.add_argument("--replicates", action="store_true",
                     help="also write replicate weights (estimation.variance JKn or bootstrap; "
                          "every replicate re-weighted through the chain)")

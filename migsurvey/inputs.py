@@ -520,7 +520,7 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
                                   "a standard name mapped in columns: or a census column",
                                   repr(spec["frame"]["psu"]))
     mapping = ColumnMapping.from_spec(spec, "interviews")
-    for key in ("households", "persons"):
+    for key in ("households", "persons", "emigrants"):
         p = spec["interviews"][key]
         if p and interviews:
             if not Path(p).exists():
@@ -528,8 +528,26 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
                                      argument=f"interviews.{key}", expected="an existing file",
                                      found=str(p))
             header = read_header(p)
-            if key == "households" and mapping.file_name("weight") not in header:
-                need: tuple = ("ea_id", "household_id", spec["interviews"]["disposition"])
+            if key == "emigrants":
+                need: tuple = ("ea_id", "household_id")
+            elif key == "households" and mapping.file_name("weight") not in header:
+                need = ("ea_id", "household_id", spec["interviews"]["disposition"])
             else:
                 need = ("ea_id", "household_id")
             mapping.check_header(header, what=f"{key} file", required=need, spec=spec)
+
+
+def read_roster(spec: dict, emigrants: str | Path | pd.DataFrame | None = None
+                ) -> pd.DataFrame | None:
+    """The emigrant roster (``interviews.emigrants`` or ``emigrants``) with standard names and
+    ``hh_key``; ``None`` when there is none."""
+    src = emigrants if emigrants is not None else spec["interviews"].get("emigrants")
+    if src is None:
+        return None
+    mapping = ColumnMapping.from_spec(spec, "interviews")
+    df = src if isinstance(src, pd.DataFrame) else read_table(
+        src, text=mapping.file_names(ID_COLUMNS))
+    mapping.check_header(list(df.columns), what="emigrant roster",
+                         required=("ea_id", "household_id"), spec=spec)
+    return mapping.apply(df, what="emigrant roster", other=ColumnMapping.from_spec(spec),
+                         spec=spec)

@@ -33,7 +33,14 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
-from migsurvey.inputs import HH_KEY, PersonCensus, census_path, read_census, read_interviews
+from migsurvey.inputs import (
+    HH_KEY,
+    PersonCensus,
+    census_path,
+    read_census,
+    read_interviews,
+    read_roster,
+)
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError
 
@@ -51,7 +58,7 @@ class SurveyRun:
     psus: pd.DataFrame | None = None
     households: pd.DataFrame | None = None  # selected households (+ response)
     persons: pd.DataFrame | None = None  # respondents with derived variables and weights
-    household_sample: pd.DataFrame | None = None  # responding households with weights
+    household_sample: pd.DataFrame | None = None  # emigrant records of responding households
     weight_steps: list = field(default_factory=list)
     weights: Any = None  # the person-level weighting.Weights
     diagnostics: list[str] = field(default_factory=list)  # weighting warnings
@@ -385,20 +392,35 @@ INDICATOR_VARIABLES: dict[str, str] = {}
 HOUSEHOLD_INDICATORS = ("MI1.4",)
 
 
-def household_frame(households: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
-    """Responding households with the household-level indicator columns of MI 1.4 that the
-    data allow (``emigrant_in_household`` when the persons carry it) and
-    ``household_reference`` (every row counts once)."""
+def household_frame(households: pd.DataFrame, emigrants: pd.DataFrame | None,
+                    spec: dict) -> pd.DataFrame:
+    """Emigrant-level records of the responding households, the data of MI 1.4.
+
+    The emigrant roster (:func:`questionnaires.derive_emigrants`) gives one record per
+    emigrant with the reporting household's design columns and weight; households without
+    an emigrant keep one record outside the universe
+    (:func:`estimation.indicators.emigrant_records`). Households and roster are matched on
+    ``hh_key`` (EA and household number, :mod:`migsurvey.inputs`). Without a roster the
+    households are returned as they are, and MI 1.4 is refused for lack of its variables,
+    never 0.
+    """
+    from estimation.indicators import emigrant_records
+    from questionnaires import derive_emigrants
+
     households = _with_key(households)
-    out = households.copy()
-    if "emigrant_in_household" in persons.columns:
-        p = _with_key(persons)
-        order = [HH_KEY, "line"] if "line" in p.columns else [HH_KEY]
-        head = p.sort_values(order).drop_duplicates(HH_KEY)
-        flag = head.set_index(HH_KEY)["emigrant_in_household"].astype("float")
-        out["emigrant_in_household"] = flag.reindex(out[HH_KEY]).to_numpy(float)
-    out["household_reference"] = 1.0
-    return out
+    if emigrants is None:
+        return households.copy()
+    ref = spec.get("reference_date") or f"{spec['reference_year']}-12-31"
+    if HH_KEY not in emigrants.columns and "household_id" not in emigrants.columns:
+        raise SurveyError("the emigrant roster does not name its households",
+                          argument="interviews.emigrants",
+                          expected="the EA and household columns of each emigrant",
+                          found=", ".join(map(str, emigrants.columns[:10])) or "no columns")
+    em = _with_key(emigrants)
+    roster = derive_emigrants(em.drop(columns=["ea_id", "household_id"], errors="ignore"),
+                              country=spec["country"], reference_date=ref)
+    return emigrant_records(households, roster, household=HH_KEY,
+                            age_breaks=spec["frame"]["age_breaks"])
 
 
 def indicator_inputs(code: str) -> tuple[str, ...]:
@@ -673,9 +695,11 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
         run.psus, selected = select_sample(run.frame, run.allocation, run.census, spec, rng)
     tick(2)
     with _stopwatch(t, "fieldwork"):
-        fw: Fieldwork = run_fieldwork(selected,
-                                      run.census.persons_in(run.psus[spec["frame"]["psu"]]),
-                                      response=spec["fieldwork"]["response"], seed=rng)
+        psu_ids = run.psus[spec["frame"]["psu"]]
+        emigrants_in = getattr(run.census, "emigrants_in", None)
+        fw: Fieldwork = run_fieldwork(selected, run.census.persons_in(psu_ids),
+                                      response=spec["fieldwork"]["response"], seed=rng,
+                                      emigrants=emigrants_in(psu_ids) if emigrants_in else None)
         run.households = fw.households
         persons = derive_persons(fw.persons, spec)
     tick(3)
@@ -683,7 +707,7 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
         wt = weight_sample(fw.households, persons, run.census, spec)
         run.persons, run.weight_steps, run.weights = wt.persons, wt.steps, wt.weights
         run.diagnostics = wt.diagnostics
-        run.household_sample = household_frame(wt.households, run.persons)
+        run.household_sample = household_frame(wt.households, fw.emigrants, spec)
     tick(4)
     if estimate:
         with _stopwatch(t, "estimation"):
@@ -698,7 +722,7 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
 
 
 def weight_interviews(spec: dict, households: Any, persons: Any, *,
-                      census: Any = None) -> tuple[Any, Weighted]:
+                      census: Any = None, emigrants: Any = None) -> tuple[Any, Weighted]:
     """Weight the office's interview files with the chain of the specification.
 
     Parameters
@@ -712,6 +736,9 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
         ``columns``).
     census : optional
         The census for calibration targets (default: :func:`load_census`).
+    emigrants : path or DataFrame, optional
+        The emigrant roster (default ``interviews.emigrants``): the households of the result
+        are then the emigrant records of MI 1.4 (:func:`household_frame`).
 
     Returns
     -------
@@ -726,7 +753,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     except SurveyError as exc:
         raise _answer_error(spec, iv.mapping, exc) from None
     wt = weight_sample(iv.households, derived, census, spec)
-    wt.households = household_frame(wt.households, wt.persons)
+    wt.households = household_frame(wt.households, read_roster(spec, emigrants), spec)
     return iv, wt
 
 
@@ -748,10 +775,10 @@ def _answer_error(spec: dict, mapping: Any, exc: SurveyError) -> SurveyError:
                        found=exc.found, hint=exc.hint)
 
 
-def estimate_interviews(spec: dict, households: Any, persons: Any, *,
-                        census: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
+def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: Any = None,
+                        emigrants: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
     """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
-    ``migsurvey estimate --households … --persons …``)."""
-    _iv, wt = weight_interviews(spec, households, persons, census=census)
+    ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
+    _iv, wt = weight_interviews(spec, households, persons, census=census, emigrants=emigrants)
     table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
     return table, objects, wt

@@ -164,6 +164,8 @@ class Interviews(_Model):
     households: str | None = Field(None, description="households file: the selected households "
                                    "(output of `migsurvey select`) with their AAPOR disposition")
     persons: str | None = Field(None, description="persons file: one row per interviewed person")
+    emigrants: str | None = Field(None, description="emigrant roster: one row per former "
+                                  "household member now abroad (the data of MI 1.4)")
     disposition: str = Field("disposition", description="AAPOR final disposition column (1.x "
                              "respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not "
                              "eligible)")
@@ -701,7 +703,7 @@ def load_spec(path: str | Path) -> dict:
 def _resolve_paths(spec: dict, folder: Path) -> None:
     """Relative file names of a specification file are relative to its folder."""
     for section, key in (("frame", "census"), ("interviews", "households"),
-                         ("interviews", "persons")):
+                         ("interviews", "persons"), ("interviews", "emigrants")):
         value = spec[section][key]
         if value and not Path(value).is_absolute():
             spec[section][key] = str(folder / value)

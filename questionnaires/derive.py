@@ -7,20 +7,22 @@ checks the input (codes, ranges, impossible dates) and runs them on the caller's
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from questionnaires.concepts import DERIVED, Ctx, Derived
 from questionnaires.countries import valid_codes
-from questionnaires.inputs import INPUTS, UNKNOWN_IF_ABSENT, close_names
+from questionnaires.inputs import INPUTS, UNKNOWN_IF_ABSENT, InputColumn, close_names
 from questionnaires.rules import Rules, make_rules
 from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import as_name_list
 
 _STRING_KINDS = ("country", "citizenship", "choice")
+_YES_NO = ("ever_lived_abroad", "lived_here_before", "usual_member")
 
 
 
@@ -87,7 +89,7 @@ def _not_made(rules: Rules, present: set[str], chosen: list[Derived]) -> dict[st
     for d in DERIVED.values():
         if d.name in made:
             continue
-        missing = [c for c in d.requires if c not in present]
+        missing = d.missing(present)
         if missing:
             out[d.name] = "no question " + ", ".join(missing)
         elif d.needs_reference and rules.reference_year is None:
@@ -132,7 +134,7 @@ def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
         chosen = [
             d
             for d in DERIVED.values()
-            if set(d.requires) <= present
+            if not d.missing(present)
             and (not d.needs_reference or rules.reference_year is not None)
         ]
         if not chosen:
@@ -155,7 +157,7 @@ def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
                 found=repr(name),
             )
         d = DERIVED[name]
-        missing = [c for c in d.requires if c not in present]
+        missing = d.missing(present)
         if missing:
             raise SurveyError(
                 f"{name} needs answer columns that are not in the data",
@@ -175,13 +177,23 @@ def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
     return out
 
 
-def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any]) -> Any:
+def _python_bools(native: Any, col: str) -> bool:
+    """An object column of a pandas frame holding only Python/NumPy booleans and missing values."""
+    series = getattr(native, col, None)
+    if not isinstance(series, pd.Series) or series.dtype != object:
+        return False
+    values = series.dropna()
+    return len(values) > 0 and values.map(lambda v: isinstance(v, bool | np.bool_)).all()
+
+
+def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any],
+                    inputs: Mapping[str, InputColumn] = INPUTS) -> Any:
     """Give pandas / Dask inputs nullable dtypes so logic is three-valued on every engine."""
     casts: dict[str, Any] = {}
     for canon, col in used.items():
-        kind = INPUTS[canon].kind
+        kind = inputs[canon].kind
         dtype = schema[col]
-        if dtype == nw.Boolean:
+        if dtype == nw.Boolean or (canon in _YES_NO and _python_bools(native, col)):
             casts[col] = "bool[pyarrow]"
         elif kind in _STRING_KINDS:
             casts[col] = pd.StringDtype("pyarrow")
@@ -199,15 +211,16 @@ def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any]) -
         ) from None
 
 
-def _check_types(schema: dict[str, Any], used: dict[str, str]) -> None:
+def _check_types(schema: dict[str, Any], used: dict[str, str],
+                 inputs: Mapping[str, InputColumn] = INPUTS) -> None:
     for canon, col in used.items():
-        kind = INPUTS[canon].kind
+        kind = inputs[canon].kind
         dtype = schema[col]
         if dtype == nw.Unknown or dtype == nw.Object:
             continue  # checked on values (pandas object columns)
         if kind in _STRING_KINDS:
             ok = dtype in (nw.String, nw.Categorical, nw.Enum) or (
-                canon == "ever_lived_abroad" and dtype == nw.Boolean
+                canon in _YES_NO and dtype == nw.Boolean
             )
             expected = "text codes"
         else:
@@ -229,9 +242,10 @@ def _unique(frame: Any, col: str) -> list[Any]:
     return result[col].to_list()
 
 
-def _check_codes(frame: Any, used: dict[str, str]) -> None:
+def _check_codes(frame: Any, used: dict[str, str],
+                 inputs: Mapping[str, InputColumn] = INPUTS) -> None:
     for canon, col in used.items():
-        spec = INPUTS[canon]
+        spec = inputs[canon]
         if spec.kind == "integer":
             continue
         if spec.kind == "choice":
@@ -255,11 +269,12 @@ def _check_codes(frame: Any, used: dict[str, str]) -> None:
             )
 
 
-def _check_values(frame: Any, used: dict[str, str], rules: Rules) -> None:
+def _check_values(frame: Any, used: dict[str, str], rules: Rules,
+                  inputs: Mapping[str, InputColumn] = INPUTS) -> None:
     """Ranges and impossible dates, counted in one query on every engine."""
     checks: dict[str, tuple[nw.Expr, str, str]] = {}
     for canon, col in used.items():
-        spec = INPUTS[canon]
+        spec = inputs[canon]
         if spec.kind != "integer":
             continue
         c = nw.col(col)
@@ -287,19 +302,24 @@ def _check_values(frame: Any, used: dict[str, str], rules: Rules) -> None:
             "year_citizenship >= birth_year",
         )
     if ry is not None:
-        for name in ("year_arrival", "birth_year", "year_citizenship"):
+        for name in ("year_arrival", "birth_year", "year_citizenship",
+                     "emigrant_year_departure"):
             if name in used:
                 checks[f"future_{name}"] = (
                     colof(name) > ry,
                     f"{used[name]} ({name}) after the reference year {ry}",
                     f"years up to {ry}",
                 )
-        if rm is not None and "year_arrival" in used and "month_arrival" in used:
-            checks["future_arrival_month"] = (
-                (colof("year_arrival") == ry) & (colof("month_arrival") > rm),
-                f"arrival after the reference date {ry}-{rm:02d}",
-                "an arrival month up to the reference month",
-            )
+        for what, y, m in (("arrival", "year_arrival", "month_arrival"),
+                           ("citizenship acquisition", "year_citizenship", "month_citizenship"),
+                           ("departure", "emigrant_year_departure",
+                            "emigrant_month_departure")):
+            if rm is not None and y in used and m in used:
+                checks[f"future_{m}"] = (
+                    (colof(y) == ry) & (colof(m) > rm),
+                    f"{what} after the reference date {ry}-{rm:02d}",
+                    "a month up to the reference month",
+                )
     if not checks:
         return
     result = frame.select(
@@ -477,7 +497,8 @@ def derive(
     _check_codes(work, used)
     _check_values(work, used, rules)
 
-    boolean_cols = {c for c in used if schema[used[c]] == nw.Boolean}
+    prepared = dict(work.collect_schema())
+    boolean_cols = {c for c in used if prepared[used[c]] == nw.Boolean}
     ctx = Ctx(rules, present, boolean_cols)
     work, temporary = _materialise(work, ctx, chosen, set(schema))
     exprs = {d.name: d.build(ctx) for d in chosen}

@@ -93,16 +93,24 @@ class Groups:
         return out
 
     @cached_property
-    def indicator(self) -> sp.csr_matrix:
+    def indicator(self) -> sp.csc_matrix:
         """Sparse (G × n) indicator matrix: entry ``(g, i)`` is one when row ``i`` is in ``g``."""
-        rows = np.flatnonzero(self.codes >= 0) if self._inside is not None else np.arange(self.n)
-        data = np.ones(rows.size)
-        return sp.csr_matrix((data, (self.codes[rows], rows)), shape=(self.n_groups, self.n))
+        return self.weighted_indicator(np.ones(self.n))
+
+    def weighted_indicator(self, values: np.ndarray) -> sp.csc_matrix:
+        """Sparse (G × n) matrix with ``values[i]`` at ``(g(i), i)`` (column-compressed, no sort)."""
+        inside = self.codes >= 0
+        indptr = np.concatenate([[0], np.cumsum(inside)]).astype(np.int64)
+        return sp.csc_matrix(
+            (np.asarray(values, dtype=float)[inside], self.codes[inside], indptr), shape=(self.n_groups, self.n)
+        )
 
     def sum(self, values: np.ndarray | sp.spmatrix) -> np.ndarray | sp.spmatrix:
         """Group sums of ``values`` (n,), (n, k) or sparse (n, k): (G,), (G, k) or sparse (G, k)."""
         if sp.issparse(values):
             return (self.indicator @ values).tocsr()
+        if values.ndim == 2 and not values.flags.c_contiguous:
+            values = np.ascontiguousarray(values)
         values = np.asarray(values, dtype=float)
         if values.ndim == 1:
             codes, v = self._rows(values)
@@ -144,8 +152,8 @@ class Groups:
     def count_distinct(self, other: np.ndarray, n_other: int, mask: np.ndarray | None = None) -> np.ndarray:
         """Number of distinct ``other`` codes among the rows of each group (where ``mask``).
 
-        Pairs ``(group, other)`` are counted by sorting their keys once and counting changes
-        (no hashing, one ``O(n log n)`` sort).
+        Pairs ``(group, other)`` are counted in a presence table when ``G × n_other`` is small,
+        else by sorting their keys once and counting changes (no hashing).
         """
         keep = self.codes >= 0
         if mask is not None:
@@ -153,6 +161,10 @@ class Groups:
         key = self.codes[keep] * np.int64(n_other) + np.asarray(other, dtype=np.int64)[keep]
         if key.size == 0:
             return np.zeros(self.n_groups, dtype=np.int64)
+        size = self.n_groups * n_other
+        if size <= max(4 * key.size, 1 << 20):  # small key space: presence table
+            present = np.bincount(key, minlength=size).reshape(self.n_groups, n_other) > 0
+            return present.sum(axis=1)
         key.sort()
         new = np.empty(key.size, dtype=bool)
         new[0] = True

@@ -209,10 +209,11 @@ class InversePropensityStep:
 
 def fit_propensity(
     data: pd.DataFrame, status: np.ndarray, w: np.ndarray, formula: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Weighted logistic regression of response on ``formula`` among eligible cases.
 
-    Returns p̂ for every row (NaN for ineligible or unknown cases).
+    Returns p̂ for every row (NaN for ineligible or unknown cases) and the warnings to record:
+    a fit that did not converge, or fitted propensities of 0 or 1 (separation).
     """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
@@ -236,4 +237,13 @@ def fit_propensity(
         ) from exc
     p = np.full(len(data), np.nan)
     p[elig] = np.asarray(model.predict(sub))
-    return p
+    found = []
+    if not getattr(model, "converged", True):
+        found.append(f"response propensity model {formula!r} did not converge in 100 "
+                     "iterations; the propensities are those of the last iteration")
+    resp = status == RESPONDENT
+    if (p[resp] < 1e-8).any() or (p[elig] > 1 - 1e-8).any():
+        found.append(f"response propensity model {formula!r} separates respondents from "
+                     "nonrespondents (fitted propensities of 0 or 1); use coarser "
+                     "predictors or method='classes'")
+    return p, tuple(found)

@@ -11,17 +11,18 @@ units). Post-stratification is one margin adjusted once.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 from weighting._arrays import group_sums, times_gathered
 from weighting._emptied import refuse_emptied
 from weighting._targets import Margin, cell_codes
 from weighting.records import CalibrationRecord, PostStratificationRecord, RakingRecord
 
-
+_REPLAY_RTOL = 1e-6  # replicate margins further off than this are reported
 _CELL_HINT = ("collapse the level with a neighbouring one (in the data and the targets), or use "
               "a replicate method that keeps every level in every replicate")
 
@@ -191,4 +192,20 @@ class RakeStep:
             refuse_emptied(np.broadcast_to(m.counts[:, None], have.shape), have,
                            _level_names(m), "raking cell", "rows", _CELL_HINT)
         f, *_ = self._ipf(t0, cell_levels, self.sweeps, 0.0)
+        self._warn_unmet(t0 * f, cell_levels)
         return times_gathered(w, f, cell, out)
+
+    def _warn_unmet(self, t: np.ndarray, cell_levels: np.ndarray) -> None:
+        """Warn when replicate columns miss a margin after the full sample's sweeps."""
+        worst = np.zeros(t.shape[1])
+        for k, m in enumerate(self.margins):
+            got = group_sums(cell_levels[:, k], len(m.levels), t).reshape(len(m.levels), -1)
+            scale = np.where(m.counts > 0, m.counts, 1.0)[:, None]
+            worst = np.maximum(worst, (np.abs(got - m.counts[:, None]) / scale).max(axis=0))
+        bad = worst > _REPLAY_RTOL
+        if bad.any():
+            warnings.warn(
+                f"raking replayed with the full sample's {self.sweeps} sweeps misses a margin "
+                f"by up to {worst.max():.3g} (relative) in {int(bad.sum())} of {bad.size} "
+                "weight columns; R survey's rake on replicate designs does the same",
+                SurveyWarning, stacklevel=4)

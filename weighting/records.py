@@ -33,6 +33,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from surveycore.groups import Groups
+
 __all__ = ["PostStratificationRecord", "RakingRecord", "CalibrationRecord", "Projection", "ResidualMap"]
 
 Matrix = np.ndarray | sp.spmatrix
@@ -69,11 +71,37 @@ class Projection:
     def size(self) -> int:
         return self.U.shape[1]
 
-    def loadings(self, x: Matrix) -> np.ndarray:
-        """``Lᵀ x`` as a dense (p × m) array (``x`` dense or sparse (n × m))."""
-        if sp.issparse(x) and not sp.issparse(self.L):
-            return np.asarray((x.T @ self.L).T)
-        return _dense(self.L.T @ x)
+    def loadings(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
+        """``Lᵀ x`` (p × k), or with ``domain`` the products ``Lᵀ x_d`` of every domain's scores.
+
+        ``x_d`` is ``x`` on the rows of domain ``d`` and zero elsewhere; the result is then
+        (p × D·k) with column ``d·k + j``, computed in one pass over the non-zeros of ``L``.
+        """
+        if domain is None:
+            return _dense(self.L.T @ x)
+        k = x.shape[1]
+        if sp.issparse(self.L):
+            coo = self._coo
+            d = domain[coo.row]
+            keep = d >= 0
+            key = coo.col[keep] * n_domains + d[keep]
+            vals, rows = coo.data[keep], coo.row[keep]
+            out = np.empty((self.size * n_domains, k))
+            for j in range(k):
+                out[:, j] = np.bincount(key, weights=vals * x[rows, j], minlength=self.size * n_domains)
+            return out.reshape(self.size, n_domains * k)
+        groups = Groups(domain, n_domains)
+        out = np.empty((self.size, n_domains, k))
+        for j in range(k):  # (D × n) matrix of x_ij at (d(i), i), times L: one pass
+            out[:, :, j] = np.asarray(groups.weighted_indicator(x[:, j]) @ self.L).T
+        return out.reshape(self.size, n_domains * k)
+
+    @property
+    def _coo(self) -> sp.coo_matrix:
+        cache = self.__dict__.setdefault("_cache", {})
+        if "coo" not in cache:
+            cache["coo"] = self.L.tocoo()
+        return cache["coo"]
 
 
 class ResidualMap:
@@ -101,7 +129,7 @@ class ResidualMap:
         self.sequence = tuple(order)
         sizes = [b.size for b in blocks]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self._cross: dict[tuple[int, int], Matrix] = {}
+        self._cross: dict = {}
 
     def __bool__(self) -> bool:
         return bool(self.blocks)
@@ -112,11 +140,14 @@ class ResidualMap:
         return int(self.offsets[-1])
 
     def stacked_u(self) -> Matrix:
-        """``U = [U_1 … U_K]`` (n × P), sparse when any block is sparse."""
-        us = [b.U for b in self.blocks]
-        if any(sp.issparse(u) for u in us):
-            return sp.hstack([sp.csr_matrix(u) for u in us]).tocsr()
-        return np.hstack(us)
+        """``U = [U_1 … U_K]`` (n × P), sparse when any block is sparse (computed once)."""
+        if "u" not in self._cross:
+            us = [b.U for b in self.blocks]
+            if any(sp.issparse(u) for u in us):
+                self._cross["u"] = sp.hstack([sp.csr_matrix(u) for u in us]).tocsr()
+            else:
+                self._cross["u"] = np.ascontiguousarray(np.hstack(us))
+        return self._cross["u"]
 
     def _k(self, j: int, l: int) -> Matrix:
         key = (j, l)
@@ -125,9 +156,13 @@ class ResidualMap:
             self._cross[key] = prod.tocsr() if sp.issparse(prod) else np.asarray(prod)
         return self._cross[key]
 
-    def coefficients(self, x: Matrix) -> np.ndarray:
-        """``C`` (P × m) such that the residual of ``x`` (n × m) is ``x − U C``."""
-        loads = [b.loadings(x) for b in self.blocks]
+    def coefficients(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
+        """``C`` such that the residual of ``x`` (n × k) is ``x − U C``: (P × k).
+
+        With ``domain`` (codes ``0 .. D−1``, ``-1`` outside), the coefficients of every
+        domain's scores ``x_d`` at once: (P × D·k), column ``d·k + j``.
+        """
+        loads = [b.loadings(x, domain, n_domains) for b in self.blocks]
         m = loads[0].shape[1] if loads else 0
         coef = [np.zeros((b.size, m)) for b in self.blocks]
         touched: list[int] = []
@@ -247,5 +282,5 @@ class CalibrationRecord(_Record):
             q = self._basis()
             v = self.g * np.sqrt(self.d)
             inv = np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0), 0.0)
-            self._cache["p"] = (Projection(q * v[:, None], q * inv[:, None]),)
+            self._cache["p"] = (Projection(np.ascontiguousarray(q * v[:, None]), np.ascontiguousarray(q * inv[:, None])),)
         return self._cache["p"]

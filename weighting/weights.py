@@ -9,13 +9,15 @@ to take residuals on the calibration variables.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import as_name_list, check_columns, check_option, check_weights, to_pandas
 from weighting import calfun
 from weighting._arrays import as_matrix
@@ -32,7 +34,7 @@ from weighting._options import (
 from weighting._targets import check_margin_totals, parse_targets
 from weighting.calibration import CalibrateStep, build_problem, record_for
 from weighting.expand import ExpandStep, expansion
-from weighting.history import StepRecord, make_record, targets_table
+from weighting.history import StepRecord, extreme_g, make_record, targets_table
 from weighting.linearisation import ClassAdjustmentRecord, ExpandBoundary, ordered_records
 from weighting.nonresponse import (
     CATEGORIES,
@@ -189,6 +191,11 @@ class Weights:
             raise SurveyError(  # pragma: no cover - guarded by each step
                 f"step {record.step} produced invalid weights", argument=record.step,
                 expected="finite weights >= 0", found="negative or non-finite weights")
+        found = record.warnings + extreme_g(record.step, record.before_values, new)
+        for text in found:
+            warnings.warn(text, SurveyWarning, stacklevel=3)
+        if found != record.warnings:
+            record = dataclasses.replace(record, warnings=found)
         out = object.__new__(Weights)
         new = np.ascontiguousarray(new, dtype=float)  # a fresh array from the step
         new.flags.writeable = False
@@ -337,7 +344,7 @@ class Weights:
         status = disposition_classes(self._data, disposition, codes)
         w = self._values
         _refuse_unknown(status, w)
-        p = fit_propensity(self._data, status, w, formula)
+        p, model_warnings = fit_propensity(self._data, status, w, formula)
         resp = status == 0
         notes = [f"propensity range among respondents [{np.nanmin(p[resp]):.4g}, "
                  f"{np.nanmax(p[resp]):.4g}]"]
@@ -362,7 +369,7 @@ class Weights:
         rec = make_record("nonresponse", {"disposition": disposition, "codes": codes,
                                           "formula": formula, "method": f"propensity-{method}",
                                           "n_classes": n_classes, "classes": labels},
-                          w, new, notes=tuple(notes))
+                          w, new, notes=tuple(notes), warnings=model_warnings)
         return self._extend(step, new, rec, var)
 
     # ------------------------------------------------------------------ households to persons
@@ -637,7 +644,8 @@ class Weights:
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict[str, pd.DataFrame]:
-        """Tidy frames for a report: ``steps``, ``targets``, ``g``, ``convergence``, ``notes``."""
+        """Tidy frames for a report: ``steps``, ``targets``, ``g``, ``convergence``, ``notes``,
+        ``warnings``."""
         from weighting.diagnostics import summary_frames
 
         return summary_frames(self)

@@ -420,6 +420,12 @@ def from_design(
     base weights ``w⁰_i f_{p(i) r}`` are re-weighted through the recorded chain
     (nonresponse, calibration, trimming) with ``Weights.replay`` — the replicate variance then
     includes the weighting (Wolter 2007, §4.7; R's ``calibrate`` on a replicate design).
+    When the chain starts on households and was expanded to the design's persons
+    (``Weights.expand``), each household takes the factor of its PSU, found through the
+    design's PSU column (``ids``, with the strata when ``nest=True``) in ``Weights.base_data``,
+    and the household steps are re-run on every replicate. A replicate that empties a cell a
+    step must fill (post-stratum, raking or calibration level, nonresponse class) is refused
+    with the replicate and the cell named.
 
     Parameters
     ----------

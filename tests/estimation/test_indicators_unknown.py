@@ -37,11 +37,11 @@ MAPPING = {"country_birth": "COB", "citizenship": "CITIZ", "year_arrival": "YR_A
            "month_arrival": "MO_ARR"}
 
 
-def design(df: pd.DataFrame) -> SurveyDesign:
+def design(df: pd.DataFrame, extra: dict | None = None) -> SurveyDesign:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SurveyWarning)
         persons = questionnaires.derive(df, country="KEN", reference_date="2025-06-30",
-                                        columns=MAPPING)
+                                        columns=MAPPING | (extra or {}))
     persons = indicator_variables(persons)
     return SurveyDesign(persons, ids="EA_CODE", strata="STRAT", weights="WT")
 
@@ -54,10 +54,29 @@ def test_absent_intended_stay_refuses_mi13_naming_the_question():
     assert err.value.found.endswith("absent question: intended_stay_months")
 
 
-def test_na_rm_is_the_explicit_way_to_estimate_over_known_values():
-    d = design(office_sample())
+def test_a_roster_answer_decides_residence_without_the_intended_stay():
+    df = office_sample().assign(RESIDENT="yes")
+    d = design(df, {"usual_member": "RESIDENT"})
+    t = indicator_table(d, "MI1.3", by=["SEX"], suppression=None).table
+    recent = df["YR_ARR"].eq(2025).to_numpy()
+    count = t[t["measure"].eq("count") & t["SEX"].eq("_T")]["estimate"].iloc[0]
+    assert count == pytest.approx(df.loc[recent, "WT"].sum(), rel=1e-12)
+
+
+def test_na_rm_leaves_out_unknown_values_but_never_an_unknown_universe():
+    df = office_sample().assign(RESIDENT="yes")
+    foreign = df.index[df["COB"].ne("KEN")]
+    df.loc[foreign[:3], ["YR_ARR", "MO_ARR"]] = np.nan  # arrival not stated: MI 1.3 unknown
+    d = design(df, {"usual_member": "RESIDENT"})
+    with pytest.raises(SurveyError, match="immigrant_12m is unknown for 3 "):
+        indicator_table(d, "MI1.3", by=["SEX"])
     t = indicator_table(d, "MI1.3", by=["SEX"], na_rm=True).table
     assert np.isfinite(t["estimate"]).all()
+    df.loc[foreign[4], "RESIDENT"] = "dk"
+    df.loc[foreign[4], ["YR_ARR", "MO_ARR"]] = [2025, 4]
+    d = design(df, {"usual_member": "RESIDENT"})
+    with pytest.raises(SurveyError, match="universe usual_resident is unknown for 1 "):
+        indicator_table(d, "MI1.3", by=["SEX"], na_rm=True)
 
 
 def test_zero_weight_rows_do_not_block_an_indicator():

@@ -105,3 +105,16 @@ def test_derive_warns_about_a_column_in_other_case():
 def test_a_misspelt_mapping_is_refused_with_a_suggestion(columns, words):
     with pytest.raises(SurveyError, match=words):
         q.derive(office_file(), ["foreign_born"], columns=columns, **REF)
+
+
+def test_python_booleans_in_an_object_yes_no_column_are_answers():
+    persons = pd.DataFrame({
+        "country_birth": ["KEN", "KEN", "KEN"], "citizenship": ["KEN"] * 3,
+        "year_arrival": [np.nan, np.nan, np.nan],
+        "ever_lived_abroad": pd.Series([True, None, False], dtype=object),
+    })
+    out = derive_quietly(persons, ["recent_immigrant_5y"], country="KEN",
+                         reference_date="2025-06-30")
+    # said yes but no arrival year: unknown; not stated: unknown; said no: not an immigrant
+    assert out["recent_immigrant_5y"].isna().tolist() == [True, True, False]
+    assert out["ever_lived_abroad"].tolist() == [True, None, False]  # caller's values kept

@@ -118,14 +118,18 @@ OPTIONAL = [
 ]
 
 
+@pytest.fixture(scope="module")
+def everyone():
+    full = consistent_people(1200, np.random.default_rng(5))
+    return full, q.derive(full, **REF)
+
+
 @pytest.mark.parametrize("dropped", OPTIONAL)
-def test_an_absent_question_never_changes_a_known_value(dropped):
+def test_an_absent_question_never_changes_a_known_value(dropped, everyone):
     """A question missing from the file is unknown for everyone: values may only become <NA>."""
     import warnings
 
-    rng = np.random.default_rng(5)
-    full = consistent_people(3000, rng)
-    a = q.derive(full, **REF)
+    full, a = everyone
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SurveyWarning)
         b = q.derive(full.drop(columns=dropped), **REF)

@@ -55,7 +55,7 @@ def test_trim_calibrate_refuses_impossible_caps(apiclus1):
 def test_summary_frames(apiclus1):
     w = Weights(apiclus1, "pw").rake({**POP_TYPES, **POP_SW}).trim(upper=60)
     s = w.summary()
-    assert set(s) == {"steps", "targets", "g", "convergence", "notes"}
+    assert set(s) == {"steps", "targets", "g", "convergence", "notes", "warnings"}
     assert list(s["steps"].step) == ["base", "rake", "trim"]
     assert {"deff_kish_after", "n_eff_after", "cv_after"} <= set(s["steps"].columns)
     t = s["targets"]
@@ -104,3 +104,25 @@ def test_trim_calibrate_renews_the_variance_record(apiclus1, first):
     fpc = 1 - n / apiclus1.fpc.iloc[0]
     var = fpc * n / (n - 1) * ((tot - tot.mean()) ** 2).sum()
     assert d.total("enroll")["se"].iloc[0] == pytest.approx(np.sqrt(var), rel=1e-8)
+
+
+def test_extreme_g_weights_warn_and_are_recorded(apiclus1):
+    from surveycore import SurveyWarning
+
+    with pytest.warns(SurveyWarning, match="g-weights outside"):
+        w = Weights(apiclus1, "pw").poststratify({"stype": {"E": 4421, "H": 9000, "M": 1018}})
+    rows = w.summary()["warnings"]
+    assert list(rows["step"]) == ["poststratify"]
+    assert w.history[-1].warnings == tuple(rows["warning"])
+    g = w.values / apiclus1.pw.to_numpy()
+    assert f"{g.max():.4g}" in rows["warning"].iloc[0]
+
+
+def test_separated_response_model_warns(apiclus1):
+    from surveycore import SurveyWarning
+
+    df = apiclus1.assign(disp=np.where(apiclus1.api00 > 650, 1.1, 2.1))
+    with pytest.warns(SurveyWarning, match="separates respondents"):
+        w = Weights(df, "pw").adjust_propensity("disp", "api00", method="classes",
+                                                n_classes=2, min_respondents=1)
+    assert "separates" in w.summary()["warnings"]["warning"].iloc[0]
