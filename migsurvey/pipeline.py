@@ -442,6 +442,8 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
 
     for col in indicator_inputs(code):
         absent, _names = questions_for(col, data)
+        extra = (" (or declare interviews.usual_residents: true when the persons file lists "
+                 "only usual residents)" if col == "usual_resident" else "")
         if col not in data.columns:
             missing = absent or [col]
             raise SurveyError(
@@ -450,7 +452,7 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                 expected=f"the answer column(s) {', '.join(missing)} ({unit} file)",
                 found=f"no {col!r} could be derived",
                 hint=f"map the question with columns: {{{missing[0]}: YOUR_COLUMN}}, or remove "
-                     f"{code} from estimation.indicators")
+                     f"{code} from estimation.indicators{extra}")
         unknown = int(pd.isna(data[col]).sum())
         if unknown:
             plural = len(absent) > 1
@@ -462,7 +464,7 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                 f"{because}", argument="estimation.indicators",
                 expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
                 hint=(f"ask {absent[0]} (and map it with columns:), or remove {code} from "
-                      "estimation.indicators" if absent else
+                      f"estimation.indicators{extra}" if absent else
                       "impute or follow up the unknown answers; unknown is never counted as no"))
 
 
@@ -748,8 +750,14 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     """
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
+    answers = iv.persons
+    if spec["interviews"]["usual_residents"]:
+        # the roster lists usual residents: a person without an answer of their own is one
+        member = answers["usual_member"].astype(object) if "usual_member" in answers else None
+        answers = answers.assign(usual_member=("yes" if member is None
+                                               else member.where(member.notna(), "yes")))
     try:
-        derived = derive_persons(iv.persons, spec)
+        derived = derive_persons(answers, spec)
     except SurveyError as exc:
         raise _answer_error(spec, iv.mapping, exc) from None
     wt = weight_sample(iv.households, derived, census, spec)

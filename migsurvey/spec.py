@@ -166,6 +166,10 @@ class Interviews(_Model):
     persons: str | None = Field(None, description="persons file: one row per interviewed person")
     emigrants: str | None = Field(None, description="emigrant roster: one row per former "
                                   "household member now abroad (the data of MI 1.4)")
+    usual_residents: bool = Field(False, description="the persons file lists the usual "
+                                  "residents of each household (the roster applied the "
+                                  "residence rule): usual_member is yes for every person "
+                                  "without an answer of their own")
     disposition: str = Field("disposition", description="AAPOR final disposition column (1.x "
                              "respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not "
                              "eligible)")

@@ -25,6 +25,7 @@ strata: {by: [region], cuts: [0.1], labels: [low, high]}
 sample: {psus: 24}
 selection:
   household: {take: {migrant: 10, other: 6}}
+interviews: {usual_residents: true}
 weighting:
   - eligibility: {}
   - nonresponse: {cells: [screen]}

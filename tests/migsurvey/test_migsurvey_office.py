@@ -39,7 +39,7 @@ strata: {by: [region], cuts: [0.1], labels: [low, high]}
 sample: {psus: 90, allocation: power, power: 0.5}
 selection:
   household: {screening: migrant_household, take: {migrant: 12, other: 8}}
-interviews: {households: households.csv, persons: persons.csv}
+interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
 weighting:
   - eligibility: {cells: [region]}
   - nonresponse: {cells: [screen]}
@@ -144,8 +144,24 @@ def test_mi13_refused_with_the_missing_question(office, capsys):
                       , "mi13.yaml")
     assert main(["estimate", "--spec", str(spec), "--out", str(d / "mi13.csv")]) == EXIT_INPUT
     err = capsys.readouterr().err
-    assert "MI1.3" in err and "intended_stay_months" in err
+    # arrivals known by year only: whether they fall in the last 12 months needs the month
+    assert "error: MI1.3 cannot be estimated" in err and "month_arrival" in err
     assert not (d / "mi13.csv").exists()
+
+
+def test_mi11_needs_the_residents_known(office):
+    """Without the roster's word (or an intended-stay question) recent arrivals are of
+    unknown usual residence: MI 1.1 is refused with the questions named, never guessed."""
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import parse_spec
+    from surveycore import SurveyError
+
+    d = office["dir"]
+    text = SPEC.replace("census.csv", str(d / "census.csv")).replace(", usual_residents: true", "")
+    with pytest.raises(SurveyError) as info:
+        estimate_interviews(parse_spec(text), office["households"], office["persons"])
+    msg = str(info.value)
+    assert "MI1.1" in msg and "intended_stay_months" in msg and "usual_residents" in msg
 
 
 def test_replicate_weights_written_and_used(office, capsys):
@@ -203,8 +219,9 @@ def test_interviews_with_their_own_codes(office):
 
     d = office["dir"]
     text = SPEC.replace("census.csv", str(d / "census.csv")).replace(
-        "interviews: {households: households.csv, persons: persons.csv}",
-        "interviews:\n  columns:\n    sex: {column: Q_SEX, codes: {male: M, female: F}}")
+        "interviews: {households: households.csv, persons: persons.csv, usual_residents: true}",
+        "interviews:\n  usual_residents: true\n  columns:\n"
+        "    sex: {column: Q_SEX, codes: {male: M, female: F}}")
     persons = office["persons"].assign(
         Q_SEX=np.where(office["persons"]["SEX"] == 1, "male", "female")).drop(columns="SEX")
     table, _, wt = estimate_interviews(parse_spec(text), office["households"], persons)
