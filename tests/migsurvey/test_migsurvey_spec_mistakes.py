@@ -113,7 +113,7 @@ def test_by_column_not_in_the_data(tmp_path):
                       source="s.yaml")
     persons = pd.DataFrame({"ea_id": ["01", "01", "02", "02"], "stratum": "a",
                             "weight": 1.0, "sex": ["F", "M", "F", "M"],
-                            "foreign_born": [0.0, 1.0, 0.0, 0.0]})
+                            "foreign_born": [0.0, 1.0, 0.0, 0.0], "usual_resident": 1.0})
     with pytest.raises(SurveyError) as info:
         estimate_indicators(persons, None, "weight", spec)
     assert info.value.argument == "s.yaml:3:15: estimation.by[1]"
