@@ -169,7 +169,7 @@ def _dispositions(households: pd.DataFrame, disposition: str) -> pd.DataFrame:
                        "disposition": code.to_numpy(float),
                        **{c: households[c].to_numpy() for c in by}})
     out = df.groupby(["class", "disposition"], sort=True).size().rename("households")
-    return out.reset_index()
+    return out.reset_index().sort_values("disposition", kind="stable").reset_index(drop=True)
 
 
 def interview_report_content(spec: dict, census: Any, interviews: Any, weighted: Any,
