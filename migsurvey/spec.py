@@ -738,7 +738,9 @@ def describe_schema(model: type[BaseModel] = Spec, prefix: str = "") -> list[str
             out += describe_schema(ann, path)
             continue
         default = f.get_default(call_default_factory=True)
-        tname = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+        tname = getattr(ann, "__name__", None) or str(ann)
+        for noise in ("typing.", "migsurvey.spec.", "datetime."):
+            tname = tname.replace(noise, "")
         out.append(f"{path}  [{tname}] default {default!r}  {f.description or ''}".rstrip())
         if k == "weighting" and model is Spec:
             for name, sm in WEIGHT_STEPS.items():
