@@ -348,25 +348,47 @@ def _refuse(source: str, node_or_mark, message: str, expected: str, found: str, 
     raise SurveyError(message, argument=where, expected=expected, found=found, hint=hint)
 
 
-def _check_events(text: str, source: str) -> None:
-    """Refuse anchors, aliases and explicit tags before anything is built."""
+def _check_events(text: str, source: str) -> tuple | None:
+    """The first anchor, alias or explicit tag of the text: ``(mark, expected, found, hint)``."""
     try:
         for ev in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-                _refuse(source, ev.start_mark, BAD, "plain YAML without anchors (&) or "
-                        "aliases (*)", "an anchor or alias",
-                        hint="write the values out where they are used")
+                return (ev.start_mark, "plain YAML without anchors (&) or aliases (*)",
+                        "an anchor or alias", "write the values out where they are used")
             tag = getattr(ev, "tag", None)
             implicit = getattr(ev, "implicit", True)
             explicit = tag is not None and not (implicit is True or (
                 isinstance(implicit, tuple) and any(implicit)))
             if explicit:
-                _refuse(source, ev.start_mark, BAD, "plain YAML without tags (!)",
-                        f"the tag {tag}")
+                return ev.start_mark, "plain YAML without tags (!)", f"the tag {tag}", None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         _refuse(source, mark, "the specification is not valid YAML", "YAML text",
                 str(getattr(exc, "problem", exc)))
+    return None
+
+
+def _key_at(node: yaml.Node | None, mark) -> str:
+    """The key path whose key comes last before ``mark`` (each node visited once, so shared
+    nodes cost nothing)."""
+    best, seen = ("", (-1, -1)), set()
+    target = (mark.line, mark.column)
+    stack = [(node, "")]
+    while stack:
+        n, path = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                sub = f"{path}.{k.value}" if path else str(k.value)
+                pos = (k.start_mark.line, k.start_mark.column)
+                if best[1] < pos <= target:
+                    best = (sub, pos)
+                stack.append((v, sub))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(n.value))
+    return best[0]
 
 
 def _scalar(node: yaml.ScalarNode, source: str, path: str = "") -> Any:
@@ -650,12 +672,18 @@ def parse_spec(text: str, source: str = "<spec>") -> dict:
     if len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
         raise SurveyError(BAD, argument=source, expected=f"at most {MAX_SPEC_BYTES:,} bytes",
                           found=f"{len(text.encode('utf-8', 'replace')):,} bytes")
-    _check_events(text, source)
+    forbidden = _check_events(text, source)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         _refuse(source, getattr(exc, "problem_mark", None), "the specification is not valid YAML",
                 "YAML text", str(getattr(exc, "problem", exc)))
+    if forbidden is not None:
+        mark, expected, found, hint = forbidden
+        key = _key_at(node, mark)
+        raise SurveyError(BAD, argument=f"{source}:{mark.line + 1}:{mark.column + 1}"
+                          + (f": {key}" if key else ""), expected=expected, found=found,
+                          hint=hint)
     marks: dict[str, tuple[int, int]] = {}
     raw = {} if node is None else _to_python(node, "", marks, source)
     m = _Marks(source, marks)
