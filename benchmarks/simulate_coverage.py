@@ -132,8 +132,8 @@ def one(seed: int) -> pd.DataFrame | str:
         psus, selected = select_sample(s["frame"], s["allocation"], s["census"], spec, rng)
         persons = s["persons"].loc[s["persons"]["ea_id"].isin(psus["ea_id"])]
         fw = run_fieldwork(selected, persons, response=spec["fieldwork"]["response"], seed=rng)
-        pp, _hh, _steps, w = weight_sample(fw.households, fw.persons, s["census"], spec)
-        return estimates(pp, w, spec).assign(seed=seed)
+        wt = weight_sample(fw.households, fw.persons, s["census"], spec)
+        return estimates(wt.persons, wt.weights, spec).assign(seed=seed)
     except SurveyError as exc:
         return f"seed {seed}: {exc.message}"
 
