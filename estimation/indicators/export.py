@@ -37,17 +37,40 @@ CONF_STATUS = {"": "F", "primary": "C", "secondary": "D"}
 """Default suppression status → SDMX CONF_STATUS code."""
 
 
-def published_table(result: Any, *, withhold_unreliable: bool = True) -> pd.DataFrame:
-    """The table as it may be published: hidden values of suppressed (and unreliable) cells.
+COUNT_COLS = ("n_contributors",)
+CONFIDENTIAL = "confidential"
+"""Status of a suppressed cell in a publication that does not say primary or secondary."""
 
-    Cells with ``suppressed != ""`` lose every value column (estimate, SE, CI, CV, counts);
-    cells with ``reliability == "unreliable"`` lose them too when ``withhold_unreliable``.
+
+def published_table(result: Any, *, withhold_unreliable: bool = True) -> pd.DataFrame:
+    """The table as it may be published: nothing of a suppressed cell but its status.
+
+    Cells with ``suppressed != ""`` lose every value column (estimate, SE, CI, CV, counts)
+    and their quality ``flag`` and ``reliability``; their status reads ``"primary"`` or
+    ``"secondary"`` only when the suppression rule publishes statuses
+    (``SuppressionRule(publish_status=True)``), else ``"confidential"``. The contributor
+    counts column is removed unless the rule publishes counts
+    (``SuppressionRule(publish_counts=True)``). Cells with
+    ``reliability == "unreliable"`` lose their values too when ``withhold_unreliable``.
     """
     t = result.table.copy()
+    rule = result.metadata.get("suppression") or {}
     hide = _hidden(t, withhold_unreliable)
     for c in _VALUE_COLS:
         if c in t.columns:
             t[c] = t[c].astype(float).mask(hide)
+    if "suppressed" in t.columns:
+        sup = t["suppressed"].astype(str).ne("")
+        for c in ("flag", "reliability"):
+            if c in t.columns:
+                t[c] = t[c].astype(object).mask(sup, "")
+        audit = result.metadata.get("suppression_audit") or {}
+        shown = {code for code, e in audit.items() if e.get("status_published", False)}
+        keep = t["indicator"].isin(shown) if "indicator" in t.columns and rule.get(
+            "publish_status", False) else pd.Series(False, index=t.index)
+        t["suppressed"] = t["suppressed"].astype(object).mask(sup & ~keep, CONFIDENTIAL)
+    if rule and not rule.get("publish_counts", False):
+        t = t.drop(columns=[c for c in COUNT_COLS if c in t.columns])
     return t
 
 

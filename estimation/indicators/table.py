@@ -13,13 +13,15 @@ Margins carry the label ``"_T"`` (the SDMX code for "total") in the disaggregati
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from estimation.indicators.intruder import CellFacts
 from estimation.indicators.quality import QualityRule, get_rule
 from estimation.indicators.registry import Indicator, Measure, resolve_indicators
 from estimation.indicators.suppression import (
@@ -29,7 +31,7 @@ from estimation.indicators.suppression import (
     secondary_suppression,
 )
 from estimation.indicators.variables import as_float
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import as_name_list
 
 DEFAULT_SUPPRESSION = SuppressionRule()
@@ -190,20 +192,22 @@ def indicator_table(
             found=type(suppression).__name__,
         )
     data = _design_data(design)
-    by_all = None if by is None else as_name_list(by, "by")
+    sets = _by_sets(by)
+    by_all = None if sets is None else list(dict.fromkeys(c for g in sets for c in g))
     exp_codes = _experimental_codes(experimental, inds)
     inds = [i.with_options(experimental=True) if i.code in exp_codes else i for i in inds]
 
     weights = np.asarray(design.weights, dtype=float)
     plan: list[tuple[Indicator, list[str]]] = []
     for ind in inds:
-        ind_by = list(ind.default_by) if by_all is None else by_all
+        ind_sets = [list(ind.default_by)] if sets is None else sets
+        ind_by = list(dict.fromkeys(c for g in ind_sets for c in g))
         _check_variables(data, weights, ind, ind_by, by_all is None, margins)
-        plan.append((ind, ind_by))
-    dims = list(dict.fromkeys(b for _, ib in plan for b in ib))
+        plan.append((ind, ind_by, _groupings(ind_sets, margins)))
+    dims = list(dict.fromkeys(b for _, ib, _ in plan for b in ib))
     frames = []
-    for ind, ind_by in plan:
-        frames.append(_estimate_indicator(design, data, weights, ind, ind_by, dims, margins,
+    for ind, ind_by, groupings in plan:
+        frames.append(_estimate_indicator(design, data, weights, ind, ind_by, groupings, dims,
                                           level=level, df=df, na_rm=na_rm))
     table = pd.concat(frames, ignore_index=True)
 
@@ -217,13 +221,15 @@ def indicator_table(
     table["suppressed"] = pd.Series("", index=table.index, dtype=object)
     if suppression is not None:
         table, audit_summary = _apply_suppression(table, dims, suppression, margins)
-    table = table[table["measure"].ne("__count__")].reset_index(drop=True)
+    table = table[table["measure"].ne("__count__")].drop(columns=["_cmin", "_cmax"])
+    table = table.reset_index(drop=True)
 
     metadata = {
         "indicators": {i.code: i.describe() for i in inds},
         "experimental": sorted(i.code for i in inds if i.experimental),
         "by": dims,
-        "by_per_indicator": {i.code: b for i, b in plan},
+        "by_per_indicator": {i.code: b for i, b, _ in plan},
+        "groupings": {i.code: [list(g) for g in gs] for i, _, gs in plan},
         "margins": margins,
         "total_label": TOTAL,
         "quality": rule.describe(),
@@ -316,10 +322,28 @@ def _check_variables(data: pd.DataFrame, weights: np.ndarray, ind: Indicator, in
             )
 
 
-def _groupings(ind_by: list[str], margins: bool) -> list[list[str]]:
-    if not margins:
-        return [ind_by]
-    return [list(c) for r in range(len(ind_by) + 1) for c in combinations(ind_by, r)]
+def _by_sets(by) -> list[list[str]] | None:
+    """``by`` as a list of groupings: a name or a list of names is one grouping; a list of
+    lists is several groupings published from the same data."""
+    if by is None:
+        return None
+    if isinstance(by, str) or not any(isinstance(b, list | tuple) for b in by):
+        return [as_name_list(by, "by")]
+    return [as_name_list(list(b), "by") for b in by]
+
+
+def _groupings(sets: list[list[str]], margins: bool) -> list[list[str]]:
+    """Every grouping estimated: each requested grouping and, with margins, all its subsets
+    (each once)."""
+    out: dict[tuple[str, ...], None] = {}
+    for ind_by in sets:
+        if not margins:
+            out[tuple(ind_by)] = None
+            continue
+        for r in range(len(ind_by) + 1):
+            for c in combinations(ind_by, r):
+                out[c] = None
+    return [list(g) for g in sorted(out, key=len)]
 
 
 def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm):
@@ -348,27 +372,34 @@ def _dim_codes(data: pd.DataFrame, dims: list[str]) -> dict[str, tuple[np.ndarra
 
 
 def _contributors(data, weights, m: Measure, grouping: list[str], codes) -> pd.DataFrame:
-    """Unweighted rows with a non-zero numerator in the universe, per cell (one bincount)."""
+    """Unweighted rows with a non-zero numerator in the universe, per cell (one bincount), and
+    the smallest and largest contribution ``|w_i y_i|`` of a contributor (``_cmin, _cmax``:
+    what an intruder may know of the weights, used by the rule-aware audit only)."""
     num = np.nan_to_num(as_float(data[m.numerator]))
     keep = (weights > 0) & (num != 0)
     if m.universe:
         keep &= data[m.universe].astype(bool).to_numpy()
+    contrib = np.abs(weights * num)
     if not grouping:
-        return pd.DataFrame({"n_contributors": [int(keep.sum())]})
+        has = keep.any()
+        return pd.DataFrame({"n_contributors": [int(keep.sum())],
+                             "_cmin": [contrib[keep].min() if has else np.nan],
+                             "_cmax": [contrib[keep].max() if has else np.nan]})
     cols = [codes[g][0] for g in grouping]
     sizes = tuple(len(codes[g][1]) for g in grouping)
     for c in cols:
         keep &= c >= 0
     key = np.ravel_multi_index(tuple(c[keep] for c in cols), sizes)
-    counts = np.bincount(key, minlength=int(np.prod(sizes)))
-    cells = np.flatnonzero(counts)
-    idx = np.unravel_index(cells, sizes)
+    agg = pd.Series(contrib[keep]).groupby(key).agg(["size", "min", "max"])
+    idx = np.unravel_index(agg.index.to_numpy(), sizes)
     frame = {g: codes[g][1][i] for g, i in zip(grouping, idx)}
-    frame["n_contributors"] = counts[cells]
+    frame["n_contributors"] = agg["size"].to_numpy()
+    frame["_cmin"] = agg["min"].to_numpy()
+    frame["_cmax"] = agg["max"].to_numpy()
     return pd.DataFrame(frame)
 
 
-def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, margins, *,
+def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings, dims, *,
                         level, df, na_rm) -> pd.DataFrame:
     measures = list(ind.measures)
     if not any(m.kind == "total" for m in measures):
@@ -378,7 +409,7 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
     codes = _dim_codes(data, ind_by)
     rows = []
     for m in measures:
-        for grouping in _groupings(ind_by, margins):
+        for grouping in groupings:
             est = _estimate_measure(design, m, grouping, level=level, df=df, na_rm=na_rm)
             est = est.drop(columns=["variable", "level"])
             if "deff" in est.columns:
@@ -389,7 +420,7 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
             if grouping:
                 est = est.merge(cont, on=grouping, how="left")
             else:
-                est = est.assign(n_contributors=int(cont["n_contributors"].iloc[0]))
+                est = est.assign(**{k: cont[k].iloc[0] for k in cont.columns})
             est["n_contributors"] = est["n_contributors"].fillna(0).astype(np.int64)
             for d in dims:
                 if d not in grouping:
@@ -400,7 +431,7 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
             est["unit_measure"] = m.unit_measure
             est["experimental"] = ind.experimental
             rows.append(est[["indicator", "measure", "kind", *dims, *_EST_COLS, "n_contributors",
-                             "unit_measure", "experimental"]])
+                             "unit_measure", "experimental", "_cmin", "_cmax"]])
     out = pd.concat(rows, ignore_index=True)
     for d in dims:
         out[d] = out[d].astype(object)
@@ -416,6 +447,60 @@ def _count_grids(table: pd.DataFrame, dims: list[str]):
             continue
         first = totals["measure"].iloc[0]
         yield code, totals[totals["measure"].eq(first)].reset_index(drop=True)
+
+
+def _cell_facts(cells: pd.DataFrame, dims: list[str]) -> CellFacts:
+    """Counts and contribution ranges of a grid's cells for the rule-aware audit.
+
+    The intruder is assumed to know, for each cell, the range of contributions within every
+    margin that contains it (e.g. a stratum's design weight, from its published total and
+    count); the cell's range is the intersection over its parent margins.
+    """
+    keys = cells[dims].astype(object)
+    cmin = cells["_cmin"].to_numpy(dtype=float)
+    cmax = cells["_cmax"].to_numpy(dtype=float)
+    index = {tuple(k): i for i, k in enumerate(keys.itertuples(index=False, name=None))}
+    low, high = cmin.copy(), cmax.copy()
+    own = np.ones(len(cells), dtype=bool)
+    for i, k in enumerate(keys.itertuples(index=False, name=None)):
+        for j, v in enumerate(k):
+            if v == TOTAL:
+                continue
+            p = index.get(k[:j] + (TOTAL,) + k[j + 1:])
+            if p is None or np.isnan(cmin[p]):
+                continue
+            if own[i]:
+                low[i], high[i], own[i] = cmin[p], cmax[p], False
+            else:
+                low[i], high[i] = max(low[i], cmin[p]), min(high[i], cmax[p])
+    fill = np.nanmax(cmax) if np.isfinite(cmax).any() else 1.0
+    low = np.where(np.isnan(low), fill, low)
+    high = np.where(np.isnan(high), fill, high)
+    return CellFacts(value=cells["estimate"].to_numpy(dtype=float),
+                     count=cells["n_contributors"].to_numpy(dtype=float),
+                     units=cells["n"].to_numpy(dtype=float), low=low, high=np.maximum(high, low))
+
+
+def _secondary(cells: pd.DataFrame, dims: list[str], prim: np.ndarray, rule: SuppressionRule,
+               code: str):
+    """Secondary suppression of one grid; when no pattern protects the cells while statuses
+    are published, the statuses are withheld for this indicator (with a warning)."""
+    deep = rule.intruder == "rule-aware"
+    facts = _cell_facts(cells, dims) if deep else None
+    release = rule.release() if deep else None
+    try:
+        return secondary_suppression(cells, dims, "estimate", prim, protection=rule.protection,
+                                     facts=facts, release=release), False
+    except SurveyError:
+        if not (deep and release.status):
+            raise
+    warnings.warn(
+        f"indicator {code}: no suppression pattern protects every cell while primary and "
+        "secondary statuses are published; the statuses of its suppressed cells are withheld",
+        SurveyWarning, stacklevel=4)
+    release = replace(release, status=False)
+    return secondary_suppression(cells, dims, "estimate", prim, protection=rule.protection,
+                                 facts=facts, release=release), True
 
 
 def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRule, margins: bool):
@@ -435,8 +520,7 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
         else:
             prim = prim_cells.to_numpy(dtype=bool)
         if rule.secondary and margins and dims:
-            result = secondary_suppression(cells, dims, "estimate", prim,
-                                           protection=rule.protection)
+            result, withheld = _secondary(cells, dims, prim, rule, code)
             status, a = result.status, result.audit
         else:
             status = np.where(prim, "primary", "").astype(object)
@@ -449,10 +533,14 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
                                                       merged["_status"].to_numpy(dtype=object))
         n_prim = int((status == "primary").sum())
         n_sec = int((status == "secondary").sum())
-        entry = {"primary_cells": n_prim, "secondary_cells": n_sec}
+        entry = {"primary_cells": n_prim, "secondary_cells": n_sec,
+                 "status_published": rule.publish_status}
+        if rule.secondary and margins and dims and withheld:
+            entry["status_published"] = False
         if rule.secondary and margins and dims and (n_prim + n_sec):
             entry["all_protected"] = bool(a["protected"].all())
             entry["min_relative_width"] = float(
                 np.min(a["width"] / np.maximum(np.abs(a["value"]), 1e-300)))
+            entry["intruder"] = rule.intruder
         summary[code] = entry
     return table.drop(columns="_primary"), summary
