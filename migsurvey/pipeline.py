@@ -24,6 +24,7 @@ stage                           layer and call
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ import pandas as pd
 
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 
 Progress = Callable[[str, int, int], None]
 
@@ -311,6 +312,10 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
         opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
             if est["variance"] == "bootstrap" else {}
         designs = {u: (d.replicate(est["variance"], **opts), c) for u, (d, c) in designs.items()}
+    if not spec["quality"].get("disclosure", True):
+        warnings.warn("quality.disclosure is false: indicator tables are not protected by cell "
+                      "suppression and may disclose confidential cells", SurveyWarning,
+                      stacklevel=2)
     frames, objects = [], {}
     has_total = [] in est["by"]
     first: dict[str, list] = {}
@@ -325,7 +330,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
                 raise SurveyError("disaggregation variable not in the data",
                                   argument="estimation.by", expected="columns of the sample",
                                   found=", ".join(c for c in grouping if c not in have))
-            kw = {} if spec["quality"]["suppress"] else {"suppression": None}
+            kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
             t = indicator_table(design, unit_codes, by=list(grouping), margins=True,
                                 variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
                                 level=est["level"], **kw)

@@ -138,6 +138,8 @@ SCHEMA: F = _m(
         "quality flags and suppression",
         preset=F("str", "statcan_cchs", doc="quality-rule preset of the estimation layer"),
         suppress=F("bool", True, doc="blank unreliable estimates in published tables"),
+        disclosure=F("bool", True, doc="disclosure control (cell suppression); false needs "
+                                       "care and warns: confidential cells are published"),
     ),
     output=_m(formats=F("strlist", ["csv"], doc="csv, parquet, xlsx, sdmx")),
 )
