@@ -32,7 +32,7 @@ from estimation.indicators.suppression import (
 )
 from estimation.indicators.variables import as_float
 from surveycore import SurveyError, SurveyWarning
-from surveycore.checks import as_name_list
+from surveycore.checks import as_name_list, check_option
 
 DEFAULT_SUPPRESSION = SuppressionRule()
 """Default disclosure control: frequency rule ``0 < contributors <= 3``, secondary suppression."""
@@ -128,6 +128,7 @@ def indicator_table(
     level: float = 0.95,
     df: Any = None,
     na_rm: bool = False,
+    interval: str = "bounded",
 ) -> IndicatorTable:
     """Estimate indicators over a disaggregation grid, with quality flags and suppression.
 
@@ -163,6 +164,10 @@ def indicator_table(
         Degrees of freedom of the intervals (as the core estimators).
     na_rm : bool
         Passed to the estimators: rows with a missing analysis value are left out of the domain.
+    interval : {"bounded", "wald"}
+        ``"bounded"`` (default): logit intervals for proportions and log intervals for totals
+        and rates, which stay within the range of the measure (:func:`bounded_interval`);
+        ``"wald"``: estimate ± critical value × SE, as the core estimators.
 
     Returns
     -------
@@ -184,6 +189,7 @@ def indicator_table(
     """
     inds = resolve_indicators(indicators, registry=registry, variables=variables)
     rule = get_rule(quality)
+    check_option(interval, ("bounded", "wald"), "interval")
     if suppression is not None and not isinstance(suppression, SuppressionRule):
         raise SurveyError(
             "suppression must be a SuppressionRule or None",
@@ -208,7 +214,8 @@ def indicator_table(
     frames = []
     for ind, ind_by, groupings in plan:
         frames.append(_estimate_indicator(design, data, weights, ind, ind_by, groupings, dims,
-                                          level=level, df=df, na_rm=na_rm))
+                                          level=level, df=df, na_rm=na_rm,
+                                          interval=interval))
     table = pd.concat(frames, ignore_index=True)
 
     # quality: ratios on n (sample in the universe cell), totals on contributors
@@ -237,6 +244,8 @@ def indicator_table(
         "suppression": suppression.describe() if suppression is not None else None,
         "suppression_audit": audit_summary,
         "level": level,
+        "interval": "logit for proportions, log for totals and rates" if interval == "bounded"
+        else "wald",
         "design": repr(design),
     }
     return IndicatorTable(table=table, metadata=metadata)
@@ -346,7 +355,8 @@ def _groupings(sets: list[list[str]], margins: bool) -> list[list[str]]:
     return [list(g) for g in sorted(out, key=len)]
 
 
-def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm):
+def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm,
+                      interval="bounded"):
     d = design.subset(design.data[m.universe].astype(bool).to_numpy()) if m.universe else design
     by = grouping or None
     if m.kind == "total":
@@ -359,6 +369,45 @@ def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_
         out = out.copy()
         for c in ("estimate", "se", "ci_low", "ci_high"):
             out[c] = out[c] * m.multiplier
+    if interval == "bounded":
+        out = bounded_interval(out, m)
+    return out
+
+
+def bounded_interval(est: pd.DataFrame, m: Measure) -> pd.DataFrame:
+    """Confidence intervals that respect the range of the measure.
+
+    Proportions (``0 ≤ p ≤ 1``, times the multiplier) get the logit interval
+    ``expit(logit p̂ ± c · se(p̂) / (p̂ (1 − p̂)))``; totals and rates (``≥ 0``) the log interval
+    ``θ̂ · exp(± c · se(θ̂) / θ̂)`` (delta method, Korn & Graubard 1999, §5.2; R
+    ``svyciprop(method = "logit")`` for linearised designs). ``c`` is the critical value of the
+    Wald interval the core returned (normal or t). Estimates on the boundary keep the Wald
+    interval cut to the range.
+    """
+    from scipy import special
+
+    out = est.copy()
+    e = out["estimate"].to_numpy(dtype=float)
+    se = out["se"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crit = (out["ci_high"].to_numpy(dtype=float) - e) / se
+        lo = out["ci_low"].to_numpy(dtype=float).copy()
+        hi = out["ci_high"].to_numpy(dtype=float).copy()
+        if m.kind == "proportion":
+            scale = m.multiplier
+            p = e / scale
+            inside = (p > 0) & (p < 1) & (se > 0)
+            sl = se / scale / (p * (1 - p))
+            lp = special.logit(np.where(inside, p, 0.5))
+            lo = np.where(inside, scale * special.expit(lp - crit * sl), np.clip(lo, 0, scale))
+            hi = np.where(inside, scale * special.expit(lp + crit * sl), np.clip(hi, 0, scale))
+        else:
+            inside = (e > 0) & (se > 0)
+            sl = se / np.where(inside, e, 1.0)
+            lo = np.where(inside, e * np.exp(-crit * sl), np.maximum(lo, 0.0))
+            hi = np.where(inside, e * np.exp(crit * sl), hi)
+    out["ci_low"] = lo
+    out["ci_high"] = hi
     return out
 
 
@@ -400,7 +449,7 @@ def _contributors(data, weights, m: Measure, grouping: list[str], codes) -> pd.D
 
 
 def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings, dims, *,
-                        level, df, na_rm) -> pd.DataFrame:
+                        level, df, na_rm, interval="bounded") -> pd.DataFrame:
     measures = list(ind.measures)
     if not any(m.kind == "total" for m in measures):
         # an additive companion for secondary suppression, dropped from the output
@@ -410,7 +459,8 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings
     rows = []
     for m in measures:
         for grouping in groupings:
-            est = _estimate_measure(design, m, grouping, level=level, df=df, na_rm=na_rm)
+            est = _estimate_measure(design, m, grouping, level=level, df=df, na_rm=na_rm,
+                                    interval=interval)
             est = est.drop(columns=["variable", "level"])
             if "deff" in est.columns:
                 est = est.drop(columns=["deff"])
