@@ -286,9 +286,10 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
 
     Person indicators use ``SurveyDesign(persons, ids="ea_id", strata="stratum",
     weights=<Weights>)`` so the linearised variance accounts for the calibration; household
-    indicators (MI 1.4) a household design with the household weights. Each disaggregation
-    of ``estimation.by`` is one :func:`estimation.indicators.indicator_table` call (margins
-    included); the national totals are kept once.
+    indicators (MI 1.4) a household design with the household weights. All disaggregations
+    of ``estimation.by`` go into one :func:`estimation.indicators.indicator_table` call per
+    unit (margins included, each cell once), so that disclosure control protects the
+    groupings together.
     """
     from estimation import SurveyDesign
     from estimation.indicators import indicator_table
@@ -317,12 +318,9 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
                       "suppression and may disclose confidential cells", SurveyWarning,
                       stacklevel=2)
     frames, objects = [], {}
-    has_total = [] in est["by"]
-    first: dict[str, list] = {}
     for unit, (design, unit_codes) in designs.items():
         have = design_columns(design)
-        usable = [g for g in est["by"] if all(c in have for c in g)]
-        first[unit] = usable[0] if usable else []
+        groupings = []
         for grouping in est["by"]:
             if any(c not in have for c in grouping):
                 if unit == "household":
@@ -330,16 +328,15 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
                 raise SurveyError("disaggregation variable not in the data",
                                   argument="estimation.by", expected="columns of the sample",
                                   found=", ".join(c for c in grouping if c not in have))
-            kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
-            t = indicator_table(design, unit_codes, by=list(grouping), margins=True,
-                                variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
-                                level=est["level"], **kw)
-            objects[(unit, tuple(grouping))] = t
-            tab = t.table
-            if grouping and (has_total or grouping != first[unit]):
-                # national totals once: from the by=[] call, else from the first grouping
-                tab = tab[~(tab[list(grouping)].astype(str) == TOTAL).all(axis=1)]
-            frames.append(tab.assign(unit=unit))
+            groupings.append(list(grouping))
+        # one call for all groupings: they are published from the same data, so their cells
+        # are suppressed together (a cell hidden in one table is not recoverable from another)
+        kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
+        t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
+                            variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
+                            level=est["level"], **kw)
+        objects[(unit, tuple(tuple(g) for g in groupings))] = t
+        frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     dims = list(dict.fromkeys(c for g in est["by"] for c in g))
     for c in dims:
