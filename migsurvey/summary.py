@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from migsurvey.pipeline import TOTAL, SurveyRun
+from migsurvey.pipeline import SurveyRun
 from migsurvey.report import ReportContent
 
 INDICATOR_NAMES = {
@@ -102,10 +102,23 @@ def report_content(run: SurveyRun) -> ReportContent:
         notes=[
             "Synthetic census: the population, its regions and its migrants are invented; "
             "fieldwork (who responds) is simulated.",
-            f"Domain columns show {TOTAL} for the total over that variable.",
         ],
         timings=dict(run.timings),
+        metadata=indicator_metadata(run),
+        labels={"age_group": "Age group", "urban": "Urban area"},
     )
+
+
+def indicator_metadata(run: SurveyRun) -> dict:
+    """Definitions, quality and suppression rules of the run's indicator tables, merged."""
+    meta: dict = {}
+    for obj in (run.indicator_table or {}).values():
+        for k, v in obj.metadata.items():
+            if k in ("indicators", "suppression_audit"):
+                meta.setdefault(k, {}).update(v)
+            else:
+                meta.setdefault(k, v)
+    return meta
 
 
 def sample_summary(run: SurveyRun) -> pd.DataFrame:

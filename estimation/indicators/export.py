@@ -39,7 +39,6 @@ from estimation.indicators.sdmx import (  # noqa: E402
     structure_message,
 )
 
-
 COUNT_COLS = ("n_contributors",)
 CONFIDENTIAL = "confidential"
 """Status of a suppressed cell in a publication that does not say primary or secondary."""

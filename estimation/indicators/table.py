@@ -12,8 +12,8 @@ Margins carry the label ``"_T"`` (the SDMX code for "total") in the disaggregati
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
