@@ -89,7 +89,9 @@ class ReportContent:
     run_date: str = ""
     """Date of the run (default: today, UTC)."""
     labels: dict[str, str] = field(default_factory=dict)
-    """Readable names of columns and categories, e.g. ``{"age_group": "Age"}``."""
+    """Readable names of columns and measures, e.g. ``{"age_group": "Age"}``."""
+    withhold_unreliable: bool = True
+    """Publish no value for estimates too unreliable to publish (``quality.suppress``)."""
 
 
 LABELS = {
@@ -210,10 +212,11 @@ def frame_view(df: pd.DataFrame | None, labels: dict[str, str] | None = None,
 # indicators
 
 
-def _published(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
+def _published(df: pd.DataFrame, meta: dict, withhold_unreliable: bool) -> pd.DataFrame:
     from estimation.indicators import published_table
 
-    return published_table(SimpleNamespace(table=df, metadata=meta), withhold_unreliable=True)
+    return published_table(SimpleNamespace(table=df, metadata=meta),
+                           withhold_unreliable=withhold_unreliable)
 
 
 def _fmt(v: Any, decimals: int) -> str:
@@ -276,7 +279,7 @@ def _indicator_section(content: ReportContent) -> dict:
     labels = content.labels
     df = content.indicators.copy()
     if not content.internal:
-        df = _published(df, meta)
+        df = _published(df, meta, content.withhold_unreliable)
     level = float(meta.get("level", 0.95))
     level_pct = f"{100 * level:g} %"
     defs = meta.get("indicators", {})

@@ -106,6 +106,7 @@ def report_content(run: SurveyRun) -> ReportContent:
         timings=dict(run.timings),
         metadata=indicator_metadata(run),
         labels={"age_group": "Age group", "urban": "Urban area"},
+        withhold_unreliable=s["quality"]["suppress"],
     )
 
 
