@@ -17,11 +17,12 @@ more, and an intruder who reads it all solves an *integer* programme instead:
   of contributions the intruder can assume. With design weights that are constant within
   strata, a stratum's published total and count give its weight exactly.
 
-For every suppressed cell ``s`` :func:`intruder_intervals` solves ``min x_s`` and
-``max x_s`` (and, for primary cells, ``min c_s`` and ``max c_s``) over values ``x``, counts
-``c`` and sample rows ``m`` subject to all of the above (``scipy.optimize.milp``, HiGHS). A
-cell is protected when its value interval is at least ``protection · |value|`` wide (and not a
-point) and, for a primary cell, its contributor count is not determined.
+For every suppressed cell ``s`` :func:`intruder_intervals` asks whether values ``x``, counts
+``c`` and sample rows ``m`` satisfying all of the above exist with ``x_s`` at least the
+protection interval away from the true value (``scipy.optimize.milp``, HiGHS); if not, it
+solves ``min x_s`` and ``max x_s``. A cell is protected when its feasible values span at least
+``protection · |value|`` (and not a point) and, for a primary cell, its contributor count is
+not determined (another count is feasible).
 
 References: Hundepool et al. (2012), *Statistical Disclosure Control*, Wiley, §4.2–4.3
 (intruder knowledge, interval audit); Fischetti & Salazar-González (1999), "Models and
@@ -138,9 +139,11 @@ def intruder_intervals(
     Returns
     -------
     dict of arrays, one entry per suppressed cell
-        ``position``, ``lower``, ``upper`` (value interval), ``count_lower``, ``count_upper``
-        (contributor interval; primary cells only, else NaN), ``required``, ``protected`` and
-        ``examined``.
+        ``position``, ``lower``, ``upper`` (an interval of values the intruder cannot rule
+        out: the true value and a feasible value at least the required width away, or the
+        whole feasible interval when no such value exists), ``count_lower``, ``count_upper``
+        (the same for the contributor count of a primary cell, else NaN), ``required``,
+        ``protected`` and ``examined``.
     """
     sup = np.asarray(suppressed, dtype=bool)
     prim = np.asarray(primary, dtype=bool) & sup
@@ -239,28 +242,50 @@ def intruder_intervals(
         add(place({n: sel, z_off: -(t + 1.0) * zi}, len(d_idx)), 0.0, np.inf)
     cons = LinearConstraint(sparse.vstack(rows, format="csr"), np.concatenate(rlb),
                             np.concatenate(rub))
-    bounds = Bounds(lb, ub)
     options = {"time_limit": time_limit, "mip_rel_gap": 1e-7, "presolve": True}
 
-    def solve(j: int, sense: float) -> float:
-        obj = np.zeros(nvar)
-        obj[j] = sense
-        res = milp(obj, integrality=integ, bounds=bounds, constraints=cons, options=options)
-        if res.status == 3:  # unbounded
-            return -sense * np.inf
-        if res.x is None and res.status == 1:  # time or node limit without a solution
-            return np.nan
-        if res.x is None:
+    def run(obj: np.ndarray, low: np.ndarray, high: np.ndarray):
+        res = milp(obj, integrality=integ, bounds=Bounds(low, high), constraints=cons,
+                   options=options)
+        if res.x is None and res.status not in (1, 2, 3):
             raise SurveyError(
-                "the intruder model of the release has no solution",
+                "the intruder model of the release could not be solved",
                 argument="cells",
                 expected="an additive table whose counts and values agree",
                 found=f"milp status {res.status}: {res.message}",
                 hint="audit an estimated total with its contributor counts",
             )
+        return res
+
+    def solve(j: int, sense: float) -> float:
+        obj = np.zeros(nvar)
+        obj[j] = sense
+        res = run(obj, lb, ub)
+        if res.status == 3:  # unbounded
+            return -sense * np.inf
+        if res.x is None:  # no solution within the limits: count the cell as narrowed
+            return np.nan
         # the best solution found: never wider than the true interval (a time limit errs on
         # the side of suppressing more)
         return float(res.x[j])
+
+    def witness(j: int, truth: float, gap: float) -> float | None:
+        """A feasible value of variable ``j`` at least ``gap`` away from the truth, if any
+        (feasibility problems: the solver stops at the first solution)."""
+        zero = np.zeros(nvar)
+        for side in (-1.0, 1.0):
+            target = truth + side * gap
+            if target < lb[j] - 1e-12 or target > ub[j] + 1e-12:
+                continue
+            low, high = lb.copy(), ub.copy()
+            if side < 0:
+                high[j] = target
+            else:
+                low[j] = target
+            res = run(zero, low, high)
+            if res.x is not None:
+                return float(res.x[j])
+        return None
 
     s_idx = np.flatnonzero(sup)
     lower = np.empty(len(s_idx))
@@ -275,14 +300,25 @@ def intruder_intervals(
     weak = 0
     for k, s in enumerate(s_idx):
         examined[k] = True
-        lower[k] = solve(s, 1.0) * scale
-        upper[k] = solve(s, -1.0) * scale
-        ok = upper[k] - lower[k] >= max(required[k] - tol, tol)
+        # a feasible value far enough from the truth proves the interval wide enough; else
+        # the interval itself decides
+        gap = max(required[k], 1e-6 * max(abs(value[s]), scale)) / scale
+        w = witness(s, v[s], gap)
+        if w is not None:
+            lower[k], upper[k] = min(w, v[s]) * scale, max(w, v[s]) * scale
+            ok = True
+        else:
+            lower[k] = solve(s, 1.0) * scale
+            upper[k] = solve(s, -1.0) * scale
+            ok = bool(upper[k] - lower[k] >= max(required[k] - tol, tol))
         if ok and prim[s]:
-            c_low[k] = solve(n + s, 1.0)
-            c_high[k] = solve(n + s, -1.0)
-            ok = c_high[k] - c_low[k] >= 0.5
-        protected[k] = bool(ok)
+            wc = witness(n + s, float(count[s]), 1.0)
+            ok = wc is not None
+            if ok:
+                c_low[k], c_high[k] = min(wc, count[s]), max(wc, count[s])
+            else:
+                c_low[k] = c_high[k] = count[s]
+        protected[k] = ok
         weak += not ok
         if stop_after is not None and weak >= stop_after:
             break

@@ -589,8 +589,11 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
             entry["status_published"] = False
         if rule.secondary and margins and dims and (n_prim + n_sec):
             entry["all_protected"] = bool(a["protected"].all())
-            entry["min_relative_width"] = float(
-                np.min(a["width"] / np.maximum(np.abs(a["value"]), 1e-300)))
+            prim_rows = a[a["required"] > 0] if "required" in a.columns else a
+            if len(prim_rows):
+                # the narrowest interval proved for a primary cell, relative to its value
+                entry["min_relative_width"] = float(np.min(
+                    prim_rows["width"] / np.maximum(np.abs(prim_rows["value"]), 1e-300)))
             entry["intruder"] = rule.intruder
         summary[code] = entry
     return table.drop(columns="_primary"), summary

@@ -74,8 +74,10 @@ def lines_of(keys: list[tuple], dims: list[str]) -> list[tuple[list[int], int]]:
     return out
 
 
-def attack(pub: pd.DataFrame, dims: list[str], weight_range: dict, status_published: bool):
-    """Value interval (min, max) and count interval of every suppressed cell."""
+def attack(pub: pd.DataFrame, dims: list[str], weight_range: dict, status_published: bool,
+           count_for: set | None = None):
+    """Value interval (min, max) of every suppressed cell, and the count interval of the
+    cells in ``count_for`` (all when None)."""
     cells = pub[pub["measure"].eq("count")].reset_index(drop=True)
     keys = [tuple(r) for r in cells[dims].astype(str).itertuples(index=False, name=None)]
     n = len(cells)
@@ -145,7 +147,10 @@ def attack(pub: pd.DataFrame, dims: list[str], weight_range: dict, status_publis
 
     out = {}
     for i in np.flatnonzero(hidden):
-        out[keys[i]] = (solve(X + i, 1), solve(X + i, -1), solve(C + i, 1), solve(C + i, -1))
+        counts = count_for is None or keys[i] in count_for
+        out[keys[i]] = (solve(X + i, 1), solve(X + i, -1),
+                        solve(C + i, 1) if counts else np.nan,
+                        solve(C + i, -1) if counts else np.nan)
     return out
 
 
@@ -165,7 +170,9 @@ def check_release(df, raked, by, rule):
     pub = res.published()
     dims = list(res.metadata["by"])
     truth = res.table[res.table["measure"].eq("count")].reset_index(drop=True)
-    found = attack(pub, dims, weight_ranges(df, d, raked), rule.publish_status)
+    primary = truth[truth["suppressed"].eq("primary")]
+    found = attack(pub, dims, weight_ranges(df, d, raked), rule.publish_status,
+                   {tuple(k) for k in primary[dims].astype(str).itertuples(index=False)})
     narrowed = []
     for key, (xlo, xhi, clo, chi) in found.items():
         row = truth[(truth[dims].astype(str).apply(tuple, axis=1)) == key].iloc[0]
