@@ -205,7 +205,7 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     """
     check_option(family, FAMILIES, "family")
     fam = Family(family)
-    w_design = np.asarray(design._w, dtype=float)
+    w_design = np.asarray(design.weights, dtype=float)
     y, X, terms = model_matrices(design.data, formula, w_design)
     fam.check_response(y, w_design)
     prior = w_design / w_design.mean()
@@ -226,6 +226,6 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
             bread = fit.bread(X)
         return fit.estfun(X, y, fam) @ bread
 
-    coef, cov = design._engine().solve_general(GeneralProblem(statistic, influence))
+    coef, cov = design.engine().solve_general(GeneralProblem(statistic, influence))
     df_resid = float(design.degf()) + 1 - X.shape[1]
     return GlmResult(terms, np.asarray(coef), np.asarray(cov), naive, df_resid, family, full.deviance, level, full)

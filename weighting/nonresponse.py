@@ -27,8 +27,11 @@ import pandas as pd
 from surveycore import SurveyError
 from surveycore.checks import _preview
 from weighting._arrays import group_sums
+from weighting._emptied import refuse_emptied
 
 RESPONDENT, NONRESPONDENT, INELIGIBLE, UNKNOWN = 0, 1, 2, 3
+_CLASS_HINT = ("use coarser classes (by=, min_respondents=), or a replicate method that keeps "
+               "every class in every replicate")
 CATEGORIES = ("respondent", "nonrespondent", "ineligible", "unknown")
 _AAPOR_LEADING = {1: RESPONDENT, 2: NONRESPONDENT, 3: UNKNOWN, 4: INELIGIBLE}
 
@@ -154,12 +157,15 @@ class EligibilityStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         known = (self.status != UNKNOWN)[:, None]
         total = group_sums(self.codes, self.n_classes, w)
         k = group_sums(self.codes, self.n_classes, w * known)
         total, k = np.atleast_2d(total.T).T, np.atleast_2d(k.T).T
+        refuse_emptied(total - k, k, self.labels, "eligibility adjustment: class",
+                       "case of known eligibility", _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(k > 0, total / k, 0.0)
         return np.where(known, w * f[self.codes], 0.0)
@@ -172,6 +178,7 @@ class ClassAdjustStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         resp = (self.status == RESPONDENT)[:, None]
@@ -179,6 +186,8 @@ class ClassAdjustStep:
         e = group_sums(self.codes, self.n_classes, w * elig)
         r = group_sums(self.codes, self.n_classes, w * resp)
         e, r = np.atleast_2d(e.T).T, np.atleast_2d(r.T).T
+        refuse_emptied(e - r, r, self.labels, "nonresponse adjustment: class", "respondent",
+                       _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(r > 0, e / r, 0.0)
         return np.where(resp, w * f[self.codes], np.where(elig, 0.0, w))
@@ -200,10 +209,11 @@ class InversePropensityStep:
 
 def fit_propensity(
     data: pd.DataFrame, status: np.ndarray, w: np.ndarray, formula: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Weighted logistic regression of response on ``formula`` among eligible cases.
 
-    Returns p̂ for every row (NaN for ineligible or unknown cases).
+    Returns p̂ for every row (NaN for ineligible or unknown cases) and the warnings to record:
+    a fit that did not converge, or fitted propensities of 0 or 1 (separation).
     """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
@@ -227,4 +237,13 @@ def fit_propensity(
         ) from exc
     p = np.full(len(data), np.nan)
     p[elig] = np.asarray(model.predict(sub))
-    return p
+    found = []
+    if not getattr(model, "converged", True):
+        found.append(f"response propensity model {formula!r} did not converge in 100 "
+                     "iterations; the propensities are those of the last iteration")
+    resp = status == RESPONDENT
+    if (p[resp] < 1e-8).any() or (p[elig] > 1 - 1e-8).any():
+        found.append(f"response propensity model {formula!r} separates respondents from "
+                     "nonrespondents (fitted propensities of 0 or 1); use coarser "
+                     "predictors or method='classes'")
+    return p, tuple(found)

@@ -30,7 +30,7 @@ from estimation.indicators.suppression import (
     audit_suppression,
     secondary_suppression,
 )
-from estimation.indicators.variables import as_float
+from estimation.indicators.variables import as_float, check_known
 from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import as_name_list, check_option
 
@@ -208,6 +208,7 @@ def indicator_table(
     for ind in inds:
         ind_sets = [list(ind.default_by)] if sets is None else sets
         ind_by = list(dict.fromkeys(c for g in ind_sets for c in g))
+        check_known(data, weights, ind, na_rm=na_rm)
         _check_variables(data, weights, ind, ind_by, by_all is None, margins)
         plan.append((ind, ind_by, _groupings(ind_sets, margins)))
     dims = list(dict.fromkeys(b for _, ib, _ in plan for b in ib))
@@ -296,7 +297,10 @@ def _check_variables(data: pd.DataFrame, weights: np.ndarray, ind: Indicator, in
                   if default else "check the spelling, or derive the variable first"),
         )
     if ind_by and margins:
-        gaps = data.loc[weights > 0, ind_by].isna().sum()
+        inside = weights > 0  # rows outside every universe carry no by-value (MI 1.4 records)
+        for universe in {m.universe for m in ind.measures if m.universe} & set(data.columns):
+            inside &= as_float(data[universe]) != 0
+        gaps = data.loc[inside, ind_by].isna().sum()
         gaps = gaps[gaps > 0]
         if len(gaps):
             raise SurveyError(
@@ -319,7 +323,7 @@ def _check_variables(data: pd.DataFrame, weights: np.ndarray, ind: Indicator, in
             hint="pass variables={" + ", ".join(f"{m!r}: '<your column>'" for m in missing) + "}",
         )
     for universe in {m.universe for m in ind.measures if m.universe}:
-        col = data[universe]
+        col = data.loc[weights > 0, universe]  # rows with zero weight are in no estimate
         ok = col.notna().all() and col.isin([0, 1, True, False]).all()
         if not ok:
             raise SurveyError(
@@ -357,7 +361,7 @@ def _groupings(sets: list[list[str]], margins: bool) -> list[list[str]]:
 
 def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm,
                       interval="bounded"):
-    d = design.subset(design.data[m.universe].astype(bool).to_numpy()) if m.universe else design
+    d = design.subset(as_float(design.data[m.universe]) == 1) if m.universe else design
     by = grouping or None
     if m.kind == "total":
         out = d.total(m.numerator, by=by, level=level, df=df, na_rm=na_rm)
@@ -427,7 +431,7 @@ def _contributors(data, weights, m: Measure, grouping: list[str], codes) -> pd.D
     num = np.nan_to_num(as_float(data[m.numerator]))
     keep = (weights > 0) & (num != 0)
     if m.universe:
-        keep &= data[m.universe].astype(bool).to_numpy()
+        keep &= as_float(data[m.universe]) == 1
     contrib = np.abs(weights * num)
     if not grouping:
         has = keep.any()
