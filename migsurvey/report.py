@@ -359,7 +359,8 @@ def _about_section(content: ReportContent, version: str, run_date: str) -> dict:
     sup = meta.get("suppression")
     paragraphs = []
     if sup:
-        paragraphs.append(f"Cells are suppressed when {sup.get('rule', '')}; further cells "
+        rule = str(sup.get("rule", "")).removeprefix("suppress cells with ")
+        paragraphs.append(f"Cells are suppressed when {rule}. Further cells "
                           "are suppressed so that no suppressed cell can be recovered, or "
                           f"narrowed to within {100 * float(sup.get('protection', 0)):g} % of "
                           "its value, from the published cells, margins and the rule itself.")
