@@ -77,6 +77,8 @@ class ReportContent:
     indicator_names: dict[str, str] = field(default_factory=dict)
     domains: list[str] = field(default_factory=list)
     spec_text: str = ""
+    small_area: pd.DataFrame | None = None  # direct and Fay–Herriot shares by district
+    small_area_note: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -431,6 +433,27 @@ def _maps(frame: pd.DataFrame, seed: int = 0) -> list:
                                title=f"Sample: {int(frame['selected'].sum()):,} selected EAs"))]
 
 
+def _districts_section(df: pd.DataFrame | None, note: str, labels: dict[str, str]) -> dict:
+    """CV of the direct and Fay–Herriot district shares (bars), the model-based estimates with
+    their intervals (forest plot), and the table."""
+    charts = []
+    if df is not None and len(df):
+        charts = [
+            Markup(svg.bars(list(df["district"]), {"direct CV": df["direct_cv"],
+                                                   "Fay–Herriot CV": df["cv"]},
+                            title="Coefficient of variation by district", width=900)),
+            Markup(svg.forest(list(df["district"]), df["eblup"], df["ci_low"], df["ci_high"],
+                              title="Fay–Herriot estimate and 95 % interval",
+                              xlabel="per cent")),
+        ]
+    return {"anchor": "districts",
+            "title": "Districts: direct and model-based (small area) estimates",
+            "kind": "blocks",
+            "blocks": [{"title": "", "note": note, "charts": charts,
+                        "table": frame_view(df, labels) if df is not None and len(df)
+                        else None}]}
+
+
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -488,6 +511,8 @@ def render_report(content: ReportContent) -> str:
                          "blocks": _weighting_blocks(content.weighting, labels)})
     if content.indicators is not None:
         sections.append(_indicator_section(content))
+    if (content.small_area is not None and len(content.small_area)) or content.small_area_note:
+        sections.append(_districts_section(content.small_area, content.small_area_note, labels))
     sections.append(_about_section(content, version, run_date))
     if content.spec_text:
         sections.append({"anchor": "spec", "title": "Specification", "kind": "spec",

@@ -14,6 +14,8 @@ Every function takes an :class:`~estimation.indicators.IndicatorTable` (anything
   confidential (``A`` primary, ``D`` secondary when the release publishes statuses). A value
   not published is written ``NaN``. Uncertainty is carried in the attributes ``SE``, ``CV``,
   ``CI_LOWER``, ``CI_UPPER`` and the experimental-statistics marker in ``EXPERIMENTAL``.
+  Model-based (small area) rows have ``OBS_STATUS = "E"``, estimated value (override
+  with ``obs_status={"model_based": ...}``).
 """
 
 from __future__ import annotations
@@ -263,6 +265,9 @@ def to_sdmx_csv(
         "reliable", index=t.index)
     sup = t["suppressed"].astype(str) if "suppressed" in t.columns else pd.Series("", t.index)
     out["OBS_STATUS"] = rel.map(obs_map).fillna("")
+    if "model_based" in t.columns:  # Fay–Herriot rows: "E", estimated value (unless withheld)
+        model = t["model_based"].astype(bool) & (pd.Series(rel, index=t.index) != "unreliable")
+        out.loc[model, "OBS_STATUS"] = obs_map.get("model_based", "E")
     out.loc[sup != "", "OBS_STATUS"] = ""
     out["CONF_STATUS"] = sup.map(conf_map)
     out["UNIT_MEASURE"] = t["unit_measure"].astype(str) if "unit_measure" in t.columns else ""

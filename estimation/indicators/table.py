@@ -129,6 +129,7 @@ def indicator_table(
     df: Any = None,
     na_rm: bool = False,
     interval: str = "bounded",
+    small_area: Any = None,
 ) -> IndicatorTable:
     """Estimate indicators over a disaggregation grid, with quality flags and suppression.
 
@@ -168,6 +169,9 @@ def indicator_table(
         ``"bounded"`` (default): logit intervals for proportions and log intervals for totals
         and rates, which stay within the range of the measure (:func:`bounded_interval`);
         ``"wald"``: estimate ± critical value × SE, as the core estimators.
+    small_area : estimation.small_area.SmallArea, optional
+        Add Fay–Herriot (model-based) estimates of the area cells beside the direct ones,
+        marked ``model_based = True`` (see :mod:`estimation.small_area.indicators`).
 
     Returns
     -------
@@ -229,7 +233,14 @@ def indicator_table(
     table["suppressed"] = pd.Series("", index=table.index, dtype=object)
     if suppression is not None:
         table, audit_summary = _apply_suppression(table, dims, suppression, margins)
-    table = table[table["measure"].ne("__count__")].drop(columns=["_cmin", "_cmax"])
+    small_area_record = None
+    if small_area is not None:
+        from estimation.small_area.indicators import add_model_based
+
+        table, small_area_record = add_model_based(
+            table, dims, small_area, {i.code: i.describe() for i in inds}, rule, level, TOTAL)
+    table = table[table["measure"].ne("__count__")].drop(columns=["_cmin", "_cmax"],
+                                                         errors="ignore")
     table = table.reset_index(drop=True)
 
     metadata = {
@@ -249,6 +260,8 @@ def indicator_table(
         else "wald",
         "design": repr(design),
     }
+    if small_area is not None:
+        metadata["small_area"] = {**small_area.describe(), "fits": small_area_record}
     return IndicatorTable(table=table, metadata=metadata)
 
 
