@@ -233,15 +233,14 @@ def indicator_table(
     table["suppressed"] = pd.Series("", index=table.index, dtype=object)
     if suppression is not None:
         table, audit_summary = _apply_suppression(table, dims, suppression, margins)
+    table = table.drop(columns=["_cmin", "_cmax"])  # used by the disclosure audit only
     small_area_record = None
     if small_area is not None:
         from estimation.small_area.indicators import add_model_based
 
         table, small_area_record = add_model_based(
             table, dims, small_area, {i.code: i.describe() for i in inds}, rule, level, TOTAL)
-    table = table[table["measure"].ne("__count__")].drop(columns=["_cmin", "_cmax"],
-                                                         errors="ignore")
-    table = table.reset_index(drop=True)
+    table = table[table["measure"].ne("__count__")].reset_index(drop=True)
 
     metadata = {
         "indicators": {i.code: i.describe() for i in inds},
