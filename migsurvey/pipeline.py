@@ -25,6 +25,7 @@ stage                           layer and call
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ from migsurvey.inputs import (
     read_roster,
 )
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 
 Progress = Callable[[str, int, int], None]
 
@@ -475,10 +476,11 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     Person indicators use ``SurveyDesign(persons, ids=<frame.psu>, strata="stratum",
     weights=<Weights>)`` so the linearised variance accounts for the calibration; household
     indicators (MI 1.4) a household design with the household weights. ``estimation.variance``
-    ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. Each
-    disaggregation of ``estimation.by`` is one :func:`estimation.indicators.indicator_table`
-    call (margins included); the national totals are kept once. An indicator whose inputs are
-    absent or unknown is refused (:func:`check_indicator_inputs`).
+    ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. All
+    disaggregations of ``estimation.by`` go into one
+    :func:`estimation.indicators.indicator_table` call per unit (margins included, each cell
+    once), so that disclosure control protects the groupings together. An indicator whose
+    inputs are absent or unknown is refused (:func:`check_indicator_inputs`).
     """
     from estimation import SurveyDesign
     from estimation.indicators import indicator_table
@@ -515,13 +517,14 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         designs = {u: (d if (u == "person" and replicate_design is not None)
                        else d.replicate(est["variance"], **opts), c)
                    for u, (d, c) in designs.items()}
+    if not spec["quality"].get("disclosure", True):
+        warnings.warn("quality.disclosure is false: indicator tables are not protected by cell "
+                      "suppression and may disclose confidential cells", SurveyWarning,
+                      stacklevel=2)
     frames, objects = [], {}
-    has_total = [] in est["by"]
-    first: dict[str, list] = {}
     for unit, (design, unit_codes) in designs.items():
         have = design_columns(design)
-        usable = [g for g in est["by"] if all(c in have for c in g)]
-        first[unit] = usable[0] if usable else []
+        groupings = []
         for i, grouping in enumerate(est["by"]):
             if any(c not in have for c in grouping):
                 if unit == "household":
@@ -533,16 +536,15 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
                                  "columns of the persons (after the columns: mapping) or "
                                  "derived variables",
                                  ", ".join(c for c in grouping if c not in have))
-            kw = {} if spec["quality"]["suppress"] else {"suppression": None}
-            t = indicator_table(design, unit_codes, by=list(grouping), margins=True,
-                                variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
-                                level=est["level"], **kw)
-            objects[(unit, tuple(grouping))] = t
-            tab = t.table
-            if grouping and (has_total or grouping != first[unit]):
-                # national totals once: from the by=[] call, else from the first grouping
-                tab = tab[~(tab[list(grouping)].astype(str) == TOTAL).all(axis=1)]
-            frames.append(tab.assign(unit=unit))
+            groupings.append(list(grouping))
+        # one call for all groupings: they are published from the same data, so their cells
+        # are suppressed together (a cell hidden in one table is not recoverable from another)
+        kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
+        t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
+                            variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
+                            level=est["level"], **kw)
+        objects[(unit, tuple(tuple(g) for g in groupings))] = t
+        frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     dims = list(dict.fromkeys(c for g in est["by"] for c in g))
     for c in dims:

@@ -256,6 +256,8 @@ class Quality(_Model):
 
     preset: str = Field("statcan_cchs", description="quality-rule preset of the estimation layer")
     suppress: bool = Field(True, description="blank unreliable estimates in published tables")
+    disclosure: bool = Field(True, description="disclosure control (cell suppression); false "
+                             "needs care and warns: confidential cells are published")
 
 
 class Output(_Model):

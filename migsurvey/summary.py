@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from migsurvey.pipeline import TOTAL, SurveyRun
+from migsurvey.pipeline import SurveyRun
 from migsurvey.report import ReportContent
 from migsurvey.small_area import district_estimates
 
@@ -116,11 +116,30 @@ def report_content(run: SurveyRun) -> ReportContent:
         notes=[
             "Synthetic census: the population, its regions and its migrants are invented; "
             "fieldwork (who responds) is simulated.",
-            f"Domain columns show {TOTAL} for the total over that variable.",
             *[f"Warning: {d}" for d in run.diagnostics],
         ],
         timings=dict(run.timings),
+        metadata=indicator_metadata(run),
+        labels={"age_group": "Age group", "urban": "Urban area"},
+        withhold_unreliable=s["quality"]["suppress"],
     )
+
+
+def indicator_metadata(run: SurveyRun) -> dict:
+    """Definitions, quality and suppression rules of the run's indicator tables, merged."""
+    return _merged_metadata((run.indicator_table or {}).values())
+
+
+def _merged_metadata(tables: Any) -> dict:
+    """The metadata of several indicator tables in one mapping (indicator entries merged)."""
+    meta: dict = {}
+    for obj in tables:
+        for k, v in obj.metadata.items():
+            if k in ("indicators", "suppression_audit"):
+                meta.setdefault(k, {}).update(v)
+            else:
+                meta.setdefault(k, v)
+    return meta
 
 
 def _district_note(fit: dict) -> str:
@@ -192,7 +211,7 @@ def _dispositions(households: pd.DataFrame, disposition: str) -> pd.DataFrame:
 
 
 def interview_report_content(spec: dict, census: Any, interviews: Any, weighted: Any,
-                             table: pd.DataFrame) -> ReportContent:
+                             table: pd.DataFrame, objects: dict | None = None) -> ReportContent:
     """Report content of a survey weighted from its interview files: design, response
     (AAPOR dispositions and rates), the weighting chain with its diagnostics, indicators."""
     hh = interviews.households
@@ -233,6 +252,8 @@ def interview_report_content(spec: dict, census: Any, interviews: Any, weighted:
         indicator_names=INDICATOR_NAMES,
         domains=list(dict.fromkeys(c for g in spec["estimation"]["by"] for c in g)),
         spec_text=spec.get("_text", ""),
-        notes=[f"Domain columns show {TOTAL} for the total over that variable.",
-               *[f"Warning: {d}" for d in weighted.diagnostics]],
+        notes=[f"Warning: {d}" for d in weighted.diagnostics],
+        metadata=_merged_metadata((objects or {}).values()),
+        labels={"age_group": "Age group", "urban": "Urban area"},
+        withhold_unreliable=spec["quality"]["suppress"],
     )

@@ -9,7 +9,7 @@ import pytest
 from migsurvey.fieldwork import response_propensity, run_fieldwork
 from migsurvey.pipeline import build_frame, census_targets
 from migsurvey.simulate import population_values, summarise
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 
 
 def test_frame_prevalence_classes(small_run, small_spec):
@@ -199,10 +199,16 @@ def test_totals_once_and_suppression_switch(small_run, small_spec):
 
     spec = {**small_spec, "estimation": {**small_spec["estimation"], "by": [["sex"], ["urban"]],
                                          "indicators": ["MI1.1"]},
-            "quality": {**small_spec["quality"], "suppress": False}}
-    t, _ = estimate_indicators(small_run.persons, small_run.household_sample,
-                               small_run.weights, spec)
+            "quality": {**small_spec["quality"], "disclosure": False}}
+    with pytest.warns(SurveyWarning, match="disclosure"):
+        t, _ = estimate_indicators(small_run.persons, small_run.household_sample,
+                                   small_run.weights, spec)
     tot = t[(t[["sex", "urban"]] == "_T").all(axis=1)]
     assert sorted(tot["measure"]) == ["count", "share"]  # national totals, once
     assert (t["suppressed"] == "").all()
     assert not t.duplicated(["indicator", "measure", "sex", "urban"]).any()
+    # blanking unreliable estimates is a separate setting: disclosure control stays on
+    spec = {**spec, "quality": {**small_spec["quality"], "suppress": False}}
+    _, objects = estimate_indicators(small_run.persons, small_run.household_sample,
+                                     small_run.weights, spec)
+    assert all(o.metadata["suppression"] is not None for o in objects.values())
