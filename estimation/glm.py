@@ -13,7 +13,6 @@ p-values from Student's t with ``df`` (R's ``summary.svyglm``, ``confint.svyglm`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ from estimation.glm_fit import FAMILIES, Family, IrlsFit, irls
 from estimation.problems import GeneralProblem
 from surveycore.checks import check_option
 from surveycore.errors import SurveyError
+from surveycore.formula import model_matrices as build_model_matrices
 
 
 @dataclass(frozen=True)
@@ -96,78 +96,23 @@ class GlmResult:
         return f"GlmResult(family={self.family!r}, df_residual={self.df_residual:g})\n{self.to_frame()}"
 
 
-def _quote_dotted(formula: str, columns: list[str]) -> str:
-    """Wrap column names that are not Python identifiers (``sch.wide``) in patsy's ``Q()``."""
-    odd = sorted((c for c in columns if isinstance(c, str) and not c.isidentifier()), key=len, reverse=True)
-    for name in odd:
-        pattern = r"(?<![\w.'\"])" + re.escape(name) + r"(?![\w.'\"])"
-        formula = re.sub(pattern, f"Q({name!r})", formula)
-    return formula
-
-
-def _r_name(term: str) -> str:
-    if term == "Intercept":
-        return "(Intercept)"
-    term = re.sub(r"Q\('([^']*)'\)", r"\1", term)
-    term = term.replace("[T.True]", "TRUE")
-    return re.sub(r"\[T\.([^\]]*)\]", r"\1", term)
-
-
 def model_matrices(data: pd.DataFrame, formula: str, weights: np.ndarray):
     """Response (n,), model matrix (n, p) and R-style term names for ``formula``.
 
-    Rows with a missing value are allowed only where the weight is zero (outside a subset).
+    The formula is parsed by :mod:`surveycore.formula` (columns and a whitelist of
+    transformations; never evaluated as code). Rows with a missing value are allowed only where
+    the weight is zero (outside a subset).
     """
-    try:
-        import patsy
-    except ImportError as exc:  # pragma: no cover - patsy comes with statsmodels
-        raise SurveyError("formulas need patsy", argument="formula", expected="patsy installed", found="missing") from exc
-    if not isinstance(formula, str) or "~" not in formula:
-        raise SurveyError(
-            "formula must be a string 'response ~ terms'",
-            argument="formula",
-            expected="e.g. 'api00 ~ ell + meals'",
-            found=repr(formula),
-        )
-    text = _quote_dotted(formula, list(data.columns))
-    frame = data.reset_index(drop=True)
-    try:
-        y_df, x_df = patsy.dmatrices(text, frame, NA_action="drop", return_type="dataframe")
-    except patsy.PatsyError as exc:
-        raise SurveyError(
-            "cannot read the formula",
-            argument="formula",
-            expected="a patsy/R-style formula over the data's columns",
-            found=str(exc).splitlines()[0],
-        ) from None
-    kept = y_df.index.to_numpy()
-    dropped = np.setdiff1d(np.arange(len(frame)), kept)
-    if (weights[dropped] > 0).any():
+    mm = build_model_matrices(data, formula)
+    if (weights[mm.missing] > 0).any():
         raise SurveyError(
             "model variables have missing values",
             argument="formula",
             expected="no missing values in rows with positive weight",
-            found=f"{int((weights[dropped] > 0).sum())} rows with missing values",
+            found=f"{int((weights[mm.missing] > 0).sum())} rows with missing values",
             hint="subset the design to the complete cases first",
         )
-    if y_df.shape[1] == 2:
-        # a two-level response (boolean or categorical): success is the second level, as in R
-        vals = y_df.to_numpy(dtype=float)
-        if np.isin(vals, [0.0, 1.0]).all() and (vals.sum(axis=1) == 1).all():
-            y_df = y_df.iloc[:, [1]]
-    if y_df.shape[1] != 1:
-        raise SurveyError(
-            "the response must be one numeric column",
-            argument="formula",
-            expected="a numeric response or an indicator such as I(x == 'Yes')",
-            found=f"{y_df.shape[1]} columns: " + ", ".join(map(str, y_df.columns[:5])),
-        )
-    n = len(frame)
-    y = np.zeros(n)
-    X = np.zeros((n, x_df.shape[1]))
-    y[kept] = y_df.to_numpy(dtype=float)[:, 0]
-    X[kept] = x_df.to_numpy(dtype=float)
-    return y, X, [_r_name(c) for c in x_df.columns]
+    return mm.y, mm.X, mm.names
 
 
 def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0.95) -> GlmResult:
