@@ -13,6 +13,7 @@ p-values from Student's t with ``df`` (R's ``summary.svyglm``, ``confint.svyglm`
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from estimation.glm_fit import FAMILIES, Family, IrlsFit, irls
+from estimation.glm_fit import FAMILIES, Family, IrlsFit, fitted_boundary, irls
 from estimation.problems import GeneralProblem
-from surveycore.checks import check_option
-from surveycore.errors import SurveyError
+from surveycore.checks import check_count, check_level, check_option
+from surveycore.errors import SurveyError, SurveyWarning
 from surveycore.formula import model_matrices as build_model_matrices
 
 
@@ -45,6 +46,14 @@ class GlmResult:
     deviance : float
     level : float
         Confidence level of :attr:`table`.
+    converged : bool
+        Whether IRLS met its stopping rule (R's ``glm.fit`` ``converged``).
+    separation : bool
+        Whether fitted probabilities (binomial) or rates (Poisson) are numerically 0 or 1 in
+        rows with positive weight: the maximum-likelihood estimate may not exist (complete or
+        quasi-complete separation), and coefficients and SEs are then meaningless.
+    messages : tuple of str
+        The warnings issued for this fit (also raised as :class:`~surveycore.SurveyWarning`).
     """
 
     terms: list[str]
@@ -56,6 +65,9 @@ class GlmResult:
     deviance: float
     level: float = 0.95
     fit: IrlsFit | None = field(default=None, repr=False)
+    converged: bool = True
+    separation: bool = False
+    messages: tuple[str, ...] = ()
 
     @property
     def se(self) -> np.ndarray:
@@ -115,7 +127,21 @@ def model_matrices(data: pd.DataFrame, formula: str, weights: np.ndarray):
     return mm.y, mm.X, mm.names
 
 
-def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0.95) -> GlmResult:
+def _fit_messages(fit: IrlsFit, family: Family, prior: np.ndarray, max_iter: int) -> list[str]:
+    """R's ``glm.fit`` warnings: no convergence; fitted probabilities (rates) 0 or 1."""
+    out = []
+    if not fit.converged:
+        out.append(f"the GLM fit did not converge in {max_iter} iterations; coefficients and "
+                   "standard errors are not reliable")
+    if fitted_boundary(fit, family, prior):
+        what = "probabilities numerically 0 or 1" if family.kind == "binomial" else "rates numerically 0"
+        out.append(f"fitted {what} occurred: the model separates the response (the "
+                   "maximum-likelihood estimate may not exist)")
+    return out
+
+
+def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0.95,
+        max_iter: int = 25) -> GlmResult:
     """Fit a design-based GLM.
 
     Parameters
@@ -129,6 +155,14 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
         not depend on the ``quasi`` choice (as in R).
     level : float
         Confidence level of the table's intervals.
+    max_iter : int
+        Most IRLS iterations (R's ``glm.control(maxit=25)``).
+
+    Prior weights are the design weights divided by their mean over the rows with positive
+    weight (R's ``svyglm`` on ``subset(design, ...)``, which drops the other rows). A fit that
+    does not converge, or whose fitted probabilities are numerically 0 or 1 (separation),
+    raises a :class:`~surveycore.SurveyWarning` and is flagged in ``converged``,
+    ``separation`` and ``messages``.
 
     Returns
     -------
@@ -149,19 +183,24 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     1  I(mig == 'yes')TRUE      1.75  0.270
     """
     check_option(family, FAMILIES, "family")
+    check_level(level)
+    max_iter = check_count(max_iter, "max_iter")
     fam = Family(family)
     w_design = np.asarray(design._w, dtype=float)
     y, X, terms = model_matrices(design.data, formula, w_design)
     fam.check_response(y, w_design)
-    prior = w_design / w_design.mean()
-    full = irls(X, y, prior, fam)
+    prior = w_design / w_design[w_design > 0].mean()
+    full = irls(X, y, prior, fam, max_iter=max_iter)
+    messages = _fit_messages(full, fam, prior, max_iter)
+    for message in messages:
+        warnings.warn(message, SurveyWarning, stacklevel=3)
     naive = full.bread(X)
 
     def statistic(weights: np.ndarray) -> np.ndarray:
         if weights is w_design or np.array_equal(weights, w_design):
             return full.coef
         s = weights.sum()
-        return irls(X, y, weights / s, fam, start=full.coef).coef
+        return irls(X, y, weights / s, fam, start=full.coef, max_iter=max_iter).coef
 
     def influence(weights: np.ndarray) -> np.ndarray:
         if weights is w_design or np.array_equal(weights, w_design):
@@ -173,4 +212,6 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
 
     coef, cov = design._engine().solve_general(GeneralProblem(statistic, influence))
     df_resid = float(design.degf()) + 1 - X.shape[1]
-    return GlmResult(terms, np.asarray(coef), np.asarray(cov), naive, df_resid, family, full.deviance, level, full)
+    return GlmResult(terms, np.asarray(coef), np.asarray(cov), naive, df_resid, family,
+                     full.deviance, level, full, full.converged,
+                     fitted_boundary(full, fam, prior), tuple(messages))
