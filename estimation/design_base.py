@@ -20,10 +20,27 @@ from estimation.domains import DomainIndex
 from estimation.problems import RatioProblem, VarianceEngine
 from estimation.results import tidy
 from estimation.variables import Columns, analysis_columns
-from surveycore.checks import as_name_list, check_option
+from surveycore.checks import (
+    as_name_list,
+    check_by_complete,
+    check_denominators,
+    check_df,
+    check_level,
+    check_option,
+)
 from surveycore.errors import SurveyError
 
 DfOption = float | int | Literal["design"] | None
+
+
+def _domain_totals(values: np.ndarray, w: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+    """Weighted totals of each column of ``values`` in each domain, shape (D, k)."""
+    wv = values * w[:, None]
+    if domain is None:
+        return wv.sum(axis=0)[None, :]
+    inside = domain >= 0
+    return np.stack([np.bincount(domain[inside], weights=wv[inside, j], minlength=n_domains)
+                     for j in range(values.shape[1])], axis=1)
 
 
 class BaseDesign:
@@ -131,6 +148,7 @@ class BaseDesign:
                 hint="pass na_rm=True to estimate over the rows where the variable is observed",
             )
         by = as_name_list(by, "by")
+        check_by_complete(self._data, by, active, na_rm)
         usable = active & ~missing
         domain, labels = self._domain_index().domains(by, usable)
         if domain is None and not usable.all():
@@ -191,6 +209,7 @@ class BaseDesign:
         return np.full(n_domains, self.degf())
 
     def _solve(self, problem, labels, cols_vars, cols_levels, *, deff, level, df, domain):
+        level, df = check_level(level), check_df(df)
         est, cov = self._engine().solve_ratio(problem)
         var = np.diagonal(cov, axis1=1, axis2=2)
         se = np.sqrt(np.maximum(var, 0.0))
@@ -302,6 +321,7 @@ class BaseDesign:
         ii = np.repeat(np.arange(a.shape[1]), b.shape[1])
         jj = np.tile(np.arange(b.shape[1]), a.shape[1])
         problem = RatioProblem(a[:, ii], b[:, jj], domain, len(labels))
+        check_denominators(_domain_totals(b, self._w, domain, len(labels)), labels, den.variables)
         names = [f"{num.variables[i]}/{den.variables[j]}" for i, j in zip(ii, jj)]
         return self._solve(problem, labels, names, [None] * len(names), deff=deff, level=level, df=df, domain=domain)
 
@@ -332,8 +352,8 @@ class BaseDesign:
 
         return chisq(self, row, col, statistic=statistic)
 
-    def glm(self, formula: str, *, family: str = "gaussian"):
+    def glm(self, formula: str, *, family: str = "gaussian", **options: Any):
         """Design-based generalised linear model (see :mod:`estimation.glm`)."""
         from estimation.glm import glm
 
-        return glm(self, formula, family=family)
+        return glm(self, formula, family=family, **options)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from estimation.problems import RatioProblem
 from estimation.results import critical_value, tidy
+from surveycore.checks import check_df, check_level, check_probabilities
 from surveycore.errors import SurveyError
 
 
@@ -50,14 +51,8 @@ def quantile_rule(x_sorted: np.ndarray, w_sorted: np.ndarray, p: float) -> float
 
 def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=0.95, df="design") -> pd.DataFrame:
     """Quantiles of each variable in each domain with Woodruff intervals and SEs."""
-    probs_arr = np.atleast_1d(np.asarray(probs, dtype=float))
-    if ((probs_arr < 0) | (probs_arr > 1)).any() or len(probs_arr) == 0:
-        raise SurveyError(
-            "quantile probabilities must lie in [0, 1]",
-            argument="probs",
-            expected="numbers between 0 and 1",
-            found=repr(list(probs_arr)),
-        )
+    probs_arr = check_probabilities(probs, "probs")
+    level, df = check_level(level), check_df(df)
     cols = design._columns(variables)
     if any(lv is not None for lv in cols.levels):
         raise SurveyError(
