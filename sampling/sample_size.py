@@ -31,6 +31,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from surveycore import SurveyError
+from surveycore.checks import check_sample_size_inputs
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def sample_size(
     relative to the estimate) or ``cv``. ``deff`` overrides the Kish design effect built from
     ``icc``, ``take`` and ``weight_cv``. See the module documentation for the formulas.
     """
+    check_sample_size_inputs(moe=moe, rmoe=rmoe, cv=cv, sd=sd, population=population, deff=deff,
+                             level=level, z=z, persons_per_household=persons_per_household)
     targets = [t for t in (moe, rmoe, cv) if t is not None]
     if len(targets) != 1:
         raise SurveyError("give exactly one precision target", argument="moe",
@@ -166,4 +169,6 @@ def mics_sample_size(r: float, p: float, ave_size: float, *, deff: float = 1.5,
     """
     r = _prob(r, "r")
     p = _prob(p, "p")
+    check_sample_size_inputs(ave_size=ave_size, deff=deff, rme=rme,
+                             nonresponse_factor=nonresponse_factor, z=z)
     return z ** 2 * r * (1 - r) * deff * nonresponse_factor / ((rme * r) ** 2 * p * ave_size)

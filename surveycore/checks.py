@@ -409,3 +409,12 @@ def check_sampled_targets(name: str, levels: Sequence[Any], counts: np.ndarray,
             hint="check the target (a zero usually means a missing figure), or drop or recode "
             "those units first",
         )
+
+
+def check_sample_size_inputs(*, level: Any = 0.95, **positive: Any) -> None:
+    """Sample-size arguments: ``level`` in (0, 1) and every other given value a finite number
+    ``> 0`` (``moe, rmoe, cv, sd, population, deff, z, persons_per_household, ave_size`` …)."""
+    check_level(level)
+    for name, value in positive.items():
+        if value is not None:
+            check_positive(value, name)
