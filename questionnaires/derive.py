@@ -6,6 +6,8 @@ checks the input (codes, ranges, impossible dates) and runs them on the caller's
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +18,7 @@ from questionnaires.concepts import DERIVED, Ctx, Derived
 from questionnaires.countries import valid_codes
 from questionnaires.inputs import INPUTS
 from questionnaires.rules import Rules, make_rules
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import as_name_list
 
 _STRING_KINDS = ("country", "citizenship", "choice")
@@ -93,6 +95,24 @@ def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
             )
         out.append(d)
     return out
+
+
+def _warn_near_misses(schema: dict[str, Any], rules: Rules, present: set[str]) -> None:
+    """Warn about data columns that look like a misspelt answer column (``country_brith``),
+    naming the derived variables left out because that answer column is absent."""
+    known = set(rules.columns.values()) | set(INPUTS)
+    absent = [name for name in INPUTS if name not in present]
+    for col in schema:
+        if col in known:
+            continue
+        close = difflib.get_close_matches(str(col), absent, n=1, cutoff=0.85)
+        if close:
+            skipped = [d.name for d in DERIVED.values() if close[0] in d.requires]
+            warnings.warn(
+                f"column {col!r} is not an answer column; did you mean {close[0]!r}? "
+                f"Not derived without it: {', '.join(skipped) or 'none'} "
+                f"(map it with columns={{{close[0]!r}: {col!r}}})",
+                SurveyWarning, stacklevel=3)
 
 
 def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any]) -> Any:
@@ -351,6 +371,8 @@ def derive(
             )
     present = {name for name in INPUTS if rules.columns.get(name, name) in schema}
     chosen = _select(variables, rules, present)
+    if variables is None:
+        _warn_near_misses(schema, rules, present)
     # every answer column present is checked, not only those the chosen variables read
     used = {name: rules.columns.get(name, name) for name in INPUTS if name in present}
     _check_types(schema, used)
