@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from surveycore import SurveyError
+from surveycore.spreadsheet import write_csv, write_excel
 
 READ_FORMATS = (".csv", ".txt", ".parquet", ".pq", ".dta", ".sav", ".zsav", ".xlsx", ".xls")
 WRITE_FORMATS = (".csv", ".parquet", ".xlsx", ".dta")
@@ -78,11 +79,11 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
                           expected="one of " + ", ".join(WRITE_FORMATS), found=ext or "(none)")
     p.parent.mkdir(parents=True, exist_ok=True)
     if ext == ".csv":
-        df.to_csv(p, index=False)
+        write_csv(df, p)
     elif ext == ".parquet":
         df.to_parquet(p, index=False)
     elif ext == ".xlsx":
-        df.to_excel(p, index=False)
+        write_excel(p, {"Sheet1": df})
     else:
         out = df.copy()
         for c in out.columns:

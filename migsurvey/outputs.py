@@ -12,6 +12,7 @@ from migsurvey.pipeline import TOTAL, SurveyRun
 from migsurvey.report import write_report
 from migsurvey.summary import indicator_output, report_content
 from surveycore import SurveyError
+from surveycore.spreadsheet import write_csv
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 
@@ -69,7 +70,7 @@ def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict) 
 
 def _write(result: Any, path: Path, suffix: str) -> Path:
     if suffix == ".csv":
-        result.table.to_csv(path, index=False)
+        write_csv(result.table, path)
         return path
     if suffix == ".parquet":
         return result.to_parquet(path, published=False)
@@ -94,7 +95,7 @@ def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = Tru
     paths = [write_report(report_content(run), folder / report_name)]
     ind = indicator_output(run)
     p = folder / "indicators.csv"
-    ind.to_csv(p, index=False)
+    write_csv(ind, p)
     paths.append(p)
     result = combined_table(run.indicators, run.indicator_table, spec)
     for fmt in spec["output"]["formats"]:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
+from surveycore.spreadsheet import write_csv, write_excel
 
 _VALUE_COLS = ("estimate", "se", "ci_low", "ci_high", "cv", "n", "n_contributors", "df")
 
@@ -81,7 +82,7 @@ def to_csv(result: Any, path: str | Path, *, published: bool = True,
     Returns the CSV path.
     """
     path = Path(path)
-    _view(result, published, withhold_unreliable).to_csv(path, index=False)
+    write_csv(_view(result, published, withhold_unreliable), path)
     if metadata:
         path.with_suffix(path.suffix + ".json").write_text(
             json.dumps(result.metadata, indent=2, default=str), encoding="utf-8")
@@ -137,10 +138,7 @@ def to_excel(result: Any, path: str | Path, *, published: bool = True,
          for k, v in meta.items() if k != "indicators"],
         columns=["key", "value"],
     )
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        t.to_excel(xw, sheet_name="table", index=False)
-        inds.to_excel(xw, sheet_name="indicators", index=False)
-        flat.to_excel(xw, sheet_name="metadata", index=False)
+    write_excel(path, {"table": t, "indicators": inds, "metadata": flat})
     return path
 
 
@@ -241,5 +239,5 @@ def to_sdmx_csv(
         out["EXPERIMENTAL"] = np.where(t["experimental"].astype(bool), "true", "false")
     out = out.reset_index(drop=True)
     if path is not None:
-        out.to_csv(Path(path), index=False, encoding="utf-8")
+        write_csv(out, Path(path), encoding="utf-8")
     return out
