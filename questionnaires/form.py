@@ -448,6 +448,7 @@ def from_spec(spec: dict[str, Any], origin: str) -> Questionnaire:
             argument="module",
             expected="questions: [{name: ..., type: ..., label: ...}, ...]",
             found=f"{origin}: {type(questions).__name__}",
+            hint="write each question as a mapping under questions:, one '- name: ...' per question",
         )
     languages = {str(k): _text(v) for k, v in (spec.get("languages") or {}).items()}
 

@@ -147,12 +147,32 @@ def check_weights(values: Any, argument: str = "weights") -> np.ndarray:
     return arr
 
 
+def _aligned(series: pd.Series, data: pd.DataFrame, argument: str) -> np.ndarray:
+    """A Series' values in the order of ``data``'s rows: matched on the index, never by
+    position; refused when the labels do not match one to one."""
+    if series.index.equals(data.index):
+        return series.to_numpy()
+    if (series.index.is_unique and data.index.is_unique and len(series) == len(data)
+            and series.index.isin(data.index).all()):
+        return series.reindex(data.index).to_numpy()
+    raise SurveyError(
+        f"{argument} is a Series whose index does not match the data's rows",
+        argument=argument,
+        expected="a Series with the data's index labels (each once), or a column name",
+        found=f"{len(series)} values; {int((~series.index.isin(data.index)).sum())} labels not "
+        "in the data" + ("" if series.index.is_unique else "; repeated labels"),
+        hint="pass the column name, or weights.set_axis(data.index) if the order is right",
+    )
+
+
 def weight_vector(data: pd.DataFrame, weights: Any, argument: str = "weights") -> np.ndarray:
     """Weights named by a column or given as one value per row, checked (a new array)."""
     if isinstance(weights, str):
         check_columns(data, [weights], argument)
         return check_weights(data[weights], argument).copy()
-    arr = weights.to_numpy() if isinstance(weights, pd.Series) else np.asarray(weights)
+    if isinstance(weights, pd.Series):
+        weights = _aligned(weights, data, argument)
+    arr = np.asarray(weights)
     if arr.shape != (len(data),):
         raise SurveyError(
             "weights have the wrong length",
