@@ -159,7 +159,7 @@ def test_valid_inputs_give_finite_answers():
                 d.ratio("y", "z", by="sex"), d.total("y", by="g")):
         assert np.isfinite(out[["estimate", "se"]].to_numpy(float)).all()
     assert np.isfinite(sample_size(p=0.2, moe=0.05, deff=1.5, population=1000).households)
-    w = Weights(design_frame(), "w").trim(upper=4.5)
+    w = Weights(design_frame(), "w").trim(upper=4.5, strict=True)
     np.testing.assert_allclose(w.values.sum(), design_frame()["w"].sum())
     assert w.values.max() <= 4.5 + 1e-9
 
