@@ -31,7 +31,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from surveycore import SurveyError
-from surveycore.checks import check_sample_size_inputs
+from surveycore.checks import check_number, check_sample_size_inputs, finite_result
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class SampleSize:
 
 
 def _prob(value: float, argument: str, *, open_low: bool = True) -> float:
-    v = float(value)
+    v = check_number(value, argument)
     if not np.isfinite(v) or v > 1 or v < 0 or (open_low and v == 0):
         raise SurveyError(f"{argument} must be a proportion", argument=argument,
                           expected="a value in (0, 1]" if open_low else "a value in [0, 1]",
@@ -68,6 +68,7 @@ def design_effect(*, icc: float = 0.0, take: float = 1.0, weight_cv: float = 0.0
     return (1.0 + (take - 1.0) * icc) * (1.0 + weight_cv ** 2)
 
 
+@finite_result("sample size")
 def sample_size(
     *,
     p: float | None = None,
@@ -156,6 +157,7 @@ def sample_size_domains(domains: pd.DataFrame, **common: Any) -> pd.DataFrame:
     return out
 
 
+@finite_result("sample size")
 def mics_sample_size(r: float, p: float, ave_size: float, *, deff: float = 1.5,
                      rme: float = 0.12, nonresponse_factor: float = 1.1, z: float = 2.0) -> float:
     """Number of households by the MICS formula.

@@ -438,3 +438,30 @@ def check_sample_size_inputs(*, level: Any = 0.95, **positive: Any) -> None:
     for name, value in positive.items():
         if value is not None:
             check_positive(value, name)
+
+
+def finite_result(what: str):
+    """Decorator: a computation whose inputs passed their checks but whose result overflows,
+    underflows to a division by zero, or is not finite, is refused with a SurveyError naming
+    ``what`` (never returned as ``inf``/``NaN``). Dataclass results have every float field
+    checked."""
+    import functools
+    from dataclasses import fields, is_dataclass
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                out = func(*args, **kwargs)
+            except (ZeroDivisionError, OverflowError) as exc:
+                raise SurveyError(f"the {what} cannot be computed from these inputs",
+                                  argument=what, expected="inputs of a sensible size",
+                                  found=f"{type(exc).__name__}: {exc}") from None
+            values = ([getattr(out, f.name) for f in fields(out)] if is_dataclass(out) else [out])
+            bad = [v for v in values if isinstance(v, float | np.floating) and not np.isfinite(v)]
+            if bad:
+                raise SurveyError(f"the {what} is not a finite number", argument=what,
+                                  expected="inputs of a sensible size", found=repr(bad[0]))
+            return out
+        return wrapper
+    return decorate

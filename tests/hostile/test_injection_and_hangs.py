@@ -20,7 +20,6 @@ import questionnaires
 from estimation.indicators.export import to_csv, to_excel, to_sdmx_csv
 from migsurvey.io import write_table
 from surveycore import SurveyError
-from surveycore.safe_yaml import load_yaml
 from weighting import Weights
 
 ROOT = Path(__file__).resolve().parents[2]
