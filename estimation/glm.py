@@ -148,8 +148,10 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     ----------
     design : SurveyDesign or ReplicateDesign
     formula : str
-        ``"y ~ x1 + x2"`` (patsy syntax, R-like; ``C(x)`` or string columns give treatment
-        contrasts, ``I(x == 'Yes')`` builds a 0/1 response).
+        ``"y ~ x1 + x2"`` in R's notation, read by :mod:`surveycore.formula` (never evaluated
+        as code): columns, ``C(x)``/``factor(x)`` (string columns too) with treatment
+        contrasts, ``I()`` of arithmetic on columns (``I(x == 'Yes')`` builds a 0/1 response),
+        ``log``, ``exp``, ``sqrt``, ``poly(x, k)``, ``a:b`` and ``a*b``.
     family : {"gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson"}
         Canonical links (identity, logit, log). Coefficients and design-based standard errors do
         not depend on the ``quasi`` choice (as in R).
