@@ -198,11 +198,15 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
         warnings.warn(message, SurveyWarning, stacklevel=3)
     naive = full.bread(X)
 
+    unconverged = [0]  # replicate refits that did not converge
+
     def statistic(weights: np.ndarray) -> np.ndarray:
         if weights is w_design or np.array_equal(weights, w_design):
             return full.coef
         s = weights.sum()
-        return irls(X, y, weights / s, fam, start=full.coef, max_iter=max_iter).coef
+        refit = irls(X, y, weights / s, fam, start=full.coef, max_iter=max_iter)
+        unconverged[0] += not refit.converged
+        return refit.coef
 
     def influence(weights: np.ndarray) -> np.ndarray:
         if weights is w_design or np.array_equal(weights, w_design):
@@ -214,6 +218,10 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
 
     coef, cov = design._engine().solve_general(GeneralProblem(statistic, influence))
     df_resid = float(design.degf()) + 1 - X.shape[1]
+    if unconverged[0]:
+        messages.append(f"the GLM refit did not converge on {unconverged[0]} replicate(s); "
+                        "the replicate standard errors are not reliable")
+        warnings.warn(messages[-1], SurveyWarning, stacklevel=2)
     return GlmResult(terms, np.asarray(coef), np.asarray(cov), naive, df_resid, family,
                      full.deviance, level, full, full.converged,
                      fitted_boundary(full, fam, prior), tuple(messages))

@@ -84,3 +84,14 @@ def test_a_well_posed_fit_is_silent():
         warnings.simplefilter("error", SurveyWarning)
         res = d.glm("I(awards == 'Yes') ~ ell + meals", family="quasibinomial")
     assert res.converged and not res.separation and res.messages == ()
+
+
+def test_replicate_refits_that_do_not_converge_are_reported():
+    df = _separated()
+    r = SurveyDesign(df, ids="psu", weights="w").replicate("JK1")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = r.glm("sep ~ x", family="binomial", max_iter=3)
+    texts = [str(w.message) for w in caught if w.category is SurveyWarning]
+    assert any("replicate" in t for t in texts)
+    assert any("replicate" in m for m in res.messages)
