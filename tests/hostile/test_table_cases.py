@@ -12,7 +12,7 @@ import pytest
 from hostile_data import MARGINS, design, design_frame, module_text
 
 import questionnaires
-from estimation import ReplicateDesign, SurveyDesign
+from estimation import ReplicateDesign, SurveyDesign, indicator_table
 from sampling import Frame, allocate, select
 from sampling.sample_size import mics_sample_size, sample_size
 from sampling.stratify import prevalence_strata
@@ -68,6 +68,9 @@ REFUSED = {
     "17_quantile_level_95": lambda: design().quantile("y", 0.5, level=95),
     "17_proportion_level_95": lambda: design().proportion("sex", level=95),
     "17_glm_level_95": lambda: design().glm("y ~ x", level=95),
+    "17_I12_indicator_table_level_95": lambda: indicator_table(
+        design(_with(foreign_born=np.arange(48) % 3 == 0)), "MI1.1", by=["sex"],
+        suppression=None, level=95),
     "17_S39_sample_size_level_95": lambda: sample_size(p=0.2, moe=0.05, level=95),
     "18_D42_df_zero": lambda: design().mean("y", df=0),
     "18_df_negative": lambda: design().mean("y", df=-3),
