@@ -1,16 +1,26 @@
-"""Design-based simulation of the demo survey: relative bias, SE ratio and 95 % CI coverage.
+"""Design-based simulation of the demo survey: coverage of the 95 % intervals of MI 1.1.
 
-Runs ``migsurvey.simulate.simulate`` on the demo specification (synthetic census of
-1,000,000 persons; 160 EAs; screening; differential nonresponse; nonresponse adjustment and
-integrated raking calibration), by default 500 repetitions on 2 processes, and writes
+The population is the demo's synthetic census (1,000,000 persons). Every repetition runs the
+demo's selection (160 EAs, PPS within 24 region × prevalence strata; listing, screening and
+12 + 4 households per EA), its simulated fieldwork (differential household nonresponse) and
+its **whole weighting chain as one** :class:`weighting.Weights` — household nonresponse
+adjustment within urban × screening classes, ``expand`` to the persons, integrated raking
+calibration to the census counts by region, sex and age group — then estimates MI 1.1 (count
+and share of foreign-born residents) nationally and by sex, urban/rural and region with
+Taylor linearisation, exactly as ``indicator_table`` does (``total`` and ``mean × 100``,
+t intervals on the design degrees of freedom). The variance therefore includes the
+nonresponse adjustment (:mod:`weighting.linearisation`) and every domain's scores are
+residualised against the calibration.
 
-* ``<out>/summary.csv`` and ``<out>/summary.md`` (every indicator, measure and domain),
-* ``<out>/estimates.parquet`` (every repetition),
-* ``<out>/coverage.svg`` (coverage of each ratio measure with its Monte-Carlo interval).
+Per measure and domain, over R repetitions: relative bias, empirical SE, mean estimated SE,
+their ratio and the coverage of the 95 % interval with its Monte-Carlo SE √(C(1−C)/R)
+(Särndal, Swensson & Wretman 1992, §7.10).
 
-Not part of the test suite (it takes several minutes)::
+The frame, the allocation and the derived variables of the census are built once (they do
+not depend on the sample); the first repetition is checked against ``run_survey`` (the whole
+pipeline), so the shortcut changes no number. Not part of the test suite::
 
-    python benchmarks/simulate_coverage.py --reps 500 --workers 2 --out bench-data/coverage
+    python benchmarks/simulate_coverage.py --reps 500 --workers 2 --out benchmarks/results/coverage
 """
 
 from __future__ import annotations
@@ -20,28 +30,148 @@ import json
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from migsurvey import svg
-from migsurvey.progress import Progress
-from migsurvey.simulate import markdown_summary, simulate, write_simulation
+from estimation import SurveyDesign
+from migsurvey.fieldwork import run_fieldwork
+from migsurvey.pipeline import (
+    allocate_sample,
+    build_frame,
+    derive_persons,
+    load_census,
+    run_survey,
+    select_sample,
+    weight_sample,
+)
 from migsurvey.spec import default_spec_text, parse_spec
+from surveycore import SurveyError
+
+BY = [[], ["sex"], ["urban"], ["region"]]
+DIMS = ["sex", "urban", "region"]
+TOTAL = "_T"
+_STATE: dict = {}
 
 
-def coverage_figure(summary, reps: int) -> str:
-    """Coverage of every ratio measure and domain with ± 1.96 Monte-Carlo SE (inline SVG)."""
-    ratio = summary[~summary["measure"].isin(["count"])].reset_index(drop=True)
-    dims = [c for c in ("sex", "age_group", "urban") if c in ratio.columns]
-    labels = [f"{r.indicator} {r.measure} " + (", ".join(f"{c}={r[c]}" for c in dims
-                                                          if str(r[c]) != "_T") or "total")
-              for _, r in ratio.iterrows()]
-    cov = ratio["coverage"].to_numpy() * 100
-    mc = ratio["coverage_mc_se"].to_numpy() * 100
-    return svg.forest(labels, cov, cov - 1.96 * mc, cov + 1.96 * mc,
-                      title=f"95 % CI coverage over {reps} repetitions (± 1.96 Monte-Carlo SE)",
-                      xlabel="coverage (%)", reference=(93.0, 95.0, 97.0))
+def setup(persons: int) -> dict:
+    """Census, frame, allocation and derived census persons (fixed across repetitions)."""
+    spec = parse_spec(default_spec_text(), source="demo.yaml")
+    spec["frame"]["synthetic"]["persons"] = persons
+    spec["estimation"]["by"] = BY
+    spec["estimation"]["indicators"] = ["MI1.1"]
+    census = load_census(spec)
+    frame = build_frame(census.eas, spec)
+    allocation = allocate_sample(frame, spec)
+    derived = derive_persons(census.persons, spec)
+    return {"spec": spec, "census": census, "frame": frame, "allocation": allocation,
+            "persons": derived}
+
+
+def truth(derived: pd.DataFrame) -> pd.DataFrame:
+    """Census values of the MI 1.1 count and share, nationally and in every domain."""
+    rows = []
+    y = derived["foreign_born"].to_numpy(float)
+    for g in BY:
+        keys = derived[g[0]].astype(str) if g else pd.Series(TOTAL, index=derived.index)
+        num = pd.Series(y, index=derived.index).groupby(keys).sum()
+        den = keys.groupby(keys).size()
+        for lev in num.index:
+            dom = {c: TOTAL for c in DIMS}
+            if g:
+                dom[g[0]] = lev
+            rows.append({"measure": "count", **dom, "truth": float(num[lev])})
+            rows.append({"measure": "share", **dom, "truth": 100 * float(num[lev] / den[lev])})
+    return pd.DataFrame(rows)
+
+
+def estimates(persons: pd.DataFrame, weights, spec: dict) -> pd.DataFrame:
+    """MI 1.1 count (total) and share (mean × 100) with Taylor SEs and 95 % t intervals."""
+    est = spec["estimation"]
+    d = SurveyDesign(persons, ids="ea_id", strata="stratum", weights=weights,
+                     lonely_psu=est["lonely_psu"])
+    out = []
+    for g in BY:
+        by = g or None
+        for measure, frame, mult in (("count", d.total("foreign_born", by=by, level=est["level"]), 1.0),
+                                     ("share", d.mean("foreign_born", by=by, level=est["level"]), 100.0)):
+            f = frame.copy()
+            for c in ("estimate", "se", "ci_low", "ci_high"):
+                f[c] = f[c] * mult
+            for c in DIMS:
+                f[c] = f[c].astype(str) if c in f.columns else TOTAL
+            out.append(f.assign(measure=measure)[["measure", *DIMS, "estimate", "se", "ci_low",
+                                                  "ci_high"]])
+    return pd.concat(out, ignore_index=True)
+
+
+def one(seed: int) -> pd.DataFrame | str:
+    s = _STATE
+    spec = s["spec"]
+    rng = np.random.default_rng(seed)
+    try:
+        psus, selected = select_sample(s["frame"], s["allocation"], s["census"], spec, rng)
+        persons = s["persons"].loc[s["persons"]["ea_id"].isin(psus["ea_id"])]
+        fw = run_fieldwork(selected, persons, response=spec["fieldwork"]["response"], seed=rng)
+        pp, _hh, _steps, w = weight_sample(fw.households, fw.persons, s["census"], spec)
+        return estimates(pp, w, spec).assign(seed=seed)
+    except SurveyError as exc:
+        return f"seed {seed}: {exc.message}"
+
+
+def _init(state: dict) -> None:
+    _STATE.update(state)
+
+
+def check_against_pipeline(state: dict, seed: int) -> float:
+    """Largest relative difference to ``run_survey``'s indicator table for one seed."""
+    _init(state)
+    mine = one(seed)
+    run = run_survey(state["spec"], census=state["census"], seed=seed)
+    t = run.indicators
+    t = t[t["indicator"] == "MI1.1"].copy()
+    for c in DIMS:
+        t[c] = t[c].astype(str)
+    m = mine.merge(t, on=["measure", *DIMS], suffixes=("", "_pipeline"))
+    if len(m) != len(mine):
+        raise RuntimeError("the pipeline's table lacks some domains of the simulation")
+    rel = [np.max(np.abs(m[c] - m[c + "_pipeline"]) / np.abs(m[c + "_pipeline"]))
+           for c in ("estimate", "se", "ci_low", "ci_high")]
+    return float(max(rel))
+
+
+def summarise(est: pd.DataFrame, tr: pd.DataFrame) -> pd.DataFrame:
+    e = est.merge(tr, on=["measure", *DIMS], how="left")
+    e["covered"] = ((e["ci_low"] <= e["truth"]) & (e["truth"] <= e["ci_high"])).astype(float)
+    g = e.groupby(["measure", *DIMS], sort=False)
+    s = pd.DataFrame({
+        "truth": g["truth"].first(),
+        "reps": g["estimate"].count(),
+        "mean_estimate": g["estimate"].mean(),
+        "empirical_se": g["estimate"].std(ddof=1),
+        "mean_estimated_se": g["se"].mean(),
+        "coverage": g["covered"].mean(),
+    }).reset_index()
+    s["relative_bias"] = (s["mean_estimate"] - s["truth"]) / s["truth"]
+    s["se_ratio"] = s["mean_estimated_se"] / s["empirical_se"]
+    s["coverage_mc_se"] = np.sqrt(s["coverage"] * (1 - s["coverage"]) / s["reps"])
+    return s
+
+
+def markdown(s: pd.DataFrame) -> str:
+    head = ["measure", "domain", "θ", "R", "rel. bias", "SE emp.", "SE est.", "ratio",
+            "coverage", "MC SE"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in s.iterrows():
+        dom = ", ".join(f"{c}={r[c]}" for c in DIMS if r[c] != TOTAL) or "total"
+        lines.append("| " + " | ".join([
+            r["measure"], dom, f"{r['truth']:.4g}", f"{r['reps']}",
+            f"{100 * r['relative_bias']:+.2f} %", f"{r['empirical_se']:.4g}",
+            f"{r['mean_estimated_se']:.4g}", f"{r['se_ratio']:.3f}",
+            f"{100 * r['coverage']:.1f} %", f"{100 * r['coverage_mc_se']:.1f} %"]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
@@ -50,39 +180,43 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--persons", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=10_000)
-    ap.add_argument("--out", default="bench-data/coverage")
-    ap.add_argument("--figure-only", action="store_true",
-                    help="redraw coverage.svg from an existing summary.csv in --out")
+    ap.add_argument("--out", default="benchmarks/results/coverage")
     args = ap.parse_args(argv)
-    if args.figure_only:
-        import pandas as pd
-
-        summary = pd.read_csv(Path(args.out) / "summary.csv", keep_default_na=False)
-        reps = int(summary["reps"].max())
-        (Path(args.out) / "coverage.svg").write_text(coverage_figure(summary, reps),
-                                                     encoding="utf-8")
-        return 0
-
-    spec = parse_spec(default_spec_text(), source="demo.yaml")
-    spec["frame"]["synthetic"]["persons"] = args.persons
-    spec["estimation"]["by"] = [[], ["sex"], ["age_group"], ["urban"]]
-    prog = Progress("simulate", args.reps)
     t0 = time.perf_counter()
-    res = simulate(spec, reps=args.reps, seed=args.seed, workers=args.workers,
-                   progress=lambda d, t: prog.update(d))
+    state = setup(args.persons)
+    t_setup = time.perf_counter() - t0
+    diff = check_against_pipeline(state, args.seed)
+    if diff > 1e-9:
+        raise RuntimeError(f"the simulation differs from run_survey by {diff:.3g}")
+    seeds = range(args.seed, args.seed + args.reps)
     out = Path(args.out)
-    paths = write_simulation(res, out)
-    s = res.summary
-    (out / "coverage.svg").write_text(coverage_figure(s, res.reps), encoding="utf-8")
-    meta = {"reps": res.reps, "failures": res.failures, "seconds": round(time.perf_counter() - t0, 1),
-            "workers": args.workers, "persons": args.persons, "seed": args.seed,
-            "python": sys.version.split()[0], "machine": platform.machine(),
-            "numpy": np.__version__}
-    (out / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    print(markdown_summary(res, s[(s[["age_group", "urban"]] == "_T").all(axis=1)]))
-    print(json.dumps(meta))
-    for p in [*paths, out / "coverage.svg"]:
-        print(p)
+    out.mkdir(parents=True, exist_ok=True)
+    tr = truth(state["persons"])
+    t1 = time.perf_counter()
+    frames, failures = [], []
+
+    def write(done: int) -> pd.DataFrame:
+        s = summarise(pd.concat(frames, ignore_index=True), tr)
+        s.to_csv(out / "summary.csv", index=False)
+        (out / "summary.md").write_text(markdown(s), encoding="utf-8")
+        meta = {"reps": done, "reps_requested": args.reps, "failures": failures,
+                "persons": args.persons, "seeds": [args.seed, args.seed + done - 1],
+                "workers": args.workers, "setup_seconds": round(t_setup, 1),
+                "seconds": round(time.perf_counter() - t1, 1),
+                "max_rel_difference_to_run_survey": diff,
+                "python": sys.version.split()[0], "machine": platform.machine(),
+                "numpy": np.__version__}
+        (out / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return s
+
+    with ProcessPoolExecutor(args.workers, initializer=_init, initargs=(state,)) as pool:
+        for k, res in enumerate(pool.map(one, seeds, chunksize=4), start=1):
+            (failures if isinstance(res, str) else frames).append(res)
+            if k % 25 == 0 or k == args.reps:
+                write(k)  # results so far survive an interrupted run
+                print(f"{k}/{args.reps} {time.perf_counter() - t1:.0f} s", flush=True)
+    s = write(args.reps)
+    print(markdown(s))
     return 0
 
 

@@ -122,7 +122,7 @@ def chisq(design: Any, row: str, col: str, *, statistic: str = "F") -> pd.DataFr
         if not isinstance(name, str):
             raise SurveyError(f"{arg} must name a column", argument=arg, expected="a column name", found=repr(name))
         check_columns(data, [name], arg)
-    w = np.asarray(design._w, dtype=float)
+    w = np.asarray(design.weights, dtype=float)
     keep = (w > 0) & data[row].notna().to_numpy() & data[col].notna().to_numpy()
     r, rlev = _codes(data[row], keep, "row")
     c, clev = _codes(data[col], keep, "col")
@@ -142,7 +142,7 @@ def chisq(design: Any, row: str, col: str, *, statistic: str = "F") -> pd.DataFr
     domain = np.where(keep, 0, -1).astype(np.int64)
     n_rows = float(np.count_nonzero(w > 0))
     nu = float(design.degf())
-    engine = design._engine()
+    engine = design.engine()
     counts = np.bincount(cell[keep], weights=w[keep], minlength=K)
     table = (counts * n_rows / counts.sum()).reshape(nc, nr).T
     x2 = pearson(table)

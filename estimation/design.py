@@ -8,10 +8,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from estimation.design_base import BaseDesign
+from estimation.design_base import _COPY_ON_WRITE, BaseDesign
 from estimation.pps import pps_dcheck
 from estimation.structure import Stage, build_stages, fpc_weights
-from estimation.taylor import TaylorEngine, lonely_strata
+from estimation.taylor import TaylorEngine, TaylorVariance, lonely_strata
 from surveycore.checks import (
     as_name_list,
     check_columns,
@@ -23,21 +23,11 @@ from surveycore.checks import (
     weight_vector,
 )
 from surveycore.errors import SurveyError
+from surveycore.groups import Groups
 
 LonelyPSU = Literal["fail", "adjust", "average", "remove", "certainty"]
 LONELY_OPTIONS = ["fail", "adjust", "average", "remove", "certainty"]
 PPS_OPTIONS = ["brewer", "overton", "hartley-rao"]
-
-
-def _count_pairs(domain: np.ndarray, unit: np.ndarray, n_units: int, keep: np.ndarray, n_domains: int) -> np.ndarray:
-    """Number of distinct ``unit`` codes among the kept rows of each domain."""
-    key = np.where(keep, domain * n_units + unit, -1)
-    size = n_domains * n_units
-    if size <= max(4 * len(key), 1 << 20):
-        present = np.bincount(key + 1, minlength=size + 1)[1:] > 0
-        return present.reshape(n_domains, n_units).sum(axis=1)
-    pairs = np.unique(key[keep])
-    return np.bincount(pairs // n_units, minlength=n_domains)
 
 
 def _check_same_rows(weighted: pd.DataFrame, frame: pd.DataFrame) -> None:
@@ -59,6 +49,27 @@ def _check_same_rows(weighted: pd.DataFrame, frame: pd.DataFrame) -> None:
         )
 
 
+def _aligned(weights: pd.Series, frame: pd.DataFrame) -> np.ndarray:
+    """A weight Series matched to the rows by index label (the same labels in any order)."""
+    if weights.index.equals(frame.index):
+        return weights.to_numpy()
+    same = (
+        len(weights) == len(frame)
+        and weights.index.is_unique
+        and frame.index.is_unique
+        and weights.index.isin(frame.index).all()
+    )
+    if not same:
+        raise SurveyError(
+            "the weights Series does not carry the data's row labels",
+            argument="weights",
+            expected=f"a Series indexed by the data's {len(frame)} row labels (any order), a column name or an array",
+            found=f"a Series of {len(weights)} values whose index labels differ from the data's",
+            hint="pass weights=df['w'] from the same frame, or weights.to_numpy() to match by position",
+        )
+    return weights.reindex(frame.index).to_numpy()
+
+
 class SurveyDesign(BaseDesign):
     """A survey design for Taylor-linearisation inference.
 
@@ -66,14 +77,18 @@ class SurveyDesign(BaseDesign):
     ----------
     data : DataFrame
         One row per responding unit; pandas or any narwhals-supported frame. The design keeps a
-        private copy: the caller's frame is never modified.
+        private copy (copy-on-write under pandas ≥ 3, so it costs no memory until someone
+        changes the frame): the caller's frame is never modified, and changing it afterwards
+        does not change the design.
     ids : str, list of str or None
         Cluster ids, one column per stage (``None``: each row is a PSU).
     strata : str, list of str or None
         First-stage strata (or one column per stage).
-    weights : str, array-like or weighting.Weights, optional
-        Sampling weights; a :class:`weighting.Weights` carries its calibration records into the
-        variance and its whole chain into replicate designs.
+    weights : str, array-like, Series or weighting.Weights, optional
+        Sampling weights: a column name, one value per row (by position), a Series (matched
+        to the rows by index label; refused when its labels are not the data's), or a
+        :class:`weighting.Weights`, which carries its calibration records into the variance
+        and its whole chain into replicate designs.
     probs : str or list of str, optional
         Selection probabilities per stage (they multiply); alternative to ``weights``.
     fpc : str or list of str, optional
@@ -85,10 +100,13 @@ class SurveyDesign(BaseDesign):
         Strata with a single sampled cluster (R's ``survey.lonely.psu``): refuse; centre at the
         population mean; replace by the average of other strata; drop from the variance;
         treat as certainty units.
-    pps : {"brewer", "overton", "hartley-rao"} or ndarray (n, n), optional
+    pps : {"brewer", "overton", "hartley-rao"}, :class:`~estimation.pps.HR` or ndarray (n, n), optional
         Single-stage sampling without replacement with unequal probabilities given in ``fpc``:
-        Brewer's, Overton's or Hartley–Rao's approximation, or a matrix of joint inclusion
-        probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``).
+        Brewer's, Overton's or Hartley–Rao's approximation (``"hartley-rao"`` is R's ``HR()``;
+        ``HR(psum=…)`` gives the population ``Σπ²/n``), or a matrix of joint inclusion
+        probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``). A
+        negative variance estimate (possible with these forms) is reported as NaN with a
+        :class:`~surveycore.SurveyWarning`.
     variance : {"HT", "YG"}
         Form of the PPS variance with a joint-probability matrix.
 
@@ -116,7 +134,9 @@ class SurveyDesign(BaseDesign):
         pps: Any = None,
         variance: Literal["HT", "YG"] = "HT",
     ) -> None:
-        frame = to_pandas(data).copy()
+        # the design's own frame: under pandas' copy-on-write (pandas >= 3) a shallow copy
+        # costs nothing and neither side's later changes reach the other
+        frame = to_pandas(data).copy(deep=not _COPY_ON_WRITE)
         check_option(lonely_psu, LONELY_OPTIONS, "lonely_psu")
         check_option(variance, ["HT", "YG"], "variance")
         id_names = [] if ids is None or ids == "1" or ids == 1 else as_name_list(ids, "ids")
@@ -174,6 +194,8 @@ class SurveyDesign(BaseDesign):
                 _check_same_rows(weights.data, frame)
                 self._weights_obj = weights
                 return check_weights(values, "weights").copy()
+            if isinstance(weights, pd.Series):
+                weights = _aligned(weights, frame)
             return weight_vector(frame, weights)
         if probs is not None:
             names = as_name_list(probs, "probs")
@@ -232,17 +254,24 @@ class SurveyDesign(BaseDesign):
         return new
 
     # -- engine --------------------------------------------------------------------------------
+    def _variance(self) -> TaylorVariance:
+        """The weight-independent variance form, built once and shared with subsets."""
+        form = self.__dict__.get("_variance_form")
+        if form is None:
+            records = self._weights_obj.variance_records() if self._weights_obj is not None else ()
+            form = TaylorVariance(
+                self._stages,
+                self._lonely,
+                self._multistage,
+                adjustments=records,
+                dcheck=self._dcheck,
+                yates_grundy=self._yg,
+            )
+            self.__dict__["_variance_form"] = form
+        return form
+
     def _engine(self) -> TaylorEngine:
-        records = self._weights_obj.variance_records() if self._weights_obj is not None else ()
-        return TaylorEngine(
-            self._stages,
-            self._w,
-            self._lonely,
-            self._multistage,
-            adjustments=records,
-            dcheck=self._dcheck,
-            yates_grundy=self._yg,
-        )
+        return TaylorEngine(self._variance(), self._w)
 
     def degf(self) -> float:
         """Design degrees of freedom: PSUs minus strata among rows with positive weight (R ``degf``)."""
@@ -253,18 +282,13 @@ class SurveyDesign(BaseDesign):
             self._degf = float(psu_in.sum() - strata_in.sum())
         return self._degf
 
-    def _reported_df(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        if domain is None:
-            return np.array([self.degf()])
-        return self._domain_degf(domain, n_domains)
-
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
         """Degrees of freedom of each domain's subset design (R ``degf(subset(d, …))``)."""
         st = self._stages[0]
-        dom = np.zeros(self.n, dtype=np.int64) if domain is None else domain
-        keep = (dom >= 0) & (self._w > 0)
-        n_psu = _count_pairs(dom, st.cluster, st.n_clusters, keep, n_domains)
-        n_str = _count_pairs(dom, st.stratum[st.cluster], st.n_strata, keep, n_domains)
+        dom = Groups(np.zeros(self.n, dtype=np.int64) if domain is None else domain, n_domains)
+        keep = self._w > 0
+        n_psu = dom.count_distinct(st.cluster, st.n_clusters, keep)
+        n_str = dom.count_distinct(st.stratum[st.cluster], st.n_strata, keep)
         return (n_psu - n_str).astype(float)
 
     # -- replicate designs ---------------------------------------------------------------------

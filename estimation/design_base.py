@@ -18,8 +18,8 @@ import pandas as pd
 
 from estimation.domains import DomainIndex
 from estimation.problems import RatioProblem, VarianceEngine
-from estimation.results import tidy
-from estimation.variables import Columns, analysis_columns
+from estimation.results import standard_errors, tidy
+from estimation.variables import Analysis, Columns, analysis_columns
 from surveycore.checks import (
     as_name_list,
     check_by_complete,
@@ -29,25 +29,19 @@ from surveycore.checks import (
     check_option,
 )
 from surveycore.errors import SurveyError
+from surveycore.groups import Groups
 
 DfOption = float | int | Literal["design"] | None
-
-
-def _domain_totals(values: np.ndarray, w: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-    """Weighted totals of each column of ``values`` in each domain, shape (D, k)."""
-    wv = values * w[:, None]
-    if domain is None:
-        return wv.sum(axis=0)[None, :]
-    inside = domain >= 0
-    return np.stack([np.bincount(domain[inside], weights=wv[inside, j], minlength=n_domains)
-                     for j in range(values.shape[1])], axis=1)
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
 class BaseDesign:
     """Data, weights and a variance engine; the public estimators.
 
-    Subclasses provide ``_engine_for(weights)``, ``degf()``, ``_domain_degf(domain, D)`` and
-    ``_with_weights(weights)``.
+    Implements :class:`~estimation.problems.EstimationDesign` (``weights``, ``data``,
+    ``engine()``, ``columns()``, ``analysis()``, ``domain_degf()``, ``degf()``), the only
+    surface the estimator modules use. Subclasses provide ``_engine()``, ``degf()``,
+    ``_domain_degf(domain, D)`` and ``_with_weights(weights)``.
     """
 
     _data: pd.DataFrame
@@ -69,8 +63,12 @@ class BaseDesign:
     # -- common properties ---------------------------------------------------------------------
     @property
     def data(self) -> pd.DataFrame:
-        """The design's private copy of the data (never the caller's frame)."""
-        return self._data
+        """The design's rows, as a copy: changing it changes nothing in the design.
+
+        Under pandas' copy-on-write (pandas ≥ 3) the copy shares memory until either side is
+        modified, so reading it costs nothing.
+        """
+        return self._data.copy(deep=not _COPY_ON_WRITE)
 
     @property
     def weights(self) -> np.ndarray:
@@ -124,21 +122,39 @@ class BaseDesign:
             )
         return self._with_weights(np.where(mask, self._w, 0.0))
 
-    # -- helpers -------------------------------------------------------------------------------
-    def _domain_index(self) -> DomainIndex:
-        """Cached codes of ``by`` cells; shared by designs built on the same data (subsets)."""
-        index = self.__dict__.get("_domains_index")
-        if index is None:
-            index = DomainIndex(self._data)
-            self.__dict__["_domains_index"] = index
-        return index
+    # -- the estimator contract (EstimationDesign) ---------------------------------------------
+    def engine(self) -> VarianceEngine:
+        """The variance engine for this design's weights (Taylor or replicate)."""
+        return self._engine()
 
-    def _columns(self, variables: str | Sequence[str], argument: str = "variables") -> Columns:
+    def domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        """Degrees of freedom of each domain's subset design (R ``degf(subset(d, …))``)."""
+        if domain is None:
+            return np.array([self.degf()])
+        return np.asarray(self._domain_degf(domain, n_domains), dtype=float)
+
+    def columns(self, variables: str | Sequence[str], argument: str = "variables") -> Columns:
+        """The analysis matrix of ``variables`` (one-hot levels for categorical columns)."""
         return analysis_columns(self._data, as_name_list(variables, argument), argument)
 
-    def _domains(self, by, missing: np.ndarray, na_rm: bool, argument: str):
+    def analysis(
+        self,
+        columns: Columns,
+        by: str | Sequence[str] | None = None,
+        *,
+        na_rm: bool = False,
+        argument: str = "variables",
+        missing: np.ndarray | None = None,
+    ) -> Analysis:
+        """Domains of ``by`` among the rows with positive weight where the variables are observed.
+
+        Missing values in rows with positive weight are refused unless ``na_rm`` (then those
+        rows are outside every domain, never dropped from the design). ``missing`` marks
+        further rows to treat as missing (e.g. a ratio's denominator).
+        """
+        miss = columns.missing if missing is None else (columns.missing | missing)
         active = self._w > 0
-        bad = missing & active
+        bad = miss & active
         if bad.any() and not na_rm:
             raise SurveyError(
                 f"{argument} has missing values",
@@ -147,28 +163,21 @@ class BaseDesign:
                 found=f"{int(bad.sum())} rows with missing values",
                 hint="pass na_rm=True to estimate over the rows where the variable is observed",
             )
-        by = as_name_list(by, "by")
+        usable = active & ~miss
         check_by_complete(self._data, by, active, na_rm)
-        usable = active & ~missing
-        domain, labels = self._domain_index().domains(by, usable)
-        if domain is None and not usable.all():
-            domain = np.where(usable, 0, -1).astype(np.int64)
-        return domain, labels
-
-    def _counts(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
         if domain is None:
-            return np.array([self.n])
-        if n_domains == 1:
-            return np.array([np.count_nonzero(domain >= 0)])
-        return np.bincount(domain + 1, minlength=n_domains + 1)[1:]
+            domain = np.where(usable, 0, -1).astype(np.int64)
+        counts = Groups(domain, len(labels)).sizes
+        return Analysis(np.nan_to_num(columns.values), columns.variables, columns.levels, domain, labels, counts)
 
-    def _df_for_ci(self, df: DfOption, domain: np.ndarray, n_domains: int):
-        if df is None:
-            return None
-        if isinstance(df, str):
-            check_option(df, ["design"], "df")
-            return self._domain_degf(domain, n_domains)
-        return float(df)
+    def _domain_index(self) -> DomainIndex:
+        """Cached codes of ``by`` cells; shared by designs built on the same data (subsets)."""
+        index = self.__dict__.get("_domains_index")
+        if index is None:
+            index = DomainIndex(self._data)
+            self.__dict__["_domains_index"] = index
+        return index
 
     def _deff(self, problem: RatioProblem, estimate: np.ndarray, var: np.ndarray) -> np.ndarray:
         """Design effect against SRS without replacement, as R's ``deff=TRUE``.
@@ -178,64 +187,54 @@ class BaseDesign:
         ``s²_z`` its weighted variance with divisor ``n − 1``, ``N̂`` the domain's weight total.
         """
         w = self._w
-        dom = problem.domain if problem.domain is not None else np.zeros(self.n, dtype=np.int64)
         D = problem.n_domains
-        inside = dom >= 0
+        dom = problem.domain if problem.domain is not None else np.zeros(self.n, dtype=np.int64)
+        groups = Groups(dom, D)
         d = np.maximum(dom, 0)
+        wi = np.where(dom >= 0, w, 0.0)
         a = problem.numerator
         if problem.denominator is None:
             z = a
         else:
-            b = problem.denominator
-            B = np.zeros((D, a.shape[1]))
-            for j in range(a.shape[1]):
-                B[:, j] = np.bincount(d[inside], weights=(w * b[:, j])[inside], minlength=D)
-            z = (a - estimate[d] * b) / B[d]
-        wi = np.where(inside, w, 0.0)
-        psum = np.bincount(d[inside], weights=wi[inside], minlength=D)
-        nobs = np.bincount(d[inside & (w != 0)], minlength=D).astype(float)
-        out = np.empty_like(estimate)
-        for j in range(a.shape[1]):
-            zj = np.where(inside, z[:, j], 0.0)
-            zbar = np.bincount(d[inside], weights=(wi * zj)[inside], minlength=D) / psum
-            dev = np.where(inside, zj - zbar[d], 0.0)
-            s2 = np.bincount(d[inside], weights=(wi * dev**2)[inside], minlength=D) / psum * nobs / (nobs - 1)
-            vsrs = s2 * psum**2 * (psum - nobs) / (psum * nobs)
-            out[:, j] = var[:, j] / vsrs
-        return out
+            B = groups.sum(problem.denominator * w[:, None])
+            z = (a - estimate[d] * problem.denominator) / B[d]
+        psum = groups.sum(wi)[:, None]
+        nobs = groups.sum((w != 0).astype(float))[:, None]
+        zbar = groups.sum(wi[:, None] * z) / psum
+        dev = z - zbar[d]
+        s2 = groups.sum(wi[:, None] * dev**2) / psum * nobs / (nobs - 1)
+        vsrs = s2 * psum**2 * (psum - nobs) / (psum * nobs)
+        return var / vsrs
 
-    def _reported_df(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        """Degrees of freedom reported with each domain's estimate (the design's, by default)."""
-        return np.full(n_domains, self.degf())
-
-    def _solve(self, problem, labels, cols_vars, cols_levels, *, deff, level, df, domain):
+    def _solve(self, problem, analysis: Analysis, variables, levels, *, deff, level, df):
         level, df = check_level(level), check_df(df)
-        est, cov = self._engine().solve_ratio(problem)
+        if isinstance(df, str):
+            check_option(df, ["design"], "df")
+        est, cov = self.engine().solve_ratio(problem)
         var = np.diagonal(cov, axis1=1, axis2=2)
-        se = np.sqrt(np.maximum(var, 0.0))
-        D = problem.n_domains
-        counts = self._counts(domain, D)
-        ci_df = self._df_for_ci(df, domain, D)
+        se, notes = standard_errors(var, est)
+        design_df = self.domain_degf(problem.domain, problem.n_domains)
+        ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
         return tidy(
-            labels,
-            cols_vars,
-            cols_levels,
+            analysis.labels,
+            variables,
+            levels,
             est,
             se,
-            counts,
-            design_df=ci_df if ci_df is not None else self._reported_df(domain, D),
+            analysis.counts,
+            design_df=design_df if ci_df is None else ci_df,
             level=level,
             ci_df=ci_df,
             deff=self._deff(problem, est, var) if deff else None,
+            notes=notes,
         )
 
     def _linear(self, variables, by, na_rm, deff, level, df, *, per_unit: bool) -> pd.DataFrame:
         """Means (``per_unit``: denominator one per row) or totals of the analysis columns."""
-        cols = self._columns(variables)
-        domain, labels = self._domains(by, cols.missing, na_rm, "variables")
-        values = np.nan_to_num(cols.values)
-        problem = RatioProblem(values, np.ones_like(values) if per_unit else None, domain, len(labels))
-        return self._solve(problem, labels, cols.variables, cols.levels, deff=deff, level=level, df=df, domain=domain)
+        a = self.analysis(self.columns(variables), by, na_rm=na_rm)
+        values = a.values
+        problem = RatioProblem(values, np.ones_like(values) if per_unit else None, a.domain, a.n_domains)
+        return self._solve(problem, a, a.variables, a.levels, deff=deff, level=level, df=df)
 
     # -- estimators ----------------------------------------------------------------------------
     def mean(
@@ -304,8 +303,8 @@ class BaseDesign:
         Score ``w_i (y_i − R̂ x_i)/t̂_x`` (Särndal et al. 1992, §5.6; R ``svyratio``). The
         ``variable`` column reads ``"y/x"``.
         """
-        num = self._columns(numerator, "numerator")
-        den = self._columns(denominator, "denominator")
+        num = self.columns(numerator, "numerator")
+        den = self.columns(denominator, "denominator")
         if any(lv is not None for lv in num.levels + den.levels):
             raise SurveyError(
                 "ratio needs numeric variables",
@@ -314,16 +313,15 @@ class BaseDesign:
                 found="a categorical column",
                 hint="use mean() for shares of categories",
             )
-        missing = num.missing | den.missing
-        domain, labels = self._domains(by, missing, na_rm, "numerator")
-        a = np.nan_to_num(num.values)
+        an = self.analysis(num, by, na_rm=na_rm, argument="numerator", missing=den.missing)
+        a = an.values
         b = np.nan_to_num(den.values)
         ii = np.repeat(np.arange(a.shape[1]), b.shape[1])
         jj = np.tile(np.arange(b.shape[1]), a.shape[1])
-        problem = RatioProblem(a[:, ii], b[:, jj], domain, len(labels))
-        check_denominators(_domain_totals(b, self._w, domain, len(labels)), labels, den.variables)
+        problem = RatioProblem(a[:, ii], b[:, jj], an.domain, an.n_domains)
+        check_denominators(Groups(an.domain, an.n_domains).sum(b * self._w[:, None]), an.labels, den.variables)
         names = [f"{num.variables[i]}/{den.variables[j]}" for i, j in zip(ii, jj)]
-        return self._solve(problem, labels, names, [None] * len(names), deff=deff, level=level, df=df, domain=domain)
+        return self._solve(problem, an, names, [None] * len(names), deff=deff, level=level, df=df)
 
     def quantile(
         self,

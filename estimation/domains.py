@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore.checks import check_columns
+from surveycore.groups import Groups
 
 
 class DomainIndex:
@@ -30,17 +31,32 @@ class DomainIndex:
         key = tuple(by)
         if key not in self._cache:
             check_columns(self._data, by, "by")
-            frame = self._data[by]
             if len(by) == 1:
-                codes, uniques = pd.factorize(frame[by[0]], sort=True)
+                codes, uniques = pd.factorize(self._data[by[0]], sort=True)
                 labels = pd.DataFrame({by[0]: uniques})
             else:
-                grouped = frame.groupby(by, sort=True, observed=True, dropna=True)
-                codes = grouped.ngroup().to_numpy()
-                codes = np.where(np.isnan(codes.astype(float)), -1, codes)
-                labels = grouped.size().reset_index()[by]
+                codes = self._crossed(by)
+                first = Groups(codes).first_row
+                labels = pd.DataFrame({c: self._data[c].iloc[first].to_numpy() for c in by})
+                for c in by:  # keep categorical (and other extension) dtypes of the labels
+                    labels[c] = labels[c].astype(self._data[c].dtype)
             self._cache[key] = (np.asarray(codes, dtype=np.int64), labels.reset_index(drop=True))
         return self._cache[key]
+
+    def _crossed(self, by: list[str]) -> np.ndarray:
+        """Codes of the observed cells of several columns, in lexicographic order of their
+        sorted levels; ``-1`` where any column is missing."""
+        n = len(self._data)
+        key = np.zeros(n, dtype=np.int64)
+        missing = np.zeros(n, dtype=bool)
+        for c in by:
+            codes, uniques = pd.factorize(self._data[c], sort=True)
+            missing |= codes < 0
+            key = key * max(len(uniques), 1) + np.maximum(codes, 0)
+            key = pd.factorize(key, sort=True)[0].astype(np.int64)  # sorted: order kept, key small
+        out = np.full(n, -1, dtype=np.int64)
+        out[~missing] = pd.factorize(key[~missing], sort=True)[0]
+        return out
 
     def domains(self, by: list[str], active: np.ndarray) -> tuple[np.ndarray | None, pd.DataFrame]:
         """Domain codes for the ``by`` columns among ``active`` rows.

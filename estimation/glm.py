@@ -188,7 +188,7 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     check_level(level)
     max_iter = check_count(max_iter, "max_iter")
     fam = Family(family)
-    w_design = np.asarray(design._w, dtype=float)
+    w_design = np.asarray(design.weights, dtype=float)
     y, X, terms = model_matrices(design.data, formula, w_design)
     fam.check_response(y, w_design)
     prior = w_design / w_design[w_design > 0].mean()
@@ -216,7 +216,7 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
             bread = fit.bread(X)
         return fit.estfun(X, y, fam) @ bread
 
-    coef, cov = design._engine().solve_general(GeneralProblem(statistic, influence))
+    coef, cov = design.engine().solve_general(GeneralProblem(statistic, influence))
     df_resid = float(design.degf()) + 1 - X.shape[1]
     if unconverged[0]:
         messages.append(f"the GLM refit did not converge on {unconverged[0]} replicate(s); "

@@ -16,11 +16,16 @@ Both :class:`~estimation.taylor.TaylorEngine` and the replicate engine implement
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from estimation.variables import Analysis, Columns
 
 
 @dataclass(frozen=True)
@@ -74,4 +79,42 @@ class VarianceEngine(Protocol):
 
     def solve_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(estimate (m,), covariance (m, m))``."""
+        ...
+
+
+class EstimationDesign(Protocol):
+    """The contract between a design and the estimators built on it (quantiles, proportions,
+    tests, models, indicator tables): weights, a variance engine, analysis matrices with domain
+    codes, and degrees of freedom. Estimators use nothing else of a design.
+    """
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Sampling weights (n,), zero outside a subset; read-only."""
+        ...
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The design's rows (a copy: changing it changes nothing in the design)."""
+        ...
+
+    def engine(self) -> VarianceEngine:
+        """The variance engine for the design's weights."""
+        ...
+
+    def columns(self, variables: str | Sequence[str], argument: str = "variables") -> Columns:
+        """The analysis matrix of ``variables`` (NaN where missing)."""
+        ...
+
+    def analysis(self, columns: Columns, by: str | Sequence[str] | None, *, na_rm: bool = False,
+                 argument: str = "variables", missing: np.ndarray | None = None) -> Analysis:
+        """Domain codes of ``by`` for the rows where ``columns`` (and ``missing``) are observed."""
+        ...
+
+    def domain_degf(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Degrees of freedom of each domain's subset design."""
+        ...
+
+    def degf(self) -> float:
+        """Design degrees of freedom."""
         ...

@@ -31,7 +31,7 @@ from scipy import special, stats
 from estimation.glm_fit import Family, irls
 from estimation.glm_profile import profile_limits
 from estimation.problems import RatioProblem
-from estimation.results import tidy
+from estimation.results import standard_errors, tidy
 from surveycore.checks import check_df, check_level, check_option
 from surveycore.errors import SurveyError
 
@@ -141,12 +141,10 @@ def proportion(
         )
     if not 0 < level < 1:
         raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1", found=repr(level))
-    cols = design._columns(variable, "variable")
-    domain, labels = design._domains(by, cols.missing, na_rm, "variable")
-    if domain is None:
-        domain = np.zeros(len(cols.missing), dtype=np.int64)
-    D = len(labels)
-    y = np.nan_to_num(cols.values)
+    cols = design.columns(variable, "variable")
+    an = design.analysis(cols, by, na_rm=na_rm, argument="variable")
+    domain, labels, D = an.domain, an.labels, an.n_domains
+    y = an.values
     inside = domain >= 0
     if cols.levels[0] is None:
         vals = y[inside, 0]
@@ -160,11 +158,11 @@ def proportion(
             )
     k = y.shape[1]
     problem = RatioProblem(y, np.ones_like(y), domain, D)
-    engine = design._engine()
+    engine = design.engine()
     p, cov = engine.solve_ratio(problem)
-    var = np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)
-    se = np.sqrt(var)
-    design_df = np.asarray(design._domain_degf(domain, D), dtype=float)
+    var = np.diagonal(cov, axis1=1, axis2=2)
+    se, notes = standard_errors(var, p)
+    design_df = design.domain_degf(domain, D)
     ddf = design_df if df is None else np.full(D, float(df))
     q = 1 - (1 - level) / 2
     crit = _t(q, ddf)[:, None]
@@ -181,6 +179,10 @@ def proportion(
         elif method == "logit":
             sl = np.sqrt(_logit_variance(engine, problem, p, var))
             lo, hi = special.expit(special.logit(p) - crit * sl), special.expit(special.logit(p) + crit * sl)
+            # a domain where every row is (or none is) in the class: R's fitted logit diverges
+            # and its interval collapses on p
+            edge = (p == 0) | (p == 1)
+            lo, hi = np.where(edge, p, lo), np.where(edge, p, hi)
         elif method == "beta":
             alpha = 1 - level
             n_rows = np.bincount(domain[inside], minlength=D).astype(float)
@@ -192,21 +194,21 @@ def proportion(
             var_l = _logit_variance(engine, problem, p, var)
             lo = np.full((D, k), np.nan)
             hi = np.full((D, k), np.nan)
-            w = design._w
+            w = design.weights
             for d in range(D):  # one profile per domain and level
                 rows = (domain == d) & (w > 0)
                 for j in range(k):
                     lo[d, j], hi[d, j] = _likelihood_ci(y[rows, j], w[rows], p[d, j], var_l[d, j], ddf[d], level)
-    counts = np.bincount(domain[inside], minlength=D)
     return tidy(
         labels,
         cols.variables,
         cols.levels,
         p,
         se,
-        counts,
+        an.counts,
         design_df=ddf,
         level=level,
         ci_df=None,
         ci=(lo, hi),
+        notes=notes,
     )

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from estimation.problems import RatioProblem
-from estimation.results import critical_value, tidy
+from estimation.results import critical_value, standard_errors, tidy
+from estimation.variables import Columns
 from surveycore.checks import check_df, check_level, check_probabilities
 from surveycore.errors import SurveyError
 
@@ -41,9 +42,9 @@ def quantile_rule(x_sorted: np.ndarray, w_sorted: np.ndarray, p: float) -> float
     cumw = cum_ext.astype(np.float64)
     total = float(cum_ext[-1])
     below = np.flatnonzero(cumw <= p * total)
-    if len(below) == 0:
-        return float(x_sorted[0])
-    pos = below[-1]
+    # R's ``last()`` gives the first position when no cumulative share is <= p, so a p below
+    # the first value's share returns the second value (R survey 4.1, ``qs``)
+    pos = below[-1] if len(below) else 0
     nxt = min(pos + 1, len(x_sorted) - 1)
     wlow = p - cumw[pos] / total
     return float(x_sorted[pos] if wlow == 0 else x_sorted[nxt])
@@ -53,7 +54,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
     """Quantiles of each variable in each domain with Woodruff intervals and SEs."""
     probs_arr = check_probabilities(probs, "probs")
     level, df = check_level(level), check_df(df)
-    cols = design._columns(variables)
+    cols = design.columns(variables)
     if any(lv is not None for lv in cols.levels):
         raise SurveyError(
             "quantiles need numeric variables",
@@ -61,15 +62,14 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             expected="numeric columns",
             found="a categorical column",
         )
-    w = design._w
+    w = design.weights
+    engine = design.engine()
     frames = []
     for j, name in enumerate(cols.variables):
-        miss = np.isnan(cols.values[:, j])
-        domain, labels = design._domains(by, miss, na_rm, "variables")
-        if domain is None:
-            domain = np.zeros(design.n, dtype=np.int64)
-        D = len(labels)
-        x = np.nan_to_num(cols.values[:, j])
+        one = Columns(cols.values[:, [j]], [name], [None], np.isnan(cols.values[:, j]))
+        an = design.analysis(one, by, na_rm=na_rm)
+        domain, labels, D = an.domain, an.labels, an.n_domains
+        x = an.values[:, 0]
         xs, ws, bounds = _segments(x, w, domain, D)
         q = np.empty((D, len(probs_arr)))
         for d in range(D):
@@ -79,12 +79,12 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         row_q = q[np.maximum(domain, 0)]
         indicator = (x[:, None] <= row_q).astype(float)
         problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
-        phat, cov = design._engine().solve_ratio(problem)
-        se_p = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
+        phat, cov = engine.solve_ratio(problem)
+        se_p, notes = standard_errors(np.diagonal(cov, axis1=1, axis2=2), phat)
         if df is None:
             ci_df = np.full(D, np.inf)
         elif isinstance(df, str):
-            ci_df = design._domain_degf(domain, D)
+            ci_df = design.domain_degf(domain, D)
         else:
             ci_df = np.full(D, float(df))
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
@@ -99,7 +99,6 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 if not np.isnan(hi_p[d, k]) and hi_p[d, k] <= 1:
                     hi[d, k] = quantile_rule(xs[seg], ws[seg], hi_p[d, k])
         se = (hi - lo) / (2 * c)
-        counts = np.bincount(domain[domain >= 0], minlength=D)
         frames.append(
             tidy(
                 labels,
@@ -107,12 +106,15 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 [None] * len(probs_arr),
                 q,
                 se,
-                counts,
+                an.counts,
                 design_df=ci_df,
                 level=level,
                 ci_df=None,
                 ci=(lo, hi),
                 quantile=list(probs_arr),
+                notes=notes,
             )
         )
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["notes"] = [note for f in frames for note in f.attrs["notes"]]
+    return out

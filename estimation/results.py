@@ -6,9 +6,13 @@ Columns: the ``by`` columns, then ``variable, level, estimate, se, ci_low, ci_hi
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from surveycore.errors import SurveyWarning
 
 COLUMNS = ["variable", "level", "estimate", "se", "ci_low", "ci_high", "cv", "df", "n"]
 
@@ -21,6 +25,28 @@ def critical_value(level: float, df: float | np.ndarray | None) -> np.ndarray | 
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.where(np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(df > 0, df, np.nan)))
+
+
+def standard_errors(var: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Standard errors ``√V`` and the notes to record with them.
+
+    A variance the engine reports as NaN next to a finite estimate is a negative variance
+    estimate (Horvitz–Thompson or Yates–Grundy form): its SE is NaN, never 0, and a
+    :class:`~surveycore.SurveyWarning` says so (R also returns NaN).
+    """
+    var = np.asarray(var, dtype=float)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.where(var < 0, np.nan, var))
+    negative = np.isnan(var) & np.isfinite(estimate)
+    notes: list[str] = []
+    if negative.any():
+        note = (
+            f"{int(negative.sum())} negative variance estimate(s) from the Horvitz–Thompson/Yates–Grundy "
+            "form: SE reported as NaN"
+        )
+        warnings.warn(note, SurveyWarning, stacklevel=3)
+        notes.append(note)
+    return se, notes
 
 
 def tidy(
@@ -37,6 +63,7 @@ def tidy(
     ci: tuple[np.ndarray, np.ndarray] | None = None,
     deff: np.ndarray | None = None,
     quantile: list[float] | None = None,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Assemble the tidy frame.
 
@@ -55,6 +82,8 @@ def tidy(
         Degrees of freedom of the interval (None: normal).
     ci : tuple of ndarray (D, k), optional
         Interval ends when they are not ``estimate ± c·se``.
+    notes : list of str, optional
+        Decisions taken on the way (negative variances, …), kept in ``result.attrs["notes"]``.
     """
     D, k = estimate.shape
     if ci is None:
@@ -89,4 +118,5 @@ def tidy(
     if labels.shape[1]:
         rep = labels.loc[labels.index.repeat(k)].reset_index(drop=True)
         out = pd.concat([rep, out], axis=1)
+    out.attrs["notes"] = list(notes or [])
     return out

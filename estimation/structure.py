@@ -15,12 +15,14 @@ Built once when a design is declared, then shared by every estimate. Follows R `
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from surveycore.checks import check_columns, finite_numeric
 from surveycore.errors import SurveyError
+from surveycore.groups import Groups, finite_population_factor
 
 
 @dataclass(frozen=True)
@@ -59,20 +61,41 @@ class Stage:
     def n_strata(self) -> int:
         return len(self.n_sampled)
 
+    @cached_property
+    def clusters(self) -> Groups:
+        """Rows grouped by cluster."""
+        return Groups(self.cluster, self.n_clusters)
+
+    @cached_property
+    def strata(self) -> Groups:
+        """Clusters grouped by stratum."""
+        return Groups(self.stratum, self.n_strata)
+
     def sampling_fraction(self) -> np.ndarray:
         """``n_h / N_h`` for each cluster (zero when sampled with replacement)."""
-        n = self.n_sampled[self.stratum].astype(float)
-        return n / self.popsize  # zero where popsize is infinite
+        return self.n_sampled[self.stratum] / self.popsize
+
+    def fpc_factor(self) -> np.ndarray:
+        """``1 − n_h/N_h`` for each cluster (one when sampled with replacement)."""
+        return finite_population_factor(self.n_sampled[self.stratum], self.popsize)
+
+    def certain_strata(self) -> np.ndarray:
+        """Strata whose every cluster is a certainty unit (``1 − f < 1e-7``), (n_strata,) bool."""
+        return self.strata.all(self.fpc_factor() < 1e-7)
 
 
 def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
-    return pd.factorize(pd.Series(values), sort=True)[0].astype(np.int64)
+    return Groups.factorize(values)[0].codes
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
-    """Codes of the interaction of several code vectors."""
-    frame = pd.DataFrame({i: c for i, c in enumerate(codes)})
-    return frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy(np.int64)
+    """Codes of the interaction of several non-negative code vectors, in lexicographic order."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        c = np.asarray(c, dtype=np.int64)
+        key = key * (int(c.max()) + 1 if c.size else 1) + c
+        key = pd.factorize(key, sort=True)[0].astype(np.int64)  # keep the key small
+    return key
 
 
 def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pps: bool) -> np.ndarray:
@@ -160,9 +183,10 @@ def build_stages(
         if s == 0:
             st_rows = raw_strata[0] if raw_strata else np.zeros(n, dtype=np.int64)
             if raw_strata and not nest:
-                per_psu = pd.DataFrame({"c": raw_ids[0], "h": st_rows}).groupby("c")["h"].nunique()
+                psu = Groups(raw_ids[0])
+                per_psu = psu.count_distinct(st_rows, int(st_rows.max()) + 1)
                 if (per_psu > 1).any():
-                    bad = data[ids[0]].iloc[np.flatnonzero(np.isin(raw_ids[0], per_psu.index[per_psu > 1]))]
+                    bad = data[ids[0]].iloc[np.flatnonzero((per_psu > 1)[raw_ids[0]])]
                     raise SurveyError(
                         "the same cluster id appears in more than one stratum",
                         argument="nest",
@@ -182,9 +206,7 @@ def build_stages(
             parent_rows = previous
         cl_codes = _codes(cl_rows)
         st_codes = _codes(st_rows)
-        n_cl = int(cl_codes.max()) + 1
-        first_row = np.zeros(n_cl, dtype=np.int64)
-        first_row[cl_codes[::-1]] = np.arange(n - 1, -1, -1)
+        first_row = Groups(cl_codes).first_row
         cl_stratum = st_codes[first_row]
         if (cl_stratum[cl_codes] != st_codes).any():  # a cluster spanning strata at stage > 1
             raise SurveyError(
@@ -195,23 +217,22 @@ def build_stages(
             )
         n_st = int(st_codes.max()) + 1
         n_sampled = np.bincount(cl_stratum, minlength=n_st)
-        st_first = np.zeros(n_st, dtype=np.int64)
-        st_first[st_codes[::-1]] = np.arange(n - 1, -1, -1)
+        st_first = Groups(st_codes, n_st).first_row
         if fpc:
             values = finite_numeric(data[fpc[s]], "fpc")
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
             popsize = popsize_rows[first_row]
             if not pps:
-                spread = pd.Series(popsize_rows).groupby(st_codes).nunique()
-                if (spread > 1).any():
+                varies = Groups(st_codes, n_st).any(popsize_rows != popsize_rows[st_first][st_codes])
+                if varies.any():
                     raise SurveyError(
                         f"fpc varies within strata at stage {s + 1}",
                         argument="fpc",
                         expected="one population size per stratum",
-                        found=f"{int((spread > 1).sum())} strata with several fpc values",
+                        found=f"{int(varies.sum())} strata with several fpc values",
                     )
         else:
-            popsize = np.full(n_cl, np.inf)
+            popsize = np.full(len(first_row), np.inf)
         stages.append(
             Stage(
                 cluster=cl_codes,

@@ -16,8 +16,21 @@ and the contributions of stage ``s + 1`` are added, multiplied by the sampling f
 stratum mean, ``"average"`` replaces them by the average of the other strata's contributions,
 ``"fail"`` is refused when the design is declared.
 
-Domains: cluster totals are formed per (cluster, domain) pair with one ``bincount``; every
-domain's covariance follows from sums over those pairs, so thousands of domains cost one pass.
+The variance is a symmetric bilinear form ``V(a, b)`` of the score columns; the engine
+evaluates it on cluster totals (:meth:`TaylorEngine.bilinear`).
+
+Domains are a dimension of the scores. Domain ``d``'s scores ``x_d`` are the scores of its rows
+(zero elsewhere). When the weights carry calibration, post-stratification or raking records,
+each domain's scores are residualised against every record *before* the variance —
+``e_d = x_d − U C_d`` (:class:`weighting.records.ResidualMap`), non-zero outside the domain —
+exactly as R's ``svyby`` (a ``subset`` per domain) does. Residualising the pooled scores and
+splitting afterwards is wrong. All domains cost one pass: ``C_d`` comes from the per-domain
+products ``Lᵀ x_d``, and
+
+.. math:: V(e_d) = V(x_d) − V(x_d, U) C_d − C_d^T V(U, x_d) + C_d^T V(U, U) C_d,
+
+where ``V(x_d)`` uses the (cluster, domain) pairs present and ``V(x_d, U)`` is linear in the
+pair totals. With a single domain the residuals are formed explicitly.
 
 PPS without replacement (one stage): Brewer's approximation uses per-unit ``f_c = 1 - π_c``
 in the formula above; Overton's and Hartley–Rao's approximations and a user-supplied matrix of
@@ -28,53 +41,25 @@ joint inclusion probabilities use the Horvitz–Thompson form ``x' Δ̌ x`` with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage
+from surveycore.groups import Groups
+from weighting.records import ResidualMap
+
+Matrix = np.ndarray | sp.spmatrix
 
 
-class ScoreAdjustment(Protocol):
-    """A calibration record: replaces scores by their residuals (see ``weighting``)."""
-
-    def residualize(self, x: np.ndarray) -> np.ndarray: ...
+def _dense(m: Matrix) -> np.ndarray:
+    return m.toarray() if sp.issparse(m) else np.asarray(m)
 
 
-def _pair_codes(cluster: np.ndarray, n_clusters: int, domain: np.ndarray | None, n_domains: int):
-    """Codes of the (cluster, domain) pairs present, with each pair's cluster and domain.
-
-    Rows outside every domain carry zero scores, so they may be counted in domain 0.
-    """
-    if domain is None or n_domains == 1:
-        return cluster, np.arange(n_clusters), np.zeros(n_clusters, dtype=np.int64)
-    key = cluster * n_domains + np.maximum(domain, 0)
-    size = n_clusters * n_domains
-    if size <= max(4 * len(key), 1 << 20):
-        present = np.bincount(key, minlength=size) > 0
-        uniq = np.flatnonzero(present)
-        remap = np.cumsum(present) - 1
-        inverse = remap[key]
-    else:
-        uniq, inverse = np.unique(key, return_inverse=True)
-    return inverse, uniq // n_domains, uniq % n_domains
-
-
-def _group_sum(codes: np.ndarray, x: np.ndarray, size: int) -> np.ndarray:
-    out = np.empty((size, x.shape[1]))
-    for j in range(x.shape[1]):
-        out[:, j] = np.bincount(codes, weights=x[:, j], minlength=size)
-    return out
-
-
-def finite_population_factor(stage: Stage) -> np.ndarray:
-    """``1 - n_h/N_h`` for each cluster (one when sampled with replacement)."""
-    n = stage.n_sampled[stage.stratum].astype(float)
-    finite = np.isfinite(stage.popsize)
-    out = np.ones(stage.n_clusters)
-    out[finite] = (stage.popsize[finite] - n[finite]) / stage.popsize[finite]
-    return out
+def _scale_rows(m: Matrix, v: np.ndarray) -> Matrix:
+    return sp.diags(v) @ m if sp.issparse(m) else v[:, None] * m
 
 
 def stratum_factors(stage: Stage, lonely_psu: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,12 +77,10 @@ def stratum_factors(stage: Stage, lonely_psu: str) -> tuple[np.ndarray, np.ndarr
         Whether the stratum is centred at its mean (False only for ``"adjust"`` singletons).
     """
     n_h = stage.n_sampled
-    f = finite_population_factor(stage)
+    f = stage.fpc_factor()
     n_c = n_h[stage.stratum].astype(float)
     scale = np.where(n_c > 1, f * n_c / np.maximum(n_c - 1, 1), f)
-    # certainty strata: all clusters with f < 1e-7 contribute nothing (and are never "lonely")
-    certain = np.ones(stage.n_strata, dtype=bool)
-    np.logical_and.at(certain, stage.stratum, f < 1e-7)
+    certain = stage.certain_strata()
     scale = np.where(certain[stage.stratum], 0.0, scale)
     single = (n_h == 1) & ~certain
     mult = np.ones(stage.n_strata)
@@ -107,9 +90,9 @@ def stratum_factors(stage: Stage, lonely_psu: str) -> tuple[np.ndarray, np.ndarr
     elif lonely_psu == "adjust":
         centre = ~single
     elif lonely_psu == "average":
-        n_parent = int(stage.parent.max()) + 1
-        nstrat = np.bincount(stage.parent, minlength=n_parent).astype(float)
-        nok = np.bincount(stage.parent, weights=(~single).astype(float), minlength=n_parent)
+        parents = Groups(stage.parent)
+        nstrat = parents.sizes.astype(float)
+        nok = parents.sum((~single).astype(float))
         factor = np.divide(nstrat, nok, out=np.zeros_like(nstrat), where=nok > 0)
         mult = np.where(single, 0.0, factor[stage.parent])
         scale = np.where(single[stage.stratum], 0.0, scale)
@@ -118,53 +101,241 @@ def stratum_factors(stage: Stage, lonely_psu: str) -> tuple[np.ndarray, np.ndarr
 
 def lonely_strata(stage: Stage) -> np.ndarray:
     """Indices of strata with a single sampled cluster that are not certainty strata."""
-    f = finite_population_factor(stage)
-    certain = np.ones(stage.n_strata, dtype=bool)
-    np.logical_and.at(certain, stage.stratum, f < 1e-7)
-    return np.flatnonzero((stage.n_sampled == 1) & ~certain)
+    return np.flatnonzero((stage.n_sampled == 1) & ~stage.certain_strata())
 
 
-class TaylorEngine:
-    """Variance by linearisation for a :class:`~estimation.structure.Stage` list.
+@dataclass(frozen=True)
+class _StageForm:
+    """The quadratic form of one stage: ``Σ_h γ'_h Σ_{c∈h} s_c (X_c − c_h X̄_h)(·)ᵀ``.
+
+    ``weight`` is ``s_c`` times the stratum's carry (ancestors' sampling fractions × the
+    ``"average"`` multiplier), ``gamma`` the carry of centred strata (zero otherwise).
+    """
+
+    stage: Stage
+    scale: np.ndarray  # (C,) s_c
+    weight: np.ndarray  # (C,) s_c · carry_h
+    carry: np.ndarray  # (H,) carry_h
+    gamma: np.ndarray  # (H,) carry_h · centre_h
+    s_sum: np.ndarray  # (H,) Σ_{c∈h} s_c
+
+    @property
+    def clusters(self) -> Groups:
+        return self.stage.clusters
+
+    @property
+    def strata(self) -> Groups:
+        return self.stage.strata
+
+    def bilinear(self, ta: Matrix, tb: Matrix) -> np.ndarray:
+        """``V(a, b)`` (a × b) from cluster totals ``ta`` (C × a) and ``tb`` (C × b)."""
+        n_h = self.stage.n_sampled.astype(float)
+        inv_n = np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
+        term = ta.T @ _scale_rows(tb, self.weight)
+        ma = _scale_rows(self.strata.sum(ta), inv_n)
+        ba = self.strata.sum(_scale_rows(ta, self.scale))
+        mb = _scale_rows(self.strata.sum(tb), inv_n * self.gamma)
+        bb = _scale_rows(self.strata.sum(_scale_rows(tb, self.scale)), self.gamma)
+        left = ba - _scale_rows(ma, self.s_sum)
+        return _dense(term) - _dense(left.T @ mb) - _dense(ma.T @ bb)
+
+    def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
+        """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k)."""
+        D, k = pairs.n_domains, totals.shape[1]
+        cl = pairs.cluster
+        stratum = self.stage.stratum[cl]
+        H = self.stage.n_strata
+        key = Groups(stratum * D + pairs.domain, H * D)
+        outer = totals[:, :, None] * totals[:, None, :] * self.weight[cl][:, None, None]
+        A = key.sum(outer.reshape(-1, k * k)).reshape(H * D, k, k)
+        B = key.sum(totals * self.scale[cl][:, None])
+        S = key.sum(totals)
+        n_rep = np.repeat(self.stage.n_sampled.astype(float), D)[:, None]
+        m = np.divide(S, n_rep, out=np.zeros_like(S), where=n_rep > 0)
+        g = np.repeat(self.gamma, D)[:, None, None]
+        s_rep = np.repeat(self.s_sum, D)[:, None, None]
+        A -= g * (B[:, :, None] * m[:, None, :] + m[:, :, None] * B[:, None, :] - s_rep * m[:, :, None] * m[:, None, :])
+        return A.reshape(H, D, k, k).sum(axis=0)
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """The (cluster, domain) pairs present among the rows of one stage."""
+
+    rows: Groups  # rows → pair (rows outside every domain: in no pair)
+    cluster: np.ndarray  # (pairs,)
+    domain: np.ndarray  # (pairs,)
+    n_clusters: int
+    n_domains: int
+
+    @classmethod
+    def build(cls, cluster: Groups, domain: np.ndarray | None, n_domains: int) -> _Pairs:
+        C = cluster.n_groups
+        if domain is None:
+            return cls(cluster, np.arange(C), np.zeros(C, dtype=np.int64), C, 1)
+        inside = domain >= 0
+        key = np.where(inside, cluster.codes * n_domains + np.maximum(domain, 0), -1)
+        size = C * n_domains
+        if size <= max(4 * len(key), 1 << 20):
+            present = np.bincount(key + 1, minlength=size + 1)[1:] > 0
+            uniq = np.flatnonzero(present)
+            remap = np.cumsum(present) - 1
+            codes = np.where(inside, remap[np.maximum(key, 0)], -1)
+        else:
+            uniq, inverse = np.unique(key[inside], return_inverse=True)
+            codes = np.full(len(key), -1, dtype=np.int64)
+            codes[inside] = inverse
+        return cls(Groups(codes, len(uniq)), uniq // n_domains, uniq % n_domains, C, n_domains)
+
+    def totals(self, x: np.ndarray) -> np.ndarray:
+        return self.rows.sum(x)
+
+    def as_matrix(self, totals: np.ndarray) -> sp.csr_matrix:
+        """Pair totals as a sparse (clusters × D·k) matrix, column ``d·k + j``."""
+        k = totals.shape[1]
+        rows = np.repeat(self.cluster, k)
+        cols = (self.domain[:, None] * k + np.arange(k)).ravel()
+        return sp.csr_matrix((totals.ravel(), (rows, cols)), shape=(self.n_clusters, self.n_domains * k))
+
+
+class TaylorVariance:
+    """The design's variance form: everything about linearisation that does not depend on the weights.
+
+    Built once per design and shared by its subsets (which only change weights); caches the
+    weighting records' ``U`` totals and ``V(U, U)``.
 
     Parameters
     ----------
     stages : list of Stage
         Factorised design (see :func:`estimation.structure.build_stages`).
-    weights : ndarray (n,)
-        Sampling weights (zero outside a subset).
     lonely_psu : str
         Treatment of single-cluster strata.
     multistage : bool
         Whether later stages contribute (True when ``fpc`` is given, as in R).
-    adjustments : sequence of ScoreAdjustment
-        Calibration records applied to the scores before the recursion.
-    pps : None, "brewer", or ndarray (n, n)
-        ``None``/``"brewer"`` use the recursion; a matrix is the Horvitz–Thompson ``Δ̌``
-        (already built from joint probabilities or an approximation).
-    pps_yates_grundy : bool
+    adjustments : sequence of records
+        Calibration, post-stratification and raking records (see :mod:`weighting.records`),
+        in chain order.
+    dcheck : ndarray (C, C), optional
+        The Horvitz–Thompson ``Δ̌`` of a PPS design over first-stage units (None: recursion).
+    yates_grundy : bool
         Use the Yates–Grundy form with ``Δ̌``.
     """
 
     def __init__(
         self,
         stages: list[Stage],
-        weights: np.ndarray,
         lonely_psu: str,
         multistage: bool,
-        adjustments: Sequence[ScoreAdjustment] = (),
+        adjustments: Sequence = (),
         dcheck: np.ndarray | None = None,
         yates_grundy: bool = False,
     ) -> None:
         self.stages = stages
-        self.weights = weights
         self.lonely_psu = lonely_psu
         self.multistage = multistage
-        self.adjustments = tuple(adjustments)
+        self.residuals = ResidualMap(adjustments)
         self.dcheck = dcheck
         self.yates_grundy = yates_grundy
-        self._factors = [stratum_factors(st, lonely_psu) for st in stages]
-        self._fractions = [st.sampling_fraction() for st in stages]
+        self._forms = self._stage_forms()
+        self._u_cache: dict[str, object] = {}
+
+    def _stage_forms(self) -> list[_StageForm]:
+        forms = []
+        stages = self.stages if self.multistage else self.stages[:1]
+        carry = np.ones(len(self.stages[0].cluster))  # product of ancestors' sampling fractions, per row
+        for s, stage in enumerate(stages):
+            scale, mult, centre = stratum_factors(stage, self.lonely_psu)
+            first = stage.clusters.first_row
+            cl_carry = carry[first]
+            st_carry = cl_carry[stage.strata.first_row] * mult
+            forms.append(
+                _StageForm(
+                    stage=stage,
+                    scale=scale,
+                    weight=scale * st_carry[stage.stratum],
+                    carry=st_carry,
+                    gamma=st_carry * centre,
+                    s_sum=stage.strata.sum(scale),
+                )
+            )
+            if s + 1 < len(stages):
+                carry = carry * stage.sampling_fraction()[stage.cluster]
+                if not carry.any():
+                    break
+        return forms
+
+    # -- the bilinear form ------------------------------------------------------------------
+    def bilinear(self, a: Matrix, b: Matrix) -> np.ndarray:
+        """``V(a, b)``: design covariance of the totals of score columns ``a`` (n × p) and ``b`` (n × q)."""
+        if self.dcheck is not None:
+            cl = self.stages[0].clusters
+            ta, tb = cl.sum(a), cl.sum(b)
+            out = _dense(ta.T @ _dense(self.dcheck @ tb))
+            if self.yates_grundy:
+                out = out - _dense(ta.T @ _scale_rows(tb, self._dcheck_colsum()))
+            return out
+        total = 0.0
+        for form in self._forms:
+            total = total + form.bilinear(form.clusters.sum(a), form.clusters.sum(b))
+        return np.asarray(total)
+
+    def _dcheck_colsum(self) -> np.ndarray:
+        return np.asarray(self.dcheck.sum(axis=0)).ravel()
+
+    def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: list | None = None):
+        """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pair totals."""
+        k = x.shape[1]
+        if self.dcheck is not None:
+            pairs = _Pairs.build(self.stages[0].clusters, domain, n_domains)
+            tot = pairs.totals(x)
+            tx = pairs.as_matrix(tot)
+            y = _dense(tx.T @ self.dcheck).T  # Δ̌ T (C × D·k); Δ̌ is symmetric
+            y_pair = y[pairs.cluster[:, None], pairs.domain[:, None] * k + np.arange(k)]
+            outer = tot[:, :, None] * y_pair[:, None, :]
+            if self.yates_grundy:
+                cs = self._dcheck_colsum()[pairs.cluster]
+                outer = outer - cs[:, None, None] * tot[:, :, None] * tot[:, None, :]
+            if keep is not None:
+                keep.append(tx)
+            return Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
+        total = np.zeros((n_domains, k, k))
+        for form in self._forms:
+            pairs = _Pairs.build(form.clusters, domain, n_domains)
+            tot = pairs.totals(x)
+            total += form.domain_diagonal(pairs, tot)
+            if keep is not None:
+                keep.append(pairs.as_matrix(tot))
+        return total
+
+    def _cross_u(self, stage_totals: list[sp.csr_matrix]) -> np.ndarray:
+        """``V(x_d, U)`` (D·k × P) from each stage's (cluster × D·k) pair totals."""
+        if self.dcheck is not None:
+            tu = self._u_totals()[0]
+            out = _dense(stage_totals[0].T @ _dense(self.dcheck @ tu))
+            if self.yates_grundy:
+                out = out - _dense(stage_totals[0].T @ _scale_rows(tu, self._dcheck_colsum()))
+            return out
+        total = 0.0
+        for form, tx, tu in zip(self._forms, stage_totals, self._u_totals()):
+            total = total + form.bilinear(tx, tu)
+        return np.asarray(total)
+
+    def _u_totals(self) -> list[Matrix]:
+        if "totals" not in self._u_cache:
+            u = self.residuals.stacked_u()
+            stages = [self.stages[0]] if self.dcheck is not None else [f.stage for f in self._forms]
+            totals = [st.clusters.sum(u) for st in stages]
+            # dense when small: sparse × dense products are much cheaper than sparse × sparse
+            self._u_cache["totals"] = [
+                t.toarray() if sp.issparse(t) and t.shape[0] * t.shape[1] <= 2e7 else t for t in totals
+            ]
+        return self._u_cache["totals"]  # type: ignore[return-value]
+
+    def _uu(self) -> np.ndarray:
+        if "uu" not in self._u_cache:
+            u = self.residuals.stacked_u()
+            self._u_cache["uu"] = self.bilinear(u, u)
+        return self._u_cache["uu"]  # type: ignore[return-value]
 
     # -- the narrow waist -------------------------------------------------------------------
     def covariance(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
@@ -173,9 +344,9 @@ class TaylorEngine:
         Parameters
         ----------
         x : ndarray (n, k)
-            Weighted scores on every row of the design.
+            Weighted scores, each row scored for its own domain.
         domain : ndarray of int (n,), optional
-            Domain code per row (``-1``: in no domain).
+            Domain code per row (``-1``: in no domain; its scores are ignored).
         n_domains : int
 
         Returns
@@ -185,72 +356,74 @@ class TaylorEngine:
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
-        for record in self.adjustments:
-            x = np.asarray(record.residualize(x), dtype=float)
+        if domain is not None:
+            x = np.where((domain >= 0)[:, None], x, 0.0)
+            if n_domains == 1:
+                domain = None
+        if not self.residuals:
+            cov = self._domain_diagonal(x, domain, n_domains)
+        elif domain is None:
+            x = self.residuals.residualize(x)
+            cov = self._domain_diagonal(x, None, 1)
+        else:
+            cov = self._calibrated_domains(x, domain, n_domains)
+        return self._checked(cov, x, domain, n_domains)
+
+    def _checked(self, cov: np.ndarray, x: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
+        """Variances below zero: rounding (set to zero) or, for ``Δ̌`` forms, negative (NaN).
+
+        The recursion is a sum of positive semi-definite terms, so a negative diagonal there is
+        rounding. The Horvitz–Thompson and Yates–Grundy forms can be negative (Särndal et al.
+        1992, §2.8); a value below ``−1e-12 (Σ_c |X_c|)²`` is reported as NaN, as R does.
+        """
+        idx = np.arange(cov.shape[1])
+        diag = cov[:, idx, idx]
+        negative = diag < 0
+        if not negative.any():
+            return cov
         if self.dcheck is not None:
-            return self._pps_matrix(x, domain, n_domains)
-        k = x.shape[1]
-        total = np.zeros((n_domains, k, k))
-        stages = self.stages if self.multistage else self.stages[:1]
-        carry = np.ones(len(x))  # product of ancestors' sampling fractions, per row
-        for s, stage in enumerate(stages):
-            total += self._stage(stage, s, x, carry, domain, n_domains)
-            if s + 1 < len(stages):
-                carry = carry * self._fractions[s][stage.cluster]
-                if not carry.any():
-                    break
-        return total
+            groups = Groups(domain if domain is not None else np.zeros(len(x), dtype=np.int64), n_domains)
+            size = groups.sum(np.abs(x)) ** 2
+            real = negative & (diag < -1e-12 * size)
+            diag[real] = np.nan
+            negative &= ~real
+        diag[negative] = 0.0
+        cov[:, idx, idx] = diag
+        return cov
 
-    def _stage(self, stage, s, x, carry, domain, n_domains):
-        scale, mult, centre = self._factors[s]
+    def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
+        """``V(x_d − U C_d)`` for every domain without forming the residuals."""
         k = x.shape[1]
-        codes, pair_cluster, pair_domain = _pair_codes(stage.cluster, stage.n_clusters, domain, n_domains)
-        T = _group_sum(codes, x, len(pair_cluster))  # (pairs, k)
-        # ancestors' fraction is constant within a cluster: take it per cluster
-        cl_carry = np.zeros(stage.n_clusters)
-        cl_carry[stage.cluster] = carry
-        stratum = stage.stratum[pair_cluster]
-        weight = scale[pair_cluster]
-        H = stage.n_strata
-        key = stratum * n_domains + pair_domain
-        size = H * n_domains
-        # sums over the clusters of each (stratum, domain): Σ s T T', Σ s T, Σ T
-        A = np.zeros((size, k, k))
-        outer = T[:, :, None] * T[:, None, :] * weight[:, None, None]
-        for a in range(k):
-            for b in range(k):
-                A[:, a, b] = np.bincount(key, weights=outer[:, a, b], minlength=size)
-        B = _group_sum(key, T * weight[:, None], size)
-        Ssum = _group_sum(key, T, size)
-        # Σ_c s_c over *all* clusters of the stratum (zero totals included)
-        S_all = np.bincount(stage.stratum, weights=scale, minlength=H)
-        n_strat = stage.n_sampled.astype(float)
-        m = Ssum / np.repeat(n_strat, n_domains)[:, None]
-        cen = np.repeat(centre, n_domains)[:, None, None]
-        S_rep = np.repeat(S_all, n_domains)[:, None, None]
-        cov = A - cen * (B[:, :, None] * m[:, None, :] + m[:, :, None] * B[:, None, :] - S_rep * m[:, :, None] * m[:, None, :])
-        # multiply by the ancestors' sampling fractions (constant within stratum) and mult
-        st_first_cluster = np.zeros(H, dtype=np.int64)
-        st_first_cluster[stage.stratum[::-1]] = np.arange(stage.n_clusters - 1, -1, -1)
-        st_carry = cl_carry[st_first_cluster] * mult
-        cov = cov * np.repeat(st_carry, n_domains)[:, None, None]
-        return cov.reshape(H, n_domains, k, k).sum(axis=0)
+        coef = self.residuals.coefficients(x, domain, D)  # (P, D·k)
+        stage_totals: list[sp.csr_matrix] = []
+        vxx = self._domain_diagonal(x, domain, D, keep=stage_totals)
+        vxu = self._cross_u(stage_totals)  # (D·k, P)
+        P = coef.shape[0]
+        c = coef.reshape(P, D, k).transpose(1, 0, 2)  # (D, P, k)
+        cross = np.einsum("dkp,dpl->dkl", vxu.reshape(D, k, P), c)
+        quad = np.einsum("dpk,dpl->dkl", c, (self._uu() @ coef).reshape(P, D, k).transpose(1, 0, 2))
+        return vxx - cross - cross.transpose(0, 2, 1) + quad
 
-    def _pps_matrix(self, x, domain, n_domains):
-        stage = self.stages[0]
-        k = x.shape[1]
-        out = np.zeros((n_domains, k, k))
-        D = self.dcheck
-        for d in range(n_domains):
-            xd = x if domain is None else np.where((domain == d)[:, None], x, 0.0)
-            T = _group_sum(stage.cluster, xd, stage.n_clusters)
-            V = T.T @ (D @ T)
-            if self.yates_grundy:
-                V = V - np.einsum("j,ja,jb->ab", np.asarray(D.sum(axis=0)).ravel(), T, T)
-            out[d] = V
-        return out
 
-    # -- VarianceEngine ---------------------------------------------------------------------
+class TaylorEngine:
+    """:class:`~estimation.problems.VarianceEngine` by linearisation: a variance form and weights.
+
+    Parameters
+    ----------
+    variance : TaylorVariance
+        The design's variance form.
+    weights : ndarray (n,)
+        Sampling weights (zero outside a subset).
+    """
+
+    def __init__(self, variance: TaylorVariance, weights: np.ndarray) -> None:
+        self.variance = variance
+        self.weights = weights
+
+    def covariance(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
+        """See :meth:`TaylorVariance.covariance`."""
+        return self.variance.covariance(x, domain, n_domains)
+
     def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
         est, scores = ratio_scores(problem, self.weights)
         return est, self.covariance(scores, problem.domain, problem.n_domains)
@@ -261,20 +434,19 @@ class TaylorEngine:
         return est, self.covariance(infl)[0]
 
 
-def _domain_rows(domain: np.ndarray | None, weights: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """Domain index per row (outside rows put in domain 0) and weights zeroed outside."""
+def _domain_rows(domain: np.ndarray | None, weights: np.ndarray) -> tuple[Groups | None, np.ndarray]:
+    """Domain grouping of the rows and the weights zeroed outside every domain."""
     if domain is None:
         return None, weights
-    inside = domain >= 0
-    return np.where(inside, domain, 0), np.where(inside, weights, 0.0)
+    return Groups(domain), np.where(domain >= 0, weights, 0.0)
 
 
 def domain_totals(values: np.ndarray, weights: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
     """Weighted totals ``Σ w_i v_ij`` per domain: shape (n_domains, k); rows with domain -1 excluded."""
-    d, wi = _domain_rows(domain, weights)
-    if d is None or n_domains == 1:
+    groups, wi = _domain_rows(domain, weights)
+    if groups is None:
         return (wi @ values)[None, :]
-    return _group_sum(d, values * wi[:, None], n_domains)
+    return Groups(groups.codes, n_domains).sum(values * wi[:, None])
 
 
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -286,16 +458,14 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     """
     a = problem.numerator
     D = problem.n_domains
-    d, wi = _domain_rows(problem.domain, weights)
-    A = _group_sum(d, a * wi[:, None], D) if D > 1 else (wi @ a)[None, :]
+    _, wi = _domain_rows(problem.domain, weights)
+    A = domain_totals(a, weights, problem.domain, D)
     if problem.denominator is None:
         return A, a * wi[:, None]
     b = problem.denominator
-    B = _group_sum(d, b * wi[:, None], D) if D > 1 else (wi @ b)[None, :]
+    B = domain_totals(b, weights, problem.domain, D)
+    d = np.zeros(len(wi), dtype=np.int64) if problem.domain is None else np.maximum(problem.domain, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
-        if D == 1:
-            scores = (a - theta[0] * b) * (wi[:, None] / B[0])
-        else:
-            scores = (a - theta[d] * b) * (wi[:, None] / B[d])
+        scores = (a - theta[d] * b) * (wi[:, None] / B[d])
     return theta, scores

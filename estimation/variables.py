@@ -74,3 +74,34 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
             variables.append(name)
             levels.append(None)
     return Columns(np.column_stack(blocks), variables, levels, missing)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One request's analysis matrix and domains: what an estimator receives from a design.
+
+    Attributes
+    ----------
+    values : ndarray (n, k)
+        Analysis matrix (one-hot columns for categorical levels), zero where missing.
+    variables, levels : list (k,)
+        Source variable and level (None for numeric) of each column.
+    domain : ndarray of int (n,)
+        Domain of each row in ``0 .. D−1``; ``-1`` for rows outside every domain (weight zero,
+        a missing value under ``na_rm=True``, or no ``by`` cell). Rows keep their place.
+    labels : DataFrame (D, len(by))
+        The ``by`` values of each domain (no columns and one row without ``by``).
+    counts : ndarray of int (D,)
+        Rows with positive weight in each domain.
+    """
+
+    values: np.ndarray
+    variables: list[str]
+    levels: list[object]
+    domain: np.ndarray
+    labels: pd.DataFrame
+    counts: np.ndarray
+
+    @property
+    def n_domains(self) -> int:
+        return len(self.labels)

@@ -190,7 +190,8 @@ def cmd_weight(args) -> int:
     pp, hh, _steps, _w = weight_sample(households, persons, census, spec)
     print(write_table(pp, args.out))
     if args.households_out:
-        print(write_table(household_frame(hh, pp), args.households_out))
+        roster = read_table(args.emigrants) if args.emigrants else None
+        print(write_table(household_frame(hh, roster, spec), args.households_out))
     return EXIT_OK
 
 
@@ -303,7 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="selected households with base_weight, disposition, responded")
     sp.add_argument("--persons", required=True, help="person answers (csv, parquet, dta, sav, xlsx)")
     sp.add_argument("--out", required=True, help="weighted persons")
-    sp.add_argument("--households-out", help="also write weighted responding households")
+    sp.add_argument("--households-out",
+                    help="also write the emigrant records of the weighted responding households "
+                         "(the data of MI 1.4; needs --emigrants)")
+    sp.add_argument("--emigrants",
+                    help="emigrant roster: one row per former household member now abroad "
+                         "(household_id, emigrant_sex, emigrant_age, emigrant_year_departure, "
+                         "emigrant_month_departure, emigrant_destination)")
 
     sp = add("estimate", cmd_estimate, "indicator tables from weighted data",
              "  migsurvey estimate --persons weighted.parquet --households hh.parquet "

@@ -32,10 +32,13 @@ class Fieldwork:
         Every selected household with ``responded`` (bool) and ``response_propensity``.
     persons : DataFrame
         Persons of the responding households, with the household's design columns.
+    emigrants : DataFrame or None
+        The emigrant rosters of the responding households (``None`` without a roster).
     """
 
     households: pd.DataFrame
     persons: pd.DataFrame
+    emigrants: pd.DataFrame | None = None
 
 
 def response_propensity(households: pd.DataFrame, *, base: float, migrant: float, urban: float,
@@ -52,7 +55,8 @@ def response_propensity(households: pd.DataFrame, *, base: float, migrant: float
 
 
 def run_fieldwork(selected: pd.DataFrame, persons: pd.DataFrame, *, response: dict,
-                  seed: int | np.random.Generator, screen: str = "screen") -> Fieldwork:
+                  seed: int | np.random.Generator, screen: str = "screen",
+                  emigrants: pd.DataFrame | None = None) -> Fieldwork:
     """Simulate interviews of ``selected`` households.
 
     Parameters
@@ -65,6 +69,9 @@ def run_fieldwork(selected: pd.DataFrame, persons: pd.DataFrame, *, response: di
     response : dict
         ``base``, ``migrant``, ``urban`` as in :func:`response_propensity`.
     seed : int or numpy.random.Generator
+    emigrants : DataFrame, optional
+        Census emigrant rosters (``household_id`` and the roster answers); the responding
+        households' rosters are kept.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     rho = response_propensity(selected, screen=screen, **response)
@@ -75,4 +82,9 @@ def run_fieldwork(selected: pd.DataFrame, persons: pd.DataFrame, *, response: di
     keep = hh.loc[hh["responded"]]
     design_cols = [c for c in keep.columns if c not in persons.columns or c == "household_id"]
     pp = persons.merge(keep[design_cols], on="household_id", how="inner", validate="many_to_one")
-    return Fieldwork(households=hh.reset_index(drop=True), persons=pp.reset_index(drop=True))
+    em = None
+    if emigrants is not None:
+        em = emigrants.loc[emigrants["household_id"].isin(keep["household_id"])]
+        em = em.reset_index(drop=True)
+    return Fieldwork(households=hh.reset_index(drop=True), persons=pp.reset_index(drop=True),
+                     emigrants=em)

@@ -49,7 +49,7 @@ class SurveyRun:
     psus: pd.DataFrame | None = None
     households: pd.DataFrame | None = None  # selected households (+ response)
     persons: pd.DataFrame | None = None  # respondents with derived variables and weights
-    household_sample: pd.DataFrame | None = None  # responding households with weights
+    household_sample: pd.DataFrame | None = None  # emigrant records of responding households
     weight_steps: list = field(default_factory=list)
     weights: Any = None  # the person-level weighting.Weights
     indicators: pd.DataFrame | None = None
@@ -155,13 +155,25 @@ def census_targets(census: Census, variables: list[str]) -> dict[str, dict]:
     return out
 
 
+def _expand(hw: Any, households: pd.DataFrame, persons: pd.DataFrame, spec: dict):
+    """The person rows with their household's weight, and the chain continued on them."""
+    hh_w = pd.Series(hw.values, index=households["household_id"].to_numpy())
+    person_frame = persons.assign(household_weight=hh_w.reindex(
+        persons["household_id"].to_numpy()).to_numpy())
+    return person_frame, hw.expand(person_frame, household="household_id",
+                                   psu=spec["frame"]["psu"])
+
+
 def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Census,
                   spec: dict) -> tuple[pd.DataFrame, pd.DataFrame, list, Any]:
     """Run the weighting chain of ``spec["weighting"]``.
 
     Household steps (``nonresponse``) run on every selected household, from the base weight
     ``1 / (π₁ π₂|₁)``; person steps (``rake``, ``calibrate``, ``trim``) run on the persons of
-    responding households, starting from their household's weight. With ``calibrate`` and
+    responding households, starting from their household's weight. Both are one
+    :class:`weighting.Weights` chain (``expand`` carries the household weights to the
+    persons), so the linearised variance and replicate weights include the nonresponse
+    adjustment. With ``calibrate`` and
     ``cluster: household_id`` (integrated calibration) every member keeps one weight, which
     is then also the household weight; otherwise the household weight is the weight before
     the person steps.
@@ -197,10 +209,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
                                     + (f"; {'; '.join(rec.notes)}" if rec.notes else "")))
             continue
         if pw is None:
-            hh_w = pd.Series(hw.values, index=households["household_id"].to_numpy())
-            person_frame = persons.assign(household_weight=hh_w.reindex(
-                persons["household_id"].to_numpy()).to_numpy())
-            pw = Weights(person_frame, "household_weight")
+            person_frame, pw = _expand(hw, households, persons, spec)
         before = pw.values
         if name == "rake":
             pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
@@ -226,10 +235,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
         steps.append(WeightStep(name, pw.values, desc, g=pw.values / np.where(before > 0, before, 1),
                                 margins=margins, convergence=list(rec.trace) or None))
     if pw is None:
-        hh_w = pd.Series(hw.values, index=households["household_id"].to_numpy())
-        person_frame = persons.assign(household_weight=hh_w.reindex(
-            persons["household_id"].to_numpy()).to_numpy())
-        pw = Weights(person_frame, "household_weight")
+        person_frame, pw = _expand(hw, households, persons, spec)
     persons_out = person_frame.assign(weight=pw.values)
     hh_resp = households.loc[resp].copy()
     if integrated:
@@ -252,16 +258,13 @@ def derive_persons(persons: pd.DataFrame, spec: dict) -> pd.DataFrame:
     ``foreign_citizen_start`` (foreign citizen at the start of the year: ``foreign_citizen``
     or ``acquired_citizenship_period``), its denominator.
     """
+    from estimation.indicators import indicator_variables
     from questionnaires import derive
 
-    ref = spec["reference_year"]
-    d = derive(persons, country=spec["country"], reference_date=f"{ref}-12-31")
-    for c in ("foreign_born", "foreign_citizen", "immigrant_12m", "recent_immigrant_5y",
-              "emigrant_in_household", "acquired_citizenship_period"):
-        if c in d.columns:
-            d[c] = d[c].astype("float").fillna(0.0)
-    d["foreign_citizen_start"] = ((d["foreign_citizen"] == 1) | (d["acquired_citizenship_period"] == 1)).astype(float)
-    return d
+    ref = spec.get("reference_date") or f"{spec['reference_year']}-12-31"
+    d = derive(persons, country=spec["country"], reference_date=ref)
+    # unknown stays unknown (<NA>): an indicator that needs an unknown value is refused
+    return indicator_variables(d)
 
 
 #: Indicator variable → column of the pipeline's data (see :func:`derive_persons`).
@@ -269,14 +272,27 @@ INDICATOR_VARIABLES: dict[str, str] = {}
 HOUSEHOLD_INDICATORS = ("MI1.4",)
 
 
-def household_frame(households: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
-    """Responding households with the household-level indicator columns of MI 1.4."""
-    head = persons.sort_values(["household_id", "line"]).drop_duplicates("household_id")
-    flag = head.set_index("household_id")["emigrant_in_household"]
-    out = households.copy()
-    out["emigrant_in_household"] = flag.reindex(out["household_id"]).fillna(0).to_numpy(float)
-    out["household_reference"] = 1.0  # one row per household: every row counts
-    return out
+def household_frame(households: pd.DataFrame, emigrants: pd.DataFrame | None,
+                    spec: dict) -> pd.DataFrame:
+    """Emigrant-level records of the responding households, the data of MI 1.4.
+
+    The emigrant roster (:func:`questionnaires.derive_emigrants`) gives one record per
+    emigrant with the reporting household's design columns and weight; households without
+    an emigrant keep one record outside the universe
+    (:func:`estimation.indicators.emigrant_records`). Without a roster the households are
+    returned as they are, and MI 1.4 is refused for lack of its variables, never 0.
+    """
+    from estimation.indicators import emigrant_records
+    from migsurvey.synthetic import AGE_BREAKS
+    from questionnaires import derive_emigrants
+
+    if emigrants is None:
+        return households.copy()
+    ref = spec.get("reference_date") or f"{spec['reference_year']}-12-31"
+    roster = derive_emigrants(emigrants.drop(columns=["ea_id"], errors="ignore"),
+                              country=spec["country"], reference_date=ref)
+    return emigrant_records(households, roster, household="household_id",
+                            age_breaks=AGE_BREAKS)
 
 
 def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights: Any,
@@ -481,14 +497,15 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
     tick(2)
     with _stopwatch(t, "fieldwork"):
         fw: Fieldwork = run_fieldwork(selected, run.census.persons_in(run.psus["ea_id"]),
-                                      response=spec["fieldwork"]["response"], seed=rng)
+                                      response=spec["fieldwork"]["response"], seed=rng,
+                                      emigrants=run.census.emigrants_in(run.psus["ea_id"]))
         run.households = fw.households
         persons = derive_persons(fw.persons, spec)
     tick(3)
     with _stopwatch(t, "weighting"):
         run.persons, hh, run.weight_steps, run.weights = weight_sample(
             fw.households, persons, run.census, spec)
-        run.household_sample = household_frame(hh, run.persons)
+        run.household_sample = household_frame(hh, fw.emigrants, spec)
     tick(4)
     if estimate:
         with _stopwatch(t, "estimation"):

@@ -65,7 +65,7 @@ def population_values(census: Census, spec: dict) -> pd.DataFrame:
     persons = derive_persons(census.persons, spec)
     hh = census.households.assign(
         stratum="", responded=True)
-    households = household_frame(hh, persons)
+    households = household_frame(hh, census.emigrants, spec)
     dims = list(dict.fromkeys(c for g in spec["estimation"]["by"] for c in g))
     rows = []
     for ind in resolve_indicators(spec["estimation"]["indicators"], variables=INDICATOR_VARIABLES):

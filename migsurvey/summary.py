@@ -10,9 +10,9 @@ from migsurvey.report import ReportContent
 
 INDICATOR_NAMES = {
     "MI1.1": "Stock of international migrants (foreign-born usual residents)",
-    "MI1.2": "Acquisition of citizenship in the reference year",
-    "MI1.3": "Immigration in the last 12 months",
-    "MI1.4": "Emigration in the last 12 months (household reports)",
+    "MI1.2": "Acquisition of citizenship in the 12 months before the reference date",
+    "MI1.3": "Immigration in the 12 months before the reference date",
+    "MI1.4": "Emigration in the 12 months before the reference date (emigrant rosters)",
 }
 
 TABLE_COLUMNS = ("indicator", "measure", "unit", "estimate", "se", "ci_low", "ci_high", "cv",

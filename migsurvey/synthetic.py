@@ -4,8 +4,9 @@ The census is the known population behind the demo and the design-based simulati
 regions, districts and urban/rural enumeration areas (EAs), households and persons, with
 international migrants clustered in some EAs and regions. Every person carries the census
 answers the migration concepts need: country of birth, citizenship and how it was acquired,
-year of arrival, country of residence one and five years ago; every household reports its
-members now living abroad (emigrants).
+month and year of arrival and of acquisition of citizenship, country of residence one and
+five years ago; every household reports its former members now living abroad in an emigrant
+roster (sex, age at departure, month and year of departure, country of destination).
 
 The country is generated in blocks of EAs, each with its own random stream spawned from the
 seed (:class:`numpy.random.SeedSequence`), so the in-memory census and the census streamed to
@@ -37,6 +38,12 @@ from surveycore import SurveyError
 #: Origin countries of immigrants and destinations of emigrants (ISO 3166-1 alpha-3).
 ORIGINS: tuple[str, ...] = ("UKR", "SYR", "IND", "PHL", "ROU", "TUR", "MAR", "COL", "NGA", "CHN")
 DESTINATIONS: tuple[str, ...] = ("DEU", "USA", "GBR", "FRA", "ITA", "ESP", "CAN", "ARE")
+_SPARE = {"origin": "PAK", "destination": "AUS"}
+
+
+def _abroad(codes: tuple[str, ...], country: str, spare: str) -> np.ndarray:
+    """The code list without the reporting country (replaced by a spare code, same length)."""
+    return np.asarray([spare if c == country else c for c in codes], dtype=object)
 STATELESS = "XXA"
 EDUCATION = ("none", "primary", "secondary", "tertiary")
 LABOUR = ("employed", "unemployed", "outside")
@@ -63,12 +70,14 @@ class Census:
     persons : pandas.DataFrame
         ``person_id, household_id, ea_id, region, district, urban, line, sex, age,
         age_group, birth_year, country_birth, citizenship, citizenship_acquired,
-        year_citizenship, ever_lived_abroad, year_arrival, month_arrival,
-        months_in_country_last12, intended_stay_months, residence_1y, residence_5y,
-        reason_migration, hh_members_abroad, education, labour_status``.
+        year_citizenship, month_citizenship, ever_lived_abroad, lived_here_before, year_arrival,
+        month_arrival, months_in_country_last12, intended_stay_months, residence_1y,
+        residence_5y, reason_migration, hh_members_abroad, education, labour_status``.
     emigrants : pandas.DataFrame
-        Former household members living abroad: ``household_id, ea_id, sex, age,
-        year_departure, country_destination``.
+        The emigrant roster of every household (former members living abroad, the roster
+        of the core module): ``household_id, ea_id, emigrant_sex, emigrant_age`` (at
+        departure), ``emigrant_year_departure, emigrant_month_departure,
+        emigrant_destination``.
     country, reference_year, seed
         The reporting country code, the census reference year and the seed.
     """
@@ -102,6 +111,10 @@ class Census:
     def persons_in(self, ea_ids) -> pd.DataFrame:
         """Persons of the given EAs."""
         return self.persons.loc[self.persons["ea_id"].isin(ea_ids)]
+
+    def emigrants_in(self, ea_ids) -> pd.DataFrame:
+        """Emigrant rosters of the households of the given EAs."""
+        return self.emigrants.loc[self.emigrants["ea_id"].isin(ea_ids)]
 
     def person_counts(self, column: str) -> dict:
         """Census person count of every level of ``column``."""
@@ -231,7 +244,7 @@ def _block(
     ys_p = np.minimum(ys_p, age)
     origin_p = origin[p_hh].copy()
     origin_p[lone] = _draw_index(rng, origin_cum[region[p_hh[lone]]])
-    origin_code = np.asarray(ORIGINS, dtype=object)[origin_p]
+    origin_code = _abroad(ORIGINS, country, _SPARE["origin"])[origin_p]
 
     # returnees: native-born citizens who came back from abroad (born before the return)
     ret = returnee[p_hh] & (age >= ys) & ~foreign_born
@@ -252,9 +265,11 @@ def _block(
     acquisition = np.where(naturalised, acquisition, np.where(citizen, "birth", None)).astype(object)
     year_cit = np.where(naturalised, ref - ys_p + 3 + np.floor(rng.random(P) * (span + 1)), -1)
     year_cit = np.minimum(year_cit, ref).astype(np.int64)
+    month_cit = rng.integers(1, 13, P)
 
     # residence one and five years ago
-    abroad_from = np.where(ret, np.asarray(DESTINATIONS, dtype=object)[ret_from[p_hh]], origin_code)
+    destinations = _abroad(DESTINATIONS, country, _SPARE["destination"])
+    abroad_from = np.where(ret, destinations[ret_from[p_hh]], origin_code)
     res1 = np.where(arrived & (ys_p < 1), abroad_from, country).astype(object)
     res1[age < 1] = None
     res5 = np.where(arrived & (ys_p < 5), abroad_from, country).astype(object)
@@ -270,13 +285,15 @@ def _block(
     labour = np.where(lab_u < p_emp, 0, np.where(lab_u < p_emp + 0.06, 1, 2))
     labour_status = np.where(adult, np.asarray(LABOUR, dtype=object)[labour], None)
 
-    # emigrants: former household members now abroad
+    # emigrants: former household members now abroad, departed ``e_months`` months before
+    # the end of the reference year (the census reference date, 31 December)
     n_emig = rng.poisson(eas["_lam_emig"].to_numpy()[hh_ea] * (1 + 0.5 * (~urban)))
     E = int(n_emig.sum())
     e_hh = np.repeat(np.arange(H), n_emig)
-    e_years = np.floor(rng.exponential(4.0, E)).astype(np.int64)
-    emig_12m = np.bincount(e_hh[e_years < 1], minlength=H)
-    n_emig_5y = np.bincount(e_hh[e_years < 5], minlength=H).astype(np.int64)
+    e_months = np.floor(rng.exponential(48.0, E)).astype(np.int64)
+    e_index = ref * 12 + 11 - e_months
+    emig_12m = np.bincount(e_hh[e_months < 12], minlength=H)
+    n_emig_5y = np.bincount(e_hh[e_months < 60], minlength=H).astype(np.int64)
     month_arr = rng.integers(1, 13, P)
     reason = rng.choice(len(REASONS), size=P, p=(0.45, 0.35, 0.1, 0.1))
 
@@ -314,7 +331,10 @@ def _block(
             "citizenship": citizenship.astype(object),
             "citizenship_acquired": acquisition,
             "year_citizenship": pd.array(np.where(year_cit < 0, None, year_cit), dtype="Int64"),
+            "month_citizenship": pd.array(np.where(year_cit < 0, None, month_cit), dtype="Int64"),
             "ever_lived_abroad": np.where(arrived, "yes", "no"),
+            # asked of the foreign-born: immigrants here come for the first time
+            "lived_here_before": np.where(foreign_born, "no", None).astype(object),
             "year_arrival": pd.array(np.where(year_arrival < 0, None, year_arrival), dtype="Int64"),
             "month_arrival": pd.array(np.where(arrived, month_arr, None), dtype="Int64"),
             "months_in_country_last12": np.where(arrived & (ys_p < 1), 13 - month_arr, 12),
@@ -332,10 +352,11 @@ def _block(
         {
             "household_id": hh_id[e_hh],
             "ea_id": ea_ids[hh_ea[e_hh]],
-            "sex": np.where(rng.random(E) < 0.45, "F", "M"),
-            "age": (18 + rng.gamma(2.0, 6.0, E)).astype(np.int64),
-            "year_departure": (ref - e_years).astype(np.int64),
-            "country_destination": np.asarray(DESTINATIONS, dtype=object)[
+            "emigrant_sex": np.where(rng.random(E) < 0.45, "F", "M"),
+            "emigrant_age": (18 + rng.gamma(2.0, 6.0, E)).astype(np.int64),
+            "emigrant_year_departure": (e_index // 12).astype(np.int64),
+            "emigrant_month_departure": (e_index % 12 + 1).astype(np.int64),
+            "emigrant_destination": destinations[
                 rng.integers(0, len(DESTINATIONS), E)
             ],
         }
@@ -344,6 +365,8 @@ def _block(
 
 
 AGE_GROUPS = ("0-14", "15-29", "30-44", "45-59", "60+")
+AGE_BREAKS = (0, 15, 30, 45, 60)
+"""Lower limits of :data:`AGE_GROUPS` (for the emigrants' age groups)."""
 
 
 def _ea_counts(eas: pd.DataFrame, households: pd.DataFrame, persons: pd.DataFrame,
@@ -422,8 +445,8 @@ def synthetic_census(
     country : str
         Code of the reporting country (ISO 3166-1 alpha-3 or a user-assigned code).
     reference_year : int
-        Census year: "arrived in the last 12 months" means ``year_arrival ==
-        reference_year``.
+        Census year; the census reference date is 31 December of that year (arrivals,
+        acquisitions and departures are dated by month and year before it).
     n_regions : int
         Number of first-level regions (each with six districts, two for tiny censuses).
 
@@ -584,6 +607,12 @@ class ParquetCensus:
 
     def persons_in(self, ea_ids) -> pd.DataFrame:
         return self._read("persons", ea_ids)
+
+    def emigrants_in(self, ea_ids) -> pd.DataFrame:
+        """Emigrant rosters of the given EAs (empty if the folder has no emigrants file)."""
+        if not (self.directory / "emigrants.parquet").exists():
+            return pd.DataFrame(columns=["household_id", "ea_id"])
+        return self._read("emigrants", ea_ids)
 
     def person_counts(self, column: str) -> dict:
         if column not in self._counts:

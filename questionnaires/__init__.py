@@ -10,8 +10,8 @@ frame of pandas, Polars, DuckDB or Dask, the variables listed by :func:`derived_
 ``birth_citizenship_group`` (NB_CIT, NB_FOR, FB_CIT, FB_FOR); ``parental_background``
 (NAT, MIX, FOR); ``migrant_background`` (e.g. FOR_NB_CIT); ``second_generation``;
 ``acquired_citizenship``, ``acquired_citizenship_period``; ``years_since_arrival`` (Int64); ``recent_immigrant_1y``,
-``recent_immigrant_5y``; ``abroad_1y_ago``, ``abroad_5y_ago``; ``usual_resident`` and
-``immigrant_12m`` (residence rule "a" or "b"); ``returning_citizen``;
+``recent_immigrant_5y``; ``abroad_1y_ago``, ``abroad_5y_ago``; ``usual_resident`` (roster
+answer, else residence rule "a" or "b") and ``immigrant_12m``; ``returning_citizen``;
 ``emigrant_in_household``; ``temporary_mobility`` (NONE, OUT_FRONTIER, OUT_SEASONAL,
 OUT_WORKER, OUT_STUDENT, OUT_OTHER, IN_WORKER, IN_STUDENT, IN_OTHER, IN_UNSPECIFIED).
 
@@ -23,10 +23,21 @@ Input columns and codes
 marriage, declaration, other, dk. ``ever_lived_abroad``: yes, no, dk (or boolean).
 ``reason_migration``: work, family, study, protection, return, other, dk.
 ``temporary_abroad``: none, frontier, seasonal, other_work, study, other, dk. Numbers:
-``birth_year``, ``year_citizenship``, ``year_arrival``, ``month_arrival`` (1–12),
-``months_in_country_last12`` (0–12), ``intended_stay_months`` (0–99, 99 permanently),
-``hh_members_abroad`` (≥ 0). Missing values, ``XXX`` and ``dk`` are unknown: never native,
-never citizen, never False by default. See :mod:`questionnaires.inputs`.
+``birth_year``, ``year_citizenship``, ``month_citizenship``, ``year_arrival``,
+``month_arrival`` (1–12), ``months_in_country_last12`` (0–12), ``intended_stay_months`` (0–99,
+99 permanently), ``hh_members_abroad`` (≥ 0); ``lived_here_before`` and ``usual_member`` (yes,
+no, dk). Missing values, ``XXX`` and ``dk`` are unknown: never native, never citizen, never
+False by default; a question absent from the data is unknown for everyone. ``columns=`` maps
+your names; ``derive`` warns (:class:`surveycore.SurveyWarning`) about columns that look like
+misspelt answers, variables it could not make and variables left partly unknown. See
+:mod:`questionnaires.inputs`.
+
+Emigrant roster
+---------------
+``derive_emigrants(roster, country=, reference_date=, columns=)`` reads one row per former
+household member now abroad (``emigrant_sex``, ``emigrant_age``, ``emigrant_year_departure``,
+``emigrant_month_departure``, ``emigrant_destination``) and adds ``emigrant_12m``, a departure
+in the 12 months before the reference date (indicator MI 1.4).
 
 Question modules
 ----------------
@@ -36,17 +47,20 @@ Question modules
 """
 
 from questionnaires.derive import derive, derived_variables
+from questionnaires.emigrants import derive_emigrants
 from questionnaires.expressions import evaluate, parse
 from questionnaires.form import Questionnaire, available_modules, load, read_xlsform
-from questionnaires.inputs import INPUTS
+from questionnaires.inputs import EMIGRANT_INPUTS, INPUTS
 from questionnaires.validate import EditReport, validate
 
 __all__ = [
+    "EMIGRANT_INPUTS",
     "INPUTS",
     "EditReport",
     "Questionnaire",
     "available_modules",
     "derive",
+    "derive_emigrants",
     "derived_variables",
     "evaluate",
     "load",

@@ -74,11 +74,10 @@ def _acquired(c) -> nw.Expr:
 
 
 def _acquired_in_period(c) -> nw.Expr:
-    """Acquired citizenship in the reference year (Kleene logic keeps unknowns unknown)."""
+    """Acquired citizenship in the 12 months before the reference date (Kleene logic)."""
     acq = _acquired(c)
-    year = c.col("year_citizenship")
-    in_year = nw.when(~year.is_null()).then(year == nw.lit(c.rules.reference_year))
-    return nw.when(acq == nw.lit(False)).then(nw.lit(False)).otherwise(acq & in_year)
+    in_period = c.in_last_12_months("year_citizenship", "month_citizenship")
+    return nw.when(acq == nw.lit(False)).then(acq).otherwise(acq & in_period)
 
 class Ctx:
     """Expressions for the answers, with the rules applied (column mapping, codes, dates)."""
@@ -127,9 +126,8 @@ class Ctx:
         c = self.col(name)
         if name in self.boolean_cols:
             return c
-        return (
-            nw.when(c == "yes").then(nw.lit(True)).otherwise(nw.when(c == "no").then(nw.lit(False)))
-        )
+        # a comparison (not a literal) in ``then`` keeps a nullable boolean dtype on pandas
+        return nw.when(self.code_known(name)).then(c == "yes")
 
     def code_known(self, name: str) -> nw.Expr:
         c = self.col(name)
@@ -195,6 +193,8 @@ class Ctx:
         return self._memo("lived_abroad", self._lived_abroad)
 
     def _lived_abroad(self) -> nw.Expr:
+        # ``year_arrival`` is asked of everyone who came to live here from abroad (nationals
+        # included, see questionnaires.inputs), so a native-born person without one did not
         out = self.foreign_born() | self.arrived()
         if self.has("ever_lived_abroad"):
             out = out | self.yes("ever_lived_abroad")
@@ -280,12 +280,67 @@ class Ctx:
         return self._memo("usual_resident", self._usual_resident)
 
     def _usual_resident(self) -> nw.Expr:
+        by_rule = None
+        if self.has("year_arrival") and self.has("country_birth"):
+            by_rule = self._resident_by_rule()
+        if not self.has("usual_member"):
+            return by_rule
+        # the household roster's answer, where given, decides; otherwise the rule
+        member = self.col("usual_member")
+        said = member if "usual_member" in self.boolean_cols else member == "yes"
+        known = self.code_known("usual_member")
+        if by_rule is None:
+            return nw.when(known).then(said)
+        return nw.when(known).then(said).otherwise(by_rule)
+
+    def _resident_by_rule(self) -> nw.Expr:
         op, lived_threshold, intent_threshold = RESIDENCE_THRESHOLDS[self.rules.residence_rule]
         m = self.months_here()
         lived = (m >= lived_threshold) if op == ">=" else (m > lived_threshold)
         if self.has("intended_stay_months"):
             return lived | (self.col("intended_stay_months") >= intent_threshold)
-        return lived
+        # no intended-stay question: a person who has not yet lived here long enough may
+        # or may not intend to stay, so residence stays unknown (never "no")
+        return nw.when(lived).then(lived)  # True, else unknown
+
+    def in_last_12_months(self, year: str, month: str) -> nw.Expr:
+        return self._memo(f"last12_{year}", lambda: self._in_last_12_months(year, month))
+
+    def _in_last_12_months(self, year: str, month: str) -> nw.Expr:
+        """An event dated by ``year`` (and ``month``) lies in the 12 months before the reference.
+
+        With a reference date (month ``r``) the window is the 12 calendar months ending with
+        the reference month: an event ``k = r − e`` months earlier is inside for ``0 <= k <
+        12`` (exact when the reference date is the last day of its month). Without the event
+        month, a year that starts inside the window is True (events after the reference date
+        are refused as impossible), a year that ends before it is False and a year straddling
+        its start is unknown. With a reference year only, the window is that calendar year.
+        """
+        y = self.col(year)
+        ref = self._ref_month_index()
+        if ref is None:
+            return nw.when(~y.is_null()).then(y == nw.lit(self.rules.reference_year))
+        start, end, low = y * 12, y * 12 + 11, ref - 11
+        inside = (start >= low) & (start <= ref)
+        outside = (end < low) | (start > ref)
+        by_year = nw.when(inside).then(inside).otherwise(nw.when(outside).then(inside))
+        if not self.has(month):
+            return by_year
+        m = self.col(month)
+        k = nw.lit(ref) - (y * 12 + m - 1)
+        exact = (k >= 0) & (k < 12)
+        return nw.when(~m.is_null() & ~y.is_null()).then(exact).otherwise(by_year)
+
+    def lived_here_before(self) -> nw.Expr:
+        """Lived in the country before the most recent arrival (native-born: at birth).
+
+        Foreign-born persons answer ``lived_here_before``; without that question their
+        earlier residence here is unknown.
+        """
+        native = ~self.foreign_born()
+        if self.has("lived_here_before"):
+            return native | self.yes("lived_here_before")
+        return nw.when(native).then(native)
 
 
 @dataclass(frozen=True)
@@ -302,6 +357,14 @@ class Derived:
     needs_reference: bool = False
     categories: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    alternative: tuple[str, ...] = ()  # answers that can stand in for all of ``requires``
+
+    def missing(self, present: set[str]) -> list[str]:
+        """Required answers absent from ``present`` (empty when the variable can be made)."""
+        lacking = [c for c in self.requires if c not in present]
+        if lacking and self.alternative and set(self.alternative) <= present:
+            return []
+        return lacking
 
 
 def _temporary(ctx: Ctx) -> nw.Expr:
@@ -432,15 +495,19 @@ DERIVED: dict[str, Derived] = {
         ),
         Derived(
             "acquired_citizenship_period",
-            "Acquired citizenship in the reference year",
-            "acquired_citizenship with year_citizenship equal to the reference year (the flow "
-            "counted by indicator MI 1.2); False for persons who did not acquire it or acquired "
-            "it in another year; unknown when the acquisition or its year is unknown",
+            "Acquired citizenship in the 12 months before the reference date",
+            "acquired_citizenship with the acquisition (year_citizenship, month_citizenship) "
+            "in the 12 months before the reference date: the change-of-status events counted "
+            "by indicator MI 1.2. Without the month, a year wholly inside the window counts, "
+            "one straddling its start is unknown; with a reference year only, the window is "
+            "that calendar year. False for persons who did not acquire citizenship; unknown "
+            "when the acquisition or its date is unknown",
             "all persons",
             "boolean",
             ("citizenship", "citizenship_acquired", "year_citizenship"),
             lambda c: _acquired_in_period(c),
             needs_reference=True,
+            optional=("month_citizenship",),
         ),
         Derived(
             "years_since_arrival",
@@ -501,16 +568,20 @@ DERIVED: dict[str, Derived] = {
         Derived(
             "usual_resident",
             "Usual resident (residence rule)",
-            "rule 'a': lived in the country 12 months of the last 12, or intends to stay at "
-            "least 12 months; rule 'b': lived more than 6 of the last 12 months, or intends to "
-            "stay at least 6 months (UN P&R Rev.3 §2.81). Months lived come from "
-            "months_in_country_last12, else from the arrival date",
+            "the household roster's answer usual_member where given; otherwise rule 'a': "
+            "lived in the country 12 months of the last 12, or intends to stay at least 12 "
+            "months; rule 'b': lived more than 6 of the last 12 months, or intends to stay at "
+            "least 6 months (UN P&R Rev.3 §2.81). Months lived come from "
+            "months_in_country_last12, else from the arrival date. A person who has not lived "
+            "here long enough and whose intention is not known (or not asked) is unknown",
             "persons present",
             "boolean",
             _ARRIVAL + ("country_birth",),
             lambda c: c.usual_resident(),
             needs_reference=True,
-            optional=_ARRIVAL_OPT + ("months_in_country_last12", "intended_stay_months"),
+            optional=_ARRIVAL_OPT
+            + ("months_in_country_last12", "intended_stay_months", "usual_member"),
+            alternative=("usual_member",),
         ),
         Derived(
             "immigrant_12m",
@@ -523,24 +594,34 @@ DERIVED: dict[str, Derived] = {
             lambda c: c.recent(1, "residence_1y") & c.usual_resident(),
             needs_reference=True,
             optional=_ARRIVAL_OPT
-            + ("residence_1y", "months_in_country_last12", "intended_stay_months"),
+            + ("residence_1y", "months_in_country_last12", "intended_stay_months",
+               "usual_member"),
         ),
         Derived(
             "returning_citizen",
             "Returning citizen",
-            "native-born citizen who lived abroad and whose most recent arrival to live was "
-            "within return_years years (default 5). Foreign-born citizens are not counted: the "
-            "answers do not say whether they lived in the country before",
+            "citizen of the reporting country who, after living abroad, came back to live in "
+            "the country within return_years years before the reference date (default 5) "
+            "and is a usual resident: a return to the country of citizenship after having "
+            "been an international migrant abroad, intending to stay (UN Recommendations on "
+            "Statistics of International Migration, Rev.1, 1998, 'returning migrants'; "
+            "returning citizens are immigrants in the 2021 conceptual framework). Citizens "
+            "born abroad count when they lived in the country before that arrival "
+            "(lived_here_before); without that question their return is unknown. Citizenship "
+            "is observed at the reference date",
             "all persons",
             "boolean",
             _ARRIVAL + ("country_birth", "citizenship"),
             lambda c: (
-                ~c.foreign_born()
-                & c.citizen()
+                c.citizen()
+                & c.lived_here_before()
                 & c.recent(c.rules.return_years, _RESIDENCE_Q.get(c.rules.return_years))
+                & c.usual_resident()
             ),
             needs_reference=True,
-            optional=_ARRIVAL_OPT + ("residence_1y", "residence_5y"),
+            optional=_ARRIVAL_OPT
+            + ("residence_1y", "residence_5y", "lived_here_before", "months_in_country_last12",
+               "intended_stay_months", "usual_member"),
         ),
         Derived(
             "emigrant_in_household",

@@ -6,22 +6,24 @@ checks the input (codes, ranges, impossible dates) and runs them on the caller's
 
 from __future__ import annotations
 
-import difflib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from questionnaires.concepts import DERIVED, Ctx, Derived
 from questionnaires.countries import valid_codes
-from questionnaires.inputs import INPUTS
+from questionnaires.inputs import INPUTS, UNKNOWN_IF_ABSENT, InputColumn, close_names
 from questionnaires.rules import Rules, make_rules
 from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import as_name_list
 
 _STRING_KINDS = ("country", "citizenship", "choice")
+_YES_NO = ("ever_lived_abroad", "lived_here_before", "usual_member")
+
 
 
 def derived_variables() -> pd.DataFrame:
@@ -49,12 +51,90 @@ def _preview(values: Sequence[Any], limit: int = 6) -> str:
     return shown + (f", … ({len(values)} in all)" if len(values) > limit else "")
 
 
+def _unrecognised(schema: dict[str, Any], rules: Rules, present: set[str]) -> dict[str, list[str]]:
+    """Columns that are not answers derive reads but look like one: ``{column: [did you mean]}``.
+
+    Identifiers, weights and other survey variables are expected in the frame and are left
+    alone; a column whose name is close to an answer name (``contry_birth``,
+    ``Country_Birth``, ``intended_stay``) is almost always a misspelling that would otherwise
+    leave the answer absent and the derived variables unknown.
+    """
+    read = {rules.columns.get(name, name) for name in present}
+    known = read | set(DERIVED) | set(rules.columns.values())
+    absent = [name for name in INPUTS if name not in present]
+    out = {}
+    for col in schema:
+        if not isinstance(col, str) or col in known or col.startswith("__migsurvey_"):
+            continue
+        hits = close_names(col, absent)
+        if hits:
+            out[col] = hits
+    return out
+
+
+def _absent_inputs(chosen: list[Derived], present: set[str]) -> dict[str, list[str]]:
+    """Optional questions that are absent, per variable: answers they would decide stay unknown."""
+    out = {}
+    for d in chosen:
+        missing = [name for name in d.optional if name not in present]
+        if missing:
+            out[d.name] = missing
+    return out
+
+
+def _not_made(rules: Rules, present: set[str], chosen: list[Derived]) -> dict[str, str]:
+    """Derived variables not computed, with the reason (absent questions, no reference date)."""
+    made = {d.name for d in chosen}
+    out = {}
+    for d in DERIVED.values():
+        if d.name in made:
+            continue
+        missing = d.missing(present)
+        if missing:
+            out[d.name] = "no question " + ", ".join(missing)
+        elif d.needs_reference and rules.reference_year is None:
+            out[d.name] = "no reference date"
+    return out
+
+
+def _warn(unrecognised: dict[str, list[str]], not_made: dict[str, str],
+          absent: dict[str, list[str]]) -> None:
+    if unrecognised:
+        listed = "; ".join(f"{c!r} (did you mean {' or '.join(map(repr, h))}?)"
+                           for c, h in unrecognised.items())
+        warnings.warn(
+            "derive does not recognise these columns and did not read them: " + listed
+            + ". Rename them or map them with columns={answer_name: your_column}.",
+            SurveyWarning,
+            stacklevel=3,
+        )
+    if not_made:
+        listed = "; ".join(f"{name} ({why})" for name, why in not_made.items())
+        warnings.warn(
+            f"derive could not make {len(not_made)} variable{'s' if len(not_made) > 1 else ''}: "
+            + listed + ". They are not in the result; indicators that need them are refused.",
+            SurveyWarning,
+            stacklevel=3,
+        )
+    if absent:
+        by_question: dict[str, list[str]] = {}
+        for name, questions in absent.items():
+            by_question.setdefault(", ".join(questions), []).append(name)
+        listed = "; ".join(f"{', '.join(names)} without {q}" for q, names in by_question.items())
+        warnings.warn(
+            "derived variables made without some of their questions stay unknown (<NA>) "
+            "where those answers would decide them: " + listed + ".",
+            SurveyWarning,
+            stacklevel=3,
+        )
+
+
 def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
     if requested is None:
         chosen = [
             d
             for d in DERIVED.values()
-            if set(d.requires) <= present
+            if not d.missing(present)
             and (not d.needs_reference or rules.reference_year is not None)
         ]
         if not chosen:
@@ -77,7 +157,7 @@ def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
                 found=repr(name),
             )
         d = DERIVED[name]
-        missing = [c for c in d.requires if c not in present]
+        missing = d.missing(present)
         if missing:
             raise SurveyError(
                 f"{name} needs answer columns that are not in the data",
@@ -97,36 +177,28 @@ def _select(requested: Any, rules: Rules, present: set[str]) -> list[Derived]:
     return out
 
 
-def _warn_near_misses(schema: dict[str, Any], rules: Rules, present: set[str]) -> None:
-    """Warn about data columns that look like a misspelt answer column (``country_brith``),
-    naming the derived variables left out because that answer column is absent."""
-    known = set(rules.columns.values()) | set(INPUTS)
-    absent = [name for name in INPUTS if name not in present]
-    for col in schema:
-        if col in known:
-            continue
-        close = difflib.get_close_matches(str(col), absent, n=1, cutoff=0.85)
-        if close:
-            skipped = [d.name for d in DERIVED.values() if close[0] in d.requires]
-            warnings.warn(
-                f"column {col!r} is not an answer column; did you mean {close[0]!r}? "
-                f"Not derived without it: {', '.join(skipped) or 'none'} "
-                f"(map it with columns={{{close[0]!r}: {col!r}}})",
-                SurveyWarning, stacklevel=3)
+def _python_bools(native: Any, col: str) -> bool:
+    """An object column of a pandas frame holding only Python/NumPy booleans and missing values."""
+    series = getattr(native, col, None)
+    if not isinstance(series, pd.Series) or series.dtype != object:
+        return False
+    values = series.dropna()
+    return len(values) > 0 and values.map(lambda v: isinstance(v, bool | np.bool_)).all()
 
 
-def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any]) -> Any:
+def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any],
+                    inputs: Mapping[str, InputColumn] = INPUTS) -> Any:
     """Give pandas / Dask inputs nullable dtypes so logic is three-valued on every engine."""
     casts: dict[str, Any] = {}
     for canon, col in used.items():
-        kind = INPUTS[canon].kind
+        kind = inputs[canon].kind
         dtype = schema[col]
-        if dtype == nw.Boolean:
-            casts[col] = "boolean"
+        if dtype == nw.Boolean or (canon in _YES_NO and _python_bools(native, col)):
+            casts[col] = "bool[pyarrow]"
         elif kind in _STRING_KINDS:
             casts[col] = pd.StringDtype("pyarrow")
         else:
-            casts[col] = "Float64"
+            casts[col] = "double[pyarrow]"
     try:
         return native.astype(casts)
     except (TypeError, ValueError) as exc:
@@ -139,15 +211,16 @@ def _prepare_native(native: Any, used: dict[str, str], schema: dict[str, Any]) -
         ) from None
 
 
-def _check_types(schema: dict[str, Any], used: dict[str, str]) -> None:
+def _check_types(schema: dict[str, Any], used: dict[str, str],
+                 inputs: Mapping[str, InputColumn] = INPUTS) -> None:
     for canon, col in used.items():
-        kind = INPUTS[canon].kind
+        kind = inputs[canon].kind
         dtype = schema[col]
         if dtype == nw.Unknown or dtype == nw.Object:
             continue  # checked on values (pandas object columns)
         if kind in _STRING_KINDS:
             ok = dtype in (nw.String, nw.Categorical, nw.Enum) or (
-                canon == "ever_lived_abroad" and dtype == nw.Boolean
+                canon in _YES_NO and dtype == nw.Boolean
             )
             expected = "text codes"
         else:
@@ -169,9 +242,10 @@ def _unique(frame: Any, col: str) -> list[Any]:
     return result[col].to_list()
 
 
-def _check_codes(frame: Any, used: dict[str, str]) -> None:
+def _check_codes(frame: Any, used: dict[str, str],
+                 inputs: Mapping[str, InputColumn] = INPUTS) -> None:
     for canon, col in used.items():
-        spec = INPUTS[canon]
+        spec = inputs[canon]
         if spec.kind == "integer":
             continue
         if spec.kind == "choice":
@@ -195,11 +269,12 @@ def _check_codes(frame: Any, used: dict[str, str]) -> None:
             )
 
 
-def _check_values(frame: Any, used: dict[str, str], rules: Rules) -> None:
+def _check_values(frame: Any, used: dict[str, str], rules: Rules,
+                  inputs: Mapping[str, InputColumn] = INPUTS) -> None:
     """Ranges and impossible dates, counted in one query on every engine."""
     checks: dict[str, tuple[nw.Expr, str, str]] = {}
     for canon, col in used.items():
-        spec = INPUTS[canon]
+        spec = inputs[canon]
         if spec.kind != "integer":
             continue
         c = nw.col(col)
@@ -227,19 +302,24 @@ def _check_values(frame: Any, used: dict[str, str], rules: Rules) -> None:
             "year_citizenship >= birth_year",
         )
     if ry is not None:
-        for name in ("year_arrival", "birth_year", "year_citizenship"):
+        for name in ("year_arrival", "birth_year", "year_citizenship",
+                     "emigrant_year_departure"):
             if name in used:
                 checks[f"future_{name}"] = (
                     colof(name) > ry,
                     f"{used[name]} ({name}) after the reference year {ry}",
                     f"years up to {ry}",
                 )
-        if rm is not None and "year_arrival" in used and "month_arrival" in used:
-            checks["future_arrival_month"] = (
-                (colof("year_arrival") == ry) & (colof("month_arrival") > rm),
-                f"arrival after the reference date {ry}-{rm:02d}",
-                "an arrival month up to the reference month",
-            )
+        for what, y, m in (("arrival", "year_arrival", "month_arrival"),
+                           ("citizenship acquisition", "year_citizenship", "month_citizenship"),
+                           ("departure", "emigrant_year_departure",
+                            "emigrant_month_departure")):
+            if rm is not None and y in used and m in used:
+                checks[f"future_{m}"] = (
+                    (colof(y) == ry) & (colof(m) > rm),
+                    f"{what} after the reference date {ry}-{rm:02d}",
+                    "a month up to the reference month",
+                )
     if not checks:
         return
     result = frame.select(
@@ -258,6 +338,29 @@ def _check_values(frame: Any, used: dict[str, str], rules: Rules) -> None:
                 found=f"{n} row{'s' if n > 1 else ''}",
                 hint=f"questionnaires.load('core', country='{rules.country}').validate(df) lists the rows",
             )
+
+
+def _nullable(work: Any, names: list[str]) -> Any:
+    """Give pandas / Dask building blocks nullable dtypes, so that logic on them stays Kleene.
+
+    numpy-backed results lose "unknown": ``NaN >= 12`` is ``False`` and ``None & True`` on
+    object columns is ``False``; Arrow-backed columns keep Kleene logic (and combine with the
+    Arrow strings of the answers). Polars, DuckDB and other engines keep nulls natively.
+    """
+    impl = work.implementation
+    if not (impl.is_pandas() or impl.is_dask()):
+        return work
+    schema = work.collect_schema()
+    casts: dict[str, str] = {}
+    for name in names:
+        dtype = schema[name]
+        if dtype == nw.Boolean or dtype == nw.Object:
+            casts[name] = "bool[pyarrow]"
+        elif dtype.is_numeric():
+            casts[name] = "double[pyarrow]"
+    if not casts:
+        return work
+    return nw.from_native(work.to_native().astype(casts))
 
 
 def _materialise(
@@ -283,7 +386,8 @@ def _materialise(
             while name in taken:
                 name += "_"
             level[name] = (key, build())
-        work = work.with_columns(**{name: expr for name, (_, expr) in level.items()})
+        work = _nullable(work.with_columns(**{name: expr for name, (_, expr) in level.items()}),
+                         list(level))
         for name, (key, _) in level.items():
             ctx.materialised[key] = name
             names.append(name)
@@ -363,16 +467,22 @@ def derive(
     schema = dict(frame.collect_schema())
     for canon, col in rules.columns.items():
         if col not in schema:
+            hits = close_names(col, [c for c in schema if isinstance(c, str)], cutoff=0.6)
             raise SurveyError(
                 "a column named in columns is not in the data",
                 argument="columns",
                 expected="columns of df",
                 found=f"{canon} -> {col!r}",
+                hint=("did you mean " + " or ".join(map(repr, hits)) + "?") if hits else
+                "check the spelling against df.columns",
             )
     present = {name for name in INPUTS if rules.columns.get(name, name) in schema}
     chosen = _select(variables, rules, present)
-    if variables is None:
-        _warn_near_misses(schema, rules, present)
+    unrecognised = _unrecognised(schema, rules, present)
+    not_made = _not_made(rules, present, chosen) if variables is None else {}
+    absent = _absent_inputs(chosen, present)
+    _warn(unrecognised, not_made, {k: [q for q in v if q in UNKNOWN_IF_ABSENT]
+                                   for k, v in absent.items() if set(v) & UNKNOWN_IF_ABSENT})
     # every answer column present is checked, not only those the chosen variables read
     used = {name: rules.columns.get(name, name) for name in INPUTS if name in present}
     _check_types(schema, used)
@@ -387,7 +497,8 @@ def derive(
     _check_codes(work, used)
     _check_values(work, used, rules)
 
-    boolean_cols = {c for c in used if schema[used[c]] == nw.Boolean}
+    prepared = dict(work.collect_schema())
+    boolean_cols = {c for c in used if prepared[used[c]] == nw.Boolean}
     ctx = Ctx(rules, present, boolean_cols)
     work, temporary = _materialise(work, ctx, chosen, set(schema))
     exprs = {d.name: d.build(ctx) for d in chosen}
@@ -412,8 +523,13 @@ def derive(
             )
         out[d.name] = column.array  # positional: the caller's index may repeat labels
     out.attrs = dict(native.attrs)
-    out.attrs["derive_rules"] = rules.as_dict() | {"variables": [d.name for d in chosen]}
+    out.attrs["derive_rules"] = rules.as_dict() | {
+        "variables": [d.name for d in chosen],
+        "not_made": not_made,
+        "absent_questions": absent,
+        "unrecognised_columns": unrecognised,
+    }
     return out
 
 
-__all__ = ["derive", "derived_variables"]
+__all__ = ["close_names", "derive", "derived_variables"]

@@ -57,6 +57,10 @@ _WORDS = {
 }
 
 
+_STRUCTURE = ("note", "begin_group", "end_group", "begin group", "end group", "begin_repeat",
+              "end_repeat", "begin repeat", "end repeat")
+
+
 class _Plain:
     """Plain-language rendering of skip rules for field workers (Q numbers, choice labels)."""
 
@@ -284,9 +288,7 @@ def to_ddi(
     ddesc = _sub(root, "dataDscr")
     for i, row in enumerate(form.survey, start=1):
         kind, list_name = base_type(row["type"])
-        if kind in ("note", "begin_group", "end_group", "begin group", "end group") or not row.get(
-            "name"
-        ):
+        if kind in _STRUCTURE or not row.get("name"):
             continue
         attrs = {"ID": f"V{i}", "name": row["name"]}
         if frame is not None:

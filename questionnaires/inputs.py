@@ -14,11 +14,18 @@ citizenship                 country   ISO alpha-3 (the reporting country's code 
                                       ``XXX`` unknown
 citizenship_acquired        choice    birth, naturalisation, marriage, declaration, other, dk
 year_citizenship            integer   calendar year citizenship was acquired
+month_citizenship           integer   1–12, month citizenship was acquired
 birth_year                  integer   calendar year of birth
 ever_lived_abroad           choice    yes, no, dk (lived ≥ 6 months in another country); a
                                       boolean column is accepted too
 year_arrival                integer   year of the most recent arrival to live in the country
 month_arrival               integer   1–12
+lived_here_before           choice    yes, no, dk: a person born abroad lived in the country
+                                      before the most recent arrival (a boolean column is
+                                      accepted too)
+usual_member                choice    yes, no, dk: usually lives in the household (the
+                                      household roster's answer under the survey's residence
+                                      rule; a boolean column is accepted too)
 residence_1y                country   country of usual residence 1 year ago; ``XXX`` unknown
 residence_5y                country   country of usual residence 5 years ago; ``XXX`` unknown
 country_birth_father        country   ISO alpha-3; ``XXX`` unknown
@@ -40,9 +47,17 @@ Missing values (``None``/``NaN``/``<NA>``), ``XXX`` and ``dk`` all mean "unknown
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 DONT_KNOW = "dk"
+
+#: Optional questions whose absence leaves some derived values unknown (reported in a warning):
+#: without the intended stay a recent arrival's residence is unknown; without a month, an
+#: arrival or acquisition in a boundary calendar year cannot be placed in the 12-month window.
+UNKNOWN_IF_ABSENT = frozenset({"intended_stay_months", "month_arrival", "month_citizenship",
+                               "citizenship_acquired", "lived_here_before"})
 
 
 @dataclass(frozen=True)
@@ -73,12 +88,19 @@ INPUTS: dict[str, InputColumn] = {
         InputColumn(
             "year_citizenship", "integer", "year citizenship was acquired", low=1900, high=2100
         ),
+        InputColumn(
+            "month_citizenship", "integer", "month citizenship was acquired", low=1, high=12
+        ),
         InputColumn("birth_year", "integer", "year of birth", low=1890, high=2100),
         InputColumn("ever_lived_abroad", "choice", "ever lived abroad for 6 months or more", _YND),
         InputColumn(
             "year_arrival", "integer", "year of most recent arrival to live", low=1900, high=2100
         ),
         InputColumn("month_arrival", "integer", "month of most recent arrival", low=1, high=12),
+        InputColumn(
+            "lived_here_before", "choice", "born abroad, lived here before arriving", _YND
+        ),
+        InputColumn("usual_member", "choice", "usual member of the household (roster)", _YND),
         InputColumn("residence_1y", "country", "country of usual residence 1 year ago"),
         InputColumn("residence_5y", "country", "country of usual residence 5 years ago"),
         InputColumn("country_birth_father", "country", "father's country of birth"),
@@ -100,3 +122,46 @@ INPUTS: dict[str, InputColumn] = {
         ),
     )
 }
+
+
+def close_names(name: str, candidates: Iterable[str], cutoff: float = 0.75) -> list[str]:
+    """Candidates that look like a misspelling of ``name`` (case-insensitive).
+
+    Similarity is :class:`difflib.SequenceMatcher`'s ratio (at least ``cutoff``), or, for
+    names of six characters or more, one name containing the other.
+    """
+    by_lower = {c.lower(): c for c in candidates}
+    low = name.lower()
+    hits = difflib.get_close_matches(low, list(by_lower), n=3, cutoff=cutoff)
+    if len(low) >= 6:
+        hits += [c for c in by_lower if c not in hits and (low in c or c in low)]
+    return [by_lower[h] for h in hits]
+
+
+_SEX = ("F", "M", DONT_KNOW)
+
+EMIGRANT_INPUTS: dict[str, InputColumn] = {
+    c.name: c
+    for c in (
+        InputColumn("emigrant_sex", "choice", "sex of the former member now abroad", _SEX),
+        InputColumn("emigrant_age", "integer", "age in completed years at departure",
+                    low=0, high=120),
+        InputColumn("emigrant_year_departure", "integer", "year of departure",
+                    low=1900, high=2100),
+        InputColumn("emigrant_month_departure", "integer", "month of departure", low=1, high=12),
+        InputColumn("emigrant_destination", "country", "country of destination (ISO alpha-3)"),
+    )
+}
+"""Answers of the emigrant roster, one row per former household member now living abroad.
+
+==========================  ========  ==========================================================
+column                      kind      codes
+==========================  ========  ==========================================================
+emigrant_sex                choice    F, M, dk
+emigrant_age                integer   0–120, completed years at departure
+emigrant_year_departure     integer   calendar year the person left to live abroad
+emigrant_month_departure    integer   1–12
+emigrant_destination        country   ISO alpha-3 of the country of destination; ``XXX``
+                                      unknown
+==========================  ========  ==========================================================
+"""

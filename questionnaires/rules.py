@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from questionnaires.countries import iso_alpha3
-from questionnaires.inputs import INPUTS
+from questionnaires.inputs import INPUTS, close_names
 from surveycore import SurveyError
 from surveycore.checks import check_option
 
@@ -90,8 +90,9 @@ def make_rules(
     parents: str = "both",
     return_years: int = 5,
     columns: Mapping[str, str] | None = None,
+    inputs: Mapping[str, Any] = INPUTS,
 ) -> Rules:
-    """Check every rule and return a frozen :class:`Rules`."""
+    """Check every rule and return a frozen :class:`Rules` (``inputs``: the answer names)."""
     if country is None:
         raise SurveyError(
             "the reporting country is required",
@@ -118,13 +119,17 @@ def make_rules(
         )
     mapping = dict(columns or {})
     for key, value in mapping.items():
-        if key not in INPUTS:
+        if key not in inputs:
             raise SurveyError(
                 "columns maps an unknown answer name",
                 argument="columns",
-                expected="keys among " + ", ".join(INPUTS),
+                expected="keys among " + ", ".join(inputs),
                 found=repr(key),
-                hint="columns={canonical_name: your_column}, e.g. {'country_birth': 'BPL'}",
+                hint=(
+                    "did you mean " + " or ".join(map(repr, close_names(key, inputs))) + "?"
+                    if close_names(key, inputs)
+                    else "columns={canonical_name: your_column}, e.g. {'country_birth': 'BPL'}"
+                ),
             )
         if not isinstance(value, str):
             raise SurveyError(

@@ -160,9 +160,15 @@ def validate(
     for c in form.choices:
         list_names.setdefault(c["list_name"], set()).add(c["name"])
 
+    depth = 0  # questions inside a repeat (the emigrant roster) belong to another table
     for row in form.survey:
         kind, list_name = base_type(row["type"])
         name = row.get("name", "")
+        if kind in ("begin_repeat", "begin repeat", "end_repeat", "end repeat"):
+            depth += 1 if kind.startswith("begin") else -1
+            continue
+        if depth:
+            continue
         if kind == "calculate":
             if name not in work.columns and row.get("calculation"):
                 work[name] = evaluate(row["calculation"], work, today=today)

@@ -87,21 +87,103 @@ def _pick(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum(idx, weights.shape[1] - 1)
 
 
+def _brewer_single(p: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """One Brewer sample by exact rejection from a fixed proposal, :math:`O(n \\log N)` steps.
+
+    Brewer's step-:math:`i` weights are :math:`w_k = p_k f(p_k)` with
+    :math:`f(p) = (c - p)/(c - m p)`, :math:`c = n - a`, :math:`m = n - i + 1`, which increases
+    with :math:`p` while :math:`c - m p > 0`. Proposing unit :math:`k` with probability
+    :math:`\\propto p_k` (one cumulative sum for all steps) and accepting it when it is still
+    free with probability :math:`f(p_k)/f(p_{\\max})` (:math:`p_{\\max}` the largest free
+    :math:`p`) draws exactly from :math:`w`; when proposals keep failing (a step where
+    :math:`f` is steep) the step falls back to the direct draw over all free units.
+    """
+    N = p.size
+    cum = np.cumsum(p)
+    total = cum[-1]
+    order = np.argsort(-p, kind="stable")
+    top = 0
+    free = np.ones(N, dtype=bool)
+    sel = np.zeros(N, dtype=bool)
+    a = 0.0
+    batch = 32
+    for i in range(1, n + 1):
+        m = n - i + 1.0
+        c = n - a
+        while not free[order[top]]:
+            top += 1
+        p_max = p[order[top]]
+        k = -1
+        if c - m * p_max > 0:
+            f_max = (c - p_max) / (c - m * p_max)
+            for _ in range(4):
+                prop = np.minimum(np.searchsorted(cum, rng.random(batch) * total, side="right"),
+                                  N - 1)
+                pk = p[prop]
+                ok = free[prop] & (rng.random(batch) * f_max * (c - m * pk) < (c - pk))
+                if ok.any():
+                    k = int(prop[np.argmax(ok)])
+                    break
+        if k < 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.where(free, p * (c - p) / (c - m * p), 0.0)
+            w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
+            cw = np.cumsum(w)
+            k = int(min(np.searchsorted(cw, rng.random() * cw[-1], side="right"), N - 1))
+        free[k] = False
+        sel[k] = True
+        a += p[k]
+    return sel
+
+
 def brewer(pi: np.ndarray, rng: np.random.Generator, draws: int = 1) -> np.ndarray:
-    """Brewer's (1975) draw-by-draw method with exact inclusion probabilities."""
+    """Brewer's (1975) draw-by-draw method with exact inclusion probabilities.
+
+    One sample (``draws=1``, what :func:`select` asks) is drawn by exact rejection from a fixed
+    proposal (:func:`_brewer_single`), so a step costs :math:`O(\\log N)` instead of
+    :math:`O(N)`. Many samples at once are drawn step by step for all of them together, reusing
+    preallocated buffers: the selected total :math:`a` is carried from step to step and selected
+    units are masked by a 0/1 factor.
+    """
     sure, mid, n = _split(pi)
     p = pi[mid]
-    sel = np.zeros((draws, p.size), dtype=bool)
+    N = p.size
+    sel = np.zeros((draws, N), dtype=bool)
+    if n == 0 or N == 0:
+        return _assemble(sure, mid, sel, draws)
+    if draws == 1:
+        return _assemble(sure, mid, _brewer_single(p, n, rng)[None, :], 1)
     rows = np.arange(draws)
-    for i in range(1, n + 1):
-        a = (sel * p).sum(axis=1, keepdims=True)
-        num = p * (n - a - p)
-        den = n - a - p * (n - i + 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(sel, 0.0, num / den)
-        w = np.where(np.isfinite(w) & (w > 0), w, 0.0) * ~sel
-        k = _pick(w, rng)
-        sel[rows, k] = True
+    free = np.ones((draws, N))  # 1 while a unit is still available
+    a = np.zeros((draws, 1))
+    w = np.empty((draws, N))
+    cum = np.empty((draws, N))
+    u = rng.random((n, draws))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(1, n + 1):
+            c = n - a
+            np.subtract(c, p, out=w)
+            w *= p  # numerator p (n - a - p)
+            np.multiply(p, -(n - i + 1.0), out=cum)
+            cum += c  # denominator n - a - p (n - i + 1)
+            np.divide(w, cum, out=w)
+            w *= free
+            np.cumsum(w, axis=1, out=cum)
+            if not np.isfinite(cum[:, -1]).all() or (w < 0).any():
+                # a zero denominator or a negative weight (only at the boundary of a valid
+                # design): those units weigh nothing at this step
+                np.fmax(w, 0.0, out=w)
+                w[np.isinf(w)] = 0.0
+                np.cumsum(w, axis=1, out=cum)
+            target = u[i - 1] * cum[:, -1]
+            if draws == 1:
+                k = np.searchsorted(cum[0], target, side="right")
+            else:
+                k = (cum <= target[:, None]).sum(axis=1)
+            k = np.minimum(k, N - 1)
+            sel[rows, k] = True
+            free[rows, k] = 0.0
+            a[:, 0] += p[k]
     return _assemble(sure, mid, sel, draws)
 
 

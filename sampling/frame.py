@@ -20,6 +20,16 @@ from surveycore import SurveyError
 from surveycore.checks import as_name_list, check_columns, to_pandas
 
 
+def _count_of(column: str) -> nw.Expr:
+    """A 0/1 (or boolean) flag as an integer count, unknown values contributing 0.
+
+    The flag is cast to float first so that a missing value (null, or NaN in a float column)
+    can be filled before the integer cast on every engine; unknown values are counted apart
+    (``count_unknown``), never as migrants.
+    """
+    return nw.col(column).cast(nw.Float64).fill_null(0.0).cast(nw.Int64)
+
+
 @dataclass(frozen=True)
 class Frame:
     """An enumeration-area frame.
@@ -143,11 +153,10 @@ class Frame:
                               found="missing " + ", ".join(map(repr, missing)))
         slim = df.select(
             nw.col(ea), nw.col(household), *[nw.col(c) for c in by],
-            *[nw.col(c).cast(nw.Int64).fill_null(0).alias(f"__p_{k}") for k, c in flags.items()],
+            *[_count_of(c).alias(f"__p_{k}") for k, c in flags.items()],
             *([nw.col(c).is_null().cast(nw.Int64).alias(f"__u_{k}") for k, c in flags.items()]
               if count_unknown else []),
-            *[nw.col(c).cast(nw.Int64).fill_null(0).alias(f"__h_{k}")
-              for k, c in household_flags.items()],
+            *[_count_of(c).alias(f"__h_{k}") for k, c in household_flags.items()],
         )
         hh = slim.group_by([ea, household]).agg(
             nw.len().alias("__persons_hh"),

@@ -47,7 +47,7 @@ JointMethod = Literal[
 ]
 JOINT_METHODS = ("srs", "poisson", "systematic", "sampford", "conditional_poisson",
                  "maxentropy", "tille", "hajek", "brewer", "pps_systematic")
-_EXACT_LIMIT = 4e9  # work units (N^3 n) above which exact Sampford/Tillé pi2 refuse
+_EXACT_LIMIT = 4e9  # work units (N^2 n / 2) above which exact Sampford/Tillé pi2 refuse
 
 
 def joint_inclusion_probabilities(
@@ -137,24 +137,59 @@ def _systematic(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def _times_linear(E: np.ndarray, G: np.ndarray, lam: float, eps: float) -> None:
+    """Multiply dual polynomials ``(E, G)`` (coefficients on the last axis) by
+    :math:`1 + (\\lambda + \\varepsilon\\,e) z`, truncated at their degree, in place."""
+    G[..., 1:] += lam * G[..., :-1] + eps * E[..., :-1]
+    E[..., 1:] += lam * E[..., :-1]
+
+
 def _pair_polys(lam: np.ndarray, eps: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
-    """For every pair k<l: coefficients ``degree`` of prod_{j∉{k,l}} (1 + (lam_j + ε eps_j) z)."""
+    """For every pair k<l (``np.triu_indices`` order): coefficient ``degree`` of the dual
+    polynomial :math:`\\prod_{j\\notin\\{k,l\\}} (1 + (\\lambda_j + \\varepsilon\\,e_j) z)`.
+
+    The product over :math:`U\\setminus\\{k,l\\}` is split as (units before ``l`` except ``k``)
+    × (units after ``l``). Sweeping ``l`` upwards, the first factor of every ``k < l`` is updated by
+    one multiplication and the suffix products are tabulated once, so the cost is
+    :math:`O(N^2 n)` with only sums of products of positive terms (no polynomial division, hence no
+    cancellation).
+    """
     N = lam.size
-    k, l = np.triu_indices(N, 1)
-    E = np.zeros((k.size, degree + 1))
-    G = np.zeros((k.size, degree + 1))
-    E[:, 0] = 1.0
-    if degree == 0:
-        return E[:, 0], G[:, 0]
-    for j in range(N):
-        use = ((k != j) & (l != j))[:, None]
-        newE = E.copy()
-        newG = G.copy()
-        newE[:, 1:] += lam[j] * E[:, :-1]
-        newG[:, 1:] += lam[j] * G[:, :-1] + eps[j] * E[:, :-1]
-        E = np.where(use, newE, E)
-        G = np.where(use, newG, G)
-    return E[:, degree], G[:, degree]
+    d = degree
+    # suffix[l] = prod over j > l, coefficients 0..d (E and G parts)
+    sufE = np.zeros((N, d + 1))
+    sufG = np.zeros((N, d + 1))
+    runE = np.zeros(d + 1)
+    runG = np.zeros(d + 1)
+    runE[0] = 1.0
+    for l in range(N - 1, -1, -1):
+        sufE[l] = runE
+        sufG[l] = runG
+        _times_linear(runE, runG, lam[l], eps[l])
+    # Q rows k < l hold prod over j < l, j != k; row l is set to prod over j < l when l is passed
+    QE = np.zeros((N, d + 1))
+    QG = np.zeros((N, d + 1))
+    preE = np.zeros(d + 1)
+    preG = np.zeros(d + 1)
+    preE[0] = 1.0
+    outE = np.empty(N * (N - 1) // 2)
+    outG = np.empty_like(outE)
+    # triu_indices order is row k, then l; fill column l of every row k < l
+    row_start = np.r_[0, np.cumsum(np.arange(N - 1, 0, -1))]
+    for l in range(N):
+        if l > 0:
+            revE = sufE[l, ::-1]
+            revG = sufG[l, ::-1]
+            e = QE[:l] @ revE
+            g = QG[:l] @ revE + QE[:l] @ revG
+            pos = row_start[:l] + (l - np.arange(l) - 1)
+            outE[pos] = e
+            outG[pos] = g
+            _times_linear(QE[:l], QG[:l], lam[l], eps[l])
+        QE[l] = preE
+        QG[l] = preG
+        _times_linear(preE, preG, lam[l], eps[l])
+    return outE, outG
 
 
 def _full_poly(lam: np.ndarray, eps: np.ndarray, degree: int) -> tuple[float, float]:
@@ -168,11 +203,11 @@ def _full_poly(lam: np.ndarray, eps: np.ndarray, degree: int) -> tuple[float, fl
 
 
 def _check_exact_cost(N: int, n: int, method: str) -> None:
-    if N ** 3 * max(n, 1) / 2 > _EXACT_LIMIT:
+    if N ** 2 * max(n, 1) / 2 > _EXACT_LIMIT:
         raise SurveyError(
             f"exact {method} joint probabilities are too costly for this many units",
             argument="pi",
-            expected=f"N^3·n/2 below {_EXACT_LIMIT:.0e}",
+            expected=f"N^2·n/2 below {_EXACT_LIMIT:.0e}",
             found=f"N = {N}, n = {n}",
             hint="use method='hajek' or 'brewer' (approximations), or conditional Poisson, whose "
             "exact formula is O(N^2)",

@@ -3,12 +3,14 @@
 For an estimate of a proportion :math:`P` (Cochran 1977, 4.2; Kish 1965) the effective sample size
 is :math:`n_0 = z^2 P(1-P)/e^2` for an absolute margin :math:`e`, with :math:`e = r P` for a
 relative margin :math:`r`, or :math:`n_0 = (1-P)/(CV^2 P)` for a target coefficient of variation;
-for a mean :math:`n_0 = z^2 S^2/e^2` or :math:`S^2/(CV^2\\mu^2)`; with a finite population
-:math:`n_0' = n_0/(1 + n_0/N)`. Then
+for a mean :math:`n_0 = z^2 S^2/e^2` or :math:`S^2/(CV^2\\mu^2)`. The design effect is applied
+first and the finite population correction to the design-based size (Kish 1965, 14.1;
+Valliant, Dever & Kreuter 2018, §3.2):
 
 .. math::
    \\text{deff} = \\{1 + (\\bar m - 1)\\rho\\}\\{1 + CV_w^2\\},\\qquad
-   n_{resp} = n_0\\,\\text{deff},\\qquad n_{sel} = n_{resp}/RR,
+   n_{resp} = \\frac{n_0\\,\\text{deff}}{1 + n_0\\,\\text{deff}/N},\\qquad
+   n_{eff} = n_{resp}/\\text{deff},\\qquad n_{sel} = n_{resp}/RR,
 
    n_{hh} = n_{sel}/\\bar k,\\qquad n_{screen} = n_{hh}/(P_{hh}\\,\\pi_{elig}),
 
@@ -18,7 +20,9 @@ coefficient of variation of the weights (Kish 1965, 8.2 and 11.7), :math:`RR` th
 belong to the target group (census prevalence) and :math:`\\pi_{elig}` the share of listed
 dwellings that are occupied households.
 
-The MICS formula (UNICEF MICS manual) is :func:`mics_sample_size`.
+Applying the fpc before the design effect (``n_0 deff/(1 + n_0/N)``) oversizes small
+populations: with ``n_0 deff`` close to ``N`` it can ask for more respondents than the domain
+has. The MICS formula (UNICEF MICS manual) is :func:`mics_sample_size`.
 """
 
 from __future__ import annotations
@@ -124,8 +128,6 @@ def sample_size(
             raise SurveyError("margin of error must be positive", argument="moe",
                               expected="> 0", found=repr(e))
         n0 = zz ** 2 * var / e ** 2
-    if population is not None:
-        n0 = n0 / (1 + n0 / float(population))
     d = design_effect(icc=icc, take=take, weight_cv=weight_cv) if deff is None else float(deff)
     rr = _prob(response_rate, "response_rate")
     prev = _prob(prevalence, "prevalence")
@@ -134,9 +136,15 @@ def sample_size(
         raise SurveyError("persons_per_household must be positive", argument="persons_per_household",
                           expected="> 0", found=repr(persons_per_household))
     resp = n0 * d
+    if population is not None:
+        N = float(population)
+        if not np.isfinite(N) or N <= 0:
+            raise SurveyError("population must be a positive number", argument="population",
+                              expected="N > 0", found=repr(population))
+        resp = resp / (1 + resp / N)
     sel = resp / rr
     hh = sel / persons_per_household
-    return SampleSize(n_effective=n0, deff=d, respondents=resp, selected=sel, households=hh,
+    return SampleSize(n_effective=resp / d, deff=d, respondents=resp, selected=sel, households=hh,
                       screen=hh / (prev * elig))
 
 

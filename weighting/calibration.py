@@ -23,6 +23,7 @@ from surveycore import SurveyError
 from surveycore.checks import _preview
 from weighting._arrays import group_sums, times_gathered
 from weighting._design import ColumnDesign, DenseDesign
+from weighting._emptied import refuse_emptied
 from weighting._solver import Solution, solve
 from weighting._targets import Margin, NumericTotal, cell_codes, check_margin_totals, parse_targets
 from weighting.records import CalibrationRecord
@@ -296,7 +297,8 @@ def explain_failure(problem: CalibrationProblem, sol: Solution, d: np.ndarray, t
     """Describe a calibration that did not converge: how far, and on which margin."""
     g_rows = sol.g[problem.unit, 0]
     achieved = problem.achieved(d * g_rows)
-    rel = np.abs(achieved - problem.check_totals) / (1 + np.abs(problem.check_totals))
+    t = problem.check_totals
+    rel = np.abs(achieved - t) / np.where(t != 0, np.abs(t), 1.0)
     j = int(np.argmax(rel))
     bounded = np.isfinite(lower) or np.isfinite(upper)
     return SurveyError(
@@ -341,6 +343,19 @@ def _check_constant_within(codes: np.ndarray, w: np.ndarray, cluster: str) -> No
         )
 
 
+def _refuse_empty_levels(p: CalibrationProblem, d: np.ndarray) -> None:
+    """A level (non-negative column) with a positive target and no weight cannot be met."""
+    _, neg = p.check.signed_sums(np.ones(p.n_units))
+    cols = np.flatnonzero((np.asarray(neg).reshape(-1) == 0) & (p.check_totals > 0))
+    if cols.size:
+        have = np.asarray(p.check.rmatvec(d)).reshape(len(p.check_totals), -1)[cols]
+        refuse_emptied(np.broadcast_to(p.check_totals[cols, None], have.shape), have,
+                       [p.check_names[j] for j in cols], "calibration level", "rows",
+                       "collapse the level with a neighbouring one (in the data and the "
+                       "targets), or use a replicate method that keeps every level in every "
+                       "replicate")
+
+
 @dataclass(frozen=True, eq=False)
 class CalibrateStep:
     """One calibration: the problem, the distance, bounds and stopping rule."""
@@ -382,6 +397,7 @@ class CalibrateStep:
         d = p.unit_weights(w)
         if d.ndim == 1:
             d = d[:, None]
+        _refuse_empty_levels(p, d)
         sol = solve(p.x, d, p.totals, self.method, self.lower, self.upper, self.tol,
                     self.max_iter)
         if not sol.converged.all():

@@ -6,7 +6,9 @@
 - ``targets``: target vs achieved per margin level, per calibration step;
 - ``g``: distribution of the adjustment factors of every step;
 - ``convergence``: the convergence trace (criterion after each iteration);
-- ``notes``: decisions taken (collapsed classes, trimmed weights, cells, units).
+- ``notes``: decisions taken (collapsed classes, trimmed weights, cells, units);
+- ``warnings``: tolerated degradations (extreme g-weights, a response model that did not
+  converge), each also emitted as a :class:`surveycore.SurveyWarning`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def summary_frames(w: Weights) -> dict[str, pd.DataFrame]:
-    rows, targets, gs, trace, notes = [], [], [], [], []
+    rows, targets, gs, trace, notes, warns = [], [], [], [], [], []
     for k, h in enumerate(w.history):
         row = {"step_no": k, "step": h.step, "iterations": h.iterations, "converged": h.converged}
         for key in ("sum", "min", "max", "cv", "ratio_max_min", "deff_kish", "n_eff"):
@@ -38,6 +40,7 @@ def summary_frames(w: Weights) -> dict[str, pd.DataFrame]:
         trace += [{"step_no": k, "step": h.step, "iteration": i + 1, "criterion": v}
                   for i, v in enumerate(h.trace)]
         notes += [{"step_no": k, "step": h.step, "note": n} for n in h.notes]
+        warns += [{"step_no": k, "step": h.step, "warning": n} for n in h.warnings]
     cols_t = ["step_no", "step", "margin", "level", "target", "before", "achieved", "rel_error"]
     return {
         "steps": pd.DataFrame(rows),
@@ -45,4 +48,5 @@ def summary_frames(w: Weights) -> dict[str, pd.DataFrame]:
         "g": pd.DataFrame(gs),
         "convergence": pd.DataFrame(trace, columns=["step_no", "step", "iteration", "criterion"]),
         "notes": pd.DataFrame(notes, columns=["step_no", "step", "note"]),
+        "warnings": pd.DataFrame(warns, columns=["step_no", "step", "warning"]),
     }

@@ -19,8 +19,8 @@ class StepRecord:
     Attributes
     ----------
     step : str
-        ``base``, ``eligibility``, ``nonresponse``, ``poststratify``, ``rake``, ``calibrate``,
-        ``trim`` or ``trim_calibrate``.
+        ``base``, ``eligibility``, ``nonresponse``, ``expand``, ``poststratify``, ``rake``,
+        ``calibrate``, ``trim`` or ``trim_calibrate``.
     params : dict
         The inputs (targets, options, bounds) exactly as used.
     targets : pandas.DataFrame or None
@@ -36,6 +36,9 @@ class StepRecord:
         first access from ``before_values`` and ``after_values``.
     notes : tuple of str
         Decisions taken (collapsed classes, trimmed counts ...).
+    warnings : tuple of str
+        Tolerated degradations, each also emitted as a :class:`surveycore.SurveyWarning`:
+        extreme g-weights of a calibration step, a response model that did not converge.
     """
 
     step: str
@@ -47,6 +50,7 @@ class StepRecord:
     converged: bool | None = None
     trace: tuple[float, ...] = ()
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     # summaries are computed when first asked for (reporting is not on the fitting path)
     @cached_property
@@ -63,7 +67,12 @@ class StepRecord:
 
 
 def g_summary(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
-    """Distribution of ``g = after / before`` over rows with a positive weight before."""
+    """Distribution of ``g = after / before`` over rows with a positive weight before.
+
+    Empty for a step that changes the rows (the household → person expansion).
+    """
+    if before.shape != after.shape:
+        return {}
     pos = before > 0
     if not pos.any():
         return {}
@@ -82,6 +91,27 @@ def g_summary(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
         "mean": float(g.mean()),
         "n_zeroed": int(((after == 0) & pos).sum()),
     }
+
+
+#: g-weights outside this range are reported as extreme (a calibration that moves a weight by
+#: more than a factor of five; Särndal 2007, §6; Valliant, Dever & Kreuter 2018, §14.3)
+EXTREME_G = (0.2, 5.0)
+CALIBRATION_STEPS = ("poststratify", "rake", "calibrate", "trim_calibrate")
+
+
+def extreme_g(step: str, before: np.ndarray, after: np.ndarray) -> tuple[str, ...]:
+    """A warning text when a calibration step's g-weights leave :data:`EXTREME_G`."""
+    if step not in CALIBRATION_STEPS or before.shape != after.shape:
+        return ()
+    pos = before > 0
+    g = after[pos] / before[pos]
+    lo, hi = EXTREME_G
+    out = (g < lo) | (g > hi)
+    if not out.any():
+        return ()
+    return (f"{step}: {int(out.sum())} of {g.size} g-weights outside [{lo:g}, {hi:g}] "
+            f"(range [{g.min():.4g}, {g.max():.4g}]); bound them with "
+            "calibrate(..., bounds=...) or collapse sparse cells",)
 
 
 def make_record(step: str, params: dict, before: np.ndarray, after: np.ndarray, **kw) -> StepRecord:

@@ -28,8 +28,11 @@ from surveycore import SurveyError
 from surveycore.checks import _preview
 from surveycore.formula import model_matrices, parse_formula
 from weighting._arrays import group_sums
+from weighting._emptied import refuse_emptied
 
 RESPONDENT, NONRESPONDENT, INELIGIBLE, UNKNOWN = 0, 1, 2, 3
+_CLASS_HINT = ("use coarser classes (by=, min_respondents=), or a replicate method that keeps "
+               "every class in every replicate")
 CATEGORIES = ("respondent", "nonrespondent", "ineligible", "unknown")
 _AAPOR_LEADING = {1: RESPONDENT, 2: NONRESPONDENT, 3: UNKNOWN, 4: INELIGIBLE}
 
@@ -155,12 +158,15 @@ class EligibilityStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         known = (self.status != UNKNOWN)[:, None]
         total = group_sums(self.codes, self.n_classes, w)
         k = group_sums(self.codes, self.n_classes, w * known)
         total, k = np.atleast_2d(total.T).T, np.atleast_2d(k.T).T
+        refuse_emptied(total - k, k, self.labels, "eligibility adjustment: class",
+                       "case of known eligibility", _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(k > 0, total / k, 0.0)
         return np.where(known, w * f[self.codes], 0.0)
@@ -173,6 +179,7 @@ class ClassAdjustStep:
     status: np.ndarray
     codes: np.ndarray
     n_classes: int
+    labels: tuple = ()
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         resp = (self.status == RESPONDENT)[:, None]
@@ -180,6 +187,8 @@ class ClassAdjustStep:
         e = group_sums(self.codes, self.n_classes, w * elig)
         r = group_sums(self.codes, self.n_classes, w * resp)
         e, r = np.atleast_2d(e.T).T, np.atleast_2d(r.T).T
+        refuse_emptied(e - r, r, self.labels, "nonresponse adjustment: class", "respondent",
+                       _CLASS_HINT)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(r > 0, e / r, 0.0)
         return np.where(resp, w * f[self.codes], np.where(elig, 0.0, w))
@@ -201,12 +210,14 @@ class InversePropensityStep:
 
 def fit_propensity(
     data: pd.DataFrame, status: np.ndarray, w: np.ndarray, formula: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Weighted logistic regression of response on ``formula`` among eligible cases.
 
     The right-hand side is parsed by :mod:`surveycore.formula` (columns and a whitelist of
     transformations, never evaluated as code); the model is fitted by statsmodels on the
-    resulting matrix. Returns p̂ for every row (NaN for ineligible or unknown cases).
+    resulting matrix. Returns p̂ for every row (NaN for ineligible or unknown cases) and the
+    warnings to record: a fit that did not converge, or fitted propensities of 0 or 1
+    (separation).
     """
     import statsmodels.api as sm
 
@@ -232,14 +243,15 @@ def fit_propensity(
             expected="a model with linearly independent terms and no perfect prediction",
             found=f"{formula!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
         ) from None
-    if not fit.converged:
-        raise SurveyError(
-            "the response propensity model did not converge",
-            argument="formula",
-            expected="a model whose fit converges in 100 iterations",
-            found=f"{formula!r}",
-            hint="a term may predict response perfectly (separation); merge its levels",
-        )
     p = np.full(len(data), np.nan)
     p[elig] = np.asarray(fit.predict(mm.X))
-    return p
+    found = []
+    if not fit.converged:
+        found.append(f"response propensity model {formula!r} did not converge in 100 "
+                     "iterations; the propensities are those of the last iteration")
+    resp = status == RESPONDENT
+    if (p[resp] < 1e-8).any() or (p[elig] > 1 - 1e-8).any():
+        found.append(f"response propensity model {formula!r} separates respondents from "
+                     "nonrespondents (fitted propensities of 0 or 1); use coarser "
+                     "predictors or method='classes'")
+    return p, tuple(found)

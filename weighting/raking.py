@@ -11,14 +11,24 @@ units). Post-stratification is one margin adjusted once.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 from weighting._arrays import group_sums, times_gathered
+from weighting._emptied import refuse_emptied
 from weighting._targets import Margin, cell_codes
 from weighting.records import CalibrationRecord, PostStratificationRecord, RakingRecord
+
+_REPLAY_RTOL = 1e-6  # replicate margins further off than this are reported
+_CELL_HINT = ("collapse the level with a neighbouring one (in the data and the targets), or use "
+              "a replicate method that keeps every level in every replicate")
+
+
+def _level_names(m: Margin) -> list[str]:
+    return [f"{m.name}={lv}" for lv in m.levels]
 
 
 def _check_reachable(margin: Margin, current: np.ndarray) -> None:
@@ -51,7 +61,11 @@ class PostStratifyStep:
         return f
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return times_gathered(w, self.factors(w), self.margin.codes, out)
+        m = self.margin
+        current = group_sums(m.codes, len(m.levels), w).reshape(len(m.levels), -1)
+        refuse_emptied(np.broadcast_to(m.counts[:, None], current.shape), current,
+                       _level_names(m), "post-stratum", "rows", _CELL_HINT)
+        return times_gathered(w, self.factors(w), m.codes, out)
 
     def fit(self, w: np.ndarray):
         m = self.margin
@@ -173,5 +187,25 @@ class RakeStep:
         t0 = group_sums(cell, n_cells, w)
         if t0.ndim == 1:
             t0 = t0[:, None]
+        for k, m in enumerate(self.margins):
+            have = group_sums(cell_levels[:, k], len(m.levels), t0)
+            refuse_emptied(np.broadcast_to(m.counts[:, None], have.shape), have,
+                           _level_names(m), "raking cell", "rows", _CELL_HINT)
         f, *_ = self._ipf(t0, cell_levels, self.sweeps, 0.0)
+        self._warn_unmet(t0 * f, cell_levels)
         return times_gathered(w, f, cell, out)
+
+    def _warn_unmet(self, t: np.ndarray, cell_levels: np.ndarray) -> None:
+        """Warn when replicate columns miss a margin after the full sample's sweeps."""
+        worst = np.zeros(t.shape[1])
+        for k, m in enumerate(self.margins):
+            got = group_sums(cell_levels[:, k], len(m.levels), t).reshape(len(m.levels), -1)
+            scale = np.where(m.counts > 0, m.counts, 1.0)[:, None]
+            worst = np.maximum(worst, (np.abs(got - m.counts[:, None]) / scale).max(axis=0))
+        bad = worst > _REPLAY_RTOL
+        if bad.any():
+            warnings.warn(
+                f"raking replayed with the full sample's {self.sweeps} sweeps misses a margin "
+                f"by up to {worst.max():.3g} (relative) in {int(bad.sum())} of {bad.size} "
+                "weight columns; R survey's rake on replicate designs does the same",
+                SurveyWarning, stacklevel=4)

@@ -2,28 +2,42 @@
 
 A calibrated estimator's linearisation replaces the weighted scores ``x_i = w_i z_i`` by the
 residuals of their projection on the calibration variables (Deville & Särndal 1992; Särndal,
-Swensson & Wretman 1992, §6.6; Lumley 2010, §7.4). Each record's :meth:`residualize` takes the
-(n, k) matrix of weighted scores on all rows and returns the residualised matrix, as R
-survey's ``svyrecvar`` does with the entries of ``design$postStrata``:
+Swensson & Wretman 1992, §6.6; Lumley 2010, §7.4), as R survey's ``svyrecvar`` does with the
+entries of ``design$postStrata``. Every record is a sequence of linear projections
 
-- post-stratification: ``x_i - psw_i · Σ_{j∈h} x_j oldw_j/psw_j / Σ_{j∈h} oldw_j``;
-- raking: the post-stratification projection of every margin, in turn, ten times, with
-  unweighted post-stratum means of ``x/psw``;
-- GREG-type calibration: ``e = r(A, x/v) · v`` where ``A = X · sqrt(d)`` (X aggregated within
-  clusters for integrated calibration), ``v = g · sqrt(d)`` and ``r`` the least-squares residual.
+.. math:: x \\mapsto x - U\\,(L^T x),
+
+with ``U`` and ``L`` two (n × p) matrices (sparse for cell-based steps):
+
+- post-stratification: ``U = psw · 1{h}``, ``L = 1{h} · (oldw/psw) / Σ_{j∈h} oldw_j``
+  (``x_i - psw_i Σ_{j∈h} x_j oldw_j/psw_j / Σ_{j∈h} oldw_j``). A row of weight zero before
+  and after keeps a zero residual, so it counts as absent (R sets its ``psw`` to one, which
+  gives it the residual ``−mean_h``);
+- raking: the post-stratification projection of every margin, in turn, ten times (R's
+  back-fitting), with ``U_m = psw_m · 1{h_m}`` and ``L_m = 1{h_m} / (psw_m n_{h_m})``;
+- GREG-type calibration: ``U = v Q``, ``L = Q / v`` with ``Q`` an orthonormal basis of
+  ``X sqrt(d)`` (X aggregated within clusters for integrated calibration) and ``v = g sqrt(d)``.
+
+:class:`ResidualMap` composes the records of a weighting chain. Because the composition is
+linear, the residual of any score matrix is ``x − U C`` with ``C`` obtained from the small
+products ``Lᵀ x`` alone — which lets the variance engine residualise every domain's scores
+(``C`` per domain) without forming one residual vector per domain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 
-from weighting._arrays import group_sums
+from surveycore.groups import Groups
 
-__all__ = ["PostStratificationRecord", "RakingRecord", "CalibrationRecord"]
+__all__ = ["PostStratificationRecord", "RakingRecord", "CalibrationRecord", "Projection", "ResidualMap"]
+
+Matrix = np.ndarray | sp.spmatrix
 
 
 def _as2d(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -33,8 +47,158 @@ def _as2d(x: np.ndarray) -> tuple[np.ndarray, bool]:
     return x, False
 
 
+def _dense(m: Matrix) -> np.ndarray:
+    return m.toarray() if sp.issparse(m) else np.asarray(m)
+
+
+def _cell_matrix(codes: np.ndarray, n_groups: int, values: np.ndarray) -> sp.csr_matrix:
+    """Sparse (n × G) matrix with ``values[i]`` in column ``codes[i]`` of row ``i``."""
+    n = codes.shape[0]
+    return sp.csr_matrix(
+        (np.asarray(values, dtype=float), np.asarray(codes, dtype=np.int64), np.arange(n + 1)),
+        shape=(n, n_groups),
+    )
+
+
 @dataclass(frozen=True, eq=False)
-class PostStratificationRecord:
+class Projection:
+    """The linear map ``x ↦ x − U (Lᵀ x)``; ``U`` and ``L`` are (n × p), dense or sparse."""
+
+    U: Matrix
+    L: Matrix
+
+    @property
+    def size(self) -> int:
+        return self.U.shape[1]
+
+    def loadings(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
+        """``Lᵀ x`` (p × k), or with ``domain`` the products ``Lᵀ x_d`` of every domain's scores.
+
+        ``x_d`` is ``x`` on the rows of domain ``d`` and zero elsewhere; the result is then
+        (p × D·k) with column ``d·k + j``, computed in one pass over the non-zeros of ``L``.
+        """
+        if domain is None:
+            return _dense(self.L.T @ x)
+        k = x.shape[1]
+        if sp.issparse(self.L):
+            coo = self._coo
+            d = domain[coo.row]
+            keep = d >= 0
+            key = coo.col[keep] * n_domains + d[keep]
+            vals, rows = coo.data[keep], coo.row[keep]
+            out = np.empty((self.size * n_domains, k))
+            for j in range(k):
+                out[:, j] = np.bincount(key, weights=vals * x[rows, j], minlength=self.size * n_domains)
+            return out.reshape(self.size, n_domains * k)
+        groups = Groups(domain, n_domains)
+        out = np.empty((self.size, n_domains, k))
+        for j in range(k):  # (D × n) matrix of x_ij at (d(i), i), times L: one pass
+            out[:, :, j] = np.asarray(groups.weighted_indicator(x[:, j]) @ self.L).T
+        return out.reshape(self.size, n_domains * k)
+
+    @property
+    def _coo(self) -> sp.coo_matrix:
+        cache = self.__dict__.setdefault("_cache", {})
+        if "coo" not in cache:
+            cache["coo"] = self.L.tocoo()
+        return cache["coo"]
+
+
+class ResidualMap:
+    """The composition of the projections of a chain of records, in chain order.
+
+    With projections ``P_1 … P_K`` applied in the order ``sequence`` (a projection may repeat,
+    as raking's margins do), the residual is ``e = x − Σ_l U_l C_l`` where, for each step ``j``
+    in turn, ``a = L_jᵀ x − Σ_l (L_jᵀ U_l) C_l`` and ``C_j ← C_j + a``. Only ``Lᵀ x`` depends
+    on ``x``, so ``C`` is computed for many score matrices (one per domain) at once.
+
+    Parameters
+    ----------
+    records : sequence of records
+        Each with ``projections()`` and ``sequence`` (the order of its projections).
+    """
+
+    def __init__(self, records: Sequence) -> None:
+        blocks: list[Projection] = []
+        order: list[int] = []
+        for record in records:
+            start = len(blocks)
+            blocks.extend(record.projections())
+            order.extend(start + j for j in record.sequence)
+        self.blocks = tuple(blocks)
+        self.sequence = tuple(order)
+        sizes = [b.size for b in blocks]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._cross: dict = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.blocks)
+
+    @property
+    def size(self) -> int:
+        """Total number of columns ``P`` of the stacked ``U``."""
+        return int(self.offsets[-1])
+
+    def stacked_u(self) -> Matrix:
+        """``U = [U_1 … U_K]`` (n × P), sparse when any block is sparse (computed once)."""
+        if "u" not in self._cross:
+            us = [b.U for b in self.blocks]
+            if any(sp.issparse(u) for u in us):
+                self._cross["u"] = sp.hstack([sp.csr_matrix(u) for u in us]).tocsr()
+            else:
+                self._cross["u"] = np.ascontiguousarray(np.hstack(us))
+        return self._cross["u"]
+
+    def _k(self, j: int, l: int) -> Matrix:
+        key = (j, l)
+        if key not in self._cross:
+            prod = self.blocks[j].L.T @ self.blocks[l].U
+            self._cross[key] = prod.tocsr() if sp.issparse(prod) else np.asarray(prod)
+        return self._cross[key]
+
+    def coefficients(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
+        """``C`` such that the residual of ``x`` (n × k) is ``x − U C``: (P × k).
+
+        With ``domain`` (codes ``0 .. D−1``, ``-1`` outside), the coefficients of every
+        domain's scores ``x_d`` at once: (P × D·k), column ``d·k + j``.
+        """
+        loads = [b.loadings(x, domain, n_domains) for b in self.blocks]
+        m = loads[0].shape[1] if loads else 0
+        coef = [np.zeros((b.size, m)) for b in self.blocks]
+        touched: list[int] = []
+        for j in self.sequence:
+            a = loads[j].copy()
+            for l in touched:
+                a -= self._k(j, l) @ coef[l]
+            coef[j] += a
+            if j not in touched:
+                touched.append(j)
+        return np.vstack(coef) if coef else np.zeros((0, m))
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        """Residuals ``x − U C`` of a dense (n,) or (n, m) score matrix."""
+        x, flat = _as2d(x)
+        if not self.blocks:
+            return x[:, 0] if flat else x
+        out = x - np.asarray(self.stacked_u() @ self.coefficients(x))
+        return out[:, 0] if flat else out
+
+
+class _Record:
+    """Shared behaviour: a record is applied as its :class:`ResidualMap`."""
+
+    sequence: tuple[int, ...] = (0,)
+
+    def projections(self) -> tuple[Projection, ...]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        """Residuals of the weighted scores ``x`` (n,) or (n, k) for this record alone."""
+        return ResidualMap([self]).residualize(x)
+
+
+@dataclass(frozen=True, eq=False)
+class PostStratificationRecord(_Record):
     """Post-stratification on ``codes`` (n,), from weights ``old`` to ``new``."""
 
     codes: np.ndarray
@@ -43,21 +207,19 @@ class PostStratificationRecord:
     new: np.ndarray
     kind: str = "poststratification"
 
-    def residualize(self, x: np.ndarray) -> np.ndarray:
-        x, flat = _as2d(x)
-        psw = np.where((self.new == 0) & (self.old == 0), 1.0, self.new)
+    def projections(self) -> tuple[Projection, ...]:
+        psw = self.new
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(psw > 0, self.old / psw, 0.0)
-        num = group_sums(self.codes, self.n_groups, x * ratio[:, None])
+            ratio = np.where(psw > 0, self.old / np.where(psw > 0, psw, 1.0), 0.0)
         den = np.bincount(self.codes, weights=self.old, minlength=self.n_groups)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            means = np.where(den[:, None] > 0, num / den[:, None], 0.0)
-        out = x - means[self.codes] * psw[:, None]
-        return out[:, 0] if flat else out
+        inv = np.divide(1.0, den, out=np.zeros_like(den), where=den > 0)
+        U = _cell_matrix(self.codes, self.n_groups, psw)
+        L = _cell_matrix(self.codes, self.n_groups, ratio * inv[self.codes])
+        return (Projection(U, L),)
 
 
 @dataclass(frozen=True, eq=False)
-class RakingRecord:
+class RakingRecord(_Record):
     """Raking: per margin the level codes and the weights after that margin's last adjustment.
 
     The weights after margin k are ``base · f_k[cell]``: ``base`` (n,) the weights before
@@ -77,23 +239,21 @@ class RakingRecord:
     def weights_after(self) -> tuple[np.ndarray, ...]:
         return tuple(self.base * f[self.cell] for f in self.factors_after)
 
-    def residualize(self, x: np.ndarray) -> np.ndarray:
-        x, flat = _as2d(x)
-        x = x.copy()
-        counts = [np.bincount(c, minlength=k) for c, k in zip(self.codes, self.n_levels)]
-        after = self.weights_after
-        for _ in range(self.passes):
-            for codes, k, psw, cnt in zip(self.codes, self.n_levels, after, counts):
-                safe = np.where(psw > 0, psw, 1.0)
-                ratio = x / safe[:, None]
-                ratio[psw <= 0] = 0.0
-                means = group_sums(codes, k, ratio) / np.maximum(cnt, 1)[:, None]
-                x = x - psw[:, None] * means[codes]
-        return x[:, 0] if flat else x
+    @property
+    def sequence(self) -> tuple[int, ...]:  # type: ignore[override]
+        return tuple(range(len(self.codes))) * self.passes
+
+    def projections(self) -> tuple[Projection, ...]:
+        out = []
+        for codes, k, psw in zip(self.codes, self.n_levels, self.weights_after):
+            cnt = np.maximum(np.bincount(codes, minlength=k), 1).astype(float)
+            inv = np.where(psw > 0, 1.0 / np.where(psw > 0, psw, 1.0), 0.0)
+            out.append(Projection(_cell_matrix(codes, k, psw), _cell_matrix(codes, k, inv / cnt[codes])))
+        return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
-class CalibrationRecord:
+class CalibrationRecord(_Record):
     """GREG-type calibration: weights before, g-weights, and the calibration variables.
 
     ``row_x()`` returns the calibration variables of every row (n, p) — for integrated
@@ -117,12 +277,10 @@ class CalibrationRecord:
             self._cache["q"] = q[:, :rank]
         return self._cache["q"]
 
-    def residualize(self, x: np.ndarray) -> np.ndarray:
-        x, flat = _as2d(x)
-        v = self.g * np.sqrt(self.d)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.where(v[:, None] > 0, x / v[:, None], 0.0)
-        q = self._basis()
-        resid = y - q @ (q.T @ y)
-        out = resid * v[:, None]
-        return out[:, 0] if flat else out
+    def projections(self) -> tuple[Projection, ...]:
+        if "p" not in self._cache:
+            q = self._basis()
+            v = self.g * np.sqrt(self.d)
+            inv = np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0), 0.0)
+            self._cache["p"] = (Projection(np.ascontiguousarray(q * v[:, None]), np.ascontiguousarray(q * inv[:, None])),)
+        return self._cache["p"]

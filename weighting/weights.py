@@ -9,13 +9,15 @@ to take residuals on the calibration variables.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import (
     as_name_list,
     check_columns,
@@ -39,10 +41,15 @@ from weighting._options import (
     _refuse_unknown,
 )
 from weighting._targets import check_margin_totals, parse_targets
-from weighting.calibration import CalibrateStep, build_problem
-from weighting.history import StepRecord, make_record, targets_table
+from weighting.calibration import CalibrateStep, build_problem, record_for
+from weighting.expand import ExpandStep, expansion
+from weighting.history import StepRecord, extreme_g, make_record, targets_table
+from weighting.linearisation import ClassAdjustmentRecord, ExpandBoundary, ordered_records
 from weighting.nonresponse import (
     CATEGORIES,
+    NONRESPONDENT,
+    RESPONDENT,
+    UNKNOWN,
     ClassAdjustStep,
     EligibilityStep,
     InversePropensityStep,
@@ -55,6 +62,12 @@ from weighting.raking import PostStratifyStep, RakeStep
 from weighting.trimming import TrimCalibrateStep, TrimStep
 
 __all__ = ["Weights"]
+
+def _nonresponse_record(status, codes, n_classes, before, after) -> ClassAdjustmentRecord:
+    resp = status == RESPONDENT
+    return ClassAdjustmentRecord(codes, n_classes, resp, resp | (status == NONRESPONDENT),
+                                 before, after)
+
 
 class Weights:
     """Survey weights and the recorded chain of adjustments that produced them.
@@ -78,7 +91,7 @@ class Weights:
     >>> w.values, w.history, w.summary()                          # doctest: +SKIP
     """
 
-    __slots__ = ("_data", "_base", "_values", "_steps", "_history", "_records")
+    __slots__ = ("_data", "_origin", "_base", "_values", "_steps", "_history", "_records")
 
     def __init__(
         self,
@@ -128,6 +141,7 @@ class Weights:
         values = np.array(values, dtype=float)
         values.flags.writeable = False
         self._data = frame
+        self._origin = frame
         self._base = values
         self._values = values
         self._steps: tuple = ()
@@ -142,8 +156,13 @@ class Weights:
 
     @property
     def base_values(self) -> np.ndarray:
-        """The weights the chain started from (read-only)."""
+        """The weights the chain started from (read-only), one per row of :attr:`base_data`."""
         return self._base
+
+    @property
+    def base_data(self) -> pd.DataFrame:
+        """The frame the chain started from: :attr:`data`, or the households before ``expand``."""
+        return self._origin
 
     @property
     def data(self) -> pd.DataFrame:
@@ -160,8 +179,14 @@ class Weights:
         return pd.Series(self._values, index=self._data.index, name=name)
 
     def variance_records(self) -> list:
-        """Calibration records in chain order; each has ``residualize(x)``."""
-        return [r for r in self._records if r is not None]
+        """The records the linearised variance applies, in the order it applies them.
+
+        Each has ``residualize(x)``: calibration records (in chain order, as R survey) and
+        the weighting-class records of eligibility and nonresponse adjustments, household
+        steps before :meth:`expand` acting on household totals of the scores; see
+        :mod:`weighting.linearisation`.
+        """
+        return ordered_records(self._records)
 
     def __len__(self) -> int:
         return self._values.size
@@ -176,10 +201,16 @@ class Weights:
             raise SurveyError(  # pragma: no cover - guarded by each step
                 f"step {record.step} produced invalid weights", argument=record.step,
                 expected="finite weights >= 0", found="negative or non-finite weights")
+        found = record.warnings + extreme_g(record.step, record.before_values, new)
+        for text in found:
+            warnings.warn(text, SurveyWarning, stacklevel=3)
+        if found != record.warnings:
+            record = dataclasses.replace(record, warnings=found)
         out = object.__new__(Weights)
         new = np.ascontiguousarray(new, dtype=float)  # a fresh array from the step
         new.flags.writeable = False
         out._data = self._data
+        out._origin = self._origin
         out._base = self._base
         out._values = new
         out._steps = self._steps + (step,)
@@ -196,22 +227,26 @@ class Weights:
 
         Parameters
         ----------
-        base : ndarray (n,) or (n, R)
-            Base weights, e.g. replicate base weights ``base_values[:, None] * factors``.
+        base : ndarray (m,) or (m, R)
+            Base weights, one row per row of :attr:`base_data` (the households when the chain
+            was expanded to persons), e.g. replicate base weights
+            ``base_values[:, None] * factors``.
         out : ndarray, optional
-            A float array of the shape of ``base`` that receives the result (numpy's ``out``
-            convention; it may be ``base`` itself, which saves an n × R allocation).
+            A float array of the shape of the result, ``(n,)`` or ``(n, R)`` with ``n`` the
+            rows of :attr:`data` (numpy's ``out`` convention; without expansion it may be
+            ``base`` itself, which saves an n × R allocation).
         """
         w, flat = as_matrix(base)
-        if w.shape[0] != len(self):
-            raise SurveyError("replay base weights must have one row per sample row",
-                              argument="base", expected=f"{len(self)} rows",
+        if w.shape[0] != self._base.size:
+            raise SurveyError("replay base weights must have one row per row the chain started from",
+                              argument="base", expected=f"{self._base.size} rows",
                               found=f"shape {np.shape(base)}")
         target = None
         if out is not None:
-            if out.shape != np.shape(base) or out.dtype != np.float64:
-                raise SurveyError("out must be a float array of the shape of base",
-                                  argument="out", expected=f"float64 of shape {np.shape(base)}",
+            shape = (len(self),) + tuple(np.shape(base)[1:])
+            if out.shape != shape or out.dtype != np.float64:
+                raise SurveyError("out must be a float array of the shape of the result",
+                                  argument="out", expected=f"float64 of shape {shape}",
                                   found=f"{out.dtype} of shape {out.shape}")
             target = out[:, None] if out.ndim == 1 else out
         if not self._steps:
@@ -258,12 +293,14 @@ class Weights:
                 argument="by", expected="known-eligibility cases in every class",
                 found=", ".join(str(levels[j]) for j in stranded),
                 hint="use coarser classes")
-        step = EligibilityStep(status, cc, len(levels))
+        step = EligibilityStep(status, cc, len(levels), tuple(levels))
         new = step.replay(w[:, None])[:, 0]
         counts = {c: int((status == k).sum()) for k, c in enumerate(CATEGORIES)}
         rec = make_record("eligibility", {"disposition": disposition, "codes": codes, "by": by},
                           w, new, notes=(f"dispositions: {counts}",))
-        return self._extend(step, new, rec)
+        var = ClassAdjustmentRecord(cc, len(levels), status != UNKNOWN,
+                                    np.ones(len(w), dtype=bool), w, new)
+        return self._extend(step, new, rec, var)
 
     def adjust_nonresponse(
         self,
@@ -288,13 +325,13 @@ class Weights:
         _refuse_unknown(status, w)
         cc, levels = class_codes(self._data, by)
         cc, notes, labels = collapse_classes(cc, levels, status, w, min_respondents, max_factor)
-        step = ClassAdjustStep(status, cc, len(labels))
+        step = ClassAdjustStep(status, cc, len(labels), tuple(labels))
         new = step.replay(w[:, None])[:, 0]
         rec = make_record("nonresponse", {"disposition": disposition, "codes": codes, "by": by,
                                           "method": "classes", "min_respondents": min_respondents,
                                           "max_factor": max_factor, "classes": labels},
                           w, new, notes=tuple(notes))
-        return self._extend(step, new, rec)
+        return self._extend(step, new, rec, _nonresponse_record(status, cc, len(labels), w, new))
 
     def adjust_propensity(
         self,
@@ -317,7 +354,7 @@ class Weights:
         status = disposition_classes(self._data, disposition, codes)
         w = self._values
         _refuse_unknown(status, w)
-        p = fit_propensity(self._data, status, w, formula)
+        p, model_warnings = fit_propensity(self._data, status, w, formula)
         resp = status == 0
         notes = [f"propensity range among respondents [{np.nanmin(p[resp]):.4g}, "
                  f"{np.nanmax(p[resp]):.4g}]"]
@@ -336,13 +373,57 @@ class Weights:
             cc, levels = remap[cc], [levels[k] for k in used]
             cc, more, labels = collapse_classes(cc, levels, status, w, min_respondents, np.inf)
             notes += more
-            step = ClassAdjustStep(status, cc, len(labels))
+            step = ClassAdjustStep(status, cc, len(labels), tuple(labels))
         new = step.replay(w[:, None])[:, 0]
+        var = None if labels is None else _nonresponse_record(status, cc, len(labels), w, new)
         rec = make_record("nonresponse", {"disposition": disposition, "codes": codes,
                                           "formula": formula, "method": f"propensity-{method}",
                                           "n_classes": n_classes, "classes": labels},
-                          w, new, notes=tuple(notes))
-        return self._extend(step, new, rec)
+                          w, new, notes=tuple(notes), warnings=model_warnings)
+        return self._extend(step, new, rec, var)
+
+    # ------------------------------------------------------------------ households to persons
+    def expand(self, persons: Any, household: str, *, psu: str | None = None) -> Weights:
+        """Carry each household's weight to its members: the chain continues on the persons.
+
+        ``w_p = w_{h(p)}`` for every person row ``p`` of household ``h(p)``, matched exactly
+        on the ``household`` column of both frames. The result's :attr:`data` is ``persons``;
+        its :attr:`base_data` and :attr:`base_values` stay the households', so
+        :meth:`replay` (replicate weights) re-runs the household steps — eligibility,
+        nonresponse — before the person steps, and the linearised variance includes them
+        (:mod:`weighting.linearisation`).
+
+        Parameters
+        ----------
+        persons : DataFrame
+            One row per person (pandas or any narwhals-supported frame; a private copy is
+            kept). Persons of households with weight 0 keep weight 0.
+        household : str
+            The household identifier, a column of both frames.
+        psu : str, optional
+            The first-stage unit (PSU) column of both frames. Required when an eligibility
+            or nonresponse step gave weight to households without member rows (the
+            nonrespondents): their part of the linearised variance is kept in their PSU.
+        """
+        frame = to_pandas(persons).copy(deep=False)
+        if not isinstance(household, str):
+            raise SurveyError("household must name a column", argument="household",
+                              expected="a column name present in both frames",
+                              found=repr(household))
+        last = max((k for k, r in enumerate(self._records) if isinstance(r, ExpandBoundary)),
+                   default=-1)
+        needs = np.zeros(len(self), dtype=bool)
+        for r in self._records[last + 1:]:
+            if isinstance(r, ClassAdjustmentRecord):
+                needs |= r.source & (r.before > 0)
+        member_of, boundary, note = expansion(self._data, frame, household, psu, needs)
+        step = ExpandStep(member_of)
+        new = self._values[member_of]
+        rec = make_record("expand", {"household": household, "psu": psu},
+                          self._values, new, notes=(note,))
+        out = self._extend(step, new, rec, boundary)
+        out._data = frame
+        return out
 
     # ------------------------------------------------------------------ calibration family
     def poststratify(self, targets: Mapping[Any, Mapping[Any, float]]) -> Weights:
@@ -559,12 +640,23 @@ class Weights:
         rec = make_record("trim_calibrate", {"upper": upper, "lower": lower,
                                              "relative_to": relative_to, "tol": tol},
                           w, new, iterations=rounds, converged=True,
-                          notes=(f"{n_fixed} weights held at a cap",))
-        return self._extend(step, new, rec)
+                          notes=(f"{n_fixed} weights held at a cap",
+                                 f"variance record of step {cal_idx[-1] + 1} ({hist.step}) "
+                                 "renewed with the final g-weights"))
+        out = self._extend(step, new, rec)
+        # the recalibrated weights are the calibration's: its record takes the final g
+        d0 = hist.before_values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(d0 > 0, new / np.where(d0 > 0, d0, 1.0), 0.0)
+        records = list(out._records)
+        records[cal_idx[-1]] = record_for(problem, d0, g)
+        out._records = tuple(records)
+        return out
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict[str, pd.DataFrame]:
-        """Tidy frames for a report: ``steps``, ``targets``, ``g``, ``convergence``, ``notes``."""
+        """Tidy frames for a report: ``steps``, ``targets``, ``g``, ``convergence``, ``notes``,
+        ``warnings``."""
         from weighting.diagnostics import summary_frames
 
         return summary_frames(self)

@@ -24,7 +24,7 @@ from estimation.indicators.suppression import (
     table_lines,
 )
 from estimation.indicators.table import IndicatorTable, indicator_table
-from estimation.indicators.variables import age_groups, indicator_variables
+from estimation.indicators.variables import age_groups, emigrant_records, indicator_variables
 
 __all__ = [
     "PRESETS",
@@ -37,6 +37,7 @@ __all__ = [
     "SuppressionRule",
     "age_groups",
     "audit_suppression",
+    "emigrant_records",
     "flag_quality",
     "indicator_table",
     "indicator_variables",

@@ -20,8 +20,9 @@ Presets (thresholds as published by each agency)
     unreliable to be published (≥ 35 %). Symbols: Statistics Canada "Standard table symbols"
     (A–D levels of quality, E use with caution, F too unreliable to be published); A–D bands
     as published in Statistics Canada quarterly financial statistics; the E/F boundary at
-    35 % is the common Statistics Canada table convention [to verify against the survey's
-    own release guideline].
+    35 % is the preset's choice. Statistics Canada surveys state their own cut-offs in their
+    release guidelines (``"statcan_cchs"`` is one): use the one of your survey, or
+    :meth:`QualityRule.custom`.
 ``"statcan_cchs"``
     Statistics Canada release guideline used for the Canadian Community Health Survey: CV
     ≤ 16.5 % release; 16.5 % < CV ≤ 33.3 % release with caution ("E"); CV > 33.3 % suppress
@@ -30,8 +31,8 @@ Presets (thresholds as published by each agency)
     Australian Bureau of Statistics relative standard errors: RSE < 25 % reliable; 25 % ≤ RSE
     ≤ 50 % "*" use with caution; RSE > 50 % "**" too unreliable for general use.
 ``"eurostat"``
-    Eurostat-style sample-size limits (EU-SILC convention, Commission Regulation (EC)
-    1982/2003 [to verify]): fewer than 20 sample observations → not published ("u" with
+    Eurostat-style sample-size limits, the form used for EU-SILC publication (Commission
+    Regulation (EC) No 1982/2003): fewer than 20 sample observations → not published ("u" with
     reliability ``unreliable``); 20–49 observations → flagged ("u", ``caution``). EU-LFS
     applies country-specific limits of the same form; pass your own with
     :meth:`QualityRule.custom`.
@@ -236,7 +237,8 @@ PRESETS: Mapping[str, QualityRule] = MappingProxyType(
                 (_INF, "F", "unreliable"),
             ),
             source="Statistics Canada standard table symbols; A–D CV bands 0–4.99/5–9.99/"
-            "10–14.99/15–24.99 %; E 25–35 %, F ≥ 35 % [E/F boundary to verify]",
+            "10–14.99/15–24.99 %; E 25–35 %, F ≥ 35 % (E/F boundary: the preset's choice; "
+            "surveys state their own in their release guidelines)",
         ),
         "statcan_cchs": QualityRule(
             "statcan_cchs",
@@ -258,7 +260,7 @@ PRESETS: Mapping[str, QualityRule] = MappingProxyType(
             cv_bands=((_INF, "", "reliable"),),
             n_bands=((20, "u", "unreliable"), (50, "u", "caution")),
             source="Eurostat EU-SILC convention: < 20 observations not published, 20–49 flagged "
-            "[Commission Reg. (EC) 1982/2003, to verify]; EU-LFS uses country-specific limits",
+            "(Commission Regulation (EC) No 1982/2003); EU-LFS uses country-specific limits",
         ),
     }
 )

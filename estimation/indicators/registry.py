@@ -17,12 +17,15 @@ standard errors account for the random size of the domain.
 
 Definitions and sources
 -----------------------
-The labels "MI 1.1 … MI 1.4" follow the project's brief; their operational definitions are
-derived from the UN conceptual framework on international migration (UN EGMS TF2, 2021, endorsed
-by UNSC decision 52/109), the EU Regulation (EC) 862/2007 Art. 3 tables (stocks by citizenship
-and country of birth; immigration, emigration and acquisitions of citizenship by age and sex)
-and the UN Principles and Recommendations for Population and Housing Censuses, Rev.3 (2017).
-See ``docs/estimation-indicators.md`` for the full table and the status of each source.
+MI 1.1-1.4 are the core indicators of Policy Area 1 of the UN conceptual framework on
+international migration (UN Expert Group on Migration Statistics, 2021, endorsed by UN
+Statistical Commission decision 52/109): the stock of international migrants, acquisitions of
+citizenship, immigration and emigration. Their universe is the usual resident population
+(UN P&R Rev.3 §2.81, residence rule recorded by :func:`questionnaires.derive`), their reference
+period the 12 months before the reference date, and their disaggregations those of Regulation
+(EC) 862/2007 Art. 3 (sex, age, country of birth, citizenship, country of previous or next
+residence). Each indicator's ``definition`` and ``source`` travel with every table and export;
+``docs/estimation-indicators.md`` has the full table.
 
 The registry is an immutable mapping; there is no global state to change. Pass your own
 :class:`Indicator` objects (or a mapping of them through ``registry=``) to
@@ -42,8 +45,8 @@ from surveycore.checks import check_option
 
 MeasureKind = Literal["total", "proportion", "rate"]
 MEASURE_KINDS: tuple[str, ...] = ("total", "proportion", "rate")
-Unit = Literal["person", "household"]
-UNITS: tuple[str, ...] = ("person", "household")
+Unit = Literal["person", "household", "emigrant"]
+UNITS: tuple[str, ...] = ("person", "household", "emigrant")
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,9 @@ class Indicator:
         Title.
     measures : tuple of Measure
         The quantities published for the indicator (e.g. a count and a share).
-    unit : {"person", "household"}
-        Unit of the rows the design must hold (``household`` for MI 1.4: emigrants are
-        reported by the household they left).
+    unit : {"person", "household", "emigrant"}
+        Unit of the rows the design must hold (``emigrant`` for MI 1.4: emigrant-level
+        records of the households' rosters, :func:`~estimation.indicators.emigrant_records`).
     default_by : tuple of str
         Default disaggregation variables.
     definition : str
@@ -239,131 +242,170 @@ def _sdmx_code(code: str) -> str:
 
 
 _SRC_FRAMEWORK = (
-    "UN EGMS TF2 conceptual framework on international migration (2021; UNSC decision 52/109); "
-    "EU Regulation (EC) 862/2007 Art. 3; UN Principles and Recommendations for Population and "
-    "Housing Censuses Rev.3 (2017). The label is taken from the project brief (not confirmed "
-    "in a published indicator list); the operational definition is derived."
+    "UN Statistical Commission decision 52/109 (2021) endorsing the revised conceptual "
+    "framework and definitions on international migration (UN Expert Group on Migration "
+    "Statistics, Task Force 2, Final Report on Conceptual Frameworks and Concepts and "
+    "Definitions on International Migration, 2021), whose core indicators for Policy Area 1 "
+    "(MI 1.1-1.4) were reviewed at the UNSD Technical Workshop on International Migration and "
+    "Temporary Mobility Statistics (Warsaw, 2024); usual residence: UN Principles and "
+    "Recommendations for Population and Housing Censuses, Rev.3 (2017), §2.81"
+)
+_SRC_862 = (
+    "; disaggregations as in Regulation (EC) No 862/2007 of the European Parliament and of "
+    "the Council, Art. 3"
 )
 
 _PERSON_BY = ("sex", "age_group")
+_RESIDENTS = "usual_resident"
 
 _INDICATORS = (
     Indicator(
         code="MI1.1",
         name="Stock of international migrants",
         measures=(
-            Measure("count", "total", "foreign_born", unit_measure="PS",
+            Measure("count", "total", "foreign_born", universe=_RESIDENTS, unit_measure="PS",
                     label="Foreign-born usual residents (number)"),
-            Measure("share", "proportion", "foreign_born", multiplier=100.0, unit_measure="PT",
-                    label="Foreign-born usual residents, % of the resident population"),
+            Measure("share", "proportion", "foreign_born", universe=_RESIDENTS,
+                    multiplier=100.0, unit_measure="PT",
+                    label="Foreign-born usual residents, % of the usual resident population"),
         ),
         default_by=_PERSON_BY + ("foreign_citizen",),
         definition=(
-            "Usual residents on the reference date who were born abroad (country of birth "
-            "different from the reporting country, missing country of birth excluded); share of "
-            "the usual resident population. A parallel series on foreign citizens is MI1.1F."
+            "Universe: usual residents of the country on the reference date (usual_resident "
+            "from questionnaires.derive: the household roster's answer, else the residence "
+            "rule). Numerator: those born abroad (country of birth different from the "
+            "reporting country). The count is the stock; the share divides it by the usual "
+            "resident population. Persons present who are not usual residents are outside the "
+            "universe; a person whose residence or country of birth is unknown makes the "
+            "indicator refused, not counted as native. The citizenship-based series is "
+            "MI1.1F."
         ),
-        source=_SRC_FRAMEWORK,
+        source=_SRC_FRAMEWORK + _SRC_862 + " (stocks by country of birth).",
     ),
     Indicator(
         code="MI1.1F",
         name="Stock of foreign citizens",
         measures=(
-            Measure("count", "total", "foreign_citizen", unit_measure="PS",
+            Measure("count", "total", "foreign_citizen", universe=_RESIDENTS, unit_measure="PS",
                     label="Foreign-citizen usual residents, incl. stateless (number)"),
-            Measure("share", "proportion", "foreign_citizen", multiplier=100.0,
-                    unit_measure="PT",
-                    label="Foreign citizens, % of the resident population"),
+            Measure("share", "proportion", "foreign_citizen", universe=_RESIDENTS,
+                    multiplier=100.0, unit_measure="PT",
+                    label="Foreign citizens, % of the usual resident population"),
         ),
         default_by=_PERSON_BY,
         definition=(
-            "Usual residents who do not hold the citizenship of the reporting country "
-            "(stateless persons included); the citizenship-based stock series used where "
-            "country of birth is not available."
+            "Universe: usual residents on the reference date. Numerator: those who do not "
+            "hold the citizenship of the reporting country (stateless persons included; dual "
+            "citizens holding it are citizens). The framework asks for both country of birth "
+            "and citizenship to identify the foreign population; this is the "
+            "citizenship-based stock."
         ),
-        source=_SRC_FRAMEWORK,
+        source=_SRC_FRAMEWORK + _SRC_862 + " (stocks by citizenship).",
     ),
     Indicator(
         code="MI1.2",
         name="Acquisition of citizenship",
         measures=(
-            Measure("count", "total", "acquired_citizenship_period", unit_measure="PS",
-                    label="Residents who acquired citizenship in the reference period (number)"),
+            Measure("count", "total", "acquired_citizenship_period", universe=_RESIDENTS,
+                    unit_measure="PS",
+                    label="Usual residents who acquired citizenship in the 12 months before "
+                    "the reference date (number)"),
             Measure("rate", "rate", "acquired_citizenship_period",
-                    denominator="foreign_citizen_start", multiplier=100.0, unit_measure="PT",
-                    label="Acquisitions per 100 foreign citizens at the start of the period"),
+                    denominator="foreign_citizen_start", universe=_RESIDENTS, multiplier=100.0,
+                    unit_measure="PT",
+                    label="Acquisitions per 100 foreign-citizen usual residents at the start "
+                    "of the period"),
         ),
         default_by=_PERSON_BY,
         definition=(
-            "Usual residents who acquired the citizenship of the reporting country during the "
-            "reference period (citizenship at birth excluded). The rate divides by the "
-            "foreign-citizen residents at the start of the period, estimated from the survey as "
-            "current foreign citizens plus those who acquired citizenship in the period "
-            "(column `foreign_citizen_start` = foreign_citizen OR acquired_citizenship_period, "
-            "built by indicator_variables). `acquired_citizenship_period` comes from "
-            "questionnaires.derive (year_citizenship equal to the reference year)."
+            "Universe: usual residents on the reference date. Numerator: those who acquired "
+            "the citizenship of the reporting country (naturalisation, marriage, declaration "
+            "or other route; citizenship at birth excluded) in the 12 months before the "
+            "reference date, from the month and year of acquisition "
+            "(acquired_citizenship_period). A change-of-status event, not a flow across the "
+            "border. The rate divides by the foreign citizens at the start of the period, "
+            "estimated as current foreign citizens plus those who acquired citizenship in the "
+            "period (foreign_citizen_start, built by indicator_variables). Persons who "
+            "acquired citizenship and left, or died, during the period are not observed."
         ),
-        source=_SRC_FRAMEWORK + " Rate: Eurostat 'naturalisation rate' convention [to verify].",
+        source=(
+            _SRC_FRAMEWORK + _SRC_862 + " (acquisitions of citizenship). Rate: acquisitions "
+            "per 100 foreign citizens resident at the start of the period, the denominator "
+            "Eurostat uses for its naturalisation rate (migr_acq)."
+        ),
     ),
     Indicator(
         code="MI1.3",
         name="Immigration",
         measures=(
-            Measure("count", "total", "immigrant_12m", unit_measure="PS",
-                    label="Persons who established usual residence in the last 12 months "
-                    "having lived abroad (number)"),
-            Measure("rate", "rate", "immigrant_12m", multiplier=1000.0, unit_measure="PER_1000",
-                    label="Immigrants in the last 12 months per 1 000 residents"),
+            Measure("count", "total", "immigrant_12m", universe=_RESIDENTS, unit_measure="PS",
+                    label="Usual residents who came to live in the country in the 12 months "
+                    "before the reference date after living abroad (number)"),
+            Measure("rate", "rate", "immigrant_12m", universe=_RESIDENTS, multiplier=1000.0,
+                    unit_measure="PER_1000",
+                    label="Immigrants in the 12 months before the reference date per 1 000 "
+                    "usual residents"),
         ),
         default_by=_PERSON_BY + ("birth_citizenship_group",),
         definition=(
-            "Usual residents (per the residence rule recorded by questionnaires.derive) who, "
-            "during the 12 months before the reference date, established usual residence in the "
-            "country after being usually resident abroad; per 1 000 residents."
+            "Universe: usual residents on the reference date. Numerator: those whose most "
+            "recent arrival to live in the country, after being usually resident abroad, was "
+            "in the 12 months before the reference date and who are usual residents under the "
+            "residence rule (12 months lived or intended, or more than 6 lived or at least 6 "
+            "intended; the rule is recorded with the derived data). Returning citizens are "
+            "immigrants. Without the intended-stay question a recent arrival's residence is "
+            "unknown, so the indicator is refused. Rate per 1 000 usual residents."
         ),
-        source=_SRC_FRAMEWORK,
+        source=_SRC_FRAMEWORK + _SRC_862 + " (immigration).",
     ),
     Indicator(
         code="MI1.4",
         name="Emigration",
-        unit="household",
+        unit="emigrant",
         measures=(
-            Measure("count", "total", "emigrants_12m", universe="household_reference",
+            Measure("count", "total", "emigrant_12m", universe="emigrant_record",
                     unit_measure="PS",
-                    label="Former household members who emigrated in the last 12 months, "
-                    "reported by the household (number)"),
-            Measure("households_share", "proportion", "emigrant_in_household",
-                    universe="household_reference", multiplier=100.0, unit_measure="PT",
-                    label="Households reporting at least one emigrant, % of households"),
+                    label="Former household members who left to live abroad in the 12 "
+                    "months before the reference date (number)"),
         ),
-        default_by=(),
+        default_by=_PERSON_BY + ("country_destination",),
         definition=(
-            "Former usual members of resident households who, during the 12 months before the "
-            "reference date, left to live abroad, as reported by the household (proxy report). "
-            "Households are counted once: the universe `household_reference` is 1 on one row "
-            "per household (see indicator_variables(household=...)); with a household-level "
-            "design pass a column of ones. The questionnaires core module asks about the last "
-            "5 years (`hh_members_abroad`): mapping emigrants_12m to it changes the reference "
-            "period, which must then be stated. Households that left entirely are not covered."
+            "Former usual members of resident households who left to live abroad in the 12 "
+            "months before the reference date, from the household's emigrant roster (core "
+            "module: sex, age at departure, month and year of departure, country of "
+            "destination; a proxy report). One record per emigrant, weighted by the weight "
+            "of the household that reports it (estimation.indicators.emigrant_records); "
+            "disaggregations are the emigrant's own sex, age at departure and destination. "
+            "Households that left the country entirely and emigrants whose whole former "
+            "household has since dissolved are not observed by a household survey."
         ),
-        source=_SRC_FRAMEWORK + " Emigrant question: UN EGMS standard questions (2019).",
-        notes=("household-level universe; whole-household emigration is not observed",),
+        source=(
+            _SRC_FRAMEWORK + _SRC_862 + " (emigration). Roster questions: UN Expert Group "
+            "on Migration Statistics, standard questions on international migration (2019), "
+            "household members currently residing abroad."
+        ),
+        notes=("emigrant-level records weighted by the reporting household's weight; "
+               "whole-household emigration is not observed",),
     ),
     Indicator(
         code="RECENT_IMM",
         name="Recent-immigration rate (5 years)",
         measures=(
-            Measure("count", "total", "recent_immigrant_5y", unit_measure="PS",
-                    label="Residents who arrived to live in the country in the last 5 years"),
-            Measure("share", "proportion", "recent_immigrant_5y", multiplier=100.0,
-                    unit_measure="PT", label="Recent immigrants, % of the resident population"),
+            Measure("count", "total", "recent_immigrant_5y", universe=_RESIDENTS,
+                    unit_measure="PS",
+                    label="Usual residents who arrived to live in the country in the last "
+                    "5 years"),
+            Measure("share", "proportion", "recent_immigrant_5y", universe=_RESIDENTS,
+                    multiplier=100.0, unit_measure="PT",
+                    label="Recent immigrants, % of the usual resident population"),
         ),
         default_by=_PERSON_BY,
         definition=(
             "Usual residents whose most recent arrival to live in the country (from abroad) was "
-            "within the 5 years before the reference date; share of residents."
+            "within the 5 years before the reference date; share of usual residents."
         ),
-        source="UN P&R Rev.3 (2017) core topic 'year or period of arrival'; derived.",
+        source="UN Principles and Recommendations for Population and Housing Censuses, Rev.3 "
+        "(2017), core topic 'year or period of arrival'.",
     ),
     Indicator(
         code="TEMP_MOB",
@@ -381,11 +423,14 @@ _INDICATORS = (
             "students ...) in the last 12 months, and persons present who arrived within 12 "
             "months but are not usual residents. `temporary_mover` is 1 when "
             "questionnaires.derive's `temporary_mobility` type is not NONE (see "
-            "indicator_variables); disaggregate by `temporary_mobility` for the type."
+            "indicator_variables); disaggregate by `temporary_mobility` for the type. "
+            "Experimental: the 2021 framework introduces temporary mobility and its "
+            "indicators are additional, not core."
         ),
         source=(
-            "UN 2021 framework notion of 'international temporary mobility' (definition text "
-            "not retrieved); ILO 20th ICLS (2018) labour-migration categories."
+            "UN conceptual framework on international migration and temporary mobility "
+            "(UNSC decision 52/109, 2021); categories of the ILO Guidelines concerning "
+            "statistics of international labour migration (20th ICLS, 2018)."
         ),
         experimental=True,
     ),

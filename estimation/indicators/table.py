@@ -28,7 +28,7 @@ from estimation.indicators.suppression import (
     audit_suppression,
     secondary_suppression,
 )
-from estimation.indicators.variables import as_float
+from estimation.indicators.variables import as_float, check_known
 from surveycore import SurveyError
 from surveycore.checks import as_name_list
 
@@ -198,6 +198,7 @@ def indicator_table(
     plan: list[tuple[Indicator, list[str]]] = []
     for ind in inds:
         ind_by = list(ind.default_by) if by_all is None else by_all
+        check_known(data, weights, ind, na_rm=na_rm)
         _check_variables(data, weights, ind, ind_by, by_all is None, margins)
         plan.append((ind, ind_by))
     dims = list(dict.fromkeys(b for _, ib in plan for b in ib))
@@ -281,7 +282,10 @@ def _check_variables(data: pd.DataFrame, weights: np.ndarray, ind: Indicator, in
                   if default else "check the spelling, or derive the variable first"),
         )
     if ind_by and margins:
-        gaps = data.loc[weights > 0, ind_by].isna().sum()
+        inside = weights > 0  # rows outside every universe carry no by-value (MI 1.4 records)
+        for universe in {m.universe for m in ind.measures if m.universe} & set(data.columns):
+            inside &= as_float(data[universe]) != 0
+        gaps = data.loc[inside, ind_by].isna().sum()
         gaps = gaps[gaps > 0]
         if len(gaps):
             raise SurveyError(
@@ -304,7 +308,7 @@ def _check_variables(data: pd.DataFrame, weights: np.ndarray, ind: Indicator, in
             hint="pass variables={" + ", ".join(f"{m!r}: '<your column>'" for m in missing) + "}",
         )
     for universe in {m.universe for m in ind.measures if m.universe}:
-        col = data[universe]
+        col = data.loc[weights > 0, universe]  # rows with zero weight are in no estimate
         ok = col.notna().all() and col.isin([0, 1, True, False]).all()
         if not ok:
             raise SurveyError(
@@ -323,7 +327,7 @@ def _groupings(ind_by: list[str], margins: bool) -> list[list[str]]:
 
 
 def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm):
-    d = design.subset(design.data[m.universe].astype(bool).to_numpy()) if m.universe else design
+    d = design.subset(as_float(design.data[m.universe]) == 1) if m.universe else design
     by = grouping or None
     if m.kind == "total":
         out = d.total(m.numerator, by=by, level=level, df=df, na_rm=na_rm)
@@ -352,7 +356,7 @@ def _contributors(data, weights, m: Measure, grouping: list[str], codes) -> pd.D
     num = np.nan_to_num(as_float(data[m.numerator]))
     keep = (weights > 0) & (num != 0)
     if m.universe:
-        keep &= data[m.universe].astype(bool).to_numpy()
+        keep &= as_float(data[m.universe]) == 1
     if not grouping:
         return pd.DataFrame({"n_contributors": [int(keep.sum())]})
     cols = [codes[g][0] for g in grouping]

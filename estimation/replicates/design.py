@@ -428,6 +428,12 @@ def from_design(
     base weights ``w⁰_i f_{p(i) r}`` are re-weighted through the recorded chain
     (nonresponse, calibration, trimming) with ``Weights.replay`` — the replicate variance then
     includes the weighting (Wolter 2007, §4.7; R's ``calibrate`` on a replicate design).
+    When the chain starts on households and was expanded to the design's persons
+    (``Weights.expand``), each household takes the factor of its PSU, found through the
+    design's PSU column (``ids``, with the strata when ``nest=True``) in ``Weights.base_data``,
+    and the household steps are re-run on every replicate. A replicate that empties a cell a
+    step must fill (post-stratum, raking or calibration level, nonresponse class) is refused
+    with the replicate and the cell named.
 
     Parameters
     ----------
@@ -512,8 +518,57 @@ def from_design(
             found=wobj.__class__.__name__,
         )
     base = np.asarray(wobj.base_values, dtype=float)
-    base_matrix = base[:, None] * rf.factors[stage.cluster]
-    repw = wobj.replay(base_matrix, out=base_matrix)  # in place: one n × R matrix, not three
+    if base.size == len(w):
+        base_matrix = base[:, None] * rf.factors[stage.cluster]
+        repw = wobj.replay(base_matrix, out=base_matrix)  # in place: one n × R matrix, not three
+    else:  # the chain starts on households: their PSUs come from the design's PSU column
+        hh_psu = _origin_psus(design, wobj.base_data, base)
+        repw = wobj.replay(base[:, None] * rf.factors[hh_psu])
     # rows outside a subset keep zero weight in every replicate
     repw[w <= 0] = 0.0
     return ReplicateDesign._from_parts(design._data, w, rf, mse, repw=repw)
+
+
+def _origin_psus(design: Any, origin: pd.DataFrame, base: np.ndarray) -> np.ndarray:
+    """First-stage unit code of every row the weighting chain started from (households).
+
+    Matched on the design's PSU column (with its strata when ``nest=True``); households with
+    base weight whose PSU has no row in the design are refused: the replicates could not
+    delete or resample them.
+    """
+    spec = design._spec
+    if not spec["ids"]:
+        raise SurveyError(
+            "the weighting chain starts on other rows than the design's, and the design "
+            "has no PSU column to match them",
+            argument="ids",
+            expected="a design with ids= naming the PSU column of both frames",
+            found="ids=None",
+        )
+    cols = [spec["ids"][0]] + (list(spec["strata"]) if spec["nest"] else [])
+    missing = [c for c in cols if c not in origin.columns]
+    if missing:
+        raise SurveyError(
+            "the frame the weighting chain started from lacks the design's PSU column",
+            argument="weights",
+            expected=f"columns {cols} in Weights.base_data",
+            found=f"missing {missing}",
+        )
+    data = design._data
+    key_d = pd.MultiIndex.from_frame(data[cols]) if len(cols) > 1 else pd.Index(data[cols[0]])
+    key_o = pd.MultiIndex.from_frame(origin[cols]) if len(cols) > 1 else pd.Index(origin[cols[0]])
+    cluster = design._stages[0].cluster
+    first = pd.Series(np.arange(len(data))).groupby(np.asarray(cluster)).first().to_numpy()
+    pos = key_d[first].get_indexer(key_o)
+    lost = (pos < 0) & (base > 0)
+    if lost.any():
+        labels = pd.unique(np.asarray(key_o[lost], dtype=object))
+        raise SurveyError(
+            "PSUs of the weighting chain without any row in the design",
+            argument="weights",
+            expected="every PSU of the household sample present in the person design",
+            found=f"{len(labels)} PSUs, e.g. {', '.join(map(str, labels[:5]))}",
+            hint="collapse such a PSU with a neighbouring one of its stratum, or estimate "
+            "from a design on the households",
+        )
+    return np.where(pos >= 0, pos, 0)

@@ -190,8 +190,15 @@ def jkn(layout: PsuLayout, lonely_psu: str = "fail") -> ReplicateFactors:
 
     Certainty strata (``N_h = n_h``) give no replicate. Strata with a single PSU follow
     ``lonely_psu``: ``"fail"`` refuses, ``"remove"``, ``"certainty"`` and ``"average"`` give no
-    replicate (``"average"`` multiplies ``scale`` by ``P / R``), ``"adjust"`` gives one
-    replicate with factor 0 in the stratum and ``H / (H − 1)`` elsewhere, ``rscale (H − 1)/H``.
+    replicate, ``"adjust"`` gives one replicate with factor 0 in the stratum and
+    ``H / (H − 1)`` elsewhere, ``rscale (H − 1)/H`` (as R's ``jknweights``).
+
+    ``"average"`` multiplies ``scale`` by ``H / (H − L)`` (``H`` strata, ``L`` of them
+    single-PSU): each single-PSU stratum contributes the average of the other strata's
+    contributions, which is what ``"average"`` means in the Taylor engine (R's
+    ``svyrecvar``), so both engines give one answer. R's ``jknweights`` multiplies by
+    ``P / R`` (PSUs over replicates) instead; the two agree only when every stratum has the
+    same number of PSUs.
     """
     fpc_h = _stratum_fpc(layout)
     h_count = layout.n_strata
@@ -231,10 +238,21 @@ def jkn(layout: PsuLayout, lonely_psu: str = "fail") -> ReplicateFactors:
             expected="at least one stratum with sampling variance",
             found="all strata are certainty strata or single-PSU strata",
         )
-    scale = 1.0
-    if lonely_psu == "average" and len(cols) < layout.n_psu:
-        scale = layout.n_psu / len(cols)
-    return ReplicateFactors(np.column_stack(cols), scale, np.asarray(rscales), "JKn")
+    return ReplicateFactors(np.column_stack(cols), _average_scale(layout, lonely_psu),
+                            np.asarray(rscales), "JKn")
+
+
+def _lonely(layout: PsuLayout) -> np.ndarray:
+    """Strata with a single PSU that are not certainty strata."""
+    return (layout.n_per_stratum() == 1) & (_stratum_fpc(layout) != 0)
+
+
+def _average_scale(layout: PsuLayout, lonely_psu: str) -> float:
+    """``H / (H − L)`` under ``lonely_psu="average"`` (the Taylor engine's meaning), else 1."""
+    n_lonely = int(_lonely(layout).sum())
+    if lonely_psu != "average" or n_lonely == 0:
+        return 1.0
+    return layout.n_strata / (layout.n_strata - n_lonely)
 
 
 def _brr_pairs(layout: PsuLayout) -> tuple[np.ndarray, np.ndarray]:
@@ -297,14 +315,23 @@ def brr(layout: PsuLayout, rho: float = 0.0) -> ReplicateFactors:
 
 
 def bootstrap(
-    layout: PsuLayout, replicates: int = 50, seed: int | np.random.Generator | None = None
+    layout: PsuLayout,
+    replicates: int = 50,
+    seed: int | np.random.Generator | None = None,
+    lonely_psu: str = "fail",
 ) -> ReplicateFactors:
     """Rao–Wu rescaling bootstrap with ``m_h = n_h − 1`` (Rao & Wu 1988; Rao, Wu & Yue 1992).
 
     In each stratum ``m_h = n_h − 1`` PSUs are drawn with replacement; PSU ``i`` drawn
     ``m*_hi`` times gets ``f = 1 − λ_h + λ_h n_h m*_hi / m_h`` with ``λ_h = √(1 − f_h)``;
-    ``scale = 1/(R − 1)``, ``rscales = 1``. Strata with one PSU (and certainty strata) keep
-    factor 1. Draws are vectorised over replicates and strata.
+    ``scale = 1/(R − 1)``, ``rscales = 1``. Certainty strata keep factor 1. Draws are
+    vectorised over replicates and strata.
+
+    Strata with a single PSU cannot be resampled; they follow ``lonely_psu`` as in the
+    Taylor engine: ``"fail"`` refuses, ``"remove"`` and ``"certainty"`` keep factor 1 (no
+    contribution), ``"average"`` keeps factor 1 and multiplies ``scale`` by ``H / (H − L)``
+    (each such stratum contributes the average of the others). ``"adjust"`` (centring the
+    single PSU at the grand mean) has no bootstrap counterpart and is refused.
     """
     if not isinstance(replicates, int | np.integer) or replicates < 2:
         raise SurveyError(
@@ -312,6 +339,18 @@ def bootstrap(
             argument="replicates",
             expected="an integer >= 2",
             found=repr(replicates),
+        )
+    lonely = _lonely(layout)
+    if lonely.any() and lonely_psu in ("fail", "adjust"):
+        shown = ", ".join(map(repr, layout.stratum_labels[np.flatnonzero(lonely)][:8]))
+        raise SurveyError(
+            "a stratum has only one PSU: the bootstrap cannot resample it",
+            argument="lonely_psu",
+            expected="at least two PSUs per stratum, or lonely_psu 'remove', 'certainty' or "
+            "'average'" + (" (no bootstrap counterpart of 'adjust')" if lonely_psu == "adjust" else ""),
+            found=f"{int(lonely.sum())} single-PSU strata: {shown}",
+            hint="use type='JKn' (which has R's 'adjust' replicate), Taylor linearisation, "
+            "or collapse the stratum with a neighbour",
         )
     rng = np.random.default_rng(seed)
     n_h = layout.n_per_stratum()
@@ -332,7 +371,8 @@ def bootstrap(
     with np.errstate(divide="ignore", invalid="ignore"):
         resc = np.where(mh > 0, nh * counts / np.where(mh > 0, mh, 1.0), 1.0)
     factors = 1.0 - lam + lam * resc
-    return ReplicateFactors(factors, 1.0 / (replicates - 1), np.ones(replicates), "bootstrap")
+    scale = _average_scale(layout, lonely_psu) / (replicates - 1)
+    return ReplicateFactors(factors, scale, np.ones(replicates), "bootstrap")
 
 
 def sdr(layout: PsuLayout, replicates: int | None = None) -> ReplicateFactors:
@@ -402,7 +442,7 @@ def generate(
             )
         return brr(layout, rho)
     if type == "bootstrap":
-        return bootstrap(layout, 50 if replicates is None else replicates, seed)
+        return bootstrap(layout, 50 if replicates is None else replicates, seed, lonely_psu)
     if type == "SDR":
         return sdr(layout, replicates)
     raise SurveyError(

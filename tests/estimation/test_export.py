@@ -130,6 +130,7 @@ def test_exports_of_a_real_table(tmp_path):
         "w": rng.uniform(10, 30, n),
         "sex": rng.choice(["F", "M"], n),
         "age_group": rng.choice(["0-14", "15-64", "65+"], n, p=[0.3, 0.6, 0.1]),
+        "usual_resident": True,
         "foreign_born": rng.random(n) < 0.06,
         "foreign_citizen": rng.random(n) < 0.05,
     })

@@ -52,8 +52,9 @@ def test_glm_replicate_design_refits_per_replicate():
 
 def test_preprocessed_indicator_equals_I_expression():
     d = survey_design("strat_mean")
-    d.data["award01"] = (d.data["awards"] == "Yes").astype(float)
-    a = d.glm("award01 ~ ell + meals", family="quasibinomial").table
+    df = d.data  # a copy: the column is added to it, then a design is declared on it
+    df["award01"] = (df["awards"] == "Yes").astype(float)
+    a = SurveyDesign(df, strata="stype", weights="pw", fpc="fpc").glm("award01 ~ ell + meals", family="quasibinomial").table
     b = d.glm("I(awards == 'Yes') ~ ell + meals", family="quasibinomial").table
     np.testing.assert_allclose(a[["estimate", "se"]], b[["estimate", "se"]], rtol=1e-12)
 

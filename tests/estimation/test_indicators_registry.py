@@ -16,7 +16,8 @@ def test_core_indicators_present_and_documented():
     assert REGISTRY["MI1.1"].measures[0].numerator == "foreign_born"
     assert REGISTRY["MI1.2"].measures[1].denominator == "foreign_citizen_start"
     assert REGISTRY["MI1.3"].measures[1].multiplier == 1000
-    assert REGISTRY["MI1.4"].unit == "household"
+    assert REGISTRY["MI1.4"].unit == "emigrant"
+    assert REGISTRY["MI1.1"].measures[0].universe == "usual_resident"
     assert REGISTRY["TEMP_MOB"].experimental and not REGISTRY["MI1.1"].experimental
     assert REGISTRY["MI1.1"].sdmx_code == "MI_1_1"
     with pytest.raises(TypeError):

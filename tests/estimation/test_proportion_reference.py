@@ -7,6 +7,7 @@ import pytest
 from reference_data import load_data
 from test_replicates_reference import case, survey_design
 
+from estimation import SurveyDesign
 from estimation.proportion import proportion
 from surveycore.errors import SurveyError
 
@@ -27,8 +28,9 @@ def test_clus1_ciprop(method):
     check_row(out.iloc[1], case(f"clus1_ciprop_{method}")["values"][0], what=method)
     assert out["df"].iloc[1] == 14  # R's default df = degf(design)
     # the numeric 0/1 route gives the same row
-    d01 = survey_design("clus1_mean")
-    d01.data["yes"] = (d01.data["awards"] == "Yes").astype(float)
+    df = load_data("apiclus1")
+    df["yes"] = (df["awards"] == "Yes").astype(float)
+    d01 = SurveyDesign(df, ids="dnum", weights="pw", fpc="fpc")
     one = proportion(d01, "yes", method=method)
     assert len(one) == 1
     check_row(one.iloc[0], case(f"clus1_ciprop_{method}")["values"][0], what=method)

@@ -7,6 +7,7 @@ import pytest
 from reference_data import load_data, reference_case
 
 from estimation import SurveyDesign
+from estimation.pps import HR
 
 RTOL = 1e-8
 
@@ -134,7 +135,11 @@ def test_pps_joint_probabilities():
     check(out, "election_pps_ht_total")
 
 
-@pytest.mark.parametrize("pps, case_id", [("brewer", "election_pps_brewer_total"), ("hartley-rao", "election_pps_hartley_rao_total")])
+@pytest.mark.parametrize(
+    "pps, case_id",
+    [("brewer", "election_pps_brewer_total"),
+     (HR(psum=float((load_data("election_pps")["p"] ** 2).sum() / 40)), "election_pps_hartley_rao_total")],
+)
 def test_pps_approximations(pps, case_id):
     out = _election(pps).total(["Bush", "Kerry"]).assign(name=lambda f: f["variable"])
     check(out, case_id)

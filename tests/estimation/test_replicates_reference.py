@@ -205,8 +205,28 @@ def test_jkn_lonely_psu_rules(rule):
     r = d.replicate("JKn")
     note = case(f"lonely_jkn_{rule}")["note"]
     assert r.n_replicates == note["n_replicates"]
-    np.testing.assert_allclose(r.scale, note["scale"], rtol=RTOL)
-    check(r.mean(["api00", "enroll"]), f"lonely_jkn_{rule}", ["api00", "enroll"])
+    if rule != "average":
+        np.testing.assert_allclose(r.scale, note["scale"], rtol=RTOL)
+        check(r.mean(["api00", "enroll"]), f"lonely_jkn_{rule}", ["api00", "enroll"])
+        return
+    # "average" means the Taylor engine's stratum average, H/(H − L), in both engines; R's
+    # jknweights multiplies by P/R instead: the same replicates, another constant
+    H, L = 4, 1
+    P = int(d.stages[0].n_clusters)
+    np.testing.assert_allclose(r.scale, H / (H - L), rtol=RTOL)
+    np.testing.assert_allclose(note["scale"], P / note["n_replicates"], rtol=RTOL)
+    got = r.mean(["api00", "enroll"])
+    ref = case("lonely_jkn_average")["values"]
+    np.testing.assert_allclose(got["estimate"], [v["estimate"] for v in ref], rtol=RTOL)
+    np.testing.assert_allclose(got["se"], np.array([v["se"] for v in ref])
+                               * np.sqrt(H / (H - L) / note["scale"]), rtol=RTOL)
+    taylor = {k: SurveyDesign(df, ids="dnum", strata="str", weights="pw", nest=True,
+                              lonely_psu=k).mean("enroll")["se"].iloc[0] for k in ("average", "remove")}
+    replicate = {k: SurveyDesign(df, ids="dnum", strata="str", weights="pw", nest=True,
+                                 lonely_psu=k).replicate("JKn").mean("enroll")["se"].iloc[0]
+                 for k in ("average", "remove")}
+    assert (taylor["average"] / taylor["remove"]) ** 2 == pytest.approx(H / (H - L), rel=1e-12)
+    assert (replicate["average"] / replicate["remove"]) ** 2 == pytest.approx(H / (H - L), rel=1e-12)
 
 
 def test_sdr_factors_and_se_match_r():

@@ -310,3 +310,22 @@ def test_sdr_with_fewer_replicates_reuses_rows():
     assert r.mean("api00")["se"].iloc[0] == pytest.approx(full, rel=0.3)
     with pytest.raises(SurveyError, match="Hadamard"):
         d.replicate("SDR", replicates=30)
+
+
+def test_bootstrap_follows_lonely_psu():
+    df = load_data("apiclus1")
+    df["str"] = np.where(df["dnum"] == 413, "single", df["stype"])
+
+    def design(rule):
+        return SurveyDesign(df, ids="dnum", strata="str", weights="pw", nest=True, lonely_psu=rule)
+
+    with pytest.raises(SurveyError, match="bootstrap cannot resample"):
+        design("adjust").replicate("bootstrap", replicates=20, seed=1)
+    se = {k: design(k).replicate("bootstrap", replicates=40, seed=3).mean("enroll")["se"].iloc[0]
+          for k in ("remove", "certainty", "average")}
+    assert se["remove"] == se["certainty"]
+    # the single PSU keeps factor 1 and "average" adds the mean stratum contribution, H/(H − L)
+    assert (se["average"] / se["remove"]) ** 2 == pytest.approx(4 / 3, rel=1e-12)
+    from estimation.replicates.factors import PsuLayout, bootstrap
+    with pytest.raises(SurveyError, match="only one PSU"):
+        bootstrap(PsuLayout.from_stage(design("remove").stages[0]), 20, 1, "fail")

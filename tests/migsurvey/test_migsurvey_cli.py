@@ -93,10 +93,13 @@ def test_frame_select_weight_estimate_chain(tmp_path, small_spec):
     answers = census.persons[census.persons["household_id"].isin(
         fw.households.loc[fw.households["responded"], "household_id"])]
     answers.to_parquet(tmp_path / "persons.parquet", index=False)
+    census.emigrants[census.emigrants["household_id"].isin(answers["household_id"])].to_csv(
+        tmp_path / "emigrants.csv", index=False)
     weighted = tmp_path / "weighted.parquet"
     assert main(["weight", "--spec", str(spec), "--households", str(tmp_path / "hh_out.csv"),
                  "--persons", str(tmp_path / "persons.parquet"), "--out", str(weighted),
-                 "--households-out", str(tmp_path / "hhw.parquet")]) == 0
+                 "--households-out", str(tmp_path / "hhw.parquet"),
+                 "--emigrants", str(tmp_path / "emigrants.csv")]) == 0
     w = pd.read_parquet(weighted)
     # calibrated to the census counts of the margins
     for var in ("sex", "region", "age_group"):

@@ -31,7 +31,7 @@ def test_size_and_frame_counts(census):
             == h["size"].to_numpy()).all()
     fb = p.groupby("ea_id")["country_birth"].apply(lambda s: (s != "POL").sum())
     assert (fb.reindex(e["ea_id"]).to_numpy() == e["foreign_born"].to_numpy()).all()
-    assert e["emigrants_12m"].sum() == (census.emigrants["year_departure"] == 2025).sum()
+    assert e["emigrants_12m"].sum() == (census.emigrants["emigrant_year_departure"] == 2025).sum()
 
 
 def test_migration_logic(census):

@@ -256,9 +256,15 @@ def test_returning_citizen():
         ever_lived_abroad=["yes", "no", None, None, "yes", "yes", "yes"],
     )
     r = q.derive(df, "returning_citizen", country="FRA", reference_date=REF)
-    assert values(r, "returning_citizen") == [True, False, False, None, False, False, None]
+    # a citizen born abroad (row 2) returns only if they lived here before: not asked, unknown
+    assert values(r, "returning_citizen") == [True, False, None, None, False, False, None]
     r1 = q.derive(df, "returning_citizen", country="FRA", reference_date=REF, return_years=1)
     assert values(r1, "returning_citizen")[0] is False
+    # citizens born abroad are included when they lived in the country before that arrival
+    df2 = pd.concat([df.iloc[[2]], df.iloc[[2]]]).assign(lived_here_before=["yes", "no"])
+    r2 = q.derive(df2, "returning_citizen", country="FRA", reference_date=REF)
+    assert values(r2, "returning_citizen") == [True, False]
+    # a foreign citizen who came back is an immigrant, not a returning citizen (row 4)
 
 
 def test_emigrant_in_household():

@@ -27,7 +27,7 @@ def sheet_values(path):
 def test_available_modules():
     table = q.available_modules()
     assert {"core", "screening"} <= set(table["name"])
-    assert dict(zip(table["name"], table["version"])) == {"core": "1.1.0", "screening": "1.0.0"}
+    assert dict(zip(table["name"], table["version"])) == {"core": "1.2.0", "screening": "1.0.0"}
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -193,9 +193,9 @@ def test_reference_sheet(tmp_path):
     assert "250 codes" in text  # country list summarised
     assert "Don&#x27;t know" in text  # escaped
     # skip rules in words, with question numbers and choice labels
-    assert "if Q1 birth_year is at most the current year - 5" in text
-    assert "Q8 ever_lived_abroad is “Yes”" in text
-    assert "if Q5 citizenship is FRA" in text
+    assert "if Q2 birth_year is at most the current year - 5" in text
+    assert "Q10 ever_lived_abroad is “Yes”" in text
+    assert "if Q6 citizenship is FRA" in text
 
 
 def test_ddi_codebook(tmp_path):
@@ -206,7 +206,8 @@ def test_ddi_codebook(tmp_path):
     assert root.tag == "{ddi:codebook:2_5}codeBook"
     names = [v.get("name") for v in root.findall("d:dataDscr/d:var", ns)]
     assert "country_birth" in names and "foreign_born" in names and "reporting_country" in names
-    assert len(names) == len(form.survey) + len(q.derived_variables())
+    structure = [r for r in form.survey if r["type"] in ("begin_repeat", "end_repeat")]
+    assert len(names) == len(form.survey) - len(structure) + len(q.derived_variables())
     cob = root.find("d:dataDscr/d:var[@name='country_birth']", ns)
     assert cob.find("d:qstn/d:qstnLit", ns).text == "In which country was (NAME) born?"
     assert len(cob.findall("d:catgry", ns)) == 250
@@ -255,13 +256,13 @@ def test_odk_validate_accepts_the_forms(tmp_path, module):
 
 def test_earlier_versions_stay_loadable():
     table = q.available_modules().set_index("name")
-    assert table.loc["core", "earlier_versions"] == "1.0.0"
+    assert table.loc["core", "earlier_versions"] == "1.0.0 1.1.0"
     old = q.load("core", version="1.0.0", country="FRA")
     new = q.load("core", version="1.1.0", country="FRA")
     assert old.version == "1.0.0" and new.version == "1.1.0"
     assert not old.question("residence_1y").get("constraint")
     assert new.question("residence_1y")["constraint"]
-    assert q.load("core").version == "1.1.0"
+    assert q.load("core").version == "1.2.0"
 
 
 def test_translated_module(tmp_path):
@@ -298,3 +299,17 @@ def test_translation_needs_declared_language(tmp_path):
     )
     with pytest.raises(SurveyError, match="does not declare"):
         q.load(str(path))
+
+
+def test_core_module_asks_every_answer_derive_reads_and_the_emigrant_roster():
+    form = q.load("core", country="KEN")
+    names = [r["name"] for r in form.questions]
+    assert set(names) == set(q.INPUTS) | set(q.EMIGRANT_INPUTS)
+    survey = [r.get("name", r["type"]) for r in form.survey]
+    start, end = survey.index("emigrants"), survey.index("end_repeat")
+    assert survey[start + 1:end] == list(q.EMIGRANT_INPUTS)
+    assert form.question("emigrants")["repeat_count"] == "${hh_members_abroad}"
+    # the person-level check does not ask person rows for roster answers
+    report = form.validate(pd.DataFrame({"birth_year": [1990], "country_birth": ["KEN"],
+                                         "citizenship": ["KEN"]}), reference_date="2025-06-30")
+    assert not set(report.table["question"]) & set(q.EMIGRANT_INPUTS)

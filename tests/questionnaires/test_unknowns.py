@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import questionnaires as q
+from surveycore import SurveyWarning
 
 REF = dict(country="FRA", reference_date="2025-06-30")
 
@@ -103,4 +104,38 @@ def test_masking_never_changes_a_known_value(rule, parents):
             full.iloc[np.flatnonzero(known)[bad[:3]]],
             masked.iloc[np.flatnonzero(known)[bad[:3]]],
         )
+        assert b[name].isna().sum() >= a[name].isna().sum()
+
+
+OPTIONAL = [
+    "intended_stay_months",
+    "months_in_country_last12",
+    "month_arrival",
+    "ever_lived_abroad",
+    "residence_1y",
+    "residence_5y",
+    "citizenship_acquired",
+]
+
+
+@pytest.fixture(scope="module")
+def everyone():
+    full = consistent_people(1200, np.random.default_rng(5))
+    return full, q.derive(full, **REF)
+
+
+@pytest.mark.parametrize("dropped", OPTIONAL)
+def test_an_absent_question_never_changes_a_known_value(dropped, everyone):
+    """A question missing from the file is unknown for everyone: values may only become <NA>."""
+    import warnings
+
+    full, a = everyone
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        b = q.derive(full.drop(columns=dropped), **REF)
+    for name in set(b.attrs["derive_rules"]["variables"]) - {"years_since_arrival"}:
+        known = b[name].notna().to_numpy()
+        x = a[name].astype(object).astype(str).to_numpy()[known]
+        y = b[name].astype(object).astype(str).to_numpy()[known]
+        assert (x == y).all(), (dropped, name)
         assert b[name].isna().sum() >= a[name].isna().sum()

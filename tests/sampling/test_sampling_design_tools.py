@@ -202,3 +202,16 @@ def test_rare_group_oversampling_rates():
                  cost_ratio=5)
     g = b.table["n_exact"] / b.table["N_h"]
     assert g["high"] / g["low"] == pytest.approx(np.sqrt(0.4 / 2.6) / np.sqrt(0.1 / 1.4))
+
+
+def test_design_effect_comes_before_the_finite_population_correction():
+    # n = n0 deff / (1 + n0 deff / N): P = 0.1, rmoe 0.2, deff 2, N = 5,000
+    n0 = 1.959963984540054 ** 2 * 0.09 / 0.02 ** 2
+    s = sample_size(p=0.1, rmoe=0.2, deff=2.0, population=5000)
+    assert s.respondents == pytest.approx(n0 * 2 / (1 + n0 * 2 / 5000), rel=1e-12)
+    assert s.n_effective == pytest.approx(s.respondents / 2, rel=1e-12)
+    # a small domain never needs more respondents than it has people
+    tiny = sample_size(p=0.1, rmoe=0.1, deff=3.0, population=2000)
+    assert tiny.respondents < 2000
+    # the order fpc-then-deff would ask for 15 % more here
+    assert n0 / (1 + n0 / 5000) * 2 / s.respondents == pytest.approx(1.1475, rel=1e-3)

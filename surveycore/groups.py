@@ -1,0 +1,172 @@
+"""One grouping kernel: rows factorised once into groups, then sizes, sums and fractions.
+
+Every layer groups rows the same way — clusters of a sampling stage, strata, domains,
+post-strata, raking cells — and needs the same few things from a grouping: how many rows each
+group holds, the first row of each group, a sparse indicator matrix, group sums of one or many
+columns, and the finite population factor ``1 − n/N``. :class:`Groups` computes each of them once,
+lazily, from integer codes (``pandas.factorize`` on the way in).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = ["Groups", "finite_population_factor"]
+
+
+def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
+    """``1 − n/N`` elementwise; one where ``N`` is infinite (sampling with replacement).
+
+    Parameters
+    ----------
+    n : ndarray
+        Number of units sampled.
+    popsize : ndarray
+        Population size ``N`` (``inf`` when no finite population correction applies).
+    """
+    n = np.asarray(n, dtype=float)
+    popsize = np.asarray(popsize, dtype=float)
+    finite = np.isfinite(popsize)
+    out = np.ones(np.broadcast(n, popsize).shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.copyto(out, (popsize - n) / popsize, where=finite)
+    return out
+
+
+class Groups:
+    """Rows ``0 .. n−1`` grouped by integer codes ``0 .. G−1``.
+
+    Parameters
+    ----------
+    codes : ndarray of int (n,)
+        Group of each row; ``-1`` marks a row in no group (left out of sums and sizes).
+    n_groups : int, optional
+        Number of groups (default: ``max(codes) + 1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = Groups(np.array([1, 0, 1, -1]))
+    >>> g.sizes.tolist(), g.first_row.tolist(), g.sum(np.array([1.0, 2.0, 3.0, 4.0])).tolist()
+    ([1, 2], [1, 0], [2.0, 4.0])
+    """
+
+    def __init__(self, codes: np.ndarray, n_groups: int | None = None) -> None:
+        codes = np.asarray(codes, dtype=np.int64)
+        codes.flags.writeable = False
+        self.codes = codes
+        self.n_groups = int(codes.max()) + 1 if n_groups is None and codes.size else int(n_groups or 0)
+
+    @classmethod
+    def factorize(cls, values: object, *, sort: bool = True) -> tuple[Groups, np.ndarray]:
+        """Group rows by the distinct values of ``values`` (missing values: in no group)."""
+        codes, uniques = pd.factorize(pd.Series(values), sort=sort)
+        return cls(codes, len(uniques)), np.asarray(uniques)
+
+    @property
+    def n(self) -> int:
+        return self.codes.shape[0]
+
+    @cached_property
+    def _inside(self) -> np.ndarray | None:
+        inside = self.codes >= 0
+        return None if inside.all() else inside
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """Number of rows in each group (G,)."""
+        codes = self.codes if self._inside is None else self.codes[self._inside]
+        return np.bincount(codes, minlength=self.n_groups)
+
+    @cached_property
+    def first_row(self) -> np.ndarray:
+        """Index of the first row of each group (G,); ``-1`` for an empty group."""
+        out = np.full(self.n_groups, -1, dtype=np.int64)
+        rows = np.arange(self.n - 1, -1, -1)
+        codes = self.codes[::-1]
+        keep = codes >= 0
+        out[codes[keep]] = rows[keep]
+        return out
+
+    @cached_property
+    def indicator(self) -> sp.csc_matrix:
+        """Sparse (G × n) indicator matrix: entry ``(g, i)`` is one when row ``i`` is in ``g``."""
+        return self.weighted_indicator(np.ones(self.n))
+
+    def weighted_indicator(self, values: np.ndarray) -> sp.csc_matrix:
+        """Sparse (G × n) matrix with ``values[i]`` at ``(g(i), i)`` (column-compressed, no sort)."""
+        inside = self.codes >= 0
+        indptr = np.concatenate([[0], np.cumsum(inside)]).astype(np.int64)
+        return sp.csc_matrix(
+            (np.asarray(values, dtype=float)[inside], self.codes[inside], indptr), shape=(self.n_groups, self.n)
+        )
+
+    def sum(self, values: np.ndarray | sp.spmatrix) -> np.ndarray | sp.spmatrix:
+        """Group sums of ``values`` (n,), (n, k) or sparse (n, k): (G,), (G, k) or sparse (G, k)."""
+        if sp.issparse(values):
+            return (self.indicator @ values).tocsr()
+        if values.ndim == 2 and not values.flags.c_contiguous:
+            values = np.ascontiguousarray(values)
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 1:
+            codes, v = self._rows(values)
+            return np.bincount(codes, weights=v, minlength=self.n_groups)
+        if values.shape[1] <= 4:
+            codes, v = self._rows(values)
+            out = np.empty((self.n_groups, values.shape[1]))
+            for j in range(values.shape[1]):
+                out[:, j] = np.bincount(codes, weights=v[:, j], minlength=self.n_groups)
+            return out
+        return np.asarray(self.indicator @ values)
+
+    def _rows(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._inside is None:
+            return self.codes, values
+        return self.codes[self._inside], values[self._inside]
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        """Unweighted group means (zero for an empty group)."""
+        s = self.sum(values)
+        n = self.sizes.astype(float)
+        n = n if np.ndim(s) == 1 else n[:, None]
+        return np.divide(s, n, out=np.zeros_like(s), where=n > 0)
+
+    def any(self, mask: np.ndarray) -> np.ndarray:
+        """Whether each group holds at least one row where ``mask`` is true (G,) bool."""
+        codes, m = self._rows(np.asarray(mask, dtype=bool))
+        return np.bincount(codes[m], minlength=self.n_groups) > 0
+
+    def all(self, mask: np.ndarray) -> np.ndarray:
+        """Whether every row of each group has ``mask`` true (empty groups: True)."""
+        return ~self.any(~np.asarray(mask, dtype=bool))
+
+    def fpc(self, popsize: np.ndarray) -> np.ndarray:
+        """``1 − n_g/N_g`` per group for population sizes ``popsize`` (G,), see
+        :func:`finite_population_factor`."""
+        return finite_population_factor(self.sizes, popsize)
+
+    def count_distinct(self, other: np.ndarray, n_other: int, mask: np.ndarray | None = None) -> np.ndarray:
+        """Number of distinct ``other`` codes among the rows of each group (where ``mask``).
+
+        Pairs ``(group, other)`` are counted in a presence table when ``G × n_other`` is small,
+        else by sorting their keys once and counting changes (no hashing).
+        """
+        keep = self.codes >= 0
+        if mask is not None:
+            keep &= np.asarray(mask, dtype=bool)
+        key = self.codes[keep] * np.int64(n_other) + np.asarray(other, dtype=np.int64)[keep]
+        if key.size == 0:
+            return np.zeros(self.n_groups, dtype=np.int64)
+        size = self.n_groups * n_other
+        if size <= max(4 * key.size, 1 << 20):  # small key space: presence table
+            present = np.bincount(key, minlength=size).reshape(self.n_groups, n_other) > 0
+            return present.sum(axis=1)
+        key.sort()
+        new = np.empty(key.size, dtype=bool)
+        new[0] = True
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        return np.bincount(key[new] // n_other, minlength=self.n_groups)
