@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from surveycore.checks import (
     to_pandas,
     weight_vector,
 )
-from surveycore.errors import SurveyError
+from surveycore.errors import SurveyError, SurveyWarning
 from surveycore.groups import Groups
 
 LonelyPSU = Literal["fail", "adjust", "average", "remove", "certainty"]
@@ -178,6 +179,7 @@ class SurveyDesign(BaseDesign):
         self._spec = dict(ids=id_names, strata=strata_names, fpc=fpc_names, nest=nest, probs=as_name_list(probs, "probs"), pps=pps)
         if lonely_psu in ("fail", "average"):
             self._check_lonely()
+        self._notes = self._lonely_notes()
 
     # -- construction helpers -----------------------------------------------------------------
     def _resolve_weights(self, frame, weights, probs, stages: list[Stage]) -> np.ndarray:
@@ -215,6 +217,22 @@ class SurveyDesign(BaseDesign):
         if any(np.isfinite(st.popsize).all() for st in stages[:1]):
             return fpc_weights(stages)
         return np.ones(len(frame))
+
+    def _lonely_notes(self) -> tuple[str, ...]:
+        """Say (SurveyWarning, and in every result's notes) how single-PSU strata are handled."""
+        notes = []
+        stages = self._stages if self._multistage else self._stages[:1]
+        for s, st in enumerate(stages):
+            lonely = lonely_strata(st)
+            if len(lonely):
+                shown = ", ".join(map(str, st.labels[lonely][:5])) + (" …" if len(lonely) > 5 else "")
+                notes.append(
+                    f"{len(lonely)} stratum/strata with a single PSU at stage {s + 1} ({shown}) "
+                    f"handled by lonely_psu={self._lonely!r}"
+                )
+        for note in notes:
+            warnings.warn(note, SurveyWarning, stacklevel=4)
+        return tuple(notes)
 
     def _check_lonely(self) -> None:
         """Refuse single-PSU strata under "fail", and "average" where nothing can be averaged."""

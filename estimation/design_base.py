@@ -169,7 +169,8 @@ class BaseDesign:
         if domain is None:
             domain = np.where(usable, 0, -1).astype(np.int64)
         counts = Groups(domain, len(labels)).sizes
-        return Analysis(np.nan_to_num(columns.values), columns.variables, columns.levels, domain, labels, counts)
+        return Analysis(np.nan_to_num(columns.values), columns.variables, columns.levels, domain, labels, counts,
+                        tuple(self.__dict__.get("_notes", ())))
 
     def _domain_index(self) -> DomainIndex:
         """Cached codes of ``by`` cells; shared by designs built on the same data (subsets)."""
@@ -226,7 +227,7 @@ class BaseDesign:
             level=level,
             ci_df=ci_df,
             deff=self._deff(problem, est, var) if deff else None,
-            notes=notes,
+            notes=[*analysis.notes, *notes],
         )
 
     def _linear(self, variables, by, na_rm, deff, level, df, *, per_unit: bool) -> pd.DataFrame:

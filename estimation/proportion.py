@@ -210,5 +210,5 @@ def proportion(
         level=level,
         ci_df=None,
         ci=(lo, hi),
-        notes=notes,
+        notes=[*an.notes, *notes],
     )

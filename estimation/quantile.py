@@ -112,9 +112,9 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
                 ci_df=None,
                 ci=(lo, hi),
                 quantile=list(probs_arr),
-                notes=notes,
+                notes=[*an.notes, *notes],
             )
         )
     out = pd.concat(frames, ignore_index=True)
-    out.attrs["notes"] = [note for f in frames for note in f.attrs["notes"]]
+    out.attrs["notes"] = list(dict.fromkeys(note for f in frames for note in f.attrs["notes"]))
     return out

@@ -93,6 +93,9 @@ class Analysis:
         The ``by`` values of each domain (no columns and one row without ``by``).
     counts : ndarray of int (D,)
         Rows with positive weight in each domain.
+    notes : tuple of str
+        The design's standing decisions (e.g. how single-PSU strata are handled), to be kept
+        in the result's ``attrs["notes"]``.
     """
 
     values: np.ndarray
@@ -101,6 +104,7 @@ class Analysis:
     domain: np.ndarray
     labels: pd.DataFrame
     counts: np.ndarray
+    notes: tuple[str, ...] = ()
 
     @property
     def n_domains(self) -> int:

@@ -56,7 +56,7 @@ class Groups:
     """
 
     def __init__(self, codes: np.ndarray, n_groups: int | None = None) -> None:
-        codes = np.asarray(codes, dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.int64).view()  # a read-only view, the caller's array untouched
         codes.flags.writeable = False
         self.codes = codes
         self.n_groups = int(codes.max()) + 1 if n_groups is None and codes.size else int(n_groups or 0)

@@ -5,26 +5,20 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from surveycore.groups import Groups
+
 
 def indicator(codes: np.ndarray, n_groups: int) -> sp.csc_matrix:
-    """Sparse (G × n) indicator matrix of ``codes`` (every code in ``[0, G)``).
+    """Sparse (G × n) indicator matrix of ``codes`` (see :class:`surveycore.groups.Groups`).
 
     Column-compressed: the product with a row-major (n, R) matrix then adds whole rows.
     """
-    n = codes.shape[0]
-    return sp.csc_matrix(
-        (np.ones(n), codes.astype(np.int64, copy=False), np.arange(n + 1, dtype=np.int64)),
-        shape=(n_groups, n),
-    )
+    return Groups(codes, n_groups).indicator
 
 
 def group_sums(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
     """Sum ``values`` (n,) or (n, R) within groups: returns (G,) or (G, R)."""
-    if values.ndim == 1:
-        return np.bincount(codes, weights=values, minlength=n_groups)
-    if values.shape[1] == 1:
-        return np.bincount(codes, weights=values[:, 0], minlength=n_groups)[:, None]
-    return np.asarray(indicator(codes, n_groups) @ np.ascontiguousarray(values))
+    return Groups(codes, n_groups).sum(values)
 
 
 def as_matrix(base: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from estimation.problems import GeneralProblem, RatioProblem
+from surveycore.groups import Groups
 
 
 def replicate_covariance(
@@ -183,26 +184,20 @@ class ReplicateEngine:
         wv = values * np.where(inside, self.weights, 0.0)[:, None]
         if self.factors is not None:
             p = self.factors.shape[0]
-            key = self.psu * n_domains + dkey
-            # sparse (P·D × n) group-sum to PSU × domain totals, then one product with the
-            # (P, R) factor matrix: no n × R matrix is formed
-            rows = key[inside]
-            group = sp.csr_matrix(
-                (np.ones(len(rows)), (rows, np.flatnonzero(inside))), shape=(p * n_domains, n)
-            )
-            psu_dom = np.asarray(group @ wv).reshape(p, n_domains * k)
+            # (PSU × domain) totals by one sparse group sum, then one product with the (P, R)
+            # factor matrix: no n × R matrix is formed
+            cells = Groups(np.where(inside, self.psu * n_domains + dkey, -1), p * n_domains)
+            psu_dom = np.asarray(cells.sum(wv)).reshape(p, n_domains * k)
             full = psu_dom.sum(axis=0).reshape(n_domains, k)
             reps = (self.factors.T @ psu_dom).reshape(-1, n_domains, k)
         else:
-            # sparse (D·k × n) matrix of a_ij on row (domain, j), times the (n, R) weights
+            # (D·k × n) matrix of a_ij on row (domain, j), times the (n, R) weights
             idx = np.flatnonzero(inside)
             rows = (dkey[idx, None] * k + np.arange(k)).ravel()
             cols = np.repeat(idx, k)
             group = sp.csr_matrix((values[idx].ravel(), (rows, cols)), shape=(n_domains * k, n))
             reps = np.asarray(group @ self.repweights).T.reshape(self.n_replicates, n_domains, k)
-            full = np.zeros((n_domains, k))
-            for j in range(k):
-                full[:, j] = np.bincount(dkey[inside], weights=wv[inside, j], minlength=n_domains)
+            full = np.asarray(Groups(np.where(inside, dkey, -1), n_domains).sum(wv)).reshape(n_domains, k)
         return full, reps
 
     # -- VarianceEngine ----------------------------------------------------------------------

@@ -95,3 +95,12 @@ def test_hartley_rao_psum_per_stratum_is_checked():
     one = SurveyDesign(df, strata="h", fpc="p", pps=HR(psum={"a": 0.2, "b": 0.2})).total("y")
     same = SurveyDesign(df, strata="h", fpc="p", pps=HR(psum=0.2)).total("y")
     pd.testing.assert_frame_equal(one, same)
+
+
+def test_single_psu_strata_rule_is_said_and_recorded():
+    df = pd.DataFrame({"reg": ["N", "N", "N", "S", "S"], "ea": ["01", "01", "02", "07", "07"],
+                       "wt": [5.0, 5.0, 6.0, 9.0, 9.0], "y": [1.0, 0.0, 1.0, 1.0, 0.0]})
+    with pytest.warns(SurveyWarning, match=r"single PSU at stage 1 \(S\) handled by lonely_psu='adjust'"):
+        d = SurveyDesign(df, ids="ea", strata="reg", weights="wt", lonely_psu="adjust")
+    for out in (d.mean("y", by="reg"), d.proportion("y"), d.quantile("y", 0.5)):
+        assert any("lonely_psu='adjust'" in note for note in out.attrs["notes"])

@@ -16,6 +16,7 @@ import pytest
 from domain_cases import chains, office_sample
 
 from estimation import SurveyDesign
+from weighting import Weights
 
 DF = office_sample()
 CHAINS = chains(DF)
@@ -121,3 +122,27 @@ def test_zero_weight_row_counts_as_absent(record, engine):
         if name == "quantile":  # n counts rows with positive weight only in both
             ra, rb = ra.drop(columns="n"), rb.drop(columns="n")
         _close(ra, rb)
+
+
+def test_taylor_by_equals_subset_pps_calibrated():
+    """Horvitz–Thompson and Yates–Grundy forms with a calibration record, in domains."""
+    df = load_data_election()
+    counts = df.groupby("big")["wt"].sum() * np.array([1.04, 0.97])
+    bush = float((df["wt"] * df["Bush"]).sum() * 1.02)
+    w = Weights(df, "wt").calibrate({"big": counts.to_dict(), "Bush": bush})
+    for pps, variance in (("hartley-rao", "HT"), ("overton", "YG")):
+        d = SurveyDesign(df, fpc="p", pps=pps, variance=variance, weights=w)
+        by = d.mean(["Kerry", "big"], by="half")
+        for level, got in by.groupby("half"):
+            sub = d.subset((df["half"] == level).to_numpy()).mean(["Kerry", "big"])
+            _close(got.drop(columns="half").reset_index(drop=True), sub)
+
+
+def load_data_election() -> pd.DataFrame:
+    from reference_data import load_data
+
+    df = load_data("election_pps")
+    df["wt"] = 1.0 / df["p"]
+    df["big"] = np.where(df["p"] > df["p"].median(), "yes", "no")
+    df["half"] = np.where(np.arange(len(df)) % 2 == 0, "even", "odd")
+    return df
