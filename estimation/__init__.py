@@ -11,6 +11,7 @@ from estimation.design import SurveyDesign
 from estimation.indicators import IndicatorTable, SuppressionRule, indicator_table
 from estimation.replicates import ReplicateDesign
 from estimation.small_area import FayHerriotResult, SmallArea, fay_herriot
+from estimation.twophase import TwoPhaseDesign
 from surveycore.errors import SurveyError
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "SuppressionRule",
     "SurveyDesign",
     "SurveyError",
+    "TwoPhaseDesign",
     "fay_herriot",
     "indicator_table",
 ]
