@@ -69,6 +69,16 @@ def test_weights_meet_census_margins_and_household_weights(small_run):
                                small_run.households["base_weight"].sum(), rtol=1e-10)
 
 
+def test_weighting_is_one_chain_from_households_to_persons(small_run):
+    from weighting.linearisation import ExpandRecord
+
+    w = small_run.weights
+    assert [h.step for h in w.history][:3] == ["base", "nonresponse", "expand"]
+    assert len(w.base_values) == len(small_run.households) and len(w) == len(small_run.persons)
+    # the linearised variance applies the calibration, then the household nonresponse step
+    assert isinstance(w.variance_records()[-1], ExpandRecord)
+
+
 def test_estimates_near_census_values(small_run, small_spec):
     truth = population_values(small_run.census, small_spec)
     t = small_run.indicators
