@@ -16,6 +16,7 @@ from estimation.taylor import TaylorEngine, TaylorVariance, lonely_strata
 from surveycore.checks import (
     as_name_list,
     check_columns,
+    check_frame,
     check_option,
     check_weights,
     finite_numeric,
@@ -150,6 +151,7 @@ class SurveyDesign(BaseDesign):
         id_names = [] if ids is None or ids == "1" or ids == 1 else as_name_list(ids, "ids")
         strata_names = as_name_list(strata, "strata")
         fpc_names = as_name_list(fpc, "fpc")
+        check_frame(frame, "data", id_names + strata_names + fpc_names + ([weights] if isinstance(weights, str) else []))
         is_pps = pps is not None
         if is_pps and len(id_names) > 1 and not (isinstance(pps, str) and pps == "brewer"):
             raise SurveyError(

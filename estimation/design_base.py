@@ -20,7 +20,14 @@ from estimation.domains import DomainIndex
 from estimation.problems import RatioProblem, VarianceEngine
 from estimation.results import standard_errors, tidy
 from estimation.variables import Analysis, Columns, analysis_columns
-from surveycore.checks import as_name_list, check_option
+from surveycore.checks import (
+    as_name_list,
+    check_by_complete,
+    check_denominators,
+    check_df,
+    check_level,
+    check_option,
+)
 from surveycore.errors import SurveyError
 from surveycore.groups import Groups
 
@@ -166,6 +173,7 @@ class BaseDesign:
                 hint="pass na_rm=True to estimate over the rows where the variable is observed",
             )
         usable = active & ~miss
+        check_by_complete(self._data, by, active, na_rm)
         domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
         if domain is None:
             domain = np.where(usable, 0, -1).astype(np.int64)
@@ -211,6 +219,7 @@ class BaseDesign:
         return var / vsrs
 
     def _solve(self, problem, analysis: Analysis, variables, levels, *, deff, level, df, covariance=False):
+        level, df = check_level(level), check_df(df)
         if isinstance(df, str):
             check_option(df, ["design"], "df")
         est, cov = self.engine().solve_ratio(problem)
@@ -336,6 +345,7 @@ class BaseDesign:
         ii = np.repeat(np.arange(a.shape[1]), b.shape[1])
         jj = np.tile(np.arange(b.shape[1]), a.shape[1])
         problem = RatioProblem(a[:, ii], b[:, jj], an.domain, an.n_domains)
+        check_denominators(Groups(an.domain, an.n_domains).sum(b * self._w[:, None]), an.labels, den.variables)
         names = [f"{num.variables[i]}/{den.variables[j]}" for i, j in zip(ii, jj)]
         return self._solve(problem, an, names, [None] * len(names), deff=deff, level=level, df=df,
                            covariance=covariance)
@@ -391,8 +401,8 @@ class BaseDesign:
 
         return chisq(self, row, col, statistic=statistic)
 
-    def glm(self, formula: str, *, family: str = "gaussian"):
+    def glm(self, formula: str, *, family: str = "gaussian", **options: Any):
         """Design-based generalised linear model (see :mod:`estimation.glm`)."""
         from estimation.glm import glm
 
-        return glm(self, formula, family=family)
+        return glm(self, formula, family=family, **options)

@@ -13,7 +13,7 @@ p-values from Student's t with ``df`` (R's ``summary.svyglm``, ``confint.svyglm`
 
 from __future__ import annotations
 
-import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from estimation.glm_fit import FAMILIES, Family, IrlsFit, irls
+from estimation.glm_fit import FAMILIES, Family, IrlsFit, fitted_boundary, irls
 from estimation.problems import GeneralProblem
-from surveycore.checks import check_option
-from surveycore.errors import SurveyError
+from surveycore.checks import check_count, check_level, check_option
+from surveycore.errors import SurveyError, SurveyWarning
+from surveycore.formula import model_matrices as build_model_matrices
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class GlmResult:
     deviance : float
     level : float
         Confidence level of :attr:`table`.
+    converged : bool
+        Whether IRLS met its stopping rule (R's ``glm.fit`` ``converged``).
+    separation : bool
+        Whether fitted probabilities (binomial) or rates (Poisson) are numerically 0 or 1 in
+        rows with positive weight: the maximum-likelihood estimate may not exist (complete or
+        quasi-complete separation), and coefficients and SEs are then meaningless.
+    messages : tuple of str
+        The warnings issued for this fit (also raised as :class:`~surveycore.SurveyWarning`).
     """
 
     terms: list[str]
@@ -56,6 +65,9 @@ class GlmResult:
     deviance: float
     level: float = 0.95
     fit: IrlsFit | None = field(default=None, repr=False)
+    converged: bool = True
+    separation: bool = False
+    messages: tuple[str, ...] = ()
 
     @property
     def se(self) -> np.ndarray:
@@ -96,94 +108,63 @@ class GlmResult:
         return f"GlmResult(family={self.family!r}, df_residual={self.df_residual:g})\n{self.to_frame()}"
 
 
-def _quote_dotted(formula: str, columns: list[str]) -> str:
-    """Wrap column names that are not Python identifiers (``sch.wide``) in patsy's ``Q()``."""
-    odd = sorted((c for c in columns if isinstance(c, str) and not c.isidentifier()), key=len, reverse=True)
-    for name in odd:
-        pattern = r"(?<![\w.'\"])" + re.escape(name) + r"(?![\w.'\"])"
-        formula = re.sub(pattern, f"Q({name!r})", formula)
-    return formula
-
-
-def _r_name(term: str) -> str:
-    if term == "Intercept":
-        return "(Intercept)"
-    term = re.sub(r"Q\('([^']*)'\)", r"\1", term)
-    term = term.replace("[T.True]", "TRUE")
-    return re.sub(r"\[T\.([^\]]*)\]", r"\1", term)
-
-
 def model_matrices(data: pd.DataFrame, formula: str, weights: np.ndarray):
     """Response (n,), model matrix (n, p) and R-style term names for ``formula``.
 
-    Rows with a missing value are allowed only where the weight is zero (outside a subset).
+    The formula is parsed by :mod:`surveycore.formula` (columns and a whitelist of
+    transformations; never evaluated as code). Rows with a missing value are allowed only where
+    the weight is zero (outside a subset).
     """
-    try:
-        import patsy
-    except ImportError as exc:  # pragma: no cover - patsy comes with statsmodels
-        raise SurveyError("formulas need patsy", argument="formula", expected="patsy installed", found="missing") from exc
-    if not isinstance(formula, str) or "~" not in formula:
-        raise SurveyError(
-            "formula must be a string 'response ~ terms'",
-            argument="formula",
-            expected="e.g. 'api00 ~ ell + meals'",
-            found=repr(formula),
-        )
-    text = _quote_dotted(formula, list(data.columns))
-    frame = data.reset_index(drop=True)
-    try:
-        y_df, x_df = patsy.dmatrices(text, frame, NA_action="drop", return_type="dataframe")
-    except patsy.PatsyError as exc:
-        raise SurveyError(
-            "cannot read the formula",
-            argument="formula",
-            expected="a patsy/R-style formula over the data's columns",
-            found=str(exc).splitlines()[0],
-        ) from None
-    kept = y_df.index.to_numpy()
-    dropped = np.setdiff1d(np.arange(len(frame)), kept)
-    if (weights[dropped] > 0).any():
+    mm = build_model_matrices(data, formula)
+    if (weights[mm.missing] > 0).any():
         raise SurveyError(
             "model variables have missing values",
             argument="formula",
             expected="no missing values in rows with positive weight",
-            found=f"{int((weights[dropped] > 0).sum())} rows with missing values",
+            found=f"{int((weights[mm.missing] > 0).sum())} rows with missing values",
             hint="subset the design to the complete cases first",
         )
-    if y_df.shape[1] == 2:
-        # a two-level response (boolean or categorical): success is the second level, as in R
-        vals = y_df.to_numpy(dtype=float)
-        if np.isin(vals, [0.0, 1.0]).all() and (vals.sum(axis=1) == 1).all():
-            y_df = y_df.iloc[:, [1]]
-    if y_df.shape[1] != 1:
-        raise SurveyError(
-            "the response must be one numeric column",
-            argument="formula",
-            expected="a numeric response or an indicator such as I(x == 'Yes')",
-            found=f"{y_df.shape[1]} columns: " + ", ".join(map(str, y_df.columns[:5])),
-        )
-    n = len(frame)
-    y = np.zeros(n)
-    X = np.zeros((n, x_df.shape[1]))
-    y[kept] = y_df.to_numpy(dtype=float)[:, 0]
-    X[kept] = x_df.to_numpy(dtype=float)
-    return y, X, [_r_name(c) for c in x_df.columns]
+    return mm.y, mm.X, mm.names
 
 
-def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0.95) -> GlmResult:
+def _fit_messages(fit: IrlsFit, family: Family, prior: np.ndarray, max_iter: int) -> list[str]:
+    """R's ``glm.fit`` warnings: no convergence; fitted probabilities (rates) 0 or 1."""
+    out = []
+    if not fit.converged:
+        out.append(f"the GLM fit did not converge in {max_iter} iterations; coefficients and "
+                   "standard errors are not reliable")
+    if fitted_boundary(fit, family, prior):
+        what = "probabilities numerically 0 or 1" if family.kind == "binomial" else "rates numerically 0"
+        out.append(f"fitted {what} occurred: the model separates the response (the "
+                   "maximum-likelihood estimate may not exist)")
+    return out
+
+
+def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0.95,
+        max_iter: int = 25) -> GlmResult:
     """Fit a design-based GLM.
 
     Parameters
     ----------
     design : SurveyDesign or ReplicateDesign
     formula : str
-        ``"y ~ x1 + x2"`` (patsy syntax, R-like; ``C(x)`` or string columns give treatment
-        contrasts, ``I(x == 'Yes')`` builds a 0/1 response).
+        ``"y ~ x1 + x2"`` in R's notation, read by :mod:`surveycore.formula` (never evaluated
+        as code): columns, ``C(x)``/``factor(x)`` (string columns too) with treatment
+        contrasts, ``I()`` of arithmetic on columns (``I(x == 'Yes')`` builds a 0/1 response),
+        ``log``, ``exp``, ``sqrt``, ``poly(x, k)``, ``a:b`` and ``a*b``.
     family : {"gaussian", "binomial", "quasibinomial", "poisson", "quasipoisson"}
         Canonical links (identity, logit, log). Coefficients and design-based standard errors do
         not depend on the ``quasi`` choice (as in R).
     level : float
         Confidence level of the table's intervals.
+    max_iter : int
+        Most IRLS iterations (R's ``glm.control(maxit=25)``).
+
+    Prior weights are the design weights divided by their mean over the rows with positive
+    weight (R's ``svyglm`` on ``subset(design, ...)``, which drops the other rows). A fit that
+    does not converge, or whose fitted probabilities are numerically 0 or 1 (separation),
+    raises a :class:`~surveycore.SurveyWarning` and is flagged in ``converged``,
+    ``separation`` and ``messages``.
 
     Returns
     -------
@@ -204,19 +185,28 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     1  I(mig == 'yes')TRUE      1.75  0.270
     """
     check_option(family, FAMILIES, "family")
+    check_level(level)
+    max_iter = check_count(max_iter, "max_iter")
     fam = Family(family)
     w_design = np.asarray(design.weights, dtype=float)
     y, X, terms = model_matrices(design.data, formula, w_design)
     fam.check_response(y, w_design)
-    prior = w_design / w_design.mean()
-    full = irls(X, y, prior, fam)
+    prior = w_design / w_design[w_design > 0].mean()
+    full = irls(X, y, prior, fam, max_iter=max_iter)
+    messages = _fit_messages(full, fam, prior, max_iter)
+    for message in messages:
+        warnings.warn(message, SurveyWarning, stacklevel=3)
     naive = full.bread(X)
+
+    unconverged = [0]  # replicate refits that did not converge
 
     def statistic(weights: np.ndarray) -> np.ndarray:
         if weights is w_design or np.array_equal(weights, w_design):
             return full.coef
         s = weights.sum()
-        return irls(X, y, weights / s, fam, start=full.coef).coef
+        refit = irls(X, y, weights / s, fam, start=full.coef, max_iter=max_iter)
+        unconverged[0] += not refit.converged
+        return refit.coef
 
     def influence(weights: np.ndarray) -> np.ndarray:
         if weights is w_design or np.array_equal(weights, w_design):
@@ -228,4 +218,10 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
 
     coef, cov = design.engine().solve_general(GeneralProblem(statistic, influence))
     df_resid = float(design.degf()) + 1 - X.shape[1]
-    return GlmResult(terms, np.asarray(coef), np.asarray(cov), naive, df_resid, family, full.deviance, level, full)
+    if unconverged[0]:
+        messages.append(f"the GLM refit did not converge on {unconverged[0]} replicate(s); "
+                        "the replicate standard errors are not reliable")
+        warnings.warn(messages[-1], SurveyWarning, stacklevel=2)
+    return GlmResult(terms, np.asarray(coef), np.asarray(cov), naive, df_resid, family,
+                     full.deviance, level, full, full.converged,
+                     fitted_boundary(full, fam, prior), tuple(messages))

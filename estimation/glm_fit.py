@@ -134,6 +134,20 @@ class IrlsFit:
         return X * (resid * self.working_weights)[:, None]
 
 
+def fitted_boundary(fit: IrlsFit, family: Family, prior: np.ndarray) -> bool:
+    """Whether fitted probabilities are numerically 0 or 1 (binomial) or rates numerically 0
+    (Poisson) in rows with positive weight: R's ``glm.fit`` test ``mu < 10 ε`` or
+    ``mu > 1 − 10 ε``, the sign of complete or quasi-complete separation
+    (Albert & Anderson 1984)."""
+    mu = fit.mu[prior > 0]
+    eps = 10 * _EPS
+    if family.kind == "binomial":
+        return bool(((mu > 1 - eps) | (mu < eps)).any())
+    if family.kind == "poisson":
+        return bool((mu < eps).any())
+    return False
+
+
 def irls(
     X: np.ndarray,
     y: np.ndarray,

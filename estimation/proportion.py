@@ -32,7 +32,7 @@ from estimation.glm_fit import Family, irls
 from estimation.glm_profile import profile_limits
 from estimation.problems import RatioProblem
 from estimation.results import standard_errors, tidy
-from surveycore.checks import check_option
+from surveycore.checks import check_df, check_level, check_option
 from surveycore.errors import SurveyError
 
 METHODS = ["logit", "likelihood", "beta", "mean", "xlogit", "asin"]
@@ -135,6 +135,7 @@ def proportion(
     1   yes       0.5   0.069    0.931  3.0
     """
     check_option(method, METHODS, "method")
+    level, df = check_level(level), check_df(df)
     if not isinstance(variable, str):
         raise SurveyError(
             "proportion takes one variable",

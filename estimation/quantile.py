@@ -34,7 +34,7 @@ from estimation.problems import RatioProblem
 from estimation.quantile_rules import RULES, quantile_rule
 from estimation.results import critical_value, standard_errors, tidy
 from estimation.variables import Columns
-from surveycore.checks import check_option
+from surveycore.checks import check_df, check_level, check_option, check_probabilities
 from surveycore.errors import SurveyError
 
 INTERVALS = ["mean", "beta", "xlogit", "asin", "score", "quantile"]
@@ -81,10 +81,11 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             found="'quantile'",
             hint="convert with d.replicate('bootstrap') or use a Woodruff interval",
         )
+    level, df = check_level(level), check_df(df)
     if not 0 < level < 1:
         raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
                           found=repr(level), hint="95 % is level=0.95")
-    probs_arr = np.atleast_1d(np.asarray(probs, dtype=float))
+    probs_arr = check_probabilities(probs, "probs")
     if not np.isfinite(probs_arr).all() or ((probs_arr < 0) | (probs_arr > 1)).any() or len(probs_arr) == 0:
         raise SurveyError(
             "quantile probabilities must lie in [0, 1]",

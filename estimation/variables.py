@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surveycore.checks import check_columns
+from surveycore.checks import check_analysis_columns
 from surveycore.errors import SurveyError
 
 
@@ -44,7 +44,7 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
             expected="one or more column names",
             found="an empty list",
         )
-    check_columns(data, names, argument)
+    check_analysis_columns(data, names, argument)
     blocks, variables, levels = [], [], []
     missing = np.zeros(len(data), dtype=bool)
     for name in names:

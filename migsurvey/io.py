@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
+from surveycore.spreadsheet import write_csv, write_excel
 
 READ_FORMATS = (".csv", ".txt", ".parquet", ".pq", ".dta", ".sav", ".zsav", ".xlsx", ".xls",
                 ".duckdb")
@@ -262,13 +263,13 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
         raise InputFileError("cannot create the output folder", argument="path",
                              expected="a writable folder", found=str(exc)) from None
     if ext == ".csv":
-        df.to_csv(p, index=False)
+        write_csv(df, p)
     elif ext == ".parquet":
         plain = df.copy()
         plain.attrs = {}
         plain.to_parquet(p, index=False)
     elif ext == ".xlsx":
-        df.to_excel(p, index=False)
+        write_excel(p, {"Sheet1": df})
     else:
         out, value_labels, col_labels = _labelled_for_writing(df)
         rs = _pyreadstat()

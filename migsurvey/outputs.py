@@ -12,6 +12,7 @@ from migsurvey.pipeline import TOTAL, SurveyRun
 from migsurvey.report import write_report
 from migsurvey.summary import indicator_output, report_content
 from surveycore import SurveyError
+from surveycore.spreadsheet import write_csv
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 
@@ -101,7 +102,7 @@ def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = Tru
     ind = indicator_output(run)
     pub = result.published(withhold_unreliable=withhold)
     p = folder / "indicators.csv"
-    pub[[c for c in ind.columns if c in pub.columns]].to_csv(p, index=False)
+    write_csv(pub[[c for c in ind.columns if c in pub.columns]], p)
     paths.append(p)
     for fmt in spec["output"]["formats"]:
         if fmt == "csv":
@@ -213,7 +214,7 @@ def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: 
         withhold_unreliable=spec["quality"]["suppress"])
     ind = tidy_indicators(table, spec)
     p = folder / "indicators.csv"
-    pub[[c for c in ind.columns if c in pub.columns]].to_csv(p, index=False)
+    write_csv(pub[[c for c in ind.columns if c in pub.columns]], p)
     paths.append(p)
     formats = [f for f in spec["output"]["formats"] if f != "csv"]
     if formats:

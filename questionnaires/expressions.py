@@ -23,6 +23,13 @@ booleans if either side is boolean, else as numbers if either side is a number, 
 ``true``, ``false``, ``boolean``, ``number``, ``int``, ``string``, ``string-length``,
 ``concat``, ``coalesce``, ``if``, ``regex``, ``round``, ``today``, ``format-date``.
 
+``regex(value, 'pattern')`` takes its pattern as a literal of the form, compiled once when the
+expression is parsed with Google's RE2, whose matching time is linear in the length of the
+text (no catastrophic backtracking); a pattern RE2 cannot read (e.g. a backreference) is
+refused at that point. Expressions longer than :data:`MAX_LENGTH` characters, nested deeper
+than :data:`MAX_NESTING` parentheses or calls, or whose tree is deeper than :data:`MAX_DEPTH`
+are refused.
+
 Reference: XLSForm specification (xlsform.org), ODK XForms specification (getodk.github.io/xforms-spec).
 """
 
@@ -31,10 +38,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import re2
 
 from surveycore import SurveyError
 
@@ -49,6 +58,13 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+
+MAX_LENGTH = 10_000
+"""Longest expression accepted, in characters."""
+MAX_NESTING = 40
+"""Deepest nesting of parentheses and function calls accepted."""
+MAX_DEPTH = 200
+"""Deepest expression tree accepted (a chain ``1 + 1 + …`` of k terms has depth k)."""
 
 FUNCTIONS = {
     "selected": (2, 2),
@@ -115,11 +131,35 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     return out
 
 
+@lru_cache(maxsize=256)
+def compile_regex(pattern: str):
+    """Compile a form's regular expression with RE2 (linear-time matching).
+
+    Raises :class:`SurveyError` for a pattern RE2 cannot read.
+    """
+    options = re2.Options()
+    options.max_mem = 8 << 20
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options)
+    except Exception as exc:  # re2.error
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise _error(pattern, f"a regular expression RE2 cannot read ({detail})") from None
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokens(text)
         self.i = 0
+        self.nesting = 0
+
+    def enter(self, pos: int) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise _error(self.text, f"nested more than {MAX_NESTING} levels deep", pos)
 
     def peek(self) -> tuple[str, str, int]:
         return self.tokens[self.i]
@@ -208,8 +248,10 @@ class _Parser:
         if kind == "dot":
             return Node("dot")
         if kind == "op" and val == "(":
+            self.enter(pos)
             node = self.or_()
             self.expect(")")
+            self.nesting -= 1
             return node
         if kind == "name":
             if not (self.peek()[0] == "op" and self.peek()[1] == "("):
@@ -217,6 +259,7 @@ class _Parser:
             if val not in FUNCTIONS:
                 raise _error(self.text, f"unsupported function {val}()", pos)
             self.take()
+            self.enter(pos)
             args: list[Node] = []
             if not (self.peek()[0] == "op" and self.peek()[1] == ")"):
                 args.append(self.or_())
@@ -224,11 +267,17 @@ class _Parser:
                     self.take()
                     args.append(self.or_())
             self.expect(")")
+            self.nesting -= 1
             low, high = FUNCTIONS[val]
             if not low <= len(args) <= high:
                 raise _error(
                     self.text, f"{val}() takes {low}–{high} arguments, got {len(args)}", pos
                 )
+            if val == "regex":
+                if args[1].kind != "str":
+                    raise _error(self.text, "the pattern of regex() must be a quoted literal "
+                                 "(a pattern read from data or answers is not allowed)", pos)
+                compile_regex(args[1].value)
             return Node("call", val, tuple(args))
         raise _error(self.text, f"unexpected {val or 'end of expression'!r}", pos)
 
@@ -237,7 +286,23 @@ def parse(expression: str) -> Node:
     """Parse an XLSForm expression; raise :class:`SurveyError` on a syntax error."""
     if not isinstance(expression, str) or not expression.strip():
         raise _error(str(expression), "empty expression")
-    return _Parser(expression).parse()
+    if len(expression) > MAX_LENGTH:
+        raise _error(expression[:60] + "…", f"longer than {MAX_LENGTH} characters")
+    node = _Parser(expression).parse()
+    if _depth(node) > MAX_DEPTH:
+        raise _error(expression[:60] + ("…" if len(expression) > 60 else ""),
+                     f"more than {MAX_DEPTH} operations in a chain")
+    return node
+
+
+def _depth(node: Node) -> int:
+    """Depth of the tree, computed without recursion."""
+    depth, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        depth = max(depth, d)
+        stack.extend((a, d + 1) for a in n.args)
+    return depth
 
 
 def references(node: Node) -> set[str]:
@@ -478,11 +543,10 @@ class _Evaluator:
         if name == "count-selected":
             return _Val("num", np.array([len(s.split()) for s in _str(vals[0])], dtype=float))
         if name == "regex":
-            pattern = _str(vals[1])
-            return _Val(
-                "bool",
-                np.array([re.search(p, s) is not None for s, p in zip(_str(vals[0]), pattern)]),
-            )
+            if args[1].kind != "str":  # a tree built by hand: same rule as the parser
+                raise _error("regex", "the pattern of regex() must be a quoted literal")
+            search = compile_regex(args[1].value).search
+            return _Val("bool", np.array([search(s) is not None for s in _str(vals[0])], dtype=bool))
         if name == "format-date":
             return self.format_date(_date(vals[0]), _str(vals[1]))
         raise _error(name, f"unsupported function {name}()")  # pragma: no cover

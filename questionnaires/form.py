@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from questionnaires import xlsform
 from questionnaires.countries import choice_rows, iso_alpha3
 from questionnaires.expressions import parse, references
 from surveycore import SurveyError
+from surveycore.safe_yaml import load_yaml
 
 COUNTRY_PLACEHOLDER = "{country}"
 
@@ -386,7 +386,7 @@ def _versions(name: str) -> dict[str, Path]:
     out = {}
     for path in sorted(_modules_folder().glob(f"{name}*.yaml")):
         if path.stem == name or path.stem.startswith(f"{name}@"):
-            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+            spec = load_yaml(path.read_text(encoding="utf-8"), str(path))
             out[str(spec["version"])] = path
     return out
 
@@ -401,7 +401,7 @@ def available_modules() -> pd.DataFrame:
     for path in sorted(_modules_folder().glob("*.yaml")):
         if "@" in path.stem:
             continue
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = load_yaml(path.read_text(encoding="utf-8"), str(path))
         earlier = [v for v in _versions(path.stem) if v != str(spec["version"])]
         rows.append(
             {
@@ -425,6 +425,14 @@ def _text(value: Any) -> str:
 
 def from_spec(spec: dict[str, Any], origin: str) -> Questionnaire:
     """Build a :class:`Questionnaire` from a parsed YAML module."""
+    if not isinstance(spec, dict):
+        raise SurveyError(
+            "a question module must be a mapping",
+            argument="module",
+            expected="a YAML mapping with keys module, version, title, questions (and choices)",
+            found=f"{origin}: {'an empty file' if spec is None else type(spec).__name__}",
+            hint="see the shipped modules (questionnaires.available_modules()) for the layout",
+        )
     for key in ("module", "version", "title", "questions"):
         if key not in spec:
             raise SurveyError(
@@ -433,6 +441,15 @@ def from_spec(spec: dict[str, Any], origin: str) -> Questionnaire:
                 expected="keys module, version, title, questions (and choices)",
                 found=f"{origin}: no {key!r}",
             )
+    questions = spec["questions"]
+    if not isinstance(questions, list) or not all(isinstance(q, dict) for q in questions):
+        raise SurveyError(
+            "the questions of a module must be a list of mappings",
+            argument="module",
+            expected="questions: [{name: ..., type: ..., label: ...}, ...]",
+            found=f"{origin}: {type(questions).__name__}",
+            hint="write each question as a mapping under questions:, one '- name: ...' per question",
+        )
     languages = {str(k): _text(v) for k, v in (spec.get("languages") or {}).items()}
 
     def cells(key: str, value: Any, where: str) -> dict[str, str]:
@@ -521,12 +538,7 @@ def load(module: str, *, version: str | None = None, country: str | None = None)
                 expected="one of " + ", ".join(available_modules()["name"]) + " or a YAML path",
                 found=repr(module),
             )
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SurveyError(
-            "cannot read the module YAML", argument="module", found=str(exc)
-        ) from None
+    spec = load_yaml(path.read_text(encoding="utf-8"), str(path))
     form = from_spec(spec, str(path))
     if version is not None and form.version != str(version):
         shipped = _versions(str(module)) if path.parent == _modules_folder() else {}
@@ -537,7 +549,7 @@ def load(module: str, *, version: str | None = None, country: str | None = None)
                 expected="one of " + ", ".join(shipped or [form.version]),
                 found=repr(version),
             )
-        spec = yaml.safe_load(shipped[str(version)].read_text(encoding="utf-8"))
+        spec = load_yaml(shipped[str(version)].read_text(encoding="utf-8"), str(shipped[str(version)]))
         form = from_spec(spec, str(shipped[str(version)]))
     return form.with_country(country) if country is not None else form
 

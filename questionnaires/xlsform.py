@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from surveycore import SurveyError
+from surveycore.spreadsheet import write_excel
 
 SURVEY_COLUMNS = (
     "type",
@@ -78,11 +79,13 @@ def sheets(
 
 
 def write(path: str | os.PathLike[str], frames: dict[str, pd.DataFrame]) -> None:
-    """Write the sheets to an ``.xlsx`` workbook (text cells; empty cells left blank)."""
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name in ("survey", "choices", "settings"):
-            frame = frames[name].replace("", None)
-            frame.to_excel(writer, sheet_name=name, index=False)
+    """Write the sheets to an ``.xlsx`` workbook (empty cells left blank).
+
+    Every cell is a string cell: a label starting with ``=`` is written as text, never as a
+    formula (:func:`surveycore.spreadsheet.write_excel`).
+    """
+    write_excel(path, {name: frames[name].replace("", None)
+                       for name in ("survey", "choices", "settings")})
 
 
 def _text(value: Any) -> str:

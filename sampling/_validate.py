@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
-from surveycore.checks import finite_numeric
+from surveycore.checks import check_finite_total, finite_numeric
 
 
 def as_rng(seed: Any) -> np.random.Generator:
@@ -29,6 +29,7 @@ def check_sizes(size: Any, argument: str = "size", *, allow_zero: bool = True) -
     """Measures of size as a float array: finite, not missing, not negative."""
     values = size if isinstance(size, pd.Series) else pd.Series(np.asarray(size, dtype=float))
     arr = finite_numeric(values, argument)
+    check_finite_total(arr, argument)
     if (arr < 0).any():
         bad = np.flatnonzero(arr < 0)
         raise SurveyError(

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
-from surveycore.checks import check_option
+from surveycore.checks import check_option, check_unit_interval
 
 AllocationMethod = Literal["equal", "proportional", "neyman", "optimal", "power", "rare"]
 METHODS = ("equal", "proportional", "neyman", "optimal", "power", "rare")
@@ -166,6 +166,7 @@ def allocate(
         to more than ``n``, maximums (or stratum sizes) adding to less than ``n``.
     """
     method = check_option(method, METHODS, "method")
+    power = check_unit_interval(power, "power")
     N = _series(population, "population")
     if N is None or len(N) == 0:
         raise SurveyError("population must give the stratum sizes", argument="population",

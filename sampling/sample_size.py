@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from surveycore import SurveyError
+from surveycore.checks import check_number, check_sample_size_inputs, finite_result
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class SampleSize:
 
 
 def _prob(value: float, argument: str, *, open_low: bool = True) -> float:
-    v = float(value)
+    v = check_number(value, argument)
     if not np.isfinite(v) or v > 1 or v < 0 or (open_low and v == 0):
         raise SurveyError(f"{argument} must be a proportion", argument=argument,
                           expected="a value in (0, 1]" if open_low else "a value in [0, 1]",
@@ -71,6 +72,7 @@ def design_effect(*, icc: float = 0.0, take: float = 1.0, weight_cv: float = 0.0
     return (1.0 + (take - 1.0) * icc) * (1.0 + weight_cv ** 2)
 
 
+@finite_result("sample size")
 def sample_size(
     *,
     p: float | None = None,
@@ -97,6 +99,8 @@ def sample_size(
     relative to the estimate) or ``cv``. ``deff`` overrides the Kish design effect built from
     ``icc``, ``take`` and ``weight_cv``. See the module documentation for the formulas.
     """
+    check_sample_size_inputs(moe=moe, rmoe=rmoe, cv=cv, sd=sd, population=population, deff=deff,
+                             level=level, z=z, persons_per_household=persons_per_household)
     targets = [t for t in (moe, rmoe, cv) if t is not None]
     if len(targets) != 1:
         raise SurveyError("give exactly one precision target", argument="moe",
@@ -161,6 +165,7 @@ def sample_size_domains(domains: pd.DataFrame, **common: Any) -> pd.DataFrame:
     return out
 
 
+@finite_result("sample size")
 def mics_sample_size(r: float, p: float, ave_size: float, *, deff: float = 1.5,
                      rme: float = 0.12, nonresponse_factor: float = 1.1, z: float = 2.0) -> float:
     """Number of households by the MICS formula.
@@ -174,4 +179,6 @@ def mics_sample_size(r: float, p: float, ave_size: float, *, deff: float = 1.5,
     """
     r = _prob(r, "r")
     p = _prob(p, "p")
+    check_sample_size_inputs(ave_size=ave_size, deff=deff, rme=rme,
+                             nonresponse_factor=nonresponse_factor, z=z)
     return z ** 2 * r * (1 - r) * deff * nonresponse_factor / ((rme * r) ** 2 * p * ave_size)

@@ -21,7 +21,13 @@ import pandas as pd
 
 from sampling.frame import Frame, as_frame
 from surveycore import SurveyError
-from surveycore.checks import as_name_list, check_columns
+from surveycore.checks import (
+    as_name_list,
+    check_columns,
+    check_counts_within_base,
+    check_finite_values,
+    finite_numeric,
+)
 
 
 def serpentine_order(data: pd.DataFrame, by: str | Sequence[str]) -> np.ndarray:
@@ -112,8 +118,10 @@ def prevalence_strata(
         raise SurveyError("give exactly one of n_strata and cutoffs", argument="n_strata",
                           expected="n_strata=H or cutoffs=[...]",
                           found=f"n_strata={n_strata!r}, cutoffs={cutoffs!r}")
-    y = pd.to_numeric(df[count]).to_numpy(dtype=float)
-    x = pd.to_numeric(df[base]).to_numpy(dtype=float)
+    y = finite_numeric(df[count], "count")
+    x = finite_numeric(df[base], "base")
+    check_counts_within_base(y, x, df[fr.id], "count")
+    cutoffs = None if cutoffs is None else check_finite_values(cutoffs, "cutoffs")
     prev = np.divide(y, x, out=np.zeros_like(y), where=x > 0)
     cuts = cum_sqrt_f(prev, n_strata, bins=bins) if cutoffs is None else np.sort(np.asarray(cutoffs, float))
     df[f"{name}_prevalence"] = prev

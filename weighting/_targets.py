@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
-from surveycore.checks import _preview, check_columns, finite_numeric
+from surveycore.checks import (
+    _preview,
+    check_columns,
+    check_frame,
+    check_margin_levels,
+    check_sampled_targets,
+    finite_numeric,
+)
 
 __all__ = ["Margin", "NumericTotal", "parse_targets", "check_margin_totals", "cell_codes"]
 
@@ -191,8 +198,11 @@ def parse_targets(
     for key, spec in targets.items():
         columns = _key_columns(key)
         check_columns(data, columns, argument)
+        check_frame(data, argument, columns)
         if isinstance(spec, Mapping) or isinstance(spec, pd.Series):
+            check_margin_levels(spec, str(key), argument)
             margins.append(_margin(data, key, dict(spec), argument))
+            check_sampled_targets(margins[-1].name, margins[-1].levels, margins[-1].counts, argument)
         else:
             if len(columns) != 1:
                 raise SurveyError(

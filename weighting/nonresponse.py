@@ -26,6 +26,7 @@ import pandas as pd
 
 from surveycore import SurveyError
 from surveycore.checks import _preview
+from surveycore.formula import model_matrices, parse_formula
 from weighting._arrays import group_sums
 from weighting._emptied import refuse_emptied
 
@@ -212,33 +213,40 @@ def fit_propensity(
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Weighted logistic regression of response on ``formula`` among eligible cases.
 
-    Returns p̂ for every row (NaN for ineligible or unknown cases) and the warnings to record:
-    a fit that did not converge, or fitted propensities of 0 or 1 (separation).
+    The right-hand side is parsed by :mod:`surveycore.formula` (columns and a whitelist of
+    transformations, never evaluated as code); the model is fitted by statsmodels on the
+    resulting matrix. Returns p̂ for every row (NaN for ineligible or unknown cases) and the
+    warnings to record: a fit that did not converge, or fitted propensities of 0 or 1
+    (separation).
     """
     import statsmodels.api as sm
-    import statsmodels.formula.api as smf
 
     elig = (status == RESPONDENT) | (status == NONRESPONDENT)
-    sub = data.loc[elig].copy()
-    sub["_responded_"] = (status[elig] == RESPONDENT).astype(float)
+    parsed = parse_formula(formula, list(data.columns), response=False)
+    mm = model_matrices(data.loc[elig], parsed, response=False)
+    if mm.missing.any():
+        raise SurveyError(
+            "response propensity variables have missing values",
+            argument="formula",
+            expected="no missing values among eligible cases",
+            found=f"{int(mm.missing.sum())} eligible cases with missing values",
+            hint="impute or give missing values a category of their own",
+        )
+    responded = (status[elig] == RESPONDENT).astype(float)
+    model = sm.GLM(responded, mm.X, family=sm.families.Binomial(), var_weights=w[elig])
     try:
-        model = smf.glm(
-            "_responded_ ~ " + formula,
-            data=sub,
-            family=sm.families.Binomial(),
-            var_weights=w[elig],
-        ).fit(tol=1e-12, maxiter=100)
-    except Exception as exc:
+        fit = model.fit(tol=1e-12, maxiter=100)
+    except Exception as exc:  # singular matrices and perfect separation from statsmodels
         raise SurveyError(
             "the response propensity model could not be fitted",
             argument="formula",
-            expected="a right-hand side such as 'age + C(sex)' on columns of the data",
-            found=f"{formula!r}: {exc}",
-        ) from exc
+            expected="a model with linearly independent terms and no perfect prediction",
+            found=f"{formula!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+        ) from None
     p = np.full(len(data), np.nan)
-    p[elig] = np.asarray(model.predict(sub))
+    p[elig] = np.asarray(fit.predict(mm.X))
     found = []
-    if not getattr(model, "converged", True):
+    if not fit.converged:
         found.append(f"response propensity model {formula!r} did not converge in 100 "
                      "iterations; the propensities are those of the last iteration")
     resp = status == RESPONDENT

@@ -20,7 +20,16 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError, SurveyWarning
-from surveycore.checks import as_name_list, check_columns, check_option, check_weights, to_pandas
+from surveycore.checks import (
+    as_name_list,
+    check_columns,
+    check_frame,
+    check_number,
+    check_option,
+    check_trim_bound,
+    check_weights,
+    to_pandas,
+)
 from weighting import calfun
 from weighting._arrays import as_matrix
 from weighting._options import (
@@ -96,6 +105,7 @@ class Weights:
         # a private frame: with pandas copy-on-write a shallow copy is never changed by the
         # caller's later edits (nor ours by theirs), without copying the columns
         frame = to_pandas(data).copy(deep=False)
+        check_frame(frame, "data", [base] if isinstance(base, str) else [])
         if (base is None) == (probs is None):
             raise SurveyError(
                 "give either base weights or selection probabilities",
@@ -124,7 +134,7 @@ class Weights:
             values = check_weights(frame[base], f"base ({base})")
             source = {"base": base}
         else:
-            arr = np.asarray(base, dtype=float)
+            arr = np.asarray(base)
             if arr.shape != (len(frame),):
                 raise SurveyError("base weights must have one value per row", argument="base",
                                   expected=f"{len(frame)} values", found=f"shape {arr.shape}")
@@ -570,12 +580,13 @@ class Weights:
         if not isinstance(strict, bool):
             raise SurveyError("strict must be True or False", argument="strict",
                               expected="a bool", found=repr(strict))
-        lower, upper = float(lower), float(upper)
+        lower, upper = check_number(lower, "lower"), check_number(upper, "upper")
         if not lower < upper or np.isnan(lower) or np.isnan(upper):
             raise SurveyError("trimming caps must satisfy lower < upper", argument="upper",
                               expected="lower < upper", found=f"lower={lower}, upper={upper}")
         w = self._values
         step = TrimStep(lower, upper, relative_to, redistribute, strict)
+        check_trim_bound(step.fit(w)[2][1], w)
         new, n_trimmed, (lo, hi) = step.fit(w)
         rec = make_record("trim", {"upper": upper, "lower": lower, "relative_to": relative_to,
                                    "redistribute": redistribute, "strict": strict},

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
+from surveycore.spreadsheet import write_csv, write_excel
 
 _VALUE_COLS = ("estimate", "se", "ci_low", "ci_high", "cv", "n", "n_contributors", "df")
 
@@ -108,7 +109,7 @@ def to_csv(result: Any, path: str | Path, *, published: bool = True,
     Returns the CSV path.
     """
     path = Path(path)
-    _view(result, published, withhold_unreliable).to_csv(path, index=False)
+    write_csv(_view(result, published, withhold_unreliable), path)
     if metadata:
         path.with_suffix(path.suffix + ".json").write_text(
             json.dumps(result.metadata, indent=2, default=str), encoding="utf-8")
@@ -164,10 +165,7 @@ def to_excel(result: Any, path: str | Path, *, published: bool = True,
          for k, v in meta.items() if k != "indicators"],
         columns=["key", "value"],
     )
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        t.to_excel(xw, sheet_name="table", index=False)
-        inds.to_excel(xw, sheet_name="indicators", index=False)
-        flat.to_excel(xw, sheet_name="metadata", index=False)
+    write_excel(path, {"table": t, "indicators": inds, "metadata": flat})
     return path
 
 
@@ -282,7 +280,7 @@ def to_sdmx_csv(
     out = out.reset_index(drop=True)
     if path is not None:
         path = Path(path)
-        out.to_csv(path, index=False, encoding="utf-8", na_rep="NaN")
+        write_csv(out, path, encoding="utf-8", na_rep="NaN")
         if structure:
             attrs = [c for c in out.columns[out.columns.get_loc("OBS_VALUE") + 1:]]
             msg, sdmx = structure_message(out, structure_id=structure_id, dimensions=dims,

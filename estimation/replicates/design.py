@@ -19,7 +19,14 @@ import pandas as pd
 from estimation.design_base import BaseDesign
 from estimation.replicates.engine import ReplicateEngine
 from estimation.replicates.factors import PsuLayout, ReplicateFactors, generate
-from surveycore.checks import check_columns, check_option, finite_numeric, to_pandas, weight_vector
+from surveycore.checks import (
+    check_columns,
+    check_frame,
+    check_option,
+    finite_numeric,
+    to_pandas,
+    weight_vector,
+)
 from surveycore.errors import SurveyError, SurveyWarning
 
 ReplicateType = Literal["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
@@ -279,6 +286,7 @@ class ReplicateDesign(BaseDesign):
         certainty: Any = None,
     ) -> None:
         frame = to_pandas(data).copy()
+        check_frame(frame, "data", [weights] if isinstance(weights, str) else [])
         check_option(type, TYPES, "type")
         w = weight_vector(frame, weights)
         names = _replicate_columns(frame, repweights)

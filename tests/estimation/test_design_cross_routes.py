@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from reference_data import load_data
 
 from estimation import SurveyDesign
+from surveycore import SurveyError
 
 
 def clus1():
@@ -113,9 +115,11 @@ def test_rows_with_missing_by_values_belong_to_no_domain():
         }
     )
     d = SurveyDesign(df, ids="psu", weights="w")
-    two = d.mean("y", by=["a", "b"])
+    with pytest.raises(SurveyError, match="domain variables have missing values"):
+        d.mean("y", by=["a", "b"])
+    two = d.mean("y", by=["a", "b"], na_rm=True)
     assert two[["a", "estimate", "n"]].values.tolist() == [["x", 1.5, 2], ["y", 5.0, 2]]
-    one = d.mean("y", by="a")
+    one = d.mean("y", by="a", na_rm=True)
     assert one["n"].tolist() == [2, 3]
     # a domain empty in a subset disappears from that subset's table
     assert d.subset((df["a"] == "y").to_numpy()).mean("y", by="a")["a"].tolist() == ["y"]
