@@ -690,7 +690,9 @@ def parse_spec(text: str, source: str = "<spec>") -> dict:
     raw = {} if node is None else _to_python(node, "", marks, source)
     m = _Marks(source, marks)
     if not isinstance(raw, dict):
-        _fail(m, "", BAD, "a mapping of keys (name:, frame:, sample: …)", raw)
+        # the file's content is not echoed: it may be any file, not a specification
+        _fail(m, "", BAD, "a mapping of keys (name:, frame:, sample: …)",
+              f"a YAML {type(raw).__name__} ({len(text):,} characters), not a mapping")
     try:
         model = Spec.model_validate(raw)
     except ValidationError as exc:

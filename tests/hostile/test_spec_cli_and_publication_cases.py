@@ -1,30 +1,16 @@
-"""Hostile-input cases whose fix lives on another branch (rename to test_pending_cases.py in
-tests/hostile/ once those branches are merged).
-
-Owner of each fix:
-* production (migsurvey/spec.py, CLI):  rows 5/C07, 20, 23, 30 (CLI), 35, 37, 38 (CLI), 39, 50
-* issue 9 / definitions or publication: row 3 (MI1.4 independent of row order; MI 1.4 was
-  redefined on main (variables emigrant_12m, emigrant_record): map the test's columns to them)
-* publication (estimation/indicators):   rows 31-34 (disclosure)
-
-Rows 2, 15, 36 and 45 were fixed on main and are tests/hostile/test_fixed_elsewhere.py.
-
-surveycore.safe_yaml.load_yaml (this branch) already refuses aliases, anchors, tags and
-duplicate keys with file:line:column; migsurvey/spec.py can call it to close rows 23, 30, 37, 38.
-"""
+"""Hostile-input cases whose fix lives in the specification, the CLI, MI 1.4 and publication:
+NaN and duplicate keys in a spec, YAML bombs and tags, a spec with missing sections, checks made
+when a spec is parsed, a non-spec file given as a spec, published flags of suppressed cells.
+MI 1.4's row-order invariance is in tests/estimation/test_indicator_definitions.py."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from estimation import indicator_table
-from estimation.indicators.variables import indicator_variables
 from migsurvey.cli import EXIT_INPUT, main
 from migsurvey.spec import default_spec_text
-from weighting import Weights
 
 
 def _spec(tmp_path, text, name="spec.yaml"):
@@ -64,7 +50,8 @@ def test_23_C08_duplicate_key_refused(tmp_path, capsys):
     text = _small_spec() + "sample:\n  psus: 48\n"
     path = _spec(tmp_path, text)
     assert main(["design", "--spec", str(path)]) == EXIT_INPUT
-    assert "duplicate key" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "each key once" in err and "a second 'sample'" in err
 
 
 def test_30_C10_billion_laughs_refused_fast(tmp_path):
@@ -84,8 +71,13 @@ def test_30_C10_billion_laughs_refused_fast(tmp_path):
 
 
 def test_35_C23_no_weighting_key_uses_defaults(tmp_path):
+    from migsurvey.spec import load_spec
+
     path = _spec(tmp_path, _small_spec(weighting=None, estimation=None, quality=None, output=None))
-    assert main(["report", "--spec", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
+    spec = load_spec(path)
+    assert spec["weighting"] and spec["estimation"]["level"] == 0.95
+    assert spec["quality"]["preset"] and spec["output"]["formats"]
+    assert main(["demo", "--spec", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
 
 
 def test_37_C03_python_tag_refused(tmp_path, capsys):
@@ -99,50 +91,47 @@ def test_38_C09_recursive_alias_refused(tmp_path, capsys):
     assert main(["design", "--spec", str(path)]) == EXIT_INPUT
 
 
+def _with_steps(steps):
+    raw = yaml.safe_load(_small_spec())
+    raw["weighting"] = steps
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
 @pytest.mark.parametrize(
-    "changes",
+    "text",
     [
-        {"weighting": {"calibrate": {"bounds": [3, 1]}}},
-        {"weighting": {"trim": {"upper": float("nan")}}},
-        {"quality": {"preset": "oecd"}},
-        {"estimation": {"by": [["nationality"]]}},
+        _with_steps([{"calibrate": {"margins": ["region"], "method": "logit", "bounds": [3, 1]}}]),
+        _with_steps([{"calibrate": {"margins": ["region"]}}, {"trim": {"upper": float("nan")}}]),
+        _small_spec(quality={"preset": "oecd"}),
     ],
+    ids=["bounds_reversed", "trim_nan", "unknown_preset"],
 )
-def test_39_C11_C14_checked_when_parsed(tmp_path, capsys, changes):
-    path = _spec(tmp_path, _small_spec(**changes))
+def test_39_C11_C14_checked_when_parsed(tmp_path, capsys, text):
+    path = _spec(tmp_path, text)
     assert main(["design", "--spec", str(path)]) == EXIT_INPUT
     assert f"{path}:" in capsys.readouterr().err
+
+
+def test_39_C14_unknown_by_column_named_with_its_key_and_line(tmp_path):
+    """`by` columns may be derived variables, so they are checked when the indicators are
+    estimated, with the spec key and line of the grouping."""
+    from migsurvey.pipeline import run_survey
+    from migsurvey.spec import load_spec
+    from surveycore import SurveyError
+
+    raw = yaml.safe_load(_small_spec())
+    raw["frame"]["synthetic"]["persons"] = 20_000
+    raw["sample"]["psus"] = 30
+    raw["estimation"]["by"] = [[], ["nationality"]]
+    path = _spec(tmp_path, yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(SurveyError) as info:
+        run_survey(load_spec(path))
+    assert "estimation.by[1]" in str(info.value) and "nationality" in str(info.value)
 
 
 def test_50_C15_spec_etc_passwd_not_echoed(capsys):
     assert main(["design", "--spec", "/etc/passwd"]) == EXIT_INPUT
     assert "root:x:0:0" not in capsys.readouterr().err
-
-
-# -- MI 1.4 does not depend on row order --------------------------------------------------------
-def test_03_ROB1_mi14_independent_of_row_order():
-    rng = np.random.default_rng(5)
-    n_hh = 60
-    hh = np.repeat(np.arange(n_hh), 3)
-    df = pd.DataFrame({
-        "hh_id": [f"H{h:04d}" for h in hh], "ea": hh // 5, "region": (hh // 20).astype(str),
-        "w": rng.uniform(1, 3, len(hh)), "sex": rng.choice(["F", "M"], len(hh)),
-        "hh_members_abroad": np.repeat(rng.integers(0, 3, n_hh), 3).astype(float),
-    })
-    df["emigrant_in_household"] = (df["hh_members_abroad"] > 0).astype(float)
-    targets = {"sex": {"F": 100.0, "M": 100.0}}
-
-    def mi14(frame):
-        f = indicator_variables(frame, household="hh_id")
-        w = Weights(f, "w").rake(targets)
-        from estimation import SurveyDesign
-
-        d = SurveyDesign(f, ids="ea", strata="region", weights=w)
-        t = indicator_table(d, "MI1.4", by=[], variables={"emigrants_12m": "hh_members_abroad"},
-                            suppression=None).table
-        return t[["estimate", "se"]].to_numpy(float)
-
-    np.testing.assert_allclose(mi14(df), mi14(df.sample(frac=1, random_state=2)), rtol=1e-10)
 
 
 # -- publication: disclosure (rows 31-34) -------------------------------------------------------
