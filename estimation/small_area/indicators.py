@@ -6,8 +6,11 @@ and their SEs feed :func:`~estimation.small_area.fay_herriot` with the area auxi
 ``population``; the EBLUPs come back as extra rows marked ``model_based = True`` beside the direct
 ones, with ``se = √mse``, their CV and intervals, ``df = inf``, and areas of ``population``
 without sample added (``n = 0``). Model-based rows are judged by the quality rule on their CV
-alone (the sample-size limits are for direct estimates) and are not cell-suppressed: they are
-not counts of respondents. Exports write ``OBS_STATUS = "E"`` (estimated value) for them.
+alone (the sample-size limits are for direct estimates). A model-based row is suppressed
+(``"secondary"``) exactly where the area's direct cell is suppressed: with :math:`\\hat\\beta`,
+:math:`\\hat\\sigma^2_u` and the MSE published, the EBLUP
+:math:`\\gamma_i\\hat\\theta_i + (1-\\gamma_i)x_i'\\hat\\beta` would give the direct value back.
+Exports write ``OBS_STATUS = "E"`` (estimated value) for them.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def add_model_based(table: pd.DataFrame, dims: list[str], spec: SmallArea, indic
     flag, rel = rule.assess(mb["cv"].to_numpy(dtype=float), np.full(len(mb), np.inf))
     mb["flag"] = pd.Series(flag, dtype=object)
     mb["reliability"] = pd.Series(rel, dtype=object)
-    mb["suppressed"] = ""
+    mb["suppressed"] = np.where(mb["_direct_suppressed"].ne(""), "secondary", "")
     return pd.concat([out, mb[out.columns]], ignore_index=True), record
 
 
@@ -140,5 +143,9 @@ def _rows(fh: pd.DataFrame, direct: pd.DataFrame, area: str, others: list[str], 
     out["n"] = np.where(known, by_area["n"].reindex(out[area]).to_numpy(), 0).astype(np.int64)
     out["n_contributors"] = np.where(
         known, by_area["n_contributors"].reindex(out[area]).to_numpy(), 0).astype(np.int64)
+    # a district whose direct cell is suppressed gets no model-based value either: the EBLUP
+    # γ·direct + (1 − γ)·x'β, published with β, σ²_u and its MSE, would give the direct value back
+    hidden = by_area["suppressed"].reindex(out[area]).fillna("").to_numpy(dtype=object)
+    out["_direct_suppressed"] = np.where(known, hidden, "")
     out["model_based"] = True
     return out

@@ -91,3 +91,25 @@ def test_default_spec_models_shares_on_the_arcsine_scale():
     mb = res.table[res.table["model_based"]]
     assert ((mb["estimate"] > 0) & (mb["estimate"] < 100)).all()
     assert (mb["ci_low"] <= mb["estimate"]).all() and (mb["estimate"] <= mb["ci_high"]).all()
+
+
+def test_model_based_row_of_a_suppressed_district_is_suppressed():
+    """EBLUP = γ·direct + (1 − γ)·x'β with β, σ²_u and the MSE published would give a
+    suppressed direct value back: the model-based row is suppressed with it."""
+    from estimation.indicators import SuppressionRule
+
+    df, census = make_survey()
+    df = df[~(df["district"].eq("D03") & (df.index % 12 > 1))]  # two rows left in D03
+    d = SurveyDesign(df, ids="psu", weights="w")
+    spec = SmallArea(area="district", auxiliaries=["fb_2015"], population=census)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        t = indicator_table(d, "MI1.1", by=["district"], small_area=spec,
+                            suppression=SuppressionRule()).table
+    share = t[t["measure"].eq("share") & t["district"].ne("_T")]
+    direct = share[~share["model_based"]].set_index("district")["suppressed"]
+    model = share[share["model_based"]].set_index("district")["suppressed"]
+    hidden = direct[direct.ne("")].index
+    assert len(hidden) > 0
+    assert model.reindex(hidden).ne("").all()
+    assert model.drop(hidden, errors="ignore").eq("").all()
