@@ -44,6 +44,7 @@ from migsurvey.inputs import (
 )
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
+from surveycore.groups import joined_labels
 
 Progress = Callable[[str, int, int], None]
 
@@ -116,7 +117,7 @@ def build_frame(eas: pd.DataFrame, spec: dict) -> pd.DataFrame:
     prev = np.divide(out[fr["prevalence"]].to_numpy(float), pop, out=np.zeros(len(out)),
                      where=pop > 0)
     cls = np.digitize(prev, st["cuts"])
-    explicit = (out[st["by"]].astype(str).agg(":".join, axis=1) if st["by"]
+    explicit = (joined_labels(out, list(st["by"]), ":") if st["by"]
                 else pd.Series("all", index=out.index))
     k = len(st["labels"])
     # collapse small classes (few strata: a loop over strata is fine here)

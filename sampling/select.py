@@ -17,6 +17,7 @@ from sampling.sample import Sample, SampleDesign, StageRecord
 from sampling.stratify import serpentine_order
 from surveycore import SurveyError
 from surveycore.checks import as_name_list, check_columns, check_option
+from surveycore.groups import joined_labels
 
 Method = Literal["srs", "systematic", "pps_systematic", "brewer", "sampford",
                  "conditional_poisson", "maxentropy", "poisson", "tille", "cube"]
@@ -185,7 +186,7 @@ def select(
             stratum_col = strata[0]
         else:
             stratum_col = "stratum_1"
-            units[stratum_col] = units[strata].astype(str).agg("|".join, axis=1)
+            units[stratum_col] = joined_labels(units, list(strata), "|")
     units["pi_1"] = pi_all[idx]
     units["fpc_1"] = pi_all[idx]
     units["pi"] = units["pi_1"]

@@ -45,3 +45,15 @@ def test_finite_population_factor():
     np.testing.assert_allclose(finite_population_factor(np.array([2, 5]), np.array([10.0, np.inf])), [0.8, 1.0])
     g = Groups(np.array([0, 0, 1]))
     np.testing.assert_allclose(g.fpc(np.array([8.0, 4.0])), [0.75, 0.75])
+
+
+def test_joined_labels_equal_a_row_by_row_join():
+    from surveycore.groups import joined_labels
+
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"region": rng.choice(["North", "South", "01"], 500),
+                       "urban": rng.integers(0, 2, 500), "x": rng.choice([1.5, 2.0], 500)},
+                      index=rng.permutation(500))
+    want = df.astype(str).agg(":".join, axis=1)
+    pd.testing.assert_series_equal(joined_labels(df, ["region", "urban", "x"], ":"), want,
+                                   check_names=False)
