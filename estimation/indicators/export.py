@@ -280,12 +280,15 @@ def to_sdmx_csv(
     out = out.reset_index(drop=True)
     if path is not None:
         path = Path(path)
-        write_csv(out, path, encoding="utf-8", na_rep="NaN")
-        if structure:
+        xml = None
+        if structure:  # built first: data whose structure is refused is not written either
             attrs = [c for c in out.columns[out.columns.get_loc("OBS_VALUE") + 1:]]
             msg, sdmx = structure_message(out, structure_id=structure_id, dimensions=dims,
                                           attributes=attrs)
-            sdmx_structure_path(path).write_bytes(sdmx.to_xml(msg, pretty_print=True))
+            xml = sdmx.to_xml(msg, pretty_print=True)
+        write_csv(out, path, encoding="utf-8", na_rep="NaN")
+        if xml is not None:
+            sdmx_structure_path(path).write_bytes(xml)
     return out
 
 

@@ -130,10 +130,11 @@ def test_27_indicator_exports_write_no_formula(tmp_path):
     assert back["region"].tolist() == ["'" + EVIL, "'+SUM(A1)", "North"]
     assert back["estimate"].tolist() == [1.0, 2.0, -3.0]  # numbers are never touched
     assert "\n=" not in text and ",=" not in text
-    sd = to_sdmx_csv(result, tmp_path / "t.sdmx.csv")
-    assert sd is not None
-    for line in (tmp_path / "t.sdmx.csv").read_text(encoding="utf-8").splitlines():
-        assert not any(cell.startswith(("=", "+", "@")) for cell in line.split(","))
+    # SDMX carries codes, not free text: a label that is not a code is refused, and nothing
+    # is written
+    with pytest.raises(SurveyError, match="not a valid SDMX code"):
+        to_sdmx_csv(result, tmp_path / "t.sdmx.csv")
+    assert not (tmp_path / "t.sdmx.csv").exists()
 
 
 def test_27_data_files_write_no_formula(tmp_path):
