@@ -46,8 +46,10 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     shifted = values.astype(np.int64, copy=False) - lo if lo else values.astype(np.int64, copy=False)
     present = np.zeros(span, dtype=bool)
     present[shifted] = True
-    rank = np.cumsum(present, dtype=np.int64) - 1
-    return rank[shifted], (np.flatnonzero(present) + lo).astype(values.dtype, copy=False)
+    seen = np.flatnonzero(present)
+    rank = np.empty(span, dtype=np.int64)  # only the pages of present values are touched
+    rank[seen] = np.arange(seen.size)
+    return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
 
 
 class Groups:
