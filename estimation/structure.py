@@ -99,12 +99,18 @@ def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Codes of the interaction of two non-negative code vectors, in lexicographic order."""
     width = int(second.max()) + 1 if second.size else 1
+    owner = _scatter(second, first, width)
+    if (owner[second] == first).all():  # second nested in first: order its codes by (first, second)
+        rank = np.empty(width, dtype=np.int64)
+        rank[np.lexsort((np.arange(width), owner))] = np.arange(width)
+        return rank[second]
     key = np.asarray(first, dtype=np.int64) * width + second
     return _codes(key)[0]
 
 
 def _scatter(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """The value at the first row of each code (``size`` codes; every code present)."""
+    """The value at the first row of each code (``size`` codes; every code present, as codes
+    from a sorted factorisation are)."""
     out = np.empty(size, dtype=values.dtype)
     out[codes[::-1]] = values[::-1]
     return out
