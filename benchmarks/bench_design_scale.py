@@ -70,7 +70,7 @@ def worker_ours(rows: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from estimation import SurveyDesign
 
-    df = pd.DataFrame(make_data(rows))
+    df = pd.DataFrame(make_data(rows), copy=False)
     loaded = _rss_mib()
     t0 = time.perf_counter()
     d = SurveyDesign(df, ids=["psu", "ssu"], strata="stratum", fpc=["fpc1", "fpc2"], weights="w")
@@ -108,7 +108,7 @@ def worker_grid(rows: int, calibrated: bool) -> dict:
     from estimation import SurveyDesign
     from weighting import Weights
 
-    df = pd.DataFrame(make_data(rows))
+    df = pd.DataFrame(make_data(rows), copy=False)
     loaded = _rss_mib()
     out = {"pkg": "migsurvey", "rows": rows, "calibrated": calibrated}
     weights = "w"
