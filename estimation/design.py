@@ -101,14 +101,21 @@ class SurveyDesign(BaseDesign):
         population mean; replace by the average of other strata; drop from the variance;
         treat as certainty units.
     pps : {"brewer", "overton", "hartley-rao"}, :class:`~estimation.pps.HR` or ndarray (n, n), optional
-        Single-stage sampling without replacement with unequal probabilities given in ``fpc``:
-        Brewer's, Overton's or Hartley–Rao's approximation (``"hartley-rao"`` is R's ``HR()``;
+        Sampling without replacement with unequal probabilities given in ``fpc``: Brewer's,
+        Overton's or Hartley–Rao's approximation (``"hartley-rao"`` is R's ``HR()``;
         ``HR(psum=…)`` gives the population ``Σπ²/n``), or a matrix of joint inclusion
         probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``). A
         negative variance estimate (possible with these forms) is reported as NaN with a
-        :class:`~surveycore.SurveyWarning`.
+        :class:`~surveycore.SurveyWarning`. With several stages (Brewer's approximation only,
+        as R): ``fpc`` holds each stage's inclusion probabilities (fractions), stage 1
+        contributes ``Σ_h n_h/(n_h−1) Σ_c (1 − π_c)(X_c − X̄_h)²`` and each later stage its own
+        variance times the ancestors' ``π`` (R ``svyrecvar``).
     variance : {"HT", "YG"}
         Form of the PPS variance with a joint-probability matrix.
+    adjust_domain_lonely : bool
+        R's ``survey.adjust.domain.lonely``: in a domain (``by=`` or ``subset()``) of a design
+        without weighting records, a stratum where the domain has a single PSU is treated by
+        ``lonely_psu`` ("adjust": not centred; "average": left out, the other strata scaled up).
 
     Examples
     --------
@@ -133,6 +140,7 @@ class SurveyDesign(BaseDesign):
         lonely_psu: LonelyPSU = "fail",
         pps: Any = None,
         variance: Literal["HT", "YG"] = "HT",
+        adjust_domain_lonely: bool = False,
     ) -> None:
         # the design's own frame: under pandas' copy-on-write (pandas >= 3) a shallow copy
         # costs nothing and neither side's later changes reach the other
@@ -143,12 +151,13 @@ class SurveyDesign(BaseDesign):
         strata_names = as_name_list(strata, "strata")
         fpc_names = as_name_list(fpc, "fpc")
         is_pps = pps is not None
-        if is_pps and len(id_names) > 1:
+        if is_pps and len(id_names) > 1 and not (isinstance(pps, str) and pps == "brewer"):
             raise SurveyError(
-                "PPS variance is available for single-stage designs",
+                "a multi-stage PPS design needs Brewer's approximation",
                 argument="pps",
-                expected="ids with one stage (or None)",
-                found=f"{len(id_names)} stages",
+                expected="pps='brewer' with several stages (as R), or ids with one stage",
+                found=f"pps={pps if isinstance(pps, str) else 'a matrix'!r} with {len(id_names)} stages",
+                hint="with Brewer's approximation each stage's fpc holds the unit's inclusion probability",
             )
         if is_pps and not fpc_names:
             raise SurveyError(
@@ -174,6 +183,7 @@ class SurveyDesign(BaseDesign):
         self._multistage = bool(fpc_names)
         self._dcheck = dcheck
         self._yg = variance == "YG"
+        self._adjust_domain_lonely = bool(adjust_domain_lonely)
         self._degf: float | None = None
         self._spec = dict(ids=id_names, strata=strata_names, fpc=fpc_names, nest=nest, probs=as_name_list(probs, "probs"), pps=pps)
         if lonely_psu in ("fail", "average"):
@@ -283,6 +293,7 @@ class SurveyDesign(BaseDesign):
                 adjustments=records,
                 dcheck=self._dcheck,
                 yates_grundy=self._yg,
+                adjust_domain_lonely=getattr(self, "_adjust_domain_lonely", False),
             )
             self.__dict__["_variance_form"] = form
         return form

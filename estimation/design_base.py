@@ -25,7 +25,16 @@ from surveycore.errors import SurveyError
 from surveycore.groups import Groups
 
 DfOption = float | int | Literal["design"] | None
+DeffOption = bool | Literal["replace"]
 _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
+
+def check_deff(deff: DeffOption) -> str:
+    """``deff``: False, True (against SRS without replacement, R's ``deff=TRUE``) or ``"replace"``."""
+    if deff is True or deff is False or (isinstance(deff, (int, np.bool_)) and deff in (0, 1)):
+        return "srswor" if deff else "none"
+    check_option(deff, ["replace"], "deff")
+    return "replace"
 
 
 class BaseDesign:
@@ -172,12 +181,14 @@ class BaseDesign:
             self.__dict__["_domains_index"] = index
         return index
 
-    def _deff(self, problem: RatioProblem, estimate: np.ndarray, var: np.ndarray) -> np.ndarray:
-        """Design effect against SRS without replacement, as R's ``deff=TRUE``.
+    def _deff(self, problem: RatioProblem, estimate: np.ndarray, var: np.ndarray, replace: bool = False) -> np.ndarray:
+        """Design effect against SRS without replacement, as R's ``deff=TRUE`` (or with it).
 
         ``deff = V / V_srs`` with ``V_srs = s²_z N̂² (N̂ − n)/(N̂ n)`` for the linearised variable
         ``z`` of the estimator (``z = y`` for totals, ``(y − θ b)/B̂`` for ratios and means),
-        ``s²_z`` its weighted variance with divisor ``n − 1``, ``N̂`` the domain's weight total.
+        ``s²_z`` its weighted variance with divisor ``n − 1``, ``N̂`` the domain's weight total;
+        ``replace=True`` (R's ``deff="replace"``) compares with SRS with replacement,
+        ``V_srs = s²_z N̂²/n`` (Kish 1965, §8.2).
         """
         w = self._w
         D = problem.n_domains
@@ -196,10 +207,10 @@ class BaseDesign:
         zbar = groups.sum(wi[:, None] * z) / psum
         dev = z - zbar[d]
         s2 = groups.sum(wi[:, None] * dev**2) / psum * nobs / (nobs - 1)
-        vsrs = s2 * psum**2 * (psum - nobs) / (psum * nobs)
+        vsrs = s2 * psum**2 / nobs if replace else s2 * psum**2 * (psum - nobs) / (psum * nobs)
         return var / vsrs
 
-    def _solve(self, problem, analysis: Analysis, variables, levels, *, deff, level, df):
+    def _solve(self, problem, analysis: Analysis, variables, levels, *, deff, level, df, covariance=False):
         if isinstance(df, str):
             check_option(df, ["design"], "df")
         est, cov = self.engine().solve_ratio(problem)
@@ -207,7 +218,7 @@ class BaseDesign:
         se, notes = standard_errors(var, est)
         design_df = self.domain_degf(problem.domain, problem.n_domains)
         ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
-        return tidy(
+        out = tidy(
             analysis.labels,
             variables,
             levels,
@@ -217,16 +228,21 @@ class BaseDesign:
             design_df=design_df if ci_df is None else ci_df,
             level=level,
             ci_df=ci_df,
-            deff=self._deff(problem, est, var) if deff else None,
+            deff=self._deff(problem, est, var, replace=check_deff(deff) == "replace") if deff else None,
             notes=[*analysis.notes, *notes],
         )
+        if covariance:
+            from estimation.contrast import attach_covariance
 
-    def _linear(self, variables, by, na_rm, deff, level, df, *, per_unit: bool) -> pd.DataFrame:
+            return attach_covariance(self, problem, out, list(analysis.labels.columns), level)
+        return out
+
+    def _linear(self, variables, by, na_rm, deff, level, df, *, per_unit: bool, covariance: bool = False) -> pd.DataFrame:
         """Means (``per_unit``: denominator one per row) or totals of the analysis columns."""
         a = self.analysis(self.columns(variables), by, na_rm=na_rm)
         values = a.values
         problem = RatioProblem(values, np.ones_like(values) if per_unit else None, a.domain, a.n_domains)
-        return self._solve(problem, a, a.variables, a.levels, deff=deff, level=level, df=df)
+        return self._solve(problem, a, a.variables, a.levels, deff=deff, level=level, df=df, covariance=covariance)
 
     # -- estimators ----------------------------------------------------------------------------
     def mean(
@@ -235,9 +251,10 @@ class BaseDesign:
         *,
         by: str | Sequence[str] | None = None,
         na_rm: bool = False,
-        deff: bool = False,
+        deff: DeffOption = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Weighted means (proportions per level for categorical variables), by domain.
 
@@ -252,15 +269,21 @@ class BaseDesign:
         na_rm : bool
             Treat rows where a variable is missing as outside the domain (never dropped from
             the design). Without it, missing values are refused.
-        deff : bool
-            Add the design effect against SRS without replacement (as R).
+        deff : bool or "replace"
+            Add the design effect ``deff`` and its square root ``deft`` against SRS without
+            replacement (True, R's ``deff=TRUE``) or with replacement (``"replace"``, R's
+            ``deff="replace"``; Stata's ``estat effects``).
         level : float
             Confidence level.
         df : None, number or "design"
             Interval from the normal distribution (None, R's default), Student t with the given
             degrees of freedom, or with the design's degrees of freedom.
+        covariance : bool
+            Return an :class:`~estimation.contrast.Estimates` frame that also holds the
+            covariance of all its estimates across variables and domains (R
+            ``svyby(covmat=TRUE)``), with ``contrast()`` and ``nlcontrast()``.
         """
-        return self._linear(variables, by, na_rm, deff, level, df, per_unit=True)
+        return self._linear(variables, by, na_rm, deff, level, df, per_unit=True, covariance=covariance)
 
     def total(
         self,
@@ -268,16 +291,17 @@ class BaseDesign:
         *,
         by: str | Sequence[str] | None = None,
         na_rm: bool = False,
-        deff: bool = False,
+        deff: DeffOption = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Horvitz–Thompson totals (counts per level for categorical variables), by domain.
 
         ``t̂_d = Σ_{i∈d} w_i y_i`` with score ``w_i y_i`` (R ``svytotal``). Parameters as
         :meth:`mean`.
         """
-        return self._linear(variables, by, na_rm, deff, level, df, per_unit=False)
+        return self._linear(variables, by, na_rm, deff, level, df, per_unit=False, covariance=covariance)
 
     def ratio(
         self,
@@ -286,9 +310,10 @@ class BaseDesign:
         *,
         by: str | Sequence[str] | None = None,
         na_rm: bool = False,
-        deff: bool = False,
+        deff: DeffOption = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Ratios of totals ``R̂ = t̂_y / t̂_x`` for every numerator × denominator pair, by domain.
 
@@ -312,7 +337,23 @@ class BaseDesign:
         jj = np.tile(np.arange(b.shape[1]), a.shape[1])
         problem = RatioProblem(a[:, ii], b[:, jj], an.domain, an.n_domains)
         names = [f"{num.variables[i]}/{den.variables[j]}" for i, j in zip(ii, jj)]
-        return self._solve(problem, an, names, [None] * len(names), deff=deff, level=level, df=df)
+        return self._solve(problem, an, names, [None] * len(names), deff=deff, level=level, df=df,
+                           covariance=covariance)
+
+    def var(
+        self,
+        variables: str | Sequence[str],
+        *,
+        by: str | Sequence[str] | None = None,
+        na_rm: bool = False,
+        level: float = 0.95,
+        df: DfOption = None,
+    ) -> pd.DataFrame:
+        """Population variance of each variable, by domain, with its SE (R ``svyvar``; see
+        :mod:`estimation.svyvar`)."""
+        from estimation.svyvar import survey_variance
+
+        return survey_variance(self, variables, by=by, na_rm=na_rm, level=level, df=df)
 
     def quantile(
         self,
@@ -323,17 +364,26 @@ class BaseDesign:
         na_rm: bool = False,
         level: float = 0.95,
         df: DfOption = "design",
+        qrule: str = "math",
+        interval_type: str = "mean",
     ) -> pd.DataFrame:
-        """Quantiles with Woodruff confidence intervals (see :mod:`estimation.quantile`)."""
+        """Quantiles with Woodruff (or replicate) confidence intervals (see :mod:`estimation.quantile`).
+
+        ``qrule`` is one of R's rules (``"math"``, ``"school"``, ``"shahvaish"``, ``"hf1"`` …
+        ``"hf9"``); ``interval_type`` one of ``"mean"``, ``"beta"``, ``"xlogit"``, ``"asin"``,
+        ``"score"`` or, on replicate designs, ``"quantile"`` (R's ``interval.type``).
+        """
         from estimation.quantile import woodruff_quantiles
 
-        return woodruff_quantiles(self, variables, probs, by=by, na_rm=na_rm, level=level, df=df)
+        return woodruff_quantiles(self, variables, probs, by=by, na_rm=na_rm, level=level, df=df,
+                                  qrule=qrule, interval_type=interval_type)
 
-    def proportion(self, variable: str, *, method: str = "logit", by=None, level: float = 0.95, df=None, na_rm: bool = False) -> pd.DataFrame:
+    def proportion(self, variable: str, *, method: str = "logit", by=None, level: float = 0.95, df=None, na_rm: bool = False,
+                   covariance: bool = False) -> pd.DataFrame:
         """Proportions of each level with R ``svyciprop`` intervals (see :mod:`estimation.proportion`)."""
         from estimation.proportion import proportion
 
-        return proportion(self, variable, method=method, by=by, level=level, df=df, na_rm=na_rm)
+        return proportion(self, variable, method=method, by=by, level=level, df=df, na_rm=na_rm, covariance=covariance)
 
     def chisq(self, row: str, col: str, *, statistic: str = "F"):
         """Rao–Scott test of independence in a two-way table (see :mod:`estimation.chisq`)."""

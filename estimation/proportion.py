@@ -95,6 +95,7 @@ def proportion(
     level: float = 0.95,
     df: float | None = None,
     na_rm: bool = False,
+    covariance: bool = False,
 ) -> pd.DataFrame:
     """Proportion of each level of ``variable`` with an interval from ``method``, by domain.
 
@@ -112,6 +113,9 @@ def proportion(
         Degrees of freedom of the interval; default the design's (per domain), as R.
     na_rm : bool
         Rows with a missing value are outside every domain (kept in the design).
+    covariance : bool
+        Also return the covariance of all the proportions across levels and domains
+        (:class:`~estimation.contrast.Estimates`, with ``contrast()`` and ``nlcontrast()``).
 
     Returns
     -------
@@ -198,7 +202,7 @@ def proportion(
                 rows = (domain == d) & (w > 0)
                 for j in range(k):
                     lo[d, j], hi[d, j] = _likelihood_ci(y[rows, j], w[rows], p[d, j], var_l[d, j], ddf[d], level)
-    return tidy(
+    out = tidy(
         labels,
         cols.variables,
         cols.levels,
@@ -211,3 +215,8 @@ def proportion(
         ci=(lo, hi),
         notes=[*an.notes, *notes],
     )
+    if covariance:
+        from estimation.contrast import attach_covariance
+
+        return attach_covariance(design, problem, out, list(labels.columns), level)
+    return out

@@ -1,25 +1,62 @@
-"""Quantiles and their Woodruff confidence intervals, all domains in one pass.
+"""Quantiles and their confidence intervals, all domains in one pass (R ``svyquantile``).
 
-Quantile rule (R ``survey`` ``qrule="math"``, Hyndman & Fan type 1 on the weighted CDF): with
-values sorted and cumulative weight shares ``F_k``, ``q_p = x_{(k)}`` where ``k`` is the last
-index with ``F_k <= p`` if ``F_k = p`` exactly, else ``x_{(k+1)}``.
+The quantile follows one of R's rules (:mod:`estimation.quantile_rules`, ``qrule="math"`` by
+default). Woodruff (1952) interval: estimate ``p̂ = F̂(q̂_p)`` as the weighted mean of
+``1{x <= q̂_p}`` with its design standard error ``s``; build an interval ``[p_L, p_U]`` for it and
+invert it through the quantile rule, ``[q(p_L), q(p_U)]``; the standard error is the interval
+width over ``2c`` (Lumley 2010, §2.4.1; R ``svyquantile(ci=TRUE)``). ``interval_type`` gives the
+interval for ``p̂`` as R's ``interval.type``:
 
-Woodruff (1952) interval: estimate ``p̂ = F̂(q̂_p)`` as the weighted mean of ``1{x <= q̂_p}``
-with its design standard error ``s``; invert the interval ``p̂ ± c s`` through the quantile rule,
-``[q(p̂ − c s), q(p̂ + c s)]``; the standard error is the interval width over ``2c`` (Lumley
-2010, §2.4.1; R ``svyquantile(ci=TRUE)``). ``c`` is Student's t with the domain's design degrees
-of freedom unless ``df`` says otherwise.
+* ``"mean"`` — ``p̂ ± c s``;
+* ``"xlogit"`` — ``expit(logit p̂ ± c s/(p̂(1 − p̂)))``;
+* ``"asin"`` — ``sin²(asin √p̂ ± c s/(2√(p̂(1 − p̂))))``;
+* ``"beta"`` — Korn & Graubard's Clopper–Pearson interval with effective sample size
+  ``p̂(1 − p̂)/s² · (t_{n−1}/t_ν)²`` (``n`` rows and ``ν`` design degrees of freedom of the domain);
+* ``"score"`` — Francisco & Fuller (1991): the values ``θ`` where the score statistic
+  ``(P̂(x > θ) − (1 − p))/se`` equals ``±c``, mapped back through the quantile rule at the
+  unweighted share of rows with ``x ≤ θ`` (R's ``ffullerCI``). The statistic is a step function
+  of ``θ``: each end is located exactly at a jump between data values, on the side where the
+  statistic is nearer its target (where R's root finder stops);
+* ``"quantile"`` (replicate designs) — the quantile recomputed with every replicate weight,
+  ``q̂ ± c √v`` with ``v`` the replicate variance.
+
+An end of ``[p_L, p_U]`` outside ``[0, 1]`` gives NaN, as R. ``c`` is Student's t with the
+domain's design degrees of freedom unless ``df`` says otherwise.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special, stats
 
 from estimation.problems import RatioProblem
+from estimation.quantile_rules import RULES, quantile_rule
 from estimation.results import critical_value, standard_errors, tidy
 from estimation.variables import Columns
+from surveycore.checks import check_option
 from surveycore.errors import SurveyError
+
+INTERVALS = ["mean", "beta", "xlogit", "asin", "score", "quantile"]
+
+
+def _p_interval(kind, phat, se_p, c, alpha, n_rows, design_df):
+    """Interval for ``p̂`` of each (domain, probability): arrays (D, m)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "mean":
+            return phat - c * se_p, phat + c * se_p
+        if kind == "xlogit":
+            sl = se_p / (phat * (1 - phat))
+            return special.expit(special.logit(phat) - c * sl), special.expit(special.logit(phat) + c * sl)
+        if kind == "asin":
+            sa = se_p / (2 * np.sqrt(phat * (1 - phat)))
+            a = np.arcsin(np.sqrt(phat))
+            return np.sin(a - c * sa) ** 2, np.sin(a + c * sa) ** 2
+        ratio = stats.t.ppf(alpha / 2, n_rows - 1) / stats.t.ppf(alpha / 2, design_df)
+        n_eff = phat * (1 - phat) / se_p**2 * (ratio[:, None] ** 2)
+        lo = stats.beta.ppf(alpha / 2, n_eff * phat, n_eff * (1 - phat) + 1)
+        hi = stats.beta.ppf(1 - alpha / 2, n_eff * phat + 1, n_eff * (1 - phat))
+        return lo, hi
 
 
 def _segments(values: np.ndarray, weights: np.ndarray, domain: np.ndarray, n_domains: int):
@@ -31,28 +68,24 @@ def _segments(values: np.ndarray, weights: np.ndarray, domain: np.ndarray, n_dom
     return values[order], weights[order], bounds
 
 
-def quantile_rule(x_sorted: np.ndarray, w_sorted: np.ndarray, p: float) -> float:
-    """R's ``qrule_math`` on values already sorted (stable) with their weights."""
-    if np.isnan(p) or p < 0 or p > 1:
-        return np.nan
-    # R accumulates sums in extended precision (LDOUBLE) and rounds each partial sum to double;
-    # doing the same keeps exact ties (equal weights) on the same side as R.
-    cum_ext = np.cumsum(np.asarray(w_sorted, dtype=np.longdouble))
-    cumw = cum_ext.astype(np.float64)
-    total = float(cum_ext[-1])
-    below = np.flatnonzero(cumw <= p * total)
-    # R's ``last()`` gives the first position when no cumulative share is <= p, so a p below
-    # the first value's share returns the second value (R survey 4.1, ``qs``)
-    pos = below[-1] if len(below) else 0
-    nxt = min(pos + 1, len(x_sorted) - 1)
-    wlow = p - cumw[pos] / total
-    return float(x_sorted[pos] if wlow == 0 else x_sorted[nxt])
-
-
-def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=0.95, df="design") -> pd.DataFrame:
-    """Quantiles of each variable in each domain with Woodruff intervals and SEs."""
+def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=0.95, df="design",
+                       qrule="math", interval_type="mean") -> pd.DataFrame:
+    """Quantiles of each variable in each domain with Woodruff (or replicate) intervals and SEs."""
+    check_option(qrule, RULES, "qrule")
+    check_option(interval_type, INTERVALS, "interval_type")
+    if interval_type == "quantile" and not hasattr(design.engine(), "replicate_weights"):
+        raise SurveyError(
+            "interval_type='quantile' needs a replicate design",
+            argument="interval_type",
+            expected="'mean', 'beta', 'xlogit' or 'asin' for a linearisation design",
+            found="'quantile'",
+            hint="convert with d.replicate('bootstrap') or use a Woodruff interval",
+        )
+    if not 0 < level < 1:
+        raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
+                          found=repr(level), hint="95 % is level=0.95")
     probs_arr = np.atleast_1d(np.asarray(probs, dtype=float))
-    if ((probs_arr < 0) | (probs_arr > 1)).any() or len(probs_arr) == 0:
+    if not np.isfinite(probs_arr).all() or ((probs_arr < 0) | (probs_arr > 1)).any() or len(probs_arr) == 0:
         raise SurveyError(
             "quantile probabilities must lie in [0, 1]",
             argument="probs",
@@ -80,12 +113,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         for d in range(D):
             seg = slice(bounds[d], bounds[d + 1])
             for k, p in enumerate(probs_arr):
-                q[d, k] = quantile_rule(xs[seg], ws[seg], p)
-        row_q = q[np.maximum(domain, 0)]
-        indicator = (x[:, None] <= row_q).astype(float)
-        problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
-        phat, cov = engine.solve_ratio(problem)
-        se_p, notes = standard_errors(np.diagonal(cov, axis1=1, axis2=2), phat)
+                q[d, k] = quantile_rule(xs[seg], ws[seg], p, qrule)
         if df is None:
             ci_df = np.full(D, np.inf)
         elif isinstance(df, str):
@@ -93,17 +121,31 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         else:
             ci_df = np.full(D, float(df))
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
-        lo_p, hi_p = phat - c * se_p, phat + c * se_p
-        lo = np.full_like(q, np.nan)
-        hi = np.full_like(q, np.nan)
-        for d in range(D):
-            seg = slice(bounds[d], bounds[d + 1])
-            for k in range(len(probs_arr)):
-                if not np.isnan(lo_p[d, k]) and lo_p[d, k] >= 0:
-                    lo[d, k] = quantile_rule(xs[seg], ws[seg], lo_p[d, k])
-                if not np.isnan(hi_p[d, k]) and hi_p[d, k] <= 1:
-                    hi[d, k] = quantile_rule(xs[seg], ws[seg], hi_p[d, k])
-        se = (hi - lo) / (2 * c)
+        notes: list[str] = []
+        if interval_type == "quantile":
+            lo, hi, se = _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule)
+        elif interval_type == "score":
+            lo, hi = _score_interval(design, x, domain, D, probs_arr, c, qrule)
+            se = (hi - lo) / (2 * c)
+        else:
+            row_q = q[np.maximum(domain, 0)]
+            indicator = (x[:, None] <= row_q).astype(float)
+            problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
+            phat, cov = engine.solve_ratio(problem)
+            se_p, notes = standard_errors(np.diagonal(cov, axis1=1, axis2=2), phat)
+            n_rows = np.bincount(domain[domain >= 0], minlength=D).astype(float)
+            lo_p, hi_p = _p_interval(interval_type, phat, se_p, c, 1 - level, n_rows,
+                                     np.asarray(design.domain_degf(domain, D), dtype=float))
+            lo = np.full_like(q, np.nan)
+            hi = np.full_like(q, np.nan)
+            for d in range(D):
+                seg = slice(bounds[d], bounds[d + 1])
+                for k in range(len(probs_arr)):
+                    if not np.isnan(lo_p[d, k]) and lo_p[d, k] >= 0:
+                        lo[d, k] = quantile_rule(xs[seg], ws[seg], lo_p[d, k], qrule)
+                    if not np.isnan(hi_p[d, k]) and hi_p[d, k] <= 1:
+                        hi[d, k] = quantile_rule(xs[seg], ws[seg], hi_p[d, k], qrule)
+            se = (hi - lo) / (2 * c)
         frames.append(
             tidy(
                 labels,
@@ -123,3 +165,89 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
     out = pd.concat(frames, ignore_index=True)
     out.attrs["notes"] = list(dict.fromkeys(note for f in frames for note in f.attrs["notes"]))
     return out
+
+
+def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
+    """R's ``interval.type="quantile"``: the quantile on every replicate, ``q̂ ± c √v``."""
+    from estimation.replicates.engine import replicate_covariance
+
+    engine = design.engine()
+    R = engine.n_replicates
+    reps = np.empty((R, D, len(probs_arr)))
+    for r in range(R):
+        wr = engine.replicate_weights(r)
+        xs, ws, bounds = _segments(x, wr, domain, D)
+        for d in range(D):
+            seg = slice(bounds[d], bounds[d + 1])
+            for k, p in enumerate(probs_arr):
+                reps[r, d, k] = quantile_rule(xs[seg], ws[seg], p, qrule)
+    var = np.empty_like(q)
+    for k in range(len(probs_arr)):
+        var[:, k] = replicate_covariance(reps[:, :, k:k + 1], q[:, k:k + 1], engine.scale, engine.rscales,
+                                         engine.mse)[:, 0, 0]
+    se = np.sqrt(var)
+    return q - c * se, q + c * se, se
+
+
+class _ShareAbove:
+    """``P̂(x > θ)`` in one domain with its standard error, cached by ``θ``."""
+
+    def __init__(self, engine, x: np.ndarray, rows: np.ndarray) -> None:
+        self.engine, self.x = engine, x
+        self.domain = np.where(rows, 0, -1).astype(np.int64)
+        self.cache: dict[float, tuple[float, float]] = {}
+
+    def __call__(self, theta: float) -> tuple[float, float]:
+        if theta not in self.cache:
+            ind = (self.x > theta).astype(float)[:, None]
+            est, cov = self.engine.solve_ratio(RatioProblem(ind, np.ones_like(ind), self.domain, 1))
+            self.cache[theta] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
+        return self.cache[theta]
+
+
+def _score_end(share: _ShareAbove, points: np.ndarray, upper_t: float, p: float, target: float):
+    """The jump where ``(P̂(x > θ) − (1 − p))/se − target`` changes sign: (jump, left side?) or None."""
+
+    def stat(theta: float) -> float:
+        est, se = share(theta)
+        return (est - (1 - p)) / se - target
+
+    last = len(points) - 1
+    values = {0: stat(points[0]), last: stat(min(points[last], upper_t))}
+    if np.sign(values[0]) == np.sign(values[last]) or not np.isfinite([values[0], values[last]]).all():
+        return None  # R's root finder refuses: no sign change in the interval
+    a, b = 0, last
+    while b - a > 1:
+        m = (a + b) // 2
+        values[m] = stat(points[m])
+        if np.sign(values[m]) == np.sign(values[a]):
+            a = m
+        else:
+            b = m
+    return points[b], abs(values[a]) < abs(values[b])
+
+
+def _score_interval(design, x, domain, D, probs_arr, c, qrule):
+    """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``."""
+    engine = design.engine()
+    w = design.weights
+    lo = np.full((D, len(probs_arr)), np.nan)
+    hi = np.full((D, len(probs_arr)), np.nan)
+    for d in range(D):
+        rows = domain == d
+        xd = x[rows]
+        q75, q25 = np.percentile(xd, [75, 25])
+        iqr = q75 - q25
+        lower_t, upper_t = xd.min() + iqr / 100, xd.max() - iqr / 100
+        points = np.concatenate([[lower_t], np.unique(xd[(xd > lower_t) & (xd <= upper_t)])])
+        order = np.argsort(xd, kind="stable")
+        xs, ws = xd[order], w[rows][order]
+        share = _ShareAbove(engine, x, rows)
+        for k, p in enumerate(probs_arr):
+            for target, out in ((float(c[d, 0]), lo), (-float(c[d, 0]), hi)):
+                end = _score_end(share, points, upper_t, p, target)
+                if end is None:
+                    continue
+                at, left = end
+                out[d, k] = quantile_rule(xs, ws, np.mean(xd < at) if left else np.mean(xd <= at), qrule)
+    return lo, hi

@@ -1,7 +1,7 @@
 """The one tidy result frame every estimator returns (GUIDE §2).
 
 Columns: the ``by`` columns, then ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``
-(``quantile`` after ``level`` for quantiles, ``deff`` last when asked).
+(``quantile`` after ``level`` for quantiles, ``deff`` and ``deft = √deff`` last when asked).
 """
 
 from __future__ import annotations
@@ -114,6 +114,8 @@ def tidy(
     )
     if deff is not None:
         body["deff"] = deff.ravel()
+        with np.errstate(invalid="ignore"):
+            body["deft"] = np.sqrt(deff.ravel())
     out = pd.DataFrame(body)
     if labels.shape[1]:
         rep = labels.loc[labels.index.repeat(k)].reset_index(drop=True)

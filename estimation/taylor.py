@@ -118,6 +118,7 @@ class _StageForm:
     carry: np.ndarray  # (H,) carry_h
     gamma: np.ndarray  # (H,) carry_h · centre_h
     s_sum: np.ndarray  # (H,) Σ_{c∈h} s_c
+    mult: np.ndarray | None = None  # (H,) the "average" multiplier inside carry_h
 
     @property
     def clusters(self) -> Groups:
@@ -139,8 +140,13 @@ class _StageForm:
         left = ba - _scale_rows(ma, self.s_sum)
         return _dense(term) - _dense(left.T @ mb) - _dense(ma.T @ bb)
 
-    def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
-        """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k)."""
+    def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None) -> np.ndarray:
+        """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k).
+
+        ``domain_lonely`` (R's ``survey.adjust.domain.lonely``): a stratum where the domain has a
+        single cluster is not centred (``"adjust"``), or is left out with the other strata of
+        its parent scaled by ``strata present / strata kept`` within the domain (``"average"``).
+        """
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
         stratum = self.stage.stratum[cl]
@@ -155,8 +161,37 @@ class _StageForm:
         m = np.divide(S, n_rep, out=np.zeros_like(S), where=n_rep > 0)
         g = self.gamma[h][:, None, None]
         s_rep = self.s_sum[h][:, None, None]
+        single = None
+        if domain_lonely is not None:
+            single = (key.sizes == 1) & (n_rep[:, 0] > 1)
+            if domain_lonely == "adjust":
+                g = np.where(single[:, None, None], 0.0, g)
         A -= g * (B[:, :, None] * m[:, None, :] + m[:, :, None] * B[:, None, :] - s_rep * m[:, :, None] * m[:, None, :])
+        if domain_lonely == "average" and single is not None:
+            H = self.stage.n_strata  # the average works on the full strata × domains layout
+            full = np.zeros((H * D, k, k))
+            full[cells] = A
+            present = np.zeros(H * D, dtype=bool)
+            present[cells] = True
+            single_full = np.zeros(H * D, dtype=bool)
+            single_full[cells] = single
+            return self._domain_average(full, present, single_full, D).reshape(H, D, k, k).sum(axis=0)
         return Groups(d, D).sum(A.reshape(-1, k * k)).reshape(D, k, k)
+
+    def _domain_average(self, A: np.ndarray, present: np.ndarray, single: np.ndarray, D: int) -> np.ndarray:
+        """R's ``"average"`` within each domain: strata kept are scaled by present / kept per parent."""
+        st = self.stage
+        H = st.n_strata
+        lonely = np.repeat((st.n_sampled == 1) & ~st.certain_strata(), D)
+        na = present & (single | lonely)
+        parent_key = np.repeat(st.parent, D) * D + np.tile(np.arange(D), H)
+        size = (int(st.parent.max()) + 1) * D
+        nstrat = np.bincount(parent_key, weights=present.astype(float), minlength=size)
+        nok = np.bincount(parent_key, weights=(present & ~na).astype(float), minlength=size)
+        factor = np.divide(nstrat, nok, out=np.full(size, np.nan), where=nok > 0)[parent_key]
+        mult = np.repeat(self.mult, D) if self.mult is not None else np.ones(H * D)
+        base = np.divide(A, mult[:, None, None], out=np.zeros_like(A), where=mult[:, None, None] > 0)
+        return np.where(na[:, None, None], 0.0, base * factor[:, None, None])
 
 
 @dataclass(frozen=True)
@@ -220,6 +255,9 @@ class TaylorVariance:
         The Horvitz–Thompson ``Δ̌`` of a PPS design over first-stage units (None: recursion).
     yates_grundy : bool
         Use the Yates–Grundy form with ``Δ̌``.
+    adjust_domain_lonely : bool
+        R's ``survey.adjust.domain.lonely``: apply ``lonely_psu`` ("adjust" or "average") to
+        strata where a domain (or subset) of a design without weighting records has one cluster.
     """
 
     def __init__(
@@ -230,7 +268,9 @@ class TaylorVariance:
         adjustments: Sequence = (),
         dcheck: np.ndarray | None = None,
         yates_grundy: bool = False,
+        adjust_domain_lonely: bool = False,
     ) -> None:
+        self.adjust_domain_lonely = adjust_domain_lonely
         self.stages = stages
         self.lonely_psu = lonely_psu
         self.multistage = multistage
@@ -257,6 +297,7 @@ class TaylorVariance:
                     carry=st_carry,
                     gamma=st_carry * centre,
                     s_sum=stage.strata.sum(scale),
+                    mult=mult,
                 )
             )
             if s + 1 < len(stages):
@@ -280,6 +321,12 @@ class TaylorVariance:
             total = total + form.bilinear(form.clusters.sum(a), form.clusters.sum(b))
         return np.asarray(total)
 
+    def _domain_lonely(self) -> str | None:
+        """The ``lonely_psu`` rule applied within domains, when R's option would apply it."""
+        if self.adjust_domain_lonely and not self.residuals and self.lonely_psu in ("adjust", "average"):
+            return self.lonely_psu
+        return None
+
     def _dcheck_colsum(self) -> np.ndarray:
         return np.asarray(self.dcheck.sum(axis=0)).ravel()
 
@@ -300,10 +347,11 @@ class TaylorVariance:
                 keep.append(tx)
             return Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         total = np.zeros((n_domains, k, k))
+        domain_lonely = self._domain_lonely() if domain is not None else None
         for form in self._forms:
             pairs = _Pairs.build(form.clusters, domain, n_domains)
             tot = pairs.totals(x)
-            total += form.domain_diagonal(pairs, tot)
+            total += form.domain_diagonal(pairs, tot, domain_lonely)
             if keep is not None:
                 keep.append(pairs.as_matrix(tot))
         return total
@@ -359,7 +407,7 @@ class TaylorVariance:
             x = x[:, None]
         if domain is not None:
             x = np.where((domain >= 0)[:, None], x, 0.0)
-            if n_domains == 1:
+            if n_domains == 1 and not self._domain_lonely():
                 domain = None
         if not self.residuals:
             cov = self._domain_diagonal(x, domain, n_domains)

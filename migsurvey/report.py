@@ -69,6 +69,8 @@ class ReportContent:
     indicator_names: dict[str, str] = field(default_factory=dict)
     domains: list[str] = field(default_factory=list)
     spec_text: str = ""
+    small_area: pd.DataFrame | None = None  # direct and Fay–Herriot shares by district
+    small_area_note: str = ""
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -226,6 +228,19 @@ def _indicators(df: pd.DataFrame, names: dict[str, str], domains: list[str]) -> 
     return "".join(parts)
 
 
+def _districts(df: pd.DataFrame, note: str) -> str:
+    """CV of the direct and Fay–Herriot district shares (bars), the model-based estimates with
+    their intervals (forest plot), and the table."""
+    charts = [
+        svg.bars(list(df["district"]), {"direct CV": df["direct_cv"], "Fay–Herriot CV": df["cv"]},
+                 title="Coefficient of variation by district", width=900),
+        svg.forest(list(df["district"]), df["eblup"], df["ci_low"], df["ci_high"],
+                   title="Fay–Herriot estimate and 95 % interval", xlabel="per cent"),
+    ]
+    return (f"<p>{escape(note)}</p>" + f'<div class="charts">{"".join(charts)}</div>'
+            + _table(df, digits=4))
+
+
 _UNIT_LABELS = {"PT": "per cent", "PER_1000": "per 1 000", "PS": "persons", "HH": "households"}
 
 
@@ -273,6 +288,12 @@ def render_report(content: ReportContent) -> str:
                          "suppressed for publication.</p>"
                          + _indicators(content.indicators, content.indicator_names,
                                        content.domains)))
+    if content.small_area is not None and len(content.small_area):
+        sections.append(("districts", "Districts: direct and model-based (small area) estimates",
+                         _districts(content.small_area, content.small_area_note)))
+    elif content.small_area_note:
+        sections.append(("districts", "Districts: direct and model-based (small area) estimates",
+                         f"<p>{escape(content.small_area_note)}</p>"))
     if content.spec_text:
         sections.append(("spec", "Specification", f"<pre>{escape(content.spec_text)}</pre>"))
     nav = "".join(f'<a href="#{a}">{escape(t)}</a>' for a, t, _ in sections)

@@ -230,7 +230,10 @@ def screen(
     -------
     Sample
         Phase-2 units with ``pi_k`` = the class rate, ``pi`` chained; :attr:`Sample.phase1`
-        keeps every screened unit with ``in_phase2``.
+        keeps every screened unit with ``in_phase2``, its phase-2 stratum ``phase2_stratum``
+        (``within`` × class) and ``pi_k``. ``sample.design.two_phase_kwargs()`` declares the
+        two-phase design on ``sample.phase1`` joined with the phase-2 answers:
+        ``estimation.TwoPhaseDesign(phase1_with_answers, **sample.design.two_phase_kwargs())``.
     """
     units = sample.units
     check_columns(units, [classify], "classify")
@@ -264,6 +267,8 @@ def screen(
     phase1 = units.copy()
     phase1 = phase1.rename(columns={"pi": "pi_phase1", "weight": "weight_phase1"})
     phase1["in_phase2"] = hit
+    phase1["phase2_stratum"] = gkey
+    phase1[f"pi_{k}"] = r_unit
     out = units[hit].copy()
     out[f"pi_{k}"] = r_unit[hit]
     out[f"fpc_{k}"] = (m_g / np.maximum(M, 1))[gkey[hit]]
@@ -277,7 +282,9 @@ def screen(
                       prob=f"pi_{k}", sizes=sizes, detail={"rates": dict(rates), "within": within})
     d = sample.design
     phases = {"phase1_probs": "pi_phase1", "phase2_strata": [within, classify],
-              "phase2_probs": f"pi_{k}", "rates": dict(rates), "subset": "in_phase2"}
+              "phase2_probs": f"pi_{k}", "rates": dict(rates), "subset": "in_phase2",
+              "phase1_stage_probs": [st.prob for st in sample.stages],
+              "phase2_stratum": "phase2_stratum", "phase2_id": sample.stages[-1].id}
     design = replace(d, fpc=[*d.fpc[:-1], d.fpc[-1]], phases=phases)
     return Sample(units=out, design=design, stages=(*sample.stages, rec),
                   frame_pi=sample.frame_pi, phase1=phase1)

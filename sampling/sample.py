@@ -49,9 +49,9 @@ class SampleDesign:
         * one stage, π ∝ size: ``fpc`` is the unit's π with ``pps="brewer"`` (Brewer's
           approximation of the without-replacement variance);
         * one stage, equal probabilities: ``fpc`` holds the sampling fraction of the stratum;
-        * several stages with a PPS first stage: ``fpc`` is left out, i.e. the usual
-          with-replacement (ultimate cluster) approximation at the first stage, since R and
-          ``SurveyDesign`` want a fraction that is constant within strata;
+        * several stages with a PPS first stage: ``fpc`` holds each stage's inclusion
+          probabilities with ``pps="brewer"`` (Brewer's approximation at the first stage,
+          later stages' variances added as R ``svydesign(pps="brewer")`` does);
         * several equal-probability stages: one fraction column per stage;
         * Poisson sampling: every unit is its own stratum with fraction π and
           ``lonely_psu="adjust"``, which gives the Poisson variance ``Σ (1 − π_k) y_k²/π_k²``
@@ -69,11 +69,47 @@ class SampleDesign:
             out["fpc"] = self.fpc[0]
             if self.pps is not None:
                 out["pps"] = self.pps
-        elif self.pps is None:
+        else:
             out["fpc"] = list(self.fpc)
+            if self.pps is not None:
+                out["pps"] = self.pps
         if self.lonely_psu is not None:
             out["lonely_psu"] = self.lonely_psu
         return out
+
+    def two_phase_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``estimation.TwoPhaseDesign`` after a screening (R ``twophase``).
+
+        Phase 1 is the design of the screened units — ids, first-stage strata and the
+        probability of every stage; their sampling fractions as ``fpc`` when each stage has
+        equal probabilities within strata. Phase 2 is a stratified sample of the screened units
+        (strata: PSU × screening class, column ``phase2_stratum``) with the class rate as its
+        probability; its population sizes are counted from phase 1. With a PPS first stage the
+        phase-1 fpc is left out (with-replacement approximation at phase 1) and the approximate
+        variance method is proposed (R ``method="approx"``); otherwise R's full method.
+        Declare the design on :attr:`Sample.phase1` joined with the answers of phase-2 units.
+        """
+        if self.phases is None:
+            from surveycore import SurveyError
+
+            raise SurveyError(
+                "the sample has no screening phase",
+                argument="sample",
+                expected="a sample returned by Sample.screen()",
+                found="a single-phase sample",
+                hint="declare it with SurveyDesign(units, **sample.design.as_kwargs())",
+            )
+        p = self.phases
+        strata = [s for s in self.strata if s is not None]
+        with_fpc = self.pps is None and len(self.fpc) == len(self.ids)
+        return {
+            "ids": (self.ids if len(self.ids) > 1 else self.ids[0], p["phase2_id"]),
+            "strata": (strata[0] if strata else None, p["phase2_stratum"]),
+            "probs": (p["phase1_stage_probs"], p["phase2_probs"]),
+            "fpc": (list(self.fpc) if with_fpc else None, None),
+            "subset": p["subset"],
+            "method": "full" if with_fpc else "approx",
+        }
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ Every function takes an :class:`~estimation.indicators.IndicatorTable` (anything
   ``C`` confidential (primary), ``D`` secondary confidentiality set by the sender (``A``,
   "primary confidentiality due to small counts", can be chosen instead of ``C``). Uncertainty
   is carried in the attributes ``SE``, ``CV``, ``CI_LOWER``, ``CI_UPPER`` and the
-  experimental-statistics marker in ``EXPERIMENTAL``.
+  experimental-statistics marker in ``EXPERIMENTAL``. Model-based (small area) rows have
+  ``OBS_STATUS = "E"`` (override with ``obs_status={"model_based": ...}``).
 """
 
 from __future__ import annotations
@@ -228,6 +229,9 @@ def to_sdmx_csv(
     rel = t["reliability"].astype(str) if "reliability" in t.columns else "reliable"
     sup = t["suppressed"].astype(str) if "suppressed" in t.columns else pd.Series("", t.index)
     out["OBS_STATUS"] = pd.Series(rel, index=t.index).map(obs_map)
+    if "model_based" in t.columns:  # Fay–Herriot rows: "E", estimated value (unless withheld)
+        model = t["model_based"].astype(bool) & (pd.Series(rel, index=t.index) != "unreliable")
+        out.loc[model, "OBS_STATUS"] = obs_map.get("model_based", "E")
     out.loc[sup != "", "OBS_STATUS"] = ""
     out["CONF_STATUS"] = sup.map(conf_map)
     out["UNIT_MEASURE"] = t["unit_measure"] if "unit_measure" in t.columns else ""

@@ -126,6 +126,7 @@ def indicator_table(
     level: float = 0.95,
     df: Any = None,
     na_rm: bool = False,
+    small_area: Any = None,
 ) -> IndicatorTable:
     """Estimate indicators over a disaggregation grid, with quality flags and suppression.
 
@@ -161,6 +162,9 @@ def indicator_table(
         Degrees of freedom of the intervals (as the core estimators).
     na_rm : bool
         Passed to the estimators: rows with a missing analysis value are left out of the domain.
+    small_area : estimation.small_area.SmallArea, optional
+        Add Fay–Herriot (model-based) estimates of the area cells beside the direct ones,
+        marked ``model_based = True`` (see :mod:`estimation.small_area.indicators`).
 
     Returns
     -------
@@ -218,6 +222,12 @@ def indicator_table(
     table["suppressed"] = pd.Series("", index=table.index, dtype=object)
     if suppression is not None:
         table, audit_summary = _apply_suppression(table, dims, suppression, margins)
+    small_area_record = None
+    if small_area is not None:
+        from estimation.small_area.indicators import add_model_based
+
+        table, small_area_record = add_model_based(
+            table, dims, small_area, {i.code: i.describe() for i in inds}, rule, level, TOTAL)
     table = table[table["measure"].ne("__count__")].reset_index(drop=True)
 
     metadata = {
@@ -234,6 +244,8 @@ def indicator_table(
         "level": level,
         "design": repr(design),
     }
+    if small_area is not None:
+        metadata["small_area"] = {**small_area.describe(), "fits": small_area_record}
     return IndicatorTable(table=table, metadata=metadata)
 
 

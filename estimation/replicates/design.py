@@ -20,7 +20,7 @@ from estimation.design_base import BaseDesign
 from estimation.replicates.engine import ReplicateEngine
 from estimation.replicates.factors import PsuLayout, ReplicateFactors, generate
 from surveycore.checks import check_columns, check_option, finite_numeric, to_pandas, weight_vector
-from surveycore.errors import SurveyError
+from surveycore.errors import SurveyError, SurveyWarning
 
 ReplicateType = Literal["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
 TYPES = ["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
@@ -56,6 +56,24 @@ def _replicate_columns(frame: pd.DataFrame, repweights: Any) -> list[str]:
     return names
 
 
+def _certainty_rows(frame: pd.DataFrame, certainty: Any) -> np.ndarray | None:
+    if certainty is None:
+        return None
+    if isinstance(certainty, str):
+        check_columns(frame, [certainty], "certainty")
+        values = frame[certainty]
+    else:
+        values = pd.Series(np.asarray(certainty), index=frame.index)
+    if len(values) != len(frame) or values.isna().any() or not set(pd.unique(values)) <= {False, True}:
+        raise SurveyError(
+            "certainty must mark each row as in a certainty PSU or not",
+            argument="certainty",
+            expected=f"{len(frame)} booleans without missing values",
+            found=f"{len(values)} values",
+        )
+    return values.to_numpy().astype(bool)
+
+
 def _factors_of(repw: np.ndarray, w: np.ndarray, combined: bool) -> np.ndarray:
     """Replicate factors ``w_ir / w_i`` on rows with positive weight (combined weights)."""
     active = w > 0
@@ -71,24 +89,70 @@ def _near(x: np.ndarray, values: Sequence[float]) -> np.ndarray:
     return ok
 
 
-def _check_pattern(factors: np.ndarray, type: str, rho: float | None) -> None:
-    """Refuse replicate weights that cannot come from ``type``."""
+def _check_pattern(
+    factors: np.ndarray, type: str, rho: float | None, calibrated: bool = False,
+    certain: np.ndarray | None = None,
+) -> str | None:
+    """Refuse replicate weights that cannot come from ``type``; return a note when accepted as calibrated.
+
+    Structural checks that calibration keeps (non-negative weights; each jackknife replicate
+    deletes units, none twice; BRR half-samples) always refuse. Checks on the factor values
+    (BRR/Fay ``{ρ, 2 − ρ}``, JK1 ``R/(R − 1)``, JKn ``≥ 1``, SDR ``1 ± 2^{−1/2}√(1 − f)``)
+    only hold before calibration: with ``calibrated=True`` a deviation is a
+    :class:`SurveyWarning` (and the returned note) instead of a refusal. Rows of certainty PSUs
+    (``certain``) keep factor 1 in every replicate (any positive factor when calibrated).
+    """
     R = factors.shape[1]
 
     def refuse(message: str, found: str, expected: str, hint: str | None = None) -> None:
         raise SurveyError(message, argument="repweights", expected=expected, found=found, hint=hint)
 
+    if (factors < -_TOL).any():
+        refuse(
+            "replicate weights are negative",
+            f"{int((factors < -_TOL).sum())} negative values",
+            "non-negative replicate weights",
+        )
+    calibration_hint = "agency files are usually calibrated: pass calibrated=True to accept them"
+    deviations: list[str] = []
+
+    def value_check(bad: np.ndarray, message: str, found: str, expected: str, hint: str | None = None) -> None:
+        if not bad.any():
+            return
+        if calibrated:
+            deviations.append(f"{message} ({found})")
+            return
+        refuse(message, found, expected, hint)
+
+    if certain is not None and certain.any():
+        sure = factors[certain]
+        if calibrated:
+            if not (sure > _TOL).all():
+                refuse("a certainty PSU has a zero replicate weight", "zero weights in certainty rows",
+                       "certainty PSUs kept (factor 1) in every replicate")
+        elif not _near(sure, [1.0]).all():
+            refuse("certainty PSUs must keep their weight in every replicate",
+                   f"factors such as {sure[~_near(sure, [1.0])][0]:g} in certainty rows",
+                   "factor 1 in every replicate for the rows of certainty PSUs", calibration_hint)
+        factors = factors[~certain]
     if type in ("BRR", "Fay"):
         r = 0.0 if type == "BRR" else float(rho)
         bad = ~_near(factors, [r, 2.0 - r])
-        if bad.any():
-            col = int(np.flatnonzero(bad.any(axis=0))[0])
-            refuse(
-                f"replicate weights do not follow the {type} pattern",
-                f"replicate {col + 1} has factors such as {factors[bad][0]:g}",
-                f"factors {r:g} or {2 - r:g} times the sampling weight",
-                "check combined_weights, rho, or the replicate type",
-            )
+        if type == "BRR" and calibrated:
+            zero = _near(factors, [0.0])
+            if not zero.any(axis=0).all():
+                refuse("BRR replicate without a dropped half-sample",
+                       f"replicate {int(np.flatnonzero(~zero.any(axis=0))[0]) + 1} has no zero weight",
+                       "each BRR replicate drops one PSU of every stratum (weight zero)")
+            bad = ~zero & ~_near(factors, [2.0])
+        col = int(np.flatnonzero(bad.any(axis=0))[0]) if bad.any() else 0
+        value_check(
+            bad,
+            f"replicate weights do not follow the {type} pattern",
+            f"replicate {col + 1} has factors such as {factors[bad][0]:g}" if bad.any() else "",
+            f"factors {r:g} or {2 - r:g} times the sampling weight",
+            "check combined_weights, rho, or the replicate type; " + calibration_hint,
+        )
     elif type in ("JK1", "JKn"):
         zero = _near(factors, [0.0])
         none = ~zero.any(axis=0)
@@ -108,37 +172,42 @@ def _check_pattern(factors: np.ndarray, type: str, rho: float | None) -> None:
         if type == "JK1":
             expected = R / (R - 1)
             bad = ~zero & ~_near(factors, [expected])
-            if bad.any():
-                col = int(np.flatnonzero(bad.any(axis=0))[0])
-                refuse(
-                    "replicate weights do not follow the JK1 pattern",
-                    f"replicate {col + 1} has factor {factors[bad][0]:g}",
-                    f"factor 0 for the deleted PSU and R/(R − 1) = {expected:g} elsewhere "
-                    f"({R} replicates, one per PSU)",
-                    "a stratified jackknife is type='JKn'",
-                )
-        elif (factors[~zero] < 1 - _TOL).any():
-            refuse(
+            col = int(np.flatnonzero(bad.any(axis=0))[0]) if bad.any() else 0
+            value_check(
+                bad,
+                "replicate weights do not follow the JK1 pattern",
+                f"replicate {col + 1} has factor {factors[bad][0]:g}" if bad.any() else "",
+                f"factor 0 for the deleted PSU and R/(R − 1) = {expected:g} elsewhere "
+                f"({R} replicates, one per PSU)",
+                "a stratified jackknife is type='JKn'; " + calibration_hint,
+            )
+        else:
+            bad = ~zero & (factors < 1 - _TOL)
+            value_check(
+                bad,
                 "replicate weights do not follow the JKn pattern",
-                f"factors below one such as {factors[~zero & (factors < 1 - _TOL)][0]:g}",
+                f"factors below one such as {factors[bad][0]:g}" if bad.any() else "",
                 "factor 0 for the deleted PSU, n_h/(n_h − 1) in its stratum, 1 elsewhere",
+                calibration_hint,
             )
     elif type == "SDR":
-        c = 2.0**-0.5
-        bad = ~_near(factors, [1.0 - c, 1.0, 1.0 + c])
-        if bad.any():
-            refuse(
-                "replicate weights do not follow the successive-difference pattern",
-                f"factors such as {factors[bad][0]:g}",
-                "factors 1 − 2^(−1/2), 1 or 1 + 2^(−1/2) times the sampling weight",
-                "use type='other' with scale and rscales for other schemes",
-            )
-    if (factors < -_TOL).any():
-        refuse(
-            "replicate weights are negative",
-            f"{int((factors < -_TOL).sum())} negative values",
-            "non-negative replicate weights",
+        # 1 + 2^{-1/2} s_i (−1, 0 or 1), s_i = √(1 − f_h) ≤ 1 constant along each row
+        dev = np.abs(factors - 1.0)
+        moved = dev > _TOL
+        s_row = np.where(moved, dev, 0.0).max(axis=1)
+        bad = (moved & ~np.isclose(dev, s_row[:, None], rtol=1e-6, atol=_TOL)) | (s_row > 2.0**-0.5 + _TOL)[:, None]
+        value_check(
+            bad,
+            "replicate weights do not follow the successive-difference pattern",
+            f"factors such as {factors[bad][0]:g}" if bad.any() else "",
+            "factors 1 and 1 ± 2^(−1/2)·√(1 − f) times the sampling weight",
+            "use type='other' with scale and rscales for other schemes; " + calibration_hint,
         )
+    if not deviations:
+        return None
+    note = "accepted as calibrated replicate weights: " + "; ".join(deviations)
+    warnings.warn(note, SurveyWarning, stacklevel=4)
+    return note
 
 
 class ReplicateDesign(BaseDesign):
@@ -166,6 +235,13 @@ class ReplicateDesign(BaseDesign):
     combined_weights : bool
         The replicate columns already include the sampling weights (default); otherwise they
         are factors multiplied by ``weights``.
+    calibrated : bool
+        The replicate weights were calibrated (or otherwise adjusted) replicate by replicate,
+        as agencies publish them: checks on the factor values that only hold before calibration
+        warn (:class:`~surveycore.SurveyWarning`, kept in :attr:`notes`) instead of refusing.
+    certainty : str or array-like of bool, optional
+        Column (or mask) marking rows of certainty (self-representing) PSUs, which keep their
+        weight in every replicate and are left out of the pattern checks.
 
     Replicate columns that cannot come from ``type`` (BRR factors outside {0, 2}, Fay factors
     outside {ρ, 2 − ρ}, jackknife replicates without exactly one deleted unit …) are refused.
@@ -199,6 +275,8 @@ class ReplicateDesign(BaseDesign):
         mse: bool = False,
         rho: float | None = None,
         combined_weights: bool = True,
+        calibrated: bool = False,
+        certainty: Any = None,
     ) -> None:
         frame = to_pandas(data).copy()
         check_option(type, TYPES, "type")
@@ -228,7 +306,10 @@ class ReplicateDesign(BaseDesign):
                 expected="None",
                 found=repr(rho),
             )
-        _check_pattern(_factors_of(repw, w, combined_weights), type, rho)
+        certain = _certainty_rows(frame, certainty)
+        active = w > 0
+        note = _check_pattern(_factors_of(repw, w, combined_weights), type, rho, calibrated,
+                              None if certain is None else certain[active])
         if type in ("BRR", "Fay", "SDR") and (scale is not None or rscales is not None):
             raise SurveyError(
                 f"type={type!r} fixes scale and rscales",
@@ -290,6 +371,7 @@ class ReplicateDesign(BaseDesign):
         self._factors = None
         self._repw = repw
         self._degf = None
+        self._notes = () if note is None else (note,)
 
     # -- construction from a SurveyDesign ---------------------------------------------------------
     @classmethod
@@ -315,6 +397,7 @@ class ReplicateDesign(BaseDesign):
         new._factors = rf.factors if repw is None else None
         new._repw = repw
         new._degf = None
+        new._notes = ()
         return new
 
     # -- BaseDesign hooks --------------------------------------------------------------------------
@@ -387,6 +470,71 @@ class ReplicateDesign(BaseDesign):
     def n_replicates(self) -> int:
         return len(self._rscales)
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Decisions taken when the replicate weights were accepted (e.g. as calibrated)."""
+        return tuple(getattr(self, "_notes", ()))
+
+    def replicate_spec(self) -> dict[str, Any]:
+        """Keyword arguments that declare :meth:`replicate_weights` again with ``ReplicateDesign``.
+
+        ``type``, ``rscales`` and ``mse``; ``scale`` where the type lets it be set (JK1, JKn,
+        bootstrap, other); ``rho`` for Fay. With the exported weights (``rw1`` …) and the
+        sampling weights, ``ReplicateDesign(frame, weights=..., repweights="rw[0-9]+",
+        **r.replicate_spec())`` gives the same estimates and standard errors.
+        """
+        spec: dict[str, Any] = {"type": self._type, "rscales": self._rscales.copy(), "mse": self._mse}
+        if self._type in ("JK1", "JKn", "bootstrap", "other"):
+            spec["scale"] = self._scale
+        else:
+            spec["rscales"] = None
+        if self._type == "Fay":
+            spec["rho"] = self._rho
+        return spec
+
+    def with_replicates(self, func: Any, *, level: float = 0.95, df: Any = None) -> pd.DataFrame:
+        """Standard errors for a statistic of the user's own: ``func(weights, data)`` (R ``withReplicates``).
+
+        ``func`` is called with the full-sample weights and then with each replicate's weights
+        (zero outside a subset) and the design's data; it returns a number, a sequence of
+        numbers or a mapping name → number. The variance is the design's replicate formula,
+        ``scale Σ_r rscales_r (θ̂_r − θ̄)²``.
+
+        Returns
+        -------
+        DataFrame
+            ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``; ``variable`` holds the
+            mapping's names (or ``theta``, ``theta1`` …).
+        """
+        from estimation.problems import GeneralProblem
+        from estimation.results import tidy
+
+        if not 0 < level < 1:
+            raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
+                              found=repr(level), hint="95 % is level=0.95")
+        if not callable(func):
+            raise SurveyError("with_replicates needs a function", argument="func",
+                              expected="func(weights, data) -> number(s)", found=repr(func))
+        data = self._data
+        first = func(self._w.copy(), data)
+        names = list(first) if isinstance(first, dict) else None
+
+        def statistic(w: np.ndarray) -> np.ndarray:
+            value = func(np.asarray(w, dtype=float).copy(), data)
+            if names is not None:
+                value = [value[k] for k in names]
+            return np.atleast_1d(np.asarray(value, dtype=float))
+
+        est, cov = self._engine().solve_general(GeneralProblem(statistic, None))
+        m = est.size
+        if names is None:
+            names = ["theta"] if m == 1 else [f"theta{j + 1}" for j in range(m)]
+        var = np.diagonal(cov)
+        se = np.sqrt(np.where(var >= 0, var, np.nan))
+        ci_df = None if df is None else (self.degf() if df == "design" else float(df))
+        return tidy(pd.DataFrame(index=[0]), names, [None] * m, est[None, :], se[None, :],
+                    np.array([int((self._w > 0).sum())]), design_df=self.degf(), level=level, ci_df=ci_df)
+
     def replicate_weights(self) -> pd.DataFrame:
         """The replicate weights (combined with the sampling weights), one column per replicate."""
         mat = self._engine().replicate_matrix()
@@ -409,6 +557,7 @@ def from_design(
     seed: int | np.random.Generator | None = None,
     rho: float | None = None,
     mse: bool = False,
+    order: str | None = None,
 ) -> ReplicateDesign:
     """Replicate weights generated from a :class:`~estimation.design.SurveyDesign`.
 
@@ -438,6 +587,10 @@ def from_design(
         Fay's coefficient (``type="Fay"``; ``type="BRR"`` with ``rho`` is Fay's method).
     mse : bool
         Centre replicates at the full-sample estimate.
+    order : str, optional
+        SDR only: column giving the order of the PSUs within strata (the frame's sort order at
+        selection, which successive differences must follow); default the order of first
+        appearance in the data. It must be constant within each PSU.
     """
     check_option(type, GENERATED_TYPES, "type")
     stages = design._stages
@@ -487,6 +640,12 @@ def from_design(
             expected="None",
             found=repr(replicates),
         )
+    order_key = None
+    if order is not None:
+        if type != "SDR":
+            raise SurveyError("order applies to SDR only", argument="order", expected="None",
+                              found=repr(order))
+        order_key = _psu_order(design._data, order, stage)
     if type == "BRR" and rho:
         type = "Fay"
     rf = generate(
@@ -496,6 +655,7 @@ def from_design(
         seed=seed,
         rho=rho,
         lonely_psu=getattr(design, "_lonely", "fail"),
+        order_key=order_key,
     )
     w = np.asarray(design._w, dtype=float)
     wobj = getattr(design, "_weights_obj", None)
@@ -518,6 +678,23 @@ def from_design(
     # rows outside a subset keep zero weight in every replicate
     repw[w <= 0] = 0.0
     return ReplicateDesign._from_parts(design._data, w, rf, mse, repw=repw)
+
+
+def _psu_order(data: pd.DataFrame, column: str, stage: Any) -> np.ndarray:
+    """Rank of each PSU by ``column`` (constant within PSUs), for SDR's successive differences."""
+    check_columns(data, [column], "order")
+    values = data[column]
+    if values.isna().any():
+        raise SurveyError("the SDR order column has missing values", argument="order",
+                          expected="a sort key on every row", found=f"{int(values.isna().sum())} missing")
+    per_psu = pd.Series(values.to_numpy()).groupby(stage.cluster).nunique()
+    if (per_psu > 1).any():
+        raise SurveyError("the SDR order varies within a PSU", argument="order",
+                          expected="one sort key per PSU",
+                          found=f"{int((per_psu > 1).sum())} PSUs with several values")
+    first = np.zeros(stage.n_clusters, dtype=np.int64)
+    first[stage.cluster[::-1]] = np.arange(len(stage.cluster) - 1, -1, -1)
+    return pd.Series(values.to_numpy()[first]).rank(method="first").to_numpy()
 
 
 def _origin_psus(design: Any, origin: pd.DataFrame, base: np.ndarray) -> np.ndarray:

@@ -375,10 +375,12 @@ def bootstrap(
     return ReplicateFactors(factors, scale, np.ones(replicates), "bootstrap")
 
 
-def sdr(layout: PsuLayout, replicates: int | None = None) -> ReplicateFactors:
+def sdr(layout: PsuLayout, replicates: int | None = None, order_key: np.ndarray | None = None) -> ReplicateFactors:
     """Successive difference replication, circular within strata (Fay & Train 1995).
 
-    PSU ``i`` (order of appearance, numbered ``1 .. P``) takes Hadamard row ``a_i = i``
+    PSUs are taken in the order of ``order_key`` (one value per PSU, e.g. the frame's sort
+    order used at selection) within strata, or else in order of appearance in the data.
+    PSU ``i`` (in that order, numbered ``1 .. P``) takes Hadamard row ``a_i = i``
     (row 0, all ones, is never used) and its stratum successor's row ``a_{i+1}``:
     ``f_ir = 1 + 2^{-3/2} √(1 − f_h)(h_{a_i r} − h_{a_{i+1} r})``. With ``R ≥ P + 1`` rows the
     variance of a total is exactly ``½ Σ_h Σ_i (y_hi − y_h,i−1)²``. A smaller ``replicates``
@@ -399,6 +401,10 @@ def sdr(layout: PsuLayout, replicates: int | None = None) -> ReplicateFactors:
     r = h.shape[0]
     pm = 2.0 * h.astype(float) - 1.0
     order = layout.appearance_order()
+    if order_key is not None:
+        h_first = np.full(layout.n_strata, np.iinfo(np.int64).max)
+        np.minimum.at(h_first, layout.stratum, layout.first_row)
+        order = np.lexsort((layout.first_row, order_key, h_first[layout.stratum]))
     seq = np.empty(p, dtype=np.int64)
     seq[order] = np.arange(p)
     row_of = 1 + seq % (r - 1)  # Hadamard row of each PSU
@@ -424,6 +430,7 @@ def generate(
     seed: int | np.random.Generator | None = None,
     rho: float | None = None,
     lonely_psu: str = "fail",
+    order_key: np.ndarray | None = None,
 ) -> ReplicateFactors:
     """Dispatch to the generator of ``type`` (``JK1, JKn, BRR, Fay, bootstrap, SDR``)."""
     if type == "JK1":
@@ -444,7 +451,7 @@ def generate(
     if type == "bootstrap":
         return bootstrap(layout, 50 if replicates is None else replicates, seed, lonely_psu)
     if type == "SDR":
-        return sdr(layout, replicates)
+        return sdr(layout, replicates, order_key)
     raise SurveyError(
         "unknown replicate type",
         argument="type",

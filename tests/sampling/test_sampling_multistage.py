@@ -42,7 +42,8 @@ def test_fixed_take_rate_and_self_weighting(frame_and_listing):
     np.testing.assert_allclose(sw.units["pi"], f0)  # self-weighting: one weight for all
     kw = sw.design.as_kwargs()
     assert kw["ids"] == ["psu", "hh"] and kw["probs"] == "pi" and kw["strata"] == "region"
-    assert "fpc" not in kw and "pps" not in kw  # PPS first stage: ultimate-cluster approximation
+    # PPS first stage: Brewer's approximation with every stage's fpc (R svydesign(pps="brewer"))
+    assert kw["fpc"] == ["fpc_1", "fpc_2"] and kw["pps"] == "brewer"
     eq = select(fr, 24, method="srs", seed=1).subsample(listing, psu="psu", id="hh", take=5, seed=1)
     assert eq.design.as_kwargs()["fpc"] == ["fpc_1", "fpc_2"]
     one = s1.design.as_kwargs()
@@ -151,3 +152,26 @@ def test_composite_measure_of_size(census, frame_kwargs):
     assert set(cm.infeasible.columns) >= {"rate_foreign_born", "rate_natives"}
     with pytest.raises(SurveyError, match="larger than the domain"):
         composite_size(fr, {"foreign_born": 10**7}, m=10)
+
+
+@pytest.mark.parametrize("first", ["srs", "pps_systematic"])
+def test_screening_declares_a_two_phase_design(frame_and_listing, first):
+    """The screened sample is estimated as two-phase: same weights, hence the same estimates."""
+    from estimation import SurveyDesign, TwoPhaseDesign
+
+    fr, listing = frame_and_listing
+    s2 = select(fr, 12, method=first, seed=11).subsample(listing, psu="psu", id="hh", take=16, seed=12)
+    s3 = s2.screen("migrant", {True: 1.0, False: 0.25}, seed=13)
+    kw = s3.design.two_phase_kwargs()
+    assert kw["subset"] == "in_phase2" and kw["probs"][1] == "pi_3"
+    assert kw["method"] == ("full" if first == "srs" else "approx")
+    answers = s3.units[["hh", "persons"]].rename(columns={"persons": "answered_persons"})
+    phase1 = s3.phase1.merge(answers, on="hh", how="left")
+    d = TwoPhaseDesign(phase1, **kw)
+    np.testing.assert_allclose(d.weights, s3.units.set_index("hh").loc[d.data["hh"], "weight"], rtol=1e-12)
+    one = SurveyDesign(s3.units, **s3.design.as_kwargs())
+    a, b = d.mean("answered_persons"), one.mean("persons")
+    assert a["estimate"].iloc[0] == pytest.approx(b["estimate"].iloc[0], rel=1e-12)
+    assert 0 < a["se"].iloc[0] < 10 * b["se"].iloc[0]
+    with pytest.raises(SurveyError, match="screening phase"):
+        s2.design.two_phase_kwargs()

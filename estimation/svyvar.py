@@ -1,0 +1,88 @@
+"""Population variance of a variable estimated from the sample (R ``svyvar``), by domain.
+
+``S²_d = n_d/(n_d − 1) · Σ_{i∈d} w_i (y_i − ȳ_d)² / Σ_{i∈d} w_i`` with ``ȳ_d`` the weighted
+domain mean and ``n_d`` the rows of the domain with positive weight. Its standard error is that
+of the weighted mean of ``z_i = n_d/(n_d − 1)(y_i − ȳ_d)²``: the derivative with respect to ``ȳ_d``
+vanishes, so ``ȳ_d`` may be held fixed in the linearisation (Lumley 2010, §2.4; R
+``svyvar.survey.design``). Replicate designs recompute ``ȳ_d`` with every replicate weight, as
+R's ``svyvar.svyrep.design``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimation.problems import GeneralProblem, RatioProblem
+from estimation.results import standard_errors, tidy
+from surveycore.checks import check_option
+from surveycore.errors import SurveyError
+
+
+def _domain_sums(d: np.ndarray, inside: np.ndarray, values: np.ndarray, D: int) -> np.ndarray:
+    out = np.empty((D, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(d[inside], weights=values[inside, j], minlength=D)
+    return out
+
+
+def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_rm: bool = False,
+                    level: float = 0.95, df=None) -> pd.DataFrame:
+    """Estimated population variance of each variable in each domain, with its standard error."""
+    if not 0 < level < 1:
+        raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
+                          found=repr(level), hint="95 % is level=0.95")
+    cols = design.columns(variables)
+    if any(lv is not None for lv in cols.levels):
+        raise SurveyError(
+            "var needs numeric variables",
+            argument="variables",
+            expected="numeric columns",
+            found="a categorical column",
+            hint="the variance of a category's indicator is p(1 − p): use mean() or proportion()",
+        )
+    an = design.analysis(cols, by, na_rm=na_rm)
+    domain, labels, D = an.domain, an.labels, an.n_domains
+    n, k = cols.values.shape
+    inside = domain >= 0
+    d = np.maximum(domain, 0)
+    y = an.values
+    w = design.weights
+    n_d = np.bincount(d[inside & (w > 0)], minlength=D).astype(float)
+    if (n_d < 2).any():
+        raise SurveyError(
+            "a domain has fewer than two observations for a variance",
+            argument="by",
+            expected="at least two rows with positive weight in every domain",
+            found=f"{int((n_d < 2).sum())} domain(s) with one row",
+        )
+    engine = design.engine()
+    if hasattr(engine, "replicate_ratios"):
+        factor = (n_d / (n_d - 1))[:, None]
+
+        def statistic(wt: np.ndarray) -> np.ndarray:
+            wi = np.where(inside, wt, 0.0)[:, None]
+            tot = _domain_sums(d, inside, wi * np.ones((n, 1)), D)
+            mean = _domain_sums(d, inside, wi * y, D) / tot
+            dev = _domain_sums(d, inside, wi * (y - mean[d]) ** 2, D) / tot
+            return (factor * dev).ravel()
+
+        est, cov = engine.solve_general(GeneralProblem(statistic, None))
+        est = est.reshape(D, k)
+        var = np.diagonal(cov).reshape(D, k)
+    else:
+        wi = np.where(inside, w, 0.0)[:, None]
+        mean = _domain_sums(d, inside, wi * y, D) / _domain_sums(d, inside, wi * np.ones((n, 1)), D)
+        z = (n_d / (n_d - 1))[d][:, None] * (y - mean[d]) ** 2
+        est, cov = engine.solve_ratio(RatioProblem(z, np.ones_like(z), domain, D))
+        var = np.diagonal(cov, axis1=1, axis2=2)
+    se, notes = standard_errors(var, est)
+    design_df = design.domain_degf(domain, D)
+    if isinstance(df, str):
+        check_option(df, ["design"], "df")
+    ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
+    return tidy(labels, cols.variables, cols.levels, est, se, an.counts,
+                design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df, notes=[*an.notes, *notes])

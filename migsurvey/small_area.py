@@ -1,0 +1,76 @@
+"""District estimates for the report: direct and Fay–Herriot shares of foreign-born residents.
+
+The survey is designed for regions; districts hold a few EAs at most and many none. The
+district share of foreign-born residents (MI 1.1) is estimated directly from the design
+(:meth:`estimation.SurveyDesign.mean` by district) and by the Fay–Herriot model
+(:func:`estimation.fay_herriot`, arcsine scale, sampling variances from the pooled design
+effect, bootstrap MSE) with two census auxiliaries per district: the share of residents born
+abroad who arrived at least ten years before the reference year (the stock of ten years
+earlier, as the census counts it today) and the share living in urban EAs. Districts without
+sample get the synthetic estimate.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError, SurveyWarning
+
+COLUMNS = ["district", "n", "direct", "direct_cv", "eblup", "cv", "ci_low", "ci_high", "gamma",
+           "in_sample"]
+
+
+def district_auxiliaries(census: Any) -> pd.DataFrame | None:
+    """Census aggregates by district: ``fb_10y_share`` and ``urban_share`` (None if the census
+    does not have the columns)."""
+    p = getattr(census, "persons", None)
+    need = {"district", "country_birth", "year_arrival", "urban"}
+    if not isinstance(p, pd.DataFrame) or not need <= set(p.columns):
+        return None
+    ref = int(census.reference_year)
+    old_fb = (p["country_birth"].astype(str) != str(census.country)) & \
+        (p["year_arrival"].between(0, ref - 10))
+    g = pd.DataFrame({"fb": old_fb.to_numpy(), "urban": p["urban"].astype(str).eq("urban")
+                      .to_numpy()}).groupby(p["district"].to_numpy())
+    out = g.mean().reset_index().rename(columns={"index": "district", "fb": "fb_10y_share",
+                                                 "urban": "urban_share"})
+    out["fb_10y_share_asin"] = np.arcsin(np.sqrt(out["fb_10y_share"]))
+    return out
+
+
+def district_estimates(run: Any, *, replicates: int = 200) -> tuple[pd.DataFrame | None, dict]:
+    """Direct and Fay–Herriot district shares (per cent) of foreign-born residents, and the
+    fit's record; ``(None, {})`` when the run has no districts or no census in memory, and
+    ``(None, {"refused": message})`` when the model cannot be fitted (too few sampled
+    districts, collinear auxiliaries)."""
+    from estimation import SurveyDesign, fay_herriot
+
+    persons = getattr(run, "persons", None)
+    census = getattr(run, "census", None)
+    if persons is None or census is None or not {"district", "foreign_born"} <= set(persons):
+        return None, {}
+    aux = district_auxiliaries(census)
+    if aux is None:
+        return None, {}
+    d = SurveyDesign(persons, ids="ea_id", strata="stratum", weights=run.weights,
+                     lonely_psu=run.spec["estimation"]["lonely_psu"])
+    direct = d.mean("foreign_born", by="district")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SurveyWarning)
+            fh = fay_herriot(direct, auxiliaries=["fb_10y_share_asin", "urban_share"],
+                             population=aux, transformation="arcsin", smoothing="all",
+                             replicates=replicates, seed=int(run.spec["seed"]))
+    except SurveyError as err:
+        return None, {"refused": err.message}
+    t = fh.table.rename(columns={"area": "district"})[COLUMNS].copy()
+    for c in ("direct", "eblup", "ci_low", "ci_high"):
+        t[c] = 100 * t[c]
+    record = {"sigma2_u": fh.sigma2_u, "beta": fh.beta.round(4).to_dict(),
+              "mse_method": fh.metadata["mse_method"],
+              "warnings": [str(w.message) for w in caught]}
+    return t, record

@@ -1,0 +1,47 @@
+"""The report's district section: direct and Fay–Herriot shares of foreign-born residents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from estimation import SurveyDesign
+from migsurvey.report import render_report
+from migsurvey.small_area import district_auxiliaries, district_estimates
+from migsurvey.summary import report_content
+
+
+def test_district_estimates_cover_every_census_district(small_run):
+    t, fit = district_estimates(small_run, replicates=100)
+    aux = district_auxiliaries(small_run.census)
+    assert t["district"].tolist() == aux["district"].tolist()
+    out = t[~t["in_sample"]]
+    assert (out["gamma"] == 0).all() and (out["n"] == 0).all() and out["direct"].isna().all()
+    p = small_run.persons
+    d = SurveyDesign(p, ids="ea_id", strata="stratum", weights=small_run.weights,
+                     lonely_psu=small_run.spec["estimation"]["lonely_psu"])
+    direct = d.mean("foreign_born", by="district").set_index("district")["estimate"]
+    inn = t[t["in_sample"]].set_index("district")
+    np.testing.assert_allclose(inn["direct"], 100 * direct.loc[inn.index])
+    assert ((t["eblup"] > 0) & (t["eblup"] < 100)).all()
+    assert fit["mse_method"].startswith("parametric bootstrap")
+    # the auxiliary: residents born abroad who arrived at least ten years before the census
+    c = small_run.census
+    old = (c.persons["country_birth"] != c.country) & c.persons["year_arrival"].between(
+        0, c.reference_year - 10)
+    np.testing.assert_allclose(aux.set_index("district")["fb_10y_share"],
+                               old.groupby(c.persons["district"]).mean())
+
+
+def test_report_has_the_district_section(small_run):
+    html = render_report(report_content(small_run))
+    assert 'id="districts"' in html and "Fay–Herriot estimate and 95 % interval" in html
+
+
+def test_too_few_sampled_districts_are_reported_not_raised(small_run):
+    from dataclasses import replace
+
+    few = small_run.persons[small_run.persons["district"].isin(
+        small_run.persons["district"].unique()[:3])]
+    run = replace(small_run, persons=few, weights="weight")
+    t, fit = district_estimates(run, replicates=100)
+    assert t is None and "too few sampled areas" in fit["refused"]
