@@ -39,6 +39,7 @@ import pandas as pd
 from estimation import SurveyDesign
 from migsurvey.fieldwork import run_fieldwork
 from migsurvey.pipeline import (
+    INDICATOR_VARIABLES,
     allocate_sample,
     build_frame,
     derive_persons,
@@ -70,40 +71,56 @@ def setup(persons: int) -> dict:
             "persons": derived}
 
 
+def mi11_measures():
+    """The measures of MI 1.1 (count and share) as the indicator registry defines them."""
+    from estimation.indicators import resolve_indicators
+
+    return resolve_indicators(["MI1.1"], variables=INDICATOR_VARIABLES)[0].measures
+
+
 def truth(derived: pd.DataFrame) -> pd.DataFrame:
     """Census values of the MI 1.1 count and share, nationally and in every domain."""
     rows = []
-    y = derived["foreign_born"].to_numpy(float)
-    for g in BY:
-        keys = derived[g[0]].astype(str) if g else pd.Series(TOTAL, index=derived.index)
-        num = pd.Series(y, index=derived.index).groupby(keys).sum()
-        den = keys.groupby(keys).size()
-        for lev in num.index:
-            dom = {c: TOTAL for c in DIMS}
-            if g:
-                dom[g[0]] = lev
-            rows.append({"measure": "count", **dom, "truth": float(num[lev])})
-            rows.append({"measure": "share", **dom, "truth": 100 * float(num[lev] / den[lev])})
+    for m in mi11_measures():
+        u = np.ones(len(derived)) if m.universe is None else derived[m.universe].to_numpy(float)
+        y = derived[m.numerator].to_numpy(float) * u
+        x = u if m.denominator is None else derived[m.denominator].to_numpy(float) * u
+        for g in BY:
+            keys = derived[g[0]].astype(str) if g else pd.Series(TOTAL, index=derived.index)
+            num = pd.Series(y, index=derived.index).groupby(keys).sum()
+            den = pd.Series(x, index=derived.index).groupby(keys).sum()
+            for lev in num.index:
+                dom = {c: TOTAL for c in DIMS}
+                if g:
+                    dom[g[0]] = lev
+                val = num[lev] if m.kind == "total" else m.multiplier * num[lev] / den[lev]
+                rows.append({"measure": m.name, **dom, "truth": float(val)})
     return pd.DataFrame(rows)
 
 
 def estimates(persons: pd.DataFrame, weights, spec: dict) -> pd.DataFrame:
-    """MI 1.1 count (total) and share (mean × 100) with Taylor SEs and 95 % t intervals."""
+    """MI 1.1 measures as ``indicator_table`` computes them (universe, total or mean, multiplier)."""
     est = spec["estimation"]
     d = SurveyDesign(persons, ids="ea_id", strata="stratum", weights=weights,
                      lonely_psu=est["lonely_psu"])
     out = []
-    for g in BY:
-        by = g or None
-        for measure, frame, mult in (("count", d.total("foreign_born", by=by, level=est["level"]), 1.0),
-                                     ("share", d.mean("foreign_born", by=by, level=est["level"]), 100.0)):
-            f = frame.copy()
+    for m in mi11_measures():
+        dm = d.subset(persons[m.universe].astype(bool).to_numpy()) if m.universe else d
+        for g in BY:
+            by = g or None
+            if m.kind == "total":
+                f = dm.total(m.numerator, by=by, level=est["level"])
+            elif m.denominator is None:
+                f = dm.mean(m.numerator, by=by, level=est["level"])
+            else:
+                f = dm.ratio(m.numerator, m.denominator, by=by, level=est["level"])
+            f = f.copy()
             for c in ("estimate", "se", "ci_low", "ci_high"):
-                f[c] = f[c] * mult
+                f[c] = f[c] * m.multiplier
             for c in DIMS:
                 f[c] = f[c].astype(str) if c in f.columns else TOTAL
-            out.append(f.assign(measure=measure)[["measure", *DIMS, "estimate", "se", "ci_low",
-                                                  "ci_high"]])
+            out.append(f.assign(measure=m.name)[["measure", *DIMS, "estimate", "se", "ci_low",
+                                                 "ci_high"]])
     return pd.concat(out, ignore_index=True)
 
 
@@ -115,8 +132,8 @@ def one(seed: int) -> pd.DataFrame | str:
         psus, selected = select_sample(s["frame"], s["allocation"], s["census"], spec, rng)
         persons = s["persons"].loc[s["persons"]["ea_id"].isin(psus["ea_id"])]
         fw = run_fieldwork(selected, persons, response=spec["fieldwork"]["response"], seed=rng)
-        pp, _hh, _steps, w = weight_sample(fw.households, fw.persons, s["census"], spec)
-        return estimates(pp, w, spec).assign(seed=seed)
+        wt = weight_sample(fw.households, fw.persons, s["census"], spec)
+        return estimates(wt.persons, wt.weights, spec).assign(seed=seed)
     except SurveyError as exc:
         return f"seed {seed}: {exc.message}"
 
@@ -196,7 +213,9 @@ def main(argv=None) -> int:
     frames, failures = [], []
 
     def write(done: int) -> pd.DataFrame:
-        s = summarise(pd.concat(frames, ignore_index=True), tr)
+        est = pd.concat(frames, ignore_index=True)
+        est.to_csv(out / "estimates.csv.gz", index=False)  # every repetition, for re-analysis
+        s = summarise(est, tr)
         s.to_csv(out / "summary.csv", index=False)
         (out / "summary.md").write_text(markdown(s), encoding="utf-8")
         meta = {"reps": done, "reps_requested": args.reps, "failures": failures,

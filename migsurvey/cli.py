@@ -6,7 +6,7 @@ Exit codes (for scripts)
 1   unexpected internal error (a bug: please report it with the traceback, ``--debug``)
 2   usage error (unknown option, missing argument; from argparse)
 3   invalid input: specification, data or option refused (the message says where and why)
-4   file error: a file cannot be read or written
+4   file error: a file cannot be found, read or written
 
 Messages go to standard error; tables and paths written go to standard output, one per line.
 """
@@ -29,18 +29,19 @@ examples:
   migsurvey design --template survey.yaml             # write a specification to edit
   migsurvey design --spec survey.yaml                 # check it; print strata and allocation
   migsurvey frame --synthetic 1000000 --out census/   # stream a synthetic census to Parquet
-  migsurvey select --spec survey.yaml --out sample.csv
-  migsurvey weight --spec survey.yaml --households hh.csv --persons persons.dta --out weighted.parquet
-  migsurvey estimate --spec survey.yaml --persons weighted.parquet --households hh_w.parquet --out indicators.xlsx
-  migsurvey report --spec survey.yaml --out report.html
+  migsurvey select --spec survey.yaml --out households.csv
+  migsurvey weight --spec survey.yaml --households households.csv --persons persons.dta --out weighted.parquet
+  migsurvey estimate --spec survey.yaml --households households.csv --persons persons.dta --out indicators.xlsx
+  migsurvey report --spec survey.yaml --households households.csv --persons persons.dta --out report.html
   migsurvey simulate --spec survey.yaml --reps 500 --out sim/
   migsurvey questionnaire --out core.xlsx
 
-exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid input or specification, 4 file error
+exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid input or specification, 4 file missing or unreadable
 """
 
 
-def _spec(args) -> dict:
+def _spec(args, *, interviews: bool = False) -> dict:
+    from migsurvey.inputs import check_spec_inputs
     from migsurvey.spec import default_spec_text, load_spec, parse_spec
 
     if getattr(args, "spec", None):
@@ -53,6 +54,10 @@ def _spec(args) -> dict:
         spec["seed"] = args.seed
     if getattr(args, "n_psus", None) is not None:
         spec["sample"]["psus"] = args.n_psus
+    for key in ("households", "persons", "emigrants"):
+        if getattr(args, f"interview_{key}", None):
+            spec["interviews"][key] = getattr(args, f"interview_{key}")
+    check_spec_inputs(spec, interviews=interviews)
     return spec
 
 
@@ -67,11 +72,26 @@ def _progress(args, label: str):
     return Progress(label, 1, quiet=getattr(args, "quiet", False))
 
 
+def _interviews(spec: dict, command: str) -> tuple[str, str]:
+    iv = spec["interviews"]
+    if not iv["households"] or not iv["persons"]:
+        raise SurveyError(f"`migsurvey {command}` needs the interview files",
+                          argument="--households, --persons",
+                          expected="the households file (selected households with their AAPOR "
+                                   "disposition) and the persons file",
+                          found="households: " + (iv["households"] or "none") + ", persons: "
+                                + (iv["persons"] or "none"),
+                          hint="give --households and --persons, or interviews.households and "
+                               "interviews.persons in the specification; `migsurvey demo` "
+                               "runs a simulated survey")
+    return iv["households"], iv["persons"]
+
+
 # ------------------------------------------------------------------ subcommands
 
 
 def cmd_demo(args) -> int:
-    """Synthetic census → frame → sample → fieldwork → weights → indicators → report."""
+    """Synthetic census → frame → sample → simulated fieldwork → weights → indicators → report."""
     from migsurvey.outputs import write_run_outputs
     from migsurvey.pipeline import run_survey
 
@@ -87,16 +107,21 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    """Run a specification (simulated fieldwork) and write its report and tables."""
-    from migsurvey.outputs import write_run_outputs
-    from migsurvey.pipeline import run_survey
+    """Weight the interview files, estimate, and write the HTML report and the tables."""
+    from migsurvey.outputs import write_interview_outputs
+    from migsurvey.pipeline import estimate_indicators, load_census, weight_interviews
 
-    spec = _spec(args)
-    run = run_survey(spec, progress=_progress(args, "report").stage)
+    spec = _spec(args, interviews=True)
+    hh, pp = _interviews(spec, "report")
+    census = load_census(spec)
+    iv, wt = weight_interviews(spec, hh, pp, census=census,
+                               emigrants=spec["interviews"]["emigrants"])
+    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
     out = Path(args.out)
     folder = out.parent if out.suffix == ".html" else out
-    paths = write_run_outputs(run, folder, questionnaire=False,
-                              report_name=out.name if out.suffix == ".html" else "report.html")
+    paths = write_interview_outputs(spec, census, iv, wt, table, objects, folder,
+                                    report_name=out.name if out.suffix == ".html"
+                                    else "report.html")
     for p in paths:
         print(p)
     return EXIT_OK
@@ -104,6 +129,7 @@ def cmd_report(args) -> int:
 
 def cmd_frame(args) -> int:
     """Write a synthetic census (Parquet, streamed) or the stratified EA frame of a spec."""
+    from migsurvey.inputs import ColumnMapping
     from migsurvey.io import write_table
     from migsurvey.pipeline import build_frame, load_census
     from migsurvey.progress import Progress
@@ -120,7 +146,7 @@ def cmd_frame(args) -> int:
     spec = _spec(args)
     census = load_census(spec)
     frame = build_frame(census.eas, spec)
-    print(write_table(frame, args.out))
+    print(write_table(ColumnMapping.from_spec(spec).restore(frame), args.out))
     return EXIT_OK
 
 
@@ -149,9 +175,15 @@ def cmd_design(args) -> int:
 
 
 def cmd_select(args) -> int:
-    """Select the sample (EAs, then screened households); write the households selected."""
+    """Select the sample (EAs, then screened households); write the households selected.
+
+    The households file keeps the census's own column names and codes (through ``columns:``);
+    after fieldwork, add the AAPOR final disposition of each household and give it to
+    ``migsurvey weight --households``.
+    """
     import numpy as np
 
+    from migsurvey.inputs import ColumnMapping
     from migsurvey.io import write_table
     from migsurvey.pipeline import allocate_sample, build_frame, load_census, select_sample
 
@@ -160,54 +192,85 @@ def cmd_select(args) -> int:
     frame = build_frame(census.eas, spec)
     alloc = allocate_sample(frame, spec)
     psus, households = select_sample(frame, alloc, census, spec, np.random.default_rng(spec["seed"]))
-    print(write_table(households, args.out))
+    mapping = ColumnMapping.from_spec(spec)
+    print(write_table(mapping.restore(households), args.out))
     if args.psus:
-        print(write_table(psus, args.psus))
+        print(write_table(mapping.restore(psus), args.psus))
     return EXIT_OK
 
 
 def cmd_weight(args) -> int:
-    """Weight interviewed persons: household nonresponse, then calibration to census totals."""
-    from migsurvey.io import read_table, write_table
-    from migsurvey.pipeline import derive_persons, household_frame, load_census, weight_sample
+    """Weight the interview files with the specification's chain (eligibility with AAPOR
+    dispositions, nonresponse, persons, calibration, trimming); write the weights."""
+    from migsurvey.io import write_table
+    from migsurvey.outputs import replicate_columns, write_replicate_meta
+    from migsurvey.pipeline import load_census, weight_interviews
 
-    spec = _spec(args)
-    households = read_table(args.households)
-    persons = read_table(args.persons)
-    for col in ("responded", "disposition", "base_weight"):
-        if col not in households.columns:
-            raise SurveyError("households file lacks a column", argument="--households",
-                              expected="household_id, base_weight, disposition, responded and "
-                                       "the nonresponse cells", found=f"no column {col!r}",
-                              hint="the output of `migsurvey select` plus the fieldwork outcome")
-    households["responded"] = households["responded"].astype(bool)
-    design_cols = [c for c in households.columns
-                   if c not in persons.columns or c == "household_id"]
-    persons = persons.merge(households.loc[households["responded"], design_cols],
-                            on="household_id", how="inner", validate="many_to_one")
-    census = load_census(spec)
-    persons = derive_persons(persons, spec)
-    pp, hh, _steps, _w = weight_sample(households, persons, census, spec)
-    print(write_table(pp, args.out))
+    spec = _spec(args, interviews=True)
+    hh, pp = _interviews(spec, "weight")
+    iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec),
+                               emigrants=spec["interviews"]["emigrants"])
+    persons = wt.persons
+    if args.replicates:
+        persons, meta = replicate_columns(wt, spec)
+        write_replicate_meta(meta, Path(args.out))
+    print(write_table(iv.mapping.restore(persons), args.out))
     if args.households_out:
-        roster = read_table(args.emigrants) if args.emigrants else None
-        print(write_table(household_frame(hh, roster, spec), args.households_out))
+        print(write_table(iv.mapping.restore(wt.households), args.households_out))
     return EXIT_OK
 
 
 def cmd_estimate(args) -> int:
-    """Indicator tables with SEs, CIs, quality flags and suppression from weighted data."""
-    from migsurvey.io import read_table
-    from migsurvey.outputs import write_indicators
-    from migsurvey.pipeline import estimate_indicators
+    """Indicator tables with SEs, CIs, quality flags and suppression.
 
-    spec = _spec(args)
-    persons = read_table(args.persons)
-    households = read_table(args.households) if args.households else None
-    codes = spec["estimation"]["indicators"]
-    if households is None:
-        spec["estimation"]["indicators"] = [c for c in codes if c != "MI1.4"]
-    table, objects = estimate_indicators(persons, households, "weight", spec)
+    From the interview files (``--households`` with dispositions, ``--persons``) the chain is
+    run again and the linearised SEs account for it, as the Python API does; from a weighted
+    file with replicate weights (``migsurvey weight --replicates``) the replicates give the
+    SEs; from a weighted file alone the weights are treated as fixed (a warning says so).
+    """
+    import warnings
+
+    from migsurvey.inputs import HH_KEY, ColumnMapping, read_roster
+    from migsurvey.io import read_header, read_table
+    from migsurvey.outputs import read_replicate_design, write_indicators
+    from migsurvey.pipeline import estimate_indicators, estimate_interviews, household_frame
+    from surveycore import SurveyWarning
+
+    spec = _spec(args, interviews=True)
+    pp_path = spec["interviews"]["persons"]
+    if not pp_path:
+        raise SurveyError("`migsurvey estimate` needs the persons file", argument="--persons",
+                          expected="interview files or a weighted file", found="none")
+    mapping = ColumnMapping.from_spec(spec, "interviews")
+    weighted = mapping.file_name("weight") in read_header(pp_path)
+    if not weighted:
+        table, objects, _wt = estimate_interviews(spec, spec["interviews"]["households"],
+                                                  pp_path,
+                                                  emigrants=spec["interviews"]["emigrants"])
+    else:
+        ids = mapping.file_names(["ea_id", "household_id"])
+        persons = mapping.apply(read_table(pp_path, text=ids), what="weighted persons file",
+                                spec=spec)
+        hh_path = spec["interviews"]["households"]
+        households = None
+        if hh_path:
+            households = mapping.apply(read_table(hh_path, text=ids),
+                                       what="weighted households file", spec=spec)
+            if "emigrant_record" not in households.columns:  # not yet emigrant records
+                households = household_frame(households, read_roster(spec), spec)
+        elif "MI1.4" in spec["estimation"]["indicators"]:
+            spec["estimation"]["indicators"] = [c for c in spec["estimation"]["indicators"]
+                                                if c != "MI1.4"]
+            warnings.warn("MI1.4 left out: it needs the weighted households file "
+                          "(--households)", SurveyWarning, stacklevel=1)
+        rep = read_replicate_design(persons, Path(pp_path))
+        if rep is None:
+            warnings.warn("the standard errors treat the weights as fixed: give the interview "
+                          "files (or replicate weights from `migsurvey weight --replicates`) "
+                          "to account for the weighting chain", SurveyWarning, stacklevel=1)
+        persons = persons.drop(columns=[HH_KEY], errors="ignore") if rep is None else persons
+        table, objects = estimate_indicators(persons, households, "weight", spec,
+                                             replicate_design=rep)
     for p in write_indicators(table, objects, Path(args.out), spec):
         print(p)
     return EXIT_OK
@@ -296,35 +359,47 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, help="selected households (csv, parquet, xlsx, dta)")
     sp.add_argument("--psus", help="also write the selected EAs")
 
-    sp = add("weight", cmd_weight, "weight interviewed households and persons",
+    def interview_args(sp, what="interview"):
+        sp.add_argument("--households", dest="interview_households",
+                        help=f"{what} households file: selected households with their AAPOR "
+                             "disposition (default: interviews.households of the spec)")
+        sp.add_argument("--persons", dest="interview_persons",
+                        help=f"{what} persons file (csv, parquet, dta, sav, xlsx; default: "
+                             "interviews.persons of the spec)")
+        sp.add_argument("--emigrants", dest="interview_emigrants",
+                        help="emigrant roster, one row per former household member now abroad "
+                             "(MI 1.4; default: interviews.emigrants of the spec)")
+
+    sp = add("weight", cmd_weight, "weight the interview files",
              "  migsurvey weight --spec survey.yaml --households hh.csv --persons p.sav "
-             "--out weighted.parquet\n")
+             "--out weighted.parquet\n"
+             "  migsurvey weight --spec survey.yaml --out w.parquet --replicates "
+             "# + replicate weights\n")
     spec_arg(sp)
-    sp.add_argument("--households", required=True,
-                    help="selected households with base_weight, disposition, responded")
-    sp.add_argument("--persons", required=True, help="person answers (csv, parquet, dta, sav, xlsx)")
+    interview_args(sp)
     sp.add_argument("--out", required=True, help="weighted persons")
     sp.add_argument("--households-out",
-                    help="also write the emigrant records of the weighted responding households "
-                         "(the data of MI 1.4; needs --emigrants)")
-    sp.add_argument("--emigrants",
-                    help="emigrant roster: one row per former household member now abroad "
-                         "(household_id, emigrant_sex, emigrant_age, emigrant_year_departure, "
-                         "emigrant_month_departure, emigrant_destination)")
+                    help="also write the weighted responding households (with --emigrants: "
+                         "their emigrant records, the data of MI 1.4)")
+    sp.add_argument("--replicates", action="store_true",
+                    help="also write replicate weights (estimation.variance JKn or bootstrap; "
+                         "every replicate re-weighted through the chain)")
 
-    sp = add("estimate", cmd_estimate, "indicator tables from weighted data",
-             "  migsurvey estimate --persons weighted.parquet --households hh.parquet "
-             "--out indicators.csv\n  migsurvey estimate --persons w.parquet --out out/ "
+    sp = add("estimate", cmd_estimate, "indicator tables with SEs from interview or weighted files",
+             "  migsurvey estimate --spec s.yaml --households hh.csv --persons p.csv "
+             "--out indicators.csv\n"
+             "  migsurvey estimate --spec s.yaml --persons weighted.parquet --out out/ "
              "# csv + sdmx as in the spec\n")
     spec_arg(sp)
-    sp.add_argument("--persons", required=True, help="weighted persons (column weight)")
-    sp.add_argument("--households", help="weighted households (for MI 1.4)")
+    interview_args(sp, "interview or weighted")
     sp.add_argument("--out", required=True,
                     help="file (.csv, .parquet, .xlsx, .sdmx.csv) or folder (formats of the spec)")
 
-    sp = add("report", cmd_report, "run a specification and write its HTML report",
-             "  migsurvey report --spec survey.yaml --out report.html\n")
+    sp = add("report", cmd_report, "HTML report of a survey from its interview files",
+             "  migsurvey report --spec survey.yaml --households hh.csv --persons p.csv "
+             "--out report.html\n")
     spec_arg(sp)
+    interview_args(sp)
     sp.add_argument("--out", default="report.html", help="report file or folder")
 
     sp = add("simulate", cmd_simulate, "design-based simulation: bias, SE and CI coverage",
@@ -356,11 +431,41 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``migsurvey`` command; returns the exit code."""
+    """Entry point of the ``migsurvey`` command; returns the exit code.
+
+    Every :class:`surveycore.SurveyWarning` raised while the command runs is printed to
+    standard error as ``migsurvey <command>: warning: …``.
+    """
+    import warnings
+
+    from surveycore import SurveyWarning
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurveyWarning)
+        try:
+            return _run(args)
+        finally:
+            seen = set()
+            for w in caught:
+                if issubclass(w.category, SurveyWarning) and str(w.message) not in seen:
+                    seen.add(str(w.message))
+                    print(f"migsurvey {args.command}: warning: {w.message}", file=sys.stderr)
+                elif not issubclass(w.category, SurveyWarning):
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _run(args) -> int:
+    from migsurvey.io import InputFileError
+
     try:
         return args.func(args)
+    except InputFileError as exc:
+        print(f"migsurvey {args.command}: file error: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        return EXIT_FILE
     except SurveyError as exc:
         print(f"migsurvey {args.command}: error: {exc}", file=sys.stderr)
         if args.debug:

@@ -48,6 +48,13 @@ def response_propensity(households: pd.DataFrame, *, base: float, migrant: float
         if not (np.isfinite(v) and v >= 0):
             raise SurveyError("response parameters must be finite and >= 0", argument=name,
                               expected="a number >= 0", found=repr(v))
+    for col in (screen, "urban"):
+        if col not in households.columns:
+            raise SurveyError("simulated fieldwork needs the household's screening class and "
+                              "urban/rural status", argument="households",
+                              expected=f"a column {col!r}", found="no such column",
+                              hint="map the census's urban/rural column with columns: "
+                                   "{urban: YOUR_COLUMN} (values urban, rural)")
     is_mig = households[screen].to_numpy() == "migrant"
     is_urban = households["urban"].to_numpy() == "urban"
     p = base * np.where(is_mig, migrant, 1.0) * np.where(is_urban, urban, 1.0)
@@ -74,14 +81,19 @@ def run_fieldwork(selected: pd.DataFrame, persons: pd.DataFrame, *, response: di
         households' rosters are kept.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    key = "hh_key"  # ea/household key (migsurvey.inputs); the household id when it is unique
+    if key not in selected.columns:
+        selected = selected.assign(**{key: selected["household_id"].to_numpy()})
+    if key not in persons.columns:
+        persons = persons.assign(**{key: persons["household_id"].to_numpy()})
     rho = response_propensity(selected, screen=screen, **response)
     responded = rng.random(len(selected)) < rho
     # AAPOR final disposition: 1.1 complete interview, 2.1 refusal or break-off
     hh = selected.assign(response_propensity=rho, responded=responded,
                          disposition=np.where(responded, 1.1, 2.1))
     keep = hh.loc[hh["responded"]]
-    design_cols = [c for c in keep.columns if c not in persons.columns or c == "household_id"]
-    pp = persons.merge(keep[design_cols], on="household_id", how="inner", validate="many_to_one")
+    design_cols = [c for c in keep.columns if c not in persons.columns or c == key]
+    pp = persons.merge(keep[design_cols], on=key, how="inner", validate="many_to_one")
     em = None
     if emigrants is not None:
         em = emigrants.loc[emigrants["household_id"].isin(keep["household_id"])]

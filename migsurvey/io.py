@@ -1,13 +1,22 @@
-"""Reading and writing tables by file extension.
+"""Reading and writing tables by file extension, with their labels.
 
-Reads CSV, Parquet, Stata ``.dta``, SPSS ``.sav`` (through pyreadstat) and Excel
-``.xlsx``; writes CSV, Parquet and Excel. SDMX-CSV is written by the estimation layer's
-exporter (see :func:`migsurvey.pipeline.write_indicators`).
+Reads CSV, Parquet (a file or a folder of Parquet files: a dataset), Stata ``.dta`` and SPSS
+``.sav`` (through pyreadstat), Excel ``.xlsx`` and DuckDB databases (``.duckdb``, one table);
+writes CSV, Parquet, Excel, Stata and SPSS.
+
+Labels survive a round trip: the value labels of a Stata or SPSS file become pandas
+categoricals (the labels in the file's order), and both the value labels and the variable
+labels are kept in ``df.attrs["value_labels"]`` (``{column: {code: label}}``) and
+``df.attrs["column_labels"]`` (``{column: label}``). Writing Stata or SPSS turns such a
+categorical back into its codes with its value labels, and writes the variable labels.
+
+Identifier columns named in ``text=`` are read as text from CSV and Excel, so codes such as
+``"0012"`` keep their leading zeros.
 
 >>> import pandas as pd, tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
->>> for ext in ("csv", "parquet", "xlsx", "dta"):
+>>> for ext in ("csv", "parquet", "xlsx", "dta", "sav"):
 ...     p = write_table(df, d / f"t.{ext}")
 ...     back = read_table(p)
 ...     assert back["a"].tolist() == [1, 2] and back["b"].tolist() == ["x", "y"], ext
@@ -15,78 +24,258 @@ exporter (see :func:`migsurvey.pipeline.write_indicators`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
 
-READ_FORMATS = (".csv", ".txt", ".parquet", ".pq", ".dta", ".sav", ".zsav", ".xlsx", ".xls")
-WRITE_FORMATS = (".csv", ".parquet", ".xlsx", ".dta")
+READ_FORMATS = (".csv", ".txt", ".parquet", ".pq", ".dta", ".sav", ".zsav", ".xlsx", ".xls",
+                ".duckdb")
+WRITE_FORMATS = (".csv", ".parquet", ".xlsx", ".dta", ".sav")
 
 
-def read_table(path: str | Path, *, sheet: str | int = 0, columns=None) -> pd.DataFrame:
+class InputFileError(SurveyError, OSError):
+    """A file that cannot be found, read or written (the command line exits with 4)."""
+
+
+def _pyreadstat():
+    try:
+        import pyreadstat
+    except ImportError:  # pragma: no cover - optional dependency
+        raise SurveyError("reading and writing Stata/SPSS files needs pyreadstat",
+                          argument="path", expected="pyreadstat installed", found="not installed",
+                          hint='pip install "migsurvey[io]"') from None
+    return pyreadstat
+
+
+def read_header(path: str | Path, *, table: str | None = None) -> list[str]:
+    """The column names of a data file without reading its rows (where the format allows)."""
+    p = _existing(path)
+    try:
+        return _header(p, table)
+    except SurveyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a file the user must fix
+        raise SurveyError("the data file cannot be read", argument=str(p),
+                          expected=f"a valid {p.suffix or 'Parquet dataset'} file",
+                          found=f"{type(exc).__name__}: {exc}"[:400],
+                          hint="check the file's format and encoding (UTF-8 for CSV)") from None
+
+
+def _header(p: Path, table: str | None) -> list[str]:
+    ext = p.suffix.lower()
+    if p.is_dir():
+        import pyarrow.dataset as ds
+
+        return list(ds.dataset(p, format="parquet").schema.names)
+    if ext in (".csv", ".txt"):
+        return list(pd.read_csv(p, nrows=0).columns)
+    if ext in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(p).schema_arrow.names)
+    if ext in (".dta", ".sav", ".zsav"):
+        rs = _pyreadstat()
+        reader = rs.read_dta if ext == ".dta" else rs.read_sav
+        return list(reader(str(p), metadataonly=True)[1].column_names)
+    if ext == ".duckdb":
+        return list(_duckdb_relation(p, table).columns)
+    return list(read_table(p).columns)
+
+
+def _existing(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError("data file not found", argument="path", expected="an existing file",
+                             found=str(p))
+    if not p.is_dir() and p.suffix.lower() not in READ_FORMATS:
+        raise SurveyError("unsupported data format", argument="path",
+                          expected="one of " + ", ".join(READ_FORMATS) + " or a folder of "
+                                   "Parquet files", found=p.suffix or "(none)")
+    return p
+
+
+def _duckdb_relation(path: Path, table: str | None):
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    names = [r[0] for r in con.execute("select table_name from information_schema.tables")
+             .fetchall()]
+    if table is None and len(names) == 1:
+        table = names[0]
+    if table not in names:
+        raise SurveyError("table not in the DuckDB database", argument="frame.table",
+                          expected="one of " + ", ".join(names), found=repr(table))
+    return con.table(table)
+
+
+def read_table(path: str | Path, *, sheet: str | int = 0, columns: Sequence[str] | None = None,
+               text: Sequence[str] = (), table: str | None = None) -> pd.DataFrame:
     """Read a data file into a pandas DataFrame, choosing the reader by extension.
 
     Parameters
     ----------
     path : str or Path
-        ``.csv``/``.txt``, ``.parquet``, ``.dta`` (Stata), ``.sav``/``.zsav`` (SPSS, needs
-        pyreadstat), ``.xlsx``/``.xls`` (Excel).
+        ``.csv``/``.txt``, ``.parquet`` or a folder of Parquet files, ``.dta`` (Stata),
+        ``.sav``/``.zsav`` (SPSS), ``.xlsx``/``.xls`` (Excel), ``.duckdb`` (with ``table``).
     sheet : str or int
         Excel sheet.
     columns : list of str, optional
-        Read only these columns (Parquet, Stata, SPSS).
+        Read only these columns.
+    text : list of str
+        Columns read as text (identifiers such as EA codes with leading zeros).
+    table : str, optional
+        Table of a DuckDB database (default: its only table).
+
+    Returns
+    -------
+    DataFrame
+        With ``attrs["value_labels"]`` and ``attrs["column_labels"]`` for Stata and SPSS.
 
     Raises
     ------
+    InputFileError
+        The file does not exist.
     SurveyError
-        File missing, or an extension that is not supported.
+        An extension that is not supported.
     """
-    p = Path(path)
+    p = _existing(path)
+    try:
+        return _read(p, sheet, columns, list(text), table)
+    except SurveyError:
+        raise
+    except OSError as exc:
+        raise InputFileError("the data file cannot be read", argument=str(p),
+                             expected="a readable file", found=str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a file the user must fix
+        raise SurveyError("the data file cannot be read", argument=str(p),
+                          expected=f"a valid {p.suffix or 'Parquet dataset'} file",
+                          found=f"{type(exc).__name__}: {exc}"[:400],
+                          hint="check the file's format and encoding (UTF-8 for CSV)") from None
+
+
+def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
     ext = p.suffix.lower()
-    if not p.exists():
-        raise SurveyError("data file not found", argument="path", expected="an existing file",
-                          found=str(p))
-    if ext not in READ_FORMATS:
-        raise SurveyError("unsupported data format", argument="path",
-                          expected="one of " + ", ".join(READ_FORMATS), found=ext or "(none)")
-    if ext in (".csv", ".txt"):
-        return pd.read_csv(p, usecols=columns)
-    if ext in (".parquet", ".pq"):
-        return pd.read_parquet(p, columns=columns)
-    if ext == ".dta":
-        return pd.read_stata(p, columns=columns, convert_categoricals=True)
-    if ext in (".sav", ".zsav"):
-        try:
-            import pyreadstat
-        except ImportError:  # pragma: no cover - optional dependency
-            raise SurveyError("reading SPSS files needs pyreadstat", argument="path",
-                              expected="pyreadstat installed", found="not installed",
-                              hint='pip install "migsurvey[io]"') from None
-        df, _meta = pyreadstat.read_sav(str(p), usecols=columns, apply_value_formats=True)
-        return df
-    return pd.read_excel(p, sheet_name=sheet)
+    cols = list(columns) if columns is not None else None
+    if p.is_dir() or ext in (".parquet", ".pq"):
+        df = pd.read_parquet(p, columns=cols)
+    elif ext in (".csv", ".txt"):
+        df = pd.read_csv(p, usecols=cols, dtype={c: str for c in text},
+                         keep_default_na=True)
+    elif ext in (".dta", ".sav", ".zsav"):
+        df = _read_labelled(p, ext, cols)
+    elif ext == ".duckdb":
+        rel = _duckdb_relation(p, table)
+        df = (rel.select(*cols) if cols else rel).df()
+    else:
+        df = pd.read_excel(p, sheet_name=sheet, usecols=cols, dtype={c: str for c in text})
+    for c in text:
+        if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = _as_text(df[c])
+    return df
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Identifier values as text: ``12.0`` → ``"12"``; text is kept as it is."""
+    if pd.api.types.is_float_dtype(s):
+        whole = s.dropna()
+        if (whole == np.floor(whole)).all():
+            return s.astype("Int64").astype(str).where(s.notna(), None).astype(object)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(str).where(s.notna(), None).astype(object)
+    return s.astype(object).where(s.notna(), None)
+
+
+def _read_labelled(p: Path, ext: str, cols) -> pd.DataFrame:
+    rs = _pyreadstat()
+    reader = rs.read_dta if ext == ".dta" else rs.read_sav
+    df, meta = reader(str(p), usecols=cols, apply_value_formats=False)
+    value_labels: dict = {}
+    for c, labels in (meta.variable_value_labels or {}).items():
+        if c not in df.columns or not labels:
+            continue
+        codes = df[c]
+        present = set(pd.unique(codes.dropna()))
+        if not present <= set(labels):
+            continue  # partly labelled: keep the codes, record the labels
+        value_labels[c] = dict(labels)
+        ordered = list(dict.fromkeys(labels.values()))
+        df[c] = pd.Categorical(codes.map(labels), categories=ordered)
+    for c, labels in (meta.variable_value_labels or {}).items():
+        if c in df.columns and c not in value_labels and labels:
+            value_labels[c] = dict(labels)
+    names = meta.column_names or list(df.columns)
+    col_labels = {c: lab for c, lab in zip(names, meta.column_labels or [], strict=False)
+                  if lab and c in df.columns}
+    df.attrs["value_labels"] = value_labels
+    df.attrs["column_labels"] = col_labels
+    return df
+
+
+def _labelled_for_writing(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
+    """Codes and value labels for Stata/SPSS: categoricals back to their codes."""
+    out = df.copy()
+    known = df.attrs.get("value_labels", {}) or {}
+    value_labels: dict = {}
+    for c in out.columns:
+        s = out[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            labels = known.get(c)
+            cats = list(s.cat.categories)
+            if labels and set(cats) <= set(labels.values()):
+                inverse = {lab: code for code, lab in labels.items()}
+            else:
+                labels = {i + 1: str(v) for i, v in enumerate(cats)}
+                inverse = {v: i + 1 for i, v in enumerate(cats)}
+            out[c] = s.astype(object).map(inverse).astype(float)
+            value_labels[c] = {k: str(v) for k, v in labels.items()}
+        elif c in known and pd.api.types.is_numeric_dtype(s):
+            value_labels[c] = {k: str(v) for k, v in known[c].items()}
+        elif s.dtype == object or pd.api.types.is_string_dtype(s):
+            out[c] = s.astype(object).where(s.notna(), "").astype(str)
+        elif pd.api.types.is_bool_dtype(s):
+            out[c] = s.astype(float)
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+            out[c] = s.astype(float)
+    col_labels = {c: v for c, v in (df.attrs.get("column_labels", {}) or {}).items()
+                  if c in out.columns}
+    return out, value_labels, col_labels
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``df`` by extension (``.csv``, ``.parquet``, ``.xlsx``, ``.dta``); return the path."""
+    """Write ``df`` by extension (``.csv``, ``.parquet``, ``.xlsx``, ``.dta``, ``.sav``).
+
+    Stata and SPSS files get the value labels of categoricals and ``df.attrs`` labels (see the
+    module docstring). Returns the path.
+    """
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in WRITE_FORMATS:
         raise SurveyError("unsupported output format", argument="path",
                           expected="one of " + ", ".join(WRITE_FORMATS), found=ext or "(none)")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError("cannot create the output folder", argument="path",
+                             expected="a writable folder", found=str(exc)) from None
     if ext == ".csv":
         df.to_csv(p, index=False)
     elif ext == ".parquet":
-        df.to_parquet(p, index=False)
+        plain = df.copy()
+        plain.attrs = {}
+        plain.to_parquet(p, index=False)
     elif ext == ".xlsx":
         df.to_excel(p, index=False)
     else:
-        out = df.copy()
-        for c in out.columns:
-            if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-                out[c] = out[c].astype(object).where(out[c].notna(), "").astype(str)
-        out.to_stata(p, write_index=False)
+        out, value_labels, col_labels = _labelled_for_writing(df)
+        rs = _pyreadstat()
+        kw = {"column_labels": col_labels or None,
+              "variable_value_labels": value_labels or None}
+        if ext == ".dta":
+            rs.write_dta(out, str(p), **kw)
+        else:
+            rs.write_sav(out, str(p), **kw)
     return p

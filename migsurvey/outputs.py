@@ -39,19 +39,20 @@ def combined_table(table: pd.DataFrame, objects: dict, spec: dict) -> Any:
 def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict) -> list[Path]:
     """Write the indicator table to a file (by suffix) or to a folder (formats of the spec).
 
-    ``.sdmx.csv`` (or ``sdmx`` in ``output.formats``) writes an SDMX-CSV 2.0 message of the
-    published values; the other formats hold the full table with flags (analysts' view).
+    ``.sdmx.csv`` (or ``sdmx`` in ``output.formats``) writes an SDMX-CSV 2.0 message with its
+    structure; every format holds the published table (nothing of a suppressed cell).
     """
     result = combined_table(table, objects, spec)
     dims_fixed = {"REF_AREA": spec["country"], "TIME_PERIOD": str(spec["reference_year"]),
                   "FREQ": "A"}
     name = out.name.lower()
     if name.endswith(".sdmx.csv"):
-        result.to_sdmx_csv(out, dimensions=dims_fixed)
+        result.to_sdmx_csv(out, dimensions=dims_fixed,
+                           withhold_unreliable=spec["quality"]["suppress"])
         return [out]
     if out.suffix.lower() in SUFFIXES:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return [_write(result, out, out.suffix.lower())]
+        return [_write(result, out, out.suffix.lower(), spec["quality"]["suppress"])]
     if out.suffix:
         raise SurveyError("unsupported output format", argument="--out",
                           expected="a folder, or .csv, .parquet, .xlsx, .sdmx.csv", found=out.name)
@@ -60,20 +61,22 @@ def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict) 
     for fmt in spec["output"]["formats"]:
         if fmt == "sdmx":
             p = out / "indicators.sdmx.csv"
-            result.to_sdmx_csv(p, dimensions=dims_fixed)
+            result.to_sdmx_csv(p, dimensions=dims_fixed,
+                               withhold_unreliable=spec["quality"]["suppress"])
             paths.append(p)
         else:
-            paths.append(_write(result, out / f"indicators.{fmt}", f".{fmt}"))
+            paths.append(_write(result, out / f"indicators.{fmt}", f".{fmt}",
+                                spec["quality"]["suppress"]))
     return paths
 
 
-def _write(result: Any, path: Path, suffix: str) -> Path:
+def _write(result: Any, path: Path, suffix: str, withhold: bool = True) -> Path:
+    """The published table (nothing of a suppressed cell) in the format of ``suffix``."""
     if suffix == ".csv":
-        result.table.to_csv(path, index=False)
-        return path
+        return result.to_csv(path, withhold_unreliable=withhold, metadata=False)
     if suffix == ".parquet":
-        return result.to_parquet(path, published=False)
-    return result.to_excel(path, published=False)
+        return result.to_parquet(path, withhold_unreliable=withhold)
+    return result.to_excel(path, withhold_unreliable=withhold)
 
 
 def write_questionnaire(path: Path, *, module: str = "core", country: str | None = None) -> Path:
@@ -87,16 +90,19 @@ def write_questionnaire(path: Path, *, module: str = "core", country: str | None
 
 def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = True,
                       report_name: str = "report.html") -> list[Path]:
-    """Write ``report.html``, ``indicators.csv`` (full table with flags), the formats of
-    ``output.formats`` (SDMX-CSV of published values …) and ``questionnaire.xlsx``."""
+    """Write ``report.html``, ``indicators.csv`` (the published table with flags), the formats
+    of ``output.formats`` (SDMX-CSV with its structure …) and ``questionnaire.xlsx``."""
     folder.mkdir(parents=True, exist_ok=True)
     spec = run.spec
     paths = [write_report(report_content(run), folder / report_name)]
-    ind = indicator_output(run)
-    p = folder / "indicators.csv"
-    ind.to_csv(p, index=False)
-    paths.append(p)
+    # every file of a run is a publication: nothing of a suppressed cell is written
     result = combined_table(run.indicators, run.indicator_table, spec)
+    withhold = spec["quality"]["suppress"]
+    ind = indicator_output(run)
+    pub = result.published(withhold_unreliable=withhold)
+    p = folder / "indicators.csv"
+    pub[[c for c in ind.columns if c in pub.columns]].to_csv(p, index=False)
+    paths.append(p)
     for fmt in spec["output"]["formats"]:
         if fmt == "csv":
             continue
@@ -104,11 +110,113 @@ def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = Tru
             p = folder / "indicators.sdmx.csv"
             result.to_sdmx_csv(p, dimensions={"REF_AREA": spec["country"],
                                               "TIME_PERIOD": str(spec["reference_year"]),
-                                              "FREQ": "A"})
+                                              "FREQ": "A"}, withhold_unreliable=withhold)
         else:
-            p = _write(result, folder / f"indicators.{fmt}", f".{fmt}")
+            p = _write(result, folder / f"indicators.{fmt}", f".{fmt}", withhold)
         paths.append(p)
     if questionnaire:
         paths.append(write_questionnaire(folder / "questionnaire.xlsx",
                                          country=spec["country"]))
+    return paths
+
+
+# ------------------------------------------------------------------------------ replicate weights
+
+REPLICATE_PREFIX = "rw_"
+
+
+def _meta_path(out: Path) -> Path:
+    return out.with_name(out.name + ".replicates.json")
+
+
+def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
+    """The weighted persons with replicate weights ``rw_1 … rw_R`` and their constants.
+
+    The replicates are those of ``estimation.variance`` (``JKn`` or ``bootstrap``) on the
+    person design, each re-weighted through the recorded chain, so
+    ``ReplicateDesign(file, weights="weight", repweights="rw_[0-9]+", **constants)`` gives the
+    SEs of ``SurveyDesign(...).replicate(...)`` in the API.
+    """
+    from estimation import SurveyDesign
+
+    est = spec["estimation"]
+    if est["variance"] == "taylor":
+        raise SurveyError("replicate weights need a replication method",
+                          argument="estimation.variance", expected="JKn or bootstrap",
+                          found="taylor", hint="set estimation.variance: JKn (or bootstrap)")
+    persons = weighted.persons
+    d = SurveyDesign(persons, ids=spec["frame"]["psu"], strata="stratum",
+                     weights=weighted.weights, lonely_psu=est["lonely_psu"])
+    opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
+        if est["variance"] == "bootstrap" else {}
+    r = d.replicate(est["variance"], **opts)
+    rw = r.replicate_weights()
+    rw.columns = [f"{REPLICATE_PREFIX}{i + 1}" for i in range(rw.shape[1])]
+    meta = {"type": r.type, "scale": float(r.scale), "rscales": [float(x) for x in r.rscales],
+            "mse": bool(r.mse), "columns": list(rw.columns)}
+    out = pd.concat([persons.reset_index(drop=True), rw.reset_index(drop=True)], axis=1)
+    return out, meta
+
+
+def write_replicate_meta(meta: dict, out: Path) -> Path:
+    """Write the replicate constants beside the weighted file (``<file>.replicates.json``)."""
+    import json
+
+    p = _meta_path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return p
+
+
+def read_replicate_design(persons: pd.DataFrame, path: Path) -> Any:
+    """A :class:`estimation.replicates.ReplicateDesign` from a weighted file with replicate
+    weights and its ``.replicates.json``; ``None`` when the file has none."""
+    import json
+
+    meta_path = _meta_path(path)
+    cols = [c for c in persons.columns if str(c).startswith(REPLICATE_PREFIX)]
+    if not meta_path.exists() or not cols:
+        return None
+    from estimation.replicates import ReplicateDesign
+
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        kw = {"type": str(meta["type"]), "scale": float(meta["scale"]),
+              "rscales": [float(x) for x in meta["rscales"]], "mse": bool(meta["mse"])}
+        names = [str(c) for c in meta["columns"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SurveyError("the replicate description cannot be read", argument=str(meta_path),
+                          expected="the JSON written by `migsurvey weight --replicates`",
+                          found=str(exc)) from None
+    # every replicate was re-weighted through the chain, so its factors no longer follow the
+    # pattern of the replication method: the variance is the method's formula
+    # scale · Σ rscale_r (θ_r − θ̄)² with its constants (type "other")
+    kw["type"] = "other"
+    return ReplicateDesign(persons, weights="weight", repweights=names, **kw)
+
+
+# ------------------------------------------------------------------------------ real fieldwork
+
+
+def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: Any,
+                            table: pd.DataFrame, objects: dict, folder: Path, *,
+                            report_name: str = "report.html") -> list[Path]:
+    """Write the report of a survey from its interview files, ``indicators.csv`` and the
+    formats of ``output.formats``."""
+    from migsurvey.summary import interview_report_content, tidy_indicators
+
+    folder.mkdir(parents=True, exist_ok=True)
+    content = interview_report_content(spec, census, interviews, weighted, table, objects)
+    paths = [write_report(content, folder / report_name)]
+    # every file of a run is a publication: nothing of a suppressed cell is written
+    pub = combined_table(table, objects, spec).published(
+        withhold_unreliable=spec["quality"]["suppress"])
+    ind = tidy_indicators(table, spec)
+    p = folder / "indicators.csv"
+    pub[[c for c in ind.columns if c in pub.columns]].to_csv(p, index=False)
+    paths.append(p)
+    formats = [f for f in spec["output"]["formats"] if f != "csv"]
+    if formats:
+        sub = {**spec, "output": {"formats": formats}}
+        paths += write_indicators(table, objects, folder, sub)
     return paths

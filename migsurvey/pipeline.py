@@ -7,12 +7,13 @@ the previous stage's tables, and calls the layer that does the statistics:
 ==============================  ===============================================================
 stage                           layer and call
 ==============================  ===============================================================
-:func:`load_census`             :mod:`migsurvey.synthetic` (or a Parquet census)
+:func:`load_census`             the office's census (:mod:`migsurvey.inputs`) or a synthetic one
 :func:`build_frame`             prevalence classes of the EA frame (application logic)
 :func:`allocate_sample`         :mod:`sampling` allocation of PSUs to strata
 :func:`select_sample`           :mod:`sampling` PPS selection of EAs, then screening and
                                 selection of households within screening classes
 :func:`~migsurvey.fieldwork.run_fieldwork`  simulated response (demo, simulation)
+:func:`weight_interviews`       real fieldwork: the interview files through the chain
 :func:`weight_sample`           :class:`weighting.Weights` chain
 :func:`estimate_indicators`     :class:`estimation.SurveyDesign` and
                                 :func:`estimation.indicators.indicator_table`
@@ -24,6 +25,7 @@ stage                           layer and call
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +34,16 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
+from migsurvey.inputs import (
+    HH_KEY,
+    PersonCensus,
+    census_path,
+    read_census,
+    read_interviews,
+    read_roster,
+)
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 
 Progress = Callable[[str, int, int], None]
 
@@ -52,6 +62,7 @@ class SurveyRun:
     household_sample: pd.DataFrame | None = None  # emigrant records of responding households
     weight_steps: list = field(default_factory=list)
     weights: Any = None  # the person-level weighting.Weights
+    diagnostics: list[str] = field(default_factory=list)  # weighting warnings
     indicators: pd.DataFrame | None = None
     indicator_table: Any = None  # estimation IndicatorTable objects, by unit
     timings: dict[str, float] = field(default_factory=dict)
@@ -62,13 +73,23 @@ class SurveyRun:
 # census and frame
 
 
-def load_census(spec: dict, progress: Progress | None = None) -> Census | ParquetCensus:
-    """The census named by ``spec["frame"]``: a synthetic one generated in memory, or a
-    Parquet census folder (:class:`~migsurvey.synthetic.ParquetCensus`, read where needed)."""
+def load_census(spec: dict, progress: Progress | None = None
+                ) -> Census | ParquetCensus | PersonCensus:
+    """The census named by ``spec["frame"]``.
+
+    ``frame.census`` is the office's census read through ``columns:``
+    (:func:`migsurvey.inputs.read_census`: one person-level file, a Parquet dataset, a DuckDB
+    table or a folder with ``persons`` and ``eas`` tables), or a folder written by
+    ``migsurvey frame --synthetic`` (:class:`~migsurvey.synthetic.ParquetCensus`, read where
+    needed). Without ``frame.census`` a synthetic census is generated in memory.
+    """
     fr = spec["frame"]
     if fr["census"]:
-        return ParquetCensus(fr["census"], country=spec["country"],
-                             reference_year=spec["reference_year"])
+        _path, kind = census_path(spec)
+        if kind == "synthetic-folder":
+            return ParquetCensus(fr["census"], country=spec["country"],
+                                 reference_year=spec["reference_year"])
+        return read_census(spec)
     syn = fr["synthetic"]
     return synthetic_census(syn["persons"], seed=syn["seed"], country=spec["country"],
                             reference_year=spec["reference_year"], n_regions=syn["regions"])
@@ -140,54 +161,93 @@ def allocation_table(frame: pd.DataFrame, n_psu: pd.Series | dict, spec: dict) -
 # --------------------------------------------------------------------------------------
 # weighting
 
+_CLUSTER_NAMES = ("household", "household_id", HH_KEY)
 
-_PERSON_STEPS = ("rake", "calibrate", "trim")
+
+def _margin_key(m: str | list[str]) -> str | tuple[str, ...]:
+    return m if isinstance(m, str) else (m[0] if len(m) == 1 else tuple(m))
 
 
-def census_targets(census: Census, variables: list[str]) -> dict[str, dict]:
-    """Census person counts of each margin variable: ``{var: {level: count}}``."""
+def census_targets(census: Any, margins: list) -> dict:
+    """Census person counts of each margin: ``{var: {level: count}}``; a list of names is a
+    crossed margin ``{(v1, v2): {(l1, l2): count}}`` (e.g. ``[region, sex, age_group]``)."""
     out = {}
-    for v in variables:
-        if isinstance(census, Census) and v not in census.persons.columns:
+    for m in margins:
+        key = _margin_key(m)
+        if isinstance(key, tuple):
+            persons = getattr(census, "persons", None)
+            if persons is None:
+                raise SurveyError("crossed margins need the census persons in memory",
+                                  argument="weighting", expected="a person-level census",
+                                  found="a streamed Parquet census",
+                                  hint="give the margins one at a time (rake)")
+            missing = [c for c in key if c not in persons.columns]
+            if missing:
+                raise SurveyError("calibration margin not in the census", argument="weighting",
+                                  expected="person columns of the census",
+                                  found=", ".join(missing))
+            out[key] = persons.groupby(list(key), observed=True).size().to_dict()
+            continue
+        if isinstance(census, Census) and key not in census.persons.columns:
             raise SurveyError("calibration margin not in the census", argument="weighting",
-                              expected="person columns of the census", found=v)
-        out[v] = census.person_counts(v)
+                              expected="person columns of the census", found=key)
+        out[key] = census.person_counts(key)
     return out
 
 
-def _expand(hw: Any, households: pd.DataFrame, persons: pd.DataFrame, spec: dict):
-    """The person rows with their household's weight, and the chain continued on them."""
-    hh_w = pd.Series(hw.values, index=households["household_id"].to_numpy())
-    person_frame = persons.assign(household_weight=hh_w.reindex(
-        persons["household_id"].to_numpy()).to_numpy())
-    return person_frame, hw.expand(person_frame, household="household_id",
-                                   psu=spec["frame"]["psu"])
+@dataclass
+class Weighted:
+    """The result of the weighting chain.
+
+    Attributes
+    ----------
+    persons : DataFrame
+        Respondents with ``weight`` (and ``household_weight``, the weight before the person
+        steps).
+    households : DataFrame
+        Responding households with ``weight``.
+    steps : list
+        The steps for the report (:class:`migsurvey.report.WeightStep`).
+    weights : weighting.Weights
+        The person-level chain; its calibration records feed the linearised variance.
+    household_weights : weighting.Weights
+        The household-level chain (eligibility, nonresponse) on every selected household.
+    diagnostics : list of str
+        The warnings of :func:`migsurvey.diagnostics.weighting_diagnostics`.
+    """
+
+    persons: pd.DataFrame
+    households: pd.DataFrame
+    steps: list
+    weights: Any
+    household_weights: Any
+    diagnostics: list[str] = field(default_factory=list)
 
 
-def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Census,
-                  spec: dict) -> tuple[pd.DataFrame, pd.DataFrame, list, Any]:
+def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
+                  spec: dict) -> Weighted:
     """Run the weighting chain of ``spec["weighting"]``.
 
-    Household steps (``nonresponse``) run on every selected household, from the base weight
-    ``1 / (π₁ π₂|₁)``; person steps (``rake``, ``calibrate``, ``trim``) run on the persons of
-    responding households, starting from their household's weight. Both are one
-    :class:`weighting.Weights` chain (``expand`` carries the household weights to the
-    persons), so the linearised variance and replicate weights include the nonresponse
-    adjustment. With ``calibrate`` and
-    ``cluster: household_id`` (integrated calibration) every member keeps one weight, which
-    is then also the household weight; otherwise the household weight is the weight before
-    the person steps.
-
-    Returns
-    -------
-    persons, households, steps, weights
-        Persons with ``weight``; responding households with ``weight``; the steps for the
-        report (:class:`migsurvey.report.WeightStep`); the person-level
-        :class:`weighting.Weights` (its calibration record feeds the variance).
+    Household steps run on every selected household from the base weight ``1 / (π₁ π₂|₁)``:
+    ``eligibility`` spreads the weight of unknown-eligibility cases (AAPOR 3.x) over the
+    cases of known eligibility within its cells; ``nonresponse`` moves the weight of eligible
+    nonrespondents (2.x) to the respondents (1.x) of their cells; not-eligible cases (4.x)
+    keep their weight and have no persons. Person steps (``rake``, ``calibrate``, ``trim``)
+    run on the persons of responding households, starting from their household's weight;
+    margins are census counts, a list of names being a crossed margin. With ``calibrate`` and
+    ``cluster: household`` (integrated calibration) every member keeps one weight, which is
+    then also the household weight; otherwise the household weight is the weight before the
+    person steps. Household and person steps are one :class:`weighting.Weights` chain
+    (``expand`` carries the household weights to the persons), so the linearised variance and
+    the replicate weights include the eligibility and nonresponse adjustments.
     """
+    from migsurvey.diagnostics import weighting_diagnostics
     from migsurvey.report import WeightStep
     from weighting import Weights
 
+    disp = spec.get("interviews", {}).get("disposition", "disposition")
+    households = _with_key(households)
+    persons = _with_key(persons)
     steps: list[WeightStep] = []
     hw = Weights(households, "base_weight")
     resp = households["responded"].to_numpy(bool)
@@ -197,37 +257,34 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
     integrated = False
     for i, step in enumerate(spec["weighting"]):
         (name, opt), = step.items()
-        if name == "nonresponse":
+        if name in ("eligibility", "nonresponse"):
             if pw is not None:
-                raise SurveyError("nonresponse must come before person-level steps",
-                                  argument=f"weighting[{i}]", expected="nonresponse first",
-                                  found=name)
-            hw = hw.adjust_nonresponse("disposition", by=opt["cells"])
+                raise SurveyError(f"{name} must come before person-level steps",
+                                  argument=f"weighting[{i}]",
+                                  expected="eligibility and nonresponse first", found=name)
+            cells = opt["cells"] or None
+            try:
+                if name == "eligibility":
+                    hw = hw.adjust_eligibility(disp, by=cells)
+                    desc = ("unknown eligibility (AAPOR 3.x) spread over known eligibility"
+                            + (f" within {' × '.join(cells)}" if cells else ""))
+                else:
+                    hw = hw.adjust_nonresponse(disp, by=cells,
+                                               min_respondents=opt["min_respondents"])
+                    desc = f"weighting classes {' × '.join(cells or ['all'])}"
+            except SurveyError as exc:
+                raise _step_error(spec, i, name, exc) from None
             rec = hw.history[-1]
-            steps.append(WeightStep("nonresponse", hw.values[resp],
-                                    f"weighting classes {' × '.join(opt['cells'])}"
-                                    + (f"; {'; '.join(rec.notes)}" if rec.notes else "")))
+            steps.append(WeightStep(name, hw.values[resp],
+                                    desc + (f"; {'; '.join(rec.notes)}" if rec.notes else "")))
             continue
         if pw is None:
-            person_frame, pw = _expand(hw, households, persons, spec)
+            person_frame, pw = _person_weights(hw, households, persons, spec)
         before = pw.values
-        if name == "rake":
-            pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
-                         max_iter=opt["max_iter"])
-            desc = "raking to census counts of " + ", ".join(opt["margins"])
-        elif name == "calibrate":
-            kw = {"method": opt["method"]}
-            if opt["bounds"]:
-                kw["bounds"] = tuple(opt["bounds"])
-            if opt.get("cluster"):
-                kw["cluster"] = opt["cluster"]
-                integrated = opt["cluster"] == "household_id"
-            pw = pw.calibrate(census_targets(census, opt["margins"]), **kw)
-            desc = f"{opt['method']} calibration to census counts of " + ", ".join(opt["margins"])
-        else:
-            kw = {k: v for k, v in opt.items() if v is not None}
-            pw = pw.trim(**kw)
-            desc = "trimming " + ", ".join(f"{k}={v:g}" for k, v in kw.items())
+        try:
+            pw, desc, integrated = _person_step(pw, name, opt, i, census, integrated)
+        except SurveyError as exc:
+            raise _step_error(spec, i, name, exc) from None
         rec = pw.history[-1]
         margins = None
         if rec.targets is not None:
@@ -235,15 +292,77 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
         steps.append(WeightStep(name, pw.values, desc, g=pw.values / np.where(before > 0, before, 1),
                                 margins=margins, convergence=list(rec.trace) or None))
     if pw is None:
-        person_frame, pw = _expand(hw, households, persons, spec)
+        person_frame, pw = _person_weights(hw, households, persons, spec)
     persons_out = person_frame.assign(weight=pw.values)
     hh_resp = households.loc[resp].copy()
     if integrated:
-        first = persons_out.drop_duplicates("household_id").set_index("household_id")["weight"]
-        hh_resp["weight"] = first.reindex(hh_resp["household_id"]).to_numpy()
+        first = persons_out.drop_duplicates(HH_KEY).set_index(HH_KEY)["weight"]
+        hh_resp["weight"] = first.reindex(hh_resp[HH_KEY]).to_numpy()
     else:
         hh_resp["weight"] = hw.values[resp]
-    return persons_out, hh_resp.reset_index(drop=True), steps, pw
+    hh_resp = hh_resp.reset_index(drop=True)
+    diag = weighting_diagnostics(persons_out, pw, steps, spec)
+    return Weighted(persons_out, hh_resp, steps, pw, hw, diag)
+
+
+def _person_step(pw: Any, name: str, opt: dict, i: int, census: Any, integrated: bool):
+    """One person-level step of the chain: (new Weights, description, integrated)."""
+    if name == "rake":
+        pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
+                     max_iter=opt["max_iter"])
+        desc = "raking to census counts of " + _margins_text(opt["margins"])
+    elif name == "calibrate":
+        kw: dict[str, Any] = {"method": opt["method"]}
+        if opt["bounds"]:
+            kw["bounds"] = tuple(opt["bounds"])
+        if opt.get("cluster"):
+            if opt["cluster"] not in _CLUSTER_NAMES:
+                raise SurveyError("integrated calibration clusters households",
+                                  argument=f"weighting[{i}].calibrate.cluster",
+                                  expected="household", found=repr(opt["cluster"]))
+            kw["cluster"] = HH_KEY
+            integrated = True
+        pw = pw.calibrate(census_targets(census, opt["margins"]), **kw)
+        desc = (f"{opt['method']} calibration to census counts of "
+                + _margins_text(opt["margins"])
+                + ("; one weight per household (integrated)" if integrated else ""))
+    else:
+        kw = {k: v for k, v in opt.items() if v is not None}
+        pw = pw.trim(**kw)
+        desc = "trimming " + ", ".join(f"{k}={v:g}" for k, v in kw.items())
+    return pw, desc, integrated
+
+
+def _step_error(spec: dict, i: int, name: str, exc: SurveyError) -> SurveyError:
+    """The weighting layer's refusal, pointed at the step of the specification."""
+    from migsurvey.spec import spec_error
+
+    where = f"weighting[{i}].{name}"
+    inner = exc.argument if exc.argument and not exc.argument.startswith(where) else None
+    return spec_error(spec, where, exc.message + (f" ({inner})" if inner else ""),
+                      exc.expected or "", exc.found or "", exc.hint, key=True)
+
+
+def _margins_text(margins: list) -> str:
+    return ", ".join(m if isinstance(m, str) else " × ".join(m) for m in margins)
+
+
+def _with_key(df: pd.DataFrame) -> pd.DataFrame:
+    if HH_KEY in df.columns:
+        return df
+    return df.assign(**{HH_KEY: df["household_id"].to_numpy()})
+
+
+def _person_weights(hw: Any, households: pd.DataFrame, persons: pd.DataFrame, spec: dict):
+    """The person rows with their household's weight, and the chain continued on them."""
+    hh_w = pd.Series(hw.values, index=households[HH_KEY].to_numpy())
+    w = hh_w.reindex(persons[HH_KEY].to_numpy()).to_numpy()
+    if np.isnan(w).any():
+        raise SurveyError("persons whose household has no weight", argument="persons",
+                          expected="every person in a selected household",
+                          found=f"{int(np.isnan(w).sum())} persons")
+    frame = persons.assign(household_weight=w)
+    return frame, hw.expand(frame, household=HH_KEY, psu=spec["frame"]["psu"])
 
 
 # --------------------------------------------------------------------------------------
@@ -253,18 +372,20 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Censu
 def derive_persons(persons: pd.DataFrame, spec: dict) -> pd.DataFrame:
     """Add the migration concepts (:func:`questionnaires.derive`) and the indicator columns.
 
-    ``derive`` gives ``acquired_citizenship_period`` (acquired the reporting country's
-    citizenship in the reference year), the numerator of MI 1.2; this adds
-    ``foreign_citizen_start`` (foreign citizen at the start of the year: ``foreign_citizen``
-    or ``acquired_citizenship_period``), its denominator.
+    Unknown stays unknown: a derived value that cannot be decided stays missing, and an
+    indicator that reads it is refused by :func:`estimate_indicators` with the missing question
+    named. :func:`estimation.indicators.indicator_variables` adds ``foreign_citizen_start``
+    (foreign citizens at the start of the year, the MI 1.2 denominator) and ``age_group``
+    (``frame.age_breaks``) where their inputs are present.
     """
-    from estimation.indicators import indicator_variables
+    from estimation.indicators.variables import indicator_variables
     from questionnaires import derive
 
     ref = spec.get("reference_date") or f"{spec['reference_year']}-12-31"
     d = derive(persons, country=spec["country"], reference_date=ref)
+    age = "age" if "age" in d.columns else None
     # unknown stays unknown (<NA>): an indicator that needs an unknown value is refused
-    return indicator_variables(d)
+    return indicator_variables(d, age=age, age_breaks=spec["frame"]["age_breaks"])
 
 
 #: Indicator variable → column of the pipeline's data (see :func:`derive_persons`).
@@ -279,45 +400,112 @@ def household_frame(households: pd.DataFrame, emigrants: pd.DataFrame | None,
     The emigrant roster (:func:`questionnaires.derive_emigrants`) gives one record per
     emigrant with the reporting household's design columns and weight; households without
     an emigrant keep one record outside the universe
-    (:func:`estimation.indicators.emigrant_records`). Without a roster the households are
-    returned as they are, and MI 1.4 is refused for lack of its variables, never 0.
+    (:func:`estimation.indicators.emigrant_records`). Households and roster are matched on
+    ``hh_key`` (EA and household number, :mod:`migsurvey.inputs`). Without a roster the
+    households are returned as they are, and MI 1.4 is refused for lack of its variables,
+    never 0.
     """
     from estimation.indicators import emigrant_records
-    from migsurvey.synthetic import AGE_BREAKS
     from questionnaires import derive_emigrants
 
+    households = _with_key(households)
     if emigrants is None:
         return households.copy()
     ref = spec.get("reference_date") or f"{spec['reference_year']}-12-31"
-    roster = derive_emigrants(emigrants.drop(columns=["ea_id"], errors="ignore"),
+    if HH_KEY not in emigrants.columns and "household_id" not in emigrants.columns:
+        raise SurveyError("the emigrant roster does not name its households",
+                          argument="interviews.emigrants",
+                          expected="the EA and household columns of each emigrant",
+                          found=", ".join(map(str, emigrants.columns[:10])) or "no columns")
+    em = _with_key(emigrants)
+    roster = derive_emigrants(em.drop(columns=["ea_id", "household_id"], errors="ignore"),
                               country=spec["country"], reference_date=ref)
-    return emigrant_records(households, roster, household="household_id",
-                            age_breaks=AGE_BREAKS)
+    return emigrant_records(households, roster, household=HH_KEY,
+                            age_breaks=spec["frame"]["age_breaks"])
 
 
-def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights: Any,
-                        spec: dict) -> tuple[pd.DataFrame, dict]:
+def indicator_inputs(code: str) -> tuple[str, ...]:
+    """The data columns indicator ``code`` reads (numerators, denominators, universes)."""
+    from estimation.indicators import REGISTRY
+
+    cols: list[str] = []
+    for m in REGISTRY[code].measures:
+        cols += [c for c in m.variables if c not in cols]
+    return tuple(cols)
+
+
+def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person") -> None:
+    """Refuse indicator ``code`` before anything is estimated when a variable it reads is
+    absent or unknown, naming the question that would settle it
+    (:func:`estimation.indicators.variables.questions_for`); unknown is never published as
+    "no"."""
+    from estimation.indicators.variables import questions_for
+
+    for col in indicator_inputs(code):
+        absent, _names = questions_for(col, data)
+        extra = (" (or declare interviews.usual_residents: true when the persons file lists "
+                 "only usual residents)" if col == "usual_resident" else "")
+        if col not in data.columns:
+            missing = absent or [col]
+            raise SurveyError(
+                f"{code} cannot be estimated: the interviews lack the question "
+                f"{', '.join(missing)}", argument="estimation.indicators",
+                expected=f"the answer column(s) {', '.join(missing)} ({unit} file)",
+                found=f"no {col!r} could be derived",
+                hint=f"map the question with columns: {{{missing[0]}: YOUR_COLUMN}}, or remove "
+                     f"{code} from estimation.indicators{extra}")
+        unknown = int(pd.isna(data[col]).sum())
+        if unknown:
+            plural = len(absent) > 1
+            because = (f"the question{'s' if plural else ''} {', '.join(absent)} "
+                       f"{'are' if plural else 'is'} not in the interviews" if absent
+                       else "answers are missing, 'dk' or 'XXX'")
+            raise SurveyError(
+                f"{code} cannot be estimated: {col} is unknown for {unknown:,} {unit}s because "
+                f"{because}", argument="estimation.indicators",
+                expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
+                hint=(f"ask {absent[0]} (and map it with columns:), or remove {code} from "
+                      f"estimation.indicators{extra}" if absent else
+                      "impute or follow up the unknown answers; unknown is never counted as no"))
+
+
+def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
+                        spec: dict, *, replicate_design: Any = None) -> tuple[pd.DataFrame, dict]:
     """Indicator tables with SEs, CIs, quality flags and suppression, for every ``by``.
 
-    Person indicators use ``SurveyDesign(persons, ids="ea_id", strata="stratum",
+    Person indicators use ``SurveyDesign(persons, ids=<frame.psu>, strata="stratum",
     weights=<Weights>)`` so the linearised variance accounts for the calibration; household
-    indicators (MI 1.4) a household design with the household weights. Each disaggregation
-    of ``estimation.by`` is one :func:`estimation.indicators.indicator_table` call (margins
-    included); the national totals are kept once.
+    indicators (MI 1.4) a household design with the household weights. ``estimation.variance``
+    ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. All
+    disaggregations of ``estimation.by`` go into one
+    :func:`estimation.indicators.indicator_table` call per unit (margins included, each cell
+    once), so that disclosure control protects the groupings together. An indicator whose
+    inputs are absent or unknown is refused (:func:`check_indicator_inputs`).
     """
     from estimation import SurveyDesign
     from estimation.indicators import indicator_table
 
     est = spec["estimation"]
+    psu = spec["frame"]["psu"]
     codes = est["indicators"]
     person_codes = [c for c in codes if c not in HOUSEHOLD_INDICATORS]
     hh_codes = [c for c in codes if c in HOUSEHOLD_INDICATORS]
+    for c in person_codes:
+        check_indicator_inputs(c, persons)
+    if hh_codes:
+        if households is None:
+            raise SurveyError(f"{hh_codes[0]} needs the households file",
+                              argument="estimation.indicators",
+                              expected="weighted households (--households)", found="none")
+        for c in hh_codes:
+            check_indicator_inputs(c, households, unit="household")
     designs = {}
     if person_codes:
-        designs["person"] = (SurveyDesign(persons, ids="ea_id", strata="stratum", weights=weights,
-                                          lonely_psu=est["lonely_psu"]), person_codes)
+        d = replicate_design if replicate_design is not None else SurveyDesign(
+            persons, ids=psu, strata="stratum", weights=weights, lonely_psu=est["lonely_psu"])
+        designs["person"] = (d, person_codes)
     if hh_codes:
-        designs["household"] = (SurveyDesign(households, ids="ea_id", strata="stratum",
+        designs["household"] = (SurveyDesign(households, ids=psu, strata="stratum",
                                              weights="weight", lonely_psu=est["lonely_psu"]),
                                 hh_codes)
     if est["variance"] != "taylor":
@@ -326,36 +514,46 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame, weights
         # re-weighted through the recorded steps
         opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
             if est["variance"] == "bootstrap" else {}
-        designs = {u: (d.replicate(est["variance"], **opts), c) for u, (d, c) in designs.items()}
+        designs = {u: (d if (u == "person" and replicate_design is not None)
+                       else d.replicate(est["variance"], **opts), c)
+                   for u, (d, c) in designs.items()}
+    if not spec["quality"].get("disclosure", True):
+        warnings.warn("quality.disclosure is false: indicator tables are not protected by cell "
+                      "suppression and may disclose confidential cells", SurveyWarning,
+                      stacklevel=2)
     frames, objects = [], {}
-    has_total = [] in est["by"]
-    first: dict[str, list] = {}
     for unit, (design, unit_codes) in designs.items():
         have = design_columns(design)
-        usable = [g for g in est["by"] if all(c in have for c in g)]
-        first[unit] = usable[0] if usable else []
-        for grouping in est["by"]:
+        groupings = []
+        for i, grouping in enumerate(est["by"]):
             if any(c not in have for c in grouping):
                 if unit == "household":
                     continue  # person characteristics do not classify households
-                raise SurveyError("disaggregation variable not in the data",
-                                  argument="estimation.by", expected="columns of the sample",
-                                  found=", ".join(c for c in grouping if c not in have))
-            kw = {} if spec["quality"]["suppress"] else {"suppression": None}
-            t = indicator_table(design, unit_codes, by=list(grouping), margins=True,
-                                variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
-                                level=est["level"], **kw)
-            objects[(unit, tuple(grouping))] = t
-            tab = t.table
-            if grouping and (has_total or grouping != first[unit]):
-                # national totals once: from the by=[] call, else from the first grouping
-                tab = tab[~(tab[list(grouping)].astype(str) == TOTAL).all(axis=1)]
-            frames.append(tab.assign(unit=unit))
+                from migsurvey.spec import spec_error
+
+                raise spec_error(spec, f"estimation.by[{i}]",
+                                 "disaggregation variable not in the data",
+                                 "columns of the persons (after the columns: mapping) or "
+                                 "derived variables",
+                                 ", ".join(c for c in grouping if c not in have))
+            groupings.append(list(grouping))
+        # one call for all groupings: they are published from the same data, so their cells
+        # are suppressed together (a cell hidden in one table is not recoverable from another)
+        kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
+        t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
+                            variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
+                            level=est["level"], **kw)
+        objects[(unit, tuple(tuple(g) for g in groupings))] = t
+        frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     dims = list(dict.fromkeys(c for g in est["by"] for c in g))
     for c in dims:
         if c in table.columns:
             table[c] = table[c].astype(object).where(table[c].notna(), TOTAL)
+    if len(table):
+        # a margin of one grouping is a domain of another ([sex] and [sex, age_group]): once
+        key = ["unit", "indicator", "measure", *[c for c in dims if c in table.columns]]
+        table = table.drop_duplicates(key, keep="first").reset_index(drop=True)
     return table, objects
 
 
@@ -423,13 +621,18 @@ def _sampling_select(frame, allocation, census, spec, rng):
                 id=fr["psu"], seed=rng)
     psus = s1.units.rename(columns={"pi": "pi1"})[[fr["psu"], "stratum", "pi1"]]
     # listing and screening of the selected EAs
-    listing = census.households_in(psus[fr["psu"]])
+    listing = _with_key(census.households_in(psus[fr["psu"]]))
     hsel = sel["household"]
     screen_col = hsel["screening"]
     if screen_col not in listing.columns:
         raise SurveyError("screening column not in the listing", argument="selection.household."
                           "screening", expected="a household column", found=screen_col)
-    listing["screen"] = np.where(listing[screen_col].astype(bool), "migrant", "other")
+    flag = listing[screen_col]
+    if flag.isna().any():
+        raise SurveyError("the screening column has missing values", argument="selection."
+                          "household.screening", expected="a classification of every household",
+                          found=f"{int(flag.isna().sum())} households without one")
+    listing["screen"] = np.where(flag.astype(bool), "migrant", "other")
     take = hsel["take"]
     unknown = sorted(set(listing["screen"]) - set(take))
     if unknown:
@@ -442,9 +645,9 @@ def _sampling_select(frame, allocation, census, spec, rng):
                         cells.to_numpy())
     n2 = pd.Series(wanted, index=cells.index)
     s2 = select(listing, n2, method=hsel["method"], strata=[fr["psu"], "screen"],
-                id="household_id", seed=rng)
+                id=HH_KEY, seed=rng)
     units = s2.units.rename(columns={"pi": "pi2"}).drop(
-        columns=[c for c in ("pi_1", "fpc_1", "weight") if c in s2.units.columns])
+        columns=[c for c in ("pi_1", "fpc_1", "weight", "stratum_1") if c in s2.units.columns])
     units = units.merge(psus, on=fr["psu"], how="left", validate="many_to_one")
     units["base_weight"] = 1.0 / (units["pi1"] * units["pi2"])
     return psus.reset_index(drop=True), units.reset_index(drop=True)
@@ -496,16 +699,19 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
         run.psus, selected = select_sample(run.frame, run.allocation, run.census, spec, rng)
     tick(2)
     with _stopwatch(t, "fieldwork"):
-        fw: Fieldwork = run_fieldwork(selected, run.census.persons_in(run.psus["ea_id"]),
+        psu_ids = run.psus[spec["frame"]["psu"]]
+        emigrants_in = getattr(run.census, "emigrants_in", None)
+        fw: Fieldwork = run_fieldwork(selected, run.census.persons_in(psu_ids),
                                       response=spec["fieldwork"]["response"], seed=rng,
-                                      emigrants=run.census.emigrants_in(run.psus["ea_id"]))
+                                      emigrants=emigrants_in(psu_ids) if emigrants_in else None)
         run.households = fw.households
         persons = derive_persons(fw.persons, spec)
     tick(3)
     with _stopwatch(t, "weighting"):
-        run.persons, hh, run.weight_steps, run.weights = weight_sample(
-            fw.households, persons, run.census, spec)
-        run.household_sample = household_frame(hh, fw.emigrants, spec)
+        wt = weight_sample(fw.households, persons, run.census, spec)
+        run.persons, run.weight_steps, run.weights = wt.persons, wt.steps, wt.weights
+        run.diagnostics = wt.diagnostics
+        run.household_sample = household_frame(wt.households, fw.emigrants, spec)
     tick(4)
     if estimate:
         with _stopwatch(t, "estimation"):
@@ -513,3 +719,76 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
                 run.persons, run.household_sample, run.weights, spec)
     tick(5)
     return run
+
+
+# --------------------------------------------------------------------------------------
+# real fieldwork
+
+
+def weight_interviews(spec: dict, households: Any, persons: Any, *,
+                      census: Any = None, emigrants: Any = None) -> tuple[Any, Weighted]:
+    """Weight the office's interview files with the chain of the specification.
+
+    Parameters
+    ----------
+    spec : dict
+        A checked specification.
+    households, persons : path or DataFrame
+        The households file (selected households with their AAPOR disposition, base weight
+        and stratum; the output of ``migsurvey select`` plus the disposition) and the persons
+        file (one row per interviewed person), read through ``interviews.columns`` (or
+        ``columns``).
+    census : optional
+        The census for calibration targets (default: :func:`load_census`).
+    emigrants : path or DataFrame, optional
+        The emigrant roster (default ``interviews.emigrants``): the households of the result
+        are then the emigrant records of MI 1.4 (:func:`household_frame`).
+
+    Returns
+    -------
+    interviews, weighted
+        The :class:`migsurvey.inputs.Interviews` read, and the :class:`Weighted` result
+        whose persons carry the derived variables.
+    """
+    iv = read_interviews(spec, households, persons)
+    census = census if census is not None else load_census(spec)
+    answers = iv.persons
+    if spec["interviews"]["usual_residents"]:
+        # the roster lists usual residents: a person without an answer of their own is one
+        member = answers["usual_member"].astype(object) if "usual_member" in answers else None
+        answers = answers.assign(usual_member=("yes" if member is None
+                                               else member.where(member.notna(), "yes")))
+    try:
+        derived = derive_persons(answers, spec)
+    except SurveyError as exc:
+        raise _answer_error(spec, iv.mapping, exc) from None
+    wt = weight_sample(iv.households, derived, census, spec)
+    wt.households = household_frame(wt.households, read_roster(spec, emigrants), spec)
+    return iv, wt
+
+
+def _answer_error(spec: dict, mapping: Any, exc: SurveyError) -> SurveyError:
+    """A refusal of :func:`questionnaires.derive`, pointed at the mapped column of the
+    persons file (and its line in the specification) instead of a Python argument."""
+    import re
+
+    from migsurvey.spec import spec_error
+
+    hit = re.search(r"column '([^']+)'", exc.message)
+    std = hit.group(1) if hit else None
+    if std is not None and std in mapping.columns:
+        return spec_error(spec, f"{mapping.key}.{std}",
+                          f"{exc.message} (persons file column {mapping.file_name(std)!r})",
+                          exc.expected or "", exc.found or "", exc.hint)
+    return SurveyError(exc.message, argument="persons file"
+                       + (f" column {std!r}" if std else ""), expected=exc.expected,
+                       found=exc.found, hint=exc.hint)
+
+
+def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: Any = None,
+                        emigrants: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
+    """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
+    ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
+    _iv, wt = weight_interviews(spec, households, persons, census=census, emigrants=emigrants)
+    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+    return table, objects, wt

@@ -1,11 +1,20 @@
 """Survey specification: one YAML file describes a whole survey.
 
-The file names the frame, the strata, the sample size and its allocation, the selection at
-each stage with its screening, the simulated fieldwork (demo and simulation only), the
-weighting chain, the indicators and their disaggregations, and the quality and suppression
-rules. :func:`load_spec` reads it, fills in defaults and checks every key against
-:data:`SCHEMA`; an error names the file, the line and the column of the offending key, what
-was expected and what was found.
+The file names the census and the interview files with a ``columns:`` mapping to the
+package's standard names, the frame, the strata, the sample size and its allocation, the
+selection at each stage with its screening, the simulated fieldwork (demo and simulation
+only), the weighting chain, the indicators and their disaggregations, the weighting
+diagnostics, and the quality and suppression rules.
+
+The specification is a typed model (:class:`Spec`, pydantic) checked before anything runs:
+unknown keys, wrong types, NaN and infinity, numbers out of range, unknown countries,
+indicators and quality presets are refused, and every key gets its default, so no later step
+meets a missing key. The YAML is read safely: duplicate keys, anchors/aliases and explicit tags
+are refused and the text is capped at :data:`MAX_SPEC_BYTES`. An error names the file, the line
+and the column of the offending key, what was expected and what was found.
+
+:func:`parse_spec` returns the checked specification as a plain ``dict`` (the model's dump),
+which the pipeline reads.
 
 Example
 -------
@@ -21,139 +30,291 @@ Traceback (most recent call last):
 ...
 surveycore.errors.SurveyError: invalid survey specification
   argument: <spec>:1:16: sample.psus
-  expected: an integer >= 2
+  expected: an integer from 2 to 10,000,000
 ...
 """
 
 from __future__ import annotations
 
-import copy
+import datetime
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from surveycore import SurveyError
 
+MAX_SPEC_BYTES = 1_000_000
+"""Largest specification accepted (bytes of YAML text)."""
 
-@dataclass(frozen=True)
-class F:
-    """One key of the schema: its type, default, options and children."""
-
-    kind: str  # "str", "int", "float", "bool", "map", "list", "any", "strlist", "dict"
-    default: Any = None
-    required: bool = False
-    options: tuple[str, ...] | None = None
-    fields: dict[str, F] | None = None
-    items: F | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    doc: str = ""
+BAD = "invalid survey specification"
 
 
-def _m(doc: str = "", **fields: F) -> F:
-    return F("map", fields=fields, doc=doc)
+class _Model(BaseModel):
+    """Strict, closed models: no coercion of text to numbers, no unknown keys, no NaN."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False,
+                              validate_default=False)
 
 
-WEIGHT_STEP = F(
-    "dict",
-    doc="one step: {nonresponse: {cells: [...]}} | {rake: {margins: [...]}} | "
-    "{calibrate: {margins: [...], method:, bounds:}} | {trim: {upper:, lower:}}",
-)
-
-#: The whole specification: keys, types, defaults and documentation.
-SCHEMA: F = _m(
-    "a migrant-targeted household survey",
-    name=F("str", "Migration survey", doc="title of the survey and of its report"),
-    country=F("str", "POL", doc="reporting country code (ISO 3166-1 alpha-3)"),
-    reference_year=F("int", 2025, minimum=1900, maximum=2100, doc="census/survey reference year"),
-    seed=F("int", 1, minimum=0, doc="seed of every random step (selection, fieldwork)"),
-    frame=_m(
-        "where the sampling frame comes from",
-        synthetic=_m("generate a synthetic census",
-                     persons=F("int", 400_000, minimum=1_000, doc="census size (persons)"),
-                     seed=F("int", 1, minimum=0),
-                     regions=F("int", 8, minimum=2, maximum=50)),
-        census=F("str", None, doc="folder written by `migsurvey frame --out` (Parquet census)"),
-        psu=F("str", "ea_id", doc="PSU identifier column of the frame"),
-        size=F("str", "households", doc="measure of size of a PSU"),
-        prevalence=F("str", "foreign_born", doc="frame count of the target group"),
-        population=F("str", "persons", doc="frame count the prevalence is a share of"),
-    ),
-    strata=_m(
-        "explicit strata crossed with prevalence classes",
-        by=F("strlist", ["region"], doc="frame columns defining explicit strata"),
-        cuts=F("list", [0.05, 0.15], items=F("float", minimum=0, maximum=1),
-               doc="prevalence class limits (shares)"),
-        labels=F("strlist", ["low", "medium", "high"], doc="names of the prevalence classes"),
-        collapse_below=F("int", 2, minimum=1, doc="merge a class with fewer PSUs into the next"),
-    ),
-    sample=_m(
-        "sample size and allocation",
-        psus=F("int", 120, minimum=2, doc="number of PSUs to select"),
-        allocation=F("str", "power", options=("proportional", "equal", "power", "neyman"),
-                     doc="allocation of PSUs to strata (power: n_h ∝ X_h^q, X_h = target "
-                         "group count; neyman: n_h ∝ N_h √(P_h(1−P_h)))"),
-        power=F("float", 0.5, minimum=0, maximum=1, doc="exponent of the power allocation"),
-        min_per_stratum=F("int", 2, minimum=1, doc="fewest PSUs in a stratum"),
-    ),
-    selection=_m(
-        "selection at each stage",
-        psu=_m(method=F("str", "pps_systematic", options=("pps_systematic", "sampford",
-                                                            "srs", "systematic")),
-               size=F("str", "households")),
-        household=_m(
-            screening=F("str", "migrant_household",
-                        doc="household column observed at listing that classifies households"),
-            take=F("dict", {"migrant": 12, "other": 4},
-                   doc="households selected per PSU in each screening class"),
-            method=F("str", "srs", options=("srs", "systematic")),
-        ),
-    ),
-    fieldwork=_m(
-        "simulated fieldwork (demo and simulation only)",
-        response=_m(base=F("float", 0.9, minimum=0, maximum=1),
-                    migrant=F("float", 0.8, minimum=0, maximum=2,
-                              doc="response multiplier for migrant households"),
-                    urban=F("float", 0.85, minimum=0, maximum=2,
-                            doc="response multiplier in urban EAs")),
-    ),
-    weighting=F("list", [{"nonresponse": {"cells": ["urban", "screen"]}},
-                         {"rake": {"margins": ["region", "sex", "age_group"]}}],
-                items=WEIGHT_STEP, doc="the weighting chain, applied in order"),
-    estimation=_m(
-        "designs, indicators and domains",
-        indicators=F("strlist", ["MI1.1", "MI1.2", "MI1.3", "MI1.4"]),
-        by=F("list", [[], ["sex"], ["age_group"], ["region"]], items=F("any"),
-             doc="disaggregations: a list of column lists ([] = national total)"),
-        level=F("float", 0.95, minimum=0.5, maximum=0.999),
-        variance=F("str", "taylor", options=("taylor", "JKn", "bootstrap"),
-                   doc="Taylor linearisation or replicate weights"),
-        replicates=F("int", 200, minimum=10, doc="bootstrap replicates"),
-        lonely_psu=F("str", "adjust", options=("fail", "adjust", "remove", "certainty",
-                                               "average")),
-    ),
-    quality=_m(
-        "quality flags and suppression",
-        preset=F("str", "statcan_cchs", doc="quality-rule preset of the estimation layer"),
-        suppress=F("bool", True, doc="blank unreliable estimates in published tables"),
-    ),
-    output=_m(formats=F("strlist", ["csv"], doc="csv, parquet, xlsx, sdmx")),
-)
+# ------------------------------------------------------------------------------ columns
 
 
-WEIGHT_STEPS = {
-    "nonresponse": _m(cells=F("strlist", ["urban", "screen"])),
-    "rake": _m(margins=F("strlist", ["region", "sex", "age_group"]),
-               tol=F("float", 1e-8, minimum=0), max_iter=F("int", 100, minimum=1)),
-    "calibrate": _m(margins=F("strlist", ["region", "sex", "age_group"]),
-                    method=F("str", "linear", options=("linear", "raking", "logit", "truncated")),
-                    bounds=F("list", None, items=F("float", minimum=0)),
-                    cluster=F("str", None, doc="household id column: integrated calibration "
-                                               "(one weight per household)")),
-    "trim": _m(upper=F("float", None, minimum=0), lower=F("float", None, minimum=0)),
+class ColumnCodes(_Model):
+    """A mapped column whose codes differ from the standard ones, e.g. sex 1/2 → F/M."""
+
+    column: str = Field(description="column of the file")
+    codes: dict[int | str, str] = Field(
+        default_factory=dict,
+        description="file code → standard code (e.g. {1: M, 2: F}); codes not listed are "
+                    "refused when the file is read")
+
+
+ColumnMap = dict[str, str | ColumnCodes]
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+class Synthetic(_Model):
+    """Generate a synthetic census (demo, simulation)."""
+
+    persons: int = Field(400_000, ge=1_000, le=200_000_000, description="census size (persons)")
+    seed: int = Field(1, ge=0)
+    regions: int = Field(8, ge=2, le=50)
+
+
+class FrameSpec(_Model):
+    """Where the sampling frame comes from."""
+
+    census: str | None = Field(None, description="census: one person-level file (csv, parquet, "
+                               "dta, sav, xlsx), a folder of Parquet files (a dataset), a "
+                               ".duckdb database (with `table`), or the three-table folder "
+                               "written by `migsurvey frame --synthetic`")
+    table: str | None = Field(None, description="table of a .duckdb census")
+    synthetic: Synthetic = Field(default_factory=Synthetic,
+                                 description="synthetic census (when `census` is not given)")
+    psu: str = Field("ea_id", description="PSU (enumeration area) column, a standard name")
+    size: str = Field("households", description="measure of size of a PSU")
+    prevalence: str = Field("foreign_born", description="frame count of the target group")
+    population: str = Field("persons", description="frame count the prevalence is a share of")
+    age_breaks: list[Annotated[int, Field(ge=0, le=120)]] = Field(
+        [0, 15, 30, 45, 60], description="lower limits of the age groups (`age_group`)")
+
+
+class Strata(_Model):
+    """Explicit strata crossed with prevalence classes."""
+
+    by: list[str] = Field(["region"], description="frame columns defining explicit strata")
+    cuts: list[Annotated[float, Field(ge=0, le=1)]] = Field(
+        [0.05, 0.15], description="prevalence class limits (shares)")
+    labels: list[str] = Field(["low", "medium", "high"], description="names of the classes")
+    collapse_below: int = Field(2, ge=1, description="merge a class with fewer PSUs into the next")
+
+
+class Sample(_Model):
+    """Sample size and allocation."""
+
+    psus: int = Field(120, ge=2, le=10_000_000, description="number of PSUs to select")
+    allocation: Literal["proportional", "equal", "power", "neyman"] = Field(
+        "power", description="allocation of PSUs to strata (power: n_h ∝ X_h^q, X_h = target "
+        "group count; neyman: n_h ∝ N_h √(P_h(1−P_h)))")
+    power: float = Field(0.5, ge=0, le=1, description="exponent of the power allocation")
+    min_per_stratum: int = Field(2, ge=1, description="fewest PSUs in a stratum")
+
+
+class PsuSelection(_Model):
+    method: Literal["pps_systematic", "sampford", "srs", "systematic"] = "pps_systematic"
+    size: str = Field("households", description="measure of size of the PPS selection")
+
+
+class HouseholdSelection(_Model):
+    screening: str = Field("migrant_household", description="household column observed at "
+                           "listing that classifies households (true: migrant)")
+    take: dict[str, Annotated[int, Field(ge=0, le=100_000)]] = Field(
+        {"migrant": 12, "other": 4}, description="households selected per PSU in each class")
+    method: Literal["srs", "systematic"] = "srs"
+
+
+class Selection(_Model):
+    """Selection at each stage."""
+
+    psu: PsuSelection = Field(default_factory=PsuSelection)
+    household: HouseholdSelection = Field(default_factory=HouseholdSelection)
+
+
+class Response(_Model):
+    base: float = Field(0.9, ge=0, le=1)
+    migrant: float = Field(0.8, ge=0, le=2, description="response multiplier, migrant households")
+    urban: float = Field(0.85, ge=0, le=2, description="response multiplier in urban EAs")
+
+
+class FieldworkSpec(_Model):
+    """Simulated fieldwork (demo and simulation only)."""
+
+    response: Response = Field(default_factory=Response)
+
+
+class Interviews(_Model):
+    """The interview files of real fieldwork."""
+
+    households: str | None = Field(None, description="households file: the selected households "
+                                   "(output of `migsurvey select`) with their AAPOR disposition")
+    persons: str | None = Field(None, description="persons file: one row per interviewed person")
+    emigrants: str | None = Field(None, description="emigrant roster: one row per former "
+                                  "household member now abroad (the data of MI 1.4)")
+    usual_residents: bool = Field(False, description="the persons file lists the usual "
+                                  "residents of each household (the roster applied the "
+                                  "residence rule): usual_member is yes for every person "
+                                  "without an answer of their own")
+    disposition: str = Field("disposition", description="AAPOR final disposition column (1.x "
+                             "respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not "
+                             "eligible)")
+    columns: ColumnMap | None = Field(None, description="the keys of `columns` that differ "
+                                      "for the interview files (other names or codes)")
+
+
+Margin = str | list[str]
+
+
+class EligibilityOptions(_Model):
+    cells: list[str] = Field([], description="classes of the unknown-eligibility adjustment")
+
+
+class NonresponseOptions(_Model):
+    cells: list[str] = Field(["urban", "screen"], description="weighting classes")
+    min_respondents: int = Field(20, ge=1, description="merge smaller classes")
+
+
+class RakeOptions(_Model):
+    margins: list[Margin] = Field(["region", "sex", "age_group"],
+                                  description="margins; a list of names is a crossed margin")
+    tol: float = Field(1e-8, gt=0, le=0.1)
+    max_iter: int = Field(100, ge=1, le=100_000)
+
+
+class CalibrateOptions(_Model):
+    margins: list[Margin] = Field(["region", "sex", "age_group"],
+                                  description="margins; a list of names is a crossed margin, "
+                                  "e.g. [[region, sex, age_group]]")
+    method: Literal["linear", "raking", "logit", "truncated"] = "linear"
+    bounds: list[Annotated[float, Field(ge=0)]] | None = Field(
+        None, min_length=2, max_length=2, description="[L, U] bounds on the g-weights")
+    cluster: str | None = Field(None, description="household id column: integrated calibration "
+                                "(one weight per household); `household` for the household")
+
+
+class TrimOptions(_Model):
+    upper: float | None = Field(None, gt=0)
+    lower: float | None = Field(None, ge=0)
+
+
+WEIGHT_STEPS: dict[str, type[_Model]] = {
+    "eligibility": EligibilityOptions,
+    "nonresponse": NonresponseOptions,
+    "rake": RakeOptions,
+    "calibrate": CalibrateOptions,
+    "trim": TrimOptions,
 }
+HOUSEHOLD_STEPS = ("eligibility", "nonresponse")
+
+
+class Estimation(_Model):
+    """Designs, indicators and domains."""
+
+    indicators: list[str] = Field(["MI1.1", "MI1.2", "MI1.3", "MI1.4"],
+                                  description="indicator codes of the estimation registry")
+    by: list[str | list[str]] = Field([[], ["sex"], ["age_group"], ["region"]],
+                                      description="disaggregations: column lists ([] = total)")
+    level: float = Field(0.95, ge=0.5, le=0.999)
+    variance: Literal["taylor", "JKn", "bootstrap"] = Field(
+        "taylor", description="Taylor linearisation or replicate weights")
+    replicates: int = Field(200, ge=10, le=10_000, description="bootstrap replicates")
+    lonely_psu: Literal["fail", "adjust", "remove", "certainty", "average"] = "adjust"
+
+
+class Diagnostics(_Model):
+    """Weighting diagnostics that warn (console, report, metadata)."""
+
+    g_min: float = Field(0.2, gt=0, le=1, description="warn when a g-weight is below")
+    g_max: float = Field(5.0, ge=1, description="warn when a g-weight is above")
+    kish_deff: float = Field(5.0, ge=1, description="warn when Kish's 1 + CV² of the weights "
+                             "is above")
+    key_variables: list[str] = Field(["foreign_born"], description="variables whose estimate "
+                                     "must not move by more than its SE through calibration")
+    sparse_cell: int = Field(10, ge=1, description="a calibration cell with fewer respondents "
+                             "is sparse")
+    sparse_share: float = Field(0.2, ge=0, le=1, description="warn when more than this share "
+                                "of the cells of a calibration is sparse")
+
+
+class Quality(_Model):
+    """Quality flags and suppression."""
+
+    preset: str = Field("statcan_cchs", description="quality-rule preset of the estimation layer")
+    suppress: bool = Field(True, description="blank unreliable estimates in published tables")
+    disclosure: bool = Field(True, description="disclosure control (cell suppression); false "
+                             "needs care and warns: confidential cells are published")
+
+
+class Output(_Model):
+    formats: list[Literal["csv", "parquet", "xlsx", "sdmx"]] = ["csv"]
+
+
+class Spec(_Model):
+    """A migrant-targeted household survey: the whole specification."""
+
+    name: str = Field("Migration survey", description="title of the survey and of its report")
+    country: str = Field("POL", description="reporting country (ISO 3166-1 alpha-3)")
+    reference_year: int = Field(2025, ge=1900, le=2100, description="census/survey year")
+    reference_date: datetime.date | str | None = Field(None, description="reference date YYYY-MM-DD of the "
+                                       "survey (default: 31 December of reference_year); "
+                                       "periods such as 'the last 12 months' end there")
+    seed: int = Field(1, ge=0, description="seed of every random step (selection, fieldwork)")
+    columns: ColumnMap = Field(default_factory=dict, description="standard name → column of "
+                               "the census and interview files (or {column:, codes:})")
+    frame: FrameSpec = Field(default_factory=FrameSpec)
+    strata: Strata = Field(default_factory=Strata)
+    sample: Sample = Field(default_factory=Sample)
+    selection: Selection = Field(default_factory=Selection)
+    fieldwork: FieldworkSpec = Field(default_factory=FieldworkSpec)
+    interviews: Interviews = Field(default_factory=Interviews)
+    weighting: list[dict[str, Any]] = Field(
+        [{"nonresponse": {"cells": ["urban", "screen"]}},
+         {"rake": {"margins": ["region", "sex", "age_group"]}}],
+        description="the weighting chain, applied in order: eligibility, nonresponse, rake, "
+                    "calibrate, trim")
+    estimation: Estimation = Field(default_factory=Estimation)
+    diagnostics: Diagnostics = Field(default_factory=Diagnostics)
+    quality: Quality = Field(default_factory=Quality)
+    output: Output = Field(default_factory=Output)
+
+    @field_validator("reference_date")
+    @classmethod
+    def _date(cls, v: datetime.date | str | None) -> str | None:
+        if isinstance(v, datetime.date):
+            return v.isoformat()
+        if v is not None:
+            try:
+                return datetime.date.fromisoformat(v).isoformat()
+            except ValueError:
+                raise ValueError("a date YYYY-MM-DD such as 2025-06-30") from None
+        return v
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        from questionnaires.countries import iso_alpha3
+
+        if v not in iso_alpha3():
+            raise ValueError("an ISO 3166-1 alpha-3 country code such as KEN or POL")
+        return v
+
+
+# ------------------------------------------------------------------------------ YAML reading
 
 
 @dataclass(frozen=True)
@@ -167,27 +328,229 @@ class _Marks:
         if key and path + "#key" in self.marks:
             line, col = self.marks[path + "#key"]
             return f"{self.source}:{line}:{col}: {path}"
-        key = path
-        while key and key not in self.marks:
-            key = key.rpartition(".")[0] if "." in key else ""
-        line, col = self.marks.get(key, (0, 0))
+        probe = path
+        while probe and probe not in self.marks:
+            probe = _parent(probe)
+        line, col = self.marks.get(probe, (0, 0))
         return f"{self.source}:{line}:{col}: {path}" if line else f"{self.source}: {path}"
 
 
-def _to_python(node: yaml.Node, path: str, marks: dict[str, tuple[int, int]]) -> Any:
-    marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+def _parent(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _refuse(source: str, node_or_mark, message: str, expected: str, found: str, hint=None):
+    mark = getattr(node_or_mark, "start_mark", node_or_mark)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    raise SurveyError(message, argument=where, expected=expected, found=found, hint=hint)
+
+
+def _check_events(text: str, source: str) -> tuple | None:
+    """The first anchor, alias or explicit tag of the text: ``(mark, expected, found, hint)``."""
+    try:
+        for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+                return (ev.start_mark, "plain YAML without anchors (&) or aliases (*)",
+                        "an anchor or alias", "write the values out where they are used")
+            tag = getattr(ev, "tag", None)
+            implicit = getattr(ev, "implicit", True)
+            explicit = tag is not None and not (implicit is True or (
+                isinstance(implicit, tuple) and any(implicit)))
+            if explicit:
+                return ev.start_mark, "plain YAML without tags (!)", f"the tag {tag}", None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        _refuse(source, mark, "the specification is not valid YAML", "YAML text",
+                str(getattr(exc, "problem", exc)))
+    return None
+
+
+def _key_at(node: yaml.Node | None, mark) -> str:
+    """The key path whose key comes last before ``mark`` (each node visited once, so shared
+    nodes cost nothing)."""
+    best, seen = ("", (-1, -1)), set()
+    target = (mark.line, mark.column)
+    stack = [(node, "")]
+    while stack:
+        n, path = stack.pop()
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                sub = f"{path}.{k.value}" if path else str(k.value)
+                pos = (k.start_mark.line, k.start_mark.column)
+                if best[1] < pos <= target:
+                    best = (sub, pos)
+                stack.append((v, sub))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(n.value))
+    return best[0]
+
+
+def _scalar(node: yaml.ScalarNode, source: str, path: str = "") -> Any:
+    value = yaml.safe_load(yaml.serialize(node))
+    if isinstance(value, float) and not math.isfinite(value):
+        line, col = _mark(node)
+        raise SurveyError(BAD, argument=f"{source}:{line}:{col}: {path}".rstrip(": "),
+                          expected="a finite number", found=repr(value),
+                          hint="NaN and infinity are not values of a specification")
+    return value
+
+
+def _to_python(node: yaml.Node, path: str, marks: dict[str, tuple[int, int]],
+               source: str) -> Any:
+    marks.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
-        out = {}
+        out: dict = {}
         for k, v in node.value:
-            key = str(yaml.safe_load(yaml.serialize(k)))
-            sub = f"{path}.{key}" if path else key
-            marks[sub + "#key"] = (k.start_mark.line + 1, k.start_mark.column + 1)
-            out[key] = _to_python(v, sub, marks)
-            marks[sub] = (v.start_mark.line + 1, v.start_mark.column + 1)
+            if not isinstance(k, yaml.ScalarNode):
+                _refuse(source, k, BAD, "a plain key", "a mapping or list used as a key")
+            key = _scalar(k, source, path)
+            label = str(key)
+            sub = f"{path}.{label}" if path else label
+            if key in out:
+                line, col = _mark(k)
+                raise SurveyError(BAD, argument=f"{source}:{line}:{col}: {sub}",
+                                  expected="each key once", found=f"a second {label!r}",
+                                  hint=f"{sub} is already given at line "
+                                       f"{marks[sub + '#key'][0]}")
+            marks[sub + "#key"] = _mark(k)
+            out[key] = _to_python(v, sub, marks, source)
+            marks[sub] = _mark(v)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, f"{path}[{i}]", marks) for i, v in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+        return [_to_python(v, f"{path}[{i}]", marks, source) for i, v in enumerate(node.value)]
+    return _scalar(node, source, path)
+
+
+def _loc_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("str", "list[str]", "ColumnCodes", "date", "function-after[_country(), str]"):
+            continue  # union member names pydantic adds to a location
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _expected(err: dict) -> str:
+    t, ctx = err["type"], err.get("ctx") or {}
+    num = "an integer" if isinstance(err.get("input"), int) else "a number"
+    if t in ("int_type", "int_parsing", "int_from_float"):
+        return "an integer"
+    if t in ("float_type", "float_parsing"):
+        return "a number"
+    if t == "finite_number":
+        return "a finite number"
+    if t == "greater_than_equal":
+        return f"{num} >= {ctx['ge']}"
+    if t == "greater_than":
+        return f"{num} > {ctx['gt']}"
+    if t == "less_than_equal":
+        return f"{num} <= {ctx['le']}"
+    if t == "less_than":
+        return f"{num} < {ctx['lt']}"
+    if t == "bool_type":
+        return "true or false"
+    if t in ("string_type",):
+        return "a text value"
+    if t == "list_type":
+        return "a list"
+    if t in ("dict_type", "model_type", "model_attributes_type"):
+        return "a mapping of keys"
+    if t == "literal_error":
+        return "one of " + str(ctx.get("expected", "")).replace("'", "")
+    if t in ("too_short", "too_long"):
+        return f"{ctx.get('min_length', ctx.get('max_length'))} values"
+    if t == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return err["msg"]
+
+
+def _raise_validation(exc: ValidationError, marks: _Marks, prefix: str = "") -> None:
+    errors = exc.errors(include_url=False)
+    # the most specific error first: prefer a plain member failure over union noise
+    err = min(errors, key=lambda e: (e["type"] in ("string_type", "list_type", "model_type")
+                                     and len(errors) > 1, -len(e["loc"])))
+    path = _loc_path(err["loc"])
+    path = f"{prefix}.{path}" if prefix and path else (prefix or path)
+    if err["type"] == "extra_forbidden":
+        parent = _parent(path)
+        allowed = _allowed_keys(parent)
+        raise SurveyError("unknown key in survey specification", argument=marks.where(path, key=True),
+                          expected="one of " + ", ".join(allowed) if allowed else "no further keys",
+                          found=repr(path.rsplit(".", 1)[-1]),
+                          hint="check the spelling; `migsurvey design --keys` lists the keys")
+    found = err.get("input")
+    raise SurveyError(BAD, argument=marks.where(path), expected=_expected_with_range(err, path),
+                      found=repr(found) if not isinstance(found, dict) else "a mapping")
+
+
+def _expected_with_range(err: dict, path: str) -> str:
+    f = _field_at(path)
+    base = _expected(err)
+    if err["type"] in ("greater_than_equal", "less_than_equal") and f is not None:
+        lo = hi = None
+        for m in f.metadata:
+            lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
+            hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
+        kind = "an integer" if f.annotation is int else "a number"
+        if lo is not None and hi is not None:
+            return f"{kind} from {_num(lo)} to {_num(hi)}"
+        if lo is not None:
+            return f"{kind} >= {_num(lo)}"
+        return f"{kind} <= {_num(hi)}"
+    return base
+
+
+def _num(v: float) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}"
+
+
+def _field_at(path: str):
+    model: Any = Spec
+    parts = [p for p in path.replace("[", ".[").split(".") if p]
+    f = None
+    for p in parts:
+        if p.startswith("["):
+            continue
+        if isinstance(model, type) and issubclass(model, BaseModel) and p in model.model_fields:
+            f = model.model_fields[p]
+            model = f.annotation
+        elif p in WEIGHT_STEPS:
+            model = WEIGHT_STEPS[p]
+        else:
+            return None
+    return f
+
+
+def _allowed_keys(parent: str) -> list[str]:
+    model: Any = Spec
+    for p in [p for p in parent.replace("[", ".[").split(".") if p]:
+        if p.startswith("["):
+            continue
+        if p in WEIGHT_STEPS:
+            model = WEIGHT_STEPS[p]
+            continue
+        f = model.model_fields.get(p) if isinstance(model, type) and issubclass(
+            model, BaseModel) else None
+        if f is None:
+            return []
+        model = f.annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+# ------------------------------------------------------------------------------ semantic checks
 
 
 def _fail(marks: _Marks, path: str, message: str, expected: str, found: Any, hint=None,
@@ -196,136 +559,196 @@ def _fail(marks: _Marks, path: str, message: str, expected: str, found: Any, hin
                       found=repr(found), hint=hint)
 
 
-def _check(value: Any, f: F, path: str, marks: _Marks) -> Any:
-    bad = "invalid survey specification"
-    if value is None:
-        if f.required:
-            _fail(marks, path, bad, f"a value ({f.doc or f.kind})", None)
-        if f.kind == "map":
-            value = {}
-        else:
-            return copy.deepcopy(f.default)
-    if f.kind == "map":
-        if not isinstance(value, dict):
-            _fail(marks, path, bad, "a mapping of keys", value)
-        unknown = [k for k in value if k not in f.fields]
-        if unknown:
-            sub = f"{path}.{unknown[0]}" if path else unknown[0]
-            _fail(marks, sub, "unknown key in survey specification",
-                  "one of " + ", ".join(f.fields), unknown[0],
-                  hint="check the spelling; `migsurvey design --keys` lists the keys", key=True)
-        return {k: _check(value.get(k), sub, f"{path}.{k}" if path else k, marks)
-                for k, sub in f.fields.items()}
-    if f.kind == "bool":
-        if not isinstance(value, bool):
-            _fail(marks, path, bad, "true or false", value)
-        return value
-    if f.kind in ("int", "float"):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if f.kind == "float":
-            ok = ok or isinstance(value, float)
-        if not ok:
-            _fail(marks, path, bad, "an integer" if f.kind == "int" else "a number", value)
-        if (f.minimum is not None and value < f.minimum) or (f.maximum is not None and value > f.maximum):
-            rng = (f">= {f.minimum:g}" if f.maximum is None else
-                   f"from {f.minimum:g} to {f.maximum:g}")
-            _fail(marks, path, bad, ("an integer " if f.kind == "int" else "a number ") + rng, value)
-        return value
-    if f.kind == "str":
-        if not isinstance(value, str):
-            _fail(marks, path, bad, "a text value", value)
-        if f.options and value not in f.options:
-            _fail(marks, path, bad, "one of " + ", ".join(f.options), value)
-        return value
-    if f.kind == "strlist":
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            _fail(marks, path, bad, "a list of names", value)
-        return value
-    if f.kind == "list":
-        if not isinstance(value, list):
-            _fail(marks, path, bad, "a list", value)
-        if f.items is WEIGHT_STEP:
-            return [_check_step(v, f"{path}[{i}]", marks) for i, v in enumerate(value)]
-        return [_check(v, f.items, f"{path}[{i}]", marks) if f.items else v
-                for i, v in enumerate(value)]
-    if f.kind == "dict":
-        if not isinstance(value, dict):
-            _fail(marks, path, bad, "a mapping", value)
-        return value
-    return value
+def _check_steps(steps: list, marks: _Marks) -> list[dict]:
+    out = []
+    person_seen = None
+    for i, value in enumerate(steps):
+        path = f"weighting[{i}]"
+        if not isinstance(value, dict) or len(value) != 1:
+            _fail(marks, path, "invalid weighting step",
+                  "a mapping with one key: " + ", ".join(WEIGHT_STEPS), value)
+        (name, options), = value.items()
+        if name not in WEIGHT_STEPS:
+            _fail(marks, f"{path}.{name}", "unknown weighting step",
+                  "one of " + ", ".join(WEIGHT_STEPS), name, key=True)
+        if name in HOUSEHOLD_STEPS and person_seen is not None:
+            _fail(marks, f"{path}.{name}", "household steps come before person steps",
+                  "eligibility and nonresponse before rake, calibrate and trim",
+                  f"{name} after {person_seen}", key=True)
+        if name not in HOUSEHOLD_STEPS:
+            person_seen = name
+        try:
+            model = WEIGHT_STEPS[name].model_validate(options or {})
+        except ValidationError as exc:
+            _raise_validation(exc, marks, prefix=f"{path}.{name}")
+        out.append({name: model.model_dump()})
+    return out
 
 
-def _check_step(value: Any, path: str, marks: _Marks) -> dict:
-    if not isinstance(value, dict) or len(value) != 1:
-        _fail(marks, path, "invalid weighting step",
-              "a mapping with one key: " + ", ".join(WEIGHT_STEPS), value)
-    (name, options), = value.items()
-    if name not in WEIGHT_STEPS:
-        _fail(marks, f"{path}.{name}", "unknown weighting step",
-              "one of " + ", ".join(WEIGHT_STEPS), name, key=True)
-    return {name: _check(options, WEIGHT_STEPS[name], f"{path}.{name}", marks)}
+def standard_columns() -> dict[str, str]:
+    """Standard names a ``columns:`` mapping may use, with what each holds."""
+    from questionnaires.inputs import INPUTS
+
+    base = {
+        "ea_id": "enumeration area (PSU) code; text codes with leading zeros are kept",
+        "household_id": "household number (unique within its EA, or overall)",
+        "line": "person line number within the household",
+        "region": "region (first-level area)",
+        "district": "district",
+        "urban": "urban/rural classification of the EA",
+        "sex": "sex, F or M after recoding",
+        "age": "age in completed years",
+        "age_group": "age group (made from age with frame.age_breaks when absent)",
+        "weight": "final weight (weighted files)",
+        "base_weight": "design weight 1/(π₁π₂) of a selected household",
+        "stratum": "design stratum",
+        "disposition": "AAPOR final disposition code of a household",
+        "emigrants_12m": "former members who emigrated in the last 12 months (households)",
+    }
+    base.update({k: v.description for k, v in INPUTS.items()})
+    return base
 
 
 def _semantic(spec: dict, marks: _Marks) -> None:
     s = spec["strata"]
     if len(s["labels"]) != len(s["cuts"]) + 1:
-        _fail(marks, "strata.labels", "invalid survey specification",
+        _fail(marks, "strata.labels", BAD,
               f"{len(s['cuts']) + 1} labels for {len(s['cuts'])} cuts", s["labels"])
     if sorted(s["cuts"]) != s["cuts"]:
-        _fail(marks, "strata.cuts", "invalid survey specification", "increasing cuts", s["cuts"])
-    take = spec["selection"]["household"]["take"]
-    for k, v in take.items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            _fail(marks, f"selection.household.take.{k}", "invalid survey specification",
-                  "a number of households >= 0", v)
+        _fail(marks, "strata.cuts", BAD, "increasing cuts", s["cuts"])
+    breaks = spec["frame"]["age_breaks"]
+    if not breaks or breaks[0] != 0 or sorted(set(breaks)) != breaks:
+        _fail(marks, "frame.age_breaks", BAD, "increasing lower limits starting at 0", breaks)
     by = spec["estimation"]["by"]
-    for i, b in enumerate(by):
-        if isinstance(b, str):
-            by[i] = [b]
-        elif not (isinstance(b, list) and all(isinstance(x, str) for x in b)):
-            _fail(marks, f"estimation.by[{i}]", "invalid survey specification",
-                  "a column name or a list of column names ([] for the total)", b)
-    for f in spec["output"]["formats"]:
-        if f not in ("csv", "parquet", "xlsx", "sdmx"):
-            _fail(marks, "output.formats", "invalid survey specification",
-                  "csv, parquet, xlsx or sdmx", f)
+    spec["estimation"]["by"] = [[b] if isinstance(b, str) else b for b in by]
+    from estimation.indicators import REGISTRY
+    from estimation.indicators.quality import PRESETS
+
+    for i, code in enumerate(spec["estimation"]["indicators"]):
+        if code not in REGISTRY:
+            _fail(marks, f"estimation.indicators[{i}]", BAD,
+                  "one of " + ", ".join(REGISTRY), code)
+    if spec["quality"]["preset"] not in PRESETS:
+        _fail(marks, "quality.preset", BAD, "one of " + ", ".join(PRESETS),
+              spec["quality"]["preset"])
+    std = standard_columns()
+    for group, mapping in (("columns", spec["columns"]),
+                           ("interviews.columns", spec["interviews"]["columns"] or {})):
+        for name, target in mapping.items():
+            if name not in std:
+                _fail(marks, f"{group}.{name}", "unknown standard name in a column mapping",
+                      "one of " + ", ".join(std), name, key=True,
+                      hint="map the package's standard names to your columns: "
+                           "{standard_name: YOUR_COLUMN}")
+            if isinstance(target, dict) and target.get("codes"):
+                for code, std_code in target["codes"].items():
+                    if name == "sex" and std_code not in ("F", "M"):
+                        _fail(marks, f"{group}.{name}.codes.{code}", BAD,
+                              "F or M for sex", std_code)
+    steps = spec["weighting"]
+    for i, st in enumerate(steps):
+        (name, opt), = st.items()
+        if name == "calibrate" and opt["bounds"] is not None:
+            lo, hi = opt["bounds"]
+            if not lo < 1 < hi:
+                _fail(marks, f"weighting[{i}].calibrate.bounds", BAD,
+                      "[L, U] with L < 1 < U", opt["bounds"])
+        if name == "trim" and opt["upper"] is None and opt["lower"] is None:
+            _fail(marks, f"weighting[{i}].trim", BAD, "upper or lower", opt)
+        if name == "trim" and None not in (opt["upper"], opt["lower"]) \
+                and opt["lower"] >= opt["upper"]:
+            _fail(marks, f"weighting[{i}].trim.lower", BAD, "lower < upper", opt["lower"])
 
 
 def parse_spec(text: str, source: str = "<spec>") -> dict:
-    """Parse and validate a specification given as YAML text; return it with defaults."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise SurveyError("the specification is not valid YAML", argument=where,
-                          expected="YAML text", found=str(getattr(exc, "problem", exc))) from None
-    marks: dict[str, tuple[int, int]] = {}
-    raw = {} if node is None else _to_python(node, "", marks)
-    m = _Marks(source, marks)
-    spec = _check(raw, SCHEMA, "", m)
-    _semantic(spec, m)
-    spec["_source"] = source
-    spec["_text"] = text
-    return spec
-
-
-def load_spec(path: str | Path) -> dict:
-    """Read and validate a YAML specification file.
+    """Parse and check a specification given as YAML text; return it with every default.
 
     Raises
     ------
     SurveyError
+        With ``argument`` of the form ``source:line:column: key.path``.
+    """
+    if not isinstance(text, str):
+        raise SurveyError("a specification is YAML text", argument="spec", expected="text",
+                          found=type(text).__name__)
+    if len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
+        raise SurveyError(BAD, argument=source, expected=f"at most {MAX_SPEC_BYTES:,} bytes",
+                          found=f"{len(text.encode('utf-8', 'replace')):,} bytes")
+    forbidden = _check_events(text, source)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        _refuse(source, getattr(exc, "problem_mark", None), "the specification is not valid YAML",
+                "YAML text", str(getattr(exc, "problem", exc)))
+    if forbidden is not None:
+        mark, expected, found, hint = forbidden
+        key = _key_at(node, mark)
+        raise SurveyError(BAD, argument=f"{source}:{mark.line + 1}:{mark.column + 1}"
+                          + (f": {key}" if key else ""), expected=expected, found=found,
+                          hint=hint)
+    marks: dict[str, tuple[int, int]] = {}
+    raw = {} if node is None else _to_python(node, "", marks, source)
+    m = _Marks(source, marks)
+    if not isinstance(raw, dict):
+        _fail(m, "", BAD, "a mapping of keys (name:, frame:, sample: …)", raw)
+    try:
+        model = Spec.model_validate(raw)
+    except ValidationError as exc:
+        _raise_validation(exc, m)
+    spec = model.model_dump()
+    spec["weighting"] = _check_steps(spec["weighting"], m)
+    _semantic(spec, m)
+    spec["_source"] = source
+    spec["_text"] = text
+    spec["_marks"] = m
+    return spec
+
+
+def load_spec(path: str | Path) -> dict:
+    """Read and check a YAML specification file.
+
+    Raises
+    ------
+    migsurvey.io.InputFileError
+        The file does not exist or cannot be read.
+    SurveyError
         With ``argument`` of the form ``file:line:column: key.path``.
     """
+    from migsurvey.io import InputFileError
+
     p = Path(path)
-    if not p.exists():
-        raise SurveyError("specification file not found", argument="spec",
-                          expected="a YAML file", found=str(p),
-                          hint="write a template with `migsurvey design --template spec.yaml`")
-    return parse_spec(p.read_text(encoding="utf-8"), source=str(p))
+    if not p.is_file():
+        raise InputFileError("specification file not found", argument="--spec",
+                             expected="a YAML file", found=str(p),
+                             hint="write a template with `migsurvey design --template spec.yaml`")
+    if p.stat().st_size > MAX_SPEC_BYTES:
+        raise SurveyError(BAD, argument=str(p), expected=f"at most {MAX_SPEC_BYTES:,} bytes",
+                          found=f"{p.stat().st_size:,} bytes")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SurveyError("the specification is not UTF-8 text", argument=str(p),
+                          expected="a UTF-8 YAML file", found=str(exc)) from None
+    spec = parse_spec(text, source=str(p))
+    _resolve_paths(spec, p.parent)
+    return spec
+
+
+def _resolve_paths(spec: dict, folder: Path) -> None:
+    """Relative file names of a specification file are relative to its folder."""
+    for section, key in (("frame", "census"), ("interviews", "households"),
+                         ("interviews", "persons"), ("interviews", "emigrants")):
+        value = spec[section][key]
+        if value and not Path(value).is_absolute():
+            spec[section][key] = str(folder / value)
+
+
+def spec_error(spec: dict, path: str, message: str, expected: str, found: Any,
+               hint: str | None = None, *, key: bool = False) -> SurveyError:
+    """A :class:`SurveyError` that points at ``path`` in the specification file."""
+    marks = spec.get("_marks") or _Marks(spec.get("_source", "<spec>"))
+    return SurveyError(message, argument=marks.where(path, key=key), expected=expected,
+                       found=str(found), hint=hint)
 
 
 def default_spec_text() -> str:
@@ -333,15 +756,27 @@ def default_spec_text() -> str:
     return (Path(__file__).parent / "specs" / "demo.yaml").read_text(encoding="utf-8")
 
 
-def describe_schema(f: F = SCHEMA, prefix: str = "") -> list[str]:
-    """One line per key: ``path  type  default  doc`` (for ``--help`` and the docs)."""
+def describe_schema(model: type[BaseModel] = Spec, prefix: str = "") -> list[str]:
+    """One line per key: ``path  [type]  default  doc`` (for ``--keys`` and the docs)."""
     out = []
-    for k, sub in (f.fields or {}).items():
+    for k, f in model.model_fields.items():
         path = f"{prefix}.{k}" if prefix else k
-        if sub.kind == "map":
-            out.append(f"{path}:  {sub.doc}".rstrip())
-            out += describe_schema(sub, path)
-        else:
-            opt = f" (one of {', '.join(sub.options)})" if sub.options else ""
-            out.append(f"{path}  [{sub.kind}] default {sub.default!r}{opt}  {sub.doc}".rstrip())
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            doc = f.description or ((ann.__doc__ or "").strip().splitlines() or [""])[0]
+            out.append(f"{path}:  {doc}".rstrip())
+            out += describe_schema(ann, path)
+            continue
+        default = f.get_default(call_default_factory=True)
+        tname = getattr(ann, "__name__", None) or str(ann)
+        for noise in ("typing.", "migsurvey.spec.", "datetime."):
+            tname = tname.replace(noise, "")
+        out.append(f"{path}  [{tname}] default {default!r}  {f.description or ''}".rstrip())
+        if k == "weighting" and model is Spec:
+            for name, sm in WEIGHT_STEPS.items():
+                out += describe_schema(sm, f"weighting[].{name}")
     return out
+
+
+#: Top-level sections of the specification (for documentation and tests).
+SECTIONS = tuple(Spec.model_fields)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from migsurvey.pipeline import TOTAL, SurveyRun
+from migsurvey.pipeline import SurveyRun
 from migsurvey.report import ReportContent
 from migsurvey.small_area import district_estimates
 
@@ -23,8 +25,12 @@ TABLE_COLUMNS = ("indicator", "measure", "unit", "estimate", "se", "ci_low", "ci
 def indicator_output(run: SurveyRun) -> pd.DataFrame:
     """The tidy indicator table: ``indicator, measure``, the domain columns, then
     ``estimate, se, ci_low, ci_high, cv, df, n, flag, reliability, suppressed``."""
-    t = run.indicators
-    dims = [c for g in run.spec["estimation"]["by"] for c in g]
+    return tidy_indicators(run.indicators, run.spec)
+
+
+def tidy_indicators(t: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The indicator table in the column order of :func:`indicator_output`."""
+    dims = [c for g in spec["estimation"]["by"] for c in g]
     dims = [c for c in dict.fromkeys(dims) if c in t.columns]
     front = ["indicator", "measure", "unit", *dims]
     rest = [c for c in TABLE_COLUMNS if c in t.columns and c not in front]
@@ -42,7 +48,8 @@ def _design_summary(run: SurveyRun) -> dict:
         "survey": s["name"],
         "reporting country": f"{s['country']} (reference year {s['reference_year']})",
         "census": f"{c.n_persons:,} persons, {c.n_households:,} households, "
-                  f"{len(c.eas):,} EAs, {c.eas['region'].nunique()} regions",
+                  f"{len(c.eas):,} EAs"
+                  + (f", {c.eas['region'].nunique()} regions" if "region" in c.eas else ""),
         "strata": f"{run.frame['stratum'].nunique()} ({' × '.join(s['strata']['by'] or ['—'])} × "
                   f"prevalence classes {', '.join(s['strata']['labels'])}; cuts "
                   f"{', '.join(f'{100 * x:g} %' for x in s['strata']['cuts'])})",
@@ -74,10 +81,13 @@ def _screening(run: SurveyRun) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _frame_for_map(run: SurveyRun) -> pd.DataFrame:
+def _frame_for_map(run: SurveyRun) -> pd.DataFrame | None:
     f = run.frame
-    sel = f["ea_id"].isin(run.psus["ea_id"]).to_numpy()
-    return pd.DataFrame({"ea_id": f["ea_id"], "x": f["x"], "y": f["y"],
+    psu = run.spec["frame"]["psu"]
+    if not {"x", "y"} <= set(f.columns):
+        return None
+    sel = f[psu].isin(run.psus[psu]).to_numpy()
+    return pd.DataFrame({"ea_id": f[psu], "x": f["x"], "y": f["y"],
                          "stratum": f["prevalence_class"], "selected": sel,
                          "persons": f["persons"]})
 
@@ -106,10 +116,30 @@ def report_content(run: SurveyRun) -> ReportContent:
         notes=[
             "Synthetic census: the population, its regions and its migrants are invented; "
             "fieldwork (who responds) is simulated.",
-            f"Domain columns show {TOTAL} for the total over that variable.",
+            *[f"Warning: {d}" for d in run.diagnostics],
         ],
         timings=dict(run.timings),
+        metadata=indicator_metadata(run),
+        labels={"age_group": "Age group", "urban": "Urban area"},
+        withhold_unreliable=s["quality"]["suppress"],
     )
+
+
+def indicator_metadata(run: SurveyRun) -> dict:
+    """Definitions, quality and suppression rules of the run's indicator tables, merged."""
+    return _merged_metadata((run.indicator_table or {}).values())
+
+
+def _merged_metadata(tables: Any) -> dict:
+    """The metadata of several indicator tables in one mapping (indicator entries merged)."""
+    meta: dict = {}
+    for obj in tables:
+        for k, v in obj.metadata.items():
+            if k in ("indicators", "suppression_audit"):
+                meta.setdefault(k, {}).update(v)
+            else:
+                meta.setdefault(k, v)
+    return meta
 
 
 def _district_note(fit: dict) -> str:
@@ -139,3 +169,91 @@ def sample_summary(run: SurveyRun) -> pd.DataFrame:
 def _finite(x) -> np.ndarray:
     a = np.asarray(x, float)
     return a[np.isfinite(a)]
+
+
+# ------------------------------------------------------------------------------ real fieldwork
+
+AAPOR_CLASSES = {1: "respondent (1.x)", 2: "eligible nonrespondent (2.x)",
+                 3: "unknown eligibility (3.x)", 4: "not eligible (4.x)"}
+
+
+def response_rates(households: pd.DataFrame, disposition: str) -> dict[str, float]:
+    """AAPOR response rates from final dispositions (AAPOR Standard Definitions, 2023).
+
+    With ``I`` complete (1.1), ``P`` partial (1.2), ``R+NC+O`` eligible nonrespondents (2.x),
+    ``U`` unknown eligibility (3.x) and ``NE`` not eligible (4.x):
+    ``RR1 = I / (I + P + R + NC + O + U)``, ``RR2 = (I + P) / (…)`` and
+    ``RR3 = I / (I + P + R + NC + O + e U)`` with ``e = (I + P + R + NC + O) /
+    (I + P + R + NC + O + NE)``, the eligibility rate among cases of known eligibility.
+    """
+    code = pd.to_numeric(households[disposition], errors="coerce").to_numpy(float)
+    lead = np.floor(code)
+    i = float(np.isclose(code, 1.1).sum())
+    resp = float((lead == 1).sum())
+    nr, unk, ne = float((lead == 2).sum()), float((lead == 3).sum()), float((lead == 4).sum())
+    denom = resp + nr + unk
+    e = (resp + nr) / (resp + nr + ne) if resp + nr + ne else float("nan")
+    return {"RR1": i / denom if denom else float("nan"),
+            "RR2": resp / denom if denom else float("nan"),
+            "RR3": i / (resp + nr + e * unk) if resp + nr + e * unk else float("nan"),
+            "e": e}
+
+
+def _dispositions(households: pd.DataFrame, disposition: str) -> pd.DataFrame:
+    code = pd.to_numeric(households[disposition], errors="coerce")
+    lead = np.floor(code.to_numpy(float)).astype(int)
+    by = [c for c in ("stratum",) if c in households.columns]
+    df = pd.DataFrame({"class": pd.Series(lead).map(AAPOR_CLASSES).to_numpy(),
+                       "disposition": code.to_numpy(float),
+                       **{c: households[c].to_numpy() for c in by}})
+    out = df.groupby(["class", "disposition"], sort=True).size().rename("households")
+    return out.reset_index().sort_values("disposition", kind="stable").reset_index(drop=True)
+
+
+def interview_report_content(spec: dict, census: Any, interviews: Any, weighted: Any,
+                             table: pd.DataFrame, objects: dict | None = None) -> ReportContent:
+    """Report content of a survey weighted from its interview files: design, response
+    (AAPOR dispositions and rates), the weighting chain with its diagnostics, indicators."""
+    hh = interviews.households
+    disp = spec["interviews"]["disposition"]
+    rr = response_rates(hh, disp)
+    steps = " → ".join(next(iter(st)) for st in spec["weighting"])
+    psu = spec["frame"]["psu"]
+    w = weighted.persons["weight"].to_numpy(float)
+    from migsurvey.diagnostics import kish_deff
+
+    design = {
+        "survey": spec["name"],
+        "reporting country": f"{spec['country']} (reference year {spec['reference_year']})",
+        "census": f"{census.n_persons:,} persons, {census.n_households:,} households, "
+                  f"{len(census.eas):,} PSUs",
+        "sample": f"{hh[psu].nunique():,} PSUs, {hh['stratum'].nunique()} strata, "
+                  f"{len(hh):,} selected households",
+        "response": f"{int(hh['responded'].sum()):,} responding households, "
+                    f"{len(weighted.persons):,} persons; AAPOR RR1 {100 * rr['RR1']:.1f} %, "
+                    f"RR2 {100 * rr['RR2']:.1f} %, RR3 {100 * rr['RR3']:.1f} % "
+                    f"(e = {rr['e']:.3f})",
+        "weighting": steps,
+        "Kish design effect of weighting": f"{kish_deff(w):.2f}",
+        "variance": ("Taylor linearisation, ultimate clusters within strata, with the "
+                     "calibration residuals" if spec["estimation"]["variance"] == "taylor"
+                     else f"{spec['estimation']['variance']} replicate weights, each "
+                          "re-weighted through the chain"),
+        "quality rule": spec["quality"]["preset"],
+    }
+    return ReportContent(
+        title=spec["name"],
+        subtitle=f"{spec['country']} · reference year {spec['reference_year']} · "
+                 "interview data · made with migsurvey",
+        design=design,
+        screening=_dispositions(hh, disp),
+        weighting=weighted.steps,
+        indicators=tidy_indicators(table, spec),
+        indicator_names=INDICATOR_NAMES,
+        domains=list(dict.fromkeys(c for g in spec["estimation"]["by"] for c in g)),
+        spec_text=spec.get("_text", ""),
+        notes=[f"Warning: {d}" for d in weighted.diagnostics],
+        metadata=_merged_metadata((objects or {}).values()),
+        labels={"age_group": "Age group", "urban": "Urban area"},
+        withhold_unreliable=spec["quality"]["suppress"],
+    )

@@ -95,7 +95,7 @@ class _Canvas:
                          f'<text x="{self.x0 - 6}" y="{y}" dy="4" text-anchor="end" class="tk">'
                          f"{fmt(t)}</text>")
         if xlabel:
-            p.append(f'<text x="{(self.x0 + self.x1) / 2}" y="{self.h - 8}" text-anchor="middle" '
+            p.append(f'<text x="{(self.x0 + self.x1) / 2}" y="{self.y1 + 32}" text-anchor="middle" '
                      f'class="al">{escape(xlabel)}</text>')
         if ylabel:
             p.append(f'<text transform="translate(14,{(self.y0 + self.y1) / 2}) rotate(-90)" '
@@ -125,18 +125,20 @@ def _limits(values, pad: float = 0.05) -> tuple[float, float]:
     return lo - d, hi + d
 
 
-def scatter(x, y, groups=None, *, title: str, size=None, highlight=None, width: int = 520,
+def scatter(x, y, groups=None, *, title: str, size=None, highlight=None, order=None,
+            width: int = 520,
             height: int = 440, legend_title: str = "") -> str:
     """A map-like scatter of points (EA centroids), coloured by group.
 
-    ``highlight`` (boolean array) draws those points larger with a dark outline (the sample).
+    ``highlight`` (boolean array) draws those points larger with a dark outline (the sample);
+    ``order`` lists the groups in legend order (default: sorted as text).
     """
     c = _Canvas(title, width, height, left=20, bottom=20)
     c.xlim, c.ylim = _limits(x), _limits(y)
     c.axes(xticks=False, yticks=False)
     x, y = np.asarray(x, float), np.asarray(y, float)
     groups = np.zeros(len(x), dtype=object) if groups is None else np.asarray(groups, dtype=object)
-    levels = sorted(set(groups.tolist()), key=str)
+    levels = list(order) if order is not None else sorted(set(groups.tolist()), key=str)
     colour = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(levels)}
     r = np.full(len(x), 1.6) if size is None else 1.0 + 3.0 * np.sqrt(np.asarray(size, float)
                                                                        / max(np.max(size), 1e-12))
@@ -209,17 +211,19 @@ def bars(labels: Sequence[str], series: dict[str, Sequence[float]], *, title: st
 
 def forest(labels: Sequence[str], estimate, low, high, *, title: str, xlabel: str = "",
            flags: Sequence[str] | None = None, width: int = 640,
-           reference: Sequence[float] = ()) -> str:
+           reference: Sequence[float] = (), flag_label: str = "flagged: use with caution",
+           interval_label: str = "confidence interval") -> str:
     """Point estimates with confidence intervals, one row per label (a forest plot).
 
-    Rows with a non-empty flag are drawn hollow and grey; ``reference`` values are drawn as
-    dashed vertical lines.
+    Rows with a non-empty flag are drawn hollow and grey, and a legend under the axis says
+    so (``flag_label``); ``reference`` values are drawn as dashed vertical lines.
     """
     labels = [str(v) for v in labels]
     est, lo, hi = (np.asarray(a, float) for a in (estimate, low, high))
-    height = 60 + 22 * max(len(labels), 1)
+    legend = flags is not None and any(flags)
+    height = 60 + 22 * max(len(labels), 1) + (24 if legend else 0)
     left = min(20 + 7 * max((len(s) for s in labels), default=4), 260)
-    c = _Canvas(title, width, height, left=left, top=30, bottom=36)
+    c = _Canvas(title, width, height, left=left, top=30, bottom=60 if legend else 36)
     c.xlim = _limits(np.concatenate([est, lo, hi, np.asarray(reference, float)]))
     c.ylim = (0.0, float(len(labels)))
     c.axes(xlabel=xlabel, yticks=False)
@@ -242,6 +246,19 @@ def forest(labels: Sequence[str], estimate, low, high, *, title: str, xlabel: st
             c.parts.append(f'<circle cx="{c.sx(est[i]):.1f}" cy="{y:.1f}" r="4" fill="{fill}" '
                            f'stroke="{col}" stroke-width="1.5"><title>{escape(lab)}: '
                            f"{est[i]:.4g} [{lo[i]:.4g}, {hi[i]:.4g}]</title></circle>")
+    if legend:
+        y = height - 6
+        x = c.x0
+        col = PALETTE[0]
+        c.parts.append(
+            f'<circle cx="{x + 5}" cy="{y - 4}" r="4" fill="{col}" stroke="{col}"/>'
+            f'<text x="{x + 14}" y="{y}" class="tk">estimate</text>'
+            f'<circle cx="{x + 85}" cy="{y - 4}" r="4" fill="#fff" stroke="#999" '
+            f'stroke-width="1.5"/><text x="{x + 94}" y="{y}" class="tk">'
+            f"{escape(flag_label)}</text>"
+            f'<line x1="{x + 290}" x2="{x + 316}" y1="{y - 4}" y2="{y - 4}" stroke="{col}" '
+            f'stroke-width="2"/><text x="{x + 322}" y="{y}" class="tk">'
+            f"{escape(interval_label)}</text>")
     return c.render()
 
 

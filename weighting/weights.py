@@ -1,10 +1,12 @@
 """``Weights``: survey weights with a recorded, replayable history.
 
-Every step (eligibility, nonresponse, post-stratification, raking, calibration, trimming)
-returns a new immutable ``Weights`` with the step appended to ``history``. The chain can be
-replayed on other base weights (``replay``), which is how replicate weights are re-weighted,
-and each calibration leaves a variance record (``variance_records``) that linearisation uses
-to take residuals on the calibration variables.
+Every step (eligibility, nonresponse, expansion from households to persons,
+post-stratification, raking, calibration, trimming) returns a new immutable ``Weights`` with
+the step appended to ``history``. The chain can be replayed on other base weights
+(``replay``), which is how replicate weights are re-weighted — household steps included — and
+each calibration, eligibility or nonresponse step leaves a variance record
+(``variance_records``) that the linearisation uses (:mod:`weighting.records`,
+:mod:`weighting.linearisation`).
 """
 
 from __future__ import annotations

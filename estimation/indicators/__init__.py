@@ -13,6 +13,7 @@ from estimation.indicators.export import (
     to_parquet,
     to_sdmx_csv,
 )
+from estimation.indicators.intruder import CellFacts, Release, intruder_intervals
 from estimation.indicators.quality import PRESETS, QualityRule, flag_quality
 from estimation.indicators.registry import REGISTRY, Indicator, Measure, resolve_indicators
 from estimation.indicators.suppression import (
@@ -27,12 +28,14 @@ from estimation.indicators.table import IndicatorTable, indicator_table
 from estimation.indicators.variables import age_groups, emigrant_records, indicator_variables
 
 __all__ = [
+    "CellFacts",
     "PRESETS",
     "REGISTRY",
     "Indicator",
     "IndicatorTable",
     "Measure",
     "QualityRule",
+    "Release",
     "SuppressionResult",
     "SuppressionRule",
     "age_groups",
@@ -41,6 +44,7 @@ __all__ = [
     "flag_quality",
     "indicator_table",
     "indicator_variables",
+    "intruder_intervals",
     "published_table",
     "resolve_indicators",
     "secondary_suppression",

@@ -7,14 +7,15 @@ Every function takes an :class:`~estimation.indicators.IndicatorTable` (anything
   suppressed cells lose their estimate, SE, CI, CV and counts; so do cells judged too
   unreliable to publish when ``withhold_unreliable=True``.
 * SDMX-CSV follows the SDMX-CSV 2.0 field guide (``sdmx-twg/sdmx-csv``): the columns
-  ``STRUCTURE, STRUCTURE_ID, ACTION``, then the dimensions, ``OBS_VALUE``, then attributes.
-  Observation status (code list CL_OBS_STATUS): ``A`` normal value, ``E`` estimated value (here:
-  use with caution), ``U`` low reliability. Confidentiality status (CL_CONF_STATUS): ``F`` free,
-  ``C`` confidential (primary), ``D`` secondary confidentiality set by the sender (``A``,
-  "primary confidentiality due to small counts", can be chosen instead of ``C``). Uncertainty
-  is carried in the attributes ``SE``, ``CV``, ``CI_LOWER``, ``CI_UPPER`` and the
-  experimental-statistics marker in ``EXPERIMENTAL``. Model-based (small area) rows have
-  ``OBS_STATUS = "E"`` (override with ``obs_status={"model_based": ...}``).
+  ``STRUCTURE, STRUCTURE_ID, ACTION``, then the dimensions, ``OBS_VALUE``, then attributes,
+  with the SDMX-ML structure message (data structure definition, code lists) written beside
+  it (:mod:`estimation.indicators.sdmx`). Observation status (CL_OBS_STATUS): ``A`` normal
+  value, ``U`` low reliability. Confidentiality status (CL_CONF_STATUS): ``F`` free, ``C``
+  confidential (``A`` primary, ``D`` secondary when the release publishes statuses). A value
+  not published is written ``NaN``. Uncertainty is carried in the attributes ``SE``, ``CV``,
+  ``CI_LOWER``, ``CI_UPPER`` and the experimental-statistics marker in ``EXPERIMENTAL``.
+  Model-based (small area) rows have ``OBS_STATUS = "E"``, estimated value (override
+  with ``obs_status={"model_based": ...}``).
 """
 
 from __future__ import annotations
@@ -31,24 +32,49 @@ from surveycore import SurveyError
 
 _VALUE_COLS = ("estimate", "se", "ci_low", "ci_high", "cv", "n", "n_contributors", "df")
 
-OBS_STATUS = {"reliable": "A", "caution": "E", "unreliable": "U"}
-"""Default reliability class → SDMX OBS_STATUS code."""
+from estimation.indicators.sdmx import (  # noqa: E402
+    CONF_STATUS,
+    OBS_STATUS,
+    area_code,
+    default_codes,
+    parse_structure_id,
+    structure_message,
+)
 
-CONF_STATUS = {"": "F", "primary": "C", "secondary": "D"}
-"""Default suppression status → SDMX CONF_STATUS code."""
+COUNT_COLS = ("n_contributors",)
+CONFIDENTIAL = "confidential"
+"""Status of a suppressed cell in a publication that does not say primary or secondary."""
 
 
 def published_table(result: Any, *, withhold_unreliable: bool = True) -> pd.DataFrame:
-    """The table as it may be published: hidden values of suppressed (and unreliable) cells.
+    """The table as it may be published: nothing of a suppressed cell but its status.
 
-    Cells with ``suppressed != ""`` lose every value column (estimate, SE, CI, CV, counts);
-    cells with ``reliability == "unreliable"`` lose them too when ``withhold_unreliable``.
+    Cells with ``suppressed != ""`` lose every value column (estimate, SE, CI, CV, counts)
+    and their quality ``flag`` and ``reliability``; their status reads ``"primary"`` or
+    ``"secondary"`` only when the suppression rule publishes statuses
+    (``SuppressionRule(publish_status=True)``), else ``"confidential"``. The contributor
+    counts column is removed unless the rule publishes counts
+    (``SuppressionRule(publish_counts=True)``). Cells with
+    ``reliability == "unreliable"`` lose their values too when ``withhold_unreliable``.
     """
     t = result.table.copy()
+    rule = result.metadata.get("suppression") or {}
     hide = _hidden(t, withhold_unreliable)
     for c in _VALUE_COLS:
         if c in t.columns:
             t[c] = t[c].astype(float).mask(hide)
+    if "suppressed" in t.columns:
+        sup = t["suppressed"].astype(str).ne("")
+        for c in ("flag", "reliability"):
+            if c in t.columns:
+                t[c] = t[c].astype(object).mask(sup, "")
+        audit = result.metadata.get("suppression_audit") or {}
+        shown = {code for code, e in audit.items() if e.get("status_published", False)}
+        keep = t["indicator"].isin(shown) if "indicator" in t.columns and rule.get(
+            "publish_status", False) else pd.Series(False, index=t.index)
+        t["suppressed"] = t["suppressed"].astype(object).mask(sup & ~keep, CONFIDENTIAL)
+    if rule and not rule.get("publish_counts", False):
+        t = t.drop(columns=[c for c in COUNT_COLS if c in t.columns])
     return t
 
 
@@ -150,92 +176,102 @@ def to_sdmx_csv(
     path: str | Path | None = None,
     *,
     structure_id: str = "MIGSURVEY:DF_MIGRATION(1.0)",
-    structure: str = "dataflow",
     action: str = "I",
     dimensions: Mapping[str, str] | None = None,
     dimension_names: Mapping[str, str] | None = None,
     value_codes: Mapping[str, Mapping[Any, str]] | None = None,
     obs_status: Mapping[str, str] | None = None,
     conf_status: Mapping[str, str] | None = None,
+    ref_area: str = "alpha3",
     withhold_unreliable: bool = True,
     uncertainty: bool = True,
+    structure: bool = True,
 ) -> pd.DataFrame:
-    """SDMX-CSV 2.0 data message of the table; written to ``path`` if given.
+    """SDMX-CSV 2.0 data message of the published table; written to ``path`` if given, with
+    its SDMX-ML structure message beside it.
 
     Parameters
     ----------
     result : IndicatorTable
         The table.
     path : str or Path, optional
-        Where to write the CSV.
+        Where to write the CSV; the structure goes to ``<path without .csv>.structure.xml``.
     structure_id : str
-        ``AGENCY:ID(VERSION)`` of the dataflow (or data structure).
-    structure : {"dataflow", "datastructure", "dataprovision"}
-        Type of the structure referenced.
+        ``AGENCY:ID(VERSION)`` of the dataflow.
     action : {"I", "A", "R", "D"}
         SDMX action (information, append, replace, delete).
     dimensions : mapping, optional
-        Fixed dimensions added before the indicator, e.g. ``{"REF_AREA": "XK",
+        Fixed dimensions added before the indicator, e.g. ``{"REF_AREA": "KEN",
         "TIME_PERIOD": "2024", "FREQ": "A"}``.
     dimension_names : mapping, optional
-        Disaggregation column → SDMX dimension id (default: the column name in upper case).
+        Disaggregation column → SDMX dimension id (default: the column name in upper case;
+        ``age_group`` → ``AGE``).
     value_codes : mapping, optional
-        Disaggregation column → {value: code}, e.g. ``{"sex": {"F": "F", "M": "M"},
-        "foreign_citizen": {True: "FOR", False: "NAT"}}``; unmapped values are written as text
-        and the total level stays ``_T``.
+        Disaggregation column → {value: code}; by default sexes are coded by CL_SEX (``F``,
+        ``M``) and age classes by CL_AGE (``0-14`` → ``Y0T14``, ``65+`` → ``Y_GE65``); the
+        total level is ``_T``.
     obs_status, conf_status : mapping, optional
-        Override :data:`OBS_STATUS` (reliability → code) and :data:`CONF_STATUS` (suppression
-        status → code).
+        Override :data:`~estimation.indicators.sdmx.OBS_STATUS` (reliability → code) and
+        :data:`~estimation.indicators.sdmx.CONF_STATUS` (published status → code).
+    ref_area : {"alpha3", "alpha2"}
+        ISO 3166-1 form of ``REF_AREA``.
     withhold_unreliable : bool
-        Leave ``OBS_VALUE`` empty for estimates too unreliable to publish.
+        Publish no value for estimates too unreliable to publish (``OBS_STATUS=U``).
     uncertainty : bool
         Add the ``SE, CV, CI_LOWER, CI_UPPER`` attributes.
+    structure : bool
+        Write the structure message beside the data (when ``path`` is given).
 
     Returns
     -------
     pandas.DataFrame
-        The message, one row per observation, all values as published.
+        The message, one row per observation, all values as published (``NaN`` where no value
+        is published).
     """
-    if structure not in ("dataflow", "datastructure", "dataprovision"):
-        raise SurveyError("unknown SDMX structure type", argument="structure",
-                          expected="dataflow, datastructure or dataprovision",
-                          found=repr(structure))
     if action not in ("I", "A", "R", "D"):
         raise SurveyError("unknown SDMX action", argument="action",
                           expected="I, A, R or D", found=repr(action))
+    parse_structure_id(structure_id)
     obs_map = {**OBS_STATUS, **(obs_status or {})}
     conf_map = {**CONF_STATUS, **(conf_status or {})}
     t = published_table(result, withhold_unreliable=withhold_unreliable)
     meta = result.metadata
     by = list(meta.get("by", []))
-    names = {c: c.upper() for c in by}
+    names = {c: ("AGE" if c.lower() in ("age_group", "age_class") else c.upper()) for c in by}
     names.update(dimension_names or {})
-    codes = {k: v["sdmx_code"] for k, v in meta.get("indicators", {}).items()}
+    codes = {k: v.get("sdmx_code", k) for k, v in meta.get("indicators", {}).items()}
+    fixed = dict(dimensions or {})
+    if "REF_AREA" in fixed:
+        fixed["REF_AREA"] = area_code(str(fixed["REF_AREA"]), ref_area)
     out = pd.DataFrame(index=t.index)
-    out["STRUCTURE"] = structure
+    out["STRUCTURE"] = "dataflow"
     out["STRUCTURE_ID"] = structure_id
     out["ACTION"] = action
-    for k, v in (dimensions or {}).items():
-        out[k] = v
+    for k, v in fixed.items():
+        out[k] = str(v)
     out["INDICATOR"] = t["indicator"].map(lambda c: codes.get(c, c))
     out["MEASURE"] = t["measure"].astype(str).str.upper()
     codes_for = value_codes or {}
     for c in by:
-        col = t[c]
+        col = _stringify_dims(t[[c]].copy(), [c])[c]
         if c in codes_for:
-            col = col.map(lambda v, m=codes_for[c]: m.get(v, v) if v != "_T" else v)
-        out[names[c]] = _stringify_dims(col.to_frame(c), [c])[c]
+            col = col.map(lambda v, m=codes_for[c]: v if v == "_T" else m.get(v, v))
+        elif (f := default_codes(c)) is not None:
+            col = col.map(lambda v, f=f: v if v == "_T" else f(v))
+        out[names[c]] = col
+    dims = [*fixed, "INDICATOR", "MEASURE", *(names[c] for c in by)]
     out["OBS_VALUE"] = t["estimate"]
-    rel = t["reliability"].astype(str) if "reliability" in t.columns else "reliable"
+    rel = t["reliability"].astype(str) if "reliability" in t.columns else pd.Series(
+        "reliable", index=t.index)
     sup = t["suppressed"].astype(str) if "suppressed" in t.columns else pd.Series("", t.index)
-    out["OBS_STATUS"] = pd.Series(rel, index=t.index).map(obs_map)
+    out["OBS_STATUS"] = rel.map(obs_map).fillna("")
     if "model_based" in t.columns:  # Fay–Herriot rows: "E", estimated value (unless withheld)
         model = t["model_based"].astype(bool) & (pd.Series(rel, index=t.index) != "unreliable")
         out.loc[model, "OBS_STATUS"] = obs_map.get("model_based", "E")
     out.loc[sup != "", "OBS_STATUS"] = ""
     out["CONF_STATUS"] = sup.map(conf_map)
-    out["UNIT_MEASURE"] = t["unit_measure"] if "unit_measure" in t.columns else ""
-    out["UNIT_MULT"] = 0
+    out["UNIT_MEASURE"] = t["unit_measure"].astype(str) if "unit_measure" in t.columns else ""
+    out["UNIT_MULT"] = "0"
     if uncertainty:
         out["SE"] = t["se"]
         out["CV"] = t["cv"]
@@ -245,5 +281,17 @@ def to_sdmx_csv(
         out["EXPERIMENTAL"] = np.where(t["experimental"].astype(bool), "true", "false")
     out = out.reset_index(drop=True)
     if path is not None:
-        out.to_csv(Path(path), index=False, encoding="utf-8")
+        path = Path(path)
+        out.to_csv(path, index=False, encoding="utf-8", na_rep="NaN")
+        if structure:
+            attrs = [c for c in out.columns[out.columns.get_loc("OBS_VALUE") + 1:]]
+            msg, sdmx = structure_message(out, structure_id=structure_id, dimensions=dims,
+                                          attributes=attrs)
+            sdmx_structure_path(path).write_bytes(sdmx.to_xml(msg, pretty_print=True))
     return out
+
+
+def sdmx_structure_path(path: str | Path) -> Path:
+    """Where :func:`to_sdmx_csv` writes the structure message of the data at ``path``."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".csv") + ".structure.xml")

@@ -4,7 +4,7 @@ A :class:`QualityRule` assigns every estimate a *flag* (the agency's own symbol)
 harmonised *reliability* class:
 
 * ``"reliable"`` — publish without a note;
-* ``"caution"`` — publish with a warning (SDMX ``OBS_STATUS`` ``E`` by default);
+* ``"caution"`` — publish with a warning (SDMX ``OBS_STATUS`` ``U``, low reliability);
 * ``"unreliable"`` — too unreliable to be published (SDMX ``OBS_STATUS`` ``U``).
 
 The rule reads the coefficient of variation ``CV = SE / |θ̂|`` (also called the relative

@@ -20,6 +20,11 @@ who sees the published cells can solve these equations for suppressed cells.
   ``max − min ≥ protection · |value|`` (and, for any suppressed cell, ``max − min > 0``). A second,
   independent check uses ranks: ``s`` is exactly determined iff the unit vector ``e_s`` lies in
   the row space of the line equations restricted to the suppressed cells.
+* **Rule-aware audit** (:mod:`estimation.indicators.intruder`): a release also states the
+  threshold rule, published zeros, unweighted counts and (if published) each cell's status;
+  an intruder who uses them solves integer programmes. Secondary suppression runs this audit
+  after the linear one and suppresses further until no suppressed cell is narrowed below its
+  protection interval (or its contributor count determined).
 
 References: Hundepool et al. (2012), *Statistical Disclosure Control*, Wiley, ch. 4 (frequency
 rule, secondary suppression, audit by interval computation); Cox (1980), "Suppression
@@ -36,12 +41,15 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from estimation.indicators.intruder import CellFacts, Release, intruder_intervals
 from surveycore import SurveyError
 from surveycore.checks import check_columns, check_option
 
 TOTAL = "_T"
 CountBasis = Literal["contributors", "n"]
 COUNT_BASES: tuple[str, ...] = ("contributors", "n")
+Intruder = Literal["rule-aware", "margins"]
+INTRUDERS: tuple[str, ...] = ("rule-aware", "margins")
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,18 @@ class SuppressionRule:
         Required width of a primary cell's feasible interval, as a fraction of its value.
     secondary : bool
         Run secondary suppression (default ``True``).
+    publish_status : bool
+        Whether published tables say which suppressed cells are primary and which secondary
+        (default ``False``: every suppressed cell is marked confidential, SDMX ``C``).
+    publish_counts : bool
+        Whether published tables show the contributor counts (``n_contributors``) of published
+        cells (default ``False``: with values and known design weights, counts are a second
+        set of equations that pins suppressed cells). The sample rows of the universe (``n``)
+        of published cells are always shown.
+    intruder : {"rule-aware", "margins"}
+        The attacker the audit models: ``"rule-aware"`` (default) uses everything the release
+        states (:mod:`~estimation.indicators.intruder`); ``"margins"`` only the published
+        values and margins (linear programming).
     """
 
     threshold: int = 3
@@ -73,9 +93,13 @@ class SuppressionRule:
     allow_zeros: bool = False
     protection: float = 0.1
     secondary: bool = True
+    publish_status: bool = False
+    publish_counts: bool = False
+    intruder: Intruder = "rule-aware"
 
     def __post_init__(self) -> None:
         check_option(self.count, COUNT_BASES, "count")
+        check_option(self.intruder, INTRUDERS, "intruder")
         if int(self.threshold) != self.threshold or self.threshold < 0:
             raise SurveyError(
                 "threshold must be a non-negative integer",
@@ -110,9 +134,20 @@ class SuppressionRule:
             "allow_zeros": self.allow_zeros,
             "protection": self.protection,
             "secondary": "singleton-line complements to a fixed point, then LP interval audit"
+            + (" and rule-aware integer-programming audit" if self.intruder == "rule-aware"
+               else "")
             if self.secondary
             else "none",
+            "publish_status": self.publish_status,
+            "publish_counts": self.publish_counts,
+            "intruder": self.intruder,
         }
+
+    def release(self) -> Release:
+        """What a table published under this rule states (for the rule-aware audit)."""
+        return Release(threshold=int(self.threshold), status=self.publish_status,
+                       counts=self.publish_counts, units=True, zeros=not self.allow_zeros,
+                       cv_rule=self.max_cv is not None)
 
     def primary(self, count: np.ndarray, cv: np.ndarray | None = None) -> np.ndarray:
         """Boolean mask of primary-suppressed cells (vectorised)."""
@@ -330,6 +365,8 @@ def secondary_suppression(
     protection: float = 0.1,
     nonnegative: bool = True,
     max_rounds: int = 1000,
+    facts: CellFacts | None = None,
+    release: Release | None = None,
 ) -> SuppressionResult:
     """Secondary suppression for a table with margins, with the audit of the final pattern.
 
@@ -345,6 +382,10 @@ def secondary_suppression(
         Primary-suppressed cells.
     protection : float
         Required feasible-interval width of a primary cell, as a fraction of its value.
+    facts, release : CellFacts and Release, optional
+        Counts and contribution ranges of every cell and what the release states: with both,
+        the pattern must also pass the rule-aware audit
+        (:func:`~estimation.indicators.intruder.intruder_intervals`).
 
     Returns
     -------
@@ -386,8 +427,16 @@ def secondary_suppression(
     def repair(weak: np.ndarray) -> None:
         added = False
         for pos in weak:
-            options = [cheapest(lines[r]) for r in np.flatnonzero(member[:, pos])]
-            options = [c for c in options if c is not None]
+            # the cheapest published cell of the weak cell's lines; when they are all
+            # suppressed, of the lines of the cells it shares a line with, and so on
+            reach = {int(pos)}
+            while True:
+                rows = np.flatnonzero(member[:, sorted(reach)].any(axis=1))
+                options = [c for c in (cheapest(lines[r]) for r in rows) if c is not None]
+                grown = set(np.flatnonzero(member[rows].any(axis=0)).tolist())
+                if options or grown <= reach:
+                    break
+                reach |= grown
             if options:
                 sup[min(options, key=lambda c: rank_of[c])] = True
                 added = True
@@ -422,10 +471,23 @@ def secondary_suppression(
             continue
         # 3. interval audit by linear programming
         res = _audit(a, vals, sup, primary, protection, nonnegative)
-        if res["protected"].all():
-            break
-        repair(res["position"][~res["protected"]])
-        res = None
+        if not res["protected"].all():
+            repair(res["position"][~res["protected"]])
+            res = None
+            continue
+        # 4. the rule-aware intruder (integer programming)
+        if facts is not None and release is not None:
+            deep = intruder_intervals(lines, facts, sup, primary, release, protection=protection,
+                                      stop_after=3)
+            if not deep["protected"].all():
+                repair(deep["position"][deep["examined"] & ~deep["protected"]])
+                res = None
+                continue
+            res = {**res, **{k: deep[k] for k in ("lower", "upper", "count_lower", "count_upper",
+                                                   "required")},
+                   "protected": res["protected"] & deep["protected"]}
+            res["width"] = res["upper"] - res["lower"]
+        break
     else:  # pragma: no cover - safety net
         raise SurveyError(
             "secondary suppression did not converge",
@@ -440,8 +502,10 @@ def secondary_suppression(
         audit = cells.iloc[res["position"]][list(dims)].reset_index(drop=True)
         audit.insert(0, "position", res["position"])
         audit["value"] = vals[res["position"]]
-        for k in ("lower", "upper", "width", "determined", "required", "protected"):
-            audit[k] = res[k]
+        for k in ("lower", "upper", "width", "determined", "required", "protected",
+                  "count_lower", "count_upper"):
+            if k in res:
+                audit[k] = res[k]
     status = np.full(len(vals), "", dtype=object)
     status[sup & ~primary] = "secondary"
     status[primary] = "primary"

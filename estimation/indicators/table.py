@@ -12,14 +12,16 @@ Margins carry the label ``"_T"`` (the SDMX code for "total") in the disaggregati
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from estimation.indicators.intruder import CellFacts
 from estimation.indicators.quality import QualityRule, get_rule
 from estimation.indicators.registry import Indicator, Measure, resolve_indicators
 from estimation.indicators.suppression import (
@@ -29,8 +31,8 @@ from estimation.indicators.suppression import (
     secondary_suppression,
 )
 from estimation.indicators.variables import as_float, check_known
-from surveycore import SurveyError
-from surveycore.checks import as_name_list
+from surveycore import SurveyError, SurveyWarning
+from surveycore.checks import as_name_list, check_option
 
 DEFAULT_SUPPRESSION = SuppressionRule()
 """Default disclosure control: frequency rule ``0 < contributors <= 3``, secondary suppression."""
@@ -126,6 +128,7 @@ def indicator_table(
     level: float = 0.95,
     df: Any = None,
     na_rm: bool = False,
+    interval: str = "bounded",
     small_area: Any = None,
 ) -> IndicatorTable:
     """Estimate indicators over a disaggregation grid, with quality flags and suppression.
@@ -162,6 +165,10 @@ def indicator_table(
         Degrees of freedom of the intervals (as the core estimators).
     na_rm : bool
         Passed to the estimators: rows with a missing analysis value are left out of the domain.
+    interval : {"bounded", "wald"}
+        ``"bounded"`` (default): logit intervals for proportions and log intervals for totals
+        and rates, which stay within the range of the measure (:func:`bounded_interval`);
+        ``"wald"``: estimate ± critical value × SE, as the core estimators.
     small_area : estimation.small_area.SmallArea, optional
         Add Fay–Herriot (model-based) estimates of the area cells beside the direct ones,
         marked ``model_based = True`` (see :mod:`estimation.small_area.indicators`).
@@ -186,6 +193,7 @@ def indicator_table(
     """
     inds = resolve_indicators(indicators, registry=registry, variables=variables)
     rule = get_rule(quality)
+    check_option(interval, ("bounded", "wald"), "interval")
     if suppression is not None and not isinstance(suppression, SuppressionRule):
         raise SurveyError(
             "suppression must be a SuppressionRule or None",
@@ -194,22 +202,25 @@ def indicator_table(
             found=type(suppression).__name__,
         )
     data = _design_data(design)
-    by_all = None if by is None else as_name_list(by, "by")
+    sets = _by_sets(by)
+    by_all = None if sets is None else list(dict.fromkeys(c for g in sets for c in g))
     exp_codes = _experimental_codes(experimental, inds)
     inds = [i.with_options(experimental=True) if i.code in exp_codes else i for i in inds]
 
     weights = np.asarray(design.weights, dtype=float)
     plan: list[tuple[Indicator, list[str]]] = []
     for ind in inds:
-        ind_by = list(ind.default_by) if by_all is None else by_all
+        ind_sets = [list(ind.default_by)] if sets is None else sets
+        ind_by = list(dict.fromkeys(c for g in ind_sets for c in g))
         check_known(data, weights, ind, na_rm=na_rm)
         _check_variables(data, weights, ind, ind_by, by_all is None, margins)
-        plan.append((ind, ind_by))
-    dims = list(dict.fromkeys(b for _, ib in plan for b in ib))
+        plan.append((ind, ind_by, _groupings(ind_sets, margins)))
+    dims = list(dict.fromkeys(b for _, ib, _ in plan for b in ib))
     frames = []
-    for ind, ind_by in plan:
-        frames.append(_estimate_indicator(design, data, weights, ind, ind_by, dims, margins,
-                                          level=level, df=df, na_rm=na_rm))
+    for ind, ind_by, groupings in plan:
+        frames.append(_estimate_indicator(design, data, weights, ind, ind_by, groupings, dims,
+                                          level=level, df=df, na_rm=na_rm,
+                                          interval=interval))
     table = pd.concat(frames, ignore_index=True)
 
     # quality: ratios on n (sample in the universe cell), totals on contributors
@@ -222,6 +233,7 @@ def indicator_table(
     table["suppressed"] = pd.Series("", index=table.index, dtype=object)
     if suppression is not None:
         table, audit_summary = _apply_suppression(table, dims, suppression, margins)
+    table = table.drop(columns=["_cmin", "_cmax"])  # used by the disclosure audit only
     small_area_record = None
     if small_area is not None:
         from estimation.small_area.indicators import add_model_based
@@ -234,7 +246,8 @@ def indicator_table(
         "indicators": {i.code: i.describe() for i in inds},
         "experimental": sorted(i.code for i in inds if i.experimental),
         "by": dims,
-        "by_per_indicator": {i.code: b for i, b in plan},
+        "by_per_indicator": {i.code: b for i, b, _ in plan},
+        "groupings": {i.code: [list(g) for g in gs] for i, _, gs in plan},
         "margins": margins,
         "total_label": TOTAL,
         "quality": rule.describe(),
@@ -242,6 +255,8 @@ def indicator_table(
         "suppression": suppression.describe() if suppression is not None else None,
         "suppression_audit": audit_summary,
         "level": level,
+        "interval": "logit for proportions, log for totals and rates" if interval == "bounded"
+        else "wald",
         "design": repr(design),
     }
     if small_area is not None:
@@ -332,13 +347,32 @@ def _check_variables(data: pd.DataFrame, weights: np.ndarray, ind: Indicator, in
             )
 
 
-def _groupings(ind_by: list[str], margins: bool) -> list[list[str]]:
-    if not margins:
-        return [ind_by]
-    return [list(c) for r in range(len(ind_by) + 1) for c in combinations(ind_by, r)]
+def _by_sets(by) -> list[list[str]] | None:
+    """``by`` as a list of groupings: a name or a list of names is one grouping; a list of
+    lists is several groupings published from the same data."""
+    if by is None:
+        return None
+    if isinstance(by, str) or not any(isinstance(b, list | tuple) for b in by):
+        return [as_name_list(by, "by")]
+    return [as_name_list(list(b), "by") for b in by]
 
 
-def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm):
+def _groupings(sets: list[list[str]], margins: bool) -> list[list[str]]:
+    """Every grouping estimated: each requested grouping and, with margins, all its subsets
+    (each once)."""
+    out: dict[tuple[str, ...], None] = {}
+    for ind_by in sets:
+        if not margins:
+            out[tuple(ind_by)] = None
+            continue
+        for r in range(len(ind_by) + 1):
+            for c in combinations(ind_by, r):
+                out[c] = None
+    return [list(g) for g in sorted(out, key=len)]
+
+
+def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm,
+                      interval="bounded"):
     d = design.subset(as_float(design.data[m.universe]) == 1) if m.universe else design
     by = grouping or None
     if m.kind == "total":
@@ -351,6 +385,45 @@ def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_
         out = out.copy()
         for c in ("estimate", "se", "ci_low", "ci_high"):
             out[c] = out[c] * m.multiplier
+    if interval == "bounded":
+        out = bounded_interval(out, m)
+    return out
+
+
+def bounded_interval(est: pd.DataFrame, m: Measure) -> pd.DataFrame:
+    """Confidence intervals that respect the range of the measure.
+
+    Proportions (``0 ≤ p ≤ 1``, times the multiplier) get the logit interval
+    ``expit(logit p̂ ± c · se(p̂) / (p̂ (1 − p̂)))``; totals and rates (``≥ 0``) the log interval
+    ``θ̂ · exp(± c · se(θ̂) / θ̂)`` (delta method, Korn & Graubard 1999, §5.2; R
+    ``svyciprop(method = "logit")`` for linearised designs). ``c`` is the critical value of the
+    Wald interval the core returned (normal or t). Estimates on the boundary keep the Wald
+    interval cut to the range.
+    """
+    from scipy import special
+
+    out = est.copy()
+    e = out["estimate"].to_numpy(dtype=float)
+    se = out["se"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crit = (out["ci_high"].to_numpy(dtype=float) - e) / se
+        lo = out["ci_low"].to_numpy(dtype=float).copy()
+        hi = out["ci_high"].to_numpy(dtype=float).copy()
+        if m.kind == "proportion":
+            scale = m.multiplier
+            p = e / scale
+            inside = (p > 0) & (p < 1) & (se > 0)
+            sl = se / scale / (p * (1 - p))
+            lp = special.logit(np.where(inside, p, 0.5))
+            lo = np.where(inside, scale * special.expit(lp - crit * sl), np.clip(lo, 0, scale))
+            hi = np.where(inside, scale * special.expit(lp + crit * sl), np.clip(hi, 0, scale))
+        else:
+            inside = (e > 0) & (se > 0)
+            sl = se / np.where(inside, e, 1.0)
+            lo = np.where(inside, e * np.exp(-crit * sl), np.maximum(lo, 0.0))
+            hi = np.where(inside, e * np.exp(crit * sl), hi)
+    out["ci_low"] = lo
+    out["ci_high"] = hi
     return out
 
 
@@ -364,28 +437,35 @@ def _dim_codes(data: pd.DataFrame, dims: list[str]) -> dict[str, tuple[np.ndarra
 
 
 def _contributors(data, weights, m: Measure, grouping: list[str], codes) -> pd.DataFrame:
-    """Unweighted rows with a non-zero numerator in the universe, per cell (one bincount)."""
+    """Unweighted rows with a non-zero numerator in the universe, per cell (one bincount), and
+    the smallest and largest contribution ``|w_i y_i|`` of a contributor (``_cmin, _cmax``:
+    what an intruder may know of the weights, used by the rule-aware audit only)."""
     num = np.nan_to_num(as_float(data[m.numerator]))
     keep = (weights > 0) & (num != 0)
     if m.universe:
         keep &= as_float(data[m.universe]) == 1
+    contrib = np.abs(weights * num)
     if not grouping:
-        return pd.DataFrame({"n_contributors": [int(keep.sum())]})
+        has = keep.any()
+        return pd.DataFrame({"n_contributors": [int(keep.sum())],
+                             "_cmin": [contrib[keep].min() if has else np.nan],
+                             "_cmax": [contrib[keep].max() if has else np.nan]})
     cols = [codes[g][0] for g in grouping]
     sizes = tuple(len(codes[g][1]) for g in grouping)
     for c in cols:
         keep &= c >= 0
     key = np.ravel_multi_index(tuple(c[keep] for c in cols), sizes)
-    counts = np.bincount(key, minlength=int(np.prod(sizes)))
-    cells = np.flatnonzero(counts)
-    idx = np.unravel_index(cells, sizes)
+    agg = pd.Series(contrib[keep]).groupby(key).agg(["size", "min", "max"])
+    idx = np.unravel_index(agg.index.to_numpy(), sizes)
     frame = {g: codes[g][1][i] for g, i in zip(grouping, idx)}
-    frame["n_contributors"] = counts[cells]
+    frame["n_contributors"] = agg["size"].to_numpy()
+    frame["_cmin"] = agg["min"].to_numpy()
+    frame["_cmax"] = agg["max"].to_numpy()
     return pd.DataFrame(frame)
 
 
-def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, margins, *,
-                        level, df, na_rm) -> pd.DataFrame:
+def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings, dims, *,
+                        level, df, na_rm, interval="bounded") -> pd.DataFrame:
     measures = list(ind.measures)
     if not any(m.kind == "total" for m in measures):
         # an additive companion for secondary suppression, dropped from the output
@@ -394,8 +474,9 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
     codes = _dim_codes(data, ind_by)
     rows = []
     for m in measures:
-        for grouping in _groupings(ind_by, margins):
-            est = _estimate_measure(design, m, grouping, level=level, df=df, na_rm=na_rm)
+        for grouping in groupings:
+            est = _estimate_measure(design, m, grouping, level=level, df=df, na_rm=na_rm,
+                                    interval=interval)
             est = est.drop(columns=["variable", "level"])
             if "deff" in est.columns:
                 est = est.drop(columns=["deff"])
@@ -405,7 +486,7 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
             if grouping:
                 est = est.merge(cont, on=grouping, how="left")
             else:
-                est = est.assign(n_contributors=int(cont["n_contributors"].iloc[0]))
+                est = est.assign(**{k: cont[k].iloc[0] for k in cont.columns})
             est["n_contributors"] = est["n_contributors"].fillna(0).astype(np.int64)
             for d in dims:
                 if d not in grouping:
@@ -416,7 +497,7 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, dims, mar
             est["unit_measure"] = m.unit_measure
             est["experimental"] = ind.experimental
             rows.append(est[["indicator", "measure", "kind", *dims, *_EST_COLS, "n_contributors",
-                             "unit_measure", "experimental"]])
+                             "unit_measure", "experimental", "_cmin", "_cmax"]])
     out = pd.concat(rows, ignore_index=True)
     for d in dims:
         out[d] = out[d].astype(object)
@@ -432,6 +513,60 @@ def _count_grids(table: pd.DataFrame, dims: list[str]):
             continue
         first = totals["measure"].iloc[0]
         yield code, totals[totals["measure"].eq(first)].reset_index(drop=True)
+
+
+def _cell_facts(cells: pd.DataFrame, dims: list[str]) -> CellFacts:
+    """Counts and contribution ranges of a grid's cells for the rule-aware audit.
+
+    The intruder is assumed to know, for each cell, the range of contributions within every
+    margin that contains it (e.g. a stratum's design weight, from its published total and
+    count); the cell's range is the intersection over its parent margins.
+    """
+    keys = cells[dims].astype(object)
+    cmin = cells["_cmin"].to_numpy(dtype=float)
+    cmax = cells["_cmax"].to_numpy(dtype=float)
+    index = {tuple(k): i for i, k in enumerate(keys.itertuples(index=False, name=None))}
+    low, high = cmin.copy(), cmax.copy()
+    own = np.ones(len(cells), dtype=bool)
+    for i, k in enumerate(keys.itertuples(index=False, name=None)):
+        for j, v in enumerate(k):
+            if v == TOTAL:
+                continue
+            p = index.get(k[:j] + (TOTAL,) + k[j + 1:])
+            if p is None or np.isnan(cmin[p]):
+                continue
+            if own[i]:
+                low[i], high[i], own[i] = cmin[p], cmax[p], False
+            else:
+                low[i], high[i] = max(low[i], cmin[p]), min(high[i], cmax[p])
+    fill = np.nanmax(cmax) if np.isfinite(cmax).any() else 1.0
+    low = np.where(np.isnan(low), fill, low)
+    high = np.where(np.isnan(high), fill, high)
+    return CellFacts(value=cells["estimate"].to_numpy(dtype=float),
+                     count=cells["n_contributors"].to_numpy(dtype=float),
+                     units=cells["n"].to_numpy(dtype=float), low=low, high=np.maximum(high, low))
+
+
+def _secondary(cells: pd.DataFrame, dims: list[str], prim: np.ndarray, rule: SuppressionRule,
+               code: str):
+    """Secondary suppression of one grid; when no pattern protects the cells while statuses
+    are published, the statuses are withheld for this indicator (with a warning)."""
+    deep = rule.intruder == "rule-aware"
+    facts = _cell_facts(cells, dims) if deep else None
+    release = rule.release() if deep else None
+    try:
+        return secondary_suppression(cells, dims, "estimate", prim, protection=rule.protection,
+                                     facts=facts, release=release), False
+    except SurveyError:
+        if not (deep and release.status):
+            raise
+    warnings.warn(
+        f"indicator {code}: no suppression pattern protects every cell while primary and "
+        "secondary statuses are published; the statuses of its suppressed cells are withheld",
+        SurveyWarning, stacklevel=4)
+    release = replace(release, status=False)
+    return secondary_suppression(cells, dims, "estimate", prim, protection=rule.protection,
+                                 facts=facts, release=release), True
 
 
 def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRule, margins: bool):
@@ -451,8 +586,7 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
         else:
             prim = prim_cells.to_numpy(dtype=bool)
         if rule.secondary and margins and dims:
-            result = secondary_suppression(cells, dims, "estimate", prim,
-                                           protection=rule.protection)
+            result, withheld = _secondary(cells, dims, prim, rule, code)
             status, a = result.status, result.audit
         else:
             status = np.where(prim, "primary", "").astype(object)
@@ -465,10 +599,17 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
                                                       merged["_status"].to_numpy(dtype=object))
         n_prim = int((status == "primary").sum())
         n_sec = int((status == "secondary").sum())
-        entry = {"primary_cells": n_prim, "secondary_cells": n_sec}
+        entry = {"primary_cells": n_prim, "secondary_cells": n_sec,
+                 "status_published": rule.publish_status}
+        if rule.secondary and margins and dims and withheld:
+            entry["status_published"] = False
         if rule.secondary and margins and dims and (n_prim + n_sec):
             entry["all_protected"] = bool(a["protected"].all())
-            entry["min_relative_width"] = float(
-                np.min(a["width"] / np.maximum(np.abs(a["value"]), 1e-300)))
+            prim_rows = a[a["required"] > 0] if "required" in a.columns else a
+            if len(prim_rows):
+                # the narrowest interval proved for a primary cell, relative to its value
+                entry["min_relative_width"] = float(np.min(
+                    prim_rows["width"] / np.maximum(np.abs(prim_rows["value"]), 1e-300)))
+            entry["intruder"] = rule.intruder
         summary[code] = entry
     return table.drop(columns="_primary"), summary

@@ -60,7 +60,8 @@ def _cell(table, indicator, measure, **levels):
 
 def test_cells_equal_direct_design_estimates(survey):
     df, d = survey
-    r = indicator_table(d, ["MI1.1", "MI1.2", "MI1.3"], by=["sex", "age_group"], suppression=None)
+    r = indicator_table(d, ["MI1.1", "MI1.2", "MI1.3"], by=["sex", "age_group"], suppression=None,
+                        interval="wald")
     t = r.table
     # MI1.1 count: total of foreign_born by sex x age_group
     direct = d.total("foreign_born", by=["sex", "age_group"])
@@ -264,7 +265,8 @@ def test_contributors_are_unweighted_counts_of_the_numerator(survey):
 
 def test_level_and_df_passed_to_the_core(survey):
     df, d = survey
-    t = indicator_table(d, "MI1.1", by="sex", level=0.9, df="design", suppression=None).table
+    t = indicator_table(d, "MI1.1", by="sex", level=0.9, df="design", suppression=None,
+                        interval="wald").table
     direct = d.mean("foreign_born", by="sex", level=0.9, df="design").set_index("sex")
     c = _cell(t, "MI1.1", "share", sex="F")
     np.testing.assert_allclose([c.ci_low, c.ci_high],
@@ -278,3 +280,26 @@ def test_no_suppression_gives_empty_audit(survey):
     assert r.metadata["suppression"] is None
     assert r.table["suppressed"].eq("").all()
     assert r.audit().empty
+
+
+def test_bounded_intervals_logit_for_shares_log_for_counts(survey):
+    """Shares: the logit interval of the core's proportion (R svyciprop method="logit");
+    counts: exp(log t +- z se / t), a closed form. Both stay inside their range."""
+    from scipy import stats
+
+    df, d = survey
+    t = indicator_table(d, "MI1.1", by="sex", level=0.9, df="design", suppression=None).table
+    direct = d.proportion("foreign_born", by="sex", method="logit", level=0.9).set_index("sex")
+    c = _cell(t, "MI1.1", "share", sex="F")
+    np.testing.assert_allclose([c.ci_low, c.ci_high],
+                               100 * direct.loc["F", ["ci_low", "ci_high"]].to_numpy(dtype=float),
+                               rtol=1e-8)
+    tot = d.total("foreign_born", by="sex", df="design").set_index("sex").loc["F"]
+    z = stats.t.ppf(0.95, tot.df)
+    c = _cell(t, "MI1.1", "count", sex="F")
+    np.testing.assert_allclose([c.ci_low, c.ci_high],
+                               [tot.estimate * np.exp(-z * tot.se / tot.estimate),
+                                tot.estimate * np.exp(z * tot.se / tot.estimate)], rtol=1e-10)
+    assert (t["ci_low"] >= 0).all()
+    share = t[t["measure"].eq("share")]
+    assert (share["ci_high"] <= 100).all()

@@ -42,12 +42,12 @@ def test_invalid_spec_exits_3_with_line(tmp_path, capsys):
 
 
 def test_missing_spec_and_unreadable_data(tmp_path, capsys):
-    assert main(["design", "--spec", str(tmp_path / "none.yaml")]) == EXIT_INPUT
+    assert main(["design", "--spec", str(tmp_path / "none.yaml")]) == EXIT_FILE
     spec = tmp_path / "s.yaml"
     spec.write_text(small_spec_text())
     assert main(["estimate", "--spec", str(spec), "--persons", str(tmp_path / "x.csv"),
-                 "--out", str(tmp_path / "o.csv")]) == EXIT_INPUT
-    assert "data file not found" in capsys.readouterr().err
+                 "--out", str(tmp_path / "o.csv")]) == EXIT_FILE
+    assert "file not found" in capsys.readouterr().err
     out_dir = tmp_path / "ro"
     out_dir.write_text("a file, not a folder")
     assert main(["frame", "--synthetic", "2000", "--out", str(out_dir), "-q"]) == EXIT_FILE

@@ -9,7 +9,7 @@ import pytest
 from migsurvey.fieldwork import response_propensity, run_fieldwork
 from migsurvey.pipeline import build_frame, census_targets
 from migsurvey.simulate import population_values, summarise
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 
 
 def test_frame_prevalence_classes(small_run, small_spec):
@@ -67,6 +67,16 @@ def test_weights_meet_census_margins_and_household_weights(small_run):
     steps = {s.name: s for s in small_run.weight_steps}
     np.testing.assert_allclose(steps["nonresponse"].weights.sum(),
                                small_run.households["base_weight"].sum(), rtol=1e-10)
+
+
+def test_weighting_is_one_chain_from_households_to_persons(small_run):
+    from weighting.linearisation import ExpandRecord
+
+    w = small_run.weights
+    assert [h.step for h in w.history][:3] == ["base", "nonresponse", "expand"]
+    assert len(w.base_values) == len(small_run.households) and len(w) == len(small_run.persons)
+    # the linearised variance applies the calibration, then the household nonresponse step
+    assert isinstance(w.variance_records()[-1], ExpandRecord)
 
 
 def test_estimates_near_census_values(small_run, small_spec):
@@ -189,10 +199,16 @@ def test_totals_once_and_suppression_switch(small_run, small_spec):
 
     spec = {**small_spec, "estimation": {**small_spec["estimation"], "by": [["sex"], ["urban"]],
                                          "indicators": ["MI1.1"]},
-            "quality": {**small_spec["quality"], "suppress": False}}
-    t, _ = estimate_indicators(small_run.persons, small_run.household_sample,
-                               small_run.weights, spec)
+            "quality": {**small_spec["quality"], "disclosure": False}}
+    with pytest.warns(SurveyWarning, match="disclosure"):
+        t, _ = estimate_indicators(small_run.persons, small_run.household_sample,
+                                   small_run.weights, spec)
     tot = t[(t[["sex", "urban"]] == "_T").all(axis=1)]
     assert sorted(tot["measure"]) == ["count", "share"]  # national totals, once
     assert (t["suppressed"] == "").all()
     assert not t.duplicated(["indicator", "measure", "sex", "urban"]).any()
+    # blanking unreliable estimates is a separate setting: disclosure control stays on
+    spec = {**spec, "quality": {**small_spec["quality"], "suppress": False}}
+    _, objects = estimate_indicators(small_run.persons, small_run.household_sample,
+                                     small_run.weights, spec)
+    assert all(o.metadata["suppression"] is not None for o in objects.values())

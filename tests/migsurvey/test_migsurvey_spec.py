@@ -3,7 +3,8 @@
 import pytest
 import yaml
 
-from migsurvey.spec import SCHEMA, default_spec_text, describe_schema, load_spec, parse_spec
+from migsurvey.io import InputFileError
+from migsurvey.spec import SECTIONS, default_spec_text, describe_schema, load_spec, parse_spec
 from surveycore import SurveyError
 
 
@@ -24,16 +25,16 @@ def test_defaults_fill_missing_keys():
 @pytest.mark.parametrize(
     "text, where, expected",
     [
-        ("sample:\n  psus: 1\n", "<spec>:2:9: sample.psus", "an integer >= 2"),
+        ("sample:\n  psus: 1\n", "<spec>:2:9: sample.psus", "an integer from 2 to"),
         ("sample:\n  allocation: magic\n", "<spec>:2:15: sample.allocation", "one of"),
         ("strata:\n  labels: [a, b]\n", "strata.labels", "3 labels for 2 cuts"),
-        ("weighting:\n  - rak: {}\n", "<spec>:2:5: weighting[0].rak", "one of nonresponse"),
+        ("weighting:\n  - rak: {}\n", "<spec>:2:5: weighting[0].rak", "one of eligibility"),
         ("frame:\n  synthetic:\n    persns: 3\n", "<spec>:3:5: frame.synthetic.persns",
          "one of persons"),
         ("estimation:\n  level: 2\n", "<spec>:2:10: estimation.level", "from 0.5 to 0.999"),
         ("quality:\n  suppress: maybe\n", "<spec>:2:13: quality.suppress", "true or false"),
         ("selection:\n  household:\n    take: {migrant: -1}\n",
-         "selection.household.take.migrant", "households >= 0"),
+         "selection.household.take.migrant", "an integer >= 0"),
     ],
 )
 def test_errors_point_at_the_line(text, where, expected):
@@ -53,7 +54,7 @@ def test_load_spec_file_and_missing_file(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text(default_spec_text())
     assert load_spec(p)["_source"] == str(p)
-    with pytest.raises(SurveyError, match="not found"):
+    with pytest.raises(InputFileError, match="not found"):
         load_spec(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsample:\n  psus: zero\n")
@@ -66,7 +67,7 @@ def test_schema_is_documented():
     lines = describe_schema()
     assert any(line.startswith("sample.psus") for line in lines)
     assert len(lines) >= 40
-    assert set(SCHEMA.fields) >= {"frame", "strata", "sample", "selection", "weighting",
+    assert set(SECTIONS) >= {"frame", "strata", "sample", "selection", "weighting",
                                   "estimation", "quality"}
 
 
@@ -76,3 +77,10 @@ def test_spec_round_trips_through_yaml():
     first = parse_spec(default_spec_text())
     for key in ("frame", "strata", "sample", "selection", "weighting", "estimation"):
         assert again[key] == first[key]
+
+
+def test_documented_keys_are_the_keys():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "specification.md").read_text()
+    assert "\n".join(describe_schema()) in page

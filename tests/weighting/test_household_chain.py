@@ -182,3 +182,21 @@ def test_replicate_that_empties_a_post_stratum_is_refused(step):
     d = SurveyDesign(df, ids="psu", weights=w)
     with pytest.raises(SurveyError, match="'sex=z' is empty in replicate 1"):
         d.replicate("JK1")
+
+
+def test_linearisation_order_is_the_chain_rule(frames):
+    from weighting.linearisation import ClassAdjustmentRecord, ExpandRecord
+    from weighting.records import PostStratificationRecord, RakingRecord
+
+    hh, ps = frames
+    w = chain(hh, ps).rake({"sex": POP, "age": {"young": 6000, "old": 4100}}, variance="survey")
+    kinds = [type(r) for r in w.variance_records()]
+    # calibration records keep chain order (as R); the household chain comes last
+    assert kinds == [PostStratificationRecord, RakingRecord, ExpandRecord]
+    inner = w.variance_records()[-1].inner
+    assert [type(r) for r in inner] == [ClassAdjustmentRecord, ClassAdjustmentRecord]
+    assert inner[0].source.sum() < inner[1].source.sum()  # nonresponse first, then eligibility
+    # replay of the full-sample base weights gives the chain's weights, into an out array
+    out = np.empty(len(ps))
+    assert w.replay(w.base_values, out=out) is out
+    np.testing.assert_allclose(out, w.values, rtol=1e-10)

@@ -1,0 +1,140 @@
+"""Weighting diagnostics that warn: each finding is a :class:`surveycore.SurveyWarning`, a line
+on the console (the command line prints it) and a note in the report and the run's metadata.
+
+Four checks, with thresholds from the ``diagnostics:`` section of the specification:
+
+* **Extreme g-weights.** ``g_i = w_i / d_i``, the ratio of a calibration (or raking) step's
+  weight to the weight before it. Values far from 1 mean the sample is far from the census
+  margins in some cells; ``g < g_min`` or ``g > g_max`` is reported (Särndal, Swensson &
+  Wretman 1992, §6.5; Deville & Särndal 1992 on bounded calibration).
+* **Kish's design effect of weighting** ``deff_w = n Σ w_i² / (Σ w_i)² = 1 + CV²(w)``
+  (Kish 1965, §11.7; Kish 1992, *J. Off. Stat.* 8:183–200): the variance inflation that
+  unequal weights alone cause. Above ``kish_deff`` is reported.
+* **A calibration that moves a key estimate by more than its standard error.** For each
+  variable of ``key_variables`` the weighted mean with the weights before the person steps,
+  ``ȳ_d``, and with the final weights, ``ȳ_w``, are compared with the linearised SE of
+  ``ȳ_w``; ``|ȳ_w − ȳ_d| > SE(ȳ_w)`` is reported (a large move means the adjustment, not the
+  sample, carries the estimate — the +24 % of an over-fitted integrated calibration).
+* **Sparse calibration cells.** A margin level with fewer than ``sparse_cell`` respondents is
+  a sparse cell; when more than ``sparse_share`` of a step's cells are sparse the step is
+  reported (integrated calibration to many crossed cells is the usual cause).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyWarning
+
+
+def kish_deff(w: Any) -> float:
+    """Kish's design effect of unequal weights, ``n Σw² / (Σw)²`` over positive weights."""
+    w = np.asarray(w, dtype=float)
+    w = w[w > 0]
+    return float(w.size * np.square(w).sum() / np.square(w.sum())) if w.size else float("nan")
+
+
+def _steps_of(spec: dict, names: tuple[str, ...]) -> list[tuple[int, str, dict]]:
+    out = []
+    for i, st in enumerate(spec["weighting"]):
+        (name, opt), = st.items()
+        if name in names:
+            out.append((i, name, opt))
+    return out
+
+
+def weighting_diagnostics(persons: pd.DataFrame, weights: Any, steps: list, spec: dict,
+                          *, emit: bool = True) -> list[str]:
+    """Run the four checks on a weighted sample; warn and return the messages.
+
+    Parameters
+    ----------
+    persons : DataFrame
+        Respondents with ``household_weight`` (the weight before the person steps) and the
+        final ``weight``.
+    weights : weighting.Weights
+        The person-level chain (for the linearised SE of the key estimates).
+    steps : list of migsurvey.report.WeightStep
+        The chain's steps (their g-weights).
+    spec : dict
+        The checked specification (``diagnostics``, ``weighting``, ``frame.psu``).
+    emit : bool
+        Also issue each message as a :class:`SurveyWarning`.
+    """
+    cfg = spec["diagnostics"]
+    out: list[str] = []
+    for st in steps:
+        if st.g is None or st.name not in ("rake", "calibrate"):
+            continue
+        g = np.asarray(st.g, dtype=float)
+        g = g[np.isfinite(g)]
+        if g.size and (g.min() < cfg["g_min"] or g.max() > cfg["g_max"]):
+            share = float(((g < cfg["g_min"]) | (g > cfg["g_max"])).mean())
+            out.append(f"extreme g-weights in the {st.name} step: g from {g.min():.3g} to "
+                       f"{g.max():.3g} ({100 * share:.1f} % of respondents outside "
+                       f"[{cfg['g_min']:g}, {cfg['g_max']:g}]); consider bounds or coarser "
+                       "margins")
+    w = np.asarray(persons["weight"], dtype=float)
+    deff = kish_deff(w)
+    if deff > cfg["kish_deff"]:
+        out.append(f"Kish's design effect of weighting is {deff:.2f} (1 + CV² of the final "
+                   f"weights), above {cfg['kish_deff']:g}: unequal weights alone multiply "
+                   "variances by this factor")
+    for i, name, opt in _steps_of(spec, ("rake", "calibrate")):
+        out += _sparse(persons, i, name, opt, cfg)
+    if _steps_of(spec, ("rake", "calibrate")) and "household_weight" in persons.columns:
+        out += _key_moves(persons, weights, spec, cfg)
+    if emit:
+        for msg in out:
+            warnings.warn(msg, SurveyWarning, stacklevel=2)
+    return out
+
+
+def _sparse(persons: pd.DataFrame, i: int, name: str, opt: dict, cfg: dict) -> list[str]:
+    counts = []
+    for m in opt["margins"]:
+        cols = [m] if isinstance(m, str) else list(m)
+        if not all(c in persons.columns for c in cols):
+            continue
+        counts.append(persons.groupby(cols, observed=True).size().to_numpy())
+    if not counts:
+        return []
+    n = np.concatenate(counts)
+    sparse = int((n < cfg["sparse_cell"]).sum())
+    if sparse and sparse / n.size > cfg["sparse_share"]:
+        kind = "integrated calibration" if opt.get("cluster") else name
+        return [f"{kind} (weighting[{i}]) has {sparse} of {n.size} cells with fewer than "
+                f"{cfg['sparse_cell']} respondents: sparse cells make extreme weights and "
+                "biased estimates; collapse the margins"]
+    return []
+
+
+def _key_moves(persons: pd.DataFrame, weights: Any, spec: dict, cfg: dict) -> list[str]:
+    from estimation import SurveyDesign
+
+    out = []
+    keys = [v for v in cfg["key_variables"] if v in persons.columns]
+    if not keys:
+        return out
+    psu = spec["frame"]["psu"]
+    design = SurveyDesign(persons, ids=psu, strata="stratum", weights=weights,
+                          lonely_psu=spec["estimation"]["lonely_psu"])
+    d = persons["household_weight"].to_numpy(float)
+    w = persons["weight"].to_numpy(float)
+    for v in keys:
+        y = pd.to_numeric(persons[v].astype("float"), errors="coerce").to_numpy(float)
+        ok = np.isfinite(y)
+        if not ok.all():
+            continue
+        before = float((d * y).sum() / d.sum())
+        after = float((w * y).sum() / w.sum())
+        se = float(design.mean(v)["se"].iloc[0])
+        if se > 0 and abs(after - before) > se:
+            out.append(f"the calibration moves the estimate of {v} from {before:.4g} to "
+                       f"{after:.4g}, {abs(after - before) / se:.1f} times its standard error "
+                       f"({se:.3g}): check the margins and the nonresponse model")
+    return out
