@@ -178,7 +178,8 @@ class SurveyDesign(BaseDesign):
                 check_option(pps, PPS_OPTIONS, "pps")
             dcheck = pps_dcheck(pps, pi, stages[0])
         self._data = frame
-        self._w = w
+        self._w = w.view()  # read-only: estimates cannot be changed through it
+        self._w.flags.writeable = False
         self._stages = stages
         self._lonely = lonely_psu
         self._multistage = bool(fpc_names)

@@ -53,6 +53,12 @@ class Stage:
     popsize: np.ndarray
     labels: np.ndarray
 
+    def __post_init__(self) -> None:
+        for name in ("cluster", "stratum", "parent", "n_sampled", "popsize", "labels"):
+            array = np.asarray(getattr(self, name)).view()  # read-only: shared by every estimate
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+
     @property
     def n_clusters(self) -> int:
         return len(self.stratum)
@@ -84,18 +90,30 @@ class Stage:
         return self.strata.all(self.fpc_factor() < 1e-7)
 
 
-def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
-    return Groups.factorize(values)[0].codes
+def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted integer codes of ``values`` and the distinct values they stand for."""
+    groups, uniques = Groups.factorize(values)
+    return np.asarray(groups.codes), uniques
 
 
-def _combine(*codes: np.ndarray) -> np.ndarray:
-    """Codes of the interaction of several non-negative code vectors, in lexicographic order."""
-    key = np.zeros(len(codes[0]), dtype=np.int64)
-    for c in codes:
-        c = np.asarray(c, dtype=np.int64)
-        key = key * (int(c.max()) + 1 if c.size else 1) + c
-        key = pd.factorize(key, sort=True)[0].astype(np.int64)  # keep the key small
-    return key
+def _combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Codes of the interaction of two non-negative code vectors, in lexicographic order."""
+    width = int(second.max()) + 1 if second.size else 1
+    owner = _scatter(second, first, width)
+    if (owner[second] == first).all():  # second nested in first: order its codes by (first, second)
+        rank = np.empty(width, dtype=np.int64)
+        rank[np.lexsort((np.arange(width), owner))] = np.arange(width)
+        return rank[second]
+    key = np.asarray(first, dtype=np.int64) * width + second
+    return _codes(key)[0]
+
+
+def _scatter(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """The value at the first row of each code (``size`` codes; every code present, as codes
+    from a sorted factorisation are)."""
+    out = np.empty(size, dtype=values.dtype)
+    out[codes[::-1]] = values[::-1]
+    return out
 
 
 def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pps: bool) -> np.ndarray:
@@ -175,18 +193,20 @@ def build_stages(
             expected=f"at most {n_stages} column(s)",
             found=f"{len(strata)} columns",
         )
-    raw_ids = [_codes(data[c]) for c in ids] if ids else [np.arange(n, dtype=np.int64)]
-    raw_strata = [_codes(data[c]) for c in strata]
+    raw_ids = [_codes(data[c])[0] for c in ids] if ids else [np.arange(n, dtype=np.int64)]
+    factorised_strata = [_codes(data[c]) for c in strata]
+    raw_strata = [codes for codes, _ in factorised_strata]
     stages: list[Stage] = []
     previous: np.ndarray | None = None
     for s in range(n_stages):
         if s == 0:
             st_rows = raw_strata[0] if raw_strata else np.zeros(n, dtype=np.int64)
+            labels = factorised_strata[0][1] if strata else np.zeros(1, dtype=np.int64)
             if raw_strata and not nest:
-                psu = Groups(raw_ids[0])
-                per_psu = psu.count_distinct(st_rows, int(st_rows.max()) + 1)
-                if (per_psu > 1).any():
-                    bad = data[ids[0]].iloc[np.flatnonzero((per_psu > 1)[raw_ids[0]])]
+                psu_stratum = _scatter(raw_ids[0], st_rows, int(raw_ids[0].max()) + 1)
+                crossing = psu_stratum[raw_ids[0]] != st_rows
+                if crossing.any():
+                    bad = data[ids[0]].iloc[np.flatnonzero(crossing)]
                     raise SurveyError(
                         "the same cluster id appears in more than one stratum",
                         argument="nest",
@@ -194,20 +214,19 @@ def build_stages(
                         found="repeated ids: " + ", ".join(map(str, pd.unique(bad)[:8])),
                         hint="pass nest=True if cluster ids restart within each stratum",
                     )
-            cl_rows = _combine(st_rows, raw_ids[0]) if (raw_strata and nest) else raw_ids[0]
-            labels_rows = data[strata[0]].to_numpy() if strata else np.zeros(n, dtype=np.int64)
+            cl_codes = _combine(st_rows, raw_ids[0]) if (raw_strata and nest) else raw_ids[0]
             parent_rows = np.zeros(n, dtype=np.int64)
         else:
             assert previous is not None
             own = raw_strata[min(s, len(raw_strata) - 1)] if raw_strata else np.zeros(n, dtype=np.int64)
             st_rows = _combine(own, previous)
-            cl_rows = _combine(previous, raw_ids[s] if s < len(raw_ids) else np.arange(n))
-            labels_rows = st_rows
+            cl_codes = _combine(previous, raw_ids[s] if s < len(raw_ids) else np.arange(n))
+            labels = None
             parent_rows = previous
-        cl_codes = _codes(cl_rows)
-        st_codes = _codes(st_rows)
-        first_row = Groups(cl_codes).first_row
-        cl_stratum = st_codes[first_row]
+        st_codes = st_rows  # dense sorted codes, every code present
+        n_st = int(st_codes.max()) + 1
+        n_cl = int(cl_codes.max()) + 1
+        cl_stratum = _scatter(cl_codes, st_codes, n_cl)
         if (cl_stratum[cl_codes] != st_codes).any():  # a cluster spanning strata at stage > 1
             raise SurveyError(
                 f"stage {s + 1} clusters cross strata",
@@ -215,32 +234,33 @@ def build_stages(
                 expected="each cluster within one stratum",
                 found="clusters whose rows carry different strata",
             )
-        n_st = int(st_codes.max()) + 1
         n_sampled = np.bincount(cl_stratum, minlength=n_st)
-        st_first = Groups(st_codes, n_st).first_row
+        if labels is None:
+            labels = np.arange(n_st)
         if fpc:
             values = finite_numeric(data[fpc[s]], "fpc")
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
-            popsize = popsize_rows[first_row]
+            popsize = _scatter(cl_codes, popsize_rows, n_cl)
             if not pps:
-                varies = Groups(st_codes, n_st).any(popsize_rows != popsize_rows[st_first][st_codes])
-                if varies.any():
+                per_stratum = _scatter(cl_stratum, popsize, n_st)
+                off = popsize_rows != per_stratum[st_codes]
+                if off.any():
                     raise SurveyError(
                         f"fpc varies within strata at stage {s + 1}",
                         argument="fpc",
                         expected="one population size per stratum",
-                        found=f"{int(varies.sum())} strata with several fpc values",
+                        found=f"{int(np.bincount(st_codes[off], minlength=n_st).astype(bool).sum())} strata with several fpc values",
                     )
         else:
-            popsize = np.full(len(first_row), np.inf)
+            popsize = np.full(n_cl, np.inf)
         stages.append(
             Stage(
                 cluster=cl_codes,
                 stratum=cl_stratum,
-                parent=parent_rows[st_first],
+                parent=_scatter(st_codes, parent_rows, n_st),
                 n_sampled=n_sampled,
                 popsize=popsize,
-                labels=np.asarray(labels_rows)[st_first],
+                labels=np.asarray(labels),
             )
         )
         previous = cl_codes

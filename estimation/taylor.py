@@ -150,26 +150,33 @@ class _StageForm:
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
         stratum = self.stage.stratum[cl]
-        H = self.stage.n_strata
-        key = Groups(stratum * D + pairs.domain, H * D)
+        # only the (stratum, domain) cells that hold a pair: absent cells contribute zero
+        key, cells = Groups.factorize(stratum * D + pairs.domain)
+        h, d = cells // D, cells % D
         outer = totals[:, :, None] * totals[:, None, :] * self.weight[cl][:, None, None]
-        A = key.sum(outer.reshape(-1, k * k)).reshape(H * D, k, k)
-        B = key.sum(totals * self.scale[cl][:, None])
-        S = key.sum(totals)
-        n_rep = np.repeat(self.stage.n_sampled.astype(float), D)[:, None]
+        A = key.sum(outer.reshape(-1, k * k)).reshape(-1, k, k)
+        B = key.sum(totals * self.scale[cl][:, None]).reshape(-1, k)
+        S = key.sum(totals).reshape(-1, k)
+        n_rep = self.stage.n_sampled.astype(float)[h][:, None]
         m = np.divide(S, n_rep, out=np.zeros_like(S), where=n_rep > 0)
-        g = np.repeat(self.gamma, D)[:, None, None]
-        s_rep = np.repeat(self.s_sum, D)[:, None, None]
+        g = self.gamma[h][:, None, None]
+        s_rep = self.s_sum[h][:, None, None]
         single = None
         if domain_lonely is not None:
-            count = key.sizes
-            single = (count == 1) & (n_rep[:, 0] > 1)
+            single = (key.sizes == 1) & (n_rep[:, 0] > 1)
             if domain_lonely == "adjust":
                 g = np.where(single[:, None, None], 0.0, g)
         A -= g * (B[:, :, None] * m[:, None, :] + m[:, :, None] * B[:, None, :] - s_rep * m[:, :, None] * m[:, None, :])
         if domain_lonely == "average" and single is not None:
-            A = self._domain_average(A, count > 0, single, D)
-        return A.reshape(H, D, k, k).sum(axis=0)
+            H = self.stage.n_strata  # the average works on the full strata × domains layout
+            full = np.zeros((H * D, k, k))
+            full[cells] = A
+            present = np.zeros(H * D, dtype=bool)
+            present[cells] = True
+            single_full = np.zeros(H * D, dtype=bool)
+            single_full[cells] = single
+            return self._domain_average(full, present, single_full, D).reshape(H, D, k, k).sum(axis=0)
+        return Groups(d, D).sum(A.reshape(-1, k * k)).reshape(D, k, k)
 
     def _domain_average(self, A: np.ndarray, present: np.ndarray, single: np.ndarray, D: int) -> np.ndarray:
         """R's ``"average"`` within each domain: strata kept are scaled by present / kept per parent."""
@@ -211,9 +218,9 @@ class _Pairs:
             remap = np.cumsum(present) - 1
             codes = np.where(inside, remap[np.maximum(key, 0)], -1)
         else:
-            uniq, inverse = np.unique(key[inside], return_inverse=True)
+            groups, uniq = Groups.factorize(key[inside])  # hashed once; np.unique sorts 10⁷ keys
             codes = np.full(len(key), -1, dtype=np.int64)
-            codes[inside] = inverse
+            codes[inside] = groups.codes
         return cls(Groups(codes, len(uniq)), uniq // n_domains, uniq % n_domains, C, n_domains)
 
     def totals(self, x: np.ndarray) -> np.ndarray:

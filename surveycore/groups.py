@@ -37,6 +37,21 @@ def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
     return out
 
 
+def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sorted codes of integers through a presence table, or None when their range is too wide."""
+    lo, hi = int(values.min()), int(values.max())
+    span = hi - lo + 1
+    if span > max(4 * values.size, 1 << 16):
+        return None
+    shifted = values.astype(np.int64, copy=False) - lo if lo else values.astype(np.int64, copy=False)
+    present = np.zeros(span, dtype=bool)
+    present[shifted] = True
+    seen = np.flatnonzero(present)
+    rank = np.empty(span, dtype=np.int64)  # only the pages of present values are touched
+    rank[seen] = np.arange(seen.size)
+    return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
+
+
 class Groups:
     """Rows ``0 .. n−1`` grouped by integer codes ``0 .. G−1``.
 
@@ -63,8 +78,30 @@ class Groups:
 
     @classmethod
     def factorize(cls, values: object, *, sort: bool = True) -> tuple[Groups, np.ndarray]:
-        """Group rows by the distinct values of ``values`` (missing values: in no group)."""
-        codes, uniques = pd.factorize(pd.Series(values), sort=sort)
+        """Group rows by the distinct values of ``values`` (missing values: in no group).
+
+        Integers whose range is at most a few times the number of rows are coded through a
+        presence table (``O(n)``, no hashing, codes already in sorted order); other values are
+        hashed once (``pandas.factorize``) and, with ``sort``, only the distinct values are sorted.
+        """
+        array = values.to_numpy() if (
+            isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub"
+        ) else values
+        if isinstance(array, np.ndarray) and array.dtype.kind in "iub" and array.size:
+            dense = _dense_codes(array)
+            if dense is not None:
+                return cls(dense[0], len(dense[1])), dense[1]
+        codes, uniques = pd.factorize(pd.Series(values), sort=False)
+        if sort and len(uniques) > 1:
+            try:
+                order = np.argsort(np.asarray(uniques), kind="stable")
+            except TypeError:  # values of mixed types: pandas' ordering
+                codes, uniques = pd.factorize(pd.Series(values), sort=True)
+            else:
+                rank = np.empty(len(order), dtype=np.int64)
+                rank[order] = np.arange(len(order))
+                codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if (codes < 0).any() else rank[codes]
+                uniques = np.asarray(uniques)[order]
         return cls(codes, len(uniques)), np.asarray(uniques)
 
     @property

@@ -435,9 +435,8 @@ class ReplicateDesign(BaseDesign):
         if self._factors is None:
             return np.array([float(engine.degf(domain == d)) for d in range(n_domains)])
         P = self._factors.shape[0]
-        pairs = np.unique(domain[active] * P + self._psu[active])
-        used = np.zeros((n_domains, P), dtype=bool)
-        used[pairs // P, pairs % P] = True
+        used = np.zeros((n_domains, P), dtype=bool)  # presence table of (domain, PSU): no sort, no hashing
+        used[domain[active], self._psu[active]] = True
         cache = self.__dict__.setdefault("_rank_cache", {})
         out = np.empty(n_domains)
         for d in range(n_domains):
