@@ -48,6 +48,7 @@ from migsurvey.pipeline import (
     select_sample,
     weight_sample,
 )
+from migsurvey.simulate import coverage_statistics
 from migsurvey.spec import default_spec_text, parse_spec
 from surveycore import SurveyError
 
@@ -162,19 +163,7 @@ def check_against_pipeline(state: dict, seed: int) -> float:
 def summarise(est: pd.DataFrame, tr: pd.DataFrame) -> pd.DataFrame:
     e = est.merge(tr, on=["measure", *DIMS], how="left")
     e["covered"] = ((e["ci_low"] <= e["truth"]) & (e["truth"] <= e["ci_high"])).astype(float)
-    g = e.groupby(["measure", *DIMS], sort=False)
-    s = pd.DataFrame({
-        "truth": g["truth"].first(),
-        "reps": g["estimate"].count(),
-        "mean_estimate": g["estimate"].mean(),
-        "empirical_se": g["estimate"].std(ddof=1),
-        "mean_estimated_se": g["se"].mean(),
-        "coverage": g["covered"].mean(),
-    }).reset_index()
-    s["relative_bias"] = (s["mean_estimate"] - s["truth"]) / s["truth"]
-    s["se_ratio"] = s["mean_estimated_se"] / s["empirical_se"]
-    s["coverage_mc_se"] = np.sqrt(s["coverage"] * (1 - s["coverage"]) / s["reps"])
-    return s
+    return coverage_statistics(e, ["measure", *DIMS])
 
 
 def markdown(s: pd.DataFrame) -> str:

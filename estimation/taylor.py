@@ -454,7 +454,31 @@ class TaylorVariance:
         return vxx - cross - cross.transpose(0, 2, 1) + quad
 
 
-class TaylorEngine:
+class LinearisedSolvers:
+    """Ratio and general statistics solved from their scores, for any linearisation engine.
+
+    A subclass provides ``weights`` and ``covariance(scores, domain, n_domains)``; a ratio's
+    scores are :math:`(y - \\hat R x)/\\hat X` per domain and a general statistic brings its own
+    influence function (Binder 1983; Lumley 2010, §2.6).
+    """
+
+    weights: np.ndarray
+
+    def covariance(self, x: np.ndarray, domain: np.ndarray | None = None,
+                   n_domains: int = 1) -> np.ndarray:
+        raise NotImplementedError
+
+    def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
+        est, scores = ratio_scores(problem, self.weights)
+        return est, self.covariance(scores, problem.domain, problem.n_domains)
+
+    def solve_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
+        est = np.asarray(problem.statistic(self.weights), dtype=float)
+        infl = np.asarray(problem.influence(self.weights), dtype=float)
+        return est, self.covariance(infl)[0]
+
+
+class TaylorEngine(LinearisedSolvers):
     """:class:`~estimation.problems.VarianceEngine` by linearisation: a variance form and weights.
 
     Parameters
@@ -473,14 +497,6 @@ class TaylorEngine:
         """See :meth:`TaylorVariance.covariance`."""
         return self.variance.covariance(x, domain, n_domains)
 
-    def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
-        est, scores = ratio_scores(problem, self.weights)
-        return est, self.covariance(scores, problem.domain, problem.n_domains)
-
-    def solve_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
-        est = np.asarray(problem.statistic(self.weights), dtype=float)
-        infl = np.asarray(problem.influence(self.weights), dtype=float)
-        return est, self.covariance(infl)[0]
 
 
 def _domain_rows(domain: np.ndarray | None, weights: np.ndarray) -> tuple[Groups | None, np.ndarray]:

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from estimation.design_base import BaseDesign
-from estimation.problems import GeneralProblem, RatioProblem
+from estimation.problems import RatioProblem
 from estimation.structure import Stage, build_stages
-from estimation.taylor import TaylorVariance, lonely_strata, ratio_scores
+from estimation.taylor import LinearisedSolvers, TaylorVariance, lonely_strata, ratio_scores
 from estimation.twophase_approx import Phase1Approx
 from estimation.twophase_dcheck import Hierarchy, blockwise_product_quadratic
 from surveycore.checks import as_name_list, check_columns, check_option, finite_numeric, to_pandas
@@ -135,7 +135,7 @@ def _hierarchy(stages: list[Stage], prob: np.ndarray, rows: np.ndarray, with_rep
     )
 
 
-class TwoPhaseEngine:
+class TwoPhaseEngine(LinearisedSolvers):
     """Variance engine of a two-phase design (the :class:`~estimation.problems.VarianceEngine` protocol)."""
 
     def __init__(self, design: TwoPhaseDesign) -> None:
@@ -216,14 +216,6 @@ class TwoPhaseEngine:
             v = np.where(bad[:, :, None] | bad[:, None, :], np.nan, v)
         return v
 
-    def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
-        est, scores = ratio_scores(problem, self.weights)
-        return est, self.covariance(scores, problem.domain, problem.n_domains)
-
-    def solve_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
-        est = np.asarray(problem.statistic(self.weights), dtype=float)
-        infl = np.asarray(problem.influence(self.weights), dtype=float)
-        return est, self.covariance(infl)[0]
 
 
 class TwoPhaseDesign(BaseDesign):

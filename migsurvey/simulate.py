@@ -187,18 +187,7 @@ def summarise(estimates: pd.DataFrame, truth: pd.DataFrame, spec: dict) -> pd.Da
     e = e.merge(t, on=keys, how="left")
     covered = ((e["ci_low"] <= e["truth"]) & (e["truth"] <= e["ci_high"])).astype(float)
     e["covered"] = covered.where(e[["ci_low", "ci_high"]].notna().all(axis=1))
-    g = e.groupby(keys, sort=False)
-    s = pd.DataFrame({
-        "truth": g["truth"].first(),
-        "reps": g["estimate"].count(),
-        "mean_estimate": g["estimate"].mean(),
-        "empirical_se": g["estimate"].std(ddof=1),
-        "mean_estimated_se": g["se"].mean(),
-        "coverage": g["covered"].mean(),
-    }).reset_index()
-    s["relative_bias"] = (s["mean_estimate"] - s["truth"]) / s["truth"]
-    s["se_ratio"] = s["mean_estimated_se"] / s["empirical_se"]
-    s["coverage_mc_se"] = np.sqrt(s["coverage"] * (1 - s["coverage"]) / s["reps"])
+    s = coverage_statistics(e, keys)
     return s[[*keys, "truth", "reps", "mean_estimate", "relative_bias", "empirical_se",
               "mean_estimated_se", "se_ratio", "coverage", "coverage_mc_se"]]
 
@@ -233,3 +222,23 @@ def markdown_summary(result: SimulationResult, rows: pd.DataFrame | None = None)
             f"{r['mean_estimated_se']:.4g}", f"{r['se_ratio']:.3f}",
             f"{100 * r['coverage']:.1f} %", f"{100 * r['coverage_mc_se']:.1f} %"]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def coverage_statistics(e: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys``: truth, repetitions, mean estimate, empirical and mean estimated SE,
+    coverage (mean of ``covered``), relative bias, SE ratio and the Monte-Carlo SE of coverage
+    :math:`\\sqrt{c(1-c)/R}`, from one row per repetition with ``estimate, se, truth, covered``."""
+    g = e.groupby(keys, sort=False)
+    s = pd.DataFrame({
+        "truth": g["truth"].first(),
+        "reps": g["estimate"].count(),
+        "mean_estimate": g["estimate"].mean(),
+        "empirical_se": g["estimate"].std(ddof=1),
+        "mean_estimated_se": g["se"].mean(),
+        "coverage": g["covered"].mean(),
+    }).reset_index()
+    s["relative_bias"] = (s["mean_estimate"] - s["truth"]) / s["truth"]
+    s["se_ratio"] = s["mean_estimated_se"] / s["empirical_se"]
+    s["coverage_mc_se"] = np.sqrt(s["coverage"] * (1 - s["coverage"]) / s["reps"])
+    return s
+
