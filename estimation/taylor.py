@@ -309,16 +309,23 @@ class TaylorVariance:
     # -- the bilinear form ------------------------------------------------------------------
     def bilinear(self, a: Matrix, b: Matrix) -> np.ndarray:
         """``V(a, b)``: design covariance of the totals of score columns ``a`` (n × p) and ``b`` (n × q)."""
+        groups = [g.clusters for g in self._stage_list()]
+        return self._bilinear_totals([g.sum(a) for g in groups], [g.sum(b) for g in groups])
+
+    def _stage_list(self) -> list[Stage]:
+        """The stages whose cluster totals enter the variance."""
+        return [self.stages[0]] if self.dcheck is not None else [f.stage for f in self._forms]
+
+    def _bilinear_totals(self, ta: list[Matrix], tb: list[Matrix]) -> np.ndarray:
+        """``V(a, b)`` from the cluster totals of ``a`` and ``b`` at every stage of :meth:`_stage_list`."""
         if self.dcheck is not None:
-            cl = self.stages[0].clusters
-            ta, tb = cl.sum(a), cl.sum(b)
-            out = _dense(ta.T @ _dense(self.dcheck @ tb))
+            out = _dense(ta[0].T @ _dense(self.dcheck @ tb[0]))
             if self.yates_grundy:
-                out = out - _dense(ta.T @ _scale_rows(tb, self._dcheck_colsum()))
+                out = out - _dense(ta[0].T @ _scale_rows(tb[0], self._dcheck_colsum()))
             return out
         total = 0.0
-        for form in self._forms:
-            total = total + form.bilinear(form.clusters.sum(a), form.clusters.sum(b))
+        for form, a, b in zip(self._forms, ta, tb):
+            total = total + form.bilinear(a, b)
         return np.asarray(total)
 
     def _domain_lonely(self) -> str | None:
@@ -358,22 +365,12 @@ class TaylorVariance:
 
     def _cross_u(self, stage_totals: list[sp.csr_matrix]) -> np.ndarray:
         """``V(x_d, U)`` (D·k × P) from each stage's (cluster × D·k) pair totals."""
-        if self.dcheck is not None:
-            tu = self._u_totals()[0]
-            out = _dense(stage_totals[0].T @ _dense(self.dcheck @ tu))
-            if self.yates_grundy:
-                out = out - _dense(stage_totals[0].T @ _scale_rows(tu, self._dcheck_colsum()))
-            return out
-        total = 0.0
-        for form, tx, tu in zip(self._forms, stage_totals, self._u_totals()):
-            total = total + form.bilinear(tx, tu)
-        return np.asarray(total)
+        return self._bilinear_totals(stage_totals, self._u_totals())
 
     def _u_totals(self) -> list[Matrix]:
+        """Cluster totals of the records' ``U`` at every stage (summed block by block)."""
         if "totals" not in self._u_cache:
-            u = self.residuals.stacked_u()
-            stages = [self.stages[0]] if self.dcheck is not None else [f.stage for f in self._forms]
-            totals = [st.clusters.sum(u) for st in stages]
+            totals = [self.residuals.u_totals(st.clusters) for st in self._stage_list()]
             # dense when small: sparse × dense products are much cheaper than sparse × sparse
             self._u_cache["totals"] = [
                 t.toarray() if sp.issparse(t) and t.shape[0] * t.shape[1] <= 2e7 else t for t in totals
@@ -382,8 +379,8 @@ class TaylorVariance:
 
     def _uu(self) -> np.ndarray:
         if "uu" not in self._u_cache:
-            u = self.residuals.stacked_u()
-            self._u_cache["uu"] = self.bilinear(u, u)
+            tu = self._u_totals()
+            self._u_cache["uu"] = self._bilinear_totals(tu, tu)
         return self._u_cache["uu"]  # type: ignore[return-value]
 
     # -- the narrow waist -------------------------------------------------------------------

@@ -322,7 +322,9 @@ def record_for(problem: CalibrationProblem, d: np.ndarray, g: np.ndarray) -> Cal
         dbar = (np.bincount(c, weights=d) / size)[c]
     else:
         dbar = d
-    return CalibrationRecord(d=dbar, g=g, row_x=problem.row_x)
+    if problem.rows_are_units:
+        return CalibrationRecord(d=dbar, g=g, row_x=problem.row_x)
+    return CalibrationRecord(d=dbar, g=g, row_x=problem.row_x, unit=problem.unit, unit_x=problem.x.dense)
 
 
 def _check_constant_within(codes: np.ndarray, w: np.ndarray, cluster: str) -> None:

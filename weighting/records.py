@@ -16,7 +16,10 @@ with ``U`` and ``L`` two (n × p) matrices (sparse for cell-based steps):
 - raking: the post-stratification projection of every margin, in turn, ten times (R's
   back-fitting), with ``U_m = psw_m · 1{h_m}`` and ``L_m = 1{h_m} / (psw_m n_{h_m})``;
 - GREG-type calibration: ``U = v Q``, ``L = Q / v`` with ``Q`` an orthonormal basis of
-  ``X sqrt(d)`` (X aggregated within clusters for integrated calibration) and ``v = g sqrt(d)``.
+  ``X sqrt(d)`` (X averaged within clusters for integrated calibration) and ``v = g sqrt(d)``,
+  kept as ``Q = sqrt(d) X_r R_r⁻¹``: ``X_r`` the linearly independent columns of ``X`` and
+  ``R_r`` from a pivoted QR of ``X sqrt(d)`` computed without forming that matrix (one row per
+  calibration unit, or row blocks), so ``U`` and ``L`` stay as sparse as ``X``.
 
 :class:`ResidualMap` composes the records of a weighting chain. Because the composition is
 linear, the residual of any score matrix is ``x − U C`` with ``C`` obtained from the small
@@ -62,14 +65,33 @@ def _cell_matrix(codes: np.ndarray, n_groups: int, values: np.ndarray) -> sp.csr
 
 @dataclass(frozen=True, eq=False)
 class Projection:
-    """The linear map ``x ↦ x − U (Lᵀ x)``; ``U`` and ``L`` are (n × p), dense or sparse."""
+    """The linear map ``x ↦ x − U (Lᵀ x)``; ``U`` and ``L`` are (n × p), dense or sparse.
+
+    With ``right`` (q × p) the map uses ``U·right`` and ``L·right`` instead: ``U`` and ``L`` are
+    then (n × q) and stay as sparse as the calibration variables they hold, while group sums
+    and loadings are taken first and multiplied by the small ``right`` after.
+    """
 
     U: Matrix
     L: Matrix
+    right: np.ndarray | None = None
 
     @property
     def size(self) -> int:
-        return self.U.shape[1]
+        return self.U.shape[1] if self.right is None else self.right.shape[1]
+
+    def full_u(self) -> Matrix:
+        """``U·right`` (n × p) as one matrix."""
+        return self.U if self.right is None else np.asarray(self.U @ self.right)
+
+    def group_u(self, groups: Groups) -> Matrix:
+        """Group sums of ``U·right`` (G × p), summed before multiplying by ``right``."""
+        t = groups.sum(self.U)
+        return t if self.right is None else _dense(t) @ self.right
+
+    def times(self, c: np.ndarray) -> Matrix:
+        """``U·right·c`` (n × k) for coefficients ``c`` (p × k)."""
+        return self.U @ (c if self.right is None else self.right @ c)
 
     def loadings(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
         """``Lᵀ x`` (p × k), or with ``domain`` the products ``Lᵀ x_d`` of every domain's scores.
@@ -77,24 +99,29 @@ class Projection:
         ``x_d`` is ``x`` on the rows of domain ``d`` and zero elsewhere; the result is then
         (p × D·k) with column ``d·k + j``, computed in one pass over the non-zeros of ``L``.
         """
+        out = self._loadings(x, domain, n_domains)
+        return out if self.right is None else self.right.T @ out
+
+    def _loadings(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
         if domain is None:
             return _dense(self.L.T @ x)
         k = x.shape[1]
+        size = self.L.shape[1]
         if sp.issparse(self.L):
             coo = self._coo
             d = domain[coo.row]
             keep = d >= 0
             key = coo.col[keep] * n_domains + d[keep]
             vals, rows = coo.data[keep], coo.row[keep]
-            out = np.empty((self.size * n_domains, k))
+            out = np.empty((size * n_domains, k))
             for j in range(k):
-                out[:, j] = np.bincount(key, weights=vals * x[rows, j], minlength=self.size * n_domains)
-            return out.reshape(self.size, n_domains * k)
+                out[:, j] = np.bincount(key, weights=vals * x[rows, j], minlength=size * n_domains)
+            return out.reshape(size, n_domains * k)
         groups = Groups(domain, n_domains)
-        out = np.empty((self.size, n_domains, k))
+        out = np.empty((size, n_domains, k))
         for j in range(k):  # (D × n) matrix of x_ij at (d(i), i), times L: one pass
             out[:, :, j] = np.asarray(groups.weighted_indicator(x[:, j]) @ self.L).T
-        return out.reshape(self.size, n_domains * k)
+        return out.reshape(size, n_domains * k)
 
     @property
     def _coo(self) -> sp.coo_matrix:
@@ -139,10 +166,17 @@ class ResidualMap:
         """Total number of columns ``P`` of the stacked ``U``."""
         return int(self.offsets[-1])
 
+    def u_totals(self, groups: Groups) -> Matrix:
+        """Group sums of the stacked ``U`` (G × P): sparse when every block's are, else dense."""
+        parts = [b.group_u(groups) for b in self.blocks]
+        if all(sp.issparse(t) for t in parts):
+            return sp.hstack(parts).tocsr()
+        return np.hstack([_dense(t) for t in parts])
+
     def stacked_u(self) -> Matrix:
         """``U = [U_1 … U_K]`` (n × P), sparse when any block is sparse (computed once)."""
         if "u" not in self._cross:
-            us = [b.U for b in self.blocks]
+            us = [b.full_u() for b in self.blocks]
             if any(sp.issparse(u) for u in us):
                 self._cross["u"] = sp.hstack([sp.csr_matrix(u) for u in us]).tocsr()
             else:
@@ -152,7 +186,12 @@ class ResidualMap:
     def _k(self, j: int, l: int) -> Matrix:
         key = (j, l)
         if key not in self._cross:
-            prod = self.blocks[j].L.T @ self.blocks[l].U
+            bj, bl = self.blocks[j], self.blocks[l]
+            prod = bj.L.T @ bl.U
+            if bj.right is not None or bl.right is not None:
+                prod = _dense(prod)
+                prod = prod if bj.right is None else bj.right.T @ prod
+                prod = prod if bl.right is None else prod @ bl.right
             self._cross[key] = prod.tocsr() if sp.issparse(prod) else np.asarray(prod)
         return self._cross[key]
 
@@ -180,7 +219,10 @@ class ResidualMap:
         x, flat = _as2d(x)
         if not self.blocks:
             return x[:, 0] if flat else x
-        out = x - np.asarray(self.stacked_u() @ self.coefficients(x))
+        coef = self.coefficients(x)
+        out = x.copy()
+        for b, start, stop in zip(self.blocks, self.offsets[:-1], self.offsets[1:]):
+            out -= np.asarray(b.times(coef[start:stop]))
         return out[:, 0] if flat else out
 
 
@@ -252,6 +294,30 @@ class RakingRecord(_Record):
         return tuple(out)
 
 
+_QR_BLOCK = 1 << 16  # rows per block of the blocked QR of X sqrt(d)
+
+
+def _r_factor(blocks) -> np.ndarray:
+    """The R factor of the stacked row blocks (each (m_b × p)): QR of every block, then of the
+    stacked R factors (a tall-skinny QR; ``RᵀR`` is the cross-product of all rows)."""
+    rs = [scipy.linalg.qr(b, mode="r")[0] for b in blocks if b.shape[0]]
+    return rs[0] if len(rs) == 1 else np.vstack(rs)
+
+
+def _spread(unit_x: np.ndarray, unit: np.ndarray | None, scale: np.ndarray) -> Matrix:
+    """``diag(scale) X`` with row ``i`` of ``X`` equal to ``unit_x[unit[i]]`` (row ``i`` when
+    ``unit`` is None); sparse when ``X`` is, as indicator columns are."""
+    if np.count_nonzero(unit_x) * 3 > unit_x.size:
+        rows = unit_x if unit is None else unit_x[unit]
+        return np.ascontiguousarray(rows * scale[:, None])
+    x = sp.csr_matrix(unit_x)
+    if unit is not None:
+        x = x[unit]
+    x = sp.csr_matrix(x, copy=True)
+    x.data *= np.repeat(scale, np.diff(x.indptr))
+    return x
+
+
 @dataclass(frozen=True, eq=False)
 class CalibrationRecord(_Record):
     """GREG-type calibration: weights before, g-weights, and the calibration variables.
@@ -259,28 +325,59 @@ class CalibrationRecord(_Record):
     ``row_x()`` returns the calibration variables of every row (n, p) — for integrated
     calibration the cluster averages — built only when a variance is asked for; ``d`` (n,)
     are the weights before calibration (averaged within clusters for integrated
-    calibration) and ``g`` (n,) the g-weights.
+    calibration) and ``g`` (n,) the g-weights. When the rows share the variables of a
+    calibration unit (a cell of the margins, a cluster), ``unit`` (n,) gives each row's unit
+    and ``unit_x()`` the variables of every unit (m, p): the basis is then found from one row
+    per unit (``Σ_{i∈u} d_i x_u x_uᵀ`` is the units' share of ``X'DX``).
+
+    The projection is ``x ↦ x − U Lᵀ x`` with ``U = diag(g d) X_r R_r⁻¹`` and
+    ``L = diag(1/g) X_r R_r⁻¹`` (zero where ``g sqrt(d)`` is not positive), that is ``v Q`` and
+    ``Q / v`` for the orthonormal basis ``Q = diag(sqrt d) X_r R_r⁻¹`` of R survey's
+    ``qr(X sqrt(d))`` (Lumley 2010, §7.4): ``X_r`` are the columns chosen by a QR of
+    ``X sqrt(d)`` with column pivoting, ``R_r`` its leading block (columns whose pivot is below
+    ``1e-7`` of the largest are linearly dependent and dropped).
     """
 
     d: np.ndarray
     g: np.ndarray
     row_x: Callable[[], np.ndarray] = field(repr=False)
     kind: str = "calibration"
+    unit: np.ndarray | None = field(default=None, repr=False)
+    unit_x: Callable[[], np.ndarray] | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def _basis(self) -> np.ndarray:
-        if "q" not in self._cache:
-            a = self.row_x() * np.sqrt(self.d)[:, None]
-            q, r, _ = scipy.linalg.qr(a, mode="economic", pivoting=True)
+    def _variables(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The calibration variables (units × p, or rows × p) and each row's unit (or None)."""
+        if "x" not in self._cache:
+            if self.unit is not None and self.unit_x is not None:
+                self._cache["x"] = (np.asarray(self.unit_x(), dtype=float), np.asarray(self.unit))
+            else:
+                self._cache["x"] = (np.asarray(self.row_x(), dtype=float), None)
+        return self._cache["x"]
+
+    def _basis(self) -> tuple[np.ndarray, np.ndarray]:
+        """Columns kept (in pivot order) and ``R_r⁻¹`` from a pivoted QR of ``X sqrt(d)``."""
+        if "basis" not in self._cache:
+            x, unit = self._variables()
+            if unit is not None:
+                mass = np.bincount(unit, weights=self.d, minlength=x.shape[0])
+                r = np.sqrt(mass)[:, None] * x
+            else:
+                root = np.sqrt(self.d)
+                r = _r_factor(x[s : s + _QR_BLOCK] * root[s : s + _QR_BLOCK, None] for s in range(0, x.shape[0], _QR_BLOCK))
+            r, piv = scipy.linalg.qr(r, mode="r", pivoting=True)
             diag = np.abs(np.diag(r))
             rank = int((diag > diag.max() * 1e-7).sum()) if diag.size else 0
-            self._cache["q"] = q[:, :rank]
-        return self._cache["q"]
+            inv = scipy.linalg.solve_triangular(r[:rank, :rank], np.eye(rank))
+            self._cache["basis"] = (piv[:rank], inv)
+        return self._cache["basis"]
 
     def projections(self) -> tuple[Projection, ...]:
         if "p" not in self._cache:
-            q = self._basis()
-            v = self.g * np.sqrt(self.d)
-            inv = np.where(v > 0, 1.0 / np.where(v > 0, v, 1.0), 0.0)
-            self._cache["p"] = (Projection(np.ascontiguousarray(q * v[:, None]), np.ascontiguousarray(q * inv[:, None])),)
+            keep, right = self._basis()
+            x, unit = self._variables()
+            gd = self.g * self.d
+            inv = np.where((self.g > 0) & (self.d > 0), 1.0 / np.where(self.g > 0, self.g, 1.0), 0.0)
+            xr = np.ascontiguousarray(x[:, keep])
+            self._cache["p"] = (Projection(_spread(xr, unit, gd), _spread(xr, unit, inv), right),)
         return self._cache["p"]
