@@ -50,12 +50,17 @@ class DomainIndex:
         key = np.zeros(n, dtype=np.int64)
         missing = np.zeros(n, dtype=bool)
         for c in by:
-            codes, uniques = pd.factorize(self._data[c], sort=True)
+            column = self._data[c]
+            if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
+                groups, uniques = Groups.factorize(column)  # integers: a presence table, no hashing
+                codes = groups.codes
+            else:
+                codes, uniques = pd.factorize(column, sort=True)
             missing |= codes < 0
             key = key * max(len(uniques), 1) + np.maximum(codes, 0)
-            key = pd.factorize(key, sort=True)[0].astype(np.int64)  # sorted: order kept, key small
+            key = Groups.factorize(key)[0].codes  # sorted: order kept, key small
         out = np.full(n, -1, dtype=np.int64)
-        out[~missing] = pd.factorize(key[~missing], sort=True)[0]
+        out[~missing] = Groups.factorize(key[~missing])[0].codes
         return out
 
     def domains(self, by: list[str], active: np.ndarray) -> tuple[np.ndarray | None, pd.DataFrame]:

@@ -151,8 +151,8 @@ class _StageForm:
         cl = pairs.cluster
         stratum = self.stage.stratum[cl]
         # only the (stratum, domain) cells that hold a pair: absent cells contribute zero
-        key, cells = Groups.factorize(stratum * D + pairs.domain)
-        h, d = cells // D, cells % D
+        key, h, d = Groups.pairs(stratum, self.stage.n_strata, pairs.domain, D)
+        cells = h * D + d
         outer = totals[:, :, None] * totals[:, None, :] * self.weight[cl][:, None, None]
         A = key.sum(outer.reshape(-1, k * k)).reshape(-1, k, k)
         B = key.sum(totals * self.scale[cl][:, None]).reshape(-1, k)
@@ -209,19 +209,8 @@ class _Pairs:
         C = cluster.n_groups
         if domain is None:
             return cls(cluster, np.arange(C), np.zeros(C, dtype=np.int64), C, 1)
-        inside = domain >= 0
-        key = np.where(inside, cluster.codes * n_domains + np.maximum(domain, 0), -1)
-        size = C * n_domains
-        if size <= max(4 * len(key), 1 << 20):
-            present = np.bincount(key + 1, minlength=size + 1)[1:] > 0
-            uniq = np.flatnonzero(present)
-            remap = np.cumsum(present) - 1
-            codes = np.where(inside, remap[np.maximum(key, 0)], -1)
-        else:
-            groups, uniq = Groups.factorize(key[inside])  # hashed once; np.unique sorts 10⁷ keys
-            codes = np.full(len(key), -1, dtype=np.int64)
-            codes[inside] = groups.codes
-        return cls(Groups(codes, len(uniq)), uniq // n_domains, uniq % n_domains, C, n_domains)
+        rows, pair_cluster, pair_domain = Groups.pairs(cluster.codes, C, domain, n_domains)
+        return cls(rows, pair_cluster, pair_domain, C, n_domains)
 
     def totals(self, x: np.ndarray) -> np.ndarray:
         return self.rows.sum(x)

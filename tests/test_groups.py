@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import scipy.sparse as sp
 
 from surveycore.groups import Groups, finite_population_factor
@@ -57,3 +58,18 @@ def test_joined_labels_equal_a_row_by_row_join():
     want = df.astype(str).agg(":".join, axis=1)
     pd.testing.assert_series_equal(joined_labels(df, ["region", "urban", "x"], ":"), want,
                                    check_names=False)
+
+
+@pytest.mark.parametrize("n_first, n_second", [(40, 30), (300_000, 5_000)])
+def test_pairs_codes_follow_the_sorted_distinct_pairs(n_first, n_second):
+    # both routes: a presence table (small key space) and the packed-key sort (large one)
+    rng = np.random.default_rng(3)
+    first = rng.integers(0, n_first, 20_000)
+    second = rng.integers(-1, n_second, 20_000)  # -1: the row is in no pair
+    groups, pair_first, pair_second = Groups.pairs(first, n_first, second, n_second)
+    inside = second >= 0
+    keys, inverse = np.unique(first[inside] * n_second + second[inside], return_inverse=True)
+    assert groups.n_groups == keys.size
+    np.testing.assert_array_equal(pair_first * n_second + pair_second, keys)
+    np.testing.assert_array_equal(groups.codes[inside], inverse.ravel())
+    assert (groups.codes[~inside] == -1).all()
