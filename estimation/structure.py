@@ -156,6 +156,20 @@ def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pp
     return popsize
 
 
+def _stratum_popsize(values: np.ndarray, st_codes: np.ndarray, n_sampled: np.ndarray,
+                     cl_stratum: np.ndarray, column: str) -> np.ndarray | None:
+    """Population size of every cluster when ``values`` are constant within strata, checked
+    on one value per stratum (one pass over the rows); None when they vary or are refused, so
+    that the row-level check reports the offending row."""
+    per = _scatter(st_codes, values, len(n_sampled))
+    if not (values == per[st_codes]).all():
+        return None
+    try:
+        return _fpc_popsize(per, n_sampled, column, False)[cl_stratum]
+    except SurveyError:
+        return None
+
+
 def build_stages(
     data: pd.DataFrame,
     ids: list[str],
@@ -237,8 +251,12 @@ def build_stages(
         n_sampled = np.bincount(cl_stratum, minlength=n_st)
         if labels is None:
             labels = np.arange(n_st)
+        popsize = None if fpc else np.full(n_cl, np.inf)
         if fpc:
             values = finite_numeric(data[fpc[s]], "fpc")
+            if not pps:
+                popsize = _stratum_popsize(values, st_codes, n_sampled, cl_stratum, fpc[s])
+        if popsize is None:  # by row: PPS, or fpc to refuse (the message names a row)
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
             popsize = _scatter(cl_codes, popsize_rows, n_cl)
             if not pps:
@@ -251,8 +269,6 @@ def build_stages(
                         expected="one population size per stratum",
                         found=f"{int(np.bincount(st_codes[off], minlength=n_st).astype(bool).sum())} strata with several fpc values",
                     )
-        else:
-            popsize = np.full(n_cl, np.inf)
         stages.append(
             Stage(
                 cluster=cl_codes,

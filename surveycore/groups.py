@@ -188,8 +188,11 @@ class Groups:
         out = np.full(self.n_groups, -1, dtype=np.int64)
         rows = np.arange(self.n - 1, -1, -1)
         codes = self.codes[::-1]
-        keep = codes >= 0
-        out[codes[keep]] = rows[keep]
+        if self._inside is None:  # every row in a group: one scatter, the first row written last
+            out[codes] = rows
+        else:
+            keep = codes >= 0
+            out[codes[keep]] = rows[keep]
         return out
 
     @cached_property
