@@ -315,8 +315,13 @@ class SurveyDesign(BaseDesign):
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
         """Degrees of freedom of each domain's subset design (R ``degf(subset(d, …))``)."""
         st = self._stages[0]
-        dom = Groups(np.zeros(self.n, dtype=np.int64) if domain is None else domain, n_domains)
         keep = self._w > 0
+        if n_domains == 1:  # one domain: PSUs and strata holding one of its rows
+            inside = keep if domain is None else keep & (domain >= 0)
+            psu_in = np.bincount(st.cluster[inside], minlength=st.n_clusters) > 0
+            strata_in = np.bincount(st.stratum[psu_in], minlength=st.n_strata) > 0
+            return np.array([float(psu_in.sum() - strata_in.sum())])
+        dom = Groups(np.zeros(self.n, dtype=np.int64) if domain is None else domain, n_domains)
         n_psu = dom.count_distinct(st.cluster, st.n_clusters, keep)
         n_str = dom.count_distinct(st.stratum[st.cluster], st.n_strata, keep)
         return (n_psu - n_str).astype(float)

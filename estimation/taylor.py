@@ -272,12 +272,14 @@ class TaylorVariance:
     def _stage_forms(self) -> list[_StageForm]:
         forms = []
         stages = self.stages if self.multistage else self.stages[:1]
-        carry = np.ones(len(self.stages[0].cluster))  # product of ancestors' sampling fractions, per row
+        carry = None  # product of ancestors' sampling fractions, per row (none at stage 1)
         for s, stage in enumerate(stages):
             scale, mult, centre = stratum_factors(stage, self.lonely_psu)
-            first = stage.clusters.first_row
-            cl_carry = carry[first]
-            st_carry = cl_carry[stage.strata.first_row] * mult
+            if carry is None:
+                st_carry = mult.astype(float)
+            else:
+                cl_carry = carry[stage.clusters.first_row]
+                st_carry = cl_carry[stage.strata.first_row] * mult
             forms.append(
                 _StageForm(
                     stage=stage,
@@ -290,7 +292,8 @@ class TaylorVariance:
                 )
             )
             if s + 1 < len(stages):
-                carry = carry * stage.sampling_fraction()[stage.cluster]
+                fraction = stage.sampling_fraction()[stage.cluster]
+                carry = fraction if carry is None else carry * fraction
                 if not carry.any():
                     break
         return forms
@@ -494,6 +497,8 @@ def _domain_rows(domain: np.ndarray | None, weights: np.ndarray) -> tuple[Groups
 
 def domain_totals(values: np.ndarray, weights: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
     """Weighted totals ``Σ w_i v_ij`` per domain: shape (n_domains, k); rows with domain -1 excluded."""
+    if domain is not None and n_domains == 1:  # one domain: a product with the weights inside it
+        return (np.where(domain >= 0, weights, 0.0) @ values)[None, :]
     groups, wi = _domain_rows(domain, weights)
     if groups is None:
         return (wi @ values)[None, :]
