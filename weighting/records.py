@@ -131,6 +131,74 @@ class Projection:
         return cache["coo"]
 
 
+@dataclass(frozen=True, eq=False)
+class UnitProjection:
+    """A :class:`Projection` whose rows share the variables of their calibration unit.
+
+    ``U = diag(a) X right`` and ``L = diag(λ) X right`` where row ``i`` of ``X`` is
+    ``unit_x[unit[i]]`` (m units × q). Nothing of size rows × columns is formed: group sums of
+    ``U`` are the (group, unit) sums of ``a`` times ``unit_x``, per-domain loadings the
+    (unit, domain) sums of ``λ x`` times ``unit_x``, so a domain's loadings cost a bincount
+    over the rows plus ``O(units × domains × q)``.
+    """
+
+    unit: np.ndarray  # (n,) unit of each row
+    a: np.ndarray  # (n,) row scale of U
+    lam: np.ndarray  # (n,) row scale of L
+    unit_x: np.ndarray  # (m, q)
+    right: np.ndarray  # (q, p)
+
+    @property
+    def size(self) -> int:
+        return self.right.shape[1]
+
+    @property
+    def n_units(self) -> int:
+        return self.unit_x.shape[0]
+
+    @property
+    def U(self) -> Matrix:  # noqa: N802 - the name of the matrix in the formulas
+        """``diag(a) X`` (n × q), formed on demand (chains mixing record kinds)."""
+        return _spread(self.unit_x, self.unit, self.a)
+
+    @property
+    def L(self) -> Matrix:  # noqa: N802
+        """``diag(λ) X`` (n × q), formed on demand."""
+        return _spread(self.unit_x, self.unit, self.lam)
+
+    def full_u(self) -> np.ndarray:
+        return self.a[:, None] * (self.unit_x @ self.right)[self.unit]
+
+    def group_u(self, groups: Groups) -> np.ndarray:
+        pairs, group, unit = Groups.pairs(groups.codes, groups.n_groups, self.unit, self.n_units)
+        table = sp.csr_matrix((pairs.sum(self.a), (group, unit)), shape=(groups.n_groups, self.n_units))
+        return _dense(table @ self.unit_x) @ self.right
+
+    def times(self, c: np.ndarray) -> np.ndarray:
+        return self.a[:, None] * (self.unit_x @ (self.right @ c))[self.unit]
+
+    def unit_cross(self, other: UnitProjection) -> np.ndarray:
+        """``Lᵀ U_other`` for a projection on the same units: ``rightᵀ Xᵀ diag(Σ λ a') X' right'``."""
+        mass = np.bincount(self.unit, weights=self.lam * other.a, minlength=self.n_units)
+        return self.right.T @ (self.unit_x.T @ (mass[:, None] * other.unit_x)) @ other.right
+
+    def loadings(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
+        """``Lᵀ x`` (p × k), or per domain (p × D·k) as :meth:`Projection.loadings`."""
+        if sp.issparse(x):
+            return self.right.T @ _dense(self.L.T @ x)
+        lx = x * self.lam[:, None]
+        if domain is None:
+            sums = Groups(self.unit, self.n_units).sum(lx)
+            return self.right.T @ (self.unit_x.T @ sums)
+        k = x.shape[1]
+        pairs, unit, dom = Groups.pairs(self.unit, self.n_units, domain, n_domains)
+        sums = pairs.sum(lx).reshape(-1, k)
+        rows = np.repeat(unit, k)
+        cols = (dom[:, None] * k + np.arange(k)).ravel()
+        table = sp.csr_matrix((sums.ravel(), (rows, cols)), shape=(self.n_units, n_domains * k))
+        return self.right.T @ _dense(table.T @ self.unit_x).T
+
+
 class ResidualMap:
     """The composition of the projections of a chain of records, in chain order.
 
@@ -187,6 +255,9 @@ class ResidualMap:
         key = (j, l)
         if key not in self._cross:
             bj, bl = self.blocks[j], self.blocks[l]
+            if isinstance(bj, UnitProjection) and isinstance(bl, UnitProjection) and bj.unit is bl.unit:
+                self._cross[key] = bj.unit_cross(bl)
+                return self._cross[key]
             prod = bj.L.T @ bl.U
             if bj.right is not None or bl.right is not None:
                 prod = _dense(prod)
@@ -372,12 +443,15 @@ class CalibrationRecord(_Record):
             self._cache["basis"] = (piv[:rank], inv)
         return self._cache["basis"]
 
-    def projections(self) -> tuple[Projection, ...]:
+    def projections(self) -> tuple[Projection | UnitProjection, ...]:
         if "p" not in self._cache:
             keep, right = self._basis()
             x, unit = self._variables()
             gd = self.g * self.d
             inv = np.where((self.g > 0) & (self.d > 0), 1.0 / np.where(self.g > 0, self.g, 1.0), 0.0)
             xr = np.ascontiguousarray(x[:, keep])
-            self._cache["p"] = (Projection(_spread(xr, unit, gd), _spread(xr, unit, inv), right),)
+            if unit is not None:
+                self._cache["p"] = (UnitProjection(unit, gd, inv, xr, right),)
+            else:
+                self._cache["p"] = (Projection(_spread(xr, None, gd), _spread(xr, None, inv), right),)
         return self._cache["p"]
