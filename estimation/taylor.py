@@ -129,9 +129,22 @@ class _StageForm:
         return self.stage.strata
 
     def bilinear(self, ta: Matrix, tb: Matrix) -> np.ndarray:
-        """``V(a, b)`` (a × b) from cluster totals ``ta`` (C × a) and ``tb`` (C × b)."""
+        """``V(a, b)`` (a × b) from cluster totals ``ta`` (C × a) and ``tb`` (C × b).
+
+        With ``ta`` sparse (per-domain totals) and ``tb`` dense, the stratum means are moved
+        to ``tb``'s side: ``V(a, b) = taᵀ M`` with, for cluster ``c`` of stratum ``h``,
+        ``M_c = w_c tb_c − (s_c − S_h/n_h) γ_h T_h/n_h − γ_h B_h/n_h`` (``T_h``, ``B_h`` the
+        stratum sums of ``tb`` and ``s ∘ tb``), so that one sparse product remains.
+        """
         n_h = self.stage.n_sampled.astype(float)
         inv_n = np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
+        if sp.issparse(ta) and not sp.issparse(tb):
+            h = self.stage.stratum
+            mb = _scale_rows(self.strata.sum(tb), inv_n * self.gamma)[h]
+            bb = _scale_rows(self.strata.sum(_scale_rows(tb, self.scale)), self.gamma * inv_n)[h]
+            shift = (self.scale - (self.s_sum * inv_n)[h])[:, None]
+            m = _scale_rows(tb, self.weight) - shift * mb - bb
+            return _dense(ta.T @ m)
         term = ta.T @ _scale_rows(tb, self.weight)
         ma = _scale_rows(self.strata.sum(ta), inv_n)
         ba = self.strata.sum(_scale_rows(ta, self.scale))
@@ -216,11 +229,12 @@ class _Pairs:
         return self.rows.sum(x)
 
     def as_matrix(self, totals: np.ndarray) -> sp.csr_matrix:
-        """Pair totals as a sparse (clusters × D·k) matrix, column ``d·k + j``."""
+        """Pair totals as a sparse (clusters × D·k) matrix, column ``d·k + j`` (the pairs are
+        in (cluster, domain) order, so the compressed rows are built directly)."""
         k = totals.shape[1]
-        rows = np.repeat(self.cluster, k)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.cluster, minlength=self.n_clusters) * k)])
         cols = (self.domain[:, None] * k + np.arange(k)).ravel()
-        return sp.csr_matrix((totals.ravel(), (rows, cols)), shape=(self.n_clusters, self.n_domains * k))
+        return sp.csr_matrix((totals.ravel(), cols, indptr), shape=(self.n_clusters, self.n_domains * k))
 
 
 class TaylorVariance:

@@ -145,12 +145,13 @@ class Groups:
         a = first if rows is None else first[rows]
         b = second if rows is None else second[rows]
         size = n_first * n_second
-        if size <= max(4 * a.size, 1 << 20):  # small key space: presence table
+        if size <= max(2 * a.size, 1 << 20):  # small key space: presence table
             key = a * n_second + b
             present = np.zeros(size, dtype=bool)
             present[key] = True
             uniq = np.flatnonzero(present)
-            rank = np.cumsum(present) - 1
+            rank = np.empty(size, dtype=np.int64)  # only the pages of present keys are touched
+            rank[uniq] = np.arange(uniq.size)
             codes = rank[key]
         else:
             order, key = _sorted_keys(a * np.int64(n_second) + b)
