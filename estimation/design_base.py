@@ -178,7 +178,10 @@ class BaseDesign:
         if domain is None:
             domain = np.where(usable, 0, -1).astype(np.int64)
         counts = Groups(domain, len(labels)).sizes
-        return Analysis(np.nan_to_num(columns.values), columns.variables, columns.levels, domain, labels, counts,
+        values = columns.values
+        if columns.missing.any():  # missing entries enter as zero (their rows are in no domain)
+            values = np.where(np.isnan(values), 0.0, values)
+        return Analysis(values, columns.variables, columns.levels, domain, labels, counts,
                         tuple(self.__dict__.get("_notes", ())))
 
     def _domain_index(self) -> DomainIndex:

@@ -502,11 +502,11 @@ class TaylorEngine(LinearisedSolvers):
 
 
 
-def _domain_rows(domain: np.ndarray | None, weights: np.ndarray) -> tuple[Groups | None, np.ndarray]:
-    """Domain grouping of the rows and the weights zeroed outside every domain."""
+def _domain_rows(domain: np.ndarray | None, weights: np.ndarray, n_domains: int = 0) -> tuple[Groups | None, np.ndarray]:
+    """Domain grouping of the rows (None for one domain) and the weights zeroed outside every domain."""
     if domain is None:
         return None, weights
-    return Groups(domain), np.where(domain >= 0, weights, 0.0)
+    return Groups(domain) if n_domains != 1 else None, np.where(domain >= 0, weights, 0.0)
 
 
 def domain_totals(values: np.ndarray, weights: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
@@ -528,14 +528,17 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     """
     a = problem.numerator
     D = problem.n_domains
-    _, wi = _domain_rows(problem.domain, weights)
+    _, wi = _domain_rows(problem.domain, weights, D)
     A = domain_totals(a, weights, problem.domain, D)
     if problem.denominator is None:
         return A, a * wi[:, None]
     b = problem.denominator
     B = domain_totals(b, weights, problem.domain, D)
-    d = np.zeros(len(wi), dtype=np.int64) if problem.domain is None else np.maximum(problem.domain, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
-        scores = (a - theta[d] * b) * (wi[:, None] / B[d])
+        if D == 1:  # one domain: broadcast instead of gathering per row
+            scores = (a - theta[0] * b) * (wi[:, None] / B[0])
+        else:
+            d = np.maximum(problem.domain, 0)
+            scores = (a - theta[d] * b) * (wi[:, None] / B[d])
     return theta, scores
