@@ -273,9 +273,13 @@ def census_path(spec: dict) -> tuple[Path, str]:
     return p, "file"
 
 
+CENSUS_REQUIRED = ("ea_id", "household_id", "sex", "age", "country_birth")
+"""Standard census columns every survey needs."""
+
+
 def census_requirements(spec: dict) -> list[str]:
     """Standard census columns the specification needs."""
-    need = ["ea_id", "household_id", "sex", "age", "country_birth"]
+    need = list(CENSUS_REQUIRED)
     need += [c for c in spec["strata"]["by"] if c not in need]
     for st in spec["weighting"]:
         (name, opt), = st.items()
@@ -513,8 +517,9 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
         if kind != "synthetic-folder":
             mapping = ColumnMapping.from_spec(spec, "census")
             header = read_header(path, table=spec["frame"]["table"])
-            mapping.check_header(header, what="census", required=census_requirements(spec),
-                                 spec=spec)
+            # the columns the survey always needs; those the specification names (strata,
+            # margins …) are checked with their own key by check_spec_columns below
+            mapping.check_header(header, what="census", required=CENSUS_REQUIRED, spec=spec)
             if spec["frame"]["psu"] not in {*mapping.columns, *header, "ea_id"}:
                 raise _spec_error(spec, "frame.psu", "the PSU column is not in the census",
                                   "a standard name mapped in columns: or a census column",
@@ -535,6 +540,9 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
             else:
                 need = ("ea_id", "household_id")
             mapping.check_header(header, what=f"{key} file", required=need, spec=spec)
+    from migsurvey.spec_columns import check_spec_columns
+
+    check_spec_columns(spec)
 
 
 def read_roster(spec: dict, emigrants: str | Path | pd.DataFrame | None = None
