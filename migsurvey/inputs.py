@@ -166,7 +166,17 @@ class ColumnMapping:
         raw = s.astype(object)
         known = raw.notna().to_numpy()
         keys = raw[known].map(_norm)
-        bad = sorted(set(keys) - set(lookup))
+        self.check_codes(std, pd.unique(keys), table, what, other=other, spec=spec)
+        out = np.full(len(raw), None, dtype=object)
+        out[known] = keys.map(lookup).to_numpy()
+        return pd.Series(out, index=s.index, name=s.name)
+
+    def check_codes(self, std: str, values: Sequence[Any], table: dict, what: str, *,
+                    other: ColumnMapping | None = None, spec: dict | None = None) -> None:
+        """Refuse codes of ``std`` (the distinct ``values`` of its column) that ``table`` does
+        not list; a code the census mapping ``other`` knows is named a coding mismatch."""
+        lookup = {_norm(k) for k in table}
+        bad = sorted({_norm(v) for v in values if v is not None and not pd.isna(v)} - lookup)
         if bad:
             col = self.file_name(std)
             ours = ", ".join(sorted(lookup))
@@ -180,9 +190,6 @@ class ColumnMapping:
                 hint=("the interviews code this question differently from the census: give "
                       "interviews.columns with their own codes" if mismatch else
                       f"add the codes to {self.key}.{std}.codes"), key=False)
-        out = np.full(len(raw), None, dtype=object)
-        out[known] = keys.map(lookup).to_numpy()
-        return pd.Series(out, index=s.index, name=s.name)
 
     def restore(self, df: pd.DataFrame) -> pd.DataFrame:
         """A new frame with the file's names and codes (the inverse of :meth:`apply`)."""
@@ -253,7 +260,11 @@ def _check_sex(s: pd.Series, mapping: ColumnMapping, what: str, spec) -> None:
 
 def census_path(spec: dict) -> tuple[Path, str]:
     """The census file (or the persons table of a folder) and its kind."""
+    from migsurvey.io_census import is_glob
+
     p = Path(spec["frame"]["census"])
+    if is_glob(spec["frame"]["census"]):
+        return p, "glob"
     if not p.exists():
         raise InputFileError("census not found", argument="frame.census",
                              expected="a file or folder", found=str(p))
@@ -356,8 +367,11 @@ class PersonCensus:
         return len(self.households)
 
     def households_in(self, ea_ids) -> pd.DataFrame:
-        """Households of the given PSUs (the listing of selected EAs)."""
-        return self.households.loc[self.households[self.psu].isin(list(ea_ids))].copy()
+        """Households of the given PSUs (the listing of selected EAs), in the order of their
+        key ``ea_id/household_id`` whatever the order of the census rows (so a census stored
+        in parts, or lazily, lists them alike)."""
+        out = self.households.loc[self.households[self.psu].isin(list(ea_ids))]
+        return out.sort_values(HH_KEY, kind="stable").reset_index(drop=True)
 
     def persons_in(self, ea_ids) -> pd.DataFrame:
         return self.persons.loc[self.persons[self.psu].isin(list(ea_ids))]
@@ -394,9 +408,18 @@ def _check_countries(p: pd.DataFrame, columns: Sequence[str]) -> None:
                               hint="recode them, or to XXX when the country is not stated")
 
 
-def read_census(spec: dict) -> PersonCensus:
-    """The census of ``frame.census`` read through ``columns:`` (see the module docstring)."""
+def read_census(spec: dict) -> Any:
+    """The census of ``frame.census`` read through ``columns:`` (see the module docstring).
+
+    A Parquet dataset (a folder or a glob of Parquet files) and a DuckDB table are read
+    lazily through DuckDB (:class:`migsurvey.io_census.LazyCensus`: the person table is never
+    in pandas); other files are read into a :class:`PersonCensus`.
+    """
     path, kind = census_path(spec)
+    if kind in ("dataset", "glob") or path.suffix.lower() == ".duckdb":
+        from migsurvey.io_census import lazy_census
+
+        return lazy_census(spec, path if kind != "glob" else spec["frame"]["census"])
     mapping = ColumnMapping.from_spec(spec, "census")
     need = census_requirements(spec)
     header = read_header(path, table=spec["frame"]["table"])

@@ -175,6 +175,9 @@ def census_targets(census: Any, margins: list) -> dict:
     out = {}
     for m in margins:
         key = _margin_key(m)
+        if getattr(census, "counts_crossed", False):  # counted where the census is stored
+            out[key] = census.person_counts(key)
+            continue
         if isinstance(key, tuple):
             persons = getattr(census, "persons", None)
             if persons is None:
