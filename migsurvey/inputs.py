@@ -205,6 +205,41 @@ class ColumnMapping:
         return out.rename(columns={s: c for s, c in self.columns.items() if s in out.columns})
 
 
+def with_columns(spec: dict, columns: ColumnMapping | dict | None,
+                 interviews: ColumnMapping | dict | None = None) -> dict:
+    """The specification with a column mapping given in Python (``columns=`` of the API).
+
+    ``columns`` means exactly what ``columns:`` of the specification means: ``{standard_name:
+    file_column}`` or ``{standard_name: {"column": file_column, "codes": {file_code: code}}}``,
+    or a :class:`ColumnMapping`; its keys replace those of the specification's ``columns:``.
+    ``interviews`` does the same for ``interviews.columns``. The specification given is not
+    changed.
+    """
+    if columns is None and interviews is None:
+        return spec
+    from migsurvey.spec import check_column_map
+
+    out = {**spec, "interviews": dict(spec["interviews"])}
+    if columns is not None:
+        out["columns"] = {**(spec.get("columns") or {}),
+                          **check_column_map(_as_map(columns), "columns")}
+    if interviews is not None:
+        out["interviews"]["columns"] = {**(spec["interviews"].get("columns") or {}),
+                                        **check_column_map(_as_map(interviews),
+                                                           "interviews.columns")}
+    return out
+
+
+def _as_map(columns: ColumnMapping | dict) -> dict:
+    if isinstance(columns, ColumnMapping):
+        return {std: ({"column": col, "codes": dict(columns.codes[std])}
+                      if std in columns.codes else col) for std, col in columns.columns.items()}
+    if not isinstance(columns, dict):
+        raise SurveyError("a column mapping is a dict or a ColumnMapping", argument="columns",
+                          expected="{standard_name: your_column}", found=type(columns).__name__)
+    return dict(columns)
+
+
 def _preview(values: Sequence[Any], k: int = 12) -> str:
     v = list(values)
     return ", ".join(map(str, v[:k])) + (f" … ({len(v)} in all)" if len(v) > k else "")
@@ -408,13 +443,15 @@ def _check_countries(p: pd.DataFrame, columns: Sequence[str]) -> None:
                               hint="recode them, or to XXX when the country is not stated")
 
 
-def read_census(spec: dict) -> Any:
-    """The census of ``frame.census`` read through ``columns:`` (see the module docstring).
+def read_census(spec: dict, *, columns: ColumnMapping | dict | None = None) -> Any:
+    """The census of ``frame.census`` read through ``columns:`` (see the module docstring);
+    ``columns=`` is a mapping with the meaning of ``columns:`` (:func:`with_columns`).
 
     A Parquet dataset (a folder or a glob of Parquet files) and a DuckDB table are read
     lazily through DuckDB (:class:`migsurvey.io_census.LazyCensus`: the person table is never
     in pandas); other files are read into a :class:`PersonCensus`.
     """
+    spec = with_columns(spec, columns)
     path, kind = census_path(spec)
     if kind in ("dataset", "glob") or path.suffix.lower() == ".duckdb":
         from migsurvey.io_census import lazy_census
@@ -467,8 +504,11 @@ class Interviews:
 
 
 def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
-                    persons: str | Path | pd.DataFrame) -> Interviews:
-    """Read (or take) the interview files and check them against the specification."""
+                    persons: str | Path | pd.DataFrame, *,
+                    columns: ColumnMapping | dict | None = None) -> Interviews:
+    """Read (or take) the interview files and check them against the specification;
+    ``columns=`` is a mapping with the meaning of ``columns:`` (:func:`with_columns`)."""
+    spec = with_columns(spec, columns)
     mapping = ColumnMapping.from_spec(spec, "interviews")
     census_map = ColumnMapping.from_spec(spec, "census")
     ids = mapping.file_names(ID_COLUMNS)
