@@ -802,7 +802,14 @@ def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: An
                         interview_columns: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
     """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
     ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
+    from migsurvey.warning_log import merge, recording
+
     spec = with_columns(spec, columns, interview_columns)
-    _iv, wt = weight_interviews(spec, households, persons, census=census, emigrants=emigrants)
-    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+    with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
+        _iv, wt = weight_interviews(spec, households, persons, census=census,
+                                    emigrants=emigrants)
+        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+    for t in objects.values():
+        t.metadata["warnings"] = merge(t.metadata.get("warnings"), wt.diagnostics,
+                                       log.messages())
     return table, objects, wt

@@ -280,3 +280,40 @@ def test_api_columns_equal_the_spec_columns(office, capsys):
     with pytest.raises(SurveyError, match="F or M"):
         load_census(spec, columns={"sex": {"column": "SEX", "codes": {1: "male"}}})
     capsys.readouterr()
+
+
+def test_warnings_travel_with_the_numbers(office, capsys):
+    """The weighting diagnostics and the other warnings of a run are in the metadata of every
+    file `migsurvey estimate` writes, read back with each format's own reader."""
+    import pyarrow.parquet as pq
+    import sdmx
+
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import load_spec
+
+    d = office["dir"]
+    spec = _spec_file(d, SPEC.replace("output: {formats: [csv]}",
+                                      "output: {formats: [csv, parquet, xlsx, sdmx]}"),
+                      "formats.yaml")
+    out = d / "published"
+    assert main(["estimate", "--spec", str(spec), "--out", str(out), "-q"]) == 0
+    console = [line.split("warning: ", 1)[1] for line in capsys.readouterr().err.splitlines()
+               if "warning: " in line]
+    moved = [w for w in console if w.startswith("the calibration moves the estimate")]
+    assert moved and any(w.startswith("derived variables made without") for w in console)
+
+    parquet = json.loads(pq.read_schema(out / "indicators.parquet").metadata[b"warnings"])
+    notes = pd.read_excel(out / "indicators.xlsx", sheet_name="notes")["warning"].tolist()
+    flow = sdmx.read_sdmx(out / "indicators.sdmx.structure.xml").dataflow["DF_MIGRATION"]
+    annotations = [str(a.text) for a in flow.annotations if a.type == "WARNING"]
+    sidecar = json.loads((out / "indicators.csv.json").read_text())["warnings"]
+    for got in (parquet, notes, annotations, sidecar):
+        assert sorted(got) == sorted(console), got
+    # the API's tables carry the same warnings, and so do their own exports
+    _, objects, _ = estimate_interviews(load_spec(spec), d / "households.csv",
+                                        d / "persons.csv")
+    t = next(iter(objects.values()))
+    assert set(moved) <= set(t.metadata["warnings"])
+    t.to_csv(d / "api.csv")
+    assert json.loads((d / "api.csv.json").read_text())["warnings"] == t.metadata["warnings"]
+    capsys.readouterr()
