@@ -573,8 +573,9 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
 
 def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
     """Check the specification against the headers of its input files before anything runs:
-    the mapped census columns, and (``interviews=True``) the interview files named in
-    ``interviews:``."""
+    the mapped census columns, (``interviews=True``) the interview files named in
+    ``interviews:``, and every column the specification names
+    (:func:`migsurvey.spec_columns.check_spec_columns`)."""
     if spec["frame"]["census"]:
         path, kind = census_path(spec)
         if kind != "synthetic-folder":

@@ -88,24 +88,28 @@ def _standard(header: Iterable[str], mapping) -> set[str]:
 
 def available_columns(spec: dict) -> Available | None:
     """The columns of each stage, from the headers of the specification's files (no rows are
-    read); ``None`` for a synthetic census (its columns are the generator's)."""
+    read); ``None`` for a synthetic census generated in memory."""
     from migsurvey.inputs import EA_LEVEL, ColumnMapping, census_path
     from migsurvey.io import read_header
 
     if not spec["frame"]["census"]:
         return None
     path, kind = census_path(spec)
-    if kind == "synthetic-folder":
-        return None
     mapping = ColumnMapping.from_spec(spec, "census")
-    census = _standard(read_header(path, table=spec["frame"]["table"]), mapping)
+    psu = spec["frame"]["psu"]
     sources = {"census": str(path)}
+    listing: set[str] = set()
+    if kind == "synthetic-folder":  # written by `migsurvey frame --synthetic`
+        census = set(read_header(path / "persons.parquet"))
+        frame = {*read_header(path / "eas.parquet"), *FRAME_COUNTS}
+        listing = set(read_header(path / "households.parquet"))
+    else:
+        census = _standard(read_header(path, table=spec["frame"]["table"]), mapping)
+        frame = {psu, *FRAME_COUNTS, *(c for c in EA_LEVEL if c in census)}
+        if "citizenship" in census:
+            frame.add("foreign_citizens")
     if "age" in census:
         census.add("age_group")
-    psu = spec["frame"]["psu"]
-    frame = {psu, *FRAME_COUNTS, *(c for c in EA_LEVEL if c in census)}
-    if "citizenship" in census:
-        frame.add("foreign_citizens")
     if kind == "three-table":
         for ext in (".parquet", ".csv", ".dta", ".sav", ".xlsx"):
             eas = path.parent / f"eas{ext}"
@@ -115,7 +119,7 @@ def available_columns(spec: dict) -> Available | None:
     iv = spec["interviews"]
     iv_map = ColumnMapping.from_spec(spec, "interviews")
     households = {psu, *SELECTED_HOUSEHOLD, *(c for c in EA_LEVEL if c in census),
-                  iv["disposition"]}
+                  iv["disposition"], *listing}
     if iv["households"] and Path(iv["households"]).exists():
         households = _standard(read_header(iv["households"]), iv_map) | {"hh_key", "responded"}
         sources["households"] = iv["households"]

@@ -184,3 +184,19 @@ def test_spec_size_is_capped(tmp_path, capsys):
     spec.write_text("name: x\n" + "#" * 1_100_000, encoding="utf-8")
     assert main(["design", "--spec", str(spec)]) == EXIT_INPUT
     assert "bytes" in capsys.readouterr().err
+
+
+def test_columns_of_a_synthetic_census_folder(tmp_path, capsys):
+    """A census folder written by `migsurvey frame --synthetic` is checked from its schemas."""
+    from migsurvey.synthetic import write_census
+
+    write_census(tmp_path / "census", 20_000, seed=1)
+    spec = tmp_path / "spec.yaml"
+    base = "frame: {census: census}\nsample: {psus: 40}\n"
+    spec.write_text(base, encoding="utf-8")
+    assert main(["design", "--spec", str(spec), "-q"]) == 0
+    spec.write_text(base + "estimation:\n  by: [[sex], [educaton]]\n", encoding="utf-8")
+    assert main(["design", "--spec", str(spec)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"{spec}:4:" in err and "estimation.by[1][0]" in err
+    assert "did you mean 'education'" in err
