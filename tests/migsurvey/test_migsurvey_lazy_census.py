@@ -149,3 +149,16 @@ def test_cli_frame_from_a_parquet_dataset(stores, tmp_path):
     a = pd.read_csv(tmp_path / "csv.csv", dtype={"EA_CODE": str})
     b = pd.read_csv(tmp_path / "parts.csv", dtype={"EA_CODE": str})
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_any_csv_or_parquet_census_can_be_read_lazily(stores, tmp_path):
+    """`lazy_census` is the entry for callers that choose the lazy route for a large file."""
+    from migsurvey.io_census import lazy_census
+
+    d, census = stores
+    census.to_parquet(tmp_path / "one.parquet", index=False)
+    memory = read_census(_spec(d / "census.csv"))
+    for src in (d / "census.csv", tmp_path / "one.parquet"):
+        lazy = lazy_census(_spec(src))
+        pd.testing.assert_frame_equal(lazy.eas, memory.eas, check_dtype=False)
+        assert lazy.person_counts(("region", "sex")) == memory.person_counts(("region", "sex"))
