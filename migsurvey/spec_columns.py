@@ -86,24 +86,33 @@ def _standard(header: Iterable[str], mapping) -> set[str]:
     return {inverse.get(h, h) for h in header}
 
 
-def available_columns(spec: dict) -> Available | None:
+def available_columns(spec: dict) -> Available:
     """The columns of each stage, from the headers of the specification's files (no rows are
-    read); ``None`` for a synthetic census generated in memory."""
+    read); for a synthetic census generated in memory, those of a small one."""
     from migsurvey.inputs import EA_LEVEL, ColumnMapping, census_path
     from migsurvey.io import read_header
 
-    if not spec["frame"]["census"]:
-        return None
-    path, kind = census_path(spec)
     mapping = ColumnMapping.from_spec(spec, "census")
     psu = spec["frame"]["psu"]
-    sources = {"census": str(path)}
     listing: set[str] = set()
+    if not spec["frame"]["census"]:
+        # a synthetic census generated in memory: its columns are those of a small one
+        from migsurvey.synthetic import synthetic_census
+
+        tiny = synthetic_census(1_000, seed=0, country=spec["country"],
+                                reference_year=spec["reference_year"], n_regions=2)
+        path, kind = Path("the synthetic census"), "synthetic"
+        census = set(tiny.persons.columns)
+        frame = {*tiny.eas.columns, *FRAME_COUNTS}
+        listing = set(tiny.households.columns)
+    else:
+        path, kind = census_path(spec)
+    sources = {"census": str(path)}
     if kind == "synthetic-folder":  # written by `migsurvey frame --synthetic`
         census = set(read_header(path / "persons.parquet"))
         frame = {*read_header(path / "eas.parquet"), *FRAME_COUNTS}
         listing = set(read_header(path / "households.parquet"))
-    else:
+    elif kind != "synthetic":
         census = _standard(read_header(path, table=spec["frame"]["table"]), mapping)
         frame = {psu, *FRAME_COUNTS, *(c for c in EA_LEVEL if c in census)}
         if "citizenship" in census:
@@ -187,8 +196,6 @@ def check_spec_columns(spec: dict, available: Available | None = None) -> None:
     from questionnaires.inputs import close_names
 
     avail = available if available is not None else available_columns(spec)
-    if avail is None:
-        return
     for key, column, stages in named_columns(spec):
         for stage in stages:
             have = avail.of(stage)

@@ -200,3 +200,15 @@ def test_columns_of_a_synthetic_census_folder(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{spec}:4:" in err and "estimation.by[1][0]" in err
     assert "did you mean 'education'" in err
+
+
+def test_columns_of_the_synthetic_census(tmp_path, capsys):
+    """The demo's synthetic census is checked too: a `by` column it does not have is refused
+    by `migsurvey design` with its key and line, before anything is generated."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("sample: {psus: 30}\nestimation:\n  by: [[], [nationality]]\n",
+                    encoding="utf-8")
+    assert main(["design", "--spec", str(spec)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"{spec}:3:" in err and "estimation.by[1][0]" in err and "'nationality'" in err
+    assert "the synthetic census" in err
