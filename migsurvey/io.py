@@ -54,6 +54,10 @@ def _pyreadstat():
 
 def read_header(path: str | Path, *, table: str | None = None) -> list[str]:
     """The column names of a data file without reading its rows (where the format allows)."""
+    from migsurvey.io_census import census_relation, is_glob
+
+    if is_glob(path):
+        return list(census_relation(path).columns)
     p = _existing(path)
     try:
         return _header(p, table)
