@@ -443,17 +443,33 @@ def _check_countries(p: pd.DataFrame, columns: Sequence[str]) -> None:
                               hint="recode them, or to XXX when the country is not stated")
 
 
+LAZY_CENSUS_BYTES = 500 * 1024**2
+"""Parquet and CSV census files larger than this (500 MiB, about 10⁷ persons in CSV) are read
+lazily through DuckDB (:func:`reads_lazily`)."""
+
+
+def reads_lazily(path: Path, kind: str) -> bool:
+    """Whether a single Parquet or CSV census file is large enough for the lazy DuckDB route.
+
+    A file above :data:`LAZY_CENSUS_BYTES` would take several times its size in pandas memory;
+    DuckDB aggregates it in the database so that only the EA-level results enter Python.
+    """
+    return (kind == "file" and path.suffix.lower() in (".parquet", ".pq", ".csv")
+            and path.stat().st_size > LAZY_CENSUS_BYTES)
+
+
 def read_census(spec: dict, *, columns: ColumnMapping | dict | None = None) -> Any:
     """The census of ``frame.census`` read through ``columns:`` (see the module docstring);
     ``columns=`` is a mapping with the meaning of ``columns:`` (:func:`with_columns`).
 
-    A Parquet dataset (a folder or a glob of Parquet files) and a DuckDB table are read
-    lazily through DuckDB (:class:`migsurvey.io_census.LazyCensus`: the person table is never
-    in pandas); other files are read into a :class:`PersonCensus`.
+    A Parquet dataset (a folder or a glob of Parquet files), a DuckDB table and a Parquet or
+    CSV file larger than :data:`LAZY_CENSUS_BYTES` are read lazily through DuckDB
+    (:class:`migsurvey.io_census.LazyCensus`: the person table is never in pandas); other
+    files are read into a :class:`PersonCensus`.
     """
     spec = with_columns(spec, columns)
     path, kind = census_path(spec)
-    if kind in ("dataset", "glob") or path.suffix.lower() == ".duckdb":
+    if kind in ("dataset", "glob") or path.suffix.lower() == ".duckdb" or reads_lazily(path, kind):
         from migsurvey.io_census import lazy_census
 
         return lazy_census(spec, path if kind != "glob" else spec["frame"]["census"])
