@@ -10,11 +10,13 @@ PSU and 100 sampled PSUs per stratum (10⁷ rows: 500 strata, 50,000 PSUs, 500,0
 and an outcome ``y``. For each size one process runs migsurvey and, right after it on the same
 machine, one runs ``svy`` (its own virtual environment, ``SVY_PYTHON``, default
 ``/tmp/svyenv/bin/python``). Each process builds the same data from the same seed (not timed),
-then times the design's declaration and the Taylor SE of the mean of ``y``; it reports its
-peak resident memory (``resource.getrusage``) and the memory held once the data were built.
+then times the design's declaration and the Taylor SE of the mean of ``y`` (wall and CPU
+seconds); it reports its peak resident memory (``resource.getrusage``) and the memory held once
+the data were built. BLAS is single-threaded in every process.
 
 The grid: on the 10⁷-row design, means and totals of ``y`` with SEs in the 2 × 5 × 10 × 20 =
-2,000 cells of four ``by`` variables, with the sampling weights and with weights calibrated
+2,000 cells of four ``by`` variables (the first mean also codes the cells and, when
+calibrated, prepares the calibration record; the mean is timed again after the total), with the sampling weights and with weights calibrated
 (linear) to the margins of the four variables; one process per case (goal: under 10 s and 6 GB).
 Results go to ``benchmarks/results/design_scale.json``.
 """
@@ -22,6 +24,7 @@ Results go to ``benchmarks/results/design_scale.json``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -33,7 +36,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SVY_PYTHON = os.environ.get("SVY_PYTHON", "/tmp/svyenv/bin/python")
+SVY_PYTHON = os.environ.get("SVY_PYTHON") or (
+    sys.executable if importlib.util.find_spec("svy") else "/tmp/svyenv/bin/python"
+)
+# single-threaded BLAS in every process: on a shared, loaded machine a multi-threaded BLAS
+# spins and makes small products hundreds of times slower
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 GRID = ["sex", "age", "region", "country"]
 
 
@@ -72,13 +80,14 @@ def worker_ours(rows: int) -> dict:
 
     df = pd.DataFrame(make_data(rows), copy=False)
     loaded = _rss_mib()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     d = SurveyDesign(df, ids=["psu", "ssu"], strata="stratum", fpc=["fpc1", "fpc2"], weights="w")
-    design = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    design, design_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     r = d.mean("y")
-    se = time.perf_counter() - t0
+    se, se_cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"pkg": "migsurvey", "rows": rows, "design_seconds": design, "se_seconds": se,
+            "design_cpu_seconds": design_cpu, "se_cpu_seconds": se_cpu,
             "estimate": float(r["estimate"].iloc[0]), "se": float(r["se"].iloc[0]),
             "data_rss_mib": loaded, "peak_rss_mib": _rss_mib()}
 
@@ -89,14 +98,15 @@ def worker_svy(rows: int) -> dict:
 
     df = pl.DataFrame(make_data(rows))
     loaded = _rss_mib()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     s = svy.Sample(df, svy.Design(stratum="stratum", psu="psu", ssu="ssu", wgt="w",
                                   pop_size=svy.PopSize(psu="fpc1", ssu="fpc2")))
-    design = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    design, design_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     r = s.estimation.mean("y").to_polars()
-    se = time.perf_counter() - t0
+    se, se_cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"pkg": "svy", "rows": rows, "design_seconds": design, "se_seconds": se,
+            "design_cpu_seconds": design_cpu, "se_cpu_seconds": se_cpu,
             "estimate": float(r["est"][0]), "se": float(r["se"][0]),
             "data_rss_mib": loaded, "peak_rss_mib": _rss_mib()}
 
@@ -125,12 +135,11 @@ def worker_grid(rows: int, calibrated: bool) -> dict:
     t0 = time.perf_counter()
     d = SurveyDesign(df, ids=["psu", "ssu"], strata="stratum", fpc=["fpc1", "fpc2"], weights=weights)
     out["design_seconds"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    m = d.mean("y", by=GRID)
-    out["mean_seconds"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    d.total("y", by=GRID)
-    out["total_seconds"] = time.perf_counter() - t0
+    for name, fn in (("mean", lambda: d.mean("y", by=GRID)), ("total", lambda: d.total("y", by=GRID)),
+                     ("mean_again", lambda: d.mean("y", by=GRID))):
+        t0, c0 = time.perf_counter(), time.process_time()
+        m = fn()
+        out[f"{name}_seconds"], out[f"{name}_cpu_seconds"] = time.perf_counter() - t0, time.process_time() - c0
     out.update(domains=int(len(m)), data_rss_mib=loaded, peak_rss_mib=_rss_mib())
     return out
 
@@ -138,7 +147,7 @@ def worker_grid(rows: int, calibrated: bool) -> dict:
 def _spawn(python: str, args: list[str]) -> dict:
     cmd = [python, str(Path(__file__).resolve()), *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=True, env=ENV)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
         err = getattr(exc, "stderr", "") or str(exc)
         return {"error": str(err)[-400:]}

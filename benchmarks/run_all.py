@@ -4,10 +4,10 @@ Usage (repository root, after ``python ../shared/bench/make_bench_data.py bench-
 
     python benchmarks/run_all.py
 
-Runs, in sequence on the same machine: tasks a, b (and the 2,000-domain grid) with R survey and
-svy; task d (100 bootstrap replicates) with both peers and peak memory; task c (raking) with
-both peers, linear calibration with 50 auxiliaries and 100 re-raked bootstrap replicates; the
-full user path ``SurveyDesign(weights=raked).replicate("bootstrap", replicates=100).mean("y")``;
+Runs, in sequence on the same machine: the shared tasks a–d with the design declaration
+included and reported separately, each by migsurvey, svy and R survey one after the other with
+peak memory (:mod:`bench_shared_tasks`); the 2,000-domain grid; linear calibration with 50
+auxiliaries and 100 re-raked bootstrap replicates; the full user path ``SurveyDesign(weights=raked).replicate("bootstrap", replicates=100).mean("y")``;
 and the sampling timings. Writes ``benchmarks/results/summary.json`` and prints a Markdown table
 of seconds and ratios.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from peers import DATA, peer_memory  # noqa: E402
+from peers import DATA  # noqa: E402
 
 
 def run_json(args: list[str]) -> list[dict]:
@@ -48,23 +48,22 @@ def end_to_end() -> dict:
 
 
 def main() -> None:
-    rows = []
+    from bench_shared_tasks import run_task, table
+
+    shared = []
+    for task in ("a", "b", "c", "d"):  # design + task; migsurvey, svy, R survey one after the other
+        shared.append(run_task(task, repeats=2))
+        print(json.dumps(shared[-1]), flush=True)
+    rows = [{"task": r["task"], "migsurvey": r["migsurvey"].get("seconds"),
+             "migsurvey design": r["migsurvey"].get("design_seconds"),
+             "R survey": r["R survey"].get("seconds"), "svy": r["svy"].get("seconds"),
+             "peak_rss_mib": r["migsurvey"].get("peak_rss_mib"),
+             "svy rss_mib": r["svy"].get("peak_rss_mib"), "R survey rss_mib": r["R survey"].get("peak_rss_mib")}
+            for r in shared]
     est = run_json(["benchmarks/bench_estimation.py"])
-    ours = est[0]
-    for task in ("a", "b"):
-        peers = {p["pkg"]: p for p in (peer_memory(n, task) for n in ("R survey", "svy"))}
-        rows.append({"task": task, "migsurvey": ours[task]["seconds"], **{k: v.get("seconds") for k, v in peers.items()}})
     grid = est[1]
     rows.append({"task": "grid 10M rows x 2,000 domains", "migsurvey": grid["seconds"], "peak_rss_mib": grid["peak_rss_mib"]})
-    d = run_json(["benchmarks/bench_estimation_replicates.py", "bench-data", "3"])
-    best = min(d, key=lambda r: r["seconds"])
-    peers = {p["pkg"]: p for p in (peer_memory(n, "d") for n in ("R survey", "svy"))}
-    rows.append({"task": "d", "migsurvey": best["seconds"], "peak_rss_mib": best.get("peak_rss_mib"),
-                 **{k: v.get("seconds") for k, v in peers.items()},
-                 **{f"{k} rss_mib": v.get("max_rss_mib") for k, v in peers.items()}})
     wt = {r["task"]: r for r in run_json(["benchmarks/bench_weighting.py", "bench-data", "--task", "all"])}
-    peers = {p["pkg"]: p for p in (peer_memory(n, "c") for n in ("R survey", "svy"))}
-    rows.append({"task": "c", "migsurvey": wt["c"]["seconds"], **{k: v.get("seconds") for k, v in peers.items()}})
     for key in ("linear50", "boot100"):
         if key in wt:
             rows.append({"task": key, "migsurvey": wt[key]["seconds"]})
@@ -74,14 +73,10 @@ def main() -> None:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "summary.json").write_text(json.dumps({"rows": rows, "sampling": samp.stdout}, indent=2))
-    print("| task | migsurvey s | R survey s | svy s | R / migsurvey | svy / migsurvey |")
-    print("|---|---|---|---|---|---|")
-    def ratio(peer_seconds, ours_seconds):
-        return f"{peer_seconds / ours_seconds:.0f}×" if peer_seconds and ours_seconds else ""
-
-    for r in rows:
-        m, rs, sv = r.get("migsurvey"), r.get("R survey"), r.get("svy")
-        print(f"| {r['task']} | {m:.3f} | {rs or ''} | {sv or ''} | {ratio(rs, m)} | {ratio(sv, m)} |")
+    print(table(shared))
+    print()
+    for r in rows[len(shared):]:
+        print(f"| {r['task']} | {r['migsurvey']:.3f} |")
     print(json.dumps(rows, indent=1))
     print(samp.stdout)
 
