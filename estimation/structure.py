@@ -101,6 +101,8 @@ def _combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     width = int(second.max()) + 1 if second.size else 1
     owner = _scatter(second, first, width)
     if (owner[second] == first).all():  # second nested in first: order its codes by (first, second)
+        if (owner[1:] >= owner[:-1]).all():  # already in that order
+            return second
         rank = np.empty(width, dtype=np.int64)
         rank[np.lexsort((np.arange(width), owner))] = np.arange(width)
         return rank[second]
@@ -184,6 +186,8 @@ def build_stages(
     check_columns(data, strata, "strata")
     check_columns(data, fpc, "fpc")
     for name, arg in [(c, "ids") for c in ids] + [(c, "strata") for c in strata]:
+        if isinstance(data[name].dtype, np.dtype) and data[name].dtype.kind in "iub":
+            continue  # numpy integers cannot be missing
         if data[name].isna().any():
             raise SurveyError(
                 f"{arg} column has missing values",

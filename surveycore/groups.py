@@ -47,6 +47,10 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     present = np.zeros(span, dtype=bool)
     present[shifted] = True
     seen = np.flatnonzero(present)
+    if seen.size == span:  # every value in the range present: the shifted values are the codes
+        if shifted is values and values.flags.writeable:  # never share a caller's writable array
+            shifted = shifted.copy()
+        return shifted, (seen + lo).astype(values.dtype, copy=False)
     rank = np.empty(span, dtype=np.int64)  # only the pages of present values are touched
     rank[seen] = np.arange(seen.size)
     return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
