@@ -177,7 +177,9 @@ class BaseDesign:
         domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
         if domain is None:
             domain = np.where(usable, 0, -1).astype(np.int64)
-        counts = Groups(domain, len(labels)).sizes
+            counts = np.array([np.count_nonzero(usable)])
+        else:
+            counts = Groups(domain, len(labels)).sizes
         values = columns.values
         if columns.missing.any():  # missing entries enter as zero (their rows are in no domain)
             values = np.where(np.isnan(values), 0.0, values)

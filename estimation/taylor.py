@@ -529,11 +529,14 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     a = problem.numerator
     D = problem.n_domains
     _, wi = _domain_rows(problem.domain, weights, D)
-    A = domain_totals(a, weights, problem.domain, D)
+    if D == 1:  # one domain: totals are products with the weights inside it
+        A = (wi @ a)[None, :]
+    else:
+        A = domain_totals(a, weights, problem.domain, D)
     if problem.denominator is None:
         return A, a * wi[:, None]
     b = problem.denominator
-    B = domain_totals(b, weights, problem.domain, D)
+    B = (wi @ b)[None, :] if D == 1 else domain_totals(b, weights, problem.domain, D)
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
         if D == 1:  # one domain: broadcast instead of gathering per row
