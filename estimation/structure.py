@@ -158,12 +158,12 @@ def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pp
     return popsize
 
 
-def _stratum_popsize(values: np.ndarray, st_codes: np.ndarray, n_sampled: np.ndarray,
+def _stratum_popsize(values: np.ndarray, st_codes: np.ndarray, rep_st: np.ndarray, n_sampled: np.ndarray,
                      cl_stratum: np.ndarray, column: str) -> np.ndarray | None:
     """Population size of every cluster when ``values`` are constant within strata, checked
-    on one value per stratum (one pass over the rows); None when they vary or are refused, so
-    that the row-level check reports the offending row."""
-    per = _scatter(st_codes, values, len(n_sampled))
+    on one value per stratum (``rep_st``: a row of each stratum; one pass over the rows); None
+    when they vary or are refused, so that the row-level check reports the offending row."""
+    per = values[rep_st]
     if not (values == per[st_codes]).all():
         return None
     try:
@@ -244,7 +244,10 @@ def build_stages(
         st_codes = st_rows  # dense sorted codes, every code present
         n_st = int(st_codes.max()) + 1
         n_cl = int(cl_codes.max()) + 1
-        cl_stratum = _scatter(cl_codes, st_codes, n_cl)
+        first_cl = _scatter(cl_codes, np.arange(n, dtype=np.int64), n_cl)  # first row of each cluster
+        cl_stratum = st_codes[first_cl]
+        rep_st = np.empty(n_st, dtype=np.int64)  # one row of each stratum
+        rep_st[cl_stratum] = first_cl
         if (cl_stratum[cl_codes] != st_codes).any():  # a cluster spanning strata at stage > 1
             raise SurveyError(
                 f"stage {s + 1} clusters cross strata",
@@ -259,7 +262,7 @@ def build_stages(
         if fpc:
             values = finite_numeric(data[fpc[s]], "fpc")
             if not pps:
-                popsize = _stratum_popsize(values, st_codes, n_sampled, cl_stratum, fpc[s])
+                popsize = _stratum_popsize(values, st_codes, rep_st, n_sampled, cl_stratum, fpc[s])
         if popsize is None:  # by row: PPS, or fpc to refuse (the message names a row)
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
             popsize = _scatter(cl_codes, popsize_rows, n_cl)
@@ -277,7 +280,7 @@ def build_stages(
             Stage(
                 cluster=cl_codes,
                 stratum=cl_stratum,
-                parent=_scatter(st_codes, parent_rows, n_st),
+                parent=parent_rows[rep_st],  # constant within each stratum (strata nest in clusters)
                 n_sampled=n_sampled,
                 popsize=popsize,
                 labels=np.asarray(labels),
