@@ -376,17 +376,21 @@ class BaseDesign:
         df: DfOption = "design",
         qrule: str = "math",
         interval_type: str = "mean",
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Quantiles with Woodruff (or replicate) confidence intervals (see :mod:`estimation.quantile`).
 
         ``qrule`` is one of R's rules (``"math"``, ``"school"``, ``"shahvaish"``, ``"hf1"`` …
         ``"hf9"``); ``interval_type`` one of ``"mean"``, ``"beta"``, ``"xlogit"``, ``"asin"``,
         ``"score"`` or, on replicate designs, ``"quantile"`` (R's ``interval.type``).
+        ``covariance=True`` returns an :class:`~estimation.contrast.Estimates` frame: the full
+        replicate covariance with ``interval_type="quantile"``, else the variances on the
+        diagonal and NaN elsewhere (R's ``vcov`` of ``svyquantile``).
         """
         from estimation.quantile import woodruff_quantiles
 
         return woodruff_quantiles(self, variables, probs, by=by, na_rm=na_rm, level=level, df=df,
-                                  qrule=qrule, interval_type=interval_type)
+                                  qrule=qrule, interval_type=interval_type, covariance=covariance)
 
     def proportion(self, variable: str, *, method: str = "logit", by=None, level: float = 0.95, df=None, na_rm: bool = False,
                    covariance: bool = False) -> pd.DataFrame:

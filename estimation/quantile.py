@@ -22,6 +22,13 @@ interval for ``p̂`` as R's ``interval.type``:
 
 An end of ``[p_L, p_U]`` outside ``[0, 1]`` gives NaN, as R. ``c`` is Student's t with the
 domain's design degrees of freedom unless ``df`` says otherwise.
+
+Covariance (``covariance=True``, an :class:`~estimation.contrast.Estimates` frame): with
+``interval_type="quantile"`` the replicate covariance of all quantiles of all variables and
+domains together, ``scale Σ_r rscales_r (q̂_r − q̄)(q̂_r − q̄)ᵀ`` (R: ``vcov`` of
+``withReplicates`` over the quantile rule; contrasts then use the replicates). Otherwise the
+variances ``se²`` on the diagonal and NaN — not estimated — elsewhere, exactly R's ``vcov`` of a
+``svyquantile`` result; a contrast that combines two such quantiles is NaN.
 """
 
 from __future__ import annotations
@@ -69,7 +76,7 @@ def _segments(values: np.ndarray, weights: np.ndarray, domain: np.ndarray, n_dom
 
 
 def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=0.95, df="design",
-                       qrule="math", interval_type="mean") -> pd.DataFrame:
+                       qrule="math", interval_type="mean", covariance=False) -> pd.DataFrame:
     """Quantiles of each variable in each domain with Woodruff (or replicate) intervals and SEs."""
     check_option(qrule, RULES, "qrule")
     check_option(interval_type, INTERVALS, "interval_type")
@@ -104,6 +111,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
     w = design.weights
     engine = design.engine()
     frames = []
+    replicates = []  # (R, D·m) per variable, for the joint replicate covariance
     for j, name in enumerate(cols.variables):
         one = Columns(cols.values[:, [j]], [name], [None], np.isnan(cols.values[:, j]))
         an = design.analysis(one, by, na_rm=na_rm)
@@ -124,7 +132,8 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
         notes: list[str] = []
         if interval_type == "quantile":
-            lo, hi, se = _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule)
+            lo, hi, se, reps = _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule)
+            replicates.append(reps.reshape(reps.shape[0], -1))
         elif interval_type == "score":
             lo, hi = _score_interval(design, x, domain, D, probs_arr, c, qrule)
             se = (hi - lo) / (2 * c)
@@ -165,7 +174,25 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         )
     out = pd.concat(frames, ignore_index=True)
     out.attrs["notes"] = list(dict.fromkeys(note for f in frames for note in f.attrs["notes"]))
+    if covariance:
+        return _with_covariance(engine, out, replicates, list(labels.columns), level)
     return out
+
+
+def _with_covariance(engine, out: pd.DataFrame, replicates: list, by: list[str], level: float):
+    """The frame with the covariance of its rows (see the module notes)."""
+    from estimation.contrast import Estimates
+    from estimation.replicates.engine import replicate_covariance
+
+    est = out["estimate"].to_numpy(dtype=float)
+    if replicates:
+        reps = np.hstack(replicates)
+        cov = replicate_covariance(reps, est, engine.scale, engine.rscales, engine.mse)
+        replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}
+        return Estimates.build(out, cov, by, replicates=reps, replication=replication, level=level)
+    cov = np.full((len(out), len(out)), np.nan)
+    np.fill_diagonal(cov, out["se"].to_numpy(dtype=float) ** 2)
+    return Estimates.build(out, cov, by, level=level)
 
 
 def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
@@ -187,7 +214,7 @@ def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
         var[:, k] = replicate_covariance(reps[:, :, k:k + 1], q[:, k:k + 1], engine.scale, engine.rscales,
                                          engine.mse)[:, 0, 0]
     se = np.sqrt(var)
-    return q - c * se, q + c * se, se
+    return q - c * se, q + c * se, se, reps
 
 
 class _ShareAbove:
