@@ -358,12 +358,13 @@ class BaseDesign:
         na_rm: bool = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Population variance of each variable, by domain, with its SE (R ``svyvar``; see
-        :mod:`estimation.svyvar`)."""
+        :mod:`estimation.svyvar`); ``covariance=True`` adds their covariance matrix."""
         from estimation.svyvar import survey_variance
 
-        return survey_variance(self, variables, by=by, na_rm=na_rm, level=level, df=df)
+        return survey_variance(self, variables, by=by, na_rm=na_rm, level=level, df=df, covariance=covariance)
 
     def quantile(
         self,

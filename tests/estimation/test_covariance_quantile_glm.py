@@ -110,3 +110,19 @@ def test_glm_replicate_covariance_and_contrasts(rclus1):
     # a smooth function from the refitted replicate coefficients (R: return.replicates=TRUE)
     check_con("glm_rep_ratio", g.nlcontrast(lambda b: b["ell"] / b["meals"]))
     assert g.replicates.shape == (15, 3)
+
+
+# -- population variances ------------------------------------------------------------------------
+def test_var_covariance():
+    d = SurveyDesign(load_data("apistrat"), strata="stype", weights="pw", fpc="fpc")
+    check_cov("var_strat2", d.var(["api00", "enroll"], covariance=True), ["api00", "enroll"])
+
+
+def test_var_covariance_replicates(rclus1):
+    check_cov("var_jk1_2", rclus1.var(["api00", "api99"], covariance=True), ["api00", "api99"])
+    by = rclus1.var("api00", by="stype", covariance=True)
+    check_cov("var_jk1_by", by, ["E:api00", "H:api00", "M:api00"])
+    # a contrast of two domains' variances from the replicates
+    c = r_cov("var_jk1_by")
+    np.testing.assert_allclose(by.contrast({"E": 1, "M": -1})["se"].iloc[0] ** 2, c[0, 0] + c[2, 2] - 2 * c[0, 2],
+                               rtol=1e-8)

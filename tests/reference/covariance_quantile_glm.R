@@ -1,5 +1,6 @@
-# Covariance matrices of quantiles and GLM coefficients, and contrasts of GLM coefficients
-# (R survey: vcov(svyquantile), withReplicates, vcov(svyglm), svycontrast on svyglm).
+# Covariance matrices of quantiles, population variances and GLM coefficients, and contrasts of
+# GLM coefficients (R survey: vcov(svyquantile), withReplicates, vcov(svyvar), svyby(svyvar,
+# covmat=TRUE) on replicates, vcov(svyglm), svycontrast on svyglm).
 # R's vcov of a svyquantile result is diagonal with NA off the diagonal (linearised and
 # replicate designs alike); the full replicate covariance of several quantiles comes from
 # withReplicates with R's own quantile rules (svyquantile(return.replicates=TRUE) and
@@ -54,14 +55,22 @@ b <- suppressWarnings(svyby(~api00, ~stype, rclus1, svyquantile, quantiles = pro
 cases[[length(cases) + 1]] <- list(id = "quantile_rep_by_svyby", names = names(coef(b)),
                                    estimate = unname(coef(b)), se = unname(SE(b)))
 
+# -- population variances (svyvar): the covariance of the variances, cells (1, 4) of R's vcov --
+st <- dat("apistrat")
+dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = st)
+v <- svyvar(~api00 + enroll, dstrat)
+add_cov("var_strat2", diag(as.matrix(v)), vcov(v)[c(1, 4), c(1, 4)])
+v <- svyvar(~api00 + api99, rclus1)
+add_cov("var_jk1_2", diag(as.matrix(v)), vcov(v)[c(1, 4), c(1, 4)])
+b <- svyby(~api00, ~stype, rclus1, svyvar, covmat = TRUE)
+add_cov("var_jk1_by", coef(b), vcov(b))
+
 # -- GLMs --------------------------------------------------------------------------------------
 g <- svyglm(api00 ~ ell + meals, dclus1)
 add_cov("glm_taylor", coef(g), vcov(g))
 add_con("glm_taylor_diff", svycontrast(g, c(ell = 1, meals = -1)))
 add_con("glm_taylor_two", svycontrast(g, list(a = c(0, 1, -1), b = c(1, 10, 20))))
 add_con("glm_taylor_ratio", svycontrast(g, quote(ell / meals)))
-st <- dat("apistrat")
-dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = st)
 gb <- svyglm(I(sch.wide == "Yes") ~ ell + stype, dstrat, family = quasibinomial())
 add_cov("glm_binomial_strat", coef(gb), vcov(gb))
 add_con("glm_binomial_strat_or", svycontrast(gb, quote(exp(stypeH - stypeM))))
