@@ -118,3 +118,19 @@ def test_enumeration_joint_probabilities_unbiased(variance):
     np.testing.assert_allclose(probs @ estimates, truth, rtol=1e-12)
     design_variance = probs @ (estimates - truth) ** 2
     np.testing.assert_allclose(probs @ variances, design_variance, rtol=1e-10)
+
+
+@pytest.mark.parametrize("pps", ["overton", "hartley-rao"])
+def test_calibrated_domains_equal_subsets(data, pps):
+    """by= (residuals formed per domain in one pass) equals subset() (residuals formed
+    explicitly) on a calibrated multi-stage design with a Δ̌ first stage."""
+    from weighting import Weights
+
+    base = data.assign(w=1 / (data["p_district"] * data["p_school"]))
+    w = Weights(base, "w").calibrate({"type": {"E": 4421, "H": 755, "M": 1018}})
+    d = SurveyDesign(base, ids=["district", "school"], fpc=["p_district", "p_school"], weights=w, pps=pps)
+    by = d.mean(["score", "pupils"], by="type")
+    for t in ["E", "H", "M"]:
+        one = d.subset(base["type"] == t).mean(["score", "pupils"])
+        np.testing.assert_allclose(by.loc[by["type"] == t, "se"], one["se"], rtol=1e-10)
+        np.testing.assert_allclose(by.loc[by["type"] == t, "estimate"], one["estimate"], rtol=1e-12)
