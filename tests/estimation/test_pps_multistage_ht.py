@@ -35,7 +35,7 @@ def data():
     return pd.DataFrame({
         "district": df["dnum"].map("{:04d}".format), "school": df["snum"].astype(str),
         "p_district": pps["pi1"], "p_school": pps["pi2"], "half": pps["st"], "type": df["stype"],
-        "score": df["api00"], "pupils": df["enroll"].fillna(0.0),
+        "score": df["api00"], "score99": df["api99"], "pupils": df["enroll"].fillna(0.0),
     })
 
 
@@ -134,3 +134,21 @@ def test_calibrated_domains_equal_subsets(data, pps):
         one = d.subset(base["type"] == t).mean(["score", "pupils"])
         np.testing.assert_allclose(by.loc[by["type"] == t, "se"], one["se"], rtol=1e-10)
         np.testing.assert_allclose(by.loc[by["type"] == t, "estimate"], one["estimate"], rtol=1e-12)
+
+
+def test_overton_equals_r_brewer_for_zero_sum_scores(data):
+    """Unstratified, the linearised scores of a mean, a domain mean or a ratio sum to zero over
+    the sample, and then Overton's form reduces algebraically to Brewer's:
+    ``Σ_{i≠j} Δ̌_ij x_i x_j = −Σ_i (1 − (n − π_i)/(n − 1)) x_i²``, so the total is
+    ``n/(n − 1) Σ_i (1 − π_i) x_i²``. R computes the multi-stage Brewer design directly."""
+    brewer = {c["id"]: c for c in json.loads((REF / "pps_multistage.json").read_text())["cases"]}
+    d = SurveyDesign(data, ids=["district", "school"], fpc=["p_district", "p_school"],
+                     probs=["p_district", "p_school"], pps="overton")
+    for case_id, frame in [("brewer2_mean", d.mean(["score", "score99"])),
+                           ("brewer2_by_mean", d.mean("score", by="type")),
+                           ("brewer2_ratio", d.ratio("score", "score99"))]:
+        np.testing.assert_allclose(frame["estimate"], np.ravel(brewer[case_id]["estimate"]), rtol=1e-10)
+        np.testing.assert_allclose(frame["se"], np.ravel(brewer[case_id]["se"]), rtol=1e-8)
+    # a total's scores do not sum to zero: there the two forms differ
+    overton, brewer_se = d.total("score")["se"].iloc[0], brewer["brewer2_total"]["se"]
+    assert abs(overton / np.ravel(brewer_se)[0] - 1) > 1e-3
