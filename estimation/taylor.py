@@ -288,19 +288,29 @@ class TaylorVariance:
         stages = self.stages if self.multistage else self.stages[:1]
         carry = np.ones(len(self.stages[0].cluster))  # product of ancestors' sampling fractions, per row
         for s, stage in enumerate(stages):
-            if s > 0 or self.dcheck is None:  # a Δ̌ form replaces the first stage's recursion
-                forms.append(self._stage_form(stage, carry))
+            if s == 0 and self.dcheck is not None:  # the Δ̌ form is the first stage; later stages carry π
+                carry = carry * stage.sampling_fraction()[stage.cluster]
+                continue
+            scale, mult, centre = stratum_factors(stage, self.lonely_psu)
+            first = stage.clusters.first_row
+            cl_carry = carry[first]
+            st_carry = cl_carry[stage.strata.first_row] * mult
+            forms.append(
+                _StageForm(
+                    stage=stage,
+                    scale=scale,
+                    weight=scale * st_carry[stage.stratum],
+                    carry=st_carry,
+                    gamma=st_carry * centre,
+                    s_sum=stage.strata.sum(scale),
+                    mult=mult,
+                )
+            )
             if s + 1 < len(stages):
                 carry = carry * stage.sampling_fraction()[stage.cluster]
                 if not carry.any():
                     break
         return forms
-
-    def _stage_form(self, stage: Stage, carry: np.ndarray) -> _StageForm:
-        scale, mult, centre = stratum_factors(stage, self.lonely_psu)
-        st_carry = carry[stage.clusters.first_row][stage.strata.first_row] * mult
-        return _StageForm(stage=stage, scale=scale, weight=scale * st_carry[stage.stratum], carry=st_carry,
-                          gamma=st_carry * centre, s_sum=stage.strata.sum(scale), mult=mult)
 
     def _ht(self, ta: Matrix, tb: Matrix) -> np.ndarray:
         """The first-stage ``Δ̌`` form on cluster totals (Horvitz–Thompson or Yates–Grundy)."""
