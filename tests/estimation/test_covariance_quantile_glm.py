@@ -126,3 +126,23 @@ def test_var_covariance_replicates(rclus1):
     c = r_cov("var_jk1_by")
     np.testing.assert_allclose(by.contrast({"E": 1, "M": -1})["se"].iloc[0] ** 2, c[0, 0] + c[2, 2] - 2 * c[0, 2],
                                rtol=1e-8)
+
+
+def test_with_replicates_covariance(rclus1):
+    """A user's own statistic (here R's "math" quantile rule on each replicate) with its full
+    replicate covariance, as R's ``vcov(withReplicates(...))``."""
+    from estimation.quantile_rules import quantile_rule
+
+    def quartiles(w, data):
+        out = {}
+        for v in ("api00", "api99"):
+            x = data[v].to_numpy(dtype=float)
+            order = np.argsort(x, kind="stable")
+            order = order[w[order] > 0]  # the rule takes sorted values with positive weights
+            for p in (0.25, 0.5):
+                out[f"{v}:{p:g}"] = quantile_rule(x[order], w[order], p, "math")
+        return out
+
+    r = rclus1.with_replicates(quartiles, covariance=True)
+    check_cov("quantile_rep_full_math", r, QNAMES)
+    assert r.replicates.shape == (15, 4)
