@@ -67,6 +67,8 @@ def test_replicate_covariance_full(rclus1):
     check_cov("quantile_rep_full_math", q, QNAMES)
     # R's svyquantile itself reports only the diagonal of the same matrix
     np.testing.assert_allclose(np.diag(q.covariance.to_numpy()), np.diag(r_cov("quantile_rep_svyquantile")), rtol=1e-8)
+    # a Woodruff interval on a replicate design: R's diagonal form again
+    check_cov("quantile_rep_woodruff", rclus1.quantile(["api00", "api99"], [0.25, 0.5], covariance=True), QNAMES)
     q7 = rclus1.quantile(["api00", "api99"], [0.25, 0.5], interval_type="quantile", qrule="hf7", covariance=True)
     check_cov("quantile_rep_full_hf7", q7, QNAMES)
     # contrasts use the replicates: a difference of medians

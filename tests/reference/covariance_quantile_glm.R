@@ -32,6 +32,8 @@ q <- svyquantile(~api00 + api99, dclus1, probs, qrule = "hf7", interval.type = "
 add_cov("quantile_woodruff_hf7_xlogit", coef(q), vcov(q))
 q <- suppressWarnings(svyquantile(~api00 + api99, rclus1, probs, interval.type = "quantile"))
 add_cov("quantile_rep_svyquantile", coef(q), vcov(q))
+q <- svyquantile(~api00 + api99, rclus1, probs)  # Woodruff interval on a replicate design
+add_cov("quantile_rep_woodruff", coef(q), vcov(q))
 rep_q <- function(rule) {
   f <- get(paste0("qrule_", rule), envir = asNamespace("survey"))
   function(w, data) c(f(data$api00, w, 0.25), f(data$api00, w, 0.5), f(data$api99, w, 0.25), f(data$api99, w, 0.5))
