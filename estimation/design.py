@@ -276,6 +276,17 @@ class SurveyDesign(BaseDesign):
         new._degf = None
         return new
 
+    def domain_rows(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Rows of each domain's subset design (R ``nrow(subset(d, …))``).
+
+        A subset of a design whose weights carry calibration, post-stratification or raking
+        records keeps every row (zero weight outside it; R's ``[.survey.design2`` for calibrated
+        designs), so each domain's design has all the rows; otherwise the domain's rows.
+        """
+        if self._variance().residuals:
+            return np.full(n_domains, float(len(self._w)))
+        return super().domain_rows(domain, n_domains)
+
     # -- engine --------------------------------------------------------------------------------
     def _variance(self) -> TaylorVariance:
         """The weight-independent variance form, built once and shared with subsets."""

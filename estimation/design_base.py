@@ -142,6 +142,15 @@ class BaseDesign:
             return np.array([self.degf()])
         return np.asarray(self._domain_degf(domain, n_domains), dtype=float)
 
+    def domain_rows(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Rows of each domain's subset design (R ``nrow(subset(d, …))``): the domain's rows.
+
+        Used where a formula takes the sample size, as the Korn–Graubard interval of
+        :func:`~estimation.proportion.proportion` does.
+        """
+        inside = domain >= 0
+        return np.bincount(domain[inside], minlength=n_domains).astype(float)
+
     def columns(self, variables: str | Sequence[str], argument: str = "variables") -> Columns:
         """The analysis matrix of ``variables`` (one-hot levels for categorical columns)."""
         return analysis_columns(self._data, as_name_list(variables, argument), argument)

@@ -14,9 +14,12 @@ interval for ``p̂`` as R's ``interval.type``:
   ``p̂(1 − p̂)/s² · (t_{n−1}/t_ν)²`` (``n`` rows and ``ν`` design degrees of freedom of the domain);
 * ``"score"`` — Francisco & Fuller (1991): the values ``θ`` where the score statistic
   ``(P̂(x > θ) − (1 − p))/se`` equals ``±c``, mapped back through the quantile rule at the
-  unweighted share of rows with ``x ≤ θ`` (R's ``ffullerCI``). The statistic is a step function
-  of ``θ``: each end is located exactly at a jump between data values, on the side where the
-  statistic is nearer its target (where R's root finder stops);
+  unweighted share of the domain's rows with ``x ≤ θ`` (R's ``ffullerCI``). The statistic is a
+  step function of ``θ`` and need not be monotone in a small domain; each end is found by
+  Brent's method on R's bracket and tolerance (:mod:`estimation.zeroin`), so where there are
+  several sign changes it is the one R's ``uniroot`` finds. R evaluates a subset of a
+  calibrated design over all its rows (bracket, tolerance and the share ``x ≤ θ``, which is
+  then not the domain's); here they are the domain's, as for any other design;
 * ``"quantile"`` (replicate designs) — the quantile recomputed with every replicate weight,
   ``q̂ ± c √v`` with ``v`` the replicate variance.
 
@@ -41,6 +44,7 @@ from estimation.problems import RatioProblem
 from estimation.quantile_rules import RULES, quantile_rule
 from estimation.results import critical_value, standard_errors, tidy
 from estimation.variables import Columns
+from estimation.zeroin import brent_root
 from surveycore.checks import check_df, check_level, check_option, check_probabilities
 from surveycore.errors import SurveyError
 
@@ -218,45 +222,32 @@ def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
 
 
 class _ShareAbove:
-    """``P̂(x > θ)`` in one domain with its standard error, cached by ``θ``."""
+    """``P̂(x > θ)`` in one domain with its standard error; a step function of ``θ``, cached by
+    the number of distinct domain values at or below ``θ``."""
 
     def __init__(self, engine, x: np.ndarray, rows: np.ndarray) -> None:
         self.engine, self.x = engine, x
+        self.values = np.unique(x[rows])
         self.domain = np.where(rows, 0, -1).astype(np.int64)
-        self.cache: dict[float, tuple[float, float]] = {}
+        self.cache: dict[int, tuple[float, float]] = {}
 
     def __call__(self, theta: float) -> tuple[float, float]:
-        if theta not in self.cache:
+        step = int(np.searchsorted(self.values, theta, side="right"))
+        if step not in self.cache:
             ind = (self.x > theta).astype(float)[:, None]
             est, cov = self.engine.solve_ratio(RatioProblem(ind, np.ones_like(ind), self.domain, 1))
-            self.cache[theta] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
-        return self.cache[theta]
-
-
-def _score_end(share: _ShareAbove, points: np.ndarray, upper_t: float, p: float, target: float):
-    """The jump where ``(P̂(x > θ) − (1 − p))/se − target`` changes sign: (jump, left side?) or None."""
-
-    def stat(theta: float) -> float:
-        est, se = share(theta)
-        return (est - (1 - p)) / se - target
-
-    last = len(points) - 1
-    values = {0: stat(points[0]), last: stat(min(points[last], upper_t))}
-    if np.sign(values[0]) == np.sign(values[last]) or not np.isfinite([values[0], values[last]]).all():
-        return None  # R's root finder refuses: no sign change in the interval
-    a, b = 0, last
-    while b - a > 1:
-        m = (a + b) // 2
-        values[m] = stat(points[m])
-        if np.sign(values[m]) == np.sign(values[a]):
-            a = m
-        else:
-            b = m
-    return points[b], abs(values[a]) < abs(values[b])
+            self.cache[step] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
+        return self.cache[step]
 
 
 def _score_interval(design, x, domain, D, probs_arr, c, qrule):
-    """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``."""
+    """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``.
+
+    Each end is the root of ``(P̂(x > θ) − (1 − p))/se ∓ c`` found by Brent's method on
+    ``[min x + IQR/100, max x − IQR/100]`` with tolerance ``1/(100 √n)`` (the same path as R's
+    ``uniroot``, so the same sign change where there are several), mapped back through the
+    quantile rule at the unweighted share of the domain's rows with ``x ≤ θ``.
+    """
     engine = design.engine()
     w = design.weights
     lo = np.full((D, len(probs_arr)), np.nan)
@@ -267,15 +258,18 @@ def _score_interval(design, x, domain, D, probs_arr, c, qrule):
         q75, q25 = np.percentile(xd, [75, 25])
         iqr = q75 - q25
         lower_t, upper_t = xd.min() + iqr / 100, xd.max() - iqr / 100
-        points = np.concatenate([[lower_t], np.unique(xd[(xd > lower_t) & (xd <= upper_t)])])
+        tol = 1 / (100 * np.sqrt(xd.size))
         order = np.argsort(xd, kind="stable")
         xs, ws = xd[order], w[rows][order]
         share = _ShareAbove(engine, x, rows)
         for k, p in enumerate(probs_arr):
             for target, out in ((float(c[d, 0]), lo), (-float(c[d, 0]), hi)):
-                end = _score_end(share, points, upper_t, p, target)
-                if end is None:
-                    continue
-                at, left = end
-                out[d, k] = quantile_rule(xs, ws, np.mean(xd < at) if left else np.mean(xd <= at), qrule)
+
+                def statistic(theta: float, p: float = p, target: float = target, share=share) -> float:
+                    est, se = share(theta)
+                    return (est - (1 - p)) / se - target
+
+                root = brent_root(statistic, lower_t, upper_t, tol)
+                if root is not None:
+                    out[d, k] = quantile_rule(xs, ws, np.mean(xd <= root), qrule)
     return lo, hi
