@@ -32,10 +32,13 @@ products ``Lᵀ x_d``, and
 where ``V(x_d)`` uses the (cluster, domain) pairs present and ``V(x_d, U)`` is linear in the
 pair totals. With a single domain the residuals are formed explicitly.
 
-PPS without replacement (one stage): Brewer's approximation uses per-unit ``f_c = 1 - π_c``
-in the formula above; Overton's and Hartley–Rao's approximations and a user-supplied matrix of
-joint inclusion probabilities use the Horvitz–Thompson form ``x' Δ̌ x`` with
-``Δ̌_ij = (π_ij − π_i π_j)/π_ij`` (or the Yates–Grundy form).
+PPS without replacement at the first stage: Brewer's approximation uses per-unit
+``f_c = 1 - π_c`` in the formula above; Overton's and Hartley–Rao's approximations and a
+user-supplied matrix of joint inclusion probabilities use the Horvitz–Thompson form
+``X' Δ̌ X`` of the first-stage cluster totals with ``Δ̌_ij = (π_ij − π_i π_j)/π_ij`` (or the
+Yates–Grundy form). Later stages add their own variance times the first-stage ``π_i`` — on
+scores already expanded by ``1/π_i`` this is ``Σ_i V̂_i/π_i`` (Särndal et al. 1992, result
+4.3.1), exactly the later-stage terms of R's multi-stage Brewer design.
 """
 
 from __future__ import annotations
@@ -288,6 +291,9 @@ class TaylorVariance:
         stages = self.stages if self.multistage else self.stages[:1]
         carry = None  # product of ancestors' sampling fractions, per row (none at stage 1)
         for s, stage in enumerate(stages):
+            if s == 0 and self.dcheck is not None:  # the Δ̌ form is the first stage; later stages carry π
+                carry = stage.sampling_fraction()[stage.cluster]
+                continue
             scale, mult, centre = stratum_factors(stage, self.lonely_psu)
             if carry is None:
                 st_carry = mult.astype(float)
@@ -312,6 +318,13 @@ class TaylorVariance:
                     break
         return forms
 
+    def _ht(self, ta: Matrix, tb: Matrix) -> np.ndarray:
+        """The first-stage ``Δ̌`` form on cluster totals (Horvitz–Thompson or Yates–Grundy)."""
+        out = _dense(ta.T @ _dense(self.dcheck @ tb))
+        if self.yates_grundy:
+            out = out - _dense(ta.T @ _scale_rows(tb, self._dcheck_colsum()))
+        return out
+
     # -- the bilinear form ------------------------------------------------------------------
     def bilinear(self, a: Matrix, b: Matrix) -> np.ndarray:
         """``V(a, b)``: design covariance of the totals of score columns ``a`` (n × p) and ``b`` (n × q)."""
@@ -319,17 +332,16 @@ class TaylorVariance:
         return self._bilinear_totals([g.sum(a) for g in groups], [g.sum(b) for g in groups])
 
     def _stage_list(self) -> list[Stage]:
-        """The stages whose cluster totals enter the variance."""
-        return [self.stages[0]] if self.dcheck is not None else [f.stage for f in self._forms]
+        """The stages whose cluster totals enter the variance: the first stage's for a ``Δ̌``
+        form, then those of the recursion's forms."""
+        return [self.stages[0]] * (self.dcheck is not None) + [f.stage for f in self._forms]
 
     def _bilinear_totals(self, ta: list[Matrix], tb: list[Matrix]) -> np.ndarray:
         """``V(a, b)`` from the cluster totals of ``a`` and ``b`` at every stage of :meth:`_stage_list`."""
-        if self.dcheck is not None:
-            out = _dense(ta[0].T @ _dense(self.dcheck @ tb[0]))
-            if self.yates_grundy:
-                out = out - _dense(ta[0].T @ _scale_rows(tb[0], self._dcheck_colsum()))
-            return out
         total = 0.0
+        if self.dcheck is not None:
+            total = self._ht(ta[0], tb[0])
+            ta, tb = ta[1:], tb[1:]
         for form, a, b in zip(self._forms, ta, tb):
             total = total + form.bilinear(a, b)
         return np.asarray(total)
@@ -346,6 +358,7 @@ class TaylorVariance:
     def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: list | None = None):
         """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pair totals."""
         k = x.shape[1]
+        total = np.zeros((n_domains, k, k))
         if self.dcheck is not None:
             pairs = _Pairs.build(self.stages[0].clusters, domain, n_domains)
             tot = pairs.totals(x)
@@ -358,8 +371,7 @@ class TaylorVariance:
                 outer = outer - cs[:, None, None] * tot[:, :, None] * tot[:, None, :]
             if keep is not None:
                 keep.append(tx)
-            return Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
-        total = np.zeros((n_domains, k, k))
+            total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
         for form in self._forms:
             pairs = _Pairs.build(form.clusters, domain, n_domains)
