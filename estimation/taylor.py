@@ -287,19 +287,26 @@ class TaylorVariance:
         self._u_cache: dict[str, object] = {}
 
     def _stage_forms(self) -> list[_StageForm]:
+        """One quadratic form per contributing stage.
+
+        ``carry`` is the product of the ancestors' sampling fractions of each stratum, found
+        through the strata's parent clusters (a stratum of stage ``s + 1`` lies within one
+        cluster of stage ``s``), so no row-level pass is needed.
+        """
         forms = []
         stages = self.stages if self.multistage else self.stages[:1]
-        carry = None  # product of ancestors' sampling fractions, per row (none at stage 1)
+        anc = np.ones(self.stages[0].n_strata)  # per stratum: product of the ancestors' fractions
+        cluster_carry = None  # per cluster of the previous stage: its own fraction times its ancestors'
         for s, stage in enumerate(stages):
+            if cluster_carry is not None:
+                anc = cluster_carry[stage.parent]
+                if not anc.any():
+                    break
+            cluster_carry = anc[stage.stratum] * stage.sampling_fraction() if s + 1 < len(stages) else None
             if s == 0 and self.dcheck is not None:  # the Δ̌ form is the first stage; later stages carry π
-                carry = stage.sampling_fraction()[stage.cluster]
                 continue
             scale, mult, centre = stratum_factors(stage, self.lonely_psu)
-            if carry is None:
-                st_carry = mult.astype(float)
-            else:
-                cl_carry = carry[stage.clusters.first_row]
-                st_carry = cl_carry[stage.strata.first_row] * mult
+            st_carry = anc * mult
             forms.append(
                 _StageForm(
                     stage=stage,
@@ -311,11 +318,6 @@ class TaylorVariance:
                     mult=mult,
                 )
             )
-            if s + 1 < len(stages):
-                fraction = stage.sampling_fraction()[stage.cluster]
-                carry = fraction if carry is None else carry * fraction
-                if not carry.any():
-                    break
         return forms
 
     def _ht(self, ta: Matrix, tb: Matrix) -> np.ndarray:
