@@ -803,9 +803,12 @@ def roster_frame(households: pd.DataFrame, spec: dict, emigrants: Any = None) ->
     the specification: its key and line (``interviews.emigrants``, or the mapping of the
     column concerned) and hints in YAML, never a Python argument."""
     from migsurvey.inputs import ColumnMapping
+    from migsurvey.io import InputFileError
 
     try:
         return household_frame(households, read_roster(spec, emigrants), spec)
+    except InputFileError:
+        raise  # a file that cannot be read keeps its own exit code
     except SurveyError as exc:
         mapping = ColumnMapping.from_spec(spec, "interviews")
         where = ("the emigrant roster given in Python (emigrants=)"
