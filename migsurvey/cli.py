@@ -211,18 +211,22 @@ def cmd_weight(args) -> int:
     from migsurvey.io import write_table
     from migsurvey.outputs import replicate_columns, write_replicate_meta
     from migsurvey.pipeline import load_census, weight_interviews
+    from migsurvey.warning_log import recording
 
     spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "weight")
-    iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec),
-                               emigrants=spec["interviews"]["emigrants"])
-    persons = wt.persons
-    if args.replicates:
-        persons, meta = replicate_columns(wt, spec)
-        write_replicate_meta(meta, Path(args.out))
-    print(write_table(iv.mapping.restore(persons), args.out))
-    if args.households_out:
-        print(write_table(iv.mapping.restore(wt.households), args.households_out))
+    with recording() as log:  # the warnings travel with the weights (Parquet metadata)
+        iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec),
+                                   emigrants=spec["interviews"]["emigrants"])
+        persons = wt.persons
+        if args.replicates:
+            persons, meta = replicate_columns(wt, spec)
+            write_replicate_meta(meta, Path(args.out))
+        notes = log.messages()
+        print(write_table(iv.mapping.restore(persons), args.out, notes=notes))
+        if args.households_out:
+            print(write_table(iv.mapping.restore(wt.households), args.households_out,
+                              notes=notes))
     return EXIT_OK
 
 

@@ -316,4 +316,8 @@ def test_warnings_travel_with_the_numbers(office, capsys):
     assert set(moved) <= set(t.metadata["warnings"])
     t.to_csv(d / "api.csv")
     assert json.loads((d / "api.csv.json").read_text())["warnings"] == t.metadata["warnings"]
+    # and the weights written by `migsurvey weight` carry them in their Parquet metadata
+    assert main(["weight", "--spec", str(spec), "--out", str(d / "w_notes.parquet"), "-q"]) == 0
+    notes = json.loads(pq.read_schema(d / "w_notes.parquet").metadata[b"warnings"])
+    assert set(moved) <= set(notes)
     capsys.readouterr()
