@@ -201,15 +201,24 @@ class QualityRule:
             "source": self.source,
         }
 
-    def assess(self, cv: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(flag, reliability)`` arrays for CVs and unweighted counts (vectorised)."""
+    def assess(self, cv: np.ndarray, n: np.ndarray, se: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(flag, reliability)`` arrays for CVs and unweighted counts (vectorised).
+
+        A NaN CV (``0/0``: a zero estimate with SE 0) is judged on the sample-size bands only,
+        or, for a rule of CVs only, falls in the last CV band; an estimate with no sampled
+        observation (``n < 1``, or ``n`` unknown), or whose standard error ``se`` is NaN (a
+        variance that cannot be computed), is unreliable under every rule.
+        """
         cv = np.abs(np.asarray(cv, dtype=float))
         n = np.asarray(n, dtype=float)
         uppers = np.array([b[0] for b in self.cv_bands])
         flags = np.array([b[1] for b in self.cv_bands], dtype=object)
         rels = np.array([_RANK[b[2]] for b in self.cv_bands])
         side = "left" if self.inclusive else "right"
-        idx = np.searchsorted(uppers, np.where(np.isnan(cv), 0.0, cv), side=side)
+        # an undefined CV (0/0: a zero estimate with SE 0) is judged on the sample-size bands
+        # when the rule has them; a rule of CVs only cannot judge it: last band
+        undefined = np.where(np.isnan(cv), 0.0 if self.n_bands else np.inf, cv)
+        idx = np.searchsorted(uppers, undefined, side=side)
         idx = np.minimum(idx, len(uppers) - 1)
         flag = flags[idx]
         rank = rels[idx]
@@ -219,7 +228,21 @@ class QualityRule:
             flag = np.where(hit, nflag, flag)
             rank = np.where(hit, _RANK[nrel], rank)
             taken |= n < minimum
+        # no sampled observation, or no standard error: nothing to judge precision by
+        empty = ~(n >= 1) & (rank < _RANK["unreliable"])
+        if se is not None:
+            empty |= np.isnan(np.asarray(se, dtype=float))
+        flag = np.where(empty, self.unreliable_flag, flag)
+        rank = np.where(empty, _RANK["unreliable"], rank)
         return flag.astype(object), np.array(RELIABILITY, dtype=object)[rank]
+
+    @property
+    def unreliable_flag(self) -> str:
+        """The flag this rule gives an unreliable estimate."""
+        for _, flag, rel in (*self.cv_bands, *self.n_bands):
+            if rel == "unreliable":
+                return flag
+        return self.cv_bands[-1][1]
 
 
 _INF = float("inf")
@@ -291,7 +314,8 @@ def flag_quality(
         A preset name (``"statcan"``, ``"statcan_cchs"``, ``"abs"``, ``"eurostat"``) or a
         custom :class:`QualityRule`.
     cv, n : str
-        Names of the CV and unweighted-count columns.
+        Names of the CV and unweighted-count columns. Where the table has an ``se`` column
+        and it is NaN (a variance that cannot be computed), the estimate is unreliable.
 
     Returns
     -------
@@ -300,7 +324,8 @@ def flag_quality(
     """
     r = get_rule(rule)
     check_columns(table, [cv, n], "table")
-    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float))
+    se = table["se"].to_numpy(dtype=float) if "se" in table.columns else None
+    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float), se)
     out = table.copy()
     out["flag"] = pd.Series(flag, index=out.index, dtype=object)
     out["reliability"] = pd.Series(rel, index=out.index, dtype=object)
