@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from migsurvey.inputs import HH_KEY
+from migsurvey.inputs import HH_KEY, household_key
 from sampling import self_representing
 
 #: Columns :func:`design_units` adds: the design's PSU and stratum of each row (text).
@@ -23,14 +23,19 @@ def design_units(data: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, str]:
     """``data`` with the design's PSU and stratum columns, and the note to record.
 
     The PSU is the EA (``frame.psu``) in its ``stratum``, except in an EA with ``pi1`` = 1,
-    whose households (``household_id``) are the PSUs of a stratum of its own, one per
+    whose households (``household_id``, or ``hh_key`` when a PSU holds several EAs) are the
+    PSUs of a stratum of its own, one per
     screening class (``screen``, the strata of the household selection). Use as
     ``SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, ...)``. ``data`` is not
     modified.
     """
-    household = "household_id" if "household_id" in data.columns else HH_KEY
-    u = self_representing(data, psu=spec["frame"]["psu"], stratum="stratum",
-                          household=household,
+    psu, frame, household = spec["frame"]["psu"], data, "household_id"
+    if psu != "ea_id" or household not in data.columns:
+        # a PSU of several EAs: households are unique by EA and number (hh_key)
+        household = HH_KEY
+        if HH_KEY not in data.columns and {"ea_id", "household_id"} <= set(data.columns):
+            frame = data.assign(**{HH_KEY: household_key(data)})
+    u = self_representing(frame, psu=psu, stratum="stratum", household=household,
                           substrata="screen" if "screen" in data.columns else None)
     units = data.assign(**{DESIGN_PSU: u.ids.to_numpy(), DESIGN_STRATUM: u.strata.to_numpy()})
     return units, u.note

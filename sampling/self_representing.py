@@ -93,7 +93,8 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
     Raises
     ------
     SurveyError
-        A column is missing; ``π₁`` is missing, not in ``(0, 1]`` or varies within a PSU; a
+        A column is missing (``household`` and ``substrata`` are only read when a PSU is
+        certain); ``π₁`` is missing, not in ``(0, 1]`` or varies within a PSU; a
         household id is missing in a certainty PSU.
 
     Notes
@@ -113,8 +114,7 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
     >>> u.strata.tolist()
     ['A', 'A', 'A', 'B | certainty 003', 'B | certainty 003']
     """
-    check_columns(frame, [psu, stratum, household] + ([substrata] if substrata else []),
-                  "frame")
+    check_columns(frame, [psu, stratum], "frame")
     ids = _text(frame[psu], psu)
     strata = _text(frame[stratum], stratum)
     if pi1 not in frame.columns:
@@ -139,6 +139,7 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
     sure = p >= 1 - tol
     if not sure.any():
         return SelfRepresenting(ids, strata, (), "no PSU selected with certainty")
+    check_columns(frame, [household] + ([substrata] if substrata else []), "frame")
     hh = frame[household]
     if hh[sure].isna().any():
         raise SurveyError(
