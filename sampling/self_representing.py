@@ -4,8 +4,8 @@ A first-stage unit selected with certainty (``π₁ = 1``) is not a sample of th
 PSUs but a part of the population observed in full at the first stage; only its subsampling
 (households within the EA) is random. Survey practice therefore codes every certainty PSU as
 a stratum of its own whose PSUs are its second-stage units (Kish 1965, *Survey Sampling*,
-§10.1 and §10.4, self-representing units; Wolter 2007, *Introduction to Variance
-Estimation*, §1.6; the coding R ``survey`` and Stata ``svy`` users apply). The
+ch. 10, self-representing primary units; the coding R ``survey`` and Stata ``svy`` users
+apply). The
 with-replacement ultimate-cluster variance of that design then counts the household
 subsampling of the certainty PSU,
 
@@ -99,8 +99,10 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
 
     Notes
     -----
-    Kish, L. (1965). *Survey Sampling*, Wiley, §10.1 (self-representing primary units);
-    Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer, §1.6.
+    Kish, L. (1965). *Survey Sampling*, Wiley, ch. 10 (self-representing primary units).
+    The households are treated as drawn with replacement within their stratum (no
+    second-stage finite population correction), the ultimate-cluster approximation used for
+    the other strata.
 
     Examples
     --------
@@ -165,7 +167,7 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
             f"(π₁ = 1: {_preview(list(certain))}) "
             f"{'are' if len(certain) > 1 else 'is'} self-representing: a stratum of "
             f"{'their' if len(certain) > 1 else 'its'} own{by} with households as PSUs, so "
-            "the variance counts the household subsampling (Kish 1965, §10)")
+            "the variance counts the household subsampling (Kish 1965, ch. 10)")
     return SelfRepresenting(ids, strata, certain, note)
 
 
