@@ -162,7 +162,7 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
     strata = strata.copy()
     ids[sure] = ids[sure] + "/" + _text(hh[sure], household)
     strata[sure] = own
-    by = f" within each {substrata}" if substrata else ""
+    by = f" (one per {substrata} class)" if substrata else ""
     note = (f"{len(certain)} PSU{'s' if len(certain) > 1 else ''} selected with certainty "
             f"(π₁ = 1: {_preview(list(certain))}) "
             f"{'are' if len(certain) > 1 else 'is'} self-representing: a stratum of "
