@@ -120,7 +120,7 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
     ids = _text(frame[psu], psu)
     strata = _text(frame[stratum], stratum)
     if pi1 not in frame.columns:
-        return SelfRepresenting(ids, strata, (), (
+        return _result(frame, ids, strata, (), (
             f"no {pi1!r} column: certainty PSUs cannot be recognised, every PSU is treated "
             "as sampled"))
     p = pd.to_numeric(frame[pi1], errors="coerce").to_numpy(dtype=float)
@@ -131,7 +131,8 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
             expected="a probability in (0, 1] on every row",
             found=f"{int(bad.sum())} rows, e.g. {_preview(list(frame[pi1][bad][:5]))}",
             hint="π₁ = 1 marks a PSU selected with certainty; missing π₁ cannot be guessed")
-    spread = pd.Series(p).groupby(ids.to_numpy()).agg(np.ptp)
+    by_psu = pd.Series(p).groupby(ids.array, sort=False)
+    spread = by_psu.max() - by_psu.min()
     if (spread > tol).any():
         raise SurveyError(
             "the first-stage inclusion probability varies within a PSU", argument=pi1,
@@ -140,35 +141,42 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
             f"{_preview(list(spread.index[spread > tol][:5]))}")
     sure = p >= 1 - tol
     if not sure.any():
-        return SelfRepresenting(ids, strata, (), "no PSU selected with certainty")
+        return _result(frame, ids, strata, (), "no PSU selected with certainty")
     check_columns(frame, [household] + ([substrata] if substrata else []), "frame")
-    hh = frame[household]
-    if hh[sure].isna().any():
+    pos = np.flatnonzero(sure)
+    hh = frame[household].iloc[pos]
+    if hh.isna().any():
         raise SurveyError(
             "households of a certainty PSU need an identifier", argument=household,
             expected="a household id on every row of a PSU with π₁ = 1",
-            found=f"{int(hh[sure].isna().sum())} rows without one")
-    certain = tuple(pd.unique(ids[sure]))
-    own = strata[sure] + " | certainty " + ids[sure]
+            found=f"{int(hh.isna().sum())} rows without one")
+    sure_ids = ids.iloc[pos]
+    certain = tuple(pd.unique(sure_ids))
+    own = strata.iloc[pos] + " | certainty " + sure_ids
     if substrata:
-        own = own + " | " + _text(frame[substrata][sure], substrata)
-    clash = set(own) & set(strata[~sure])
+        own = own + " | " + _text(frame[substrata].iloc[pos], substrata)
+    clash = set(own.unique()) & set(strata.iloc[np.flatnonzero(~sure)].unique())
     if clash:
         raise SurveyError(
             "a self-representing stratum would take the name of an existing stratum",
             argument=stratum, expected="stratum labels without ' | certainty '",
             found=_preview(sorted(clash)))
-    ids = ids.copy()
-    strata = strata.copy()
-    ids[sure] = ids[sure] + "/" + _text(hh[sure], household)
-    strata[sure] = own
+    ids, strata = ids.copy(), strata.copy()
+    ids.iloc[pos] = (sure_ids + "/" + _text(hh, household)).to_numpy()
+    strata.iloc[pos] = own.to_numpy()
     by = f" (one per {substrata} class)" if substrata else ""
     note = (f"{len(certain)} PSU{'s' if len(certain) > 1 else ''} selected with certainty "
             f"(π₁ = 1: {_preview(list(certain))}) "
             f"{'are' if len(certain) > 1 else 'is'} self-representing: a stratum of "
             f"{'their' if len(certain) > 1 else 'its'} own{by} with households as PSUs, so "
             "the variance counts the household subsampling (Kish 1965, ch. 10)")
-    return SelfRepresenting(ids, strata, certain, note)
+    return _result(frame, ids, strata, certain, note)
+
+
+def _result(frame: pd.DataFrame, ids: pd.Series, strata: pd.Series,
+            certain: tuple, note: str) -> SelfRepresenting:
+    return SelfRepresenting(ids.rename("psu"), strata.rename("stratum"),
+                            tuple(str(c) for c in certain), note)
 
 
 def _text(values: pd.Series, column: str) -> pd.Series:
@@ -177,4 +185,4 @@ def _text(values: pd.Series, column: str) -> pd.Series:
         raise SurveyError(f"{column!r} has missing values", argument=column,
                           expected="an identifier on every row",
                           found=f"{int(values.isna().sum())} missing")
-    return values.astype(str).astype(object)
+    return values.astype(str)
