@@ -82,6 +82,17 @@ def test_function_refuses_impossible_first_stage_probabilities(persons, bad, fou
         self_representing(q, psu="ea_id", stratum="stratum", household="household_id")
 
 
+def test_function_refuses_certainty_households_without_ids(persons):
+    p = persons.astype({"household_id": object})
+    p.loc[p["region"].eq("Island").to_numpy().nonzero()[0][:2], "household_id"] = None
+    with pytest.raises(SurveyError, match="households of a certainty PSU need an identifier"):
+        self_representing(p, psu="ea_id", stratum="stratum", household="household_id")
+    q = persons.assign(stratum=np.where(persons["region"].eq("North"),
+                                        "Island:high | certainty 00116", persons["stratum"]))
+    with pytest.raises(SurveyError, match="existing stratum"):
+        self_representing(q, psu="ea_id", stratum="stratum", household="household_id")
+
+
 def test_taylor_equals_r_with_households_of_certainty_eas_as_psus(persons):
     """(a) the API's and the pipeline's SEs are R's on the self-representing coding."""
     u = self_representing(persons, psu="ea_id", stratum="stratum", household="household_id",
