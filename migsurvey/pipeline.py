@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -499,7 +500,10 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
 
     Person indicators use ``SurveyDesign(persons, ids=<frame.psu>, strata="stratum",
     weights=<Weights>)`` so the linearised variance accounts for the calibration; household
-    indicators (MI 1.4) a household design with the household weights. ``estimation.variance``
+    indicators (MI 1.4) a household design with the household weights. An EA selected with
+    certainty is a stratum of its own with its households as PSUs
+    (:func:`migsurvey.design_units.design_units`, recorded in each table's
+    ``metadata["design_units"]``). ``estimation.variance``
     ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. All
     disaggregations of ``estimation.by`` go into one
     :func:`estimation.indicators.indicator_table` call per unit (margins included, each cell
@@ -510,7 +514,6 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     from estimation.indicators import indicator_table
 
     est = spec["estimation"]
-    psu = spec["frame"]["psu"]
     codes = est["indicators"]
     person_codes = [c for c in codes if c not in HOUSEHOLD_INDICATORS]
     hh_codes = [c for c in codes if c in HOUSEHOLD_INDICATORS]
@@ -524,12 +527,17 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         for c in hh_codes:
             _at_indicator(spec, c, check_indicator_inputs, c, households, unit="household")
     designs = {}
+    notes = {"person": "replicate weights as given", "household": ""}
     if person_codes:
+        units, notes["person"] = (None, notes["person"]) if replicate_design is not None \
+            else design_units(persons, spec)  # certainty EAs: households are the PSUs
         d = replicate_design if replicate_design is not None else SurveyDesign(
-            persons, ids=psu, strata="stratum", weights=weights, lonely_psu=est["lonely_psu"])
+            units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=weights,
+            lonely_psu=est["lonely_psu"])
         designs["person"] = (d, person_codes)
     if hh_codes:
-        designs["household"] = (SurveyDesign(households, ids=psu, strata="stratum",
+        units, notes["household"] = design_units(households, spec)
+        designs["household"] = (SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM,
                                              weights="weight", lonely_psu=est["lonely_psu"]),
                                 hh_codes)
     if est["variance"] != "taylor":
@@ -567,6 +575,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
                             variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
                             level=est["level"], **kw)
+        t.metadata["design_units"] = notes[unit]
         objects[(unit, tuple(tuple(g) for g in groupings))] = t
         frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -10,7 +10,8 @@ harmonised *reliability* class:
 The rule reads the coefficient of variation ``CV = SE / |θ̂|`` (also called the relative
 standard error, RSE) and the unweighted number of sample observations ``n`` of the cell. An
 estimate whose CV is undefined (a zero estimate, or a missing SE) is judged on ``n`` only and
-keeps the best CV band.
+keeps the best CV band. An estimate whose variance has no degrees of freedom (``df < 1``) is
+never ``"reliable"``: it is ``"unreliable"``.
 
 Presets (thresholds as published by each agency)
 ------------------------------------------------
@@ -201,13 +202,22 @@ class QualityRule:
             "source": self.source,
         }
 
-    def assess(self, cv: np.ndarray, n: np.ndarray, se: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def assess(self, cv: np.ndarray, n: np.ndarray, df: np.ndarray | None = None,
+               se: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(flag, reliability)`` arrays for CVs and unweighted counts (vectorised).
 
         A NaN CV (``0/0``: a zero estimate with SE 0) is judged on the sample-size bands only,
         or, for a rule of CVs only, falls in the last CV band; an estimate with no sampled
         observation (``n < 1``, or ``n`` unknown), or whose standard error ``se`` is NaN (a
         variance that cannot be computed), is unreliable under every rule.
+
+        With ``df`` (the degrees of freedom of each variance estimate), an estimate with
+        ``df < 1`` is ``"unreliable"`` whatever its CV: its variance has no degrees of
+        freedom (one PSU in its stratum, or a lonely-PSU rule standing in for it), so its CV
+        is not an estimate of its precision and no t interval exists (the NCHS data
+        presentation standards, Parker et al. 2017, Vital Health Stat 2(175), flag every
+        proportion with fewer than 8 degrees of freedom). Each takes the rule's flag for
+        ``"unreliable"`` (of its last CV band when it has none).
         """
         cv = np.abs(np.asarray(cv, dtype=float))
         n = np.asarray(n, dtype=float)
@@ -228,21 +238,22 @@ class QualityRule:
             flag = np.where(hit, nflag, flag)
             rank = np.where(hit, _RANK[nrel], rank)
             taken |= n < minimum
-        # no sampled observation, or no standard error: nothing to judge precision by
-        empty = ~(n >= 1) & (rank < _RANK["unreliable"])
+        # no sampled observation, no standard error or no degrees of freedom: nothing to
+        # judge precision by
+        unknown = ~(n >= 1)
         if se is not None:
-            empty |= np.isnan(np.asarray(se, dtype=float))
-        flag = np.where(empty, self.unreliable_flag, flag)
-        rank = np.where(empty, _RANK["unreliable"], rank)
+            unknown |= np.isnan(np.asarray(se, dtype=float))
+        if df is not None:
+            unknown |= np.asarray(df, dtype=float) < 1
+        flag = np.where(unknown, self.unreliable_flag, flag)
+        rank = np.where(unknown, _RANK["unreliable"], rank)
         return flag.astype(object), np.array(RELIABILITY, dtype=object)[rank]
 
     @property
     def unreliable_flag(self) -> str:
-        """The flag this rule gives an unreliable estimate."""
-        for _, flag, rel in (*self.cv_bands, *self.n_bands):
-            if rel == "unreliable":
-                return flag
-        return self.cv_bands[-1][1]
+        """The flag the rule gives an estimate too unreliable to publish."""
+        hits = [b[1] for b in self.cv_bands + self.n_bands if b[2] == "unreliable"]
+        return hits[0] if hits else self.cv_bands[-1][1]
 
 
 _INF = float("inf")
@@ -303,6 +314,7 @@ def flag_quality(
     *,
     cv: str = "cv",
     n: str = "n",
+    df: str | None = "df",
 ) -> pd.DataFrame:
     """Add ``flag`` and ``reliability`` columns to a tidy estimate table.
 
@@ -316,6 +328,9 @@ def flag_quality(
     cv, n : str
         Names of the CV and unweighted-count columns. Where the table has an ``se`` column
         and it is NaN (a variance that cannot be computed), the estimate is unreliable.
+    df : str, optional
+        Name of the degrees-of-freedom column; when the table has it, an estimate with
+        ``df < 1`` is ``"unreliable"`` (:meth:`QualityRule.assess`).
 
     Returns
     -------
@@ -324,8 +339,9 @@ def flag_quality(
     """
     r = get_rule(rule)
     check_columns(table, [cv, n], "table")
+    dfs = table[df].to_numpy(dtype=float) if df is not None and df in table.columns else None
     se = table["se"].to_numpy(dtype=float) if "se" in table.columns else None
-    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float), se)
+    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float), dfs, se)
     out = table.copy()
     out["flag"] = pd.Series(flag, index=out.index, dtype=object)
     out["reliability"] = pd.Series(rel, index=out.index, dtype=object)
