@@ -153,6 +153,7 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
     SEs of ``SurveyDesign(...).replicate(...)`` in the API.
     """
     from estimation import SurveyDesign
+    from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
 
     est = spec["estimation"]
     if est["variance"] == "taylor":
@@ -160,11 +161,12 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
                           argument="estimation.variance", expected="JKn or bootstrap",
                           found="taylor", hint="set estimation.variance: JKn (or bootstrap)")
     persons = weighted.persons
-    d = SurveyDesign(persons, ids=spec["frame"]["psu"], strata="stratum",
+    units, _note = design_units(persons, spec)  # certainty EAs: households are the PSUs
+    d = SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM,
                      weights=weighted.weights, lonely_psu=est["lonely_psu"])
-    opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
-        if est["variance"] == "bootstrap" else {}
-    r = d.replicate(est["variance"], **opts)
+    from migsurvey.replication import replicate
+
+    r = replicate(d, spec)
     rw = r.replicate_weights()
     rw.columns = [f"{REPLICATE_PREFIX}{i + 1}" for i in range(rw.shape[1])]
     meta = {"type": r.type, "scale": float(r.scale), "rscales": [float(x) for x in r.rscales],
