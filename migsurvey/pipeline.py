@@ -470,24 +470,71 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                       "impute or follow up the unknown answers; unknown is never counted as no"))
 
 
+def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
+                      spec: dict, *, selected: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The person and household designs of the indicators, and which design each is.
+
+    With the selected households' screening description (``screen``, ``pi1``, ``pi2``) and an
+    equal-probability selection of EAs (``selection.psu.method`` ``srs`` or ``systematic``,
+    whose phase-1 fractions ``pi1`` are known), the designs are the two-phase design of the
+    screening (:func:`migsurvey.twophase.screening_design`, R ``twophase`` ``method="full"``),
+    carrying the weighting chain. With EAs drawn with probability proportional to size the
+    first phase is taken with replacement, and then the ultimate-cluster design
+    ``SurveyDesign(ids=EA, strata=stratum)`` is used: its variance, computed from EA totals,
+    includes every later selection within the EAs — listing, screening, the phase-2 sample
+    and nonresponse (Wolter 2007, §1.4) — whereas the two-phase variance with a
+    with-replacement first phase is the uncentred form ``Σ Z²`` of the EA totals and
+    overstates it (:doc:`simulation`). Returns ``{unit: (design, kind)}``, ``kind``
+    ``"two-phase"`` or ``"ultimate cluster"``.
+    """
+    from estimation import SurveyDesign
+    from migsurvey.twophase import has_screening, screening_design
+
+    est = spec["estimation"]
+    psu = spec["frame"]["psu"]
+    wor = spec["selection"]["psu"]["method"] in ("srs", "systematic")
+    two = wor and selected is not None and has_screening(selected, spec)
+    sel = _with_key(selected) if two else None
+    out: dict[str, Any] = {}
+    if two:
+        out["person"] = (screening_design(_with_key(persons), sel, weights, spec, key=HH_KEY,
+                                          fpc1=True), "two-phase")
+    else:
+        out["person"] = (SurveyDesign(persons, ids=psu, strata="stratum", weights=weights,
+                                      lonely_psu=est["lonely_psu"]), "ultimate cluster")
+    if households is not None:
+        if two:
+            out["household"] = (screening_design(_with_key(households), sel, "weight", spec,
+                                                 key=HH_KEY, fpc1=True), "two-phase")
+        else:
+            out["household"] = (SurveyDesign(households, ids=psu, strata="stratum",
+                                             weights="weight", lonely_psu=est["lonely_psu"]),
+                                "ultimate cluster")
+    return out
+
+
 def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
-                        spec: dict, *, replicate_design: Any = None) -> tuple[pd.DataFrame, dict]:
+                        spec: dict, *, replicate_design: Any = None,
+                        selected: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """Indicator tables with SEs, CIs, quality flags and suppression, for every ``by``.
 
-    Person indicators use ``SurveyDesign(persons, ids=<frame.psu>, strata="stratum",
-    weights=<Weights>)`` so the linearised variance accounts for the calibration; household
-    indicators (MI 1.4) a household design with the household weights. ``estimation.variance``
+    Person indicators use the person design of :func:`indicator_designs` with the weighting
+    chain (``SurveyDesign(persons, ids=<frame.psu>, strata="stratum", weights=<Weights>)``, or
+    the two-phase design of the screening when ``selected`` describes it and the EAs were
+    drawn with equal probabilities), so the linearised variance accounts for nonresponse and
+    calibration; household indicators (MI 1.4) a household design with the household weights.
+    Intervals are the bounded ones of ``indicator_table`` (log for counts, logit for
+    shares) with Student-t critical values on each domain's design degrees of freedom
+    (Korn & Graubard 1999, §5.2; R ``svyciprop`` uses ``df = degf(design)``). ``estimation.variance``
     ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. All
     disaggregations of ``estimation.by`` go into one
     :func:`estimation.indicators.indicator_table` call per unit (margins included, each cell
     once), so that disclosure control protects the groupings together. An indicator whose
     inputs are absent or unknown is refused (:func:`check_indicator_inputs`).
     """
-    from estimation import SurveyDesign
     from estimation.indicators import indicator_table
 
     est = spec["estimation"]
-    psu = spec["frame"]["psu"]
     codes = est["indicators"]
     person_codes = [c for c in codes if c not in HOUSEHOLD_INDICATORS]
     hh_codes = [c for c in codes if c in HOUSEHOLD_INDICATORS]
@@ -501,14 +548,16 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         for c in hh_codes:
             check_indicator_inputs(c, households, unit="household")
     designs = {}
+    if est["variance"] != "taylor":
+        selected = None  # replicate weights are built on the ultimate-cluster design
+    built = indicator_designs(persons, households if hh_codes else None, weights, spec,
+                              selected=selected) if (person_codes and replicate_design is None
+                                                     ) or hh_codes else {}
     if person_codes:
-        d = replicate_design if replicate_design is not None else SurveyDesign(
-            persons, ids=psu, strata="stratum", weights=weights, lonely_psu=est["lonely_psu"])
+        d = replicate_design if replicate_design is not None else built["person"][0]
         designs["person"] = (d, person_codes)
     if hh_codes:
-        designs["household"] = (SurveyDesign(households, ids=psu, strata="stratum",
-                                             weights="weight", lonely_psu=est["lonely_psu"]),
-                                hh_codes)
+        designs["household"] = (built["household"][0], hh_codes)
     if est["variance"] != "taylor":
         # replicate weights: JKn (delete-one-EA jackknife within strata, Wolter 2007 ch. 4)
         # or the Rao-Wu rescaling bootstrap; with a Weights chain every replicate is
@@ -543,7 +592,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
         t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
                             variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
-                            level=est["level"], **kw)
+                            level=est["level"], df="design", **kw)
         objects[(unit, tuple(tuple(g) for g in groupings))] = t
         frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -717,7 +766,8 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
     if estimate:
         with _stopwatch(t, "estimation"):
             run.indicators, run.indicator_table = estimate_indicators(
-                run.persons, run.household_sample, run.weights, spec)
+                run.persons, run.household_sample, run.weights, spec,
+                selected=run.households)
     tick(5)
     return run
 
@@ -790,6 +840,7 @@ def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: An
                         emigrants: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
     """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
     ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
-    _iv, wt = weight_interviews(spec, households, persons, census=census, emigrants=emigrants)
-    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+    iv, wt = weight_interviews(spec, households, persons, census=census, emigrants=emigrants)
+    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
+                                         selected=iv.households)
     return table, objects, wt
