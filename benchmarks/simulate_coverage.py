@@ -60,16 +60,18 @@ TOTAL = "_T"
 _STATE: dict = {}
 
 
-def setup(persons: int, psu_method: str | None = None) -> dict:
+def setup(persons: int, psu_method: str | None = None, psus: int | None = None) -> dict:
     """Census, frame, allocation and derived census persons (fixed across repetitions).
 
-    ``psu_method`` replaces the demo's ``selection.psu.method`` (to compare selection methods
-    of the EAs on the same census).
+    ``psu_method`` replaces the demo's ``selection.psu.method`` and ``psus`` its number of
+    EAs (to compare designs on the same census).
     """
     spec = parse_spec(default_spec_text(), source="demo.yaml")
     spec["frame"]["synthetic"]["persons"] = persons
     if psu_method is not None:
         spec["selection"]["psu"]["method"] = psu_method
+    if psus is not None:
+        spec["sample"]["psus"] = psus
     spec["estimation"]["by"] = BY
     spec["estimation"]["indicators"] = ["MI1.1"]
     census = load_census(spec)
@@ -240,9 +242,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="benchmarks/results/coverage")
     ap.add_argument("--psu-method", default=None,
                     help="selection method of the EAs instead of the demo's")
+    ap.add_argument("--psus", type=int, default=None, help="EAs instead of the demo's 160")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    state = setup(args.persons, args.psu_method)
+    state = setup(args.persons, args.psu_method, args.psus)
     t_setup = time.perf_counter() - t0
     diff = check_against_pipeline(state, args.seed)
     if diff > 1e-9:
@@ -262,7 +265,8 @@ def main(argv=None) -> int:
         (out / "summary.md").write_text(markdown(s), encoding="utf-8")
         meta = {"reps": done, "reps_requested": args.reps, "failures": failures,
                 "persons": args.persons,
-                "psu_method": state["spec"]["selection"]["psu"]["method"], "seeds": [args.seed, args.seed + done - 1],
+                "psu_method": state["spec"]["selection"]["psu"]["method"],
+                "psus": state["spec"]["sample"]["psus"], "seeds": [args.seed, args.seed + done - 1],
                 "workers": args.workers, "setup_seconds": round(t_setup, 1),
                 "seconds": round(time.perf_counter() - t1, 1),
                 "max_rel_difference_to_run_survey": diff,

@@ -553,9 +553,12 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     built = indicator_designs(persons, households if hh_codes else None, weights, spec,
                               selected=selected) if (person_codes and replicate_design is None
                                                      ) or hh_codes else {}
+    kinds = {u: k for u, (_d, k) in built.items()}
     if person_codes:
         d = replicate_design if replicate_design is not None else built["person"][0]
         designs["person"] = (d, person_codes)
+        if replicate_design is not None:
+            kinds["person"] = "replicate weights"
     if hh_codes:
         designs["household"] = (built["household"][0], hh_codes)
     if est["variance"] != "taylor":
@@ -593,6 +596,8 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
                             variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
                             level=est["level"], df="design", **kw)
+        t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
+                                else f"{est['variance']} replicates")
         objects[(unit, tuple(tuple(g) for g in groupings))] = t
         frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -146,3 +146,31 @@ def test_reweight_refuses_weights_of_other_rows(survey):
         d.reweight(np.ones(3))
     with pytest.raises(SurveyError, match="weighting chain"):
         d.reweight(Weights(rows, "base_weight")).calibrate(variables=["screen"])
+
+
+def test_pipeline_with_equal_probability_eas_publishes_the_two_phase_design(small_run):
+    """The pipeline with EAs by simple random sampling: the indicator tables come from the
+    two-phase design, with the point estimates of the ultimate-cluster design."""
+    import copy
+    import warnings
+
+    from migsurvey.pipeline import estimate_indicators, run_survey
+    from surveycore import SurveyWarning
+
+    spec = copy.deepcopy(small_run.spec)
+    spec["selection"]["psu"]["method"] = "srs"
+    spec["estimation"]["indicators"] = ["MI1.1", "MI1.4"]
+    spec["estimation"]["by"] = [[], ["sex"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        run = run_survey(spec, census=small_run.census, seed=5, estimate=False)
+        two, objects = estimate_indicators(run.persons, run.household_sample, run.weights, spec,
+                                           selected=run.households)
+        one, _ = estimate_indicators(run.persons, run.household_sample, run.weights, spec)
+    assert {u: t.metadata["design"] for (u, _g), t in objects.items()} == {
+        "person": "two-phase", "household": "two-phase"}
+    key = ["unit", "indicator", "measure", "sex"]
+    m = two.merge(one, on=key, suffixes=("", "_uc"))
+    assert len(m) == len(two) > 0
+    np.testing.assert_allclose(m["estimate"], m["estimate_uc"], rtol=1e-10)
+    assert (m["se"] > 0).all() and np.isfinite(m["se"]).all()
