@@ -482,7 +482,7 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
     first phase is taken with replacement, and then the ultimate-cluster design
     ``SurveyDesign(ids=EA, strata=stratum)`` is used: its variance, computed from EA totals,
     includes every later selection within the EAs — listing, screening, the phase-2 sample
-    and nonresponse (Wolter 2007, §1.4) — whereas the two-phase variance with a
+    and nonresponse (the ultimate cluster; Hansen, Hurwitz & Madow 1953) — whereas the two-phase variance with a
     with-replacement first phase is the uncentred form ``Σ Z²`` of the EA totals and
     overstates it (:doc:`simulation`). Returns ``{unit: (design, kind)}``, ``kind``
     ``"two-phase"`` or ``"ultimate cluster"``.
