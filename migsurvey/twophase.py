@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
+from surveycore.checks import finite_numeric
 
 SCREENING_COLUMNS = ("screen", "pi1", "pi2", "stratum")
 _IN2 = "_phase2"
@@ -53,6 +54,12 @@ def listed_counts(households: pd.DataFrame, psu: str, key: str) -> pd.DataFrame:
     a whole number (not a fixed-take equal-probability selection within the class).
     """
     hh = households.drop_duplicates(key)
+    for col in ("pi1", "pi2"):
+        p = finite_numeric(hh[col], col)
+        if ((p <= 0) | (p > 1)).any():
+            raise SurveyError(f"{col} must lie in (0, 1]", argument=col,
+                              expected="selection probabilities in (0, 1]",
+                              found=f"values from {p.min():g} to {p.max():g}")
     g = hh.groupby([psu, "screen"], sort=True, observed=True)
     cells = pd.DataFrame({"m": g.size(), "pi2": g["pi2"].first(),
                           "pi2_max": g["pi2"].max(), "pi2_min": g["pi2"].min()})

@@ -133,6 +133,11 @@ def test_refuses_a_selection_whose_listing_cannot_be_recovered(survey):
     bad = sel.assign(pi2=sel["pi2"] * 0.97)
     with pytest.raises(SurveyError, match="listed households"):
         screening_design(rows, bad, "base_weight", SPEC, key="hh")
+    with pytest.raises(SurveyError, match="pi2"):
+        screening_design(rows, sel.assign(pi2=np.where(sel["ea"] == sel["ea"].iloc[0], np.nan,
+                                                       sel["pi2"])), "base_weight", SPEC, key="hh")
+    with pytest.raises(SurveyError, match="pi1 must lie"):
+        screening_design(rows, sel.assign(pi1=1.5), "base_weight", SPEC, key="hh")
     with pytest.raises(SurveyError, match="not selected"):
         screening_design(rows.assign(hh="9" + rows["hh"]), sel, "base_weight", SPEC, key="hh")
 
