@@ -41,6 +41,7 @@ from migsurvey.inputs import (
     read_census,
     read_interviews,
     read_roster,
+    with_columns,
 )
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
@@ -74,7 +75,7 @@ class SurveyRun:
 # census and frame
 
 
-def load_census(spec: dict, progress: Progress | None = None
+def load_census(spec: dict, progress: Progress | None = None, *, columns: Any = None
                 ) -> Census | ParquetCensus | PersonCensus:
     """The census named by ``spec["frame"]``.
 
@@ -84,6 +85,7 @@ def load_census(spec: dict, progress: Progress | None = None
     ``migsurvey frame --synthetic`` (:class:`~migsurvey.synthetic.ParquetCensus`, read where
     needed). Without ``frame.census`` a synthetic census is generated in memory.
     """
+    spec = with_columns(spec, columns)  # columns= means what columns: means
     fr = spec["frame"]
     if fr["census"]:
         _path, kind = census_path(spec)
@@ -175,6 +177,9 @@ def census_targets(census: Any, margins: list) -> dict:
     out = {}
     for m in margins:
         key = _margin_key(m)
+        if getattr(census, "counts_crossed", False):  # counted where the census is stored
+            out[key] = census.person_counts(key)
+            continue
         if isinstance(key, tuple):
             persons = getattr(census, "persons", None)
             if persons is None:
@@ -782,7 +787,8 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
 
 
 def weight_interviews(spec: dict, households: Any, persons: Any, *,
-                      census: Any = None, emigrants: Any = None) -> tuple[Any, Weighted]:
+                      census: Any = None, emigrants: Any = None, columns: Any = None,
+                      interview_columns: Any = None) -> tuple[Any, Weighted]:
     """Weight the office's interview files with the chain of the specification.
 
     Parameters
@@ -796,6 +802,10 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
         ``columns``).
     census : optional
         The census for calibration targets (default: :func:`load_census`).
+    columns, interview_columns : dict or ColumnMapping, optional
+        Column mappings with the meaning of ``columns:`` and ``interviews.columns`` of the
+        specification (:func:`migsurvey.inputs.with_columns`); their keys replace the
+        specification's.
     emigrants : path or DataFrame, optional
         The emigrant roster (default ``interviews.emigrants``): the households of the result
         are then the emigrant records of MI 1.4 (:func:`household_frame`).
@@ -806,6 +816,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
         The :class:`migsurvey.inputs.Interviews` read, and the :class:`Weighted` result
         whose persons carry the derived variables.
     """
+    spec = with_columns(spec, columns, interview_columns)  # as columns: of the spec
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
     answers = iv.persons
@@ -842,10 +853,19 @@ def _answer_error(spec: dict, mapping: Any, exc: SurveyError) -> SurveyError:
 
 
 def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: Any = None,
-                        emigrants: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
+                        emigrants: Any = None, columns: Any = None,
+                        interview_columns: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
     """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
     ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
-    iv, wt = weight_interviews(spec, households, persons, census=census, emigrants=emigrants)
-    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
-                                         selected=iv.households)
+    from migsurvey.warning_log import merge, recording
+
+    spec = with_columns(spec, columns, interview_columns)
+    with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
+        iv, wt = weight_interviews(spec, households, persons, census=census,
+                                   emigrants=emigrants)
+        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
+                                             selected=iv.households)
+    for t in objects.values():
+        t.metadata["warnings"] = merge(t.metadata.get("warnings"), wt.diagnostics,
+                                       log.messages())
     return table, objects, wt

@@ -660,6 +660,29 @@ def _semantic(spec: dict, marks: _Marks) -> None:
             _fail(marks, f"weighting[{i}].trim.lower", BAD, "lower < upper", opt["lower"])
 
 
+def check_column_map(columns: dict, key: str = "columns") -> dict:
+    """A column mapping given in Python, checked as ``columns:`` of a specification is:
+    standard names only, a column name or ``{column:, codes:}`` for each, sex coded F/M."""
+    try:
+        model = Spec.model_validate({"columns": columns})
+    except ValidationError as exc:
+        _raise_validation(exc, _Marks("columns="), prefix="")
+    checked = model.model_dump()["columns"]
+    std = standard_columns()
+    for name, target in checked.items():
+        if name not in std:
+            raise SurveyError("unknown standard name in a column mapping",
+                              argument=f"{key}.{name}", expected="one of " + ", ".join(std),
+                              found=repr(name), hint="map the package's standard names to your "
+                              "columns: {standard_name: YOUR_COLUMN}")
+        if isinstance(target, dict) and name == "sex":
+            bad = [v for v in (target.get("codes") or {}).values() if v not in ("F", "M")]
+            if bad:
+                raise SurveyError(BAD, argument=f"{key}.sex.codes", expected="F or M for sex",
+                                  found=repr(bad[0]))
+    return checked
+
+
 def parse_spec(text: str, source: str = "<spec>") -> dict:
     """Parse and check a specification given as YAML text; return it with every default.
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from estimation.design_base import BaseDesign
-from estimation.replicates.engine import ReplicateEngine
+from estimation.replicates.engine import ReplicateEngine, replicate_covariance
 from estimation.replicates.factors import PsuLayout, ReplicateFactors, generate
 from surveycore.checks import (
     check_columns,
@@ -500,7 +500,8 @@ class ReplicateDesign(BaseDesign):
             spec["rho"] = self._rho
         return spec
 
-    def with_replicates(self, func: Any, *, level: float = 0.95, df: Any = None) -> pd.DataFrame:
+    def with_replicates(self, func: Any, *, level: float = 0.95, df: Any = None,
+                        covariance: bool = False) -> pd.DataFrame:
         """Standard errors for a statistic of the user's own: ``func(weights, data)`` (R ``withReplicates``).
 
         ``func`` is called with the full-sample weights and then with each replicate's weights
@@ -512,7 +513,9 @@ class ReplicateDesign(BaseDesign):
         -------
         DataFrame
             ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``; ``variable`` holds the
-            mapping's names (or ``theta``, ``theta1`` …).
+            mapping's names (or ``theta``, ``theta1`` …). With ``covariance=True`` an
+            :class:`~estimation.contrast.Estimates` frame carrying the replicate covariance of
+            the values (R ``vcov(withReplicates(...))``) and the replicates, for contrasts.
         """
         from estimation.problems import GeneralProblem
         from estimation.results import tidy
@@ -533,15 +536,23 @@ class ReplicateDesign(BaseDesign):
                 value = [value[k] for k in names]
             return np.atleast_1d(np.asarray(value, dtype=float))
 
-        est, cov = self._engine().solve_general(GeneralProblem(statistic, None))
+        engine = self._engine()
+        est, reps = engine.replicate_general(GeneralProblem(statistic, None))
+        cov = replicate_covariance(reps, est, engine.scale, engine.rscales, engine.mse)
         m = est.size
         if names is None:
             names = ["theta"] if m == 1 else [f"theta{j + 1}" for j in range(m)]
         var = np.diagonal(cov)
         se = np.sqrt(np.where(var >= 0, var, np.nan))
         ci_df = None if df is None else (self.degf() if df == "design" else float(df))
-        return tidy(pd.DataFrame(index=[0]), names, [None] * m, est[None, :], se[None, :],
-                    np.array([int((self._w > 0).sum())]), design_df=self.degf(), level=level, ci_df=ci_df)
+        out = tidy(pd.DataFrame(index=[0]), names, [None] * m, est[None, :], se[None, :],
+                   np.array([int((self._w > 0).sum())]), design_df=self.degf(), level=level, ci_df=ci_df)
+        if not covariance:
+            return out
+        from estimation.contrast import Estimates
+
+        replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}
+        return Estimates.build(out, cov, [], replicates=reps, replication=replication, level=level)
 
     def replicate_weights(self) -> pd.DataFrame:
         """The replicate weights (combined with the sampling weights), one column per replicate."""
