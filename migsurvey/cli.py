@@ -57,6 +57,7 @@ def _spec(args, *, interviews: bool = False) -> dict:
     for key in ("households", "persons", "emigrants"):
         if getattr(args, f"interview_{key}", None):
             spec["interviews"][key] = getattr(args, f"interview_{key}")
+            spec.setdefault("_options", {})[f"interviews.{key}"] = f"--{key}"
     check_spec_inputs(spec, interviews=interviews)
     return spec
 
@@ -249,10 +250,10 @@ def cmd_estimate(args) -> int:
 def _estimate(args, log) -> int:
     import warnings
 
-    from migsurvey.inputs import HH_KEY, ColumnMapping, read_roster
+    from migsurvey.inputs import HH_KEY, ColumnMapping
     from migsurvey.io import read_header, read_table
     from migsurvey.outputs import read_replicate_design, write_indicators
-    from migsurvey.pipeline import estimate_indicators, estimate_interviews, household_frame
+    from migsurvey.pipeline import estimate_indicators, estimate_interviews, roster_frame
     from surveycore import SurveyWarning
 
     spec = _spec(args, interviews=True)
@@ -276,7 +277,7 @@ def _estimate(args, log) -> int:
             households = mapping.apply(read_table(hh_path, text=ids),
                                        what="weighted households file", spec=spec)
             if "emigrant_record" not in households.columns:  # not yet emigrant records
-                households = household_frame(households, read_roster(spec), spec)
+                households = roster_frame(households, spec)
         elif "MI1.4" in spec["estimation"]["indicators"]:
             spec["estimation"]["indicators"] = [c for c in spec["estimation"]["indicators"]
                                                 if c != "MI1.4"]

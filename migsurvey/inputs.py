@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.io import InputFileError, read_header, read_table
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 
 ID_COLUMNS = ("ea_id", "household_id")
 HH_KEY = "hh_key"
@@ -293,6 +293,16 @@ def _check_sex(s: pd.Series, mapping: ColumnMapping, what: str, spec) -> None:
 # ------------------------------------------------------------------------------ census
 
 
+def file_key(spec: dict, key: str) -> str:
+    """Where a file name of the specification was given: ``file:line:column: key``, or the
+    command-line option that replaced it (``--persons``)."""
+    option = (spec.get("_options") or {}).get(key)
+    if option:
+        return f"{option} (in place of {key})"
+    marks = spec.get("_marks")
+    return marks.where(key) if marks is not None else key
+
+
 def census_path(spec: dict) -> tuple[Path, str]:
     """The census file (or the persons table of a folder) and its kind."""
     from migsurvey.io_census import is_glob
@@ -301,8 +311,9 @@ def census_path(spec: dict) -> tuple[Path, str]:
     if is_glob(spec["frame"]["census"]):
         return p, "glob"
     if not p.exists():
-        raise InputFileError("census not found", argument="frame.census",
-                             expected="a file or folder", found=str(p))
+        raise InputFileError("census not found", argument=file_key(spec, "frame.census"),
+                             expected="a file or folder", found=str(p),
+                             hint="frame.census is relative to the specification's folder")
     if p.is_dir():
         if all((p / f"{t}.parquet").exists() for t in ("eas", "households", "persons")) \
                 and not spec.get("columns"):
@@ -551,7 +562,9 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
                           argument=f"interviews.disposition ({mapping.file_name(disp)})",
                           expected="1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, "
                                    "4.x not eligible", found=repr(bad))
-    hh = hh.assign(responded=status == 0)
+    hh = _empty_completes(hh.assign(responded=status == 0), pp, spec, mapping,
+                          _source_name(households, "households"),
+                          _source_name(persons, "persons"))
     unknown = ~pp[HH_KEY].isin(hh[HH_KEY])
     if unknown.any():
         raise SurveyError("persons of households that are not in the households file",
@@ -569,6 +582,51 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
     pp = pp.merge(hh.loc[hh["responded"], design], on=HH_KEY, how="inner",
                   validate="many_to_one")
     return Interviews(households=hh, persons=pp, mapping=mapping)
+
+
+def _source_name(src: Any, key: str) -> str:
+    """How a message names an interview file: its path, or the data frame given in Python."""
+    return f"the {key} data frame" if isinstance(src, pd.DataFrame) else str(src)
+
+
+def _empty_completes(hh: pd.DataFrame, pp: pd.DataFrame, spec: dict, mapping: ColumnMapping,
+                     hh_name: str, pp_name: str) -> pd.DataFrame:
+    """Households with a respondent disposition (AAPOR 1.x) but no person in the persons file.
+
+    Their persons are unknown: counting them as households of nobody would bias every total
+    down (and every share by how they differ), so they are refused, or, with
+    ``interviews.empty_completes: nonresponse``, recoded to an eligible nonresponse (2.0) and
+    adjusted for by the ``nonresponse`` step like the other nonrespondents, with a warning.
+    """
+    empty = hh["responded"].to_numpy() & ~hh[HH_KEY].isin(pp[HH_KEY]).to_numpy()
+    if not empty.any():
+        return hh
+    disp = spec["interviews"]["disposition"]
+    n = int(empty.sum())
+    ids = hh.loc[empty, HH_KEY].head(5).tolist()
+    cols = f"{mapping.file_name('ea_id')}/{mapping.file_name('household_id')}"
+    listed = ", ".join(ids) + (f" … ({n} in all)" if n > len(ids) else "")
+    what = (f"{n} household{'s' if n > 1 else ''} with a 1.x disposition (completed or "
+            f"partial interview) in {hh_name} {'have' if n > 1 else 'has'} no person in "
+            f"{pp_name}")
+    if spec["interviews"]["empty_completes"] == "refuse":
+        from migsurvey.spec import spec_error
+
+        raise spec_error(
+            spec, "interviews.persons",
+            f"{what}: their persons are unknown, not zero", "at least one person row for "
+            "every household with a 1.x disposition", f"households ({cols}) {listed}",
+            hint=f"add their persons to {pp_name}; or code them 2.x (nonresponse) in the "
+                 f"column {mapping.file_name(disp)!r} of {hh_name}; or set "
+                 "interviews.empty_completes: nonresponse to treat them as nonrespondents")
+    import warnings
+
+    warnings.warn(f"{what} ({cols} {listed}): treated as eligible nonrespondents (2.0), as "
+                  "interviews.empty_completes: nonresponse says", SurveyWarning, stacklevel=3)
+    out = hh.copy()
+    out[disp] = np.where(empty, 2.0, pd.to_numeric(out[disp], errors="coerce"))
+    out["responded"] = out["responded"].to_numpy() & ~empty
+    return out
 
 
 def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
@@ -594,8 +652,8 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
         if p and interviews:
             if not Path(p).exists():
                 raise InputFileError(f"interview {key} file not found",
-                                     argument=f"interviews.{key}", expected="an existing file",
-                                     found=str(p))
+                                     argument=file_key(spec, f"interviews.{key}"),
+                                     expected="an existing file", found=str(p))
             header = read_header(p)
             if key == "emigrants":
                 need: tuple = ("ea_id", "household_id")

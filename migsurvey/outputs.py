@@ -162,9 +162,9 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
     persons = weighted.persons
     d = SurveyDesign(persons, ids=spec["frame"]["psu"], strata="stratum",
                      weights=weighted.weights, lonely_psu=est["lonely_psu"])
-    opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
-        if est["variance"] == "bootstrap" else {}
-    r = d.replicate(est["variance"], **opts)
+    from migsurvey.replication import replicate
+
+    r = replicate(d, spec)
     rw = r.replicate_weights()
     rw.columns = [f"{REPLICATE_PREFIX}{i + 1}" for i in range(rw.shape[1])]
     meta = {"type": r.type, "scale": float(r.scale), "rscales": [float(x) for x in r.rscales],

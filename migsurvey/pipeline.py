@@ -448,18 +448,23 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
     from estimation.indicators.variables import questions_for
 
     for col in indicator_inputs(code):
-        absent, _names = questions_for(col, data)
+        absent, names = questions_for(col, data)
+        also = [q for q in names if q not in absent and q not in data.columns
+                and col not in data.columns]
         extra = (" (or declare interviews.usual_residents: true when the persons file lists "
                  "only usual residents)" if col == "usual_resident" else "")
         if col not in data.columns:
             missing = absent or [col]
             raise SurveyError(
-                f"{code} cannot be estimated: the interviews lack the question "
-                f"{', '.join(missing)}", argument="estimation.indicators",
+                f"{code} cannot be estimated: the interviews lack the question"
+                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                argument="estimation.indicators",
                 expected=f"the answer column(s) {', '.join(missing)} ({unit} file)",
                 found=f"no {col!r} could be derived",
                 hint=f"map the question with columns: {{{missing[0]}: YOUR_COLUMN}}, or remove "
-                     f"{code} from estimation.indicators{extra}")
+                     f"{code} from estimation.indicators{extra}"
+                     + (f"; without {', '.join(also)} some values would stay unknown"
+                        if also else ""))
         unknown = int(pd.isna(data[col]).sum())
         if unknown:
             plural = len(absent) > 1
@@ -475,6 +480,19 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                       "impute or follow up the unknown answers; unknown is never counted as no"))
 
 
+def _at_indicator(spec: dict, code: str, check: Callable, *args, **kwargs) -> None:
+    """Run ``check``; its refusal of ``code`` points at the code in
+    ``estimation.indicators`` (with its line in the specification)."""
+    from migsurvey.spec import spec_error
+
+    try:
+        check(*args, **kwargs)
+    except SurveyError as exc:
+        i = spec["estimation"]["indicators"].index(code)
+        raise spec_error(spec, f"estimation.indicators[{i}]", exc.message, exc.expected or "",
+                         exc.found or "", exc.hint) from None
+
+
 def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
                       spec: dict, *, selected: pd.DataFrame | None = None) -> dict[str, Any]:
     """The person and household designs of the indicators, and which design each is.
@@ -487,9 +505,9 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
     first phase is taken with replacement, and then the ultimate-cluster design
     ``SurveyDesign(ids=EA, strata=stratum)`` is used: its variance, computed from EA totals,
     includes every later selection within the EAs — listing, screening, the phase-2 sample
-    and nonresponse (the ultimate cluster; Hansen, Hurwitz & Madow 1953) — whereas the two-phase variance with a
-    with-replacement first phase is the uncentred form ``Σ Z²`` of the EA totals and
-    overstates it (:doc:`simulation`). Returns ``{unit: (design, kind)}``, ``kind``
+    and nonresponse (the ultimate cluster; Hansen, Hurwitz & Madow 1953) — whereas the
+    two-phase variance with a with-replacement first phase is the uncentred form ``Σ Z²`` of
+    the EA totals and overstates it (:doc:`simulation`). Returns ``{unit: (design, kind)}``, ``kind``
     ``"two-phase"`` or ``"ultimate cluster"``.
     """
     from estimation import SurveyDesign
@@ -544,14 +562,14 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     person_codes = [c for c in codes if c not in HOUSEHOLD_INDICATORS]
     hh_codes = [c for c in codes if c in HOUSEHOLD_INDICATORS]
     for c in person_codes:
-        check_indicator_inputs(c, persons)
+        _at_indicator(spec, c, check_indicator_inputs, c, persons)
     if hh_codes:
         if households is None:
             raise SurveyError(f"{hh_codes[0]} needs the households file",
                               argument="estimation.indicators",
                               expected="weighted households (--households)", found="none")
         for c in hh_codes:
-            check_indicator_inputs(c, households, unit="household")
+            _at_indicator(spec, c, check_indicator_inputs, c, households, unit="household")
     designs = {}
     if est["variance"] != "taylor":
         selected = None  # replicate weights are built on the ultimate-cluster design
@@ -570,10 +588,10 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         # replicate weights: JKn (delete-one-EA jackknife within strata, Wolter 2007 ch. 4)
         # or the Rao-Wu rescaling bootstrap; with a Weights chain every replicate is
         # re-weighted through the recorded steps
-        opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
-            if est["variance"] == "bootstrap" else {}
+        from migsurvey.replication import replicate
+
         designs = {u: (d if (u == "person" and replicate_design is not None)
-                       else d.replicate(est["variance"], **opts), c)
+                       else replicate(d, spec), c)
                    for u, (d, c) in designs.items()}
     if not spec["quality"].get("disclosure", True):
         warnings.warn("quality.disclosure is false: indicator tables are not protected by cell "
@@ -830,26 +848,67 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     except SurveyError as exc:
         raise _answer_error(spec, iv.mapping, exc) from None
     wt = weight_sample(iv.households, derived, census, spec)
-    wt.households = household_frame(wt.households, read_roster(spec, emigrants), spec)
+    wt.households = roster_frame(wt.households, spec, emigrants)
     return iv, wt
+
+
+def roster_frame(households: pd.DataFrame, spec: dict, emigrants: Any = None) -> pd.DataFrame:
+    """:func:`household_frame` of the weighted households and the emigrant roster
+    (``emigrants``, default ``interviews.emigrants``), with the roster's refusals pointed at
+    the specification: its key and line (``interviews.emigrants``, or the mapping of the
+    column concerned) and hints in YAML, never a Python argument."""
+    from migsurvey.inputs import ColumnMapping
+    from migsurvey.io import InputFileError
+
+    try:
+        return household_frame(households, read_roster(spec, emigrants), spec)
+    except InputFileError:
+        raise  # a file that cannot be read keeps its own exit code
+    except SurveyError as exc:
+        mapping = ColumnMapping.from_spec(spec, "interviews")
+        where = ("the emigrant roster given in Python (emigrants=)"
+                 if isinstance(emigrants, pd.DataFrame) else None)
+        raise _file_error(spec, mapping, exc, "interviews.emigrants", "emigrant roster",
+                          where) from None
 
 
 def _answer_error(spec: dict, mapping: Any, exc: SurveyError) -> SurveyError:
     """A refusal of :func:`questionnaires.derive`, pointed at the mapped column of the
     persons file (and its line in the specification) instead of a Python argument."""
+    return _file_error(spec, mapping, exc, "interviews.persons", "persons file")
+
+
+def _yaml_hint(hint: str | None, key: str) -> str | None:
+    """A hint of the questionnaires layer in the words of the specification:
+    ``columns={'name': 'YOUR_COL'}`` becomes ``key: {name: YOUR_COL}``."""
     import re
 
+    if not hint:
+        return hint
+    return re.sub(r"columns=\{'?([^':}]+)'?: '?([^'}]+)'?[^}]*\}",
+                  lambda m: f"{key}: {{{m.group(1)}: {m.group(2)}}}", hint)
+
+
+def _file_error(spec: dict, mapping: Any, exc: SurveyError, file_key_: str, what: str,
+                where: str | None = None) -> SurveyError:
+    """A refusal about an interview file, pointed at the specification: the mapping of the
+    column it names (``interviews.columns.x`` or ``columns.x``) when there is one, else the
+    key of the file (``interviews.persons``, ``interviews.emigrants``) with its line."""
+    import re
+
+    from migsurvey.inputs import file_key
     from migsurvey.spec import spec_error
 
     hit = re.search(r"column '([^']+)'", exc.message)
     std = hit.group(1) if hit else None
+    hint = _yaml_hint(exc.hint, mapping.key)
     if std is not None and std in mapping.columns:
         return spec_error(spec, f"{mapping.key}.{std}",
-                          f"{exc.message} (persons file column {mapping.file_name(std)!r})",
-                          exc.expected or "", exc.found or "", exc.hint)
-    return SurveyError(exc.message, argument="persons file"
-                       + (f" column {std!r}" if std else ""), expected=exc.expected,
-                       found=exc.found, hint=exc.hint)
+                          f"{exc.message} ({what} column {mapping.file_name(std)!r})",
+                          exc.expected or "", exc.found or "", hint)
+    place = where or file_key(spec, file_key_)
+    return SurveyError(exc.message + (f" ({what} column {std!r})" if std else f" ({what})"),
+                       argument=place, expected=exc.expected, found=exc.found, hint=hint)
 
 
 def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: Any = None,

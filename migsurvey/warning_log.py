@@ -35,15 +35,17 @@ class WarningLog:
 
 @contextmanager
 def recording() -> Iterator[WarningLog]:
-    """Record the warnings issued inside the block; issue them again when it ends."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SurveyWarning)
-        try:
+    """Record the warnings issued inside the block; issue them again when it ends, also when
+    it ends with a refusal (the warnings often explain it)."""
+    pending: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SurveyWarning)
+            pending = caught
             yield WarningLog(caught)
-        finally:
-            pending = list(caught)
-    for w in pending:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    finally:
+        for w in list(pending):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def merge(*groups: list[str] | tuple[str, ...] | None) -> list[str]:
