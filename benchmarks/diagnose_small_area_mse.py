@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from estimation.small_area.fit import eblup, fit_variance
 from estimation.small_area.gvf import pooled_design_effect, unstable_areas
