@@ -66,7 +66,49 @@ def boot(X_all, s, psi, A, beta, B, rng):
     return mse_p, mse_t
 
 
-def run(reps: int, n_h: int, seed: int, aux_noise: float, B: int, pre: int) -> dict:
+def hall_maiti(X_all, s, psi, A, beta, B1, B2, rng):
+    """Double parametric bootstrap with the bias correction of Hall & Maiti (2006):
+    ``2 M1 − M2`` when ``M1 ≥ M2``, else ``M1 exp((M1 − M2)/M2)``; ``M1`` the first-level
+    bootstrap MSE, ``M2`` the mean of the second-level MSEs (each first-level replicate's fit
+    used as the truth of its own bootstrap). Both scales, as :func:`boot`."""
+    M, m = X_all.shape[0], int(s.sum())
+    Xs = X_all[s]
+
+    def level(A_cols, beta_cols, reps):
+        R = A_cols.size * reps
+        Ar, br = np.repeat(A_cols, reps), np.repeat(beta_cols, reps, axis=0)
+        th = np.einsum("ip,rp->ir", X_all, br) + rng.normal(0, 1, (M, R)) * np.sqrt(Ar)
+        y = th[s] + rng.normal(0, 1, (m, R)) * np.sqrt(psi)[:, None]
+        f = fit_variance(y, Xs, psi, "REML")
+        est, bt, gamma, _, _ = eblup(y, Xs, X_all, s, psi, f.A)
+        g = np.zeros((M, R))
+        g[s] = gamma
+        ep = bias_corrected_back(est, f.A[None, :] * (1 - g))
+        et = (est - th) ** 2
+        epp = (ep - naive_back(th)) ** 2
+        return f.A, bt, et.reshape(M, A_cols.size, reps).mean(2), \
+            epp.reshape(M, A_cols.size, reps).mean(2)
+
+    th1 = X_all @ beta
+    theta1 = th1[:, None] + rng.normal(0, np.sqrt(A), (M, B1))
+    y1 = theta1[s] + rng.normal(0, 1, (m, B1)) * np.sqrt(psi)[:, None]
+    f1 = fit_variance(y1, Xs, psi, "REML")
+    est1, beta1, gamma1, _, _ = eblup(y1, Xs, X_all, s, psi, f1.A)
+    g1 = np.zeros((M, B1))
+    g1[s] = gamma1
+    m1_t = np.mean((est1 - theta1) ** 2, axis=1)
+    m1_p = np.mean((bias_corrected_back(est1, f1.A[None, :] * (1 - g1))
+                    - naive_back(theta1)) ** 2, axis=1)
+    _, _, m2_t, m2_p = level(f1.A, beta1, B2)
+    out = []
+    for m1, m2 in ((m1_p, m2_p.mean(1)), (m1_t, m2_t.mean(1))):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out.append(np.where(m1 >= m2, 2 * m1 - m2, m1 * np.exp((m1 - m2) / m2)))
+    return out[0], out[1]
+
+
+def run(reps: int, n_h: int, seed: int, aux_noise: float, B: int, pre: int,
+        hm: int = 0) -> dict:
     hh, pop, truth, unsampled = sim.population(seed, aux_noise)
     order = pop["district"].to_numpy()
     D = len(order)
@@ -97,6 +139,8 @@ def run(reps: int, n_h: int, seed: int, aux_noise: float, B: int, pre: int) -> d
     bnd = {k: 0 for k in names}
     boot_p = np.zeros((reps, D))
     boot_t = np.zeros((reps, D))
+    hm_p = np.zeros((reps, D))
+    hm_t = np.zeros((reps, D))
     psi_deff = np.zeros((reps, int(s.sum())))
     lin_est = np.zeros((reps, D))
     lin_mse = np.zeros((reps, D))
@@ -123,6 +167,8 @@ def run(reps: int, n_h: int, seed: int, aux_noise: float, B: int, pre: int) -> d
             bnd[k] += b
             if k == "pooled_deff":
                 boot_p[r], boot_t[r] = boot(X_all, s, psis[k], A, beta, B, rng)
+                if hm:
+                    hm_p[r], hm_t[r] = hall_maiti(X_all, s, psis[k], A, beta, B, hm, rng)
         # untransformed shares, unstable variances from the log-linear function are not needed
         # here: areas with p̂ = 0 get the pooled-deff variance p̄(1−p̄)deff/n
         vl = np.where(unstable, deff * max(p.mean(), 1e-6) * (1 - p.mean()) / n, v)
@@ -158,6 +204,11 @@ def run(reps: int, n_h: int, seed: int, aux_noise: float, B: int, pre: int) -> d
     E["pooled_deff: bootstrap, proportion scale (fay_herriot)"], emp_p = summary(
         est_p["pooled_deff"], boot_p, P)
     E["pooled_deff: bootstrap, arcsine scale"], emp_t = summary(est_t["pooled_deff"], boot_t, T)
+    if hm:
+        E["pooled_deff: Hall-Maiti bootstrap, proportion scale"], _ = summary(
+            est_p["pooled_deff"], hm_p, P)
+        E["pooled_deff: Hall-Maiti bootstrap, arcsine scale"], _ = summary(
+            est_t["pooled_deff"], hm_t, T)
     E["untransformed: Prasad-Rao"], _ = summary(lin_est, lin_mse, P)
     # conditional (fixed-area) MSE: the realised area effect u_i enters as u_i², the model MSE
     # averages it as σ²_u; ratio emp_i / mean mse_i against u_i² / σ²_u
@@ -180,9 +231,11 @@ def main(argv=None) -> None:
     ap.add_argument("--aux-noise", type=float, nargs="+", default=[0.04, 0.1])
     ap.add_argument("--boot", type=int, default=200)
     ap.add_argument("--pre", type=int, default=2000)
+    ap.add_argument("--hall-maiti", type=int, default=0,
+                    help="second-level replicates of the Hall–Maiti double bootstrap (0: off)")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
-    res = {f"aux_noise_{an}": run(a.reps, a.households, a.seed, an, a.boot, a.pre)
+    res = {f"aux_noise_{an}": run(a.reps, a.households, a.seed, an, a.boot, a.pre, a.hall_maiti)
            for an in a.aux_noise}
     text = json.dumps(res, indent=2)
     print(text)
