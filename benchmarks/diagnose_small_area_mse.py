@@ -210,6 +210,20 @@ def run(reps: int, n_h: int, seed: int, aux_noise: float, B: int, pre: int,
         E["pooled_deff: Hall-Maiti bootstrap, arcsine scale"], _ = summary(
             est_t["pooled_deff"], hm_t, T)
     E["untransformed: Prasad-Rao"], _ = summary(lin_est, lin_mse, P)
+    # the MSE estimate follows Â, the actual error much less: sums over the samples of each
+    # group (Â on the boundary; positive Â below / above the median of the positive ones)
+    a = A_hat["pooled_deff"]
+    pos_med = np.median(a[a > 0]) if np.any(a > 0) else 0.0
+    groups = {"boundary": a == 0, "positive_below_median": (a > 0) & (a <= pos_med),
+              "positive_above_median": a > pos_med}
+    sq_p = (est_p["pooled_deff"] - P) ** 2
+    sq_t = (est_t["pooled_deff"] - T) ** 2
+    res["by_sigma2_u_hat"] = {
+        g: {"samples": int(sel.sum()),
+            "mean_sigma2_u_hat": float(a[sel].mean()) if sel.any() else None,
+            "bootstrap_p_mse_over_squared_error": float(boot_p[sel][:, s].sum() / sq_p[sel][:, s].sum()) if sel.any() else None,
+            "prasad_rao_arcsine_mse_over_squared_error": float(mse_pr_t["pooled_deff"][sel][:, s].sum() / sq_t[sel][:, s].sum()) if sel.any() else None}
+        for g, sel in groups.items()}
     # conditional (fixed-area) MSE: the realised area effect u_i enters as u_i², the model MSE
     # averages it as σ²_u; ratio emp_i / mean mse_i against u_i² / σ²_u
     emp_ts = emp_t[s]
