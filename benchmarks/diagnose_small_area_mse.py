@@ -11,14 +11,19 @@ can be compared without simulation noise between configurations:
 * arcsine scale with the *true* design variances of ``arcsin √p̂`` (``oracle``, from a pre-pass
   of samples): separates the effect of the variance function from the rest;
 * arcsine scale with each district's own direct variance (``smoothing="unstable"``);
-* untransformed shares, Prasad–Rao.
+* untransformed shares, Prasad–Rao;
+* optionally (``--hall-maiti B2``) the bias-corrected double bootstrap of Hall & Maiti (2006).
 
-It also reports the finite-population analogue of σ²_u (residual variance of the true arcsine
+It also reports the ratio of the bootstrap MSE to the actual squared error in the samples whose
+σ̂²_u is on the boundary, below and above the median of the positive estimates, and the finite-population analogue of σ²_u (residual variance of the true arcsine
 shares on the auxiliaries), the mean REML estimate, the variance function's bias, and the
 conditional (fixed-area) MSE of each district versus the model (unconditional) MSE. Not part of
 the test suite::
 
-    python benchmarks/diagnose_small_area_mse.py --reps 300 --out benchmarks/results/small_area_mse_diagnosis.json
+    python benchmarks/diagnose_small_area_mse.py --reps 300 --pre 300 --boot 200 --aux-noise 0.04
+    python benchmarks/diagnose_small_area_mse.py --reps 150 --pre 300 --boot 100 --hall-maiti 50
+
+(``benchmarks/results/small_area_mse_diagnosis.json`` holds both runs for both auxiliaries).
 """
 
 from __future__ import annotations
