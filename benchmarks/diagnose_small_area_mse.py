@@ -15,12 +15,13 @@ can be compared without simulation noise between configurations:
 * optionally (``--hall-maiti B2``) the bias-corrected double bootstrap of Hall & Maiti (2006).
 
 It also reports the ratio of the bootstrap MSE to the actual squared error in the samples whose
-σ̂²_u is on the boundary, below and above the median of the positive estimates, and the finite-population analogue of σ²_u (residual variance of the true arcsine
-shares on the auxiliaries), the mean REML estimate, the variance function's bias, and the
-conditional (fixed-area) MSE of each district versus the model (unconditional) MSE. Not part of
-the test suite::
+σ̂²_u is on the boundary, below and above the median of the positive estimates; the
+finite-population analogue of σ²_u (residual variance of the true arcsine shares on the
+auxiliaries), the mean REML estimate, the variance function's bias, and the conditional
+(fixed-area) MSE of each district versus the model (unconditional) MSE. Not part of the test
+suite (each command runs both auxiliary settings)::
 
-    python benchmarks/diagnose_small_area_mse.py --reps 300 --pre 300 --boot 200 --aux-noise 0.04
+    python benchmarks/diagnose_small_area_mse.py --reps 300 --pre 300 --boot 200
     python benchmarks/diagnose_small_area_mse.py --reps 150 --pre 300 --boot 100 --hall-maiti 50
 
 (``benchmarks/results/small_area_mse_diagnosis.json`` holds both runs for both auxiliaries).
