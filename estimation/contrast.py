@@ -83,13 +83,24 @@ def joint_covariance(engine: Any, problem: RatioProblem, weights: np.ndarray):
 
 
 def _names(frame: pd.DataFrame, by: list[str]) -> list[str]:
-    """``"dom1:dom2:variable"`` (and ``":level"`` for categories) for each row."""
+    """``"dom1:dom2:variable"`` (and ``":level"`` for categories, ``":p"`` for quantiles, e.g.
+    ``"E:api00:0.5"``) for each row."""
     parts = [frame[c].astype(str) for c in by] + [frame["variable"].astype(str)]
     names = pd.concat(parts, axis=1).agg(":".join, axis=1)
     levels = frame["level"]
     has = levels.notna()
     names[has] = names[has] + ":" + levels[has].astype(str)
+    if "quantile" in frame:
+        names = names + ":" + frame["quantile"].map("{:g}".format)
     return names.tolist()
+
+
+def _quadratic(L: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """``L V Lᵀ`` over the estimates that enter ``L`` only: an unknown covariance (NaN, as R's
+    ``vcov`` of quantiles off the diagonal) matters only where both estimates are used."""
+    used = np.flatnonzero((L != 0).any(axis=0))
+    Lu = L[:, used]
+    return Lu @ cov[np.ix_(used, used)] @ Lu.T
 
 
 def _short_names(frame: pd.DataFrame, by: list[str]) -> list[str] | None:
@@ -212,13 +223,13 @@ class Estimates(pd.DataFrame):
             names = ["contrast"]
             L = self._coefficients(coefficients)[None, :]
         est = L @ self["estimate"].to_numpy(dtype=float)
-        var = np.diagonal(L @ self._cov @ L.T).copy()
+        var = np.diagonal(_quadratic(L, self._cov)).copy()
         return self._frame(names, est, var, df)
 
     def contrast_covariance(self, coefficients: Mapping[str, Any]) -> pd.DataFrame:
         """Covariance matrix of several linear contrasts."""
         L = np.vstack([self._coefficients(v) for v in coefficients.values()])
-        return pd.DataFrame(L @ self._cov @ L.T, index=list(coefficients), columns=list(coefficients))
+        return pd.DataFrame(_quadratic(L, self._cov), index=list(coefficients), columns=list(coefficients))
 
     def nlcontrast(
         self,
@@ -278,7 +289,7 @@ class Estimates(pd.DataFrame):
                         hint="pass gradient= with its derivatives",
                     )
                 jac[j] = np.imag(value) / h[j]
-        var = float(jac @ self._cov @ jac)
+        var = float(_quadratic(jac[None, :], self._cov)[0, 0])
         return self._frame([name], np.array([est]), np.array([var]), df)
 
 

@@ -107,10 +107,12 @@ class SurveyDesign(BaseDesign):
         ``HR(psum=…)`` gives the population ``Σπ²/n``), or a matrix of joint inclusion
         probabilities (Horvitz–Thompson variance, or Yates–Grundy with ``variance="YG"``). A
         negative variance estimate (possible with these forms) is reported as NaN with a
-        :class:`~surveycore.SurveyWarning`. With several stages (Brewer's approximation only,
-        as R): ``fpc`` holds each stage's inclusion probabilities (fractions), stage 1
-        contributes ``Σ_h n_h/(n_h−1) Σ_c (1 − π_c)(X_c − X̄_h)²`` and each later stage its own
-        variance times the ancestors' ``π`` (R ``svyrecvar``).
+        :class:`~surveycore.SurveyWarning`. With several stages ``fpc`` holds each stage's
+        inclusion probabilities (fractions) and the approximation or matrix concerns the first
+        stage: with Brewer's, stage 1 contributes ``Σ_h n_h/(n_h−1) Σ_c (1 − π_c)(X_c − X̄_h)²``
+        (R ``svyrecvar``); with the others, ``X' Δ̌ X`` of the first-stage totals. Each later
+        stage adds its own variance times the ancestors' ``π`` (``Σ_i V̂_i/π_i``, Särndal et
+        al. 1992, result 4.3.1; R computes the multi-stage case for Brewer's only).
     variance : {"HT", "YG"}
         Form of the PPS variance with a joint-probability matrix.
     adjust_domain_lonely : bool
@@ -153,14 +155,6 @@ class SurveyDesign(BaseDesign):
         fpc_names = as_name_list(fpc, "fpc")
         check_frame(frame, "data", id_names + strata_names + fpc_names + ([weights] if isinstance(weights, str) else []))
         is_pps = pps is not None
-        if is_pps and len(id_names) > 1 and not (isinstance(pps, str) and pps == "brewer"):
-            raise SurveyError(
-                "a multi-stage PPS design needs Brewer's approximation",
-                argument="pps",
-                expected="pps='brewer' with several stages (as R), or ids with one stage",
-                found=f"pps={pps if isinstance(pps, str) else 'a matrix'!r} with {len(id_names)} stages",
-                hint="with Brewer's approximation each stage's fpc holds the unit's inclusion probability",
-            )
         if is_pps and not fpc_names:
             raise SurveyError(
                 "a PPS design needs the inclusion probabilities",
@@ -281,6 +275,17 @@ class SurveyDesign(BaseDesign):
         new._w = weights
         new._degf = None
         return new
+
+    def domain_rows(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Rows of each domain's subset design (R ``nrow(subset(d, …))``).
+
+        A subset of a design whose weights carry calibration, post-stratification or raking
+        records keeps every row (zero weight outside it; R's ``[.survey.design2`` for calibrated
+        designs), so each domain's design has all the rows; otherwise the domain's rows.
+        """
+        if self._variance().residuals:
+            return np.full(n_domains, float(len(self._w)))
+        return super().domain_rows(domain, n_domains)
 
     # -- engine --------------------------------------------------------------------------------
     def _variance(self) -> TaylorVariance:

@@ -142,6 +142,15 @@ class BaseDesign:
             return np.array([self.degf()])
         return np.asarray(self._domain_degf(domain, n_domains), dtype=float)
 
+    def domain_rows(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Rows of each domain's subset design (R ``nrow(subset(d, …))``): the domain's rows.
+
+        Used where a formula takes the sample size, as the Korn–Graubard interval of
+        :func:`~estimation.proportion.proportion` does.
+        """
+        inside = domain >= 0
+        return np.bincount(domain[inside], minlength=n_domains).astype(float)
+
     def columns(self, variables: str | Sequence[str], argument: str = "variables") -> Columns:
         """The analysis matrix of ``variables`` (one-hot levels for categorical columns)."""
         return analysis_columns(self._data, as_name_list(variables, argument), argument)
@@ -358,12 +367,13 @@ class BaseDesign:
         na_rm: bool = False,
         level: float = 0.95,
         df: DfOption = None,
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Population variance of each variable, by domain, with its SE (R ``svyvar``; see
-        :mod:`estimation.svyvar`)."""
+        :mod:`estimation.svyvar`); ``covariance=True`` adds their covariance matrix."""
         from estimation.svyvar import survey_variance
 
-        return survey_variance(self, variables, by=by, na_rm=na_rm, level=level, df=df)
+        return survey_variance(self, variables, by=by, na_rm=na_rm, level=level, df=df, covariance=covariance)
 
     def quantile(
         self,
@@ -376,17 +386,21 @@ class BaseDesign:
         df: DfOption = "design",
         qrule: str = "math",
         interval_type: str = "mean",
+        covariance: bool = False,
     ) -> pd.DataFrame:
         """Quantiles with Woodruff (or replicate) confidence intervals (see :mod:`estimation.quantile`).
 
         ``qrule`` is one of R's rules (``"math"``, ``"school"``, ``"shahvaish"``, ``"hf1"`` …
         ``"hf9"``); ``interval_type`` one of ``"mean"``, ``"beta"``, ``"xlogit"``, ``"asin"``,
         ``"score"`` or, on replicate designs, ``"quantile"`` (R's ``interval.type``).
+        ``covariance=True`` returns an :class:`~estimation.contrast.Estimates` frame: the full
+        replicate covariance with ``interval_type="quantile"``, else the variances on the
+        diagonal and NaN elsewhere (R's ``vcov`` of ``svyquantile``).
         """
         from estimation.quantile import woodruff_quantiles
 
         return woodruff_quantiles(self, variables, probs, by=by, na_rm=na_rm, level=level, df=df,
-                                  qrule=qrule, interval_type=interval_type)
+                                  qrule=qrule, interval_type=interval_type, covariance=covariance)
 
     def proportion(self, variable: str, *, method: str = "logit", by=None, level: float = 0.95, df=None, na_rm: bool = False,
                    covariance: bool = False) -> pd.DataFrame:

@@ -9,6 +9,13 @@ Replicate designs refit the model on each replicate (R's ``svyglm.svyrep.design`
 
 Residual degrees of freedom ``df = degf(design) + 1 − p``; intervals ``β̂ ± t_{df} se`` and
 p-values from Student's t with ``df`` (R's ``summary.svyglm``, ``confint.svyglm``).
+
+The covariance of the coefficients is :attr:`GlmResult.covariance` (R ``vcov``); linear and
+smooth functions of the coefficients come from :meth:`GlmResult.contrast` and
+:meth:`GlmResult.nlcontrast` (R ``svycontrast`` on a ``svyglm``; Stata ``lincom``/``nlcom``
+after ``svy: glm``): ``L β̂`` with variance ``L V Lᵀ``, and ``g(β̂)`` by the delta method on a
+linearisation design or from the refitted replicate coefficients on a replicate design (R's
+``svyglm(return.replicates=TRUE)``). Intervals are normal unless ``df`` is given, as R's.
 """
 
 from __future__ import annotations
@@ -68,6 +75,8 @@ class GlmResult:
     converged: bool = True
     separation: bool = False
     messages: tuple[str, ...] = ()
+    replicates: np.ndarray | None = field(default=None, repr=False)
+    replication: dict | None = field(default=None, repr=False)
 
     @property
     def se(self) -> np.ndarray:
@@ -103,6 +112,36 @@ class GlmResult:
                 "df": float(df),
             }
         )
+
+    @property
+    def covariance(self) -> pd.DataFrame:
+        """Design-based covariance of the coefficients, named by term (R ``vcov(svyglm)``)."""
+        return pd.DataFrame(self.cov, index=self.terms, columns=self.terms)
+
+    def estimates(self):
+        """The coefficients as an :class:`~estimation.contrast.Estimates` frame (named by term)."""
+        from estimation.contrast import Estimates
+
+        frame = pd.DataFrame({"variable": self.terms, "level": pd.Series([None] * len(self.terms), dtype=object),
+                              "estimate": self.coef, "se": self.se})
+        return Estimates.build(frame, self.cov, [], replicates=self.replicates, replication=self.replication,
+                               level=self.level)
+
+    def contrast(self, coefficients: Any, *, df: float | None = None) -> pd.DataFrame:
+        """Linear combinations ``L β̂`` of the coefficients with SE ``√(L V Lᵀ)`` (R ``svycontrast``).
+
+        ``coefficients``: ``{"ell": 1, "meals": -1}`` (term names), one number per term, or
+        several named contrasts; see :meth:`estimation.contrast.Estimates.contrast`.
+        """
+        return self.estimates().contrast(coefficients, df=df)
+
+    def nlcontrast(self, function, *, name: str = "nlcontrast", gradient=None, df: float | None = None) -> pd.DataFrame:
+        """A smooth function of the coefficients, e.g. ``lambda b: np.exp(b["stypeH"])``, with its
+        delta-method (or replicate) SE (R ``svycontrast`` with an expression; Stata ``nlcom``).
+
+        See :meth:`estimation.contrast.Estimates.nlcontrast`.
+        """
+        return self.estimates().nlcontrast(function, name=name, gradient=gradient, df=df)
 
     def __repr__(self) -> str:
         return f"GlmResult(family={self.family!r}, df_residual={self.df_residual:g})\n{self.to_frame()}"
@@ -216,7 +255,17 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
             bread = fit.bread(X)
         return fit.estfun(X, y, fam) @ bread
 
-    coef, cov = design.engine().solve_general(GeneralProblem(statistic, influence))
+    engine = design.engine()
+    problem = GeneralProblem(statistic, influence)
+    reps = replication = None
+    if hasattr(engine, "replicate_general"):
+        from estimation.replicates.engine import replicate_covariance
+
+        coef, reps = engine.replicate_general(problem)
+        cov = replicate_covariance(reps, coef, engine.scale, engine.rscales, engine.mse)
+        replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}
+    else:
+        coef, cov = engine.solve_general(problem)
     df_resid = float(design.degf()) + 1 - X.shape[1]
     if unconverged[0]:
         messages.append(f"the GLM refit did not converge on {unconverged[0]} replicate(s); "
@@ -224,4 +273,4 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
         warnings.warn(messages[-1], SurveyWarning, stacklevel=2)
     return GlmResult(terms, np.asarray(coef), np.asarray(cov), naive, df_resid, family,
                      full.deviance, level, full, full.converged,
-                     fitted_boundary(full, fam, prior), tuple(messages))
+                     fitted_boundary(full, fam, prior), tuple(messages), reps, replication)

@@ -1,4 +1,4 @@
-"""Variance of single-stage unequal-probability sampling without replacement.
+"""Variance of unequal-probability sampling without replacement at the first (or only) stage.
 
 The Horvitz–Thompson variance of a total is ``Σ_i Σ_j Δ̌_ij y̌_i y̌_j`` with ``y̌ = y/π`` and
 ``Δ̌_ij = (π_ij − π_i π_j)/π_ij`` (Särndal et al. 1992, eq. 2.8.4). When the joint inclusion
@@ -10,6 +10,9 @@ probabilities ``π_ij`` are not known they are approximated (Berger & Tillé 200
   the mean of the sample ``π`` (``E Σ_s π_k = Σ_U π_k²``; R's ``HR()``);
 * Brewer (2002, eq. 9.12) needs no matrix: it is the with-replacement formula with each unit's
   finite population correction ``1 − π_i`` (handled by the Taylor engine's recursion).
+
+In a multi-stage design ``Δ̌`` concerns the PSUs and each later stage adds ``Σ_i V̂_i/π_i``
+(:mod:`estimation.taylor`; Särndal et al. 1992, result 4.3.1).
 
 All within strata; ``Δ̌_ii = 1 − π_i``; ``Δ̌_ij = 0`` between strata and between two certainty
 units (``π = 1``). Entries below a tolerance are set to zero as R does for a user-supplied

@@ -118,3 +118,7 @@ class EstimationDesign(Protocol):
     def degf(self) -> float:
         """Design degrees of freedom."""
         ...
+
+    def domain_rows(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Rows of each domain's subset design (R ``nrow(subset(d, …))``)."""
+        ...

@@ -12,7 +12,8 @@ For each level of a categorical variable (or the 1s of a 0/1 variable) and each 
 * ``"xlogit"`` — delta-method interval on the logit scale, back-transformed.
 * ``"asin"`` — the same on the ``arcsin √p`` scale.
 * ``"beta"`` — Korn & Graubard (1998): Clopper–Pearson with effective sample size
-  ``n* = p̂(1 − p̂)/v(p̂) · (t_{n−1}/t_{df})²``.
+  ``n* = p̂(1 − p̂)/v(p̂) · (t_{n−1}/t_{df})²``, ``n`` the rows of the domain's design (all rows
+  of a calibrated design, whose subsets keep every row, as R).
 * ``"mean"`` — ``p̂ ± t_{df} se(p̂)``.
 
 ``df`` defaults to the design's degrees of freedom (per domain), as R's ``degf(design)``;
@@ -189,7 +190,7 @@ def proportion(
             lo, hi = np.where(edge, p, lo), np.where(edge, p, hi)
         elif method == "beta":
             alpha = 1 - level
-            n_rows = np.bincount(domain[inside], minlength=D).astype(float)
+            n_rows = design.domain_rows(domain, D)
             n_eff = p * (1 - p) / var
             n_eff = n_eff * (_t(alpha / 2, n_rows - 1) / _t(alpha / 2, design_df))[:, None] ** 2
             lo = np.where(p > 0, stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1), 0.0)

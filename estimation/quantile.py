@@ -14,14 +14,24 @@ interval for ``p̂`` as R's ``interval.type``:
   ``p̂(1 − p̂)/s² · (t_{n−1}/t_ν)²`` (``n`` rows and ``ν`` design degrees of freedom of the domain);
 * ``"score"`` — Francisco & Fuller (1991): the values ``θ`` where the score statistic
   ``(P̂(x > θ) − (1 − p))/se`` equals ``±c``, mapped back through the quantile rule at the
-  unweighted share of rows with ``x ≤ θ`` (R's ``ffullerCI``). The statistic is a step function
-  of ``θ``: each end is located exactly at a jump between data values, on the side where the
-  statistic is nearer its target (where R's root finder stops);
+  unweighted share of the domain's rows with ``x ≤ θ`` (R's ``ffullerCI``). The statistic is a
+  step function of ``θ`` and need not be monotone in a small domain; each end is found by
+  Brent's method on R's bracket and tolerance (:mod:`estimation.zeroin`), so where there are
+  several sign changes it is the one R's ``uniroot`` finds. R evaluates a subset of a
+  calibrated design over all its rows (bracket, tolerance and the share ``x ≤ θ``, which is
+  then not the domain's); here they are the domain's, as for any other design;
 * ``"quantile"`` (replicate designs) — the quantile recomputed with every replicate weight,
   ``q̂ ± c √v`` with ``v`` the replicate variance.
 
 An end of ``[p_L, p_U]`` outside ``[0, 1]`` gives NaN, as R. ``c`` is Student's t with the
 domain's design degrees of freedom unless ``df`` says otherwise.
+
+Covariance (``covariance=True``, an :class:`~estimation.contrast.Estimates` frame): with
+``interval_type="quantile"`` the replicate covariance of all quantiles of all variables and
+domains together, ``scale Σ_r rscales_r (q̂_r − q̄)(q̂_r − q̄)ᵀ`` (R: ``vcov`` of
+``withReplicates`` over the quantile rule; contrasts then use the replicates). Otherwise the
+variances ``se²`` on the diagonal and NaN — not estimated — elsewhere, exactly R's ``vcov`` of a
+``svyquantile`` result; a contrast that combines two such quantiles is NaN.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from estimation.problems import RatioProblem
 from estimation.quantile_rules import RULES, quantile_rule
 from estimation.results import critical_value, standard_errors, tidy
 from estimation.variables import Columns
+from estimation.zeroin import brent_root
 from surveycore.checks import check_df, check_level, check_option, check_probabilities
 from surveycore.errors import SurveyError
 
@@ -69,7 +80,7 @@ def _segments(values: np.ndarray, weights: np.ndarray, domain: np.ndarray, n_dom
 
 
 def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=0.95, df="design",
-                       qrule="math", interval_type="mean") -> pd.DataFrame:
+                       qrule="math", interval_type="mean", covariance=False) -> pd.DataFrame:
     """Quantiles of each variable in each domain with Woodruff (or replicate) intervals and SEs."""
     check_option(qrule, RULES, "qrule")
     check_option(interval_type, INTERVALS, "interval_type")
@@ -104,6 +115,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
     w = design.weights
     engine = design.engine()
     frames = []
+    replicates = []  # (R, D·m) per variable, for the joint replicate covariance
     for j, name in enumerate(cols.variables):
         one = Columns(cols.values[:, [j]], [name], [None], np.isnan(cols.values[:, j]))
         an = design.analysis(one, by, na_rm=na_rm)
@@ -124,7 +136,8 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         c = np.asarray(critical_value(level, ci_df), dtype=float).reshape(D, 1)
         notes: list[str] = []
         if interval_type == "quantile":
-            lo, hi, se = _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule)
+            lo, hi, se, reps = _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule)
+            replicates.append(reps.reshape(reps.shape[0], -1))
         elif interval_type == "score":
             lo, hi = _score_interval(design, x, domain, D, probs_arr, c, qrule)
             se = (hi - lo) / (2 * c)
@@ -165,7 +178,25 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
         )
     out = pd.concat(frames, ignore_index=True)
     out.attrs["notes"] = list(dict.fromkeys(note for f in frames for note in f.attrs["notes"]))
+    if covariance:
+        return _with_covariance(engine, out, replicates, list(labels.columns), level)
     return out
+
+
+def _with_covariance(engine, out: pd.DataFrame, replicates: list, by: list[str], level: float):
+    """The frame with the covariance of its rows (see the module notes)."""
+    from estimation.contrast import Estimates
+    from estimation.replicates.engine import replicate_covariance
+
+    est = out["estimate"].to_numpy(dtype=float)
+    if replicates:
+        reps = np.hstack(replicates)
+        cov = replicate_covariance(reps, est, engine.scale, engine.rscales, engine.mse)
+        replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}
+        return Estimates.build(out, cov, by, replicates=reps, replication=replication, level=level)
+    cov = np.full((len(out), len(out)), np.nan)
+    np.fill_diagonal(cov, out["se"].to_numpy(dtype=float) ** 2)
+    return Estimates.build(out, cov, by, level=level)
 
 
 def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
@@ -187,49 +218,36 @@ def _replicate_interval(design, x, domain, D, probs_arr, q, c, qrule):
         var[:, k] = replicate_covariance(reps[:, :, k:k + 1], q[:, k:k + 1], engine.scale, engine.rscales,
                                          engine.mse)[:, 0, 0]
     se = np.sqrt(var)
-    return q - c * se, q + c * se, se
+    return q - c * se, q + c * se, se, reps
 
 
 class _ShareAbove:
-    """``P̂(x > θ)`` in one domain with its standard error, cached by ``θ``."""
+    """``P̂(x > θ)`` in one domain with its standard error; a step function of ``θ``, cached by
+    the number of distinct domain values at or below ``θ``."""
 
     def __init__(self, engine, x: np.ndarray, rows: np.ndarray) -> None:
         self.engine, self.x = engine, x
+        self.values = np.unique(x[rows])
         self.domain = np.where(rows, 0, -1).astype(np.int64)
-        self.cache: dict[float, tuple[float, float]] = {}
+        self.cache: dict[int, tuple[float, float]] = {}
 
     def __call__(self, theta: float) -> tuple[float, float]:
-        if theta not in self.cache:
+        step = int(np.searchsorted(self.values, theta, side="right"))
+        if step not in self.cache:
             ind = (self.x > theta).astype(float)[:, None]
             est, cov = self.engine.solve_ratio(RatioProblem(ind, np.ones_like(ind), self.domain, 1))
-            self.cache[theta] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
-        return self.cache[theta]
-
-
-def _score_end(share: _ShareAbove, points: np.ndarray, upper_t: float, p: float, target: float):
-    """The jump where ``(P̂(x > θ) − (1 − p))/se − target`` changes sign: (jump, left side?) or None."""
-
-    def stat(theta: float) -> float:
-        est, se = share(theta)
-        return (est - (1 - p)) / se - target
-
-    last = len(points) - 1
-    values = {0: stat(points[0]), last: stat(min(points[last], upper_t))}
-    if np.sign(values[0]) == np.sign(values[last]) or not np.isfinite([values[0], values[last]]).all():
-        return None  # R's root finder refuses: no sign change in the interval
-    a, b = 0, last
-    while b - a > 1:
-        m = (a + b) // 2
-        values[m] = stat(points[m])
-        if np.sign(values[m]) == np.sign(values[a]):
-            a = m
-        else:
-            b = m
-    return points[b], abs(values[a]) < abs(values[b])
+            self.cache[step] = (float(est[0, 0]), float(np.sqrt(max(cov[0, 0, 0], 0.0))))
+        return self.cache[step]
 
 
 def _score_interval(design, x, domain, D, probs_arr, c, qrule):
-    """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``."""
+    """Francisco–Fuller score interval of each (domain, probability), as R's ``ffullerCI``.
+
+    Each end is the root of ``(P̂(x > θ) − (1 − p))/se ∓ c`` found by Brent's method on
+    ``[min x + IQR/100, max x − IQR/100]`` with tolerance ``1/(100 √n)`` (the same path as R's
+    ``uniroot``, so the same sign change where there are several), mapped back through the
+    quantile rule at the unweighted share of the domain's rows with ``x ≤ θ``.
+    """
     engine = design.engine()
     w = design.weights
     lo = np.full((D, len(probs_arr)), np.nan)
@@ -240,15 +258,18 @@ def _score_interval(design, x, domain, D, probs_arr, c, qrule):
         q75, q25 = np.percentile(xd, [75, 25])
         iqr = q75 - q25
         lower_t, upper_t = xd.min() + iqr / 100, xd.max() - iqr / 100
-        points = np.concatenate([[lower_t], np.unique(xd[(xd > lower_t) & (xd <= upper_t)])])
+        tol = 1 / (100 * np.sqrt(xd.size))
         order = np.argsort(xd, kind="stable")
         xs, ws = xd[order], w[rows][order]
         share = _ShareAbove(engine, x, rows)
         for k, p in enumerate(probs_arr):
             for target, out in ((float(c[d, 0]), lo), (-float(c[d, 0]), hi)):
-                end = _score_end(share, points, upper_t, p, target)
-                if end is None:
-                    continue
-                at, left = end
-                out[d, k] = quantile_rule(xs, ws, np.mean(xd < at) if left else np.mean(xd <= at), qrule)
+
+                def statistic(theta: float, p: float = p, target: float = target, share=share) -> float:
+                    est, se = share(theta)
+                    return (est - (1 - p)) / se - target
+
+                root = brent_root(statistic, lower_t, upper_t, tol)
+                if root is not None:
+                    out[d, k] = quantile_rule(xs, ws, np.mean(xd <= root), qrule)
     return lo, hi

@@ -6,6 +6,10 @@ of the weighted mean of ``z_i = n_d/(n_d − 1)(y_i − ȳ_d)²``: the derivativ
 vanishes, so ``ȳ_d`` may be held fixed in the linearisation (Lumley 2010, §2.4; R
 ``svyvar.survey.design``). Replicate designs recompute ``ȳ_d`` with every replicate weight, as
 R's ``svyvar.svyrep.design``.
+
+``covariance=True`` returns an :class:`~estimation.contrast.Estimates` frame with the covariance
+of the variances across variables and domains (R ``vcov(svyvar(...))`` restricted to the
+variances; ``svyby(..., svyvar, covmat=TRUE)`` on replicate designs).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ def _domain_sums(d: np.ndarray, inside: np.ndarray, values: np.ndarray, D: int) 
 
 
 def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_rm: bool = False,
-                    level: float = 0.95, df=None) -> pd.DataFrame:
+                    level: float = 0.95, df=None, covariance: bool = False) -> pd.DataFrame:
     """Estimated population variance of each variable in each domain, with its standard error."""
     if not 0 < level < 1:
         raise SurveyError("level must be in (0, 1)", argument="level", expected="0 < level < 1",
@@ -70,19 +74,32 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
             dev = _domain_sums(d, inside, wi * (y - mean[d]) ** 2, D) / tot
             return (factor * dev).ravel()
 
-        est, cov = engine.solve_general(GeneralProblem(statistic, None))
+        from estimation.replicates.engine import replicate_covariance
+
+        est, reps = engine.replicate_general(GeneralProblem(statistic, None))
+        full_cov = replicate_covariance(reps, est, engine.scale, engine.rscales, engine.mse)
         est = est.reshape(D, k)
-        var = np.diagonal(cov).reshape(D, k)
+        var = np.diagonal(full_cov).reshape(D, k)
     else:
         wi = np.where(inside, w, 0.0)[:, None]
         mean = _domain_sums(d, inside, wi * y, D) / _domain_sums(d, inside, wi * np.ones((n, 1)), D)
         z = (n_d / (n_d - 1))[d][:, None] * (y - mean[d]) ** 2
-        est, cov = engine.solve_ratio(RatioProblem(z, np.ones_like(z), domain, D))
+        problem = RatioProblem(z, np.ones_like(z), domain, D)
+        est, cov = engine.solve_ratio(problem)
         var = np.diagonal(cov, axis1=1, axis2=2)
     se, notes = standard_errors(var, est)
     design_df = design.domain_degf(domain, D)
     if isinstance(df, str):
         check_option(df, ["design"], "df")
     ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
-    return tidy(labels, cols.variables, cols.levels, est, se, an.counts,
-                design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df, notes=[*an.notes, *notes])
+    out = tidy(labels, cols.variables, cols.levels, est, se, an.counts,
+               design_df=design_df if ci_df is None else ci_df, level=level, ci_df=ci_df, notes=[*an.notes, *notes])
+    if not covariance:
+        return out
+    from estimation.contrast import Estimates, attach_covariance
+
+    by_cols = list(labels.columns)
+    if hasattr(engine, "replicate_ratios"):
+        replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}
+        return Estimates.build(out, full_cov, by_cols, replicates=reps, replication=replication, level=level)
+    return attach_covariance(design, problem, out, by_cols, level)

@@ -32,10 +32,13 @@ products ``Lᵀ x_d``, and
 where ``V(x_d)`` uses the (cluster, domain) pairs present and ``V(x_d, U)`` is linear in the
 pair totals. With a single domain the residuals are formed explicitly.
 
-PPS without replacement (one stage): Brewer's approximation uses per-unit ``f_c = 1 - π_c``
-in the formula above; Overton's and Hartley–Rao's approximations and a user-supplied matrix of
-joint inclusion probabilities use the Horvitz–Thompson form ``x' Δ̌ x`` with
-``Δ̌_ij = (π_ij − π_i π_j)/π_ij`` (or the Yates–Grundy form).
+PPS without replacement at the first stage: Brewer's approximation uses per-unit
+``f_c = 1 - π_c`` in the formula above; Overton's and Hartley–Rao's approximations and a
+user-supplied matrix of joint inclusion probabilities use the Horvitz–Thompson form
+``X' Δ̌ X`` of the first-stage cluster totals with ``Δ̌_ij = (π_ij − π_i π_j)/π_ij`` (or the
+Yates–Grundy form). Later stages add their own variance times the first-stage ``π_i`` — on
+scores already expanded by ``1/π_i`` this is ``Σ_i V̂_i/π_i`` (Särndal et al. 1992, result
+4.3.1), exactly the later-stage terms of R's multi-stage Brewer design.
 """
 
 from __future__ import annotations
@@ -285,6 +288,9 @@ class TaylorVariance:
         stages = self.stages if self.multistage else self.stages[:1]
         carry = np.ones(len(self.stages[0].cluster))  # product of ancestors' sampling fractions, per row
         for s, stage in enumerate(stages):
+            if s == 0 and self.dcheck is not None:  # the Δ̌ form is the first stage; later stages carry π
+                carry = carry * stage.sampling_fraction()[stage.cluster]
+                continue
             scale, mult, centre = stratum_factors(stage, self.lonely_psu)
             first = stage.clusters.first_row
             cl_carry = carry[first]
@@ -306,17 +312,20 @@ class TaylorVariance:
                     break
         return forms
 
+    def _ht(self, ta: Matrix, tb: Matrix) -> np.ndarray:
+        """The first-stage ``Δ̌`` form on cluster totals (Horvitz–Thompson or Yates–Grundy)."""
+        out = _dense(ta.T @ _dense(self.dcheck @ tb))
+        if self.yates_grundy:
+            out = out - _dense(ta.T @ _scale_rows(tb, self._dcheck_colsum()))
+        return out
+
     # -- the bilinear form ------------------------------------------------------------------
     def bilinear(self, a: Matrix, b: Matrix) -> np.ndarray:
         """``V(a, b)``: design covariance of the totals of score columns ``a`` (n × p) and ``b`` (n × q)."""
+        total = 0.0
         if self.dcheck is not None:
             cl = self.stages[0].clusters
-            ta, tb = cl.sum(a), cl.sum(b)
-            out = _dense(ta.T @ _dense(self.dcheck @ tb))
-            if self.yates_grundy:
-                out = out - _dense(ta.T @ _scale_rows(tb, self._dcheck_colsum()))
-            return out
-        total = 0.0
+            total = self._ht(cl.sum(a), cl.sum(b))
         for form in self._forms:
             total = total + form.bilinear(form.clusters.sum(a), form.clusters.sum(b))
         return np.asarray(total)
@@ -333,6 +342,7 @@ class TaylorVariance:
     def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: list | None = None):
         """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pair totals."""
         k = x.shape[1]
+        total = np.zeros((n_domains, k, k))
         if self.dcheck is not None:
             pairs = _Pairs.build(self.stages[0].clusters, domain, n_domains)
             tot = pairs.totals(x)
@@ -345,8 +355,7 @@ class TaylorVariance:
                 outer = outer - cs[:, None, None] * tot[:, :, None] * tot[:, None, :]
             if keep is not None:
                 keep.append(tx)
-            return Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
-        total = np.zeros((n_domains, k, k))
+            total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
         for form in self._forms:
             pairs = _Pairs.build(form.clusters, domain, n_domains)
@@ -358,21 +367,19 @@ class TaylorVariance:
 
     def _cross_u(self, stage_totals: list[sp.csr_matrix]) -> np.ndarray:
         """``V(x_d, U)`` (D·k × P) from each stage's (cluster × D·k) pair totals."""
-        if self.dcheck is not None:
-            tu = self._u_totals()[0]
-            out = _dense(stage_totals[0].T @ _dense(self.dcheck @ tu))
-            if self.yates_grundy:
-                out = out - _dense(stage_totals[0].T @ _scale_rows(tu, self._dcheck_colsum()))
-            return out
         total = 0.0
-        for form, tx, tu in zip(self._forms, stage_totals, self._u_totals()):
+        u_totals = self._u_totals()
+        if self.dcheck is not None:
+            total = self._ht(stage_totals[0], u_totals[0])
+            stage_totals, u_totals = stage_totals[1:], u_totals[1:]
+        for form, tx, tu in zip(self._forms, stage_totals, u_totals):
             total = total + form.bilinear(tx, tu)
         return np.asarray(total)
 
     def _u_totals(self) -> list[Matrix]:
         if "totals" not in self._u_cache:
             u = self.residuals.stacked_u()
-            stages = [self.stages[0]] if self.dcheck is not None else [f.stage for f in self._forms]
+            stages = [self.stages[0]] * (self.dcheck is not None) + [f.stage for f in self._forms]
             totals = [st.clusters.sum(u) for st in stages]
             # dense when small: sparse × dense products are much cheaper than sparse × sparse
             self._u_cache["totals"] = [

@@ -38,6 +38,9 @@ from estimation.twophase_dcheck import Hierarchy, blockwise_product_quadratic
 from surveycore.checks import as_name_list, check_columns, check_option, finite_numeric, to_pandas
 from surveycore.errors import SurveyError
 
+INTERCEPT = "(Intercept)"
+"""Name of the constant calibration variable that ``variables=`` adds (R's formula intercept)."""
+
 Method = Literal["full", "approx"]
 LONELY_OPTIONS = ["fail", "adjust", "average", "remove", "certainty"]
 _FPC2 = "__phase2_popsize_{}"
@@ -452,6 +455,7 @@ class TwoPhaseDesign(BaseDesign):
         targets: Mapping[Any, Any] | None = None,
         *,
         variables: str | Sequence[str] | None = None,
+        intercept: bool = True,
         method: str = "linear",
         bounds: tuple[float, float] | None = None,
         tol: float = 1e-10,
@@ -465,7 +469,10 @@ class TwoPhaseDesign(BaseDesign):
         §9.7); the final weights are ``g/(π₁π₂)``. Give ``targets`` as
         :meth:`weighting.Weights.calibrate` takes them, or ``variables`` known for every
         phase-1 unit, whose phase-1 totals are then the targets (a categorical variable gives
-        one count per level, as R's default ``population``). The variance's phase-2 part uses
+        one count per level, as R's default ``population``). With ``variables`` the model has an
+        intercept, as an R formula has (``variables=["x"]`` is R's ``formula = ~x``, whose
+        targets are ``(n₁, Σ_{s₁} x)``); a categorical variable already spans it. Give
+        ``intercept=False`` for R's ``~x - 1``. The variance's phase-2 part uses
         the calibration residuals; the approximate method's phase-1 part divides the phase-2
         fractions by ``g`` (as R).
         """
@@ -480,7 +487,30 @@ class TwoPhaseDesign(BaseDesign):
             )
         if targets is None:
             targets = self._phase1_totals(as_name_list(variables, "variables"))
-        base = self._weights_obj if self._weights_obj is not None else Weights(self._data, self._w2)
+            if intercept and all(not isinstance(t, Mapping) for t in targets.values()):
+                targets[INTERCEPT] = float(len(self._phase1))
+        if self._weights_obj is not None:
+            base = self._weights_obj
+            if INTERCEPT in targets and INTERCEPT not in base.data.columns:
+                raise SurveyError(
+                    "an intercept cannot be added to a phase 2 that is already calibrated",
+                    argument="intercept",
+                    expected="intercept=False, or a categorical variable among variables",
+                    found=f"variables {sorted(k for k in targets if k != INTERCEPT)}",
+                    hint="calibrate once with every variable, as R's calibrate(formula = ~x + z)",
+                )
+        elif INTERCEPT in targets:
+            if INTERCEPT in self._data.columns:
+                raise SurveyError(
+                    "the data has a column with the intercept's reserved name",
+                    argument="variables",
+                    expected=f"no column named {INTERCEPT!r}",
+                    found=f"column {INTERCEPT!r}",
+                    hint="rename that column, or give intercept=False",
+                )
+            base = Weights(self._data.assign(**{INTERCEPT: 1.0}), self._w2)
+        else:
+            base = Weights(self._data, self._w2)
         calibrated = base.calibrate(targets, method=method, bounds=bounds, tol=tol, max_iter=max_iter)
         g = np.asarray(calibrated.values, dtype=float) / self._w2
         new = self._with_weights(self._w * g / self._g)

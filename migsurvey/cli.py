@@ -57,6 +57,7 @@ def _spec(args, *, interviews: bool = False) -> dict:
     for key in ("households", "persons", "emigrants"):
         if getattr(args, f"interview_{key}", None):
             spec["interviews"][key] = getattr(args, f"interview_{key}")
+            spec.setdefault("_options", {})[f"interviews.{key}"] = f"--{key}"
     check_spec_inputs(spec, interviews=interviews)
     return spec
 
@@ -94,12 +95,15 @@ def cmd_demo(args) -> int:
     """Synthetic census → frame → sample → simulated fieldwork → weights → indicators → report."""
     from migsurvey.outputs import write_run_outputs
     from migsurvey.pipeline import run_survey
+    from migsurvey.warning_log import recording
 
     spec = _spec(args)
     t0 = time.perf_counter()
     prog = _progress(args, "demo")
-    run = run_survey(spec, progress=prog.stage)
-    paths = write_run_outputs(run, Path(args.out), questionnaire=True)
+    with recording() as log:  # the warnings travel with the numbers (export metadata)
+        run = run_survey(spec, progress=prog.stage)
+        paths = write_run_outputs(run, Path(args.out), questionnaire=True,
+                                  warnings=log.messages())
     _say(args, f"demo finished in {time.perf_counter() - t0:.1f} s")
     for p in paths:
         print(p)
@@ -110,18 +114,20 @@ def cmd_report(args) -> int:
     """Weight the interview files, estimate, and write the HTML report and the tables."""
     from migsurvey.outputs import write_interview_outputs
     from migsurvey.pipeline import estimate_indicators, load_census, weight_interviews
+    from migsurvey.warning_log import recording
 
     spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "report")
-    census = load_census(spec)
-    iv, wt = weight_interviews(spec, hh, pp, census=census,
-                               emigrants=spec["interviews"]["emigrants"])
-    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
-    out = Path(args.out)
-    folder = out.parent if out.suffix == ".html" else out
-    paths = write_interview_outputs(spec, census, iv, wt, table, objects, folder,
-                                    report_name=out.name if out.suffix == ".html"
-                                    else "report.html")
+    with recording() as log:  # the warnings travel with the numbers (export metadata)
+        census = load_census(spec)
+        iv, wt = weight_interviews(spec, hh, pp, census=census,
+                                   emigrants=spec["interviews"]["emigrants"])
+        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+        out = Path(args.out)
+        folder = out.parent if out.suffix == ".html" else out
+        paths = write_interview_outputs(spec, census, iv, wt, table, objects, folder,
+                                        report_name=out.name if out.suffix == ".html"
+                                        else "report.html", warnings=log.messages())
     for p in paths:
         print(p)
     return EXIT_OK
@@ -205,18 +211,22 @@ def cmd_weight(args) -> int:
     from migsurvey.io import write_table
     from migsurvey.outputs import replicate_columns, write_replicate_meta
     from migsurvey.pipeline import load_census, weight_interviews
+    from migsurvey.warning_log import recording
 
     spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "weight")
-    iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec),
-                               emigrants=spec["interviews"]["emigrants"])
-    persons = wt.persons
-    if args.replicates:
-        persons, meta = replicate_columns(wt, spec)
-        write_replicate_meta(meta, Path(args.out))
-    print(write_table(iv.mapping.restore(persons), args.out))
-    if args.households_out:
-        print(write_table(iv.mapping.restore(wt.households), args.households_out))
+    with recording() as log:  # the warnings travel with the weights (Parquet metadata)
+        iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec),
+                                   emigrants=spec["interviews"]["emigrants"])
+        persons = wt.persons
+        if args.replicates:
+            persons, meta = replicate_columns(wt, spec)
+            write_replicate_meta(meta, Path(args.out))
+        notes = log.messages()
+        print(write_table(iv.mapping.restore(persons), args.out, notes=notes))
+        if args.households_out:
+            print(write_table(iv.mapping.restore(wt.households), args.households_out,
+                              notes=notes))
     return EXIT_OK
 
 
@@ -227,13 +237,22 @@ def cmd_estimate(args) -> int:
     run again and the linearised SEs account for it, as the Python API does; from a weighted
     file with replicate weights (``migsurvey weight --replicates``) the replicates give the
     SEs; from a weighted file alone the weights are treated as fixed (a warning says so).
+    Every warning is also written in the metadata of the files (SDMX annotations, the Excel
+    ``notes`` sheet, Parquet key-value metadata, the JSON beside a CSV file).
     """
+    from migsurvey.warning_log import recording
+
+    with recording() as log:  # the warnings travel with the numbers (export metadata)
+        return _estimate(args, log)
+
+
+def _estimate(args, log) -> int:
     import warnings
 
-    from migsurvey.inputs import HH_KEY, ColumnMapping, read_roster
+    from migsurvey.inputs import HH_KEY, ColumnMapping
     from migsurvey.io import read_header, read_table
     from migsurvey.outputs import read_replicate_design, write_indicators
-    from migsurvey.pipeline import estimate_indicators, estimate_interviews, household_frame
+    from migsurvey.pipeline import estimate_indicators, estimate_interviews, roster_frame
     from surveycore import SurveyWarning
 
     spec = _spec(args, interviews=True)
@@ -257,7 +276,7 @@ def cmd_estimate(args) -> int:
             households = mapping.apply(read_table(hh_path, text=ids),
                                        what="weighted households file", spec=spec)
             if "emigrant_record" not in households.columns:  # not yet emigrant records
-                households = household_frame(households, read_roster(spec), spec)
+                households = roster_frame(households, spec)
         elif "MI1.4" in spec["estimation"]["indicators"]:
             spec["estimation"]["indicators"] = [c for c in spec["estimation"]["indicators"]
                                                 if c != "MI1.4"]
@@ -271,7 +290,7 @@ def cmd_estimate(args) -> int:
         persons = persons.drop(columns=[HH_KEY], errors="ignore") if rep is None else persons
         table, objects = estimate_indicators(persons, households, "weight", spec,
                                              replicate_design=rep)
-    for p in write_indicators(table, objects, Path(args.out), spec):
+    for p in write_indicators(table, objects, Path(args.out), spec, warnings=log.messages()):
         print(p)
     return EXIT_OK
 

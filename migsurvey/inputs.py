@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.io import InputFileError, read_header, read_table
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 
 ID_COLUMNS = ("ea_id", "household_id")
 HH_KEY = "hh_key"
@@ -166,7 +166,17 @@ class ColumnMapping:
         raw = s.astype(object)
         known = raw.notna().to_numpy()
         keys = raw[known].map(_norm)
-        bad = sorted(set(keys) - set(lookup))
+        self.check_codes(std, pd.unique(keys), table, what, other=other, spec=spec)
+        out = np.full(len(raw), None, dtype=object)
+        out[known] = keys.map(lookup).to_numpy()
+        return pd.Series(out, index=s.index, name=s.name)
+
+    def check_codes(self, std: str, values: Sequence[Any], table: dict, what: str, *,
+                    other: ColumnMapping | None = None, spec: dict | None = None) -> None:
+        """Refuse codes of ``std`` (the distinct ``values`` of its column) that ``table`` does
+        not list; a code the census mapping ``other`` knows is named a coding mismatch."""
+        lookup = {_norm(k) for k in table}
+        bad = sorted({_norm(v) for v in values if v is not None and not pd.isna(v)} - lookup)
         if bad:
             col = self.file_name(std)
             ours = ", ".join(sorted(lookup))
@@ -180,9 +190,6 @@ class ColumnMapping:
                 hint=("the interviews code this question differently from the census: give "
                       "interviews.columns with their own codes" if mismatch else
                       f"add the codes to {self.key}.{std}.codes"), key=False)
-        out = np.full(len(raw), None, dtype=object)
-        out[known] = keys.map(lookup).to_numpy()
-        return pd.Series(out, index=s.index, name=s.name)
 
     def restore(self, df: pd.DataFrame) -> pd.DataFrame:
         """A new frame with the file's names and codes (the inverse of :meth:`apply`)."""
@@ -196,6 +203,41 @@ class ColumnMapping:
                  and c != s]
         out = out.drop(columns=clash)
         return out.rename(columns={s: c for s, c in self.columns.items() if s in out.columns})
+
+
+def with_columns(spec: dict, columns: ColumnMapping | dict | None,
+                 interviews: ColumnMapping | dict | None = None) -> dict:
+    """The specification with a column mapping given in Python (``columns=`` of the API).
+
+    ``columns`` means exactly what ``columns:`` of the specification means: ``{standard_name:
+    file_column}`` or ``{standard_name: {"column": file_column, "codes": {file_code: code}}}``,
+    or a :class:`ColumnMapping`; its keys replace those of the specification's ``columns:``.
+    ``interviews`` does the same for ``interviews.columns``. The specification given is not
+    changed.
+    """
+    if columns is None and interviews is None:
+        return spec
+    from migsurvey.spec import check_column_map
+
+    out = {**spec, "interviews": dict(spec["interviews"])}
+    if columns is not None:
+        out["columns"] = {**(spec.get("columns") or {}),
+                          **check_column_map(_as_map(columns), "columns")}
+    if interviews is not None:
+        out["interviews"]["columns"] = {**(spec["interviews"].get("columns") or {}),
+                                        **check_column_map(_as_map(interviews),
+                                                           "interviews.columns")}
+    return out
+
+
+def _as_map(columns: ColumnMapping | dict) -> dict:
+    if isinstance(columns, ColumnMapping):
+        return {std: ({"column": col, "codes": dict(columns.codes[std])}
+                      if std in columns.codes else col) for std, col in columns.columns.items()}
+    if not isinstance(columns, dict):
+        raise SurveyError("a column mapping is a dict or a ColumnMapping", argument="columns",
+                          expected="{standard_name: your_column}", found=type(columns).__name__)
+    return dict(columns)
 
 
 def _preview(values: Sequence[Any], k: int = 12) -> str:
@@ -251,12 +293,27 @@ def _check_sex(s: pd.Series, mapping: ColumnMapping, what: str, spec) -> None:
 # ------------------------------------------------------------------------------ census
 
 
+def file_key(spec: dict, key: str) -> str:
+    """Where a file name of the specification was given: ``file:line:column: key``, or the
+    command-line option that replaced it (``--persons``)."""
+    option = (spec.get("_options") or {}).get(key)
+    if option:
+        return f"{option} (in place of {key})"
+    marks = spec.get("_marks")
+    return marks.where(key) if marks is not None else key
+
+
 def census_path(spec: dict) -> tuple[Path, str]:
     """The census file (or the persons table of a folder) and its kind."""
+    from migsurvey.io_census import is_glob
+
     p = Path(spec["frame"]["census"])
+    if is_glob(spec["frame"]["census"]):
+        return p, "glob"
     if not p.exists():
-        raise InputFileError("census not found", argument="frame.census",
-                             expected="a file or folder", found=str(p))
+        raise InputFileError("census not found", argument=file_key(spec, "frame.census"),
+                             expected="a file or folder", found=str(p),
+                             hint="frame.census is relative to the specification's folder")
     if p.is_dir():
         if all((p / f"{t}.parquet").exists() for t in ("eas", "households", "persons")) \
                 and not spec.get("columns"):
@@ -273,9 +330,13 @@ def census_path(spec: dict) -> tuple[Path, str]:
     return p, "file"
 
 
+CENSUS_REQUIRED = ("ea_id", "household_id", "sex", "age", "country_birth")
+"""Standard census columns every survey needs."""
+
+
 def census_requirements(spec: dict) -> list[str]:
     """Standard census columns the specification needs."""
-    need = ["ea_id", "household_id", "sex", "age", "country_birth"]
+    need = list(CENSUS_REQUIRED)
     need += [c for c in spec["strata"]["by"] if c not in need]
     for st in spec["weighting"]:
         (name, opt), = st.items()
@@ -352,8 +413,11 @@ class PersonCensus:
         return len(self.households)
 
     def households_in(self, ea_ids) -> pd.DataFrame:
-        """Households of the given PSUs (the listing of selected EAs)."""
-        return self.households.loc[self.households[self.psu].isin(list(ea_ids))].copy()
+        """Households of the given PSUs (the listing of selected EAs), in the order of their
+        key ``ea_id/household_id`` whatever the order of the census rows (so a census stored
+        in parts, or lazily, lists them alike)."""
+        out = self.households.loc[self.households[self.psu].isin(list(ea_ids))]
+        return out.sort_values(HH_KEY, kind="stable").reset_index(drop=True)
 
     def persons_in(self, ea_ids) -> pd.DataFrame:
         return self.persons.loc[self.persons[self.psu].isin(list(ea_ids))]
@@ -390,9 +454,20 @@ def _check_countries(p: pd.DataFrame, columns: Sequence[str]) -> None:
                               hint="recode them, or to XXX when the country is not stated")
 
 
-def read_census(spec: dict) -> PersonCensus:
-    """The census of ``frame.census`` read through ``columns:`` (see the module docstring)."""
+def read_census(spec: dict, *, columns: ColumnMapping | dict | None = None) -> Any:
+    """The census of ``frame.census`` read through ``columns:`` (see the module docstring);
+    ``columns=`` is a mapping with the meaning of ``columns:`` (:func:`with_columns`).
+
+    A Parquet dataset (a folder or a glob of Parquet files) and a DuckDB table are read
+    lazily through DuckDB (:class:`migsurvey.io_census.LazyCensus`: the person table is never
+    in pandas); other files are read into a :class:`PersonCensus`.
+    """
+    spec = with_columns(spec, columns)
     path, kind = census_path(spec)
+    if kind in ("dataset", "glob") or path.suffix.lower() == ".duckdb":
+        from migsurvey.io_census import lazy_census
+
+        return lazy_census(spec, path if kind != "glob" else spec["frame"]["census"])
     mapping = ColumnMapping.from_spec(spec, "census")
     need = census_requirements(spec)
     header = read_header(path, table=spec["frame"]["table"])
@@ -440,8 +515,11 @@ class Interviews:
 
 
 def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
-                    persons: str | Path | pd.DataFrame) -> Interviews:
-    """Read (or take) the interview files and check them against the specification."""
+                    persons: str | Path | pd.DataFrame, *,
+                    columns: ColumnMapping | dict | None = None) -> Interviews:
+    """Read (or take) the interview files and check them against the specification;
+    ``columns=`` is a mapping with the meaning of ``columns:`` (:func:`with_columns`)."""
+    spec = with_columns(spec, columns)
     mapping = ColumnMapping.from_spec(spec, "interviews")
     census_map = ColumnMapping.from_spec(spec, "census")
     ids = mapping.file_names(ID_COLUMNS)
@@ -484,7 +562,9 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
                           argument=f"interviews.disposition ({mapping.file_name(disp)})",
                           expected="1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, "
                                    "4.x not eligible", found=repr(bad))
-    hh = hh.assign(responded=status == 0)
+    hh = _empty_completes(hh.assign(responded=status == 0), pp, spec, mapping,
+                          _source_name(households, "households"),
+                          _source_name(persons, "persons"))
     unknown = ~pp[HH_KEY].isin(hh[HH_KEY])
     if unknown.any():
         raise SurveyError("persons of households that are not in the households file",
@@ -504,17 +584,64 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
     return Interviews(households=hh, persons=pp, mapping=mapping)
 
 
+def _source_name(src: Any, key: str) -> str:
+    """How a message names an interview file: its path, or the data frame given in Python."""
+    return f"the {key} data frame" if isinstance(src, pd.DataFrame) else str(src)
+
+
+def _empty_completes(hh: pd.DataFrame, pp: pd.DataFrame, spec: dict, mapping: ColumnMapping,
+                     hh_name: str, pp_name: str) -> pd.DataFrame:
+    """Households with a respondent disposition (AAPOR 1.x) but no person in the persons file.
+
+    Their persons are unknown: counting them as households of nobody would bias every total
+    down (and every share by how they differ), so they are refused, or, with
+    ``interviews.empty_completes: nonresponse``, recoded to an eligible nonresponse (2.0) and
+    adjusted for by the ``nonresponse`` step like the other nonrespondents, with a warning.
+    """
+    empty = hh["responded"].to_numpy() & ~hh[HH_KEY].isin(pp[HH_KEY]).to_numpy()
+    if not empty.any():
+        return hh
+    disp = spec["interviews"]["disposition"]
+    n = int(empty.sum())
+    ids = hh.loc[empty, HH_KEY].head(5).tolist()
+    cols = f"{mapping.file_name('ea_id')}/{mapping.file_name('household_id')}"
+    listed = ", ".join(ids) + (f" … ({n} in all)" if n > len(ids) else "")
+    what = (f"{n} household{'s' if n > 1 else ''} with a 1.x disposition (completed or "
+            f"partial interview) in {hh_name} {'have' if n > 1 else 'has'} no person in "
+            f"{pp_name}")
+    if spec["interviews"]["empty_completes"] == "refuse":
+        from migsurvey.spec import spec_error
+
+        raise spec_error(
+            spec, "interviews.persons",
+            f"{what}: their persons are unknown, not zero", "at least one person row for "
+            "every household with a 1.x disposition", f"households ({cols}) {listed}",
+            hint=f"add their persons to {pp_name}; or code them 2.x (nonresponse) in the "
+                 f"column {mapping.file_name(disp)!r} of {hh_name}; or set "
+                 "interviews.empty_completes: nonresponse to treat them as nonrespondents")
+    import warnings
+
+    warnings.warn(f"{what} ({cols} {listed}): treated as eligible nonrespondents (2.0), as "
+                  "interviews.empty_completes: nonresponse says", SurveyWarning, stacklevel=3)
+    out = hh.copy()
+    out[disp] = np.where(empty, 2.0, pd.to_numeric(out[disp], errors="coerce"))
+    out["responded"] = out["responded"].to_numpy() & ~empty
+    return out
+
+
 def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
     """Check the specification against the headers of its input files before anything runs:
-    the mapped census columns, and (``interviews=True``) the interview files named in
-    ``interviews:``."""
+    the mapped census columns, (``interviews=True``) the interview files named in
+    ``interviews:``, and every column the specification names
+    (:func:`migsurvey.spec_columns.check_spec_columns`)."""
     if spec["frame"]["census"]:
         path, kind = census_path(spec)
         if kind != "synthetic-folder":
             mapping = ColumnMapping.from_spec(spec, "census")
             header = read_header(path, table=spec["frame"]["table"])
-            mapping.check_header(header, what="census", required=census_requirements(spec),
-                                 spec=spec)
+            # the columns the survey always needs; those the specification names (strata,
+            # margins …) are checked with their own key by check_spec_columns below
+            mapping.check_header(header, what="census", required=CENSUS_REQUIRED, spec=spec)
             if spec["frame"]["psu"] not in {*mapping.columns, *header, "ea_id"}:
                 raise _spec_error(spec, "frame.psu", "the PSU column is not in the census",
                                   "a standard name mapped in columns: or a census column",
@@ -525,8 +652,8 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
         if p and interviews:
             if not Path(p).exists():
                 raise InputFileError(f"interview {key} file not found",
-                                     argument=f"interviews.{key}", expected="an existing file",
-                                     found=str(p))
+                                     argument=file_key(spec, f"interviews.{key}"),
+                                     expected="an existing file", found=str(p))
             header = read_header(p)
             if key == "emigrants":
                 need: tuple = ("ea_id", "household_id")
@@ -535,6 +662,9 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
             else:
                 need = ("ea_id", "household_id")
             mapping.check_header(header, what=f"{key} file", required=need, spec=spec)
+    from migsurvey.spec_columns import check_spec_columns
+
+    check_spec_columns(spec)
 
 
 def read_roster(spec: dict, emigrants: str | Path | pd.DataFrame | None = None

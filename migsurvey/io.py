@@ -54,6 +54,10 @@ def _pyreadstat():
 
 def read_header(path: str | Path, *, table: str | None = None) -> list[str]:
     """The column names of a data file without reading its rows (where the format allows)."""
+    from migsurvey.io_census import census_relation, is_glob
+
+    if is_glob(path):
+        return list(census_relation(path).columns)
     p = _existing(path)
     try:
         return _header(p, table)
@@ -246,11 +250,12 @@ def _labelled_for_writing(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
     return out, value_labels, col_labels
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+def write_table(df: pd.DataFrame, path: str | Path, *, notes: Sequence[str] = ()) -> Path:
     """Write ``df`` by extension (``.csv``, ``.parquet``, ``.xlsx``, ``.dta``, ``.sav``).
 
     Stata and SPSS files get the value labels of categoricals and ``df.attrs`` labels (see the
-    module docstring). Returns the path.
+    module docstring). ``notes`` (warnings about the numbers) go in the key-value metadata
+    ``warnings`` of a Parquet file (a JSON list). Returns the path.
     """
     p = Path(path)
     ext = p.suffix.lower()
@@ -265,9 +270,18 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     if ext == ".csv":
         write_csv(df, p)
     elif ext == ".parquet":
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         plain = df.copy()
         plain.attrs = {}
-        plain.to_parquet(p, index=False)
+        table = pa.Table.from_pandas(plain, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        if notes:
+            meta[b"warnings"] = json.dumps([str(n) for n in notes]).encode("utf-8")
+        pq.write_table(table.replace_schema_metadata(meta), p)
     elif ext == ".xlsx":
         write_excel(p, {"Sheet1": df})
     else:

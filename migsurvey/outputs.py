@@ -17,9 +17,13 @@ from surveycore.spreadsheet import write_csv
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 
 
-def combined_table(table: pd.DataFrame, objects: dict, spec: dict) -> Any:
-    """One :class:`estimation.indicators.IndicatorTable` holding every unit and grouping."""
+def combined_table(table: pd.DataFrame, objects: dict, spec: dict,
+                   warnings: list[str] | tuple[str, ...] = ()) -> Any:
+    """One :class:`estimation.indicators.IndicatorTable` holding every unit and grouping;
+    its ``metadata["warnings"]`` holds the warnings recorded on the units' tables and
+    ``warnings`` (the weighting diagnostics …), which every export carries."""
     from estimation.indicators import IndicatorTable
+    from migsurvey.warning_log import merge
 
     dims = list(dict.fromkeys(c for g in spec["estimation"]["by"] for c in g if c in table.columns))
     meta: dict = {}
@@ -31,19 +35,24 @@ def combined_table(table: pd.DataFrame, objects: dict, spec: dict) -> Any:
                 meta.setdefault(k, v)
     meta["by"] = dims
     meta["total_label"] = TOTAL
+    meta["warnings"] = merge(*(o.metadata.get("warnings") for o in objects.values()),
+                             warnings)
     t = table.copy()
     for c in dims:
         t[c] = t[c].astype(str)
     return IndicatorTable(table=t, metadata=meta)
 
 
-def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict) -> list[Path]:
+def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict, *,
+                     warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Write the indicator table to a file (by suffix) or to a folder (formats of the spec).
 
     ``.sdmx.csv`` (or ``sdmx`` in ``output.formats``) writes an SDMX-CSV 2.0 message with its
-    structure; every format holds the published table (nothing of a suppressed cell).
+    structure; every format holds the published table (nothing of a suppressed cell) and
+    carries the recorded ``warnings`` in its metadata (SDMX dataflow annotations, the Excel
+    ``notes`` sheet, Parquet key-value metadata, the ``<file>.json`` beside a CSV file).
     """
-    result = combined_table(table, objects, spec)
+    result = combined_table(table, objects, spec, warnings)
     dims_fixed = {"REF_AREA": spec["country"], "TIME_PERIOD": str(spec["reference_year"]),
                   "FREQ": "A"}
     name = out.name.lower()
@@ -73,8 +82,9 @@ def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict) 
 
 def _write(result: Any, path: Path, suffix: str, withhold: bool = True) -> Path:
     """The published table (nothing of a suppressed cell) in the format of ``suffix``."""
-    if suffix == ".csv":
-        return result.to_csv(path, withhold_unreliable=withhold, metadata=False)
+    if suffix == ".csv":  # the metadata (and warnings) beside it when there are warnings
+        return result.to_csv(path, withhold_unreliable=withhold,
+                             metadata=bool(result.metadata.get("warnings")))
     if suffix == ".parquet":
         return result.to_parquet(path, withhold_unreliable=withhold)
     return result.to_excel(path, withhold_unreliable=withhold)
@@ -90,14 +100,18 @@ def write_questionnaire(path: Path, *, module: str = "core", country: str | None
 
 
 def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = True,
-                      report_name: str = "report.html") -> list[Path]:
+                      report_name: str = "report.html",
+                      warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Write ``report.html``, ``indicators.csv`` (the published table with flags), the formats
     of ``output.formats`` (SDMX-CSV with its structure …) and ``questionnaire.xlsx``."""
     folder.mkdir(parents=True, exist_ok=True)
     spec = run.spec
     paths = [write_report(report_content(run), folder / report_name)]
     # every file of a run is a publication: nothing of a suppressed cell is written
-    result = combined_table(run.indicators, run.indicator_table, spec)
+    from migsurvey.warning_log import merge
+
+    result = combined_table(run.indicators, run.indicator_table, spec,
+                            merge(run.diagnostics, warnings))
     withhold = spec["quality"]["suppress"]
     ind = indicator_output(run)
     pub = result.published(withhold_unreliable=withhold)
@@ -139,6 +153,7 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
     SEs of ``SurveyDesign(...).replicate(...)`` in the API.
     """
     from estimation import SurveyDesign
+    from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
 
     est = spec["estimation"]
     if est["variance"] == "taylor":
@@ -146,11 +161,12 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
                           argument="estimation.variance", expected="JKn or bootstrap",
                           found="taylor", hint="set estimation.variance: JKn (or bootstrap)")
     persons = weighted.persons
-    d = SurveyDesign(persons, ids=spec["frame"]["psu"], strata="stratum",
+    units, _note = design_units(persons, spec)  # certainty EAs: households are the PSUs
+    d = SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM,
                      weights=weighted.weights, lonely_psu=est["lonely_psu"])
-    opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
-        if est["variance"] == "bootstrap" else {}
-    r = d.replicate(est["variance"], **opts)
+    from migsurvey.replication import replicate
+
+    r = replicate(d, spec)
     rw = r.replicate_weights()
     rw.columns = [f"{REPLICATE_PREFIX}{i + 1}" for i in range(rw.shape[1])]
     meta = {"type": r.type, "scale": float(r.scale), "rscales": [float(x) for x in r.rscales],
@@ -201,7 +217,8 @@ def read_replicate_design(persons: pd.DataFrame, path: Path) -> Any:
 
 def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: Any,
                             table: pd.DataFrame, objects: dict, folder: Path, *,
-                            report_name: str = "report.html") -> list[Path]:
+                            report_name: str = "report.html",
+                            warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Write the report of a survey from its interview files, ``indicators.csv`` and the
     formats of ``output.formats``."""
     from migsurvey.summary import interview_report_content, tidy_indicators
@@ -210,7 +227,10 @@ def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: 
     content = interview_report_content(spec, census, interviews, weighted, table, objects)
     paths = [write_report(content, folder / report_name)]
     # every file of a run is a publication: nothing of a suppressed cell is written
-    pub = combined_table(table, objects, spec).published(
+    from migsurvey.warning_log import merge
+
+    warnings = merge(weighted.diagnostics, warnings)
+    pub = combined_table(table, objects, spec, warnings).published(
         withhold_unreliable=spec["quality"]["suppress"])
     ind = tidy_indicators(table, spec)
     p = folder / "indicators.csv"
@@ -219,5 +239,5 @@ def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: 
     formats = [f for f in spec["output"]["formats"] if f != "csv"]
     if formats:
         sub = {**spec, "output": {"formats": formats}}
-        paths += write_indicators(table, objects, folder, sub)
+        paths += write_indicators(table, objects, folder, sub, warnings=warnings)
     return paths

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -41,6 +42,7 @@ from migsurvey.inputs import (
     read_census,
     read_interviews,
     read_roster,
+    with_columns,
 )
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
@@ -74,7 +76,7 @@ class SurveyRun:
 # census and frame
 
 
-def load_census(spec: dict, progress: Progress | None = None
+def load_census(spec: dict, progress: Progress | None = None, *, columns: Any = None
                 ) -> Census | ParquetCensus | PersonCensus:
     """The census named by ``spec["frame"]``.
 
@@ -84,6 +86,7 @@ def load_census(spec: dict, progress: Progress | None = None
     ``migsurvey frame --synthetic`` (:class:`~migsurvey.synthetic.ParquetCensus`, read where
     needed). Without ``frame.census`` a synthetic census is generated in memory.
     """
+    spec = with_columns(spec, columns)  # columns= means what columns: means
     fr = spec["frame"]
     if fr["census"]:
         _path, kind = census_path(spec)
@@ -175,6 +178,9 @@ def census_targets(census: Any, margins: list) -> dict:
     out = {}
     for m in margins:
         key = _margin_key(m)
+        if getattr(census, "counts_crossed", False):  # counted where the census is stored
+            out[key] = census.person_counts(key)
+            continue
         if isinstance(key, tuple):
             persons = getattr(census, "persons", None)
             if persons is None:
@@ -443,18 +449,23 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
     from estimation.indicators.variables import questions_for
 
     for col in indicator_inputs(code):
-        absent, _names = questions_for(col, data)
+        absent, names = questions_for(col, data)
+        also = [q for q in names if q not in absent and q not in data.columns
+                and col not in data.columns]
         extra = (" (or declare interviews.usual_residents: true when the persons file lists "
                  "only usual residents)" if col == "usual_resident" else "")
         if col not in data.columns:
             missing = absent or [col]
             raise SurveyError(
-                f"{code} cannot be estimated: the interviews lack the question "
-                f"{', '.join(missing)}", argument="estimation.indicators",
+                f"{code} cannot be estimated: the interviews lack the question"
+                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                argument="estimation.indicators",
                 expected=f"the answer column(s) {', '.join(missing)} ({unit} file)",
                 found=f"no {col!r} could be derived",
                 hint=f"map the question with columns: {{{missing[0]}: YOUR_COLUMN}}, or remove "
-                     f"{code} from estimation.indicators{extra}")
+                     f"{code} from estimation.indicators{extra}"
+                     + (f"; without {', '.join(also)} some values would stay unknown"
+                        if also else ""))
         unknown = int(pd.isna(data[col]).sum())
         if unknown:
             plural = len(absent) > 1
@@ -470,13 +481,29 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                       "impute or follow up the unknown answers; unknown is never counted as no"))
 
 
+def _at_indicator(spec: dict, code: str, check: Callable, *args, **kwargs) -> None:
+    """Run ``check``; its refusal of ``code`` points at the code in
+    ``estimation.indicators`` (with its line in the specification)."""
+    from migsurvey.spec import spec_error
+
+    try:
+        check(*args, **kwargs)
+    except SurveyError as exc:
+        i = spec["estimation"]["indicators"].index(code)
+        raise spec_error(spec, f"estimation.indicators[{i}]", exc.message, exc.expected or "",
+                         exc.found or "", exc.hint) from None
+
+
 def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
                         spec: dict, *, replicate_design: Any = None) -> tuple[pd.DataFrame, dict]:
     """Indicator tables with SEs, CIs, quality flags and suppression, for every ``by``.
 
     Person indicators use ``SurveyDesign(persons, ids=<frame.psu>, strata="stratum",
     weights=<Weights>)`` so the linearised variance accounts for the calibration; household
-    indicators (MI 1.4) a household design with the household weights. ``estimation.variance``
+    indicators (MI 1.4) a household design with the household weights. An EA selected with
+    certainty is a stratum of its own with its households as PSUs
+    (:func:`migsurvey.design_units.design_units`, recorded in each table's
+    ``metadata["design_units"]``). ``estimation.variance``
     ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. All
     disaggregations of ``estimation.by`` go into one
     :func:`estimation.indicators.indicator_table` call per unit (margins included, each cell
@@ -487,36 +514,40 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     from estimation.indicators import indicator_table
 
     est = spec["estimation"]
-    psu = spec["frame"]["psu"]
     codes = est["indicators"]
     person_codes = [c for c in codes if c not in HOUSEHOLD_INDICATORS]
     hh_codes = [c for c in codes if c in HOUSEHOLD_INDICATORS]
     for c in person_codes:
-        check_indicator_inputs(c, persons)
+        _at_indicator(spec, c, check_indicator_inputs, c, persons)
     if hh_codes:
         if households is None:
             raise SurveyError(f"{hh_codes[0]} needs the households file",
                               argument="estimation.indicators",
                               expected="weighted households (--households)", found="none")
         for c in hh_codes:
-            check_indicator_inputs(c, households, unit="household")
+            _at_indicator(spec, c, check_indicator_inputs, c, households, unit="household")
     designs = {}
+    notes = {"person": "replicate weights as given", "household": ""}
     if person_codes:
+        units, notes["person"] = (None, notes["person"]) if replicate_design is not None \
+            else design_units(persons, spec)  # certainty EAs: households are the PSUs
         d = replicate_design if replicate_design is not None else SurveyDesign(
-            persons, ids=psu, strata="stratum", weights=weights, lonely_psu=est["lonely_psu"])
+            units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=weights,
+            lonely_psu=est["lonely_psu"])
         designs["person"] = (d, person_codes)
     if hh_codes:
-        designs["household"] = (SurveyDesign(households, ids=psu, strata="stratum",
+        units, notes["household"] = design_units(households, spec)
+        designs["household"] = (SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM,
                                              weights="weight", lonely_psu=est["lonely_psu"]),
                                 hh_codes)
     if est["variance"] != "taylor":
         # replicate weights: JKn (delete-one-EA jackknife within strata, Wolter 2007 ch. 4)
         # or the Rao-Wu rescaling bootstrap; with a Weights chain every replicate is
         # re-weighted through the recorded steps
-        opts = {"replicates": est["replicates"], "seed": spec["seed"]} \
-            if est["variance"] == "bootstrap" else {}
+        from migsurvey.replication import replicate
+
         designs = {u: (d if (u == "person" and replicate_design is not None)
-                       else d.replicate(est["variance"], **opts), c)
+                       else replicate(d, spec), c)
                    for u, (d, c) in designs.items()}
     if not spec["quality"].get("disclosure", True):
         warnings.warn("quality.disclosure is false: indicator tables are not protected by cell "
@@ -544,6 +575,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
                             variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
                             level=est["level"], **kw)
+        t.metadata["design_units"] = notes[unit]
         objects[(unit, tuple(tuple(g) for g in groupings))] = t
         frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -727,7 +759,8 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
 
 
 def weight_interviews(spec: dict, households: Any, persons: Any, *,
-                      census: Any = None, emigrants: Any = None) -> tuple[Any, Weighted]:
+                      census: Any = None, emigrants: Any = None, columns: Any = None,
+                      interview_columns: Any = None) -> tuple[Any, Weighted]:
     """Weight the office's interview files with the chain of the specification.
 
     Parameters
@@ -741,6 +774,10 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
         ``columns``).
     census : optional
         The census for calibration targets (default: :func:`load_census`).
+    columns, interview_columns : dict or ColumnMapping, optional
+        Column mappings with the meaning of ``columns:`` and ``interviews.columns`` of the
+        specification (:func:`migsurvey.inputs.with_columns`); their keys replace the
+        specification's.
     emigrants : path or DataFrame, optional
         The emigrant roster (default ``interviews.emigrants``): the households of the result
         are then the emigrant records of MI 1.4 (:func:`household_frame`).
@@ -751,6 +788,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
         The :class:`migsurvey.inputs.Interviews` read, and the :class:`Weighted` result
         whose persons carry the derived variables.
     """
+    spec = with_columns(spec, columns, interview_columns)  # as columns: of the spec
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
     answers = iv.persons
@@ -764,32 +802,82 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     except SurveyError as exc:
         raise _answer_error(spec, iv.mapping, exc) from None
     wt = weight_sample(iv.households, derived, census, spec)
-    wt.households = household_frame(wt.households, read_roster(spec, emigrants), spec)
+    wt.households = roster_frame(wt.households, spec, emigrants)
     return iv, wt
+
+
+def roster_frame(households: pd.DataFrame, spec: dict, emigrants: Any = None) -> pd.DataFrame:
+    """:func:`household_frame` of the weighted households and the emigrant roster
+    (``emigrants``, default ``interviews.emigrants``), with the roster's refusals pointed at
+    the specification: its key and line (``interviews.emigrants``, or the mapping of the
+    column concerned) and hints in YAML, never a Python argument."""
+    from migsurvey.inputs import ColumnMapping
+    from migsurvey.io import InputFileError
+
+    try:
+        return household_frame(households, read_roster(spec, emigrants), spec)
+    except InputFileError:
+        raise  # a file that cannot be read keeps its own exit code
+    except SurveyError as exc:
+        mapping = ColumnMapping.from_spec(spec, "interviews")
+        where = ("the emigrant roster given in Python (emigrants=)"
+                 if isinstance(emigrants, pd.DataFrame) else None)
+        raise _file_error(spec, mapping, exc, "interviews.emigrants", "emigrant roster",
+                          where) from None
 
 
 def _answer_error(spec: dict, mapping: Any, exc: SurveyError) -> SurveyError:
     """A refusal of :func:`questionnaires.derive`, pointed at the mapped column of the
     persons file (and its line in the specification) instead of a Python argument."""
+    return _file_error(spec, mapping, exc, "interviews.persons", "persons file")
+
+
+def _yaml_hint(hint: str | None, key: str) -> str | None:
+    """A hint of the questionnaires layer in the words of the specification:
+    ``columns={'name': 'YOUR_COL'}`` becomes ``key: {name: YOUR_COL}``."""
     import re
 
+    if not hint:
+        return hint
+    return re.sub(r"columns=\{'?([^':}]+)'?: '?([^'}]+)'?[^}]*\}",
+                  lambda m: f"{key}: {{{m.group(1)}: {m.group(2)}}}", hint)
+
+
+def _file_error(spec: dict, mapping: Any, exc: SurveyError, file_key_: str, what: str,
+                where: str | None = None) -> SurveyError:
+    """A refusal about an interview file, pointed at the specification: the mapping of the
+    column it names (``interviews.columns.x`` or ``columns.x``) when there is one, else the
+    key of the file (``interviews.persons``, ``interviews.emigrants``) with its line."""
+    import re
+
+    from migsurvey.inputs import file_key
     from migsurvey.spec import spec_error
 
     hit = re.search(r"column '([^']+)'", exc.message)
     std = hit.group(1) if hit else None
+    hint = _yaml_hint(exc.hint, mapping.key)
     if std is not None and std in mapping.columns:
         return spec_error(spec, f"{mapping.key}.{std}",
-                          f"{exc.message} (persons file column {mapping.file_name(std)!r})",
-                          exc.expected or "", exc.found or "", exc.hint)
-    return SurveyError(exc.message, argument="persons file"
-                       + (f" column {std!r}" if std else ""), expected=exc.expected,
-                       found=exc.found, hint=exc.hint)
+                          f"{exc.message} ({what} column {mapping.file_name(std)!r})",
+                          exc.expected or "", exc.found or "", hint)
+    place = where or file_key(spec, file_key_)
+    return SurveyError(exc.message + (f" ({what} column {std!r})" if std else f" ({what})"),
+                       argument=place, expected=exc.expected, found=exc.found, hint=hint)
 
 
 def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: Any = None,
-                        emigrants: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
+                        emigrants: Any = None, columns: Any = None,
+                        interview_columns: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
     """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
     ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
-    _iv, wt = weight_interviews(spec, households, persons, census=census, emigrants=emigrants)
-    table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+    from migsurvey.warning_log import merge, recording
+
+    spec = with_columns(spec, columns, interview_columns)
+    with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
+        _iv, wt = weight_interviews(spec, households, persons, census=census,
+                                    emigrants=emigrants)
+        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+    for t in objects.values():
+        t.metadata["warnings"] = merge(t.metadata.get("warnings"), wt.diagnostics,
+                                       log.messages())
     return table, objects, wt

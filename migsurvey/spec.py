@@ -170,6 +170,10 @@ class Interviews(_Model):
                                   "residents of each household (the roster applied the "
                                   "residence rule): usual_member is yes for every person "
                                   "without an answer of their own")
+    empty_completes: Literal["refuse", "nonresponse"] = Field(
+        "refuse", description="a household with a 1.x disposition and no person in the persons "
+        "file: refuse (its persons are unknown, never zero), or treat it as an eligible "
+        "nonrespondent (2.0) whose weight goes to the respondents of its class, with a warning")
     disposition: str = Field("disposition", description="AAPOR final disposition column (1.x "
                              "respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not "
                              "eligible)")
@@ -587,7 +591,7 @@ def _check_steps(steps: list, marks: _Marks) -> list[dict]:
 
 def standard_columns() -> dict[str, str]:
     """Standard names a ``columns:`` mapping may use, with what each holds."""
-    from questionnaires.inputs import INPUTS
+    from questionnaires.inputs import EMIGRANT_INPUTS, INPUTS
 
     base = {
         "ea_id": "enumeration area (PSU) code; text codes with leading zeros are kept",
@@ -606,6 +610,7 @@ def standard_columns() -> dict[str, str]:
         "emigrants_12m": "former members who emigrated in the last 12 months (households)",
     }
     base.update({k: v.description for k, v in INPUTS.items()})
+    base.update({k: f"emigrant roster: {v.description}" for k, v in EMIGRANT_INPUTS.items()})
     return base
 
 
@@ -631,6 +636,7 @@ def _semantic(spec: dict, marks: _Marks) -> None:
     if spec["quality"]["preset"] not in PRESETS:
         _fail(marks, "quality.preset", BAD, "one of " + ", ".join(PRESETS),
               spec["quality"]["preset"])
+    _check_take(spec["selection"]["household"]["take"], marks)
     std = standard_columns()
     for group, mapping in (("columns", spec["columns"]),
                            ("interviews.columns", spec["interviews"]["columns"] or {})):
@@ -658,6 +664,54 @@ def _semantic(spec: dict, marks: _Marks) -> None:
         if name == "trim" and None not in (opt["upper"], opt["lower"]) \
                 and opt["lower"] >= opt["upper"]:
             _fail(marks, f"weighting[{i}].trim.lower", BAD, "lower < upper", opt["lower"])
+
+
+SCREENING_CLASSES = ("migrant", "other")
+"""The classes of the household screening (``selection.household.screening`` true: migrant)."""
+
+
+def _check_take(take: dict, marks: _Marks) -> None:
+    """``selection.household.take`` names a number for each screening class, and only them."""
+    from questionnaires.inputs import close_names
+
+    for name in take:
+        if name not in SCREENING_CLASSES:
+            near = close_names(str(name), list(SCREENING_CLASSES))
+            _fail(marks, f"selection.household.take.{name}", "unknown screening class in "
+                  "selection.household.take", "the screening classes "
+                  + " and ".join(SCREENING_CLASSES), name, key=True,
+                  hint=(f"did you mean {near[0]!r}? " if near else "")
+                  + "screening sorts the listed households into migrant (the screening column "
+                  "is true) and other")
+    missing = [c for c in SCREENING_CLASSES if c not in take]
+    if missing:
+        _fail(marks, "selection.household.take", "a screening class has no number of "
+              "households in selection.household.take",
+              "a number for each of " + ", ".join(SCREENING_CLASSES), take, key=True,
+              hint=f"add {missing[0]}: N (0 to select none of them)")
+
+
+def check_column_map(columns: dict, key: str = "columns") -> dict:
+    """A column mapping given in Python, checked as ``columns:`` of a specification is:
+    standard names only, a column name or ``{column:, codes:}`` for each, sex coded F/M."""
+    try:
+        model = Spec.model_validate({"columns": columns})
+    except ValidationError as exc:
+        _raise_validation(exc, _Marks("columns="), prefix="")
+    checked = model.model_dump()["columns"]
+    std = standard_columns()
+    for name, target in checked.items():
+        if name not in std:
+            raise SurveyError("unknown standard name in a column mapping",
+                              argument=f"{key}.{name}", expected="one of " + ", ".join(std),
+                              found=repr(name), hint="map the package's standard names to your "
+                              "columns: {standard_name: YOUR_COLUMN}")
+        if isinstance(target, dict) and name == "sex":
+            bad = [v for v in (target.get("codes") or {}).values() if v not in ("F", "M")]
+            if bad:
+                raise SurveyError(BAD, argument=f"{key}.sex.codes", expected="F or M for sex",
+                                  found=repr(bad[0]))
+    return checked
 
 
 def parse_spec(text: str, source: str = "<spec>") -> dict:

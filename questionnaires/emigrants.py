@@ -99,7 +99,10 @@ def derive_emigrants(
                           found="columns " + ", ".join(map(str, native.columns[:8])),
                           hint="map yours with columns={'emigrant_year_departure': 'YOUR_COL'}")
     schema = dict(nw.from_native(native).collect_schema())
-    _check_types(schema, used, EMIGRANT_INPUTS)
+    if len(native):
+        # a roster without rows (no household reported an emigrant) has no values whose type
+        # could be wrong: its columns read as text and are cast below
+        _check_types(schema, used, EMIGRANT_INPUTS)
     work = nw.from_native(_prepare_native(native, used, schema, EMIGRANT_INPUTS))
     _check_codes(work, used, EMIGRANT_INPUTS)
     _check_values(work, used, rules, EMIGRANT_INPUTS)

@@ -140,7 +140,7 @@ class TrimCalibrateStep:
             name = self.names[j] if self.names else f"target {j}"
             raise SurveyError(
                 "trimming and recalibration did not settle",
-                argument="upper" if (new > hi).any() else "lower",
+                argument=self._binding(w, new[:, 0], fixed[:, 0]),
                 expected=f"weights within the caps [{np.ravel(lo)[0]:.6g}, "
                 f"{np.ravel(hi)[0]:.6g}] that still meet the targets",
                 found=f"after {rounds} rounds {int(fixed.sum())} rows held at a cap; "
@@ -149,6 +149,18 @@ class TrimCalibrateStep:
                 hint="loosen the caps: the targets cannot be met with weights inside them",
             )
         return new[:, 0], rounds, int(fixed.sum())
+
+    def _binding(self, w: np.ndarray, new: np.ndarray, fixed: np.ndarray) -> str:
+        """The cap(s) that made the targets unreachable: those the rows held at a cap (in
+        ``new``) are held at, or every cap that is set when no row was held."""
+        lo, hi = caps(w[:, None], self.lower, self.upper, self.relative_to)
+        lo, hi = float(np.ravel(lo)[0]), float(np.ravel(hi)[0])
+        at_hi = fixed & np.isclose(new, hi, rtol=1e-9, atol=0.0)
+        at_lo = fixed & np.isclose(new, lo, rtol=1e-9, atol=0.0) & ~at_hi
+        held = {"upper": bool(at_hi.any()), "lower": bool(at_lo.any())}
+        named = [k for k, v in held.items() if v] or [
+            k for k, v in (("upper", np.isfinite(hi)), ("lower", lo > 0)) if v]
+        return ", ".join(named) or "upper"
 
     def replay(self, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         new, _, ok, _ = self._run(w)

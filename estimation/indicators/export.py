@@ -88,6 +88,12 @@ def _hidden(t: pd.DataFrame, withhold_unreliable: bool) -> pd.Series:
     return hide
 
 
+def result_warnings(result: Any) -> list[str]:
+    """The warnings recorded in ``result.metadata["warnings"]`` (weighting diagnostics and
+    other :class:`surveycore.SurveyWarning` messages): every export carries them."""
+    return [str(w) for w in (result.metadata.get("warnings") or [])]
+
+
 def _view(result: Any, published: bool, withhold_unreliable: bool) -> pd.DataFrame:
     if published:
         return published_table(result, withhold_unreliable=withhold_unreliable)
@@ -104,7 +110,8 @@ def _stringify_dims(t: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def to_csv(result: Any, path: str | Path, *, published: bool = True,
            withhold_unreliable: bool = True, metadata: bool = True) -> Path:
-    """Write the tidy table as CSV (UTF-8), and its metadata beside it as ``<path>.json``.
+    """Write the tidy table as CSV (UTF-8), and its metadata beside it as ``<path>.json``
+    (with the recorded ``warnings``).
 
     Returns the CSV path.
     """
@@ -119,7 +126,8 @@ def to_csv(result: Any, path: str | Path, *, published: bool = True,
 def to_parquet(result: Any, path: str | Path, *, published: bool = True,
                withhold_unreliable: bool = True) -> Path:
     """Write the tidy table as Parquet (pyarrow); the metadata go in the file's key-value
-    metadata under ``b"migsurvey"`` (JSON). Disaggregation columns are written as strings."""
+    metadata under ``b"migsurvey"`` (JSON) and the recorded warnings under ``b"warnings"``
+    (a JSON list). Disaggregation columns are written as strings."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -129,6 +137,7 @@ def to_parquet(result: Any, path: str | Path, *, published: bool = True,
     table = pa.Table.from_pandas(t, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[b"migsurvey"] = json.dumps(result.metadata, default=str).encode("utf-8")
+    meta[b"warnings"] = json.dumps(result_warnings(result)).encode("utf-8")
     pq.write_table(table.replace_schema_metadata(meta), path)
     return path
 
@@ -136,7 +145,7 @@ def to_parquet(result: Any, path: str | Path, *, published: bool = True,
 def to_excel(result: Any, path: str | Path, *, published: bool = True,
              withhold_unreliable: bool = True) -> Path:
     """Write an Excel workbook (openpyxl) with sheets ``table``, ``indicators`` and
-    ``metadata``."""
+    ``metadata``, and ``notes`` (one recorded warning per row) when there are warnings."""
     path = Path(path)
     t = _view(result, published, withhold_unreliable)
     meta = result.metadata
@@ -165,7 +174,10 @@ def to_excel(result: Any, path: str | Path, *, published: bool = True,
          for k, v in meta.items() if k != "indicators"],
         columns=["key", "value"],
     )
-    write_excel(path, {"table": t, "indicators": inds, "metadata": flat})
+    sheets = {"table": t, "indicators": inds, "metadata": flat}
+    if result_warnings(result):
+        sheets["notes"] = pd.DataFrame({"warning": result_warnings(result)})
+    write_excel(path, sheets)
     return path
 
 
@@ -284,7 +296,7 @@ def to_sdmx_csv(
         if structure:  # built first: data whose structure is refused is not written either
             attrs = [c for c in out.columns[out.columns.get_loc("OBS_VALUE") + 1:]]
             msg, sdmx = structure_message(out, structure_id=structure_id, dimensions=dims,
-                                          attributes=attrs)
+                                          attributes=attrs, warnings=result_warnings(result))
             xml = sdmx.to_xml(msg, pretty_print=True)
         write_csv(out, path, encoding="utf-8", na_rep="NaN")
         if xml is not None:

@@ -22,7 +22,7 @@ lists CL_OBS_STATUS 2.2, CL_CONF_STATUS 1.3, CL_SEX 2.1, CL_AGE 1.0; SDMX-CSV 2.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 
@@ -113,12 +113,15 @@ def parse_structure_id(structure_id: str) -> tuple[str, str, str]:
 
 
 def structure_message(message: pd.DataFrame, *, structure_id: str, dimensions: list[str],
-                      attributes: list[str], names: Mapping[str, str] | None = None):
+                      attributes: list[str], names: Mapping[str, str] | None = None,
+                      warnings: Sequence[str] = ()):
     """The SDMX-ML structure message (``sdmx.message.StructureMessage``) of a data message.
 
     Every dimension gets a code list of the codes found in ``message`` (named from
     :data:`CODE_NAMES` where SDMX names them); ``TIME_PERIOD`` is the time dimension.
     ``OBS_STATUS`` and ``CONF_STATUS`` are coded attributes, the others free text/number.
+    Each of ``warnings`` becomes an annotation of the dataflow (``WARNING_1`` … of type
+    ``WARNING``), which SDMX readers keep with the structure.
     """
     import sdmx
     from sdmx.message import StructureMessage
@@ -168,6 +171,9 @@ def structure_message(message: pd.DataFrame, *, structure_id: str, dimensions: l
                                   usage_status=common.UsageStatus.conditional,
                                   related_to=v21.PrimaryMeasureRelationship())
     flow = v21.DataflowDefinition(id=flow_id, name=f"Dataflow {flow_id}", structure=dsd, **kw)
+    for i, text in enumerate(warnings):
+        flow.annotations.append(v21.Annotation(id=f"WARNING_{i + 1}", type="WARNING",
+                                               text=str(text)))
     msg.concept_scheme[concepts.id] = concepts
     msg.structure[dsd.id] = dsd
     msg.dataflow[flow.id] = flow

@@ -225,7 +225,8 @@ def indicator_table(
 
     # quality: ratios on n (sample in the universe cell), totals on contributors
     n_q = np.where(table["kind"].eq("total"), table["n_contributors"], table["n"])
-    flag, rel = rule.assess(table["cv"].to_numpy(dtype=float), n_q)
+    flag, rel = rule.assess(table["cv"].to_numpy(dtype=float), n_q, table["df"].to_numpy(dtype=float),
+                            table["se"].to_numpy(dtype=float))
     table["flag"] = pd.Series(flag, index=table.index, dtype=object)
     table["reliability"] = pd.Series(rel, index=table.index, dtype=object)
 
@@ -373,7 +374,11 @@ def _groupings(sets: list[list[str]], margins: bool) -> list[list[str]]:
 
 def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_rm,
                       interval="bounded"):
-    d = design.subset(as_float(design.data[m.universe]) == 1) if m.universe else design
+    if m.universe:
+        inside = as_float(design.data[m.universe]) == 1
+        if m.kind == "total" and not (inside & (design.weights > 0)).any():
+            return _empty_universe_total(design, m, grouping)
+    d = design.subset(inside) if m.universe else design
     by = grouping or None
     if m.kind == "total":
         out = d.total(m.numerator, by=by, level=level, df=df, na_rm=na_rm)
@@ -388,6 +393,26 @@ def _estimate_measure(design, m: Measure, grouping: list[str], *, level, df, na_
     if interval == "bounded":
         out = bounded_interval(out, m)
     return out
+
+
+def _empty_universe_total(design, m: Measure, grouping: list[str]) -> pd.DataFrame:
+    """A total over a universe that no sampled unit belongs to (e.g. MI 1.4 when no household
+    reported an emigrant): a known zero, not an unknown.
+
+    The domain total ``t̂ = Σ_i w_i y_i 1{i ∈ U}`` has every term, hence every linearisation
+    score and every replicate estimate, equal to zero, so ``t̂ = 0`` with ``SE = 0`` and the
+    interval ``[0, 0]``; the CV is undefined (quality rules then judge the cell on its sample
+    size, here 0). ``n = 0`` and ``df = 0`` as R ``degf(subset(design, U))`` gives for an empty
+    domain (no PSU, no stratum). A grouping has no cell: no unit carries its values.
+    """
+    base = design.total(m.universe)  # the 0/1 universe column: the columns of a total
+    out = base.assign(variable=m.numerator, estimate=0.0, se=0.0, ci_low=0.0, ci_high=0.0,
+                      cv=np.nan, df=0.0, n=0)
+    if grouping:
+        out = out.iloc[:0]
+        for g in reversed(grouping):
+            out.insert(0, g, pd.Series([], dtype=object))
+    return out.reset_index(drop=True)
 
 
 def bounded_interval(est: pd.DataFrame, m: Measure) -> pd.DataFrame:

@@ -43,16 +43,29 @@ BUILT_FROM: dict[str, tuple[str, ...]] = {
 def questions_for(variable: str, data: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The answer questions a derived variable reads: ``(absent from the data, all of them)``.
 
+    When the variable (or one it is built from) could not be made, the absent questions are
+    its absent *required* ones, those :func:`questionnaires.derive` names in its warning;
+    otherwise the absent questions whose absence leaves values unknown come first.
+
     Column names given to :func:`questionnaires.derive` through ``columns=`` are taken from
     the data's ``attrs["derive_rules"]`` when the frame still carries them.
     """
     mapping = (data.attrs.get("derive_rules") or {}).get("columns") or {}
     names: list[str] = []
+    unmade: list[str] = []
     for source in BUILT_FROM.get(variable, (variable,)):
         d = DERIVED.get(source)
         if d is not None:
             names += [q for q in (*d.requires, *d.optional) if q not in names]
+            if source not in data.columns:
+                # not made at all: the required questions that are absent, as derive names
+                # them in its warning (an optional question only decides some values)
+                present = {q for q in (*d.requires, *(d.alternative or ()))
+                           if mapping.get(q, q) in data.columns}
+                unmade += [q for q in d.missing(present) if q not in unmade]
     absent = [q for q in names if mapping.get(q, q) not in data.columns]
+    if unmade:
+        return unmade, names
     # questions whose absence leaves values unknown come first; without any of them, every
     # absent question is named
     deciding = [q for q in absent if q in UNKNOWN_IF_ABSENT]

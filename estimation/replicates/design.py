@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from estimation.design_base import BaseDesign
-from estimation.replicates.engine import ReplicateEngine
+from estimation.replicates.engine import ReplicateEngine, replicate_covariance
 from estimation.replicates.factors import PsuLayout, ReplicateFactors, generate
 from surveycore.checks import (
     check_columns,
@@ -500,7 +500,8 @@ class ReplicateDesign(BaseDesign):
             spec["rho"] = self._rho
         return spec
 
-    def with_replicates(self, func: Any, *, level: float = 0.95, df: Any = None) -> pd.DataFrame:
+    def with_replicates(self, func: Any, *, level: float = 0.95, df: Any = None,
+                        covariance: bool = False) -> pd.DataFrame:
         """Standard errors for a statistic of the user's own: ``func(weights, data)`` (R ``withReplicates``).
 
         ``func`` is called with the full-sample weights and then with each replicate's weights
@@ -512,7 +513,9 @@ class ReplicateDesign(BaseDesign):
         -------
         DataFrame
             ``variable, level, estimate, se, ci_low, ci_high, cv, df, n``; ``variable`` holds the
-            mapping's names (or ``theta``, ``theta1`` …).
+            mapping's names (or ``theta``, ``theta1`` …). With ``covariance=True`` an
+            :class:`~estimation.contrast.Estimates` frame carrying the replicate covariance of
+            the values (R ``vcov(withReplicates(...))``) and the replicates, for contrasts.
         """
         from estimation.problems import GeneralProblem
         from estimation.results import tidy
@@ -533,15 +536,23 @@ class ReplicateDesign(BaseDesign):
                 value = [value[k] for k in names]
             return np.atleast_1d(np.asarray(value, dtype=float))
 
-        est, cov = self._engine().solve_general(GeneralProblem(statistic, None))
+        engine = self._engine()
+        est, reps = engine.replicate_general(GeneralProblem(statistic, None))
+        cov = replicate_covariance(reps, est, engine.scale, engine.rscales, engine.mse)
         m = est.size
         if names is None:
             names = ["theta"] if m == 1 else [f"theta{j + 1}" for j in range(m)]
         var = np.diagonal(cov)
         se = np.sqrt(np.where(var >= 0, var, np.nan))
         ci_df = None if df is None else (self.degf() if df == "design" else float(df))
-        return tidy(pd.DataFrame(index=[0]), names, [None] * m, est[None, :], se[None, :],
-                    np.array([int((self._w > 0).sum())]), design_df=self.degf(), level=level, ci_df=ci_df)
+        out = tidy(pd.DataFrame(index=[0]), names, [None] * m, est[None, :], se[None, :],
+                   np.array([int((self._w > 0).sum())]), design_df=self.degf(), level=level, ci_df=ci_df)
+        if not covariance:
+            return out
+        from estimation.contrast import Estimates
+
+        replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}
+        return Estimates.build(out, cov, [], replicates=reps, replication=replication, level=level)
 
     def replicate_weights(self) -> pd.DataFrame:
         """The replicate weights (combined with the sampling weights), one column per replicate."""
@@ -681,7 +692,7 @@ def from_design(
         base_matrix = base[:, None] * rf.factors[stage.cluster]
         repw = wobj.replay(base_matrix, out=base_matrix)  # in place: one n × R matrix, not three
     else:  # the chain starts on households: their PSUs come from the design's PSU column
-        hh_psu = _origin_psus(design, wobj.base_data, base)
+        hh_psu = _origin_psus(design, wobj, base)
         repw = wobj.replay(base[:, None] * rf.factors[hh_psu])
     # rows outside a subset keep zero weight in every replicate
     repw[w <= 0] = 0.0
@@ -705,13 +716,28 @@ def _psu_order(data: pd.DataFrame, column: str, stage: Any) -> np.ndarray:
     return pd.Series(values.to_numpy()[first]).rank(method="first").to_numpy()
 
 
-def _origin_psus(design: Any, origin: pd.DataFrame, base: np.ndarray) -> np.ndarray:
+def _origin_psus(design: Any, wobj: Any, base: np.ndarray) -> np.ndarray:
     """First-stage unit code of every row the weighting chain started from (households).
 
-    Matched on the design's PSU column (with its strata when ``nest=True``); households with
-    base weight whose PSU has no row in the design are refused: the replicates could not
-    delete or resample them.
+    A household takes the PSU of the person row where the linearised variance places its
+    adjustment (``Weights.base_anchor``: its first member, or for a household without
+    members the first person of its PSU), so replicates and linearisation agree — also when
+    the design's PSUs are finer than the PSUs of the expansion (households of a
+    self-representing certainty PSU). Households without such a row are matched on the
+    design's PSU column (with its strata when ``nest=True``); households with base weight
+    whose PSU has no row in the design are refused: the replicates could not delete or
+    resample them.
     """
+    data = design._data
+    cluster = np.asarray(design._stages[0].cluster)
+    pos = np.full(base.size, -1, dtype=np.int64)
+    anchor = getattr(wobj, "base_anchor", None)
+    if anchor is not None and len(wobj.data) == len(data) and anchor.size == base.size:
+        placed = anchor >= 0
+        pos[placed] = cluster[anchor[placed]]
+    if not ((pos < 0) & (base > 0)).any():
+        return np.where(pos >= 0, pos, 0)
+    origin = wobj.base_data
     spec = design._spec
     if not spec["ids"]:
         raise SurveyError(
@@ -730,12 +756,10 @@ def _origin_psus(design: Any, origin: pd.DataFrame, base: np.ndarray) -> np.ndar
             expected=f"columns {cols} in Weights.base_data",
             found=f"missing {missing}",
         )
-    data = design._data
     key_d = pd.MultiIndex.from_frame(data[cols]) if len(cols) > 1 else pd.Index(data[cols[0]])
     key_o = pd.MultiIndex.from_frame(origin[cols]) if len(cols) > 1 else pd.Index(origin[cols[0]])
-    cluster = design._stages[0].cluster
-    first = pd.Series(np.arange(len(data))).groupby(np.asarray(cluster)).first().to_numpy()
-    pos = key_d[first].get_indexer(key_o)
+    first = pd.Series(np.arange(len(data))).groupby(cluster).first().to_numpy()
+    pos = np.where(pos >= 0, pos, key_d[first].get_indexer(key_o))
     lost = (pos < 0) & (base > 0)
     if lost.any():
         labels = pd.unique(np.asarray(key_o[lost], dtype=object))

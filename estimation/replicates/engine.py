@@ -233,11 +233,16 @@ class ReplicateEngine:
 
     def solve_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
         """Estimate (m,) and covariance (m, m) by recomputing the statistic per replicate."""
+        est, thetas = self.replicate_general(problem)
+        return est, replicate_covariance(thetas, est, self.scale, self.rscales, self.mse)
+
+    def replicate_general(self, problem: GeneralProblem) -> tuple[np.ndarray, np.ndarray]:
+        """Full-sample estimate (m,) and replicate estimates (R, m) of a general statistic."""
         est = np.atleast_1d(np.asarray(problem.statistic(self.weights), dtype=float))
         thetas = np.empty((self.n_replicates, est.size))
         for r in range(self.n_replicates):  # general statistics must be recomputed
             thetas[r] = np.atleast_1d(problem.statistic(self.replicate_weights(r)))
-        return est, replicate_covariance(thetas, est, self.scale, self.rscales, self.mse)
+        return est, thetas
 
     def degf_psus(self, used: np.ndarray, tol: float = 1e-5) -> int:
         """Rank minus one of the factor rows of the PSUs in ``used`` (boolean, length P)."""

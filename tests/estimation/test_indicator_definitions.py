@@ -213,3 +213,32 @@ def test_emigrant_roster_refuses_bad_rows():
     em = questionnaires.derive_emigrants(roster, columns=EM_COLUMNS, **REF)
     with pytest.raises(SurveyError, match="not in the sample"):
         emigrant_records(hh.iloc[5:], em, household="HH_ID")
+
+
+def test_mi14_from_an_empty_roster_is_zero_with_se_zero(tmp_path):
+    """A roster collected with no row (nobody emigrated) read back from a file (its columns
+    are text: an empty column has no type): MI 1.4 is exactly 0, SE 0, and no cell by sex.
+    The same total with every household's count of emigrants 0 on the household design
+    (the independent route) is 0 with SE 0; the table has no sample observation (n = 0)."""
+    from estimation.indicators.quality import get_rule
+
+    hh, roster = households_and_roster()
+    roster.iloc[:0].to_csv(tmp_path / "roster.csv", index=False)
+    empty = pd.read_csv(tmp_path / "roster.csv", dtype=str)
+    t = mi14(hh, empty, by=("sex",))
+    assert list(t["sex"]) == ["_T"]
+    row = cell(t, "count", sex="_T")
+    assert row.estimate == 0 and row.se == 0 and row.ci_low == row.ci_high == 0
+    assert row.n == 0 and row.n_contributors == 0
+    # flagged as the table's quality rule flags a zero (CV undefined: judged on n only)
+    rule = get_rule("statcan")
+    flag, reliability = rule.assess(np.array([np.nan]), np.array([0]))
+    assert (row.flag, row.reliability) == (flag[0], reliability[0])
+    strict = indicator_table(SurveyDesign(emigrant_records(
+        hh, questionnaires.derive_emigrants(empty, columns=EM_COLUMNS, **REF),
+        household="HH_ID"), ids="EA", strata="STRATUM", weights="HH_WGT"), "MI1.4", by=[],
+        quality="statcan_cchs", suppression=None).table
+    assert strict["reliability"].iloc[0] == "unreliable"  # fewer than 10 observations
+    d = SurveyDesign(hh.assign(k=0.0), ids="EA", strata="STRATUM", weights="HH_WGT")
+    direct = d.total("k")
+    assert direct["estimate"].iloc[0] == row.estimate and direct["se"].iloc[0] == row.se

@@ -10,7 +10,6 @@ import pytest
 from reference_data import load_data
 
 from estimation import SurveyDesign
-from surveycore import SurveyError
 
 REF = Path(__file__).parents[1] / "reference"
 CASES = {c["id"]: c for c in json.loads((REF / "pps_multistage.json").read_text())["cases"]}
@@ -38,8 +37,3 @@ def test_two_stage_brewer(data):
     check("brewer2_ratio", d.ratio("api00", "api99"))
     s = SurveyDesign(data, ids=["dnum", "snum"], strata="st", fpc=["pi1", "pi2"], probs=["pi1", "pi2"], pps="brewer")
     check("brewer2_strat_total", s.total(["api00", "enroll"], na_rm=True))
-
-
-def test_other_approximations_stay_single_stage(data):
-    with pytest.raises(SurveyError, match="Brewer"):
-        SurveyDesign(data, ids=["dnum", "snum"], fpc=["pi1", "pi2"], probs=["pi1", "pi2"], pps="overton")

@@ -12,7 +12,7 @@ import pytest
 from reference_data import load_data
 
 from estimation import TwoPhaseDesign
-from surveycore import SurveyWarning
+from surveycore import SurveyError, SurveyWarning
 
 REF = Path(__file__).parents[1] / "reference"
 CASES = {c["id"]: c for c in json.loads((REF / "twophase.json").read_text())["cases"]}
@@ -96,3 +96,31 @@ def test_case_cohort(method):
     dc = d.calibrate(variables=["stage", "age"])
     check(f"{p}_cal_mean", dc.mean(["edrel", "age"]))
     check(f"{p}_cal_by_mean", dc.mean("edrel", by="stage"))
+
+
+INTERCEPT_CASES = {c["id"]: c for c in json.loads((REF / "twophase_intercept.json").read_text())["cases"]}
+
+
+@pytest.mark.parametrize("method", ["full", "approx"])
+def test_calibration_variables_have_r_formula_intercept(method):
+    """``variables=["x"]`` is R's ``formula = ~x`` (with intercept); ``intercept=False`` is ``~x - 1``."""
+    d = screening("screen1", method)
+    for case_id, frame in [
+        (f"{method}_intercept_mean", d.calibrate(variables=["size_screen"]).mean(["income", "hhsize"])),
+        (f"{method}_intercept_total", d.calibrate(variables="size_screen").total("income")),
+        (f"{method}_no_intercept_mean",
+         d.calibrate(variables=["size_screen"], intercept=False).mean(["income", "hhsize"])),
+    ]:
+        case = INTERCEPT_CASES[case_id]
+        np.testing.assert_allclose(frame["estimate"], np.atleast_1d(case["estimate"]), rtol=1e-8)
+        np.testing.assert_allclose(frame["se"] ** 2, np.atleast_1d(case["var"]), rtol=1e-8)
+
+
+def test_intercept_name_is_reserved():
+    df = pd.read_csv(Path(__file__).parents[1] / "data" / "twophase_screen1.csv", dtype=IDS)
+    df["(Intercept)"] = 2.0
+    d = TwoPhaseDesign(df, ids=("ea", "hh"), strata=("region", "st2"), fpc=("N_ea", None), subset="in2")
+    with pytest.raises(SurveyError, match="reserved name"):
+        d.calibrate(variables=["size_screen"])
+    # a categorical variable spans the intercept: nothing is added
+    d.calibrate(variables=["region", "size_screen"])

@@ -234,3 +234,90 @@ def test_interviews_with_their_own_codes(office):
     table, _, wt = estimate_interviews(parse_spec(text), office["households"], persons)
     assert set(wt.persons["sex"]) == {"F", "M"}
     assert {"F", "M"} <= set(table["sex"])
+
+
+def test_api_columns_equal_the_spec_columns(office, capsys):
+    """`columns=` in the API means what `columns:` of the specification means: the same
+    census frame and the same indicators, to 1e-10, as the command line with `columns:`."""
+    from migsurvey.inputs import ColumnMapping, read_interviews
+    from migsurvey.pipeline import estimate_interviews, load_census
+    from migsurvey.spec import parse_spec
+    from surveycore import SurveyError
+
+    d = office["dir"]
+    text = SPEC.replace("census.csv", str(d / "census.csv"))
+    start, end = text.index("columns:\n"), text.index("frame:\n")
+    mapping_yaml, bare = text[start:end], text[:start] + text[end:]
+    assert "columns:" not in bare
+    with_spec = parse_spec(text)
+    as_dict = {"ea_id": "EA_CODE", "household_id": "HH_NO", "line": "LINE", "region": "REGION",
+               "sex": {"column": "SEX", "codes": {1: "M", 2: "F"}}, "age": "AGE",
+               "country_birth": "COB", "citizenship": "CITIZ", "year_arrival": "YR_ARR",
+               "disposition": "DISP"}
+    assert parse_spec(mapping_yaml)["columns"] == parse_spec(f"columns: {as_dict}")["columns"]
+    as_object = ColumnMapping.from_spec(with_spec)
+    spec = parse_spec(bare)
+
+    pd.testing.assert_frame_equal(load_census(spec, columns=as_object).eas,
+                                  load_census(with_spec).eas)
+    out = d / "indicators_cli.csv"
+    assert main(["estimate", "--spec", str(office["spec"]), "--out", str(out), "-q"]) == 0
+    cli = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    for columns in (as_dict, as_object):
+        api, _, _ = estimate_interviews(spec, d / "households.csv", d / "persons.csv",
+                                        columns=columns)
+        both = cli.merge(api, on=["indicator", "measure", "sex", "age_group"],
+                         suffixes=("_cli", "_api"))
+        assert len(both) == len(api) == len(cli)
+        for col in ("estimate", "se", "ci_low", "ci_high"):
+            np.testing.assert_allclose(both[f"{col}_cli"], both[f"{col}_api"], rtol=1e-10)
+    iv = read_interviews(spec, d / "households.csv", d / "persons.csv", columns=as_dict)
+    assert iv.households["ea_id"].str.fullmatch(r"\d{4}").all()
+    assert set(iv.persons["sex"]) == {"F", "M"}
+    assert spec["columns"] == {}  # the specification given is not changed
+    with pytest.raises(SurveyError, match="unknown standard name"):
+        load_census(spec, columns={"ea": "EA_CODE"})
+    with pytest.raises(SurveyError, match="F or M"):
+        load_census(spec, columns={"sex": {"column": "SEX", "codes": {1: "male"}}})
+    capsys.readouterr()
+
+
+def test_warnings_travel_with_the_numbers(office, capsys):
+    """The weighting diagnostics and the other warnings of a run are in the metadata of every
+    file `migsurvey estimate` writes, read back with each format's own reader."""
+    import pyarrow.parquet as pq
+    import sdmx
+
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import load_spec
+
+    d = office["dir"]
+    spec = _spec_file(d, SPEC.replace("output: {formats: [csv]}",
+                                      "output: {formats: [csv, parquet, xlsx, sdmx]}"),
+                      "formats.yaml")
+    out = d / "published"
+    assert main(["estimate", "--spec", str(spec), "--out", str(out), "-q"]) == 0
+    console = [line.split("warning: ", 1)[1] for line in capsys.readouterr().err.splitlines()
+               if "warning: " in line]
+    moved = [w for w in console if w.startswith("the calibration moves the estimate")]
+    assert moved and any(w.startswith("derived variables made without") for w in console)
+
+    parquet = json.loads(pq.read_schema(out / "indicators.parquet").metadata[b"warnings"])
+    notes = pd.read_excel(out / "indicators.xlsx", sheet_name="notes")["warning"].tolist()
+    flow = sdmx.read_sdmx(out / "indicators.sdmx.structure.xml").dataflow["DF_MIGRATION"]
+    annotations = [str(a.text) for a in flow.annotations if a.type == "WARNING"]
+    sidecar = json.loads((out / "indicators.csv.json").read_text())["warnings"]
+    for got in (parquet, notes, annotations, sidecar):
+        assert sorted(got) == sorted(console), got
+    # the API's tables carry the same warnings, and so do their own exports
+    _, objects, _ = estimate_interviews(load_spec(spec), d / "households.csv",
+                                        d / "persons.csv")
+    t = next(iter(objects.values()))
+    assert set(moved) <= set(t.metadata["warnings"])
+    t.to_csv(d / "api.csv")
+    assert json.loads((d / "api.csv.json").read_text())["warnings"] == t.metadata["warnings"]
+    # and the weights written by `migsurvey weight` carry them in their Parquet metadata
+    assert main(["weight", "--spec", str(spec), "--out", str(d / "w_notes.parquet"), "-q"]) == 0
+    notes = json.loads(pq.read_schema(d / "w_notes.parquet").metadata[b"warnings"])
+    assert set(moved) <= set(notes)
+    capsys.readouterr()

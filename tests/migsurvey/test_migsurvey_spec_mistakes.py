@@ -32,6 +32,13 @@ columns:
   country_birth: COB
 frame:
   census: census.csv
+strata: {by: [region], cuts: [0.1], labels: [low, high]}
+weighting:
+  - nonresponse: {cells: [screen]}
+  - rake: {margins: [region, sex, age_group]}
+estimation:
+  indicators: [MI1.1]
+  by: [[], [sex], [age_group]]
 """
 
 CASES = [
@@ -67,14 +74,47 @@ CASES = [
      "ea_id"),
     ("sex codes", "columns:\n  sex: {column: SEX, codes: {1: male}}\n", EXIT_INPUT,
      "columns.sex.codes.1", 2, "F or M"),
-    ("missing census", "frame:\n  census: nowhere.csv\n", EXIT_FILE, "frame.census", 0,
+    ("missing census", "frame:\n  census: nowhere.csv\n", EXIT_FILE, "frame.census", 2,
      "not found"),
+    ("unknown screening class in take", "selection:\n  household:\n    take: {migrant: 8, "
+     "others: 5}\n", EXIT_INPUT, "selection.household.take.others", 3, "did you mean 'other'"),
+    ("screening class without a take", "selection:\n  household:\n    take: {migrant: 8}\n",
+     EXIT_INPUT, "selection.household.take", 3, "add other: N"),
+    ("unknown empty_completes", "interviews:\n  empty_completes: zero\n", EXIT_INPUT,
+     "interviews.empty_completes", 2, "nonresponse"),
     ("mapped column not in the census", MAPPED.replace("COB", "BIRTHPLACE"), EXIT_INPUT,
      "columns.country_birth", 8, "BIRTHPLACE"),
     ("census lacks a needed column", MAPPED.replace("  country_birth: COB\n", ""), EXIT_INPUT,
      "columns", 2, "country_birth"),
     ("sex without its codes", MAPPED.replace("{column: SEX, codes: {1: M, 2: F}}", "SEX"),
      EXIT_INPUT, "columns.sex", 6, "F/M"),
+    # every column the spec names is checked at parse time against the mapped headers and the
+    # variables `derive` can make from them
+    ("by column in no input", MAPPED.replace("[age_group]]", "[religion]]"), EXIT_INPUT,
+     "estimation.by[2][0]", 17, "'religion'"),
+    ("by column misspelt", MAPPED.replace("[sex], [age", "[sexe], [age"), EXIT_INPUT,
+     "estimation.by[1][0]", 17, "did you mean 'sex'"),
+    ("derived variable without its questions", MAPPED.replace("[age_group]]",
+     "[parental_background]]"), EXIT_INPUT, "estimation.by[2][0]", 17, "need their questions"),
+    ("strata column not in the census", MAPPED.replace("by: [region], cuts", "by: [province], "
+     "cuts"), EXIT_INPUT, "strata.by[0]", 11, "'province'"),
+    ("crossed margin misspelt", MAPPED.replace("margins: [region, sex, age_group]",
+     "margins: [[region, sexx], age_group]"), EXIT_INPUT, "weighting[1].rake.margins[0][1]", 14,
+     "did you mean 'sex'"),
+    ("nonresponse cell not in the households", MAPPED.replace("cells: [screen]",
+     "cells: [screening]"), EXIT_INPUT, "weighting[0].nonresponse.cells[0]", 13, "'screen'"),
+    ("default cells the census cannot give", MAPPED.replace("{cells: [screen]}", "{}"),
+     EXIT_INPUT, "weighting[0].nonresponse.cells[0]", 13, "is the default"),
+    ("measure of size not in the frame", MAPPED.replace("  census: census.csv\n",
+     "  census: census.csv\n  size: hh_count\n"), EXIT_INPUT, "frame.size", 11, "households"),
+    ("screening column not in the listing", MAPPED + "selection:\n  household: "
+     "{screening: migrant_hh}\n", EXIT_INPUT, "selection.household.screening", 19,
+     "migrant_household"),
+    ("key variable misspelt", MAPPED + "diagnostics: {key_variables: [foreign_bron]}\n",
+     EXIT_INPUT, "diagnostics.key_variables[0]", 18, "did you mean 'foreign_born'"),
+    ("by column not in the interview persons file", MAPPED.replace("[sex], [age_group]",
+     "[marital_status], [age_group]") + "interviews: {persons: persons.csv}\n", EXIT_INPUT,
+     "estimation.by[1][0]", 17, "did you mean 'marital'"),
 ]
 
 
@@ -82,6 +122,8 @@ CASES = [
                          ids=[c[0] for c in CASES])
 def test_spec_mistake(tmp_path, capsys, what, text, code, key, line, words):
     CENSUS.to_csv(tmp_path / "census.csv", index=False)
+    CENSUS.drop(columns="REGION").assign(marital="single").to_csv(tmp_path / "persons.csv",
+                                                                  index=False)
     spec = tmp_path / "spec.yaml"
     spec.write_text(text, encoding="utf-8")
     got = main(["design", "--spec", str(spec)])
@@ -91,6 +133,27 @@ def test_spec_mistake(tmp_path, capsys, what, text, code, key, line, words):
     if line:
         assert f"{spec}:{line}:" in err, err
     assert key in err and words in err, err
+
+
+def test_columns_that_inputs_and_derive_give_are_accepted(tmp_path, capsys):
+    """Census columns, derived variables makeable from them, the columns `select` writes and
+    the columns of an interview file all pass the parse-time check."""
+    CENSUS.to_csv(tmp_path / "census.csv", index=False)
+    CENSUS.drop(columns="REGION").assign(marital="single").to_csv(tmp_path / "persons.csv",
+                                                                  index=False)
+    text = MAPPED.replace("[age_group]]", "[age_group], [foreign_born, sex], [marital], "
+                          "[screen], [stratum]]") + "interviews: {persons: persons.csv}\n"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace("psus: 1", ""), encoding="utf-8")
+    from migsurvey.spec import load_spec
+    from migsurvey.spec_columns import available_columns, check_spec_columns
+
+    s = load_spec(spec)
+    check_spec_columns(s)
+    avail = available_columns(s)
+    assert {"foreign_born", "age_group", "marital", "screen"} <= avail.persons
+    assert "foreign_citizen" not in avail.persons  # no citizenship question
+    assert {"region", "households", "foreign_born"} <= avail.frame
 
 
 def test_every_step_gets_its_defaults():
@@ -127,3 +190,31 @@ def test_spec_size_is_capped(tmp_path, capsys):
     spec.write_text("name: x\n" + "#" * 1_100_000, encoding="utf-8")
     assert main(["design", "--spec", str(spec)]) == EXIT_INPUT
     assert "bytes" in capsys.readouterr().err
+
+
+def test_columns_of_a_synthetic_census_folder(tmp_path, capsys):
+    """A census folder written by `migsurvey frame --synthetic` is checked from its schemas."""
+    from migsurvey.synthetic import write_census
+
+    write_census(tmp_path / "census", 20_000, seed=1)
+    spec = tmp_path / "spec.yaml"
+    base = "frame: {census: census}\nsample: {psus: 40}\n"
+    spec.write_text(base, encoding="utf-8")
+    assert main(["design", "--spec", str(spec), "-q"]) == 0
+    spec.write_text(base + "estimation:\n  by: [[sex], [educaton]]\n", encoding="utf-8")
+    assert main(["design", "--spec", str(spec)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"{spec}:4:" in err and "estimation.by[1][0]" in err
+    assert "did you mean 'education'" in err
+
+
+def test_columns_of_the_synthetic_census(tmp_path, capsys):
+    """The demo's synthetic census is checked too: a `by` column it does not have is refused
+    by `migsurvey design` with its key and line, before anything is generated."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("sample: {psus: 30}\nestimation:\n  by: [[], [nationality]]\n",
+                    encoding="utf-8")
+    assert main(["design", "--spec", str(spec)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert f"{spec}:3:" in err and "estimation.by[1][0]" in err and "'nationality'" in err
+    assert "the synthetic census" in err

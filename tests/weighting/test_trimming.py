@@ -126,3 +126,21 @@ def test_separated_response_model_warns(apiclus1):
         w = Weights(df, "pw").adjust_propensity("disp", "api00", method="classes",
                                                 n_classes=2, min_respondents=1)
     assert "separates" in w.summary()["warnings"]["warning"].iloc[0]
+
+
+def test_trim_calibrate_names_the_cap_that_binds():
+    """Targets out of reach inside the caps: the refusal names the cap the rows are held at
+    (an upper cap alone is never reported as ``lower``)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], 200, p=[0.9, 0.1]),
+                       "w": rng.uniform(5, 15, 200)})
+    with pytest.warns(Warning):
+        cal = Weights(df, "w").calibrate({"g": {"a": 900, "b": 4000}})  # b needs w ≈ 200
+    with pytest.raises(SurveyError) as info:
+        cal.trim_calibrate(upper=40)
+    assert info.value.argument == "upper"
+    with pytest.raises(SurveyError) as info:
+        cal.trim_calibrate(lower=30, upper=1000)  # a needs w ≈ 5
+    assert info.value.argument == "lower"

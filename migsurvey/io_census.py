@@ -1,0 +1,322 @@
+"""A large census read lazily through DuckDB: aggregations run in the database, not in pandas.
+
+A census given as a Parquet dataset (a folder of Parquet files, or a glob such as
+``census/part-*.parquet``), a table of a DuckDB database, or a CSV/Parquet file handed to
+:func:`lazy_census`, is opened as a DuckDB relation (:func:`census_relation`). The
+``columns:`` mapping, the recodings, the identifiers as text, ``age_group``, the foreign-born
+and foreign-citizen flags and the household key are added as lazy expressions (narwhals on
+DuckDB), and :class:`LazyCensus` answers what the pipeline asks of a census with queries
+whose results are small:
+
+* the EA frame by :meth:`sampling.Frame.from_microdata` on the lazy frame (the same narwhals
+  aggregation as for pandas; one row per EA comes back);
+* the listing of the selected EAs (:meth:`LazyCensus.households_in`, one row per household of
+  those EAs) and their persons (:meth:`LazyCensus.persons_in`);
+* census counts for calibration (:meth:`LazyCensus.person_counts`, one row per cell).
+
+The person table is never materialised in pandas. Every result passes through
+:func:`collect`, the one place where a query's rows reach Python.
+
+Codes are checked before anything is counted, on the distinct values of each recoded column
+(a handful of rows): a code not in the mapping, a sex not coded F/M and a country code that is
+not ISO 3166-1 alpha-3 are refused as for a file read in memory
+(:class:`migsurvey.inputs.ColumnMapping`).
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+
+LAZY_KINDS = ("dataset", "glob", "duckdb")
+
+
+def is_glob(source: str | Path) -> bool:
+    """Whether ``source`` is a glob pattern of Parquet files (``census/part-*.parquet``)."""
+    return any(ch in str(source) for ch in "*?[")
+
+
+def census_relation(source: str | Path, *, table: str | None = None,
+                    text: Sequence[str] = (), connection: Any = None) -> Any:
+    """A DuckDB relation over a census, without reading it.
+
+    Parameters
+    ----------
+    source : str or Path
+        A folder of Parquet files, a glob of Parquet files, a ``.parquet`` or ``.csv`` file,
+        or a ``.duckdb`` database (with ``table`` when it holds several tables).
+    table : str, optional
+        Table of a DuckDB database.
+    text : sequence of str
+        Columns read as text from a CSV file (identifiers with leading zeros).
+    connection : duckdb.DuckDBPyConnection, optional
+        Connection to use (default: a new in-memory one; a database is opened read-only).
+
+    Returns
+    -------
+    duckdb.DuckDBPyRelation
+    """
+    import duckdb
+
+    from migsurvey.io import InputFileError
+
+    s = str(source)
+    p = Path(s)
+    if is_glob(s):
+        files = sorted(_glob.glob(s))
+        if not files:
+            raise InputFileError("no census file matches the pattern", argument="frame.census",
+                                 expected="Parquet files", found=s)
+    elif not p.exists():
+        raise InputFileError("census not found", argument="frame.census",
+                             expected="a file or folder", found=s)
+    if p.suffix.lower() == ".duckdb":
+        con = connection or duckdb.connect(s, read_only=True)
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables").fetchall()]
+        if table is None and len(names) == 1:
+            table = names[0]
+        if table not in names:
+            raise SurveyError("table not in the DuckDB database", argument="frame.table",
+                              expected="one of " + ", ".join(names), found=repr(table))
+        return con.table(table)
+    con = connection or duckdb.connect()
+    if is_glob(s):
+        return con.read_parquet(sorted(_glob.glob(s)))
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*.parquet"))
+        if not files:
+            raise SurveyError("a census folder holds Parquet files", argument="frame.census",
+                              expected="*.parquet files", found="none")
+        return con.read_parquet(files)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return con.read_parquet(s)
+    if p.suffix.lower() in (".csv", ".txt"):
+        return con.read_csv(s, dtype={c: "VARCHAR" for c in text} or None)
+    raise SurveyError("a lazily read census is Parquet, CSV or DuckDB", argument="frame.census",
+                      expected=".parquet, a folder or glob of them, .csv or .duckdb",
+                      found=p.suffix or s)
+
+
+def collect(frame: Any) -> pd.DataFrame:
+    """The rows of a lazy query as pandas: the one place where census rows reach Python."""
+    return frame.collect().to_pandas()
+
+
+def _distinct(lf: Any, column: str) -> list:
+    return collect(lf.select(column).unique())[column].tolist()
+
+
+def _integral(lf: Any, column: str) -> bool:
+    c = nw.col(column).cast(nw.Float64)
+    got = collect(lf.select((c - c.floor()).abs().max().alias("r")))["r"].iloc[0]
+    return got is None or pd.isna(got) or float(got) == 0.0
+
+
+def _text(lf: Any, column: str, dtype: Any) -> nw.Expr:
+    """A column as text in the form of :func:`migsurvey.inputs._norm` (``1.0`` → ``"1"``)."""
+    c = nw.col(column)
+    if dtype.is_numeric() and not dtype.is_integer():
+        if _integral(lf, column):
+            return c.cast(nw.Int64).cast(nw.String)
+        return c.cast(nw.String)
+    if dtype.is_numeric() or dtype == nw.Boolean:
+        return c.cast(nw.String)
+    return c.cast(nw.String).str.strip_chars()
+
+
+def _age_group(column: str, breaks: Sequence[int]) -> nw.Expr:
+    """``age_group`` as :func:`estimation.indicators.variables.age_groups` labels it."""
+    b = [int(x) for x in breaks]
+    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(b[:-1], b[1:], strict=False)] + [f"{b[-1]}+"]
+    age = nw.col(column).cast(nw.Float64)
+    expr = nw.when(age >= b[0]).then(nw.lit(labels[0]))
+    for lo, lab in zip(b[1:], labels[1:], strict=True):  # the highest limit is tested first
+        expr = nw.when(age >= lo).then(nw.lit(lab)).otherwise(expr)
+    return expr
+
+
+def _flag(column: str, country: str) -> nw.Expr:
+    """1.0 another known country, 0.0 the reporting country, null unknown (``XXX``, missing)."""
+    from migsurvey.inputs import UNKNOWN_COUNTRY
+
+    c = nw.col(column)
+    known = ~c.is_null() & (c != UNKNOWN_COUNTRY)
+    return nw.when(known).then((c != country).cast(nw.Float64))
+
+
+class LazyCensus:
+    """A census read lazily through DuckDB, with the interface the pipeline uses.
+
+    Parameters
+    ----------
+    relation : DuckDB relation (or any narwhals-supported lazy frame)
+        One row per person with the file's column names.
+    mapping : migsurvey.inputs.ColumnMapping
+        The ``columns:`` mapping.
+    psu, country, reference_year, age_breaks
+        As for :class:`migsurvey.inputs.PersonCensus`.
+    spec : dict, optional
+        For messages that point at the specification.
+
+    Attributes
+    ----------
+    persons : narwhals.LazyFrame
+        The person rows with standard names, flags and ``hh_key``: lazy, never in pandas.
+    eas : pandas.DataFrame
+        The EA frame (one row per PSU).
+    """
+
+    counts_crossed = True
+    """:meth:`person_counts` counts crossed cells (``("region", "sex")``) in the database."""
+
+    def __init__(self, relation: Any, mapping: Any, *, psu: str = "ea_id", country: str,
+                 reference_year: int, age_breaks: Sequence[int] = (0, 15, 30, 45, 60),
+                 spec: dict | None = None) -> None:
+        from migsurvey.inputs import (
+            EA_LEVEL,
+            HH_KEY,
+            ID_COLUMNS,
+            _check_countries,
+            _check_sex,
+            _spec_error,
+        )
+        from sampling import Frame
+
+        self.country, self.reference_year, self.psu = country, reference_year, psu
+        lf = nw.from_native(relation)
+        schema = lf.collect_schema()
+        inverse = {col: std for std, col in mapping.columns.items() if col in schema}
+        for col, std in inverse.items():
+            if std in schema and std != col:
+                raise _spec_error(spec, f"{mapping.key}.{std}",
+                                  f"the census has both {std!r} and the column mapped to it",
+                                  "one column per standard name", f"{std!r} and {col!r}",
+                                  key=True)
+        exprs = []
+        for name, dtype in schema.items():
+            std = inverse.get(name, name)
+            if std in ID_COLUMNS:
+                exprs.append(_text(lf, name, dtype).alias(std))
+            elif std in mapping.codes:
+                table = mapping.codes[std]
+                raw = lf.select(_text(lf, name, dtype).alias(std))
+                mapping.check_codes(std, _distinct(raw, std), table, "census", spec=spec)
+                from migsurvey.inputs import _norm
+
+                lookup = {_norm(k): v for k, v in table.items()}
+                exprs.append(_text(lf, name, dtype).replace_strict(
+                    lookup, default=None, return_dtype=nw.String).alias(std))
+            else:
+                exprs.append(nw.col(name).alias(std))
+        p = lf.select(*exprs)
+        names = p.collect_schema().names()
+        if psu not in names:
+            raise SurveyError("the census has no PSU column", argument="frame.psu",
+                              expected="a census column (after the columns: mapping)",
+                              found=repr(psu))
+        if "sex" in names:
+            _check_sex(pd.Series(_distinct(p, "sex")), mapping, "census", spec)
+        countries = [c for c in ("country_birth", "citizenship") if c in names]
+        _check_countries(pd.DataFrame({c: pd.Series(_distinct(p, c), dtype=object)
+                                       for c in countries}), countries)
+        extra = {HH_KEY: nw.concat_str([nw.col("ea_id"), nw.lit("/"),
+                                        nw.col("household_id")])}
+        if "age" in names and "age_group" not in names:
+            extra["age_group"] = _age_group("age", age_breaks)
+        extra["_fb"] = _flag("country_birth", country)
+        if "citizenship" in names:
+            extra["_fc"] = _flag("citizenship", country)
+        missing = collect(p.select((nw.col("ea_id").is_null() | nw.col("household_id").is_null())
+                                   .cast(nw.Int64).sum().alias("n")))["n"].iloc[0]
+        if missing:
+            raise SurveyError("EA or household ids are missing", argument="ea_id, household_id",
+                              expected="an id on every row", found=f"{int(missing)} rows")
+        p = p.with_columns(**extra)
+        self._by = [c for c in EA_LEVEL if c in names and c != psu]
+        flags = {"foreign_born": "_fb", **({"foreign_citizens": "_fc"}
+                                           if "citizenship" in names else {})}
+        frame = Frame.from_microdata(p, ea=psu, household=HH_KEY, by=self._by, flags=flags,
+                                     household_flags={"migrant_households": "_fb"})
+        self.eas = frame.data
+        self._flags = [c for c in ("_fb", "_fc") if c in p.collect_schema().names()]
+        self.persons = p
+        self._counts: dict = {}
+
+    @property
+    def n_persons(self) -> int:
+        return int(collect(self.persons.select(nw.len().alias("n")))["n"].iloc[0])
+
+    @property
+    def n_households(self) -> int:
+        from migsurvey.inputs import HH_KEY
+
+        return int(collect(self.persons.select(HH_KEY).unique().select(
+            nw.len().alias("n")))["n"].iloc[0])
+
+    def _in(self, ea_ids) -> Any:
+        ids = [str(i) if not isinstance(i, int | np.integer) else i
+               for i in pd.unique(pd.Series(list(ea_ids)))]
+        return self.persons.filter(nw.col(self.psu).is_in(ids))
+
+    def households_in(self, ea_ids) -> pd.DataFrame:
+        """Households of the given PSUs (the listing of selected EAs), one row each."""
+        from migsurvey.inputs import HH_KEY
+
+        cols = list(dict.fromkeys(c for c in (self.psu, "ea_id", "household_id", *self._by)))
+        out = collect(self._in(ea_ids).group_by(HH_KEY).agg(
+            *[nw.col(c).min() for c in cols], nw.len().alias("size"),
+            nw.col("_fb").max().alias("migrant_household")))
+        out["migrant_household"] = out["migrant_household"].fillna(0).astype(bool)
+        out["size"] = out["size"].astype("int64")
+        return out[[HH_KEY, *cols, "size", "migrant_household"]].sort_values(
+            HH_KEY, kind="stable").reset_index(drop=True)
+
+    def persons_in(self, ea_ids) -> pd.DataFrame:
+        """Persons of the given PSUs."""
+        return collect(self._in(ea_ids).drop(*self._flags))
+
+    def person_counts(self, column: str | tuple[str, ...]) -> dict:
+        """Census person count of every level of ``column`` (a tuple: crossed levels),
+        counted in the database."""
+        cols = [column] if isinstance(column, str) else list(column)
+        have = self.persons.collect_schema().names()
+        missing = [c for c in cols if c not in have]
+        if missing:
+            raise SurveyError("calibration margin not in the census", argument="weighting",
+                              expected="person columns of the census",
+                              found=", ".join(missing))
+        key = tuple(cols)
+        if key not in self._counts:
+            t = collect(self.persons.group_by(cols).agg(nw.len().alias("__n")))
+            t = t.dropna(subset=cols)
+            if len(cols) == 1:
+                self._counts[key] = dict(zip(t[cols[0]], t["__n"].astype(int), strict=True))
+            else:
+                self._counts[key] = dict(zip(map(tuple, t[cols].to_numpy().tolist()),
+                                             t["__n"].astype(int), strict=True))
+        return dict(self._counts[key])
+
+
+def lazy_census(spec: dict, source: str | Path | None = None) -> LazyCensus:
+    """The census of ``frame.census`` (or ``source``) read lazily through DuckDB.
+
+    Any Parquet, CSV or DuckDB census can be read this way; :func:`migsurvey.inputs.read_census`
+    does so for Parquet datasets, globs and DuckDB tables.
+    """
+    from migsurvey.inputs import ID_COLUMNS, ColumnMapping
+
+    mapping = ColumnMapping.from_spec(spec, "census")
+    rel = census_relation(source or spec["frame"]["census"], table=spec["frame"]["table"],
+                          text=mapping.file_names(ID_COLUMNS))
+    return LazyCensus(rel, mapping, psu=spec["frame"]["psu"], country=spec["country"],
+                      reference_year=spec["reference_year"],
+                      age_breaks=spec["frame"]["age_breaks"], spec=spec)
