@@ -153,6 +153,7 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
     SEs of ``SurveyDesign(...).replicate(...)`` in the API.
     """
     from estimation import SurveyDesign
+    from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
 
     est = spec["estimation"]
     if est["variance"] == "taylor":
@@ -160,7 +161,8 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
                           argument="estimation.variance", expected="JKn or bootstrap",
                           found="taylor", hint="set estimation.variance: JKn (or bootstrap)")
     persons = weighted.persons
-    d = SurveyDesign(persons, ids=spec["frame"]["psu"], strata="stratum",
+    units, _note = design_units(persons, spec)  # certainty EAs: households are the PSUs
+    d = SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM,
                      weights=weighted.weights, lonely_psu=est["lonely_psu"])
     from migsurvey.replication import replicate
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -507,32 +508,29 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
     includes every later selection within the EAs — listing, screening, the phase-2 sample
     and nonresponse (the ultimate cluster; Hansen, Hurwitz & Madow 1953) — whereas the
     two-phase variance with a with-replacement first phase is the uncentred form ``Σ Z²`` of
-    the EA totals and overstates it (:doc:`simulation`). Returns ``{unit: (design, kind)}``, ``kind``
-    ``"two-phase"`` or ``"ultimate cluster"``.
+    the EA totals and overstates it (:doc:`simulation`). An EA selected with certainty is a
+    stratum of its own with its households as PSUs (:func:`migsurvey.design_units.
+    design_units`). Returns ``{unit: (design, kind, note)}``, ``kind`` ``"two-phase"`` or
+    ``"ultimate cluster"``, ``note`` the design units' note.
     """
     from estimation import SurveyDesign
     from migsurvey.twophase import has_screening, screening_design
 
     est = spec["estimation"]
-    psu = spec["frame"]["psu"]
     wor = spec["selection"]["psu"]["method"] in ("srs", "systematic")
     two = wor and selected is not None and has_screening(selected, spec)
     sel = _with_key(selected) if two else None
     out: dict[str, Any] = {}
-    if two:
-        out["person"] = (screening_design(_with_key(persons), sel, weights, spec, key=HH_KEY,
-                                          fpc1=True), "two-phase")
-    else:
-        out["person"] = (SurveyDesign(persons, ids=psu, strata="stratum", weights=weights,
-                                      lonely_psu=est["lonely_psu"]), "ultimate cluster")
-    if households is not None:
+    for unit, data, w in (("person", persons, weights), ("household", households, "weight")):
+        if data is None:
+            continue
         if two:
-            out["household"] = (screening_design(_with_key(households), sel, "weight", spec,
-                                                 key=HH_KEY, fpc1=True), "two-phase")
+            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY, fpc1=True),
+                         "two-phase", "")
         else:
-            out["household"] = (SurveyDesign(households, ids=psu, strata="stratum",
-                                             weights="weight", lonely_psu=est["lonely_psu"]),
-                                "ultimate cluster")
+            units, note = design_units(data, spec)  # certainty EAs: households are the PSUs
+            out[unit] = (SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=w,
+                                      lonely_psu=est["lonely_psu"]), "ultimate cluster", note)
     return out
 
 
@@ -546,9 +544,12 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     the two-phase design of the screening when ``selected`` describes it and the EAs were
     drawn with equal probabilities), so the linearised variance accounts for nonresponse and
     calibration; household indicators (MI 1.4) a household design with the household weights.
-    Intervals are the bounded ones of ``indicator_table`` (log for counts, logit for
-    shares) with Student-t critical values on each domain's design degrees of freedom
-    (Korn & Graubard 1999, §5.2; R ``svyciprop`` uses ``df = degf(design)``). ``estimation.variance``
+    An EA selected with certainty is a stratum of its own with its households as PSUs
+    (:func:`migsurvey.design_units.design_units`, recorded in each table's
+    ``metadata["design_units"]``). Intervals are the bounded ones of ``indicator_table`` (log
+    for counts, logit for shares) with Student-t critical values on each domain's design
+    degrees of freedom (Korn & Graubard 1999, §5.2; R ``svyciprop`` uses
+    ``df = degf(design)``). ``estimation.variance``
     ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. All
     disaggregations of ``estimation.by`` go into one
     :func:`estimation.indicators.indicator_table` call per unit (margins included, each cell
@@ -576,8 +577,11 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     built = indicator_designs(persons, households if hh_codes else None, weights, spec,
                               selected=selected) if (person_codes and replicate_design is None
                                                      ) or hh_codes else {}
-    kinds = {u: k for u, (_d, k) in built.items()}
+    kinds = {u: k for u, (_d, k, _n) in built.items()}
+    notes = {u: n for u, (_d, _k, n) in built.items()}
     if person_codes:
+        if replicate_design is not None:
+            notes["person"] = "replicate weights as given"
         d = replicate_design if replicate_design is not None else built["person"][0]
         designs["person"] = (d, person_codes)
         if replicate_design is not None:
@@ -621,6 +625,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
                             level=est["level"], df="design", **kw)
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
+        t.metadata["design_units"] = notes.get(unit, "")
         objects[(unit, tuple(tuple(g) for g in groupings))] = t
         frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

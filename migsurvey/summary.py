@@ -44,7 +44,7 @@ def _design_summary(run: SurveyRun) -> dict:
     hh = run.households
     resp = hh["responded"].to_numpy(bool)
     steps = " → ".join(next(iter(st)) for st in s["weighting"])
-    return {
+    out = {
         "survey": s["name"],
         "reporting country": f"{s['country']} (reference year {s['reference_year']})",
         "census": f"{c.n_persons:,} persons, {c.n_households:,} households, "
@@ -67,6 +67,13 @@ def _design_summary(run: SurveyRun) -> dict:
                     else s["estimation"]["variance"],
         "quality rule": s["quality"]["preset"],
     }
+    return _with_design_units(out, indicator_metadata(run) if run.indicator_table else {})
+
+
+def _with_design_units(design: dict, meta: dict) -> dict:
+    """The design summary with how certainty PSUs entered the variance, when the tables say."""
+    note = meta.get("design_units")
+    return {**design, "certainty PSUs": note} if note else design
 
 
 def _screening(run: SurveyRun) -> pd.DataFrame:
@@ -245,7 +252,7 @@ def interview_report_content(spec: dict, census: Any, interviews: Any, weighted:
         title=spec["name"],
         subtitle=f"{spec['country']} · reference year {spec['reference_year']} · "
                  "interview data · made with migsurvey",
-        design=design,
+        design=_with_design_units(design, _merged_metadata((objects or {}).values())),
         screening=_dispositions(hh, disp),
         weighting=weighted.steps,
         indicators=tidy_indicators(table, spec),

@@ -25,6 +25,7 @@ from sampling.sample_size import (
     sample_size_domains,
 )
 from sampling.select import select
+from sampling.self_representing import SelfRepresenting, self_representing
 from sampling.stratify import (
     cum_sqrt_f,
     explicit_strata,
@@ -41,6 +42,7 @@ __all__ = [
     "Sample",
     "SampleDesign",
     "SampleSize",
+    "SelfRepresenting",
     "StageRecord",
     "allocate",
     "allocation_deff",
@@ -57,6 +59,7 @@ __all__ = [
     "sample_size_domains",
     "screen",
     "select",
+    "self_representing",
     "serpentine_order",
     "serpentine_sort",
     "subsample",

@@ -172,6 +172,19 @@ class Weights:
         return self._data
 
     @property
+    def base_anchor(self) -> np.ndarray | None:
+        """Row of :attr:`data` that holds each :attr:`base_data` row's part of the variance.
+
+        After one :meth:`expand`: each household's first member row, or for a household
+        without member rows the first person row of its PSU (``-1`` when there is none) — the
+        row where the linearised variance places its adjustment, and whose PSU gives its
+        replicate factor. ``None`` when the chain was not expanded, or was expanded more than
+        once.
+        """
+        bounds = [r for r in self._records if isinstance(r, ExpandBoundary)]
+        return bounds[0].anchor if len(bounds) == 1 else None
+
+    @property
     def history(self) -> tuple[StepRecord, ...]:
         """One :class:`StepRecord` per step, the base weights first."""
         return self._history

@@ -10,7 +10,8 @@ harmonised *reliability* class:
 The rule reads the coefficient of variation ``CV = SE / |θ̂|`` (also called the relative
 standard error, RSE) and the unweighted number of sample observations ``n`` of the cell. An
 estimate whose CV is undefined (a zero estimate, or a missing SE) is judged on ``n`` only and
-keeps the best CV band.
+keeps the best CV band. An estimate whose variance has no degrees of freedom (``df < 1``) is
+never ``"reliable"``: it is ``"unreliable"``.
 
 Presets (thresholds as published by each agency)
 ------------------------------------------------
@@ -201,15 +202,33 @@ class QualityRule:
             "source": self.source,
         }
 
-    def assess(self, cv: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(flag, reliability)`` arrays for CVs and unweighted counts (vectorised)."""
+    def assess(self, cv: np.ndarray, n: np.ndarray, df: np.ndarray | None = None,
+               se: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(flag, reliability)`` arrays for CVs and unweighted counts (vectorised).
+
+        A NaN CV (``0/0``: a zero estimate with SE 0) is judged on the sample-size bands only,
+        or, for a rule of CVs only, falls in the last CV band; an estimate with no sampled
+        observation (``n < 1``, or ``n`` unknown), or whose standard error ``se`` is NaN (a
+        variance that cannot be computed), is unreliable under every rule.
+
+        With ``df`` (the degrees of freedom of each variance estimate), an estimate with
+        ``df < 1`` is ``"unreliable"`` whatever its CV: its variance has no degrees of
+        freedom (one PSU in its stratum, or a lonely-PSU rule standing in for it), so its CV
+        is not an estimate of its precision and no t interval exists (the NCHS data
+        presentation standards, Parker et al. 2017, Vital Health Stat 2(175), flag every
+        proportion with fewer than 8 degrees of freedom). Each takes the rule's flag for
+        ``"unreliable"`` (of its last CV band when it has none).
+        """
         cv = np.abs(np.asarray(cv, dtype=float))
         n = np.asarray(n, dtype=float)
         uppers = np.array([b[0] for b in self.cv_bands])
         flags = np.array([b[1] for b in self.cv_bands], dtype=object)
         rels = np.array([_RANK[b[2]] for b in self.cv_bands])
         side = "left" if self.inclusive else "right"
-        idx = np.searchsorted(uppers, np.where(np.isnan(cv), 0.0, cv), side=side)
+        # an undefined CV (0/0: a zero estimate with SE 0) is judged on the sample-size bands
+        # when the rule has them; a rule of CVs only cannot judge it: last band
+        undefined = np.where(np.isnan(cv), 0.0 if self.n_bands else np.inf, cv)
+        idx = np.searchsorted(uppers, undefined, side=side)
         idx = np.minimum(idx, len(uppers) - 1)
         flag = flags[idx]
         rank = rels[idx]
@@ -219,7 +238,22 @@ class QualityRule:
             flag = np.where(hit, nflag, flag)
             rank = np.where(hit, _RANK[nrel], rank)
             taken |= n < minimum
+        # no sampled observation, no standard error or no degrees of freedom: nothing to
+        # judge precision by
+        unknown = ~(n >= 1)
+        if se is not None:
+            unknown |= np.isnan(np.asarray(se, dtype=float))
+        if df is not None:
+            unknown |= np.asarray(df, dtype=float) < 1
+        flag = np.where(unknown, self.unreliable_flag, flag)
+        rank = np.where(unknown, _RANK["unreliable"], rank)
         return flag.astype(object), np.array(RELIABILITY, dtype=object)[rank]
+
+    @property
+    def unreliable_flag(self) -> str:
+        """The flag the rule gives an estimate too unreliable to publish."""
+        hits = [b[1] for b in self.cv_bands + self.n_bands if b[2] == "unreliable"]
+        return hits[0] if hits else self.cv_bands[-1][1]
 
 
 _INF = float("inf")
@@ -280,6 +314,7 @@ def flag_quality(
     *,
     cv: str = "cv",
     n: str = "n",
+    df: str | None = "df",
 ) -> pd.DataFrame:
     """Add ``flag`` and ``reliability`` columns to a tidy estimate table.
 
@@ -291,7 +326,11 @@ def flag_quality(
         A preset name (``"statcan"``, ``"statcan_cchs"``, ``"abs"``, ``"eurostat"``) or a
         custom :class:`QualityRule`.
     cv, n : str
-        Names of the CV and unweighted-count columns.
+        Names of the CV and unweighted-count columns. Where the table has an ``se`` column
+        and it is NaN (a variance that cannot be computed), the estimate is unreliable.
+    df : str, optional
+        Name of the degrees-of-freedom column; when the table has it, an estimate with
+        ``df < 1`` is ``"unreliable"`` (:meth:`QualityRule.assess`).
 
     Returns
     -------
@@ -300,7 +339,9 @@ def flag_quality(
     """
     r = get_rule(rule)
     check_columns(table, [cv, n], "table")
-    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float))
+    dfs = table[df].to_numpy(dtype=float) if df is not None and df in table.columns else None
+    se = table["se"].to_numpy(dtype=float) if "se" in table.columns else None
+    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float), dfs, se)
     out = table.copy()
     out["flag"] = pd.Series(flag, index=out.index, dtype=object)
     out["reliability"] = pd.Series(rel, index=out.index, dtype=object)

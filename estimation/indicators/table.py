@@ -225,7 +225,8 @@ def indicator_table(
 
     # quality: ratios on n (sample in the universe cell), totals on contributors
     n_q = np.where(table["kind"].eq("total"), table["n_contributors"], table["n"])
-    flag, rel = rule.assess(table["cv"].to_numpy(dtype=float), n_q)
+    flag, rel = rule.assess(table["cv"].to_numpy(dtype=float), n_q, table["df"].to_numpy(dtype=float),
+                            table["se"].to_numpy(dtype=float))
     table["flag"] = pd.Series(flag, index=table.index, dtype=object)
     table["reliability"] = pd.Series(rel, index=table.index, dtype=object)
 

@@ -692,7 +692,7 @@ def from_design(
         base_matrix = base[:, None] * rf.factors[stage.cluster]
         repw = wobj.replay(base_matrix, out=base_matrix)  # in place: one n × R matrix, not three
     else:  # the chain starts on households: their PSUs come from the design's PSU column
-        hh_psu = _origin_psus(design, wobj.base_data, base)
+        hh_psu = _origin_psus(design, wobj, base)
         repw = wobj.replay(base[:, None] * rf.factors[hh_psu])
     # rows outside a subset keep zero weight in every replicate
     repw[w <= 0] = 0.0
@@ -716,13 +716,28 @@ def _psu_order(data: pd.DataFrame, column: str, stage: Any) -> np.ndarray:
     return pd.Series(values.to_numpy()[first]).rank(method="first").to_numpy()
 
 
-def _origin_psus(design: Any, origin: pd.DataFrame, base: np.ndarray) -> np.ndarray:
+def _origin_psus(design: Any, wobj: Any, base: np.ndarray) -> np.ndarray:
     """First-stage unit code of every row the weighting chain started from (households).
 
-    Matched on the design's PSU column (with its strata when ``nest=True``); households with
-    base weight whose PSU has no row in the design are refused: the replicates could not
-    delete or resample them.
+    A household takes the PSU of the person row where the linearised variance places its
+    adjustment (``Weights.base_anchor``: its first member, or for a household without
+    members the first person of its PSU), so replicates and linearisation agree — also when
+    the design's PSUs are finer than the PSUs of the expansion (households of a
+    self-representing certainty PSU). Households without such a row are matched on the
+    design's PSU column (with its strata when ``nest=True``); households with base weight
+    whose PSU has no row in the design are refused: the replicates could not delete or
+    resample them.
     """
+    data = design._data
+    cluster = np.asarray(design._stages[0].cluster)
+    pos = np.full(base.size, -1, dtype=np.int64)
+    anchor = getattr(wobj, "base_anchor", None)
+    if anchor is not None and len(wobj.data) == len(data) and anchor.size == base.size:
+        placed = anchor >= 0
+        pos[placed] = cluster[anchor[placed]]
+    if not ((pos < 0) & (base > 0)).any():
+        return np.where(pos >= 0, pos, 0)
+    origin = wobj.base_data
     spec = design._spec
     if not spec["ids"]:
         raise SurveyError(
@@ -741,12 +756,10 @@ def _origin_psus(design: Any, origin: pd.DataFrame, base: np.ndarray) -> np.ndar
             expected=f"columns {cols} in Weights.base_data",
             found=f"missing {missing}",
         )
-    data = design._data
     key_d = pd.MultiIndex.from_frame(data[cols]) if len(cols) > 1 else pd.Index(data[cols[0]])
     key_o = pd.MultiIndex.from_frame(origin[cols]) if len(cols) > 1 else pd.Index(origin[cols[0]])
-    cluster = design._stages[0].cluster
-    first = pd.Series(np.arange(len(data))).groupby(np.asarray(cluster)).first().to_numpy()
-    pos = key_d[first].get_indexer(key_o)
+    first = pd.Series(np.arange(len(data))).groupby(cluster).first().to_numpy()
+    pos = np.where(pos >= 0, pos, key_d[first].get_indexer(key_o))
     lost = (pos < 0) & (base > 0)
     if lost.any():
         labels = pd.unique(np.asarray(key_o[lost], dtype=object))

@@ -48,6 +48,19 @@ def test_undefined_cv_judged_on_n_only():
     assert list(r) == ["unreliable", "reliable"]
 
 
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_unknown_precision_is_never_reliable(preset):
+    """A zero from no observation, or an SE that cannot be computed, is never 'reliable'."""
+    rule = PRESETS[preset]
+    _, r = rule.assess(np.array([np.nan, 0.0, np.nan]), np.array([0, 0, np.nan]))
+    assert list(r) == ["unreliable"] * 3
+    if not rule.n_bands:  # a rule of CVs only cannot judge 0/0 by the sample size
+        _, r = rule.assess(np.array([np.nan]), np.array([500]))
+        assert list(r) == ["unreliable"]
+    table = pd.DataFrame({"estimate": [120.0, 80.0], "se": [np.nan, 4.0], "cv": [np.nan, 0.05], "n": [400, 400]})
+    assert flag_quality(table, rule)["reliability"].tolist()[0] == "unreliable"
+
+
 def test_custom_rule_and_flag_quality_returns_new_frame():
     rule = QualityRule.custom(caution_cv=0.2, unreliable_cv=0.3, min_n=30, caution_n=50)
     t = pd.DataFrame({"cv": [0.1, 0.25, 0.31, 0.1, 0.1], "n": [100, 100, 100, 20, 40]})

@@ -95,6 +95,12 @@ def test_psu_of_the_spec_from_selection_to_variance(tmp_path, census):
     table, _, wt = estimate_interviews(spec, hh, persons.drop(columns="PSU_NO"), census=c)
     assert wt.persons["PSU_NO"].nunique() == 24
     total = table.query("measure == 'share' and sex == '_T'").iloc[0]
-    # PSUs minus strata: the spec's PSU column is the variance's cluster (not the EA)
-    assert total["df"] == 24 - wt.persons["stratum"].nunique()
+    # PSUs minus strata: the spec's PSU column is the variance's cluster (not the EA); a PSU
+    # taken with certainty is a stratum per screening class with its households as PSUs
+    p = wt.persons
+    sure = p["pi1"].eq(1)
+    n_psu = p.loc[~sure, "PSU_NO"].nunique() + p.loc[sure, "hh_key"].nunique()
+    n_strata = (p.loc[~sure, "stratum"].nunique()
+                + len(p.loc[sure, ["PSU_NO", "screen"]].drop_duplicates()))
+    assert total["df"] == n_psu - n_strata
     assert wt.persons["ea_id"].nunique() > 24
