@@ -1,16 +1,18 @@
 """Design-based simulation of the demo survey: coverage of the 95 % intervals of MI 1.1.
 
 The population is the demo's synthetic census (1,000,000 persons). Every repetition runs the
-demo's selection (160 EAs, PPS within 24 region × prevalence strata; listing, screening and
-12 + 4 households per EA), its simulated fieldwork (differential household nonresponse) and
-its **whole weighting chain as one** :class:`weighting.Weights` — household nonresponse
-adjustment within urban × screening classes, ``expand`` to the persons, integrated raking
-calibration to the census counts by region, sex and age group — then estimates MI 1.1 (count
-and share of foreign-born residents) nationally and by sex, urban/rural and region with
-Taylor linearisation, exactly as ``indicator_table`` does (``total`` and ``mean × 100``,
-t intervals on the design degrees of freedom). The variance therefore includes the
-nonresponse adjustment (:mod:`weighting.linearisation`) and every domain's scores are
-residualised against the calibration.
+demo's selection (160 EAs by Sampford's πps method within 24 region × prevalence strata;
+listing, screening and 12 + 4 households per EA), its simulated fieldwork (differential
+household nonresponse) and its **whole weighting chain as one** :class:`weighting.Weights` —
+household nonresponse adjustment within urban × screening classes, ``expand`` to the
+persons, integrated raking calibration to the census counts by region, sex and age group —
+then estimates MI 1.1 (count and share of foreign-born residents) nationally and by sex,
+urban/rural and region on the pipeline's person design
+(:func:`migsurvey.pipeline.indicator_designs`) with Taylor linearisation, exactly as
+``indicator_table`` does in the pipeline (``total`` and ``mean × 100``; log intervals for
+counts, logit intervals for shares, t critical values on the domain's design degrees of
+freedom). The variance includes the nonresponse adjustment (:mod:`weighting.linearisation`)
+and every domain's scores are residualised against the calibration.
 
 Per measure and domain, over R repetitions: relative bias, empirical SE, mean estimated SE,
 their ratio and the coverage of the 95 % interval with its Monte-Carlo SE √(C(1−C)/R)
@@ -36,13 +38,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from estimation import SurveyDesign
 from migsurvey.fieldwork import run_fieldwork
 from migsurvey.pipeline import (
     INDICATOR_VARIABLES,
     allocate_sample,
     build_frame,
     derive_persons,
+    indicator_designs,
     load_census,
     run_survey,
     select_sample,
@@ -58,10 +60,18 @@ TOTAL = "_T"
 _STATE: dict = {}
 
 
-def setup(persons: int) -> dict:
-    """Census, frame, allocation and derived census persons (fixed across repetitions)."""
+def setup(persons: int, psu_method: str | None = None, psus: int | None = None) -> dict:
+    """Census, frame, allocation and derived census persons (fixed across repetitions).
+
+    ``psu_method`` replaces the demo's ``selection.psu.method`` and ``psus`` its number of
+    EAs (to compare designs on the same census).
+    """
     spec = parse_spec(default_spec_text(), source="demo.yaml")
     spec["frame"]["synthetic"]["persons"] = persons
+    if psu_method is not None:
+        spec["selection"]["psu"]["method"] = psu_method
+    if psus is not None:
+        spec["sample"]["psus"] = psus
     spec["estimation"]["by"] = BY
     spec["estimation"]["indicators"] = ["MI1.1"]
     census = load_census(spec)
@@ -99,29 +109,38 @@ def truth(derived: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def estimates(persons: pd.DataFrame, weights, spec: dict) -> pd.DataFrame:
-    """MI 1.1 measures as ``indicator_table`` computes them (universe, total or mean, multiplier)."""
+def estimates(persons: pd.DataFrame, weights, spec: dict,
+              selected: pd.DataFrame | None = None) -> pd.DataFrame:
+    """MI 1.1 measures as ``indicator_table`` computes them in the pipeline: the person design
+    of :func:`~migsurvey.pipeline.indicator_designs`, universe, total or mean, multiplier, and
+    the published interval (log for counts, logit for shares, t on the domain's design df).
+    Every row keeps the domain's design degrees of freedom (``df``), so that other interval
+    rules can be judged on the same repetitions.
+    """
+    from estimation.indicators.table import bounded_interval
+
     est = spec["estimation"]
-    d = SurveyDesign(persons, ids="ea_id", strata="stratum", weights=weights,
-                     lonely_psu=est["lonely_psu"])
+    d = indicator_designs(persons, None, weights, spec, selected=selected)["person"][0]
     out = []
     for m in mi11_measures():
         dm = d.subset(persons[m.universe].astype(bool).to_numpy()) if m.universe else d
         for g in BY:
             by = g or None
+            kw = {"by": by, "level": est["level"], "df": "design"}
             if m.kind == "total":
-                f = dm.total(m.numerator, by=by, level=est["level"])
+                f = dm.total(m.numerator, **kw)
             elif m.denominator is None:
-                f = dm.mean(m.numerator, by=by, level=est["level"])
+                f = dm.mean(m.numerator, **kw)
             else:
-                f = dm.ratio(m.numerator, m.denominator, by=by, level=est["level"])
+                f = dm.ratio(m.numerator, m.denominator, **kw)
             f = f.copy()
             for c in ("estimate", "se", "ci_low", "ci_high"):
                 f[c] = f[c] * m.multiplier
+            f = bounded_interval(f, m)
             for c in DIMS:
                 f[c] = f[c].astype(str) if c in f.columns else TOTAL
             out.append(f.assign(measure=m.name)[["measure", *DIMS, "estimate", "se", "ci_low",
-                                                 "ci_high"]])
+                                                 "ci_high", "df"]])
     return pd.concat(out, ignore_index=True)
 
 
@@ -134,7 +153,7 @@ def one(seed: int) -> pd.DataFrame | str:
         persons = s["persons"].loc[s["persons"]["ea_id"].isin(psus["ea_id"])]
         fw = run_fieldwork(selected, persons, response=spec["fieldwork"]["response"], seed=rng)
         wt = weight_sample(fw.households, fw.persons, s["census"], spec)
-        return estimates(wt.persons, wt.weights, spec).assign(seed=seed)
+        return estimates(wt.persons, wt.weights, spec, fw.households).assign(seed=seed)
     except SurveyError as exc:
         return f"seed {seed}: {exc.message}"
 
@@ -160,15 +179,46 @@ def check_against_pipeline(state: dict, seed: int) -> float:
     return float(max(rel))
 
 
+def other_intervals(e: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Intervals of earlier rules from the same estimates, for comparison: the symmetric Wald
+    interval with the normal critical value (R ``confint``'s default) and the bounded interval
+    (log for counts, logit for shares) with the normal critical value."""
+    from scipy import special, stats
+
+    kinds = {m.name: (m.kind, m.multiplier) for m in mi11_measures()}
+    z = stats.norm.ppf(0.975)
+    est, se = e["estimate"].to_numpy(float), e["se"].to_numpy(float)
+    prop = e["measure"].map(lambda n: kinds[n][0] == "proportion").to_numpy(bool)
+    mult = e["measure"].map(lambda n: kinds[n][1]).to_numpy(float)
+    p = np.clip(est / mult, 1e-12, 1 - 1e-12)
+    sl = se / mult / (p * (1 - p))
+    lp = special.logit(p)
+    lo = np.where(prop, mult * special.expit(lp - z * sl), est * np.exp(-z * se / est))
+    hi = np.where(prop, mult * special.expit(lp + z * sl), est * np.exp(z * se / est))
+    return {"wald_normal": (est - z * se, est + z * se), "bounded_normal": (lo, hi)}
+
+
 def summarise(est: pd.DataFrame, tr: pd.DataFrame) -> pd.DataFrame:
+    """Coverage of the published interval per measure and domain, and for comparison of the
+    symmetric normal (Wald) interval and of the bounded interval with normal critical values."""
     e = est.merge(tr, on=["measure", *DIMS], how="left")
-    e["covered"] = ((e["ci_low"] <= e["truth"]) & (e["truth"] <= e["ci_high"])).astype(float)
-    return coverage_statistics(e, ["measure", *DIMS])
+    t = e["truth"]
+    e["covered"] = ((e["ci_low"] <= t) & (t <= e["ci_high"])).astype(float)
+    keys = ["measure", *DIMS]
+    s = coverage_statistics(e, keys)
+    extra = {c: e[c] for c in keys}
+    for name, (lo, hi) in other_intervals(e).items():
+        extra["coverage_" + name] = ((lo <= t) & (t <= hi)).astype(float)
+    extra.update({"se2": e["se"] ** 2, "df": e["df"]})
+    g = pd.DataFrame(extra).groupby(keys, sort=False).mean().reset_index()
+    s = s.merge(g, on=keys, how="left")
+    s["rms_se_ratio"] = np.sqrt(s.pop("se2")) / s["empirical_se"]
+    return s
 
 
 def markdown(s: pd.DataFrame) -> str:
     head = ["measure", "domain", "θ", "R", "rel. bias", "SE emp.", "SE est.", "ratio",
-            "coverage", "MC SE"]
+            "√mean v / SE emp.", "df", "coverage", "MC SE", "normal Wald", "normal bounded"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in s.iterrows():
         dom = ", ".join(f"{c}={r[c]}" for c in DIMS if r[c] != TOTAL) or "total"
@@ -176,7 +226,10 @@ def markdown(s: pd.DataFrame) -> str:
             r["measure"], dom, f"{r['truth']:.4g}", f"{r['reps']}",
             f"{100 * r['relative_bias']:+.2f} %", f"{r['empirical_se']:.4g}",
             f"{r['mean_estimated_se']:.4g}", f"{r['se_ratio']:.3f}",
-            f"{100 * r['coverage']:.1f} %", f"{100 * r['coverage_mc_se']:.1f} %"]) + " |")
+            f"{r['rms_se_ratio']:.3f}", f"{r['df']:.0f}",
+            f"{100 * r['coverage']:.1f} %", f"{100 * r['coverage_mc_se']:.1f} %",
+            f"{100 * r['coverage_wald_normal']:.1f} %",
+            f"{100 * r['coverage_bounded_normal']:.1f} %"]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -187,9 +240,12 @@ def main(argv=None) -> int:
     ap.add_argument("--persons", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=10_000)
     ap.add_argument("--out", default="benchmarks/results/coverage")
+    ap.add_argument("--psu-method", default=None,
+                    help="selection method of the EAs instead of the demo's")
+    ap.add_argument("--psus", type=int, default=None, help="EAs instead of the demo's 160")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    state = setup(args.persons)
+    state = setup(args.persons, args.psu_method, args.psus)
     t_setup = time.perf_counter() - t0
     diff = check_against_pipeline(state, args.seed)
     if diff > 1e-9:
@@ -208,7 +264,9 @@ def main(argv=None) -> int:
         s.to_csv(out / "summary.csv", index=False)
         (out / "summary.md").write_text(markdown(s), encoding="utf-8")
         meta = {"reps": done, "reps_requested": args.reps, "failures": failures,
-                "persons": args.persons, "seeds": [args.seed, args.seed + done - 1],
+                "persons": args.persons,
+                "psu_method": state["spec"]["selection"]["psu"]["method"],
+                "psus": state["spec"]["sample"]["psus"], "seeds": [args.seed, args.seed + done - 1],
                 "workers": args.workers, "setup_seconds": round(t_setup, 1),
                 "seconds": round(time.perf_counter() - t1, 1),
                 "max_rel_difference_to_run_survey": diff,

@@ -145,11 +145,13 @@ class TwoPhaseEngine(LinearisedSolvers):
         self.design = design
         self.weights = design._w
         self.records = design._weights_obj.variance_records() if design._weights_obj is not None else ()
+        chain = getattr(design, "_chain", None)
+        self.chain_records = chain.variance_records() if chain is not None else ()
 
     @property
     def joint_domains(self) -> bool:
         """Whether domains share one variance form (a joint covariance across domains exists)."""
-        return self.design._method == "full" or bool(self.records)
+        return self.design._method == "full" or bool(self.records) or bool(self.chain_records)
 
     def _residuals(self, x: np.ndarray) -> np.ndarray:
         for record in self.records:
@@ -157,7 +159,28 @@ class TwoPhaseEngine(LinearisedSolvers):
         return x
 
     def phase_covariances(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1):
-        """Phase-1 and phase-2 parts (each (D, k, k)) of the covariance of the domain totals of ``x``."""
+        """Phase-1 and phase-2 parts (each (D, k, k)) of the covariance of the domain totals of ``x``.
+
+        With a weighting chain (:meth:`TwoPhaseDesign.reweight`) each domain's scores are first
+        replaced by their linearised variable through the chain's records (domain first: the
+        residual of a domain is not zero outside it), and both parts are taken of it.
+        """
+        if not self.chain_records:
+            return self._phase_parts(x, domain, n_domains)
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        dom = np.zeros(len(x), dtype=np.int64) if domain is None else np.asarray(domain, dtype=np.int64)
+        zero = np.zeros(len(x), dtype=np.int64)
+        parts = []
+        for j in range(n_domains):
+            u = np.where((dom == j)[:, None], x, 0.0)
+            for record in self.chain_records:
+                u = np.asarray(record.residualize(u), dtype=float)
+            parts.append(self._phase_parts(u, zero, 1))
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+    def _phase_parts(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int):
         d = self.design
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
@@ -424,6 +447,47 @@ class TwoPhaseDesign(BaseDesign):
         return out
 
     # -- public ------------------------------------------------------------------------------------
+    def reweight(self, weights: Any) -> TwoPhaseDesign:
+        """The design with the final weights of a weighting chain run on the phase-2 rows.
+
+        ``weights`` is a :class:`weighting.Weights` built on :attr:`data` (the phase-2 rows, in
+        their order) from the two-phase weights ``1/(π₁π₂)`` — nonresponse adjustment,
+        expansion from households to persons, calibration to population totals. Its final
+        weights become the design's and its records linearise every estimate: each domain's
+        scores are replaced by the chain's linearised variable (Deville 1999), whose phase-1
+        and phase-2 variances are then taken as without a chain. The chain adjusts the whole
+        two-phase estimator (population totals, not phase-1 totals), so its records act on both
+        parts; :meth:`calibrate` (phase 2 to phase-1 totals) acts on the phase-2 part, as R.
+        An array of final weights (no records) is accepted too.
+        """
+        if hasattr(weights, "values") and hasattr(weights, "variance_records"):
+            # phase-2 rows keep the index of the phase-1 frame (their dtypes may have widened
+            # there), so rows are matched by index and position
+            if len(weights.data) != self.n or not weights.data.index.equals(self._data.index):
+                raise SurveyError(
+                    "the Weights were built on other rows than the phase-2 rows",
+                    argument="weights",
+                    expected=f"Weights built on the {self.n} phase-2 rows (same order and index)",
+                    found=f"Weights on {len(weights.data)} rows whose index differs",
+                    hint="build the phase-1 frame from the weighted rows, keeping their index",
+                )
+            values, chain = np.asarray(weights.values, dtype=float), weights
+        else:
+            values, chain = finite_numeric(weights, "weights"), None
+            if values.shape != (self.n,):
+                raise SurveyError(
+                    "one weight per phase-2 row is needed",
+                    argument="weights",
+                    expected=f"{self.n} weights (the phase-2 rows)",
+                    found=f"{values.size} values",
+                )
+        if (values < 0).any():
+            raise SurveyError("weights must be non-negative", argument="weights",
+                              expected="weights >= 0", found=f"minimum {values.min():g}")
+        new = self._with_weights(values)
+        new._chain = chain
+        return new
+
     @property
     def method(self) -> str:
         return self._method
@@ -478,6 +542,14 @@ class TwoPhaseDesign(BaseDesign):
         """
         from weighting import Weights
 
+        if getattr(self, "_chain", None) is not None:
+            raise SurveyError(
+                "the design already carries a weighting chain",
+                argument="calibrate",
+                expected="calibration of phase 2 before reweight(), or as a step of the chain",
+                found="a design from reweight(weights)",
+                hint="add the calibration to the Weights chain passed to reweight()",
+            )
         if (targets is None) == (variables is None):
             raise SurveyError(
                 "give either targets or variables",

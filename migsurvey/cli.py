@@ -122,7 +122,8 @@ def cmd_report(args) -> int:
         census = load_census(spec)
         iv, wt = weight_interviews(spec, hh, pp, census=census,
                                    emigrants=spec["interviews"]["emigrants"])
-        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
+                                             selected=iv.households)
         out = Path(args.out)
         folder = out.parent if out.suffix == ".html" else out
         paths = write_interview_outputs(spec, census, iv, wt, table, objects, folder,

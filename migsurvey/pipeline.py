@@ -494,23 +494,68 @@ def _at_indicator(spec: dict, code: str, check: Callable, *args, **kwargs) -> No
                          exc.found or "", exc.hint) from None
 
 
+def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
+                      spec: dict, *, selected: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The person and household designs of the indicators, and which design each is.
+
+    With the selected households' screening description (``screen``, ``pi1``, ``pi2``) and an
+    equal-probability selection of EAs (``selection.psu.method`` ``srs`` or ``systematic``,
+    whose phase-1 fractions ``pi1`` are known), the designs are the two-phase design of the
+    screening (:func:`migsurvey.twophase.screening_design`, R ``twophase`` ``method="full"``),
+    carrying the weighting chain. With EAs drawn with probability proportional to size the
+    first phase is taken with replacement, and then the ultimate-cluster design
+    ``SurveyDesign(ids=EA, strata=stratum)`` is used: its variance, computed from EA totals,
+    includes every later selection within the EAs — listing, screening, the phase-2 sample
+    and nonresponse (the ultimate cluster; Hansen, Hurwitz & Madow 1953) — whereas the
+    two-phase variance with a with-replacement first phase is the uncentred form ``Σ Z²`` of
+    the EA totals and overstates it (:doc:`simulation`). An EA selected with certainty is a
+    stratum of its own with its households as PSUs (:func:`migsurvey.design_units.
+    design_units`). Returns ``{unit: (design, kind, note)}``, ``kind`` ``"two-phase"`` or
+    ``"ultimate cluster"``, ``note`` the design units' note.
+    """
+    from estimation import SurveyDesign
+    from migsurvey.twophase import has_screening, screening_design
+
+    est = spec["estimation"]
+    wor = spec["selection"]["psu"]["method"] in ("srs", "systematic")
+    two = wor and selected is not None and has_screening(selected, spec)
+    sel = _with_key(selected) if two else None
+    out: dict[str, Any] = {}
+    for unit, data, w in (("person", persons, weights), ("household", households, "weight")):
+        if data is None:
+            continue
+        if two:
+            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY, fpc1=True),
+                         "two-phase", "")
+        else:
+            units, note = design_units(data, spec)  # certainty EAs: households are the PSUs
+            out[unit] = (SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=w,
+                                      lonely_psu=est["lonely_psu"]), "ultimate cluster", note)
+    return out
+
+
 def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
-                        spec: dict, *, replicate_design: Any = None) -> tuple[pd.DataFrame, dict]:
+                        spec: dict, *, replicate_design: Any = None,
+                        selected: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """Indicator tables with SEs, CIs, quality flags and suppression, for every ``by``.
 
-    Person indicators use ``SurveyDesign(persons, ids=<frame.psu>, strata="stratum",
-    weights=<Weights>)`` so the linearised variance accounts for the calibration; household
-    indicators (MI 1.4) a household design with the household weights. An EA selected with
-    certainty is a stratum of its own with its households as PSUs
+    Person indicators use the person design of :func:`indicator_designs` with the weighting
+    chain (``SurveyDesign(persons, ids=<frame.psu>, strata="stratum", weights=<Weights>)``, or
+    the two-phase design of the screening when ``selected`` describes it and the EAs were
+    drawn with equal probabilities), so the linearised variance accounts for nonresponse and
+    calibration; household indicators (MI 1.4) a household design with the household weights.
+    An EA selected with certainty is a stratum of its own with its households as PSUs
     (:func:`migsurvey.design_units.design_units`, recorded in each table's
-    ``metadata["design_units"]``). ``estimation.variance``
+    ``metadata["design_units"]``). Intervals are the bounded ones of ``indicator_table`` (log
+    for counts, logit for shares) with Student-t critical values on each domain's design
+    degrees of freedom (Korn & Graubard 1999, §5.2; R ``svyciprop`` uses
+    ``df = degf(design)``). ``estimation.variance``
     ``JKn`` or ``bootstrap`` re-weights every replicate through the recorded chain. All
     disaggregations of ``estimation.by`` go into one
     :func:`estimation.indicators.indicator_table` call per unit (margins included, each cell
     once), so that disclosure control protects the groupings together. An indicator whose
     inputs are absent or unknown is refused (:func:`check_indicator_inputs`).
     """
-    from estimation import SurveyDesign
     from estimation.indicators import indicator_table
 
     est = spec["estimation"]
@@ -527,19 +572,22 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         for c in hh_codes:
             _at_indicator(spec, c, check_indicator_inputs, c, households, unit="household")
     designs = {}
-    notes = {"person": "replicate weights as given", "household": ""}
+    if est["variance"] != "taylor":
+        selected = None  # replicate weights are built on the ultimate-cluster design
+    built = indicator_designs(persons, households if hh_codes else None, weights, spec,
+                              selected=selected) if (person_codes and replicate_design is None
+                                                     ) or hh_codes else {}
+    kinds = {u: k for u, (_d, k, _n) in built.items()}
+    notes = {u: n for u, (_d, _k, n) in built.items()}
     if person_codes:
-        units, notes["person"] = (None, notes["person"]) if replicate_design is not None \
-            else design_units(persons, spec)  # certainty EAs: households are the PSUs
-        d = replicate_design if replicate_design is not None else SurveyDesign(
-            units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=weights,
-            lonely_psu=est["lonely_psu"])
+        if replicate_design is not None:
+            notes["person"] = "replicate weights as given"
+        d = replicate_design if replicate_design is not None else built["person"][0]
         designs["person"] = (d, person_codes)
+        if replicate_design is not None:
+            kinds["person"] = "replicate weights"
     if hh_codes:
-        units, notes["household"] = design_units(households, spec)
-        designs["household"] = (SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM,
-                                             weights="weight", lonely_psu=est["lonely_psu"]),
-                                hh_codes)
+        designs["household"] = (built["household"][0], hh_codes)
     if est["variance"] != "taylor":
         # replicate weights: JKn (delete-one-EA jackknife within strata, Wolter 2007 ch. 4)
         # or the Rao-Wu rescaling bootstrap; with a Weights chain every replicate is
@@ -574,8 +622,10 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
         t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
                             variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
-                            level=est["level"], **kw)
-        t.metadata["design_units"] = notes[unit]
+                            level=est["level"], df="design", **kw)
+        t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
+                                else f"{est['variance']} replicates")
+        t.metadata["design_units"] = notes.get(unit, "")
         objects[(unit, tuple(tuple(g) for g in groupings))] = t
         frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -749,7 +799,8 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
     if estimate:
         with _stopwatch(t, "estimation"):
             run.indicators, run.indicator_table = estimate_indicators(
-                run.persons, run.household_sample, run.weights, spec)
+                run.persons, run.household_sample, run.weights, spec,
+                selected=run.households)
     tick(5)
     return run
 
@@ -874,9 +925,10 @@ def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: An
 
     spec = with_columns(spec, columns, interview_columns)
     with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
-        _iv, wt = weight_interviews(spec, households, persons, census=census,
-                                    emigrants=emigrants)
-        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec)
+        iv, wt = weight_interviews(spec, households, persons, census=census,
+                                   emigrants=emigrants)
+        table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
+                                             selected=iv.households)
     for t in objects.values():
         t.metadata["warnings"] = merge(t.metadata.get("warnings"), wt.diagnostics,
                                        log.messages())

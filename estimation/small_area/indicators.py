@@ -46,8 +46,9 @@ class SmallArea:
         Passed to :func:`~estimation.small_area.fay_herriot`; ``transformation="arcsin"``
         applies to proportions only (rates are modelled untransformed). The defaults (arcsine
         scale, every variance from the pooled design effect, bootstrap MSE) are the
-        configuration whose MSEs and intervals held up in the design-based simulation
-        (``docs/small-area.md``); untransformed shares understated the MSE.
+        configuration whose MSE came closest to the empirical MSE in the design-based
+        simulation, with 92 % coverage of 95 % intervals (``docs/small-area.md``): the
+        analytic arcsine MSE overstated it more, untransformed shares understated it.
     """
 
     area: str

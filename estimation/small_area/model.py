@@ -19,7 +19,12 @@ from estimation.small_area.gvf import (
 from estimation.small_area.inputs import read_inputs
 from estimation.small_area.mse import analytic_mse, bootstrap_mse
 from estimation.small_area.result import FayHerriotResult, FittedModel
-from estimation.small_area.transform import arcsin_sqrt, bias_corrected_back, naive_back
+from estimation.small_area.transform import (
+    arcsin_sqrt,
+    bias_corrected_back,
+    delta_back,
+    naive_back,
+)
 from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import check_option
 
@@ -69,7 +74,9 @@ def fay_herriot(
         Estimator of ``σ²_u`` (Fisher scoring; ``Â = 0`` on the boundary, with a warning).
     mse : {"analytic", "bootstrap"}, optional
         Prasad–Rao (REML) / Datta–Lahiri (ML) formulas, or parametric bootstrap. Default:
-        analytic, bootstrap with ``transformation="arcsin"`` (the only MSE offered there).
+        analytic, bootstrap with ``transformation="arcsin"``. With ``"arcsin"``, ``"analytic"``
+        is the arcsine-scale formula carried to the proportion scale by the delta method,
+        ``mse_p = sin²(2θ̂)·mse_θ``, with intervals ``sin²(θ̂ ± z√mse_θ)``.
     transformation : {"none", "arcsin"}
         ``"arcsin"`` models ``arcsin √p̂`` of proportions with ``ψ = 1/(4 ñ)``, ``ñ`` the
         effective sample size ``p̂(1−p̂)/v̂`` (``n/deff`` for unstable areas).
@@ -123,13 +130,6 @@ def fay_herriot(
     if mse is None:
         mse = "bootstrap" if transformation == "arcsin" else "analytic"
     check_option(mse, ("analytic", "bootstrap"), "mse")
-    if transformation == "arcsin" and mse == "analytic":
-        raise SurveyError(
-            "no analytic MSE for arcsine-transformed proportions",
-            argument="mse", expected="'bootstrap' with transformation='arcsin'",
-            found="'analytic'",
-            hint="the MSE of the back-transformed EBLUP is estimated by parametric bootstrap",
-        )
     if not (0 < level < 1):
         raise SurveyError("level must be in (0, 1)", argument="level", expected="e.g. 0.95",
                           found=repr(level))
@@ -216,10 +216,18 @@ def fay_herriot(
     if mse == "analytic":
         parts = analytic_mse(d.X, s, psi_m, A, Q, method)
         mse_v = parts["mse"]
-        est = theta
-        lo, hi = est - z * np.sqrt(mse_v), est + z * np.sqrt(mse_v)
         mse_method = "Prasad-Rao (REML)" if method == "REML" else "Datta-Lahiri (ML)"
-        synthetic = d.X @ beta
+        if proportion:
+            est = (naive_back(theta) if backtransformation == "naive"
+                   else bias_corrected_back(theta, A * (1 - g_full)))
+            mse_v, lo, hi = delta_back(theta, mse_v, z)
+            record["mse_model_scale"] = parts["mse"].tolist()
+            mse_method += " on the arcsine scale, delta method"
+            synthetic = naive_back(d.X @ beta)
+        else:
+            est = theta
+            lo, hi = est - z * np.sqrt(mse_v), est + z * np.sqrt(mse_v)
+            synthetic = d.X @ beta
     else:
         rng, seed_record = _generator(seed)
         record["seed"] = seed_record

@@ -112,6 +112,32 @@ def test_bias_corrected_backtransformation_is_the_expectation():
     np.testing.assert_allclose(bias_corrected_back(mu, 0 * sd), np.sin(mu) ** 2)
 
 
+def test_arcsin_analytic_mse_is_the_delta_method_of_the_arcsine_scale_mse():
+    """mse_p = sin²(2θ̂)·mse_θ with mse_θ the Prasad–Rao MSE of the arcsine-scale fit (the
+    same fit on arcsin √p with ψ = 1/(4ñ) given directly), intervals sin²(θ̂ ± z√mse_θ)."""
+    rng = np.random.default_rng(8)
+    m = 36
+    n = rng.integers(40, 120, m)
+    x = rng.uniform(0, 1, m)
+    p = rng.binomial(n, np.clip(0.04 + 0.25 * x + rng.normal(0, 0.03, m), 0.01, 0.9)) / n
+    d = pd.DataFrame({"code": [f"D{i:03d}" for i in range(m)], "share": p,
+                      "v": 1.6 * p * (1 - p) / n, "size": n, "x": x})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        fh = fay_herriot(d, "share", "v", ["x"], area="code", n="size",
+                         transformation="arcsin", mse="analytic", smoothing="all")
+    deff = fh.metadata["variance_function"]["deff"]
+    on_scale = fay_herriot(d.assign(t=np.arcsin(np.sqrt(p)), psi=deff / (4 * n)), "t", "psi",
+                           ["x"], area="code")
+    theta, mse_t = on_scale.table["eblup"].to_numpy(), on_scale.table["mse"].to_numpy()
+    np.testing.assert_allclose(fh.table["mse"], np.sin(2 * theta) ** 2 * mse_t, rtol=1e-10)
+    half = stats.norm.ppf(0.975) * np.sqrt(mse_t)
+    np.testing.assert_allclose(fh.table["ci_low"], np.sin(np.clip(theta - half, 0, None)) ** 2)
+    np.testing.assert_allclose(fh.table["ci_high"], np.sin(theta + half) ** 2)
+    assert fh.metadata["mse_method"] == "Prasad-Rao (REML) on the arcsine scale, delta method"
+    assert ((fh.table["ci_low"] <= fh.table["eblup"]) & (fh.table["eblup"] <= fh.table["ci_high"])).all()
+
+
 def test_arcsin_proportions_with_zero_variance_areas():
     cen = census(30, seed=2)
     d = SurveyDesign(survey(cen, 30, seed=4, per_psu=3, psus=3), ids="ea", weights="wt")
@@ -238,8 +264,6 @@ def test_refusals(change, match):
 
 def test_refusals_of_options_and_tables():
     d = _areas()
-    with pytest.raises(SurveyError, match="analytic MSE"):
-        fay_herriot(d, "y", "psi", ["x"], area="code", transformation="arcsin", mse="analytic")
     with pytest.raises(SurveyError, match=r"\[0, 1\]"):
         fay_herriot(d.assign(y=d["y"] * 100), "y", "psi", ["x"], area="code",
                     transformation="arcsin")

@@ -3,7 +3,8 @@
 * ML: R ``nlme::lme`` with known sampling variances (``tests/reference/fay_herriot_nlme.R``).
 * REML: the restricted log-likelihood written here with full matrices and maximised by scipy.
 * MSE: the Prasad–Rao / Datta–Lahiri closed forms written here with full matrices.
-* The published ``sae`` example (milk data, Arora & Lahiri 1997).
+* R ``sae`` 1.3 ``mseFH`` on the milk data (Arora & Lahiri 1997), the example of its help pages
+  (``tests/reference/fay_herriot_sae_milk.R``).
 """
 
 from __future__ import annotations
@@ -124,9 +125,9 @@ def test_analytic_mse_equals_the_closed_form(method):
 
 
 @pytest.mark.parametrize("method", ["REML", "ML"])
-def test_sae_published_milk_example(method):
-    """sae prints 7–9 digits and stops scoring at a relative change of 1e-4 in σ²_u: the
-    EBLUPs agree to 1e-6, the coefficients and MSEs to 1e-5 (relative)."""
+def test_sae_milk_example_as_sae_prints_it(method):
+    """sae's help-page call with its default PRECISION = 1e-4 (relative change of σ²_u): the
+    scoring stops early, so EBLUPs agree to 1e-6 and coefficients and MSEs to 1e-5."""
     pub = SAE[method]
     fh = fay_herriot(milk(), "expenditure", "var_direct", MILK_AUX, area="area_code",
                      method=method)
@@ -134,6 +135,22 @@ def test_sae_published_milk_example(method):
     np.testing.assert_allclose(fh.beta_se.to_numpy(), pub["beta_se"], rtol=1e-5)
     np.testing.assert_allclose(fh.table["eblup"], pub["eblup"], rtol=1e-6)
     np.testing.assert_allclose(fh.table["mse"], pub["mse"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_sae_milk_example_converged(method):
+    """The same call with PRECISION = 1e-12: σ²_u, β̂, their SEs, EBLUPs and the Prasad–Rao /
+    Datta–Lahiri MSEs of sae::mseFH at 1e-8 (and the ML log-likelihood)."""
+    ref = SAE[f"{method}_converged"]
+    fh = fay_herriot(milk(), "expenditure", "var_direct", MILK_AUX, area="area_code",
+                     method=method)
+    np.testing.assert_allclose(fh.sigma2_u, ref["sigma2_u"], rtol=1e-8)
+    np.testing.assert_allclose(fh.beta.to_numpy(), ref["beta"], rtol=1e-8)
+    np.testing.assert_allclose(fh.beta_se.to_numpy(), ref["beta_se"], rtol=1e-8)
+    np.testing.assert_allclose(fh.table["eblup"], ref["eblup"], rtol=1e-8)
+    np.testing.assert_allclose(fh.table["mse"], ref["mse"], rtol=1e-8)
+    if method == "ML":
+        np.testing.assert_allclose(fh.metadata["loglik"], ref["loglik"], rtol=1e-8)
 
 
 def test_boundary_sets_zero_warns_and_records():

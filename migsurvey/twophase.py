@@ -1,0 +1,150 @@
+"""The screening sample declared as what it is: a two-phase design (R ``survey``'s ``twophase``).
+
+The demo's selection (and ``migsurvey select``) draws EAs with probability ``pi1`` (phase 1
+also lists and screens every household of a selected EA), then ``take[class]`` households of
+each screening class within each EA by simple random sampling (phase 2, ``pi2 = m/M`` with
+``M`` households listed in the EA and class and ``m`` selected). :func:`screening_design`
+builds that description for an analysis file (persons, or emigrant records) of the responding
+households:
+
+* phase 1: ``ids = (EA, household)``, ``strata = stratum``, ``probs = (pi1, 1)``; with
+  ``fpc1`` the EAs' sampling fractions ``pi1`` (an equal-probability selection of EAs without
+  replacement), otherwise with replacement; its rows are every listed household — the analysis
+  rows of the responding households, and one row without data for each other household of the
+  listing;
+* phase 2: ``ids = household``, strata ``EA × screening class``, a stratified simple random
+  sample of households whose population sizes ``M`` are counted from phase 1.
+
+``M`` is recovered from the selection itself (``M = m / pi2`` in every EA × class, which a
+fixed-take equal-probability selection makes a whole number). Phase 2 holds the households that
+responded: nonresponse is a further subsampling of the selected households, whose effect on the
+weights and the variance the weighting chain's nonresponse record carries. The chain (base
+weight ``1/(pi1 pi2)`` → nonresponse → expansion to persons → calibration) gives the final
+weights and, through :meth:`estimation.TwoPhaseDesign.reweight`, linearises every estimate in
+both phases (R's ``twophase`` variance, ``method="full"``; Lumley 2010, ch. 8).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveycore import SurveyError
+from surveycore.checks import finite_numeric
+
+SCREENING_COLUMNS = ("screen", "pi1", "pi2", "stratum")
+_IN2 = "_phase2"
+_STRATUM2 = "_phase2_stratum"
+_ONE = "_listing_prob"
+
+
+def has_screening(households: pd.DataFrame | None, spec: dict) -> bool:
+    """Whether the selected households describe a screening (two-phase) selection."""
+    psu = spec["frame"]["psu"]
+    return households is not None and all(
+        c in households.columns for c in (*SCREENING_COLUMNS, psu))
+
+
+def listed_counts(households: pd.DataFrame, psu: str, key: str) -> pd.DataFrame:
+    """Households selected (``m``) and listed (``M = m / pi2``) in every EA × screening class.
+
+    Refuses a selection whose ``pi2`` varies within a class of an EA or whose ``m / pi2`` is not
+    a whole number (not a fixed-take equal-probability selection within the class).
+    """
+    hh = households.drop_duplicates(key)
+    for col in ("pi1", "pi2"):
+        p = finite_numeric(hh[col], col)
+        if ((p <= 0) | (p > 1)).any():
+            raise SurveyError(f"{col} must lie in (0, 1]", argument=col,
+                              expected="selection probabilities in (0, 1]",
+                              found=f"values from {p.min():g} to {p.max():g}")
+    g = hh.groupby([psu, "screen"], sort=True, observed=True)
+    cells = pd.DataFrame({"m": g.size(), "pi2": g["pi2"].first(),
+                          "pi2_max": g["pi2"].max(), "pi2_min": g["pi2"].min()})
+    if (cells["pi2_max"] - cells["pi2_min"] > 1e-12 * cells["pi2_max"]).any():
+        bad = cells.index[cells["pi2_max"] - cells["pi2_min"] > 1e-12 * cells["pi2_max"]][0]
+        raise SurveyError("pi2 varies within a screening class of an EA", argument="pi2",
+                          expected="one phase-2 probability per EA and screening class",
+                          found=f"EA and class {bad!r}")
+    listed = cells["m"] / cells["pi2"]
+    whole = np.round(listed)
+    if (np.abs(listed - whole) > 1e-6 * np.maximum(whole, 1)).any() or (whole < cells["m"]).any():
+        bad = cells.index[np.abs(listed - whole) > 1e-6 * np.maximum(whole, 1)]
+        raise SurveyError("the listed households cannot be recovered from pi2",
+                          argument="pi2", expected="pi2 = selected / listed households in "
+                          "every EA and screening class (a fixed take)",
+                          found=f"{len(bad)} cells where selected / pi2 is not whole, e.g. "
+                          f"{list(bad[:3])!r}")
+    return cells[["m"]].assign(M=whole.astype(np.int64)).reset_index()
+
+
+def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any, spec: dict,
+                     *, key: str, method: str = "full", fpc1: bool = False) -> Any:
+    """The two-phase design of the analysis ``rows`` of responding households.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Analysis rows (persons, or emigrant records), each with the household ``key``.
+    households : DataFrame
+        Every selected household (respondents and nonrespondents) with the EA, ``stratum``,
+        ``screen``, ``pi1`` and ``pi2``.
+    weights : weighting.Weights, array or column name
+        Final weights of ``rows``: a chain built on ``rows`` (its records linearise the
+        estimates) or fixed weights.
+    spec : dict
+        The checked specification (``frame.psu``, ``estimation.lonely_psu``).
+    key : str
+        Household key shared by ``rows`` and ``households``.
+    method : {"full", "approx"}
+        Two-phase variance (R ``twophase``); ``"full"`` is R's default.
+    fpc1 : bool
+        Phase 1 without replacement, ``pi1`` being the EA's sampling fraction in its stratum
+        (equal-probability selection of EAs); otherwise phase 1 is taken with replacement.
+
+    Returns
+    -------
+    estimation.TwoPhaseDesign
+        Its phase-2 rows are ``rows`` in their order (same index).
+    """
+    from estimation import TwoPhaseDesign
+
+    psu = spec["frame"]["psu"]
+    cells = listed_counts(households, psu, key)
+    hh = households.drop_duplicates(key).set_index(key)
+    missing = ~rows[key].isin(hh.index)
+    if missing.any():
+        raise SurveyError("analysis rows of households that were not selected",
+                          argument="rows", expected="every row's household among the selected",
+                          found=f"{int(missing.sum())} rows, e.g. {rows[key][missing].iloc[0]!r}")
+    design_cols = [psu, "stratum", "screen", "pi1"]
+    own = rows.drop(columns=[c for c in design_cols if c in rows.columns])
+    data = own.join(hh[design_cols], on=key)
+    data[_IN2] = True
+    seen = data.drop_duplicates(key).groupby([psu, "screen"], observed=True).size()
+    cells = cells.join(seen.rename("r"), on=[psu, "screen"]).fillna({"r": 0})
+    rest = (cells["M"] - cells["r"]).astype(np.int64).to_numpy()
+    if (rest < 0).any():
+        raise SurveyError("more responding households than listed in a class of an EA",
+                          argument="rows", expected="at most M households per EA and class",
+                          found=f"{int((rest < 0).sum())} cells")
+    first = hh.reset_index().drop_duplicates([psu, "screen"]).set_index([psu, "screen"])
+    idx = np.repeat(np.arange(len(cells)), rest)
+    fill = cells.iloc[idx][[psu, "screen"]].reset_index(drop=True)
+    fill = fill.join(first[["stratum", "pi1"]], on=[psu, "screen"])
+    fill[key] = ["_listed:" + str(e) + ":" + str(c) + ":" + str(i) for e, c, i in
+                 zip(fill[psu], fill["screen"], fill.groupby([psu, "screen"]).cumcount())]
+    fill[_IN2] = False
+    fill.index = pd.RangeIndex(len(fill)) + (int(data.index.max()) + 1 if len(data) else 0)
+    phase1 = pd.concat([data, fill], sort=False)
+    phase1[_STRATUM2] = phase1[psu].astype(str) + "/" + phase1["screen"].astype(str)
+    phase1[_ONE] = 1.0
+    design = TwoPhaseDesign(phase1, ids=([psu, key], key), strata=("stratum", _STRATUM2),
+                            probs=(["pi1", _ONE], None), subset=_IN2, method=method,
+                            fpc=(["pi1", _ONE], None) if fpc1 else None,
+                            lonely_psu=spec["estimation"]["lonely_psu"])
+    if isinstance(weights, str):
+        weights = rows[weights].to_numpy(dtype=float)
+    return design.reweight(weights)
