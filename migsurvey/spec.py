@@ -763,6 +763,11 @@ def parse_spec(text: str, source: str = "<spec>") -> dict:
 def load_spec(path: str | Path) -> dict:
     """Read and check a YAML specification file.
 
+    The keys, values and bounds are checked here; the columns the specification names are
+    checked against the headers of its input files by
+    :func:`migsurvey.inputs.check_spec_inputs` (every command of the command line calls it
+    right after this, before anything runs).
+
     Raises
     ------
     migsurvey.io.InputFileError
