@@ -8,8 +8,11 @@ Built once when a design is declared, then shared by every estimate. Follows R `
 * ``strata`` gives the first-stage strata (or one column per stage); stage ``s > 1`` strata are
   nested in the stage ``s - 1`` clusters.
 * ``fpc`` gives, per stage, either population sizes (values ``> 1``: number of units in the
-  stratum) or sampling fractions (values ``<= 1``), never a mix. For PPS designs the fraction is
-  each unit's inclusion probability.
+  stratum) or sampling fractions (values ``<= 1``), never a mix. A fraction of 0 marks a
+  stratum sampled with replacement (no correction; R's population ``n/0 = ∞``), so that
+  strata drawn without replacement (e.g. the households of a self-representing EA) and with
+  replacement can share one design. For PPS designs the fraction is each unit's inclusion
+  probability.
 """
 
 from __future__ import annotations
@@ -119,11 +122,13 @@ def _scatter(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
 
 
 def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pps: bool) -> np.ndarray:
-    if (values <= 0).any():
+    # a sampling fraction of 0 is a stratum sampled with replacement (R: population n/0 = ∞)
+    zero_ok = not pps and (values <= 1).all()
+    if (values < 0).any() or (not zero_ok and (values == 0).any()):
         raise SurveyError(
             "fpc must be positive",
             argument="fpc",
-            expected="population sizes (> 1) or sampling fractions in (0, 1]",
+            expected="population sizes (> 1), or sampling fractions in [0, 1] (0: with replacement)",
             found=f"{int((values <= 0).sum())} values <= 0 in column {column!r}",
         )
     big = values > 1
@@ -144,7 +149,8 @@ def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pp
             )
         popsize = values.astype(float)
     else:
-        popsize = n_sampled_rows / values
+        with np.errstate(divide="ignore"):
+            popsize = np.where(values > 0, n_sampled_rows / np.where(values > 0, values, 1.0), np.inf)
     too_small = popsize < n_sampled_rows - 1e-9
     if too_small.any():
         i = int(np.flatnonzero(too_small)[0])

@@ -115,14 +115,14 @@ def _sparse(persons: pd.DataFrame, i: int, name: str, opt: dict, cfg: dict) -> l
 
 def _key_moves(persons: pd.DataFrame, weights: Any, spec: dict, cfg: dict) -> list[str]:
     from estimation import SurveyDesign
-    from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
+    from migsurvey.design_units import design_keywords, design_units
 
     out = []
     keys = [v for v in cfg["key_variables"] if v in persons.columns]
     if not keys:
         return out
     units, _note = design_units(persons, spec)  # certainty EAs: households are the PSUs
-    design = SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=weights,
+    design = SurveyDesign(units, **design_keywords(units), weights=weights,
                           lonely_psu=spec["estimation"]["lonely_psu"])
     d = persons["household_weight"].to_numpy(float)
     w = persons["weight"].to_numpy(float)

@@ -153,7 +153,7 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
     SEs of ``SurveyDesign(...).replicate(...)`` in the API.
     """
     from estimation import SurveyDesign
-    from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
+    from migsurvey.design_units import design_keywords, design_units
 
     est = spec["estimation"]
     if est["variance"] == "taylor":
@@ -162,7 +162,7 @@ def replicate_columns(weighted: Any, spec: dict) -> tuple[pd.DataFrame, dict]:
                           found="taylor", hint="set estimation.variance: JKn (or bootstrap)")
     persons = weighted.persons
     units, _note = design_units(persons, spec)  # certainty EAs: households are the PSUs
-    d = SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM,
+    d = SurveyDesign(units, **design_keywords(units),
                      weights=weighted.weights, lonely_psu=est["lonely_psu"])
     from migsurvey.replication import replicate
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
+from migsurvey.design_units import design_keywords, design_units
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -529,7 +529,7 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
                          "two-phase", "")
         else:
             units, note = design_units(data, spec)  # certainty EAs: households are the PSUs
-            out[unit] = (SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=w,
+            out[unit] = (SurveyDesign(units, **design_keywords(units), weights=w,
                                       lonely_psu=est["lonely_psu"]), "ultimate cluster", note)
     return out
 

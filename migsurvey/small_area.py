@@ -48,7 +48,7 @@ def district_estimates(run: Any, *, replicates: int = 200) -> tuple[pd.DataFrame
     ``(None, {"refused": message})`` when the model cannot be fitted (too few sampled
     districts, collinear auxiliaries)."""
     from estimation import SurveyDesign, fay_herriot
-    from migsurvey.design_units import DESIGN_PSU, DESIGN_STRATUM, design_units
+    from migsurvey.design_units import design_keywords, design_units
 
     persons = getattr(run, "persons", None)
     census = getattr(run, "census", None)
@@ -58,7 +58,7 @@ def district_estimates(run: Any, *, replicates: int = 200) -> tuple[pd.DataFrame
     if aux is None:
         return None, {}
     units, _note = design_units(persons, run.spec)  # certainty EAs: households are the PSUs
-    d = SurveyDesign(units, ids=DESIGN_PSU, strata=DESIGN_STRATUM, weights=run.weights,
+    d = SurveyDesign(units, **design_keywords(units), weights=run.weights,
                      lonely_psu=run.spec["estimation"]["lonely_psu"])
     direct = d.mean("foreign_born", by="district")
     try:

@@ -46,17 +46,23 @@ class SelfRepresenting:
         The certainty PSUs, as text, in order of first appearance.
     note : str
         One sentence for the result's metadata saying what was done.
+    fpc : pandas.Series of float or None
+        With ``pi2``: the sampling fraction of each row's stratum as a design ``fpc`` (R's
+        fraction form) — ``π₂`` in a self-representing stratum (its households were drawn
+        without replacement), 0 in the ordinary strata (with-replacement approximation).
+        None without ``pi2`` or certainty PSUs.
     """
 
     ids: pd.Series
     strata: pd.Series
     certainty: tuple[str, ...]
     note: str
+    fpc: pd.Series | None = None
 
 
 def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household: str,
                       pi1: str = "pi1", substrata: str | None = None,
-                      tol: float = 1e-9) -> SelfRepresenting:
+                      pi2: str | None = None, tol: float = 1e-9) -> SelfRepresenting:
     """PSU ids and strata of a two-stage sample with certainty PSUs made self-representing.
 
     A PSU whose first-stage inclusion probability is ``π₁ ≥ 1 − tol`` becomes a stratum of its
@@ -82,6 +88,12 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
         returned unchanged and :attr:`SelfRepresenting.note` says so.
     substrata : str, optional
         Column of the second-stage strata (households selected within PSU × substratum).
+    pi2 : str, optional
+        Column of the second-stage inclusion probability (household within its PSU and
+        substratum). With it, :attr:`SelfRepresenting.fpc` gives the second-stage finite
+        population correction ``1 − π₂`` of the self-representing strata, whose households
+        were drawn without replacement; a stratum where ``π₂`` is not constant keeps the
+        with-replacement form, and the note says so.
     tol : float
         Tolerance on ``π₁ = 1`` (iterative certainty selection leaves ``1 − 1e-12``).
 
@@ -100,9 +112,11 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
     Notes
     -----
     Kish, L. (1965). *Survey Sampling*, Wiley, ch. 10 (self-representing primary units).
-    The households are treated as drawn with replacement within their stratum (no
-    second-stage finite population correction), the ultimate-cluster approximation used for
-    the other strata.
+    Without ``pi2`` the households are treated as drawn with replacement within their stratum
+    (no second-stage finite population correction, a conservative variance), the
+    ultimate-cluster approximation used for the other strata. With ``pi2`` a self-representing
+    stratum's variance is that of a stratified sample of households without replacement,
+    ``(1 − π₂) n_h/(n_h − 1) Σ (z_i − z̄_h)²`` (Cochran 1977, §5.3).
 
     Examples
     --------
@@ -170,13 +184,41 @@ def self_representing(frame: pd.DataFrame, *, psu: str, stratum: str, household:
             f"{'are' if len(certain) > 1 else 'is'} self-representing: a stratum of "
             f"{'their' if len(certain) > 1 else 'its'} own{by} with households as PSUs, so "
             "the variance counts the household subsampling (Kish 1965, ch. 10)")
-    return _result(frame, ids, strata, certain, note)
+    fpc = None
+    if pi2 is not None:
+        fpc, fpc_note = _second_stage_fpc(frame, pi2, pos, strata, tol)
+        note += fpc_note
+    return _result(frame, ids, strata, certain, note, fpc)
+
+
+def _second_stage_fpc(frame: pd.DataFrame, pi2: str, pos: np.ndarray, strata: pd.Series,
+                      tol: float) -> tuple[pd.Series, str]:
+    """``π₂`` on the rows of self-representing strata where it is constant, 0 elsewhere."""
+    check_columns(frame, [pi2], "frame")
+    p2 = pd.to_numeric(frame[pi2].iloc[pos], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(p2) | (p2 <= 0) | (p2 > 1 + tol)
+    if bad.any():
+        raise SurveyError(
+            "second-stage inclusion probabilities must be in (0, 1]", argument=pi2,
+            expected="a probability in (0, 1] on every row of a PSU with π₁ = 1",
+            found=f"{int(bad.sum())} rows, e.g. {_preview(list(frame[pi2].iloc[pos][bad][:5]))}")
+    own = strata.iloc[pos].to_numpy()
+    by_stratum = pd.Series(p2).groupby(own, sort=False)
+    spread = by_stratum.transform("max") - by_stratum.transform("min")
+    varies = spread.to_numpy() > tol
+    out = np.zeros(len(frame))
+    out[pos] = np.where(varies, 0.0, np.minimum(p2, 1.0))
+    note = "; their households are drawn without replacement (fpc 1 − π₂)"
+    if varies.any():
+        note += (f", except in {len(set(own[varies]))} stratum(s) where π₂ is not constant "
+                 "(with replacement there)")
+    return pd.Series(out, index=frame.index, name="fpc"), note
 
 
 def _result(frame: pd.DataFrame, ids: pd.Series, strata: pd.Series,
-            certain: tuple, note: str) -> SelfRepresenting:
+            certain: tuple, note: str, fpc: pd.Series | None = None) -> SelfRepresenting:
     return SelfRepresenting(ids.rename("psu"), strata.rename("stratum"),
-                            tuple(str(c) for c in certain), note)
+                            tuple(str(c) for c in certain), note, fpc)
 
 
 def _text(values: pd.Series, column: str) -> pd.Series:

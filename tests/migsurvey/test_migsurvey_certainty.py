@@ -97,12 +97,20 @@ def test_taylor_equals_r_with_households_of_certainty_eas_as_psus(persons):
     """(a) the API's and the pipeline's SEs are R's on the self-representing coding."""
     u = self_representing(persons, psu="ea_id", stratum="stratum", household="household_id",
                           substrata="screen")
+    assert u.fpc is None  # without pi2: with replacement within the certainty EA
     d = SurveyDesign(persons.assign(psu=u.ids, st=u.strata), ids="psu", strata="st",
                      weights="weight").subset(persons["usual_resident"].eq(1))
     m = d.mean("foreign_born", by="region").set_index("region").loc[REGIONS]
-    np.testing.assert_allclose(m["estimate"], REF["taylor"]["mean"]["estimate"], rtol=1e-8)
-    np.testing.assert_allclose(m["se"], REF["taylor"]["mean"]["se"], rtol=1e-8)
+    np.testing.assert_allclose(m["estimate"], REF["taylor_wr"]["mean"]["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(m["se"], REF["taylor_wr"]["mean"]["se"], rtol=1e-8)
     np.testing.assert_allclose(m["df"], REF["taylor"]["degf"], rtol=0)
+    # with pi2: the households were drawn without replacement (fpc 1 - π₂), as R's fpc = pi2
+    u2 = self_representing(persons, psu="ea_id", stratum="stratum", household="household_id",
+                           substrata="screen", pi2="pi2")
+    d2 = SurveyDesign(persons.assign(psu=u2.ids, st=u2.strata, f=u2.fpc), ids="psu", strata="st",
+                      fpc="f", weights="weight").subset(persons["usual_resident"].eq(1))
+    m2 = d2.mean("foreign_born", by="region").set_index("region").loc[REGIONS]
+    np.testing.assert_allclose(m2["se"], REF["taylor"]["mean"]["se"], rtol=1e-8)
     table, objects = estimate_indicators(persons, None, "weight", _spec())
     share, count = _by_region(table, "share"), _by_region(table, "count")
     np.testing.assert_allclose(share["se"], 100 * np.asarray(REF["taylor"]["mean"]["se"]),

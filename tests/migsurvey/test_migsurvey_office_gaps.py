@@ -77,6 +77,14 @@ def office(tmp_path_factory):
                                   emigrant_month_departure=[3, 11, 6, 8],
                                   YEAR_DEP=[2025, 2024, 2025, 2023], emigrant_destination="UGA")
     roster.to_csv(d / "roster_own_names.csv", index=False)
+    # one responding household left in a class of a certainty EA sampled at a fraction < 1:
+    # a stratum with a single PSU (a class taken whole has no variance and is not lonely)
+    cls = (households["EA_CODE"] == "0041") & (households["screen"] == "other")
+    out = households.index[cls & (np.floor(households["DISP"]) == 1)][1:]
+    lonely = households.assign(DISP=households["DISP"].where(~households.index.isin(out), 2.1))
+    lonely.to_csv(d / "households_lonely.csv", index=False)
+    left = lonely.loc[np.floor(lonely["DISP"]) == 1, ["EA_CODE", "HH_NO"]]
+    persons.merge(left, on=["EA_CODE", "HH_NO"]).to_csv(d / "persons_lonely.csv", index=False)
     return {"dir": d, "census": census, "households": households, "persons": persons,
             "gone": gone_keys}
 
@@ -214,8 +222,10 @@ def test_roster_refusals_name_the_spec(office, capsys):
 
 RUN_CASES = [
     # (what, spec text, exit code, key, line, words in the message, words that must not be)
-    ("bootstrap with a single-EA stratum", SPEC + "  variance: bootstrap\n", EXIT_INPUT,
-     "estimation.variance", 23, "estimation.variance: JKn", "type="),
+    ("bootstrap with a single-PSU stratum", _with(SPEC, interviews=IV.replace(
+        "households.csv", "households_lonely.csv").replace("persons.csv", "persons_lonely.csv") + "}")
+     + "  variance: bootstrap\n", EXIT_INPUT, "estimation.variance", 23, "estimation.variance: JKn",
+     "type="),
     ("MI1.2 without its questions", _with(SPEC, indicators="  indicators: [MI1.1, MI1.2]"),
      EXIT_INPUT, "estimation.indicators[1]", 21,
      "questions citizenship, citizenship_acquired, year_citizenship", "argument: estimation."
