@@ -199,7 +199,26 @@ def census_targets(census: Any, margins: list) -> dict:
             raise SurveyError("calibration margin not in the census", argument="weighting",
                               expected="person columns of the census", found=key)
         out[key] = census.person_counts(key)
+    _warn_uncounted(census, out)
     return out
+
+
+def _warn_uncounted(census: Any, targets: dict) -> None:
+    """Warn when census persons with an unknown value of a margin are in none of its cells:
+    the weights are then calibrated to the persons whose value is known (unknown is not a
+    level, and it is never spread over the others without saying so)."""
+    n = getattr(census, "n_persons", None)
+    if n is None:
+        return
+    total = float(n() if callable(n) else n)
+    for key, counts in targets.items():
+        covered = float(sum(counts.values()))
+        if covered < total - 0.5:
+            name = " × ".join(key) if isinstance(key, tuple) else key
+            warnings.warn(
+                f"{total - covered:,.0f} of {total:,.0f} census persons have no value of {name} "
+                f"and are in no cell of that calibration margin: the weights add up to the "
+                f"{covered:,.0f} persons whose value is known", SurveyWarning, stacklevel=3)
 
 
 @dataclass

@@ -212,7 +212,7 @@ class QualityRule:
         variance that cannot be computed), is unreliable under every rule.
 
         With ``df`` (the degrees of freedom of each variance estimate), an estimate with
-        ``df < 1`` is ``"unreliable"`` whatever its CV: its variance has no degrees of
+        ``df < 1`` (or unknown, NaN) is ``"unreliable"`` whatever its CV: its variance has no degrees of
         freedom (one PSU in its stratum, or a lonely-PSU rule standing in for it), so its CV
         is not an estimate of its precision and no t interval exists (the NCHS data
         presentation standards, Parker et al. 2017, Vital Health Stat 2(175), flag every
@@ -244,7 +244,7 @@ class QualityRule:
         if se is not None:
             unknown |= np.isnan(np.asarray(se, dtype=float))
         if df is not None:
-            unknown |= np.asarray(df, dtype=float) < 1
+            unknown |= ~(np.asarray(df, dtype=float) >= 1)  # no, or unknown, degrees of freedom
         flag = np.where(unknown, self.unreliable_flag, flag)
         rank = np.where(unknown, _RANK["unreliable"], rank)
         return flag.astype(object), np.array(RELIABILITY, dtype=object)[rank]
@@ -315,6 +315,7 @@ def flag_quality(
     cv: str = "cv",
     n: str = "n",
     df: str | None = "df",
+    se: str | None = "se",
 ) -> pd.DataFrame:
     """Add ``flag`` and ``reliability`` columns to a tidy estimate table.
 
@@ -326,8 +327,10 @@ def flag_quality(
         A preset name (``"statcan"``, ``"statcan_cchs"``, ``"abs"``, ``"eurostat"``) or a
         custom :class:`QualityRule`.
     cv, n : str
-        Names of the CV and unweighted-count columns. Where the table has an ``se`` column
-        and it is NaN (a variance that cannot be computed), the estimate is unreliable.
+        Names of the CV and unweighted-count columns.
+    se : str, optional
+        Name of the standard-error column; where the table has it and it is NaN (a variance
+        that cannot be computed), the estimate is unreliable.
     df : str, optional
         Name of the degrees-of-freedom column; when the table has it, an estimate with
         ``df < 1`` is ``"unreliable"`` (:meth:`QualityRule.assess`).
@@ -340,8 +343,8 @@ def flag_quality(
     r = get_rule(rule)
     check_columns(table, [cv, n], "table")
     dfs = table[df].to_numpy(dtype=float) if df is not None and df in table.columns else None
-    se = table["se"].to_numpy(dtype=float) if "se" in table.columns else None
-    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float), dfs, se)
+    ses = table[se].to_numpy(dtype=float) if se is not None and se in table.columns else None
+    flag, rel = r.assess(table[cv].to_numpy(dtype=float), table[n].to_numpy(dtype=float), dfs, ses)
     out = table.copy()
     out["flag"] = pd.Series(flag, index=out.index, dtype=object)
     out["reliability"] = pd.Series(rel, index=out.index, dtype=object)

@@ -98,3 +98,12 @@ def test_sample_size_rule_matches_eurostat_preset():
     np.testing.assert_array_equal(rule.assess(cv, n)[1], PRESETS["eurostat"].assess(cv, n)[1])
     with pytest.raises(SurveyError):
         QualityRule.sample_size(unreliable_below=50, caution_below=20)
+
+
+def test_unknown_df_and_renamed_se_columns_are_never_reliable():
+    t = pd.DataFrame({"estimate": [0.3, 0.3], "std_error": [np.nan, 0.01], "cv": [0.03, 0.03],
+                      "n": [60, 60], "df": [np.nan, 30.0]})
+    for preset in PRESETS:
+        out = flag_quality(t, preset, se="std_error")
+        assert out["reliability"].tolist()[0] == "unreliable"  # unknown df and no SE
+        assert out["reliability"].tolist()[1] != "unreliable" or preset == "eurostat"

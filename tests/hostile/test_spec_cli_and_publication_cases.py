@@ -68,7 +68,8 @@ def test_30_C10_billion_laughs_refused_fast(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)  # a hang fails here instead of blocking the suite
     rc, elapsed = proc.stdout.split()[-2:]
-    assert int(rc) == EXIT_INPUT and float(elapsed) < 2.0
+    # the aliases are refused before any expansion: seconds of imports, not minutes of nodes
+    assert int(rc) == EXIT_INPUT and float(elapsed) < 5.0
 
 
 def test_35_C23_no_weighting_key_uses_defaults(tmp_path):
