@@ -87,7 +87,7 @@ def _header(p: Path, table: str | None) -> list[str]:
         reader = rs.read_dta if ext == ".dta" else rs.read_sav
         return list(reader(str(p), metadataonly=True)[1].column_names)
     if ext == ".duckdb":
-        return list(_duckdb_relation(p, table).columns)
+        return list(duckdb_table(p, table).columns)
     return list(read_table(p).columns)
 
 
@@ -103,10 +103,12 @@ def _existing(path: str | Path) -> Path:
     return p
 
 
-def _duckdb_relation(path: Path, table: str | None):
+def duckdb_table(path: Path, table: str | None, connection=None):
+    """The table ``table`` of a DuckDB database file as a lazy relation (``frame.table``; the
+    only table when it is None), through ``connection`` when one is given."""
     import duckdb
 
-    con = duckdb.connect(str(path), read_only=True)
+    con = connection or duckdb.connect(str(path), read_only=True)
     names = [r[0] for r in con.execute("select table_name from information_schema.tables")
              .fetchall()]
     if table is None and len(names) == 1:
@@ -173,7 +175,7 @@ def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
     elif ext in (".dta", ".sav", ".zsav"):
         df = _read_labelled(p, ext, cols)
     elif ext == ".duckdb":
-        rel = _duckdb_relation(p, table)
+        rel = duckdb_table(p, table)
         df = (rel.select(*cols) if cols else rel).df()
     else:
         df = pd.read_excel(p, sheet_name=sheet, usecols=cols, dtype={c: str for c in text})

@@ -34,6 +34,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from migsurvey.io import InputFileError, duckdb_table
 from surveycore import SurveyError
 
 LAZY_KINDS = ("dataset", "glob", "duckdb")
@@ -66,8 +67,6 @@ def census_relation(source: str | Path, *, table: str | None = None,
     """
     import duckdb
 
-    from migsurvey.io import InputFileError
-
     s = str(source)
     p = Path(s)
     if is_glob(s):
@@ -79,15 +78,7 @@ def census_relation(source: str | Path, *, table: str | None = None,
         raise InputFileError("census not found", argument="frame.census",
                              expected="a file or folder", found=s)
     if p.suffix.lower() == ".duckdb":
-        con = connection or duckdb.connect(s, read_only=True)
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables").fetchall()]
-        if table is None and len(names) == 1:
-            table = names[0]
-        if table not in names:
-            raise SurveyError("table not in the DuckDB database", argument="frame.table",
-                              expected="one of " + ", ".join(names), found=repr(table))
-        return con.table(table)
+        return duckdb_table(p, table, connection)
     con = connection or duckdb.connect()
     if is_glob(s):
         return con.read_parquet(sorted(_glob.glob(s)))

@@ -80,3 +80,26 @@ def truth_mi11(census: pd.DataFrame) -> dict[tuple[str, str], float]:
             rows = ((sex == s) | (s == "_T")) & ((group == g) | (g == "_T"))
             out[(s, g)] = 100 * fb[rows].mean()
     return out
+
+
+#: A specification for :func:`office_census` (``CENSUS`` stands for the census file's path).
+OFFICE_SPEC = """\
+country: KEN
+columns:
+  ea_id: EA_CODE
+  household_id: HH_NO
+  region: REGION
+  sex: {column: SEX, codes: {1: M, 2: F}}
+  age: AGE
+  country_birth: COB
+  citizenship: CITIZ
+frame: {census: CENSUS}
+strata: {by: [region], cuts: [0.1], labels: [low, high]}
+sample: {psus: 20}
+selection:
+  household: {take: {migrant: 10, other: 6}}
+weighting:
+  - nonresponse: {cells: [screen]}
+  - calibrate: {margins: [[region, sex, age_group]], method: raking}
+estimation: {indicators: [MI1.1], by: [[], [sex]]}
+"""

@@ -10,32 +10,13 @@ from __future__ import annotations
 import narwhals as nw
 import pandas as pd
 import pytest
-from migsurvey_office import office_census
+from migsurvey_office import OFFICE_SPEC, office_census
 
 import migsurvey.inputs as inputs
 from migsurvey.cli import main
 from migsurvey.spec import parse_spec
 
-SPEC = """\
-country: KEN
-columns:
-  ea_id: EA_CODE
-  household_id: HH_NO
-  region: REGION
-  sex: {column: SEX, codes: {1: M, 2: F}}
-  age: AGE
-  country_birth: COB
-  citizenship: CITIZ
-frame: {census: CENSUS}
-strata: {by: [region], cuts: [0.1], labels: [low, high]}
-sample: {psus: 20}
-selection:
-  household: {take: {migrant: 10, other: 6}}
-weighting:
-  - nonresponse: {cells: [screen]}
-  - calibrate: {margins: [[region, sex, age_group]], method: raking}
-estimation: {indicators: [MI1.1], by: [[], [sex]]}
-"""
+SPEC = OFFICE_SPEC
 
 
 @pytest.fixture(scope="module")
