@@ -1,7 +1,8 @@
 """Design-based simulation of the demo survey: coverage of the 95 % intervals of MI 1.1.
 
 The population is the demo's synthetic census (1,000,000 persons). Every repetition runs the
-demo's selection (160 EAs by Sampford's πps method within 24 region × prevalence strata;
+demo's selection (180 EAs, at least 20 in every region, by Sampford's πps method within
+24 region × prevalence strata;
 listing, screening and 12 + 4 households per EA), its simulated fieldwork (differential
 household nonresponse) and its **whole weighting chain as one** :class:`weighting.Weights` —
 household nonresponse adjustment within urban × screening classes, ``expand`` to the
@@ -242,7 +243,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="benchmarks/results/coverage")
     ap.add_argument("--psu-method", default=None,
                     help="selection method of the EAs instead of the demo's")
-    ap.add_argument("--psus", type=int, default=None, help="EAs instead of the demo's 160")
+    ap.add_argument("--psus", type=int, default=None, help="EAs instead of the demo's 180")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     state = setup(args.persons, args.psu_method, args.psus)
@@ -266,7 +267,9 @@ def main(argv=None) -> int:
         meta = {"reps": done, "reps_requested": args.reps, "failures": failures,
                 "persons": args.persons,
                 "psu_method": state["spec"]["selection"]["psu"]["method"],
-                "psus": state["spec"]["sample"]["psus"], "seeds": [args.seed, args.seed + done - 1],
+                "psus": state["spec"]["sample"]["psus"],
+                "min_per_domain": state["spec"]["sample"]["min_per_domain"],
+                "allocation": state["allocation"]["psus"].tolist(), "seeds": [args.seed, args.seed + done - 1],
                 "workers": args.workers, "setup_seconds": round(t_setup, 1),
                 "seconds": round(time.perf_counter() - t1, 1),
                 "max_rel_difference_to_run_survey": diff,

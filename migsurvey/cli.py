@@ -54,12 +54,33 @@ def _spec(args, *, interviews: bool = False) -> dict:
         spec["seed"] = args.seed
     if getattr(args, "n_psus", None) is not None:
         spec["sample"]["psus"] = args.n_psus
+    if getattr(args, "min_per_domain", None) is not None:
+        spec["sample"]["min_per_domain"] = _min_per_domain(spec, args.min_per_domain)
     for key in ("households", "persons", "emigrants"):
         if getattr(args, f"interview_{key}", None):
             spec["interviews"][key] = getattr(args, f"interview_{key}")
             spec.setdefault("_options", {})[f"interviews.{key}"] = f"--{key}"
     check_spec_inputs(spec, interviews=interviews)
     return spec
+
+
+def _min_per_domain(spec: dict, psus: int) -> dict | None:
+    """``--min-per-domain``: the fewest PSUs of ``sample.min_per_domain`` (its domains, or the
+    regions of ``strata.by``); 0 drops the rule."""
+    from surveycore import SurveyError
+
+    if psus < 0:
+        raise SurveyError("invalid --min-per-domain", argument="--min-per-domain",
+                          expected="a whole number >= 0 (0: no minimum)", found=str(psus))
+    if psus == 0:
+        return None
+    rule = spec["sample"].get("min_per_domain")
+    if rule is None and "region" not in spec["strata"]["by"]:
+        raise SurveyError("--min-per-domain needs the domains of sample.min_per_domain",
+                          argument="--min-per-domain", expected="sample.min_per_domain: "
+                          "{by: ..., psus: ...} in the specification, or region in strata.by",
+                          found=f"strata.by = {spec['strata']['by']!r}")
+    return {"by": rule["by"] if rule else ["region"], "psus": psus}
 
 
 def _say(args, msg: str) -> None:
@@ -348,12 +369,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("demo", cmd_demo, "run the whole pipeline on a synthetic census",
              "  migsurvey demo --out demo-out\n"
-             "  migsurvey demo --out small --persons 100000 --psus 60\n")
+             "  migsurvey demo --out small --persons 100000 --psus 60 --min-per-domain 6\n")
     sp.add_argument("--out", default="demo-out", help="output folder (default demo-out)")
     sp.add_argument("--persons", dest="persons_census", type=int, default=None,
                     help="size of the synthetic census (default from the spec: 1000000)")
     sp.add_argument("--psus", dest="n_psus", type=int, default=None,
                     help="number of EAs to select")
+    sp.add_argument("--min-per-domain", dest="min_per_domain", type=int, default=None,
+                    help="fewest EAs in every domain of sample.min_per_domain (default: "
+                         "regions in the demo, 0: none)")
     spec_arg(sp)
 
     sp = add("frame", cmd_frame, "write a synthetic census or a stratified frame",
@@ -432,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="size of the synthetic census")
     sp.add_argument("--psus", dest="n_psus", type=int, default=None,
                     help="number of EAs to select")
+    sp.add_argument("--min-per-domain", dest="min_per_domain", type=int, default=None,
+                    help="fewest EAs in every domain of sample.min_per_domain (default: "
+                         "regions in the demo, 0: none)")
     sp.add_argument("--out", required=True, help="output folder")
 
     sp = add("questionnaire", cmd_questionnaire, "export a questionnaire module as XLSForm",

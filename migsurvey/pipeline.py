@@ -709,8 +709,39 @@ def _sampling_allocate(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
         kw.update(measure=target.clip(lower=1.0), power=sm["power"])
     elif sm["allocation"] == "neyman":
         kw.update(sd=np.sqrt(prev * (1 - prev)).clip(lower=1e-6))
-    alloc = allocate(n_eas, sm["psus"], sm["allocation"], **kw)
-    return allocation_table(frame, alloc.sizes, spec).assign(allocation_deff=alloc.deff)
+    if sm.get("min_per_domain"):
+        kw.update(_domain_minimum(frame, sm["min_per_domain"]))
+    try:
+        alloc = allocate(n_eas, sm["psus"], sm["allocation"], **kw)
+    except SurveyError as exc:
+        if exc.argument != "domain_minimum":
+            raise
+        raise SurveyError(exc.message, argument="sample.min_per_domain", expected=exc.expected,
+                          found=exc.found, hint="lower sample.min_per_domain.psus (--min-per-domain) "
+                          "or raise sample.psus (--psus)") from None
+    tab = allocation_table(frame, alloc.sizes, spec).assign(allocation_deff=alloc.deff)
+    if "domain" in alloc.table.columns:
+        tab.insert(1, "domain", alloc.table["domain"].reindex(tab["stratum"]).to_numpy())
+    return tab
+
+
+def _domain_minimum(frame: pd.DataFrame, rule: dict) -> dict:
+    """``domain`` (stratum → domain label) and ``domain_minimum`` for :func:`sampling.allocate`."""
+    by = rule["by"]
+    missing = [c for c in by if c not in frame.columns]
+    if missing:
+        raise SurveyError("a column of sample.min_per_domain.by is not in the frame",
+                          argument="sample.min_per_domain.by", expected="frame columns",
+                          found=repr(missing))
+    g = frame.groupby("stratum", sort=True)[by]
+    if (g.nunique(dropna=False) > 1).any(axis=None):
+        raise SurveyError("a stratum spans several domains of sample.min_per_domain",
+                          argument="sample.min_per_domain.by",
+                          expected="domains made of whole strata (columns of strata.by)",
+                          found=repr(by))
+    first = g.first()
+    labels = first.astype(str).agg(":".join, axis=1)
+    return {"domain": labels, "domain_minimum": int(rule["psus"])}
 
 
 def _sampling_select(frame, allocation, census, spec, rng):

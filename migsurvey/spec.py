@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -115,6 +116,13 @@ class Strata(_Model):
     collapse_below: int = Field(2, ge=1, description="merge a class with fewer PSUs into the next")
 
 
+class DomainMinimum(_Model):
+    """Fewest PSUs in every domain of publication (a domain is made of whole strata)."""
+
+    by: str | list[str] = Field(description="frame column(s) of the domains, among strata.by")
+    psus: int = Field(ge=1, le=10_000_000, description="fewest PSUs in every domain")
+
+
 class Sample(_Model):
     """Sample size and allocation."""
 
@@ -124,6 +132,10 @@ class Sample(_Model):
         "group count; neyman: n_h ∝ N_h √(P_h(1−P_h)))")
     power: float = Field(0.5, ge=0, le=1, description="exponent of the power allocation")
     min_per_stratum: int = Field(2, ge=1, description="fewest PSUs in a stratum")
+    min_per_domain: DomainMinimum | None = Field(
+        None, description="fewest PSUs in every domain of publication made of whole strata "
+        "(e.g. {by: region, psus: 20}): a published region needs enough PSUs for its design "
+        "degrees of freedom (PSUs minus strata)")
 
 
 class PsuSelection(_Model):
@@ -621,6 +633,7 @@ def _semantic(spec: dict, marks: _Marks) -> None:
               f"{len(s['cuts']) + 1} labels for {len(s['cuts'])} cuts", s["labels"])
     if sorted(s["cuts"]) != s["cuts"]:
         _fail(marks, "strata.cuts", BAD, "increasing cuts", s["cuts"])
+    _check_domain_minimum(spec, marks)
     breaks = spec["frame"]["age_breaks"]
     if not breaks or breaks[0] != 0 or sorted(set(breaks)) != breaks:
         _fail(marks, "frame.age_breaks", BAD, "increasing lower limits starting at 0", breaks)
@@ -664,6 +677,26 @@ def _semantic(spec: dict, marks: _Marks) -> None:
         if name == "trim" and None not in (opt["upper"], opt["lower"]) \
                 and opt["lower"] >= opt["upper"]:
             _fail(marks, f"weighting[{i}].trim.lower", BAD, "lower < upper", opt["lower"])
+
+
+def _check_domain_minimum(spec: dict, marks: _Marks) -> None:
+    """``sample.min_per_domain``: domains made of whole strata, a minimum within the sample."""
+    sm = spec["sample"]
+    dm = sm.get("min_per_domain")
+    if dm is None:
+        return
+    if isinstance(dm["by"], str):
+        dm["by"] = [dm["by"]]
+    strata_by = spec["strata"]["by"]
+    outside = [c for c in dm["by"] if c not in strata_by]
+    if not dm["by"] or outside:
+        _fail(marks, "sample.min_per_domain.by", "the domains of sample.min_per_domain must be "
+              "made of whole strata", "frame columns among strata.by " + repr(strata_by),
+              dm["by"], hint="add the column to strata.by, so that every stratum lies in one "
+              "domain")
+    if dm["psus"] > sm["psus"]:
+        _fail(marks, "sample.min_per_domain.psus", BAD,
+              f"at most sample.psus = {sm['psus']}", dm["psus"])
 
 
 SCREENING_CLASSES = ("migrant", "other")
@@ -828,11 +861,16 @@ def describe_schema(model: type[BaseModel] = Spec, prefix: str = "") -> list[str
             out.append(f"{path}:  {doc}".rstrip())
             out += describe_schema(ann, path)
             continue
-        default = f.get_default(call_default_factory=True)
+        default = ("required" if f.is_required()
+                   else f"default {f.get_default(call_default_factory=True)!r}")
         tname = getattr(ann, "__name__", None) or str(ann)
         for noise in ("typing.", "migsurvey.spec.", "datetime."):
             tname = tname.replace(noise, "")
-        out.append(f"{path}  [{tname}] default {default!r}  {f.description or ''}".rstrip())
+        out.append(f"{path}  [{tname}] {default}  {f.description or ''}".rstrip())
+        nested = [a for a in typing.get_args(ann) if isinstance(a, type)
+                  and issubclass(a, BaseModel)]  # an optional section: X | None
+        for sub in nested:
+            out += describe_schema(sub, path)
         if k == "weighting" and model is Spec:
             for name, sm in WEIGHT_STEPS.items():
                 out += describe_schema(sm, f"weighting[].{name}")

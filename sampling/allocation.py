@@ -19,6 +19,27 @@ Methods (Cochran 1977, ch. 5; Bankier 1988):
 Bounds :math:`L_h \\le n_h \\le U_h` (``minimum``, ``maximum``, and always :math:`n_h \\le N_h`)
 give :math:`n_h = \\min(U_h, \\max(L_h, \\lambda s_h))` with :math:`\\lambda` set to meet the total;
 integers come from the largest-remainder rule, which keeps :math:`\\sum_h n_h = n`.
+
+**Minimum per domain of publication.** A survey that publishes estimates for domains made of
+whole strata (regions, when the strata are region × prevalence class) needs enough PSUs in
+each: the design degrees of freedom of a domain are its PSUs minus its strata (Korn &
+Graubard 1999, §5.2), and t intervals with few degrees of freedom cover poorly when the PSU
+totals are skewed. With ``domain`` (stratum → domain) and ``domain_minimum`` :math:`M_d`,
+every domain gets :math:`\\sum_{h \\in d} n_h \\ge M_d` while the per-stratum bounds still hold.
+The allocation minimises the method's loss :math:`\\sum_h s_h^2/n_h` (the stratified variance
+for Neyman and optimal allocation, Bankier's loss for the power allocation; its unconstrained
+minimum is :math:`n_h \\propto s_h`) under these constraints; the Karush–Kuhn–Tucker conditions
+give
+
+.. math:: n_h = \\min\\{U_h, \\max(L_h, \\lambda_d s_h)\\}, \\qquad
+          \\lambda_d = \\max(\\lambda, \\mu_d),
+
+with :math:`\\mu_d` the scale at which domain :math:`d` alone holds :math:`M_d` PSUs (0 when its
+lower bounds already give :math:`M_d`) and :math:`\\lambda` set to meet the total: a domain
+below its minimum is raised to it, keeping its strata in the method's proportions, and the
+other domains share the rest as the method says. Integers come from the largest-remainder
+rule applied first to the domain totals, then to the strata of each domain, which keeps the
+total, the bounds and every domain's minimum.
 The design effect of a disproportionate allocation is Kish's
 :math:`\\text{deff} = \\sum_h W_h k_h \\sum_h W_h / k_h`, :math:`W_h = N_h/N`,
 :math:`k_h = N_h/n_h` (Kish 1965, 11.7), equal to :math:`1 + CV^2` of the base weights.
@@ -28,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -79,6 +101,25 @@ def _series(values: Any, argument: str, index: pd.Index | None = None) -> pd.Ser
     return values
 
 
+def _scale_for(total, n: float) -> float:
+    """Smallest :math:`\\lambda \\ge 0` with ``total(λ) >= n`` for a continuous non-decreasing
+    ``total`` (bisection to a relative precision of 1e-15)."""
+    if total(0.0) >= n:
+        return 0.0
+    a, b = 0.0, 1.0
+    while total(b) < n and b < 1e300:
+        b *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (a + b)
+        if total(mid) < n:
+            a = mid
+        else:
+            b = mid
+        if b - a <= 1e-15 * b:
+            break
+    return b
+
+
 def _bounded(share: np.ndarray, n: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Continuous allocation :math:`n_h = \\min(U_h, \\max(L_h, \\lambda s_h))` with sum ``n``.
 
@@ -92,23 +133,52 @@ def _bounded(share: np.ndarray, n: float, lo: np.ndarray, hi: np.ndarray) -> np.
 
     if total(0.0) >= n:
         return lo.astype(float)
-    a, b = 0.0, 1.0
-    while total(b) < n and b < 1e300:
-        b *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (a + b)
-        if total(mid) < n:
-            a = mid
-        else:
-            b = mid
-        if b - a <= 1e-15 * b:
-            break
-    alloc = np.clip(b * share, lo, hi)
-    free = (alloc > lo) & (alloc < hi)
+    alloc = np.clip(_scale_for(total, n) * share, lo, hi)
+    return _spread_gap(alloc, n, share, (alloc > lo) & (alloc < hi))
+
+
+def _spread_gap(alloc: np.ndarray, n: float, share: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Spread the bisection's last rounding error over the strata strictly inside their bounds."""
     gap = n - alloc.sum()
-    if free.any() and abs(gap) > 0:  # spread the last rounding error over the free strata
+    if free.any() and abs(gap) > 0 and share[free].sum() > 0:
         alloc[free] += gap * share[free] / share[free].sum()
     return alloc
+
+
+def _clipped_total(share: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float) -> float:
+    return float(np.clip(lam * share, lo, hi).sum())
+
+
+def _domain_bounded(share: np.ndarray, n: float, lo: np.ndarray, hi: np.ndarray,
+                    codes: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Continuous allocation with a minimum ``need[d]`` per domain (module docstring):
+    :math:`n_h = \\min\\{U_h, \\max(L_h, \\max(\\lambda, \\mu_d) s_h)\\}`."""
+    mu = np.zeros(len(need))
+    for d in range(len(need)):
+        members = codes == d
+        mu[d] = _scale_for(partial(_clipped_total, share[members], lo[members], hi[members]),
+                           need[d])
+    mu_h = mu[codes]
+
+    def total(lam: float) -> float:
+        return float(np.clip(np.maximum(lam, mu_h) * share, lo, hi).sum())
+
+    lam = _scale_for(total, n)
+    alloc = np.clip(np.maximum(lam, mu_h) * share, lo, hi)
+    return _spread_gap(alloc, n, share, (alloc > lo) & (alloc < hi) & (mu_h <= lam))
+
+
+def _round_domains(x: np.ndarray, n: int, hi: np.ndarray, codes: np.ndarray,
+                   n_domains: int) -> np.ndarray:
+    """Largest remainder on the domain totals, then on the strata within each domain."""
+    totals = np.bincount(codes, weights=x, minlength=n_domains)
+    caps = np.bincount(codes, weights=hi, minlength=n_domains)
+    whole = _round_keep_total(totals, n, caps)
+    out = np.zeros(len(x), dtype=int)
+    for d in range(n_domains):
+        members = np.flatnonzero(codes == d)
+        out[members] = _round_keep_total(x[members].copy(), int(whole[d]), hi[members])
+    return out
 
 
 def _round_keep_total(x: np.ndarray, n: int, hi: np.ndarray) -> np.ndarray:
@@ -136,6 +206,8 @@ def allocate(
     cost_ratio: float = 1.0,
     minimum: Any = None,
     maximum: Any = None,
+    domain: Any = None,
+    domain_minimum: Any = None,
 ) -> Allocation:
     """Allocate ``n`` units to strata.
 
@@ -158,12 +230,30 @@ def allocate(
         :math:`c`, cost of a main interview over a screening interview, for ``rare``.
     minimum, maximum : mapping, Series or scalar, optional
         Bounds per stratum; the upper bound is never above :math:`N_h`.
+    domain : mapping or Series, optional
+        Domain of publication of every stratum (stratum → domain, e.g. its region); the
+        strata of a domain make it up whole.
+    domain_minimum : int or mapping, optional
+        Fewest units in every domain (an integer), or per domain (domain → integer); needs
+        ``domain``. The allocation is then the constrained optimum of the module docstring and
+        the table gains a ``domain`` column.
 
     Raises
     ------
     SurveyError
         Naming the constraint that cannot hold: minimum above the stratum size, minimums adding
-        to more than ``n``, maximums (or stratum sizes) adding to less than ``n``.
+        to more than ``n``, maximums (or stratum sizes) adding to less than ``n``, a domain
+        whose strata cannot hold its minimum, domain minimums adding to more than ``n``.
+
+    Examples
+    --------
+    Two regions; the power allocation alone would give region A 4 PSUs of 20:
+
+    >>> a = allocate({"A-low": 10, "A-high": 10, "B": 50}, 20, "power", power=1.0,
+    ...              measure={"A-low": 1, "A-high": 1, "B": 8},
+    ...              domain={"A-low": "A", "A-high": "A", "B": "B"}, domain_minimum=6)
+    >>> a.sizes.tolist()
+    [3, 3, 14]
     """
     method = check_option(method, METHODS, "method")
     power = check_unit_interval(power, "power")
@@ -233,13 +323,87 @@ def allocate(
         raise SurveyError("the maximum sizes (capped at the stratum sizes) add up to less than n",
                           argument="maximum", expected=f"sum of maximums >= n = {n}",
                           found=f"sum = {hi.sum():g}", hint="raise the maximum or lower n")
-    exact = _bounded(share.astype(float), float(n), lo, hi)
-    n_h = _round_keep_total(exact, n, hi)
+    groups = _domains(domain, domain_minimum, idx, n, share, lo, hi)
+    if groups is None:
+        exact = _bounded(share.astype(float), float(n), lo, hi)
+        n_h = _round_keep_total(exact, n, hi)
+    else:
+        labels, codes, need = groups
+        exact = _domain_bounded(share.astype(float), float(n), lo, hi, codes, need)
+        n_h = _round_domains(exact, n, hi, codes, len(labels))
     w = np.divide(N.to_numpy(), n_h, out=np.full(H, np.nan), where=n_h > 0)
     table = pd.DataFrame({"N_h": N.to_numpy(), "n_exact": exact, "n_h": n_h,
                           "fraction": n_h / N.to_numpy(), "weight": w}, index=idx)
+    if groups is not None:
+        table.insert(0, "domain", np.asarray(groups[0], dtype=object)[groups[1]])
     table.index.name = "stratum"
     return Allocation(table=table, n=n, method=method, deff=allocation_deff(N, n_h))
+
+
+def _domains(domain: Any, domain_minimum: Any, idx: pd.Index, n: int, share: np.ndarray,
+             lo: np.ndarray, hi: np.ndarray):
+    """Domain labels, the domain code of each stratum and the minimum per domain (checked)."""
+    if domain is None:
+        if domain_minimum is not None:
+            raise SurveyError("a minimum per domain needs the domain of every stratum",
+                              argument="domain", expected="domain={stratum: domain}",
+                              found="None")
+        return None
+    dom = pd.Series(domain) if isinstance(domain, Mapping) else domain
+    if not isinstance(dom, pd.Series):
+        raise SurveyError("domain must map every stratum to its domain", argument="domain",
+                          expected="a mapping or Series {stratum: domain}",
+                          found=type(domain).__name__)
+    missing = [h for h in idx if h not in dom.index]
+    if missing or dom.index.has_duplicates:
+        raise SurveyError("domain must name the domain of every stratum once",
+                          argument="domain", expected="strata " + repr(list(idx)[:8]),
+                          found=(f"no domain for {missing[:8]!r}" if missing
+                                 else "a stratum listed twice"))
+    dom = dom.reindex(idx)
+    if dom.isna().any():
+        raise SurveyError("a stratum has a missing domain", argument="domain",
+                          expected="a domain for every stratum",
+                          found=repr(list(idx[dom.isna().to_numpy()])[:8]))
+    codes, labels = pd.factorize(dom, sort=True)
+    D = len(labels)
+    if domain_minimum is None:
+        need = np.zeros(D)
+    elif isinstance(domain_minimum, Mapping | pd.Series):
+        given = pd.Series(domain_minimum)
+        unknown = [d for d in given.index if d not in set(labels)]
+        if unknown:
+            raise SurveyError("domain_minimum names domains that have no stratum",
+                              argument="domain_minimum", expected=repr(list(labels)[:8]),
+                              found=repr(unknown[:8]))
+        need = np.array([given.get(d, 0) for d in labels], dtype=object)
+    else:
+        need = np.full(D, domain_minimum, dtype=object)
+    bad = [v for v in need if isinstance(v, bool) or not isinstance(v, int | np.integer | float)
+           or not np.isfinite(v) or v < 0 or int(v) != v]
+    if bad:
+        raise SurveyError("domain_minimum must be whole numbers >= 0",
+                          argument="domain_minimum", expected="an integer >= 0 per domain",
+                          found=repr(bad[0]))
+    need = need.astype(float)
+    reach = np.bincount(codes, weights=np.where(share > 0, hi, lo), minlength=D)
+    short = need > reach
+    if short.any():
+        d = int(np.flatnonzero(short)[0])
+        raise SurveyError(
+            f"domain {labels[d]!r} cannot hold its minimum: its strata take at most "
+            f"{reach[d]:g} units", argument="domain_minimum",
+            expected="a domain minimum <= the units its strata can take (maximum or stratum "
+                     "size, and a positive allocation measure)",
+            found=f"domain {labels[d]!r}: minimum {need[d]:g}, at most {reach[d]:g}",
+            hint="lower the domain minimum, or raise the stratum maximums")
+    floor = np.maximum(need, np.bincount(codes, weights=lo, minlength=D))
+    if floor.sum() > n:
+        raise SurveyError("the domain minimums (with the stratum minimums) add up to more than n",
+                          argument="domain_minimum", expected=f"a total <= n = {n}",
+                          found=f"{floor.sum():g} over {D} domains",
+                          hint="lower the domain minimum or raise n")
+    return list(labels), codes, need
 
 
 def allocation_deff(population: Any, n_h: Any) -> float:

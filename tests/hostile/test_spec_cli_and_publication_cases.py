@@ -23,6 +23,7 @@ def _small_spec(**changes):
     raw = yaml.safe_load(default_spec_text())
     raw["frame"]["synthetic"]["persons"] = 120_000
     raw["sample"]["psus"] = 60
+    raw["sample"]["min_per_domain"] = {"by": "region", "psus": 6}
     for section, values in changes.items():
         if values is None:
             raw.pop(section, None)

@@ -6,7 +6,7 @@ import yaml
 
 from migsurvey.spec import default_spec_text
 
-SMALL = {"persons": 120_000, "psus": 60}
+SMALL = {"persons": 120_000, "psus": 60, "min_per_region": 6}
 
 
 def small_spec_text(**changes) -> str:
@@ -14,6 +14,7 @@ def small_spec_text(**changes) -> str:
     raw = yaml.safe_load(default_spec_text())
     raw["frame"]["synthetic"]["persons"] = SMALL["persons"]
     raw["sample"]["psus"] = SMALL["psus"]
+    raw["sample"]["min_per_domain"] = {"by": "region", "psus": SMALL["min_per_region"]}
     for key, value in changes.items():
         raw[key] = value
     return yaml.safe_dump(raw, sort_keys=False)

@@ -10,7 +10,7 @@ from surveycore import SurveyError
 
 def test_demo_spec_is_valid_and_complete():
     spec = parse_spec(default_spec_text(), source="demo.yaml")
-    assert spec["sample"]["psus"] == 160
+    assert spec["sample"]["psus"] == 180
     assert spec["estimation"]["indicators"] == ["MI1.1", "MI1.2", "MI1.3", "MI1.4"]
     assert [next(iter(s)) for s in spec["weighting"]] == ["nonresponse", "calibrate"]
 
