@@ -739,8 +739,7 @@ def _domain_minimum(frame: pd.DataFrame, rule: dict) -> dict:
                           argument="sample.min_per_domain.by",
                           expected="domains made of whole strata (columns of strata.by)",
                           found=repr(by))
-    first = g.first()
-    labels = first.astype(str).agg(":".join, axis=1)
+    labels = joined_labels(g.first(), list(by), ":")
     return {"domain": labels, "domain_minimum": int(rule["psus"])}
 
 
