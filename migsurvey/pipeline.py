@@ -640,7 +640,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         # are suppressed together (a cell hidden in one table is not recoverable from another)
         kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
         t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
-                            variables=INDICATOR_VARIABLES, quality=spec["quality"]["preset"],
+                            variables=INDICATOR_VARIABLES, quality=quality_rule(spec),
                             level=est["level"], df="design", **kw)
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
@@ -660,6 +660,16 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
 
 
 TOTAL = "_T"
+
+
+def quality_rule(spec: dict) -> Any:
+    """The quality rule of ``spec["quality"]``: its preset, with the limit on the degrees of
+    freedom of ``quality.caution_df`` when given."""
+    from estimation.indicators.quality import get_rule
+
+    q = spec["quality"]
+    rule = get_rule(q["preset"])
+    return rule if q.get("caution_df") is None else rule.with_df_limit(q["caution_df"])
 
 
 def design_columns(design: Any) -> set[str]:

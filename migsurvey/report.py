@@ -352,6 +352,9 @@ def _about_section(content: ReportContent, version: str, run_date: str) -> dict:
         for minimum, flag, rel in q.get("n_bands", []):
             rows.append({"cells": [f"fewer than {minimum} sample observations", flag, rel],
                          "cls": ""})
+        for minimum, flag, rel in q.get("df_bands", []):
+            rows.append({"cells": [f"fewer than {minimum} degrees of freedom (PSUs minus "
+                                   "strata)", flag, rel], "cls": ""})
         blocks.append({"title": "Quality of the estimates", "paragraphs": [
             f"Rule {q.get('name', '')}: {q.get('source', '')}".strip(),
             "The coefficient of variation (CV) is the standard error divided by the estimate, "

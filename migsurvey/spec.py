@@ -271,6 +271,10 @@ class Quality(_Model):
     """Quality flags and suppression."""
 
     preset: str = Field("statcan_cchs", description="quality-rule preset of the estimation layer")
+    caution_df: int | None = Field(
+        None, ge=1, le=10_000, description="flag with caution (the preset's caution flag) every "
+        "estimate whose variance has fewer design degrees of freedom (PSUs minus strata in its "
+        "domain); 8 follows the NCHS data presentation standards for proportions")
     suppress: bool = Field(True, description="blank unreliable estimates in published tables")
     disclosure: bool = Field(True, description="disclosure control (cell suppression); false "
                              "needs care and warns: confidential cells are published")

@@ -11,7 +11,11 @@ The rule reads the coefficient of variation ``CV = SE / |θ̂|`` (also called th
 standard error, RSE) and the unweighted number of sample observations ``n`` of the cell. An
 estimate whose CV is undefined (a zero estimate, or a missing SE) is judged on ``n`` only and
 keeps the best CV band. An estimate whose variance has no degrees of freedom (``df < 1``) is
-never ``"reliable"``: it is ``"unreliable"``.
+never ``"reliable"``: it is ``"unreliable"``. A rule may also flag estimates whose variance
+has few design degrees of freedom (``df_bands``; the NCHS data presentation standards for
+proportions, Parker et al. 2017, Vital Health Stat 2(175), flag every estimate with fewer than
+8): such a variance estimate is itself imprecise, and t intervals on few degrees of freedom
+cover poorly when the PSU totals are skewed.
 
 Presets (thresholds as published by each agency)
 ------------------------------------------------
@@ -43,6 +47,7 @@ Custom thresholds: :meth:`QualityRule.custom` (CV bands and minimum n).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -73,6 +78,10 @@ class QualityRule:
         An estimate with ``n < minimum_n`` takes that flag and reliability if it is worse than
         its CV band; checked in the given order, the first match wins (list the strictest,
         smallest minimum first).
+    df_bands : sequence of (minimum_df, flag, reliability)
+        The same on the design degrees of freedom of each variance estimate: an estimate with
+        ``df < minimum_df`` takes that flag and reliability if it is worse than its other
+        classes (e.g. ``((8, "E", "caution"),)`` after the NCHS standards).
     inclusive : bool
         Whether band limits are inclusive (``cv <= upper``).
     source : str
@@ -82,14 +91,17 @@ class QualityRule:
     name: str
     cv_bands: tuple[tuple[float, str, str], ...]
     n_bands: tuple[tuple[int, str, str], ...] = ()
+    df_bands: tuple[tuple[int, str, str], ...] = ()
     inclusive: bool = False
     source: str = ""
 
     def __post_init__(self) -> None:
         bands = tuple(tuple(b) for b in self.cv_bands)
         nb = tuple(tuple(b) for b in self.n_bands)
+        dfb = tuple(tuple(b) for b in self.df_bands)
         object.__setattr__(self, "cv_bands", bands)
         object.__setattr__(self, "n_bands", nb)
+        object.__setattr__(self, "df_bands", dfb)
         if not bands:
             raise SurveyError(
                 "a quality rule needs at least one CV band",
@@ -113,16 +125,18 @@ class QualityRule:
                 found=repr(uppers[-1]),
                 hint="add a final band such as (float('inf'), 'F', 'unreliable')",
             )
-        for _, _, rel in bands + nb:
+        for _, _, rel in bands + nb + dfb:
             check_option(rel, RELIABILITY, "reliability")
-        for m, _, _ in nb:
-            if int(m) != m or m < 1:
-                raise SurveyError(
-                    "minimum n must be a positive integer",
-                    argument="n_bands",
-                    expected="integers >= 1",
-                    found=repr(m),
-                )
+        for argument, limits in (("n_bands", nb), ("df_bands", dfb)):
+            for m, _, _ in limits:
+                if isinstance(m, bool) or not isinstance(m, int | float | np.integer) \
+                        or int(m) != m or m < 1:
+                    raise SurveyError(
+                        f"the minimum of each of {argument} must be a positive integer",
+                        argument=argument,
+                        expected="integers >= 1",
+                        found=repr(m),
+                    )
 
     @classmethod
     def custom(
@@ -132,14 +146,15 @@ class QualityRule:
         unreliable_cv: float,
         min_n: int | None = None,
         caution_n: int | None = None,
+        caution_df: int | None = None,
         name: str = "custom",
         flags: tuple[str, str, str] = ("", "E", "F"),
     ) -> QualityRule:
         """A three-class rule from two CV limits and optional sample-size limits.
 
         ``cv < caution_cv`` → reliable; ``caution_cv ≤ cv < unreliable_cv`` → caution;
-        ``cv ≥ unreliable_cv`` or ``n < min_n`` → unreliable; ``n < caution_n`` → at least
-        caution.
+        ``cv ≥ unreliable_cv`` or ``n < min_n`` → unreliable; ``n < caution_n`` or fewer than
+        ``caution_df`` design degrees of freedom → at least caution.
         """
         if not 0 < caution_cv < unreliable_cv:
             raise SurveyError(
@@ -161,6 +176,7 @@ class QualityRule:
                 (float("inf"), flags[2], "unreliable"),
             ),
             n_bands=tuple(nb),
+            df_bands=() if caution_df is None else ((caution_df, flags[1], "caution"),),
             source="user-defined thresholds",
         )
 
@@ -198,6 +214,7 @@ class QualityRule:
             "name": self.name,
             "cv_bands": [list(b) for b in self.cv_bands],
             "n_bands": [list(b) for b in self.n_bands],
+            "df_bands": [list(b) for b in self.df_bands],
             "inclusive": self.inclusive,
             "source": self.source,
         }
@@ -217,7 +234,8 @@ class QualityRule:
         is not an estimate of its precision and no t interval exists (the NCHS data
         presentation standards, Parker et al. 2017, Vital Health Stat 2(175), flag every
         proportion with fewer than 8 degrees of freedom). Each takes the rule's flag for
-        ``"unreliable"`` (of its last CV band when it has none).
+        ``"unreliable"`` (of its last CV band when it has none). The rule's ``df_bands`` then
+        apply to the other estimates as its ``n_bands`` do.
         """
         cv = np.abs(np.asarray(cv, dtype=float))
         n = np.asarray(n, dtype=float)
@@ -238,6 +256,14 @@ class QualityRule:
             flag = np.where(hit, nflag, flag)
             rank = np.where(hit, _RANK[nrel], rank)
             taken |= n < minimum
+        if self.df_bands and df is not None:
+            d = np.asarray(df, dtype=float)
+            taken = np.zeros(len(cv), dtype=bool)
+            for minimum, dflag, drel in self.df_bands:
+                hit = ~taken & (d < minimum) & (_RANK[drel] > rank)
+                flag = np.where(hit, dflag, flag)
+                rank = np.where(hit, _RANK[drel], rank)
+                taken |= d < minimum
         # no sampled observation, no standard error or no degrees of freedom: nothing to
         # judge precision by
         unknown = ~(n >= 1)
@@ -248,6 +274,20 @@ class QualityRule:
         flag = np.where(unknown, self.unreliable_flag, flag)
         rank = np.where(unknown, _RANK["unreliable"], rank)
         return flag.astype(object), np.array(RELIABILITY, dtype=object)[rank]
+
+    def with_df_limit(self, caution_df: int) -> QualityRule:
+        """The same rule, also flagging ``"caution"`` (with the rule's caution flag) every
+        estimate with fewer than ``caution_df`` design degrees of freedom."""
+        return dataclasses.replace(self, df_bands=((caution_df, self.caution_flag, "caution"),),
+                                   source=f"{self.source}; fewer than {caution_df} degrees of "
+                                   "freedom: caution (NCHS data presentation standards)")
+
+    @property
+    def caution_flag(self) -> str:
+        """The flag the rule gives an estimate to publish with caution (else its unreliable
+        flag)."""
+        hits = [b[1] for b in self.cv_bands + self.n_bands if b[2] == "caution"]
+        return hits[0] if hits else self.unreliable_flag
 
     @property
     def unreliable_flag(self) -> str:

@@ -107,3 +107,36 @@ def test_unknown_df_and_renamed_se_columns_are_never_reliable():
         out = flag_quality(t, preset, se="std_error")
         assert out["reliability"].tolist()[0] == "unreliable"  # unknown df and no SE
         assert out["reliability"].tolist()[1] != "unreliable" or preset == "eurostat"
+
+
+def test_few_degrees_of_freedom_flag_caution_after_the_nchs_standard():
+    # NCHS data presentation standards: fewer than 8 degrees of freedom -> flagged
+    table = pd.DataFrame({"Domain": ["Mazowieckie", "Podlaskie", "Opolskie", "Lubuskie",
+                                     "Pomorskie", "Slaskie"],
+                          "rel_se": [0.05, 0.05, 0.05, 0.05, 0.20, 0.50],
+                          "obs": [400, 60, 50, 30, 40, 40],
+                          "design_df": [30, 8, 7, 0, 3, 3],
+                          "se": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]})
+    rule = PRESETS["statcan_cchs"].with_df_limit(8)
+    assert rule.df_bands == ((8, "E", "caution"),) and rule.name == "statcan_cchs"
+    out = flag_quality(table, rule, cv="rel_se", n="obs", df="design_df")
+    assert out["reliability"].tolist() == ["reliable", "reliable", "caution", "unreliable",
+                                           "caution", "unreliable"]
+    assert out["flag"].tolist() == ["", "", "E", "F", "E", "F"]
+    assert "design_df" in table.columns and "flag" not in table.columns  # input unchanged
+    # without degrees of freedom in the table the band has nothing to judge
+    plain = flag_quality(table.drop(columns="design_df"), rule, cv="rel_se", n="obs")
+    assert plain["reliability"].tolist()[:3] == ["reliable"] * 3
+    custom = QualityRule.custom(caution_cv=0.15, unreliable_cv=0.3, caution_df=12)
+    f, r = custom.assess(np.array([0.1, 0.1]), np.array([100, 100]), np.array([11, 12]))
+    assert list(r) == ["caution", "reliable"] and list(f) == ["E", ""]
+    assert custom.describe()["df_bands"] == [[12, "E", "caution"]]
+    assert PRESETS["eurostat"].with_df_limit(8).df_bands == ((8, "u", "caution"),)
+
+
+@pytest.mark.parametrize("minimum", [0, 2.5, True, "8"])
+def test_bad_df_band_is_refused(minimum):
+    with pytest.raises(SurveyError) as info:
+        QualityRule("x", cv_bands=((np.inf, "", "reliable"),),
+                    df_bands=((minimum, "E", "caution"),))
+    assert info.value.argument == "df_bands"

@@ -97,3 +97,15 @@ def test_cli_min_per_domain_option(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "sample.min_per_domain" in err and "--min-per-domain" in err
     assert main(["demo", "--min-per-domain", "-2", "--out", str(out), "-q"]) == EXIT_INPUT
+
+
+def test_quality_caution_df_builds_the_preset_with_a_df_limit():
+    from migsurvey.pipeline import quality_rule
+
+    spec = parse_spec("quality: {preset: abs, caution_df: 8}")
+    rule = quality_rule(spec)
+    assert rule.name == "abs" and rule.df_bands == ((8, "*", "caution"),)
+    assert quality_rule(parse_spec("quality: {preset: abs}")).df_bands == ()
+    with pytest.raises(SurveyError) as info:
+        parse_spec("quality: {caution_df: 0}")
+    assert "quality.caution_df" in info.value.argument
