@@ -125,6 +125,7 @@ def test_39_C14_unknown_by_column_named_with_its_key_and_line(tmp_path):
     raw = yaml.safe_load(_small_spec())
     raw["frame"]["synthetic"]["persons"] = 20_000
     raw["sample"]["psus"] = 30
+    raw["sample"]["min_per_domain"] = None  # 30 EAs of a census of 20,000: no regional minimum
     raw["estimation"]["by"] = [[], ["nationality"]]
     path = _spec(tmp_path, yaml.safe_dump(raw, sort_keys=False))
     with pytest.raises(SurveyError) as info:
