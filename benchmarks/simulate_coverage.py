@@ -234,6 +234,33 @@ def markdown(s: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pool_runs(args) -> int:
+    """One summary of the repetitions of several runs (distinct seeds, same design)."""
+    runs = [json.loads((Path(d) / "run.json").read_text(encoding="utf-8")) for d in args.pool]
+    keys = ("persons", "psu_method", "psus", "min_per_domain", "allocation")
+    if any(any(r.get(k) != runs[0].get(k) for k in keys) for r in runs):
+        raise SystemExit("the runs to pool differ in their design: " + ", ".join(keys))
+    parts = [pd.read_csv(Path(d) / "estimates.csv.gz") for d in args.pool]
+    seeds = [set(p["seed"]) for p in parts]
+    if sum(map(len, seeds)) != len(set().union(*seeds)):
+        raise SystemExit("the runs to pool share seeds")
+    est = pd.concat(parts, ignore_index=True)
+    for c in DIMS:
+        est[c] = est[c].astype(str)
+    state = setup(args.persons, args.psu_method, args.psus)
+    s = summarise(est, truth(state["persons"]))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    s.to_csv(out / "summary.csv", index=False)
+    (out / "summary.md").write_text(markdown(s), encoding="utf-8")
+    meta = {**{k: runs[0].get(k) for k in keys}, "pooled": [str(d) for d in args.pool],
+            "reps": int(est["seed"].nunique()),
+            "seeds": [[int(r["seeds"][0]), int(r["seeds"][1])] for r in runs]}
+    (out / "run.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    print(markdown(s))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=500)
@@ -244,7 +271,12 @@ def main(argv=None) -> int:
     ap.add_argument("--psu-method", default=None,
                     help="selection method of the EAs instead of the demo's")
     ap.add_argument("--psus", type=int, default=None, help="EAs instead of the demo's 180")
+    ap.add_argument("--pool", nargs="+", default=None, metavar="DIR",
+                    help="summarise the repetitions of earlier runs of the same design together "
+                         "(their estimates.csv.gz) into --out, without new repetitions")
     args = ap.parse_args(argv)
+    if args.pool:
+        return pool_runs(args)
     t0 = time.perf_counter()
     state = setup(args.persons, args.psu_method, args.psus)
     t_setup = time.perf_counter() - t0
