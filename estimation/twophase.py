@@ -41,7 +41,7 @@ from estimation.structure import Stage, build_stages
 from estimation.taylor import LinearisedSolvers, TaylorVariance, lonely_strata, ratio_scores
 from estimation.twophase_approx import Phase1Approx
 from estimation.twophase_dcheck import Hierarchy, blockwise_product_quadratic
-from estimation.twophase_pps import describe, phase1_matrix
+from estimation.twophase_pps import PPS_OPTIONS, describe, phase1_matrix
 from surveycore.checks import as_name_list, check_columns, check_option, finite_numeric, to_pandas
 from surveycore.errors import SurveyError
 
@@ -327,7 +327,7 @@ class TwoPhaseDesign(BaseDesign):
         rows = np.flatnonzero(sub)
         is_pps = pps is not None
         if is_pps:
-            self._check_pps(method, fpc1)
+            self._check_pps(method, fpc1, pps)
         stages1 = build_stages(frame, ids1, strata1, fpc1, nest, is_pps)
         allprob1 = _stage_probs(frame, probs1, stages1, fpc1, 1)
         if is_pps and probs1:
@@ -416,7 +416,9 @@ class TwoPhaseDesign(BaseDesign):
             self._samescale = self._same_scale(stages1, stages2, rows)
 
     @staticmethod
-    def _check_pps(method: str, fpc1: list[str]) -> None:
+    def _check_pps(method: str, fpc1: list[str], pps: Any) -> None:
+        if isinstance(pps, str):
+            check_option(pps, PPS_OPTIONS, "pps")
         if method != "full":
             raise SurveyError(
                 "a πps phase 1 needs the full two-phase variance",

@@ -220,3 +220,152 @@ def test_brewer_is_close_but_not_exact(designs, enumerated):
     ratio = (prob @ var) / exact
     assert np.all(np.abs(ratio - 1) < 0.25)
     assert np.all(np.abs(ratio - 1) > 1e-6)
+
+
+# -- an equal-probability phase 1 given as joint probabilities, and invariants --------------
+
+def screened(seed: int = 3) -> pd.DataFrame:
+    """Persons of listed households: EAs by stratified SRS without replacement (N_h EAs),
+    all households listed, a fixed take per EA × class; y on the phase-2 households only."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for stratum, n_ea, big_n in (("07", 4, 20), ("08", 3, 9)):
+        for e in range(n_ea):
+            ea = f"{stratum}{e:03d}"
+            for cls, listed, take in (("m", int(rng.integers(4, 8)), 3), ("o", int(rng.integers(6, 12)), 4)):
+                picked = rng.choice(listed, size=take, replace=False)
+                for k in range(listed):
+                    for person in range(int(rng.integers(1, 4))):
+                        inside = k in picked
+                        rows.append({"ea": ea, "str": stratum, "cls": cls, "ea_cls": f"{ea}{cls}",
+                                     "hh": f"{ea}{cls}{k:03d}", "pi1": n_ea / big_n, "one": 1.0,
+                                     "n_ea": n_ea, "big_n": big_n, "in2": inside,
+                                     "y": float(rng.integers(0, 5)) if inside else np.nan,
+                                     "x": float(rng.integers(1, 4)) if inside else np.nan,
+                                     "sex": rng.choice(["f", "m"]) if inside else None,
+                                     "resp": bool(rng.random() < 0.8) if inside else False})
+    return pd.DataFrame(rows)
+
+
+def srs_joint(df: pd.DataFrame) -> np.ndarray:
+    """π_IJ of stratified SRS without replacement, in order of first appearance of the EAs."""
+    first = df.drop_duplicates("ea")
+    n, N, st = first["n_ea"].to_numpy(float), first["big_n"].to_numpy(float), first["str"].to_numpy()
+    pi = n / N
+    full = np.outer(pi, pi)
+    same = st[:, None] == st[None, :]
+    full[same] = (n * (n - 1) / (N * (N - 1)))[np.nonzero(same)[0]]
+    np.fill_diagonal(full, pi)
+    return full
+
+
+def two_designs(df):
+    kw = dict(ids=(["ea", "hh"], "hh"), strata=("str", "ea_cls"), fpc=(["pi1", "one"], None), subset="in2")
+    return TwoPhaseDesign(df, **kw), TwoPhaseDesign(df, **kw, pps=srs_joint(df))
+
+
+def same(a: pd.DataFrame, b: pd.DataFrame):
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-10)
+
+
+def test_srs_joint_probabilities_equal_the_fpc_route():
+    df = screened()
+    fpc, pps = two_designs(df)
+    assert pps.phase1_variance.startswith("Horvitz–Thompson")
+    assert fpc.phase1_variance.startswith("stratified simple random")
+    same(fpc.total(["y", "x"]), pps.total(["y", "x"]))
+    same(fpc.mean("y", by="sex"), pps.mean("y", by="sex"))
+    same(fpc.ratio("y", "x", by="str"), pps.ratio("y", "x", by="str"))
+    same(fpc.total("y", by=["str", "sex"]), pps.total("y", by=["str", "sex"]))
+    same(fpc.calibrate(variables=["cls"]).total("y", by="sex"),
+         pps.calibrate(variables=["cls"]).total("y", by="sex"))
+    assert fpc.degf() == pps.degf()
+
+
+def test_srs_joint_probabilities_equal_the_fpc_route_with_a_weighting_chain():
+    from weighting import Weights
+
+    df = screened()
+    fpc, pps = two_designs(df)
+    rows = fpc.data
+    base = Weights(rows.assign(w0=fpc.weights.copy(), status=np.where(rows["resp"], "r", "nr")), "w0")
+    chain = (base.adjust_nonresponse("status", codes={"respondent": ["r"], "nonrespondent": ["nr"]},
+                                     by="cls", min_respondents=1)
+             .calibrate({"sex": {"f": 160.0, "m": 150.0}}, method="raking"))
+    resp = rows["resp"].to_numpy()
+    a, b = fpc.reweight(chain), pps.reweight(chain)
+    for stat in ("total", "mean"):
+        same(getattr(a, stat)("y", by="str", na_rm=True), getattr(b, stat)("y", by="str", na_rm=True))
+    same(a.ratio("y", "x"), b.ratio("y", "x"))
+    assert (np.asarray(chain.values)[~resp] == 0).all()
+
+
+def test_row_order_changes_nothing():
+    df = screened()
+    _, d = two_designs(df)
+    shuffled = df.sample(frac=1.0, random_state=5)
+    d2 = TwoPhaseDesign(shuffled, ids=(["ea", "hh"], "hh"), strata=("str", "ea_cls"),
+                        fpc=(["pi1", "one"], None), subset="in2", pps=srs_joint(shuffled))
+    same(d.total("y", by="sex").sort_values("sex").reset_index(drop=True),
+         d2.total("y", by="sex").sort_values("sex").reset_index(drop=True))
+    pop, per_stratum, joint = _tiny()
+    r = list(all_samples(pop, per_stratum))[5]
+    data = stacked([(0, r[1], r[2])], pop)
+    pij = {"00000:" + s: J.rename(index="00000:{}".format, columns="00000:{}".format) for s, J in joint.items()}
+    ref = design_of(data, pij).total(["Y", "YD"])
+    flipped = data.iloc[::-1]
+    same(ref, design_of(flipped, pij).total(["Y", "YD"]))
+    same(ref, design_of(flipped, joint_array(flipped, joint)).total(["Y", "YD"]))
+
+
+def test_zero_weight_person_is_a_removed_person():
+    """A person with weight zero in a household that stays in phase 2 changes nothing."""
+    df = screened()
+    _, d = two_designs(df)
+    rows = d.data
+    dup = rows["hh"].duplicated(keep=False).to_numpy()
+    drop = np.flatnonzero(dup & rows["hh"].duplicated().to_numpy())[:5]  # later persons of a household
+    w = d.weights.copy()
+    w[drop] = 0.0
+    kept = df.drop(index=rows.index[drop])
+    d_kept = TwoPhaseDesign(kept, ids=(["ea", "hh"], "hh"), strata=("str", "ea_cls"),
+                            fpc=(["pi1", "one"], None), subset="in2", pps=srs_joint(kept))
+    same(d.reweight(w).total("y", by="sex"), d_kept.total("y", by="sex"))
+    same(d.reweight(w).mean("y"), d_kept.mean("y"))
+
+
+def _tiny():
+    pop = population()
+    per_stratum, joint, pi_of = {}, {}, {}
+    for stratum, sizes in EAS.items():
+        pi, pairs, p = sampford_pairs(sizes)
+        ids = list(sizes)
+        joint[stratum] = pd.DataFrame(joint_from_design(len(pi), pairs, p), index=ids, columns=ids)
+        pi_of.update(dict(zip(ids, pi)))
+        per_stratum[stratum] = [([ids[k], ids[l]], pk) for (k, l), pk in zip(pairs, p)]
+    return pop.assign(PI1=pop["EA"].map(pi_of), ONE=1.0), per_stratum, joint
+
+
+def test_refusals():
+    df = screened()
+    kw = dict(ids=(["ea", "hh"], "hh"), strata=("str", "ea_cls"), subset="in2")
+    J = srs_joint(df)
+    with pytest.raises(SurveyError, match="full two-phase"):
+        TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None), pps=J, method="approx")
+    with pytest.raises(SurveyError, match="inclusion probabilities"):
+        TwoPhaseDesign(df, **kw, probs=(["pi1", "one"], None), pps=J)
+    bad = J.copy()
+    bad[0, 0] = 0.5
+    with pytest.raises(SurveyError, match="disagree"):
+        TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None), pps=bad)
+    with pytest.raises(SurveyError, match="wrong shape"):
+        TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None), pps=J[:3, :3])
+    ids = df.drop_duplicates("ea")["ea"].tolist()
+    with pytest.raises(SurveyError, match="lack some"):
+        TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None),
+                       pps=pd.DataFrame(J, index=ids, columns=ids).drop(index=ids[0], columns=ids[0]))
+    with pytest.raises(SurveyError, match="no joint inclusion"):
+        TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None), pps={"07": np.eye(4)})
+    with pytest.raises(SurveyError):
+        TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None), pps="sampford")
