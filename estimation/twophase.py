@@ -287,6 +287,9 @@ class TwoPhaseDesign(BaseDesign):
         that stratum (strata are independent) — for the unbiased Horvitz–Thompson phase-1
         variance, or the name of an approximation. Needs ``method="full"``;
         :attr:`phase1_variance` names the form used.
+    degf : {"phase2", "phase1"}
+        Design degrees of freedom of intervals and tests: phase 2's PSUs minus strata (R's
+        ``degf`` of a two-phase design) or phase 1's (see :meth:`degf`).
 
     Examples
     --------
@@ -315,8 +318,11 @@ class TwoPhaseDesign(BaseDesign):
         lonely_psu: str = "fail",
         nest: bool = False,
         pps: Any = None,
+        degf: Literal["phase2", "phase1"] = "phase2",
     ) -> None:
         check_option(method, ["full", "approx"], "method")
+        check_option(degf, ["phase2", "phase1"], "degf")
+        self._degf_phase = degf
         check_option(lonely_psu, LONELY_OPTIONS, "lonely_psu")
         frame = to_pandas(data).copy()
         ids1, ids2 = (_ids(v) for v in _pair(ids, "ids"))
@@ -497,18 +503,29 @@ class TwoPhaseDesign(BaseDesign):
         return new
 
     def degf(self) -> float:
-        """Degrees of freedom of the phase-2 design: PSUs minus strata with positive weight (R)."""
+        """Degrees of freedom: PSUs minus strata with positive weight, of phase 2 (R) or phase 1.
+
+        ``degf="phase2"`` (R's ``degf.twophase``) counts the phase-2 PSUs and strata;
+        ``degf="phase1"`` the phase-1 first-stage PSUs and strata that hold phase-2 rows with
+        positive weight — the number of units the phase-1 variance rests on, when phase 1 is
+        a clustered sample (Korn & Graubard 1999, §5.2).
+        """
         if self._degf is None:
             self._degf = float(self._domain_degf(None, 1)[0])
         return self._degf
 
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        st = self._stages2[0]
+        if getattr(self, "_degf_phase", "phase2") == "phase1":
+            st = self._stages1[0]
+            cluster = st.cluster[np.flatnonzero(self._sub)]
+        else:
+            st = self._stages2[0]
+            cluster = st.cluster
         dom = np.zeros(self.n, dtype=np.int64) if domain is None else domain
         out = np.empty(n_domains)
         for j in range(n_domains):
             keep = (dom == j) & (self._w > 0)
-            out[j] = len(np.unique(st.cluster[keep])) - len(np.unique(st.stratum[st.cluster[keep]]))
+            out[j] = len(np.unique(cluster[keep])) - len(np.unique(st.stratum[cluster[keep]]))
         return out
 
     # -- public ------------------------------------------------------------------------------------

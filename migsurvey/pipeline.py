@@ -530,7 +530,9 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
     some pairs, or no frame — the ultimate-cluster design ``SurveyDesign(ids=EA,
     strata=stratum)`` is used: its variance, computed from EA totals, includes every later
     selection within the EAs (Hansen, Hurwitz & Madow 1953) and treats the EAs as drawn with
-    replacement. An EA selected with certainty is there a stratum of its own with its
+    replacement. The two-phase design's degrees of freedom are those of phase 1 (EAs minus
+    strata in each domain), on which its variance mostly rests, as the ultimate-cluster
+    design's are. An EA selected with certainty is there a stratum of its own with its
     households as PSUs (:func:`migsurvey.design_units.design_units`). Returns ``{unit: (design,
     kind, note, phase1)}``, ``kind`` ``"two-phase"`` or ``"ultimate cluster"``, ``note`` the
     design units' note, ``phase1`` the sentence saying how phase 1 entered the variance.
@@ -546,8 +548,8 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
         if data is None:
             continue
         if choice is not None:
-            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY, **choice),
-                         "two-phase", "", phase1)
+            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY,
+                                          degf="phase1", **choice), "two-phase", "", phase1)
         else:
             units, note = design_units(data, spec)  # certainty EAs: households are the PSUs
             out[unit] = (SurveyDesign(units, **design_keywords(units), weights=w,

@@ -172,7 +172,8 @@ def phase1_choice(spec: dict, households: pd.DataFrame | None,
 
 
 def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any, spec: dict,
-                     *, key: str, method: str = "full", fpc1: bool = False, pps: Any = None) -> Any:
+                     *, key: str, method: str = "full", fpc1: bool = False, pps: Any = None,
+                     degf: str = "phase2") -> Any:
     """The two-phase design of the analysis ``rows`` of responding households.
 
     Parameters
@@ -199,6 +200,8 @@ def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any,
         joint inclusion probabilities (:func:`phase1_joint`) or ``"brewer"`` (Brewer's
         approximation); ``pi1`` is then each EA's inclusion probability. See
         :class:`estimation.TwoPhaseDesign` (``pps=``).
+    degf : {"phase2", "phase1"}
+        Degrees of freedom of the design: of phase 2 (R) or of phase 1 (EAs minus strata).
 
     Returns
     -------
@@ -240,7 +243,7 @@ def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any,
     design = TwoPhaseDesign(phase1, ids=([psu, key], key), strata=("stratum", _STRATUM2),
                             probs=(["pi1", _ONE], None), subset=_IN2, method=method,
                             fpc=(["pi1", _ONE], None) if (fpc1 or pps is not None) else None,
-                            lonely_psu=spec["estimation"]["lonely_psu"], pps=pps)
+                            lonely_psu=spec["estimation"]["lonely_psu"], pps=pps, degf=degf)
     if isinstance(weights, str):
         weights = rows[weights].to_numpy(dtype=float)
     return design.reweight(weights)
