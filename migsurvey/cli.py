@@ -113,7 +113,12 @@ def cmd_demo(args) -> int:
 def cmd_report(args) -> int:
     """Weight the interview files, estimate, and write the HTML report and the tables."""
     from migsurvey.outputs import write_interview_outputs
-    from migsurvey.pipeline import estimate_indicators, load_census, selection_frame, weight_interviews
+    from migsurvey.pipeline import (
+        estimate_indicators,
+        load_census,
+        selection_frame,
+        weight_interviews,
+    )
     from migsurvey.warning_log import recording
 
     spec = _spec(args, interviews=True)

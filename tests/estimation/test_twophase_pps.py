@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimation import SurveyDesign, TwoPhaseDesign
+from estimation import TwoPhaseDesign
 from surveycore import SurveyError
 
 # stratum -> EAs with their size (measure of size of the πps selection)
@@ -235,7 +235,7 @@ def screened(seed: int = 3) -> pd.DataFrame:
             for cls, listed, take in (("m", int(rng.integers(4, 8)), 3), ("o", int(rng.integers(6, 12)), 4)):
                 picked = rng.choice(listed, size=take, replace=False)
                 for k in range(listed):
-                    for person in range(int(rng.integers(1, 4))):
+                    for _person in range(int(rng.integers(1, 4))):
                         inside = k in picked
                         rows.append({"ea": ea, "str": stratum, "cls": cls, "ea_cls": f"{ea}{cls}",
                                      "hh": f"{ea}{cls}{k:03d}", "pi1": n_ea / big_n, "one": 1.0,

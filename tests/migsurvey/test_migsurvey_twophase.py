@@ -186,9 +186,8 @@ def test_pipeline_with_equal_probability_eas_publishes_the_two_phase_design(smal
 def test_joint_probabilities_recomputed_from_the_frame_are_the_selections(small_run):
     """phase1_joint rebuilds, from the frame alone, the joint probabilities that the Sampford
     selection itself reports (Sample.joint_probabilities), EA by EA."""
-    from sampling import select
-
     from migsurvey.twophase import phase1_joint
+    from sampling import select
 
     spec, frame = small_run.spec, small_run.frame
     psu = spec["frame"]["psu"]
@@ -198,7 +197,7 @@ def test_joint_probabilities_recomputed_from_the_frame_are_the_selections(small_
     hh = s.units.rename(columns={"pi": "pi1"})[[psu, "stratum", "pi1"]]
     got = phase1_joint(frame, hh, spec)
     want = s.joint_probabilities()
-    for stratum, block in got.items():
+    for block in got.values():
         np.testing.assert_allclose(block.to_numpy(), want.loc[block.index, block.columns].to_numpy(),
                                    rtol=1e-12)
     # pairs across strata are independent: π_IJ = π_I π_J
