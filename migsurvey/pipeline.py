@@ -673,7 +673,12 @@ TOTAL = "_T"
 
 def selection_frame(census: Any, spec: dict) -> pd.DataFrame | None:
     """The EA frame the EAs were selected from (:func:`build_frame` of the census), whose
-    sizes give the joint inclusion probabilities of a πps selection; None without a census."""
+    sizes give the joint inclusion probabilities of a πps selection; None without a census or
+    when the selection method does not need it."""
+    from migsurvey.twophase import EXACT_JOINT
+
+    if spec["selection"]["psu"]["method"] not in EXACT_JOINT:
+        return None
     if census is None or getattr(census, "eas", None) is None:
         return None
     return build_frame(census.eas, spec)
