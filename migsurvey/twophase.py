@@ -110,16 +110,17 @@ def phase1_joint(frame: pd.DataFrame, households: pd.DataFrame, spec: dict) -> d
     size = spec["selection"]["psu"]["size"]
     eas = households.drop_duplicates(psu)[[psu, "stratum", "pi1"]]
     out: dict[Any, pd.DataFrame] = {}
-    strata = frame.groupby("stratum", sort=False, observed=True).indices
+    # ids and strata matched as text: a file may have read them with another type than the census
+    strata = frame.groupby(frame["stratum"].astype(str), sort=False, observed=True).indices
     for stratum, g in eas.groupby("stratum", sort=False, observed=True):
-        at = strata.get(stratum)
+        at = strata.get(str(stratum))
         if at is None:
             raise SurveyError("a stratum of the selection is not in the frame", argument="frame",
                               expected="the frame the EAs were selected from",
                               found=f"stratum {stratum!r} has no EA in the frame")
         fr = frame.iloc[at]
         pi = inclusion_probabilities(fr[size].to_numpy(dtype=float), len(g))
-        pos = pd.Index(fr[psu]).get_indexer(g[psu])
+        pos = pd.Index(fr[psu].astype(str)).get_indexer(g[psu].astype(str))
         pi1 = g["pi1"].to_numpy(dtype=float)
         if (pos < 0).any() or not np.allclose(pi[np.maximum(pos, 0)], pi1, rtol=1e-9, atol=0.0):
             raise SurveyError("the frame does not reproduce the EAs' inclusion probabilities",
