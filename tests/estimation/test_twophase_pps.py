@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimation import TwoPhaseDesign
+from estimation import SurveyDesign, TwoPhaseDesign
 from surveycore import SurveyError
 
 # stratum -> EAs with their size (measure of size of the πps selection)
@@ -369,3 +369,33 @@ def test_refusals():
         TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None), pps={"07": np.eye(4)})
     with pytest.raises(SurveyError):
         TwoPhaseDesign(df, **kw, fpc=(["pi1", "one"], None), pps="sampford")
+
+
+@pytest.mark.parametrize("pps", ["brewer", "overton", "hartley-rao", "joint"])
+def test_phase2_taking_everything_is_the_single_phase_pps_design(pps):
+    """With every phase-1 unit in phase 2 (π₂ = 1) the two-phase variance is the phase-1
+    design's: SurveyDesign(ids=[EA, household], fpc=[π, 1], pps=...) (R's multi-stage
+    ``pps="brewer"`` and its later-stage terms), for every phase-1 form."""
+    pop, _per_stratum, joint = _tiny()
+    eas = ["0101", "0103", "0104", "0202", "0203"]  # some EAs, sampled as by a πps design
+    df = pop[pop["EA"].isin(eas)].assign(ALL=True, STR2=lambda d: d["HH"])
+    df["YD"] = np.where(df["REG"] == "a", df["Y"], 0.0)
+    pij = {s: J.loc[[e for e in eas if e in J.index], [e for e in eas if e in J.index]]
+           for s, J in joint.items()}
+    arg = pij if pps == "joint" else pps
+    two = TwoPhaseDesign(df, ids=(["EA", "HH"], "HH"), strata=("STR", "STR2"),
+                         fpc=(["PI1", "ONE"], None), subset="ALL", pps=arg, lonely_psu="adjust")
+    if pps == "joint":
+        first = df.drop_duplicates("EA")["EA"].to_numpy()
+        full = np.outer(df.drop_duplicates("EA")["PI1"], df.drop_duplicates("EA")["PI1"])
+        for J in pij.values():
+            at = [list(first).index(e) for e in J.index]
+            full[np.ix_(at, at)] = J.to_numpy()
+        arg = full
+    one = SurveyDesign(df, ids=["EA", "HH"], strata="STR", fpc=["PI1", "ONE"], pps=arg,
+                       lonely_psu="adjust")
+    a, b = two.total(["Y", "YD"], by="CLASS"), one.total(["Y", "YD"], by="CLASS")
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-12)
+    ok = b["se"].notna().to_numpy()
+    np.testing.assert_allclose(a["se"].to_numpy()[ok], b["se"].to_numpy()[ok], rtol=1e-10)
+    np.testing.assert_allclose(two.mean("Y")["se"], one.mean("Y")["se"], rtol=1e-10)
