@@ -966,6 +966,7 @@ def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: An
 
     spec = with_columns(spec, columns, interview_columns)
     with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
+        census = census if census is not None else load_census(spec)  # weights and EA frame
         iv, wt = weight_interviews(spec, households, persons, census=census,
                                    emigrants=emigrants)
         table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
