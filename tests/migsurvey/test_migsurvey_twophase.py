@@ -283,3 +283,18 @@ def test_brewer_selection_is_estimated_with_brewers_approximation(small_run):
     assert t.metadata["design"] == "two-phase" and "Brewer" in t.metadata["phase1_variance"]
     np.testing.assert_array_equal(run.indicators["estimate"].to_numpy(), one["estimate"].to_numpy())
     assert np.isfinite(run.indicators["se"]).all()
+
+
+def test_selection_frame_is_built_only_when_joint_probabilities_are_needed(small_run):
+    import copy
+
+    from migsurvey.pipeline import selection_frame
+
+    spec = small_run.spec
+    frame = selection_frame(small_run.census, spec)
+    pd.testing.assert_frame_equal(frame, small_run.frame)
+    for method in ("srs", "pps_systematic", "brewer"):
+        s = copy.deepcopy(spec)
+        s["selection"]["psu"]["method"] = method
+        assert selection_frame(small_run.census, s) is None
+    assert selection_frame(None, spec) is None
