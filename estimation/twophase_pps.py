@@ -1,7 +1,7 @@
 """Phase 1 of a two-phase design drawn with unequal probabilities without replacement (πps).
 
 The double-expansion total ``t̂ = Σ_{s₂} y_k/(π₁ₖ π₂ₖ)`` has the unbiased variance estimator
-(Särndal, Swensson & Wretman 1992, result 9.3.1, eq. 9.3.7)
+(Särndal, Swensson & Wretman 1992, result 9.3.1)
 
 .. math::
 
