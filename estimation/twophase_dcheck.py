@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 
 def _compact(key: np.ndarray) -> np.ndarray:
@@ -182,7 +183,8 @@ class Hierarchy:
         for j in range(k):
             X[:, j] = np.bincount(key, weights=x[:, j], minlength=C * n_domains)
         X = X.reshape(C, n_domains * k)
-        Y = self.first @ X
+        # the excess lies within phase-1 strata: sparse when there are many units
+        Y = (sp.csr_matrix(self.first) @ X) if C > 500 else self.first @ X
         return np.einsum("cda,cdb->dab", X.reshape(C, n_domains, k), Y.reshape(C, n_domains, k))
 
     def entries(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
