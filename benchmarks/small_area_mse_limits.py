@@ -28,6 +28,7 @@ drawn here with a vectorised version of its ``draw``. All figures are on the sam
 5. ``information_bound`` — for a locally unbiased MSE estimator of district i the Cramér–Rao
    inequality gives ``sd ≥ |∂MSE_i/∂σ²_u| / √I(σ²_u) = (1 − γ_i)²/√I``; reported as a multiple
    of the MSE ``g1_i``.
+   The pooled design effect's mean and CV over the samples show how uncertain that ``ψ_i`` is.
 6. ``conditional_estimator`` — the design-unbiased estimator of a district's conditional MSE
    ``(1 − γ̂_i)²(y_i − x_i'β̂)² + (2γ̂_i − 1)ψ_i`` (Rivest & Belmonte 2000; Datta, Kubokawa,
    Molina & Rao 2011): its two measures and how often it is negative.
@@ -282,6 +283,10 @@ def run(reps, boot, pre, n_h, seed, aux_noise):
                 "share_negative": round(float(np.mean(cond[:, s] < 0)), 3)}
         res4[vname] = row
     out["variance_functions"] = res4
+    deffs = np.array([pooled_design_effect(p, v, n, (p > 0) & (p < 1) & (v > 0))
+                      for p, v, n in samples])
+    out["pooled_design_effect_over_samples"] = {"mean": float(deffs.mean()),
+                                                "cv": float(deffs.std() / deffs.mean())}
 
     # 5. information bound at the population values
     _, info = score_information(np.zeros((m, 1)), X[s], psi_exact, np.array([A0]), "REML")
