@@ -203,6 +203,55 @@ def census_targets(census: Any, margins: list) -> dict:
     return out
 
 
+def _matched_targets(pw: Any, census: Any, margins: list, i: int, name: str) -> dict:
+    """The census targets of a step, after a check that the interviews code each margin
+    variable as the census does."""
+    targets = census_targets(census, margins)
+    check_margin_coding(pw.data, targets, f"weighting[{i}].{name}.margins")
+    return targets
+
+
+def _code_form(value: Any) -> str:
+    """A code without the form of writing: ``"01"``, ``1`` and ``1.0`` are all ``"1"``."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def check_margin_coding(persons: pd.DataFrame, targets: dict, argument: str) -> None:
+    """Refuse a calibration margin whose codes differ between census and interviews only in
+    how they are written (``"01"`` in the census, ``1`` in the interviews).
+
+    Such a margin would otherwise meet no sample level at all, and the message would be about
+    empty cells; the cause is the coding of the files.
+    """
+    for key, counts in targets.items():
+        names = key if isinstance(key, tuple) else (key,)
+        for j, col in enumerate(names):
+            if col not in persons.columns:
+                continue
+            census_codes = {(lv[j] if isinstance(key, tuple) else lv) for lv in counts}
+            sample = {v.item() if isinstance(v, np.generic) else v
+                      for v in pd.unique(persons[col].dropna())}
+            stray = sample - census_codes
+            if not stray:
+                continue
+            forms = {_code_form(c): c for c in census_codes}
+            same = sorted((c for c in stray if _code_form(c) in forms), key=str)
+            if same:
+                pairs = ", ".join(f"{c!r} ↔ census {forms[_code_form(c)]!r}" for c in same[:6])
+                raise SurveyError(
+                    f"coding mismatch between the census and the interviews: {col}",
+                    argument=argument, expected=f"the census codes of {col} in the interviews",
+                    found=f"codes written differently: {pairs}",
+                    hint="write the codes the same way in both files (the census keeps leading "
+                         "zeros, e.g. 01), or recode the interviews with interviews.columns: "
+                         f"{{{col}: {{column: ..., codes: {{...}}}}}}")
+
+
 def _warn_uncounted(census: Any, targets: dict) -> None:
     """Warn when census persons with an unknown value of a margin are in none of its cells:
     the weights are then calibrated to the persons whose value is known (unknown is not a
@@ -334,7 +383,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
 def _person_step(pw: Any, name: str, opt: dict, i: int, census: Any, integrated: bool):
     """One person-level step of the chain: (new Weights, description, integrated)."""
     if name == "rake":
-        pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
+        pw = pw.rake(_matched_targets(pw, census, opt["margins"], i, name), tol=opt["tol"],
                      max_iter=opt["max_iter"])
         desc = "raking to census counts of " + _margins_text(opt["margins"])
     elif name == "calibrate":
@@ -348,7 +397,7 @@ def _person_step(pw: Any, name: str, opt: dict, i: int, census: Any, integrated:
                                   expected="household", found=repr(opt["cluster"]))
             kw["cluster"] = HH_KEY
             integrated = True
-        pw = pw.calibrate(census_targets(census, opt["margins"]), **kw)
+        pw = pw.calibrate(_matched_targets(pw, census, opt["margins"], i, name), **kw)
         desc = (f"{opt['method']} calibration to census counts of "
                 + _margins_text(opt["margins"])
                 + ("; one weight per household (integrated)" if integrated else ""))
@@ -485,14 +534,20 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                      f"{code} from estimation.indicators{extra}"
                      + (f"; without {', '.join(also)} some values would stay unknown"
                         if also else ""))
-        unknown = int(pd.isna(data[col]).sum())
+        missing = pd.isna(data[col]).to_numpy()
+        unknown = int(missing.sum())
         if unknown:
+            units = f"{unknown:,} {unit}s"
+            if HH_KEY in data.columns and data[HH_KEY].duplicated().any():
+                homes = data.loc[missing, HH_KEY].nunique()
+                units = (f"{unknown:,} record{'s' if unknown > 1 else ''} of "
+                         f"{homes:,} household{'s' if homes > 1 else ''}")
             plural = len(absent) > 1
             because = (f"the question{'s' if plural else ''} {', '.join(absent)} "
                        f"{'are' if plural else 'is'} not in the interviews" if absent
                        else "answers are missing, 'dk' or 'XXX'")
             raise SurveyError(
-                f"{code} cannot be estimated: {col} is unknown for {unknown:,} {unit}s because "
+                f"{code} cannot be estimated: {col} is unknown for {units} because "
                 f"{because}", argument="estimation.indicators",
                 expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
                 hint=(f"ask {absent[0]} (and map it with columns:), or remove {code} from "

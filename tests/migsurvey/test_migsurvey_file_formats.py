@@ -110,3 +110,96 @@ def test_read_table_csv_keeps_code_text(tmp_path):
     assert t["REGION"].tolist() == ["01", "12"]
     assert t["AGE"].tolist() == [30, 41]
     assert t["HH"].tolist() == ["7", "8"]
+
+
+ROUTE = """\
+country: KEN
+reference_year: 2025
+columns:
+  ea_id: EA_CODE
+  household_id: HH_NO
+  region: REGION
+  sex: {column: SEX, codes: {1: M, 2: F}}
+  age: AGE
+  country_birth: COB
+  disposition: DISP
+frame: {census: CENSUS}
+strata: {by: [region], cuts: [0.1], labels: [low, high]}
+sample: {psus: 24}
+selection:
+  household: {screening: migrant_household, take: {migrant: 8, other: 4}}
+interviews: {households: HOUSEHOLDS, persons: persons.csv, usual_residents: true}
+weighting:
+  - eligibility: {cells: [screen]}
+  - nonresponse: {cells: [screen]}
+  - calibrate: {margins: [[region, sex]], method: linear}
+estimation: {indicators: [MI1.1], by: [[], [region]]}
+"""
+
+
+@pytest.fixture(scope="module")
+def route(tmp_path_factory, files):
+    """A Parquet census with codes 01–04 → ``migsurvey select`` writes its CSV → fieldwork."""
+    from migsurvey_office import fieldwork
+
+    d = tmp_path_factory.mktemp("route")
+    src, census = files
+    spec = d / "select.yaml"
+    spec.write_text(ROUTE.replace("CENSUS", str(src / "census.parquet"))
+                    .replace("HOUSEHOLDS", "households.csv"), encoding="utf-8")
+    assert main(["select", "--spec", str(spec), "--out", str(d / "selected.csv"), "-q"]) == 0
+    selected = pd.read_csv(d / "selected.csv", dtype=str)
+    assert set(selected["REGION"]) <= {"01", "02", "03", "04"}
+    selected["HH_NO"] = selected["HH_NO"].astype(int)
+    households, persons = fieldwork(selected, census.assign(COB=census["COB"].where(
+        census["COB"].str.strip() != "", "KEN")), seed=4)
+    households.to_csv(d / "households.csv", index=False)
+    persons.to_csv(d / "persons.csv", index=False)
+    households.assign(REGION=households["REGION"].str.lstrip("0")).to_csv(
+        d / "households_unpadded.csv", index=False)
+    persons.assign(HH_NO=persons["HH_NO"].map(lambda h: f"{int(h):03d}")).to_csv(
+        d / "persons_padded.csv", index=False)
+    return d, src
+
+
+def _estimate(route, households: str, capsys):
+    d, src = route
+    spec = d / f"{households}.yaml"
+    spec.write_text(ROUTE.replace("CENSUS", str(src / "census.parquet"))
+                    .replace("HOUSEHOLDS", households), encoding="utf-8")
+    code = main(["estimate", "--spec", str(spec), "--out", str(d / f"{households}.out.csv"),
+                 "-q"])
+    return code, capsys.readouterr().err
+
+
+def test_select_writes_codes_that_weighting_reads_back(route, capsys):
+    code, err = _estimate(route, "households.csv", capsys)
+    assert code == 0, err
+    out = pd.read_csv(route[0] / "households.csv.out.csv", dtype={"region": str})
+    assert set(out["region"]) == {"_T", "01", "02", "03", "04"}
+
+
+def test_codes_written_differently_are_named_a_coding_mismatch(route, capsys):
+    code, err = _estimate(route, "households_unpadded.csv", capsys)
+    assert code != 0
+    assert "coding mismatch between the census and the interviews: region" in err
+    assert "'01'" in err and "weighting[2].calibrate" in err
+
+
+def test_household_numbers_written_differently_are_named_first(route, capsys):
+    """Persons numbered 003 against households numbered 3: the message names the identifiers
+    (not "completed households without persons", whose hint would drop every interview) and
+    the specification key the persons file came from."""
+    d, src = route
+    spec = d / "padded.yaml"
+    spec.write_text(ROUTE.replace("CENSUS", str(src / "census.parquet"))
+                    .replace("HOUSEHOLDS", "households.csv")
+                    .replace("persons: persons.csv", "persons: persons_padded.csv"),
+                    encoding="utf-8")
+    code = main(["weight", "--spec", str(spec), "--out", str(d / "w.csv"), "-q"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "persons of households that are not in the households file" in err
+    assert "write the identifiers EA_CODE/HH_NO differently" in err and "persons ↔ households" in err
+    assert "interviews.persons" in err and "--persons" not in err
+    assert "empty_completes" not in err
