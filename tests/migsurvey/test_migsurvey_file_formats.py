@@ -247,3 +247,32 @@ def test_csv_na_is_a_code_in_text_and_missing_in_numbers(tmp_path):
     assert t["PROV"].tolist() == ["NA", "RM"]
     assert t["AGE"].tolist()[0] == 30 and np.isnan(t["AGE"].tolist()[1])
     assert np.isnan(t["W"].tolist()[1])
+
+
+def test_ea_codes_without_their_zeros_are_a_coding_mismatch(tmp_path, files):
+    """EAs selected by Sampford are found in the frame by their codes: interview files whose
+    codes lost their zeros (0012 → 12) are refused, not estimated with another design."""
+    from migsurvey_office import fieldwork
+
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import load_spec
+    from surveycore import SurveyError
+
+    src, census = files
+    text = (ROUTE.replace("CENSUS", str(src / "census.parquet"))
+            .replace("HOUSEHOLDS", "households.csv")
+            .replace("  household: {screening",
+                     "  psu: {method: sampford, size: households}\n  household: {screening"))
+    spec_path = tmp_path / "s.yaml"
+    spec_path.write_text(text, encoding="utf-8")
+    assert main(["select", "--spec", str(spec_path), "--out", str(tmp_path / "sel.csv"),
+                 "-q"]) == 0
+    sel = pd.read_csv(tmp_path / "sel.csv", dtype=str)
+    sel["HH_NO"] = sel["HH_NO"].astype(int)
+    hh, pp = fieldwork(sel, census.assign(COB=census["COB"].where(
+        census["COB"].str.strip() != "", "KEN")), seed=4)
+    hh.assign(EA_CODE=hh["EA_CODE"].astype(int)).to_csv(tmp_path / "h.csv", index=False)
+    pp.assign(EA_CODE=pp["EA_CODE"].astype(int)).to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(SurveyError, match="coding mismatch between the census and the "
+                                          "interviews: EA codes"):
+        estimate_interviews(load_spec(spec_path), tmp_path / "h.csv", tmp_path / "p.csv")
