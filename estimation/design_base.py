@@ -185,10 +185,15 @@ class BaseDesign:
         check_by_complete(self._data, by, active, na_rm)
         domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
         if domain is None:
-            domain = np.where(usable, 0, -1).astype(np.int64)
             counts = np.array([np.count_nonzero(usable)])
+            if counts[0] == len(usable):
+                domain = np.zeros(len(usable), dtype=np.int64)
+            else:
+                domain = np.where(usable, np.int64(0), np.int64(-1))
         else:
-            counts = Groups(domain, len(labels)).sizes
+            counts = self._domain_index().sizes(domain, len(labels))
+        domain = domain.view()
+        domain.flags.writeable = False  # shared by the estimate's steps (and their caches)
         values = columns.values
         if columns.missing.any():  # missing entries enter as zero (their rows are in no domain)
             values = np.where(np.isnan(values), 0.0, values)
@@ -264,7 +269,10 @@ class BaseDesign:
         """Means (``per_unit``: denominator one per row) or totals of the analysis columns."""
         a = self.analysis(self.columns(variables), by, na_rm=na_rm)
         values = a.values
-        problem = RatioProblem(values, np.ones_like(values) if per_unit else None, a.domain, a.n_domains)
+        # one domain holding every row: no domain codes to carry (RatioProblem's domain=None)
+        domain = None if a.n_domains == 1 and a.counts[0] == self.n else a.domain
+        problem = RatioProblem(values, np.ones_like(values) if per_unit else None, domain, a.n_domains,
+                               per_unit=per_unit)
         return self._solve(problem, a, a.variables, a.levels, deff=deff, level=level, df=df, covariance=covariance)
 
     # -- estimators ----------------------------------------------------------------------------

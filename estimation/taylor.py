@@ -285,6 +285,7 @@ class TaylorVariance:
         self.yates_grundy = yates_grundy
         self._forms = self._stage_forms()
         self._u_cache: dict[str, object] = {}
+        self._pair_cache: dict[int, tuple] = {}
 
     def _stage_forms(self) -> list[_StageForm]:
         """One quadratic form per contributing stage.
@@ -357,12 +358,28 @@ class TaylorVariance:
     def _dcheck_colsum(self) -> np.ndarray:
         return np.asarray(self.dcheck.sum(axis=0)).ravel()
 
+    def pairs(self, stage: Stage, domain: np.ndarray | None, n_domains: int) -> _Pairs:
+        """The (cluster, domain) pairs of ``stage`` present among the rows of a domain.
+
+        Kept for the latest read-only domain codes of each stage, so that the variance and
+        the degrees of freedom of one estimate (and later estimates on the same ``by`` cells)
+        group the rows once.
+        """
+        if domain is None or domain.flags.writeable:
+            return _Pairs.build(stage.clusters, domain, n_domains)
+        hit = self._pair_cache.get(id(stage))
+        if hit is not None and hit[0] is domain and hit[1] == n_domains:
+            return hit[2]
+        pairs = _Pairs.build(stage.clusters, domain, n_domains)
+        self._pair_cache[id(stage)] = (domain, n_domains, pairs)
+        return pairs
+
     def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: list | None = None):
         """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pair totals."""
         k = x.shape[1]
         total = np.zeros((n_domains, k, k))
         if self.dcheck is not None:
-            pairs = _Pairs.build(self.stages[0].clusters, domain, n_domains)
+            pairs = self.pairs(self.stages[0], domain, n_domains)
             tot = pairs.totals(x)
             tx = pairs.as_matrix(tot)
             y = _dense(tx.T @ self.dcheck).T  # Δ̌ T (C × D·k); Δ̌ is symmetric
@@ -376,7 +393,7 @@ class TaylorVariance:
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
         for form in self._forms:
-            pairs = _Pairs.build(form.clusters, domain, n_domains)
+            pairs = self.pairs(form.stage, domain, n_domains)
             tot = pairs.totals(x)
             total += form.domain_diagonal(pairs, tot, domain_lonely)
             if keep is not None:
@@ -515,24 +532,6 @@ class TaylorEngine(LinearisedSolvers):
         return self.variance.covariance(x, domain, n_domains)
 
 
-
-def _domain_rows(domain: np.ndarray | None, weights: np.ndarray, n_domains: int = 0) -> tuple[Groups | None, np.ndarray]:
-    """Domain grouping of the rows (None for one domain) and the weights zeroed outside every domain."""
-    if domain is None:
-        return None, weights
-    return Groups(domain) if n_domains != 1 else None, np.where(domain >= 0, weights, 0.0)
-
-
-def domain_totals(values: np.ndarray, weights: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-    """Weighted totals ``Σ w_i v_ij`` per domain: shape (n_domains, k); rows with domain -1 excluded."""
-    if domain is not None and n_domains == 1:  # one domain: a product with the weights inside it
-        return (np.where(domain >= 0, weights, 0.0) @ values)[None, :]
-    groups, wi = _domain_rows(domain, weights)
-    if groups is None:
-        return (wi @ values)[None, :]
-    return Groups(groups.codes, n_domains).sum(values * wi[:, None])
-
-
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Estimates and weighted linearised scores of a :class:`RatioProblem`.
 
@@ -542,20 +541,39 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     """
     a = problem.numerator
     D = problem.n_domains
-    _, wi = _domain_rows(problem.domain, weights, D)
-    if D == 1:  # one domain: totals are products with the weights inside it
-        A = (wi @ a)[None, :]
-    else:
-        A = domain_totals(a, weights, problem.domain, D)
-    if problem.denominator is None:
-        return A, a * wi[:, None]
     b = problem.denominator
-    B = (wi @ b)[None, :] if D == 1 else domain_totals(b, weights, problem.domain, D)
+    if D == 1:  # one domain: totals are products with the weights inside it
+        wi = weights if problem.domain is None else np.where(problem.domain >= 0, weights, 0.0)
+        A = (wi @ a)[None, :]
+        if b is None:
+            return A, a * wi[:, None]
+        B = (wi @ b)[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = A / B
+            scores = a - theta[0] * b  # broadcast instead of gathering per row
+            scores *= wi[:, None] / B[0]
+        return theta, scores
+    domain = problem.domain
+    inside = domain >= 0
+    everywhere = bool(inside.all())
+    wi = weights if everywhere else np.where(inside, weights, 0.0)
+    groups = Groups(domain, D)
+    weighted = a * wi[:, None]
+    A = groups.sum(weighted)
+    if b is None:
+        return A, weighted
+    d = domain if everywhere else np.maximum(domain, 0)
+    if problem.per_unit:  # b = 1: B is the domains' weight total, no products with b
+        B = groups.sum(wi)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = A / B
+            scale = wi / B[:, 0][d]
+            scores = a - theta[d]
+            scores *= scale[:, None]
+        return theta, scores
+    B = groups.sum(b * wi[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
-        if D == 1:  # one domain: broadcast instead of gathering per row
-            scores = (a - theta[0] * b) * (wi[:, None] / B[0])
-        else:
-            d = np.maximum(problem.domain, 0)
-            scores = (a - theta[d] * b) * (wi[:, None] / B[d])
+        scores = a - theta[d] * b
+        scores *= wi[:, None] / B[d]
     return theta, scores

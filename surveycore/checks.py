@@ -339,6 +339,9 @@ def check_by_complete(data: pd.DataFrame, by: Any, active: np.ndarray, na_rm: bo
         return
     check_columns(data, names, "by")
     check_frame(data, "by", names)
+    names = [c for c in names if not (isinstance(data[c].dtype, np.dtype) and data[c].dtype.kind in "iub")]
+    if not names:  # numpy integers and booleans cannot be missing
+        return
     miss = data[names].isna().any(axis=1).to_numpy() & np.asarray(active, dtype=bool)
     if miss.any():
         cols = [c for c in names if (data[c].isna().to_numpy() & active).any()]

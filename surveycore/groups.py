@@ -182,14 +182,33 @@ class Groups:
         return None if inside.all() else inside
 
     @cached_property
+    def run_starts(self) -> np.ndarray | None:
+        """First row of each group when the rows are sorted by group and every group holds
+        rows (then a group is a run of consecutive rows, e.g. clusters of a file sorted by
+        cluster); None otherwise. Found in one comparison of neighbouring codes."""
+        c, G = self.codes, self.n_groups
+        if G == 0 or c.size == 0 or c[0] != 0 or c[-1] != G - 1:
+            return None
+        starts = np.flatnonzero(c[1:] != c[:-1]) + 1
+        if starts.size != G - 1 or not (c[starts] == np.arange(1, G)).all():
+            return None
+        out = np.concatenate([[0], starts])
+        out.flags.writeable = False
+        return out
+
+    @cached_property
     def sizes(self) -> np.ndarray:
         """Number of rows in each group (G,)."""
+        if self.run_starts is not None:
+            return np.diff(self.run_starts, append=self.n)
         codes = self.codes if self._inside is None else self.codes[self._inside]
         return np.bincount(codes, minlength=self.n_groups)
 
     @cached_property
     def first_row(self) -> np.ndarray:
         """Index of the first row of each group (G,); ``-1`` for an empty group."""
+        if self.run_starts is not None:
+            return self.run_starts
         out = np.full(self.n_groups, -1, dtype=np.int64)
         rows = np.arange(self.n - 1, -1, -1)
         codes = self.codes[::-1]
@@ -220,6 +239,8 @@ class Groups:
         if values.ndim == 2 and not values.flags.c_contiguous:
             values = np.ascontiguousarray(values)
         values = np.asarray(values, dtype=float)
+        if self.run_starts is not None and values.shape[0] == self.n:  # runs: sums of consecutive rows
+            return np.add.reduceat(values, self.run_starts, axis=0)
         if values.ndim == 1:
             codes, v = self._rows(values)
             return np.bincount(codes, weights=v, minlength=self.n_groups)
@@ -242,6 +263,20 @@ class Groups:
         n = self.sizes.astype(float)
         n = n if np.ndim(s) == 1 else n[:, None]
         return np.divide(s, n, out=np.zeros_like(s), where=n > 0)
+
+    def varies(self, values: np.ndarray) -> bool:
+        """Whether ``values`` (n,) differ between rows of one group (every row in a group).
+
+        When the groups are runs of rows (:attr:`run_starts`), ``values`` may change only
+        where a run starts: one comparison of neighbouring values, no gather.
+        """
+        starts = self.run_starts
+        if starts is not None:
+            change = np.flatnonzero(values[1:] != values[:-1]) + 1
+            at = np.minimum(np.searchsorted(starts, change), starts.size - 1)
+            return bool((starts[at] != change).any())
+        first = values[self.first_row]
+        return bool((first[self.codes] != values).any())
 
     def any(self, mask: np.ndarray) -> np.ndarray:
         """Whether each group holds at least one row where ``mask`` is true (G,) bool."""
