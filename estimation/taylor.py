@@ -166,6 +166,10 @@ class _StageForm:
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
         stratum = self.stage.stratum[cl]
+        if domain_lonely is None:
+            if self.stage.n_strata * D <= max(4 * len(cl), 1 << 16):
+                return self._dense_domain_diagonal(pairs, totals, stratum)
+            return self._sparse_domain_diagonal(pairs, totals)
         # only the (stratum, domain) cells that hold a pair: absent cells contribute zero
         key, h, d = Groups.pairs(stratum, self.stage.n_strata, pairs.domain, D)
         cells = h * D + d
@@ -193,6 +197,68 @@ class _StageForm:
             single_full[cells] = single
             return self._domain_average(full, present, single_full, D).reshape(H, D, k, k).sum(axis=0)
         return Groups(d, D).sum(A.reshape(-1, k * k)).reshape(D, k, k)
+
+    def _dense_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+        """:meth:`domain_diagonal` with the (stratum, domain) sums laid out as dense (H, D) arrays.
+
+        ``V(x_d) = Σ_c w_c X_cd X_cdᵀ − Σ_h γ_h (B_hd m_hdᵀ + m_hd B_hdᵀ − S_h m_hd m_hdᵀ)``
+        with ``B_hd = Σ_{c∈h} s_c X_cd``, ``m_hd = Σ_{c∈h} X_cd / n_h`` and ``S_h = Σ_{c∈h} s_c``
+        (absent pairs are zero): the first term is summed over pairs by domain, the stratum
+        terms over a (stratum × domain) layout small enough to hold densely — no grouping of
+        the pairs by (stratum, domain) cell.
+        """
+        D, k = pairs.n_domains, totals.shape[1]
+        H = self.stage.n_strata
+        cell = Groups(stratum * D + pairs.domain, H * D)
+        inv_n = self._inverse_n()
+        if k == 1:
+            t = totals[:, 0]
+            B = cell.sum(t * self.scale[pairs.cluster]).reshape(H, D)
+            S = cell.sum(t).reshape(H, D)
+            cross = (self.gamma * inv_n) @ (B * S)
+            square = (self.gamma * self.s_sum * inv_n**2) @ (S * S)
+            return (self._pair_squares(pairs, totals)[:, 0, 0] - 2 * cross + square).reshape(D, 1, 1)
+        B = cell.sum(totals * self.scale[pairs.cluster][:, None]).reshape(H, D, k)
+        m = cell.sum(totals).reshape(H, D, k) * inv_n[:, None, None]
+        cross = np.einsum("h,hdi,hdj->dij", self.gamma, B, m)
+        square = np.einsum("h,hdi,hdj->dij", self.gamma * self.s_sum, m, m)
+        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+
+    def _sparse_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
+        """:meth:`domain_diagonal` with the (stratum, domain) sums as sparse products.
+
+        The same formula as :meth:`_dense_domain_diagonal`, for (stratum × domain) layouts
+        too large to hold densely (e.g. later stages, whose strata are the earlier clusters):
+        ``S = I_h T`` and ``B = I_h diag(s) T`` with ``T`` the sparse (cluster × D·k) pair
+        totals and ``I_h`` the (stratum × cluster) indicator; only the cells present are formed.
+        """
+        D, k = pairs.n_domains, totals.shape[1]
+        tm = pairs.as_matrix(totals)
+        S = (self.strata.indicator @ tm).tocsr()
+        B = (self.strata.weighted_indicator(self.scale) @ tm).tocsr()
+        inv_n = self._inverse_n()
+        c1, c2 = self.gamma * inv_n, self.gamma * self.s_sum * inv_n**2
+        out = self._pair_squares(pairs, totals)
+        for i in range(k):
+            for j in range(k):
+                Bi, Si, Sj = (B, S, S) if k == 1 else (B[:, i::k], S[:, i::k], S[:, j::k])
+                Bj = B if k == 1 else B[:, j::k]
+                cross = np.asarray(Bi.multiply(Sj).T @ c1).ravel() + np.asarray(Si.multiply(Bj).T @ c1).ravel()
+                out[:, i, j] -= cross - np.asarray(Si.multiply(Sj).T @ c2).ravel()
+        return out
+
+    def _inverse_n(self) -> np.ndarray:
+        n_h = self.stage.n_sampled.astype(float)
+        return np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
+
+    def _pair_squares(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
+        """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain."""
+        D, k = pairs.n_domains, totals.shape[1]
+        by_domain = Groups(pairs.domain, D)
+        wt = totals * self.weight[pairs.cluster][:, None]
+        if k == 1:
+            return by_domain.sum(wt[:, 0] * totals[:, 0]).reshape(D, 1, 1)
+        return by_domain.sum((wt[:, :, None] * totals[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
 
     def _domain_average(self, A: np.ndarray, present: np.ndarray, single: np.ndarray, D: int) -> np.ndarray:
         """R's ``"average"`` within each domain: strata kept are scaled by present / kept per parent."""
