@@ -247,6 +247,30 @@ class _StageForm:
                 out[:, i, j] -= cross - np.asarray(Si.multiply(Sj).T @ c2).ravel()
         return out
 
+    def nested_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, cells: _Pairs, cell_totals: np.ndarray,
+                               x: np.ndarray) -> np.ndarray:
+        """:meth:`domain_diagonal` for a stage whose strata are the previous stage's clusters.
+
+        The (stratum, domain) cells are then the previous stage's (cluster, domain) pairs
+        ``cells``, whose totals ``S`` (``cell_totals``) are already known; ``B_hd`` is the
+        cells' sum of ``s_c x_i`` over their rows. Same formula as :meth:`_dense_domain_diagonal`.
+        """
+        D, k = pairs.n_domains, totals.shape[1]
+        inv_n = self._inverse_n()
+        h = cells.cluster  # the stratum of each cell
+        B = cells.totals(x * self.scale[self.stage.cluster][:, None])
+        S = cell_totals
+        c1 = (self.gamma * inv_n)[h]
+        c2 = (self.gamma * self.s_sum * inv_n**2)[h]
+        by_domain = Groups(cells.domain, D)
+        if k == 1:
+            b, t = B[:, 0], S[:, 0]
+            corr = by_domain.sum(c1 * 2 * b * t - c2 * t * t)
+            return self._pair_squares(pairs, totals) - corr.reshape(D, 1, 1)
+        cross = by_domain.sum((c1[:, None, None] * B[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
+        square = by_domain.sum((c2[:, None, None] * S[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
+        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+
     def _inverse_n(self) -> np.ndarray:
         n_h = self.stage.n_sampled.astype(float)
         return np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
@@ -352,6 +376,11 @@ class TaylorVariance:
         self._forms = self._stage_forms()
         self._u_cache: dict[str, object] = {}
         self._pair_cache: dict[int, tuple] = {}
+        # stages whose strata are exactly the previous stage's clusters (no own strata)
+        self._strata_are_clusters = {
+            id(later): earlier for earlier, later in zip(stages, stages[1:])
+            if later.n_strata == earlier.n_clusters and (later.parent == np.arange(later.n_strata)).all()
+        }
 
     def _stage_forms(self) -> list[_StageForm]:
         """One quadratic form per contributing stage.
@@ -458,10 +487,19 @@ class TaylorVariance:
                 keep.append(tx)
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
+        known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
         for form in self._forms:
             pairs = self.pairs(form.stage, domain, n_domains)
             tot = pairs.totals(x)
-            total += form.domain_diagonal(pairs, tot, domain_lonely)
+            known[id(form.stage)] = tot
+            previous = self._strata_are_clusters.get(id(form.stage))
+            large = form.stage.n_strata * n_domains > max(4 * len(pairs.cluster), 1 << 16)
+            if domain is not None and domain_lonely is None and previous is not None and large:
+                cells = self.pairs(previous, domain, n_domains)
+                cell_tot = known[id(previous)] if id(previous) in known else cells.totals(x)
+                total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x)
+            else:
+                total += form.domain_diagonal(pairs, tot, domain_lonely)
             if keep is not None:
                 keep.append(pairs.as_matrix(tot))
         return total
