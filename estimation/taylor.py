@@ -232,7 +232,7 @@ class _StageForm:
         ``S = I_h T`` and ``B = I_h diag(s) T`` with ``T`` the sparse (cluster × D·k) pair
         totals and ``I_h`` the (stratum × cluster) indicator; only the cells present are formed.
         """
-        D, k = pairs.n_domains, totals.shape[1]
+        k = totals.shape[1]
         tm = pairs.as_matrix(totals)
         S = (self.strata.indicator @ tm).tocsr()
         B = (self.strata.weighted_indicator(self.scale) @ tm).tocsr()

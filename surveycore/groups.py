@@ -170,7 +170,8 @@ class Groups:
             full = np.full(first.size, -1, dtype=np.int64)
             full[rows] = codes
             codes = full
-        return cls(codes, uniq.size), uniq // n_second, uniq % n_second
+        pair_first, pair_second = np.divmod(uniq, n_second)
+        return cls(codes, uniq.size), pair_first, pair_second
 
     @property
     def n(self) -> int:
