@@ -192,8 +192,9 @@ class BaseDesign:
                 domain = np.where(usable, np.int64(0), np.int64(-1))
         else:
             counts = self._domain_index().sizes(domain, len(labels))
-        domain = domain.view()
-        domain.flags.writeable = False  # shared by the estimate's steps (and their caches)
+        if domain.flags.writeable:  # shared by the estimate's steps (and their caches)
+            domain = domain.view()
+            domain.flags.writeable = False
         values = columns.values
         if columns.missing.any():  # missing entries enter as zero (their rows are in no domain)
             values = np.where(np.isnan(values), 0.0, values)
