@@ -272,8 +272,8 @@ class BaseDesign:
         values = a.values
         # one domain holding every row: no domain codes to carry (RatioProblem's domain=None)
         domain = None if a.n_domains == 1 and a.counts[0] == self.n else a.domain
-        problem = RatioProblem(values, np.ones_like(values) if per_unit else None, domain, a.n_domains,
-                               per_unit=per_unit)
+        ones = np.broadcast_to(1.0, values.shape) if per_unit else None  # read-only, no memory
+        problem = RatioProblem(values, ones, domain, a.n_domains, per_unit=per_unit)
         return self._solve(problem, a, a.variables, a.levels, deff=deff, level=level, df=df, covariance=covariance)
 
     # -- estimators ----------------------------------------------------------------------------

@@ -651,6 +651,14 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
         A = (wi @ a)[None, :]
         if b is None:
             return A, a * wi[:, None]
+        if problem.per_unit:  # b = 1: B is the weight total, no product with b
+            B = np.full((1, a.shape[1]), wi.sum())
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta = A / B
+                scale = wi / B[0, 0]
+                scores = a - theta[0]
+                scores *= scale[:, None]
+            return theta, scores
         B = (wi @ b)[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = A / B

@@ -73,7 +73,8 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
             blocks.append(arr[:, None])
             variables.append(name)
             levels.append(None)
-    return Columns(np.column_stack(blocks), variables, levels, missing)
+    values = blocks[0] if len(blocks) == 1 else np.column_stack(blocks)  # one column: no copy
+    return Columns(values, variables, levels, missing)
 
 
 @dataclass(frozen=True)
