@@ -180,13 +180,13 @@ def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pp
     return popsize
 
 
-def _stratum_popsize(values: np.ndarray, st_codes: np.ndarray, rep_st: np.ndarray, n_sampled: np.ndarray,
+def _stratum_popsize(values: np.ndarray, strata: Groups, rep_st: np.ndarray, n_sampled: np.ndarray,
                      cl_stratum: np.ndarray, column: str) -> np.ndarray | None:
     """Population size of every cluster when ``values`` are constant within strata, checked
     on one value per stratum (``rep_st``: a row of each stratum; one pass over the rows); None
     when they vary or are refused, so that the row-level check reports the offending row."""
     per = values[rep_st]
-    if not (values == per[st_codes]).all():
+    if strata.varies(values):
         return None
     try:
         return _fpc_popsize(per, n_sampled, column, False)[cl_stratum]
@@ -287,7 +287,7 @@ def build_stages(
         if fpc:
             values = finite_numeric(data[fpc[s]], "fpc")
             if not pps:
-                popsize = _stratum_popsize(values, st_codes, rep_st, n_sampled, cl_stratum, fpc[s])
+                popsize = _stratum_popsize(values, _grouped(st_codes, n_st, grouped), rep_st, n_sampled, cl_stratum, fpc[s])
         if popsize is None:  # by row: PPS, or fpc to refuse (the message names a row)
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
             popsize = _scatter(cl_codes, popsize_rows, n_cl)
