@@ -131,6 +131,16 @@ class BaseDesign:
             )
         return self._with_weights(np.where(mask, self._w, 0.0))
 
+    def _positive(self) -> tuple[np.ndarray, bool]:
+        """Rows with positive weight and whether that is every row, computed once per weights."""
+        cached = self.__dict__.get("_positive_rows")
+        if cached is None or cached[0] is not self._w:
+            active = self._w > 0
+            active.flags.writeable = False
+            cached = (self._w, active, bool(active.all()))
+            self.__dict__["_positive_rows"] = cached
+        return cached[1], cached[2]
+
     # -- the estimator contract (EstimationDesign) ---------------------------------------------
     def engine(self) -> VarianceEngine:
         """The variance engine for this design's weights (Taylor or replicate)."""
@@ -171,7 +181,7 @@ class BaseDesign:
         further rows to treat as missing (e.g. a ratio's denominator).
         """
         miss = columns.missing if missing is None else (columns.missing | missing)
-        active = self._w > 0
+        active, _ = self._positive()
         bad = miss & active
         if bad.any() and not na_rm:
             raise SurveyError(

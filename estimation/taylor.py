@@ -544,7 +544,9 @@ class TaylorVariance:
         if x.ndim == 1:
             x = x[:, None]
         if domain is not None:
-            x = np.where((domain >= 0)[:, None], x, 0.0)
+            inside = domain >= 0
+            if not inside.all():
+                x = np.where(inside[:, None], x, 0.0)
             if n_domains == 1 and not self._domain_lonely():
                 domain = None
         if not self.residuals:

@@ -38,7 +38,18 @@ def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
 
 
 def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Sorted codes of integers through a presence table, or None when their range is too wide."""
+    """Sorted codes of integers through a presence table, or None when their range is too wide.
+
+    Values already in order whose every value between the first and the last is present
+    (e.g. cluster numbers 1 … C of a file sorted by cluster) are their own codes, found by
+    comparing neighbours.
+    """
+    if values.size > 1 and values[0] < values[-1]:
+        step = values[1:] != values[:-1]
+        if not (values[1:] < values[:-1]).any() and int(np.count_nonzero(step)) == int(values[-1] - values[0]):
+            lo = int(values[0])
+            codes = np.subtract(values, lo, dtype=np.int64)  # a new array, never the caller's
+            return codes, np.arange(lo, int(values[-1]) + 1).astype(values.dtype, copy=False)
     lo, hi = int(values.min()), int(values.max())
     span = hi - lo + 1
     if span > max(4 * values.size, 1 << 16):
