@@ -67,20 +67,25 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
 
 
-def _sorted_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_keys(key: np.ndarray, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The order that sorts non-negative ``key`` (stable) and the sorted keys.
 
     When the key and the row number fit together in 63 bits, both are packed in one integer
     and sorted by value (a vectorised sort, several times faster than an indirect one);
-    otherwise an indirect stable sort.
+    otherwise an indirect stable sort. ``reuse``: ``key`` is a temporary of the caller's
+    that may be overwritten (the packed keys are formed in it, saving two large arrays).
     """
     n = key.size
     shift = max(int(n - 1).bit_length(), 1)
     top = int(key.max()) if n else 0
     if top.bit_length() + shift <= 63:
-        packed = (key << shift) | np.arange(n, dtype=np.int64)
+        packed = key if reuse else key.copy()
+        packed <<= shift
+        packed |= np.arange(n, dtype=np.int64)
         packed.sort()
-        return packed & ((1 << shift) - 1), packed >> shift
+        order = packed & ((1 << shift) - 1)
+        packed >>= shift
+        return order, packed
     order = np.argsort(key, kind="stable")
     return order, key[order]
 
@@ -169,13 +174,18 @@ class Groups:
             rank[uniq] = np.arange(uniq.size)
             codes = rank[key]
         else:
-            order, key = _sorted_keys(a * np.int64(n_second) + b)
+            key = a * np.int64(n_second)
+            key += b
+            order, key = _sorted_keys(key, reuse=True)
             new = np.empty(key.size, dtype=bool)
             if key.size:
                 new[0] = True
                 np.not_equal(key[1:], key[:-1], out=new[1:])
+            rank = np.cumsum(new, dtype=np.int64)
+            rank -= 1
             codes = np.empty(key.size, dtype=np.int64)
-            codes[order] = np.cumsum(new) - 1
+            codes[order] = rank
+            del rank, order
             uniq = key[new]
         if rows is not None:
             full = np.full(first.size, -1, dtype=np.int64)

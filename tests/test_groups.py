@@ -105,3 +105,4 @@ def test_varies_within_groups_equals_nunique(sorted_rows):
     changed[np.flatnonzero(codes == codes[1000])[-1]] += 1  # one row of one group differs
     want = pd.Series(changed).groupby(codes).nunique().max() > 1
     assert g.varies(changed) == want
+
