@@ -48,7 +48,10 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         step = values[1:] != values[:-1]
         if not (values[1:] < values[:-1]).any() and int(np.count_nonzero(step)) == int(values[-1] - values[0]):
             lo = int(values[0])
-            codes = np.subtract(values, lo, dtype=np.int64)  # a new array, never the caller's
+            if lo == 0 and values.dtype == np.int64 and not values.flags.writeable:
+                codes = values  # already its codes, and nobody can change them (read-only)
+            else:
+                codes = np.subtract(values, lo, dtype=np.int64)  # a new array, never the caller's
             return codes, np.arange(lo, int(values[-1]) + 1).astype(values.dtype, copy=False)
     lo, hi = int(values.min()), int(values.max())
     span = hi - lo + 1
