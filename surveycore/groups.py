@@ -264,8 +264,7 @@ class Groups:
         if values.ndim == 2 and not values.flags.c_contiguous:
             values = np.ascontiguousarray(values)
         values = np.asarray(values, dtype=float)
-        narrow = values.ndim == 1 or values.shape[1] <= 4  # wider: the sparse product is faster
-        if narrow and self.run_starts is not None:  # runs: sums of consecutive rows
+        if self.run_starts is not None:  # runs: sums of consecutive rows
             return np.add.reduceat(values, self.run_starts, axis=0)
         if values.ndim == 1:
             codes, v = self._rows(values)
