@@ -110,7 +110,7 @@ def truth(derived: pd.DataFrame) -> pd.DataFrame:
 
 
 def estimates(persons: pd.DataFrame, weights, spec: dict,
-              selected: pd.DataFrame | None = None) -> pd.DataFrame:
+              selected: pd.DataFrame | None = None, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """MI 1.1 measures as ``indicator_table`` computes them in the pipeline: the person design
     of :func:`~migsurvey.pipeline.indicator_designs`, universe, total or mean, multiplier, and
     the published interval (log for counts, logit for shares, t on the domain's design df).
@@ -120,7 +120,7 @@ def estimates(persons: pd.DataFrame, weights, spec: dict,
     from estimation.indicators.table import bounded_interval
 
     est = spec["estimation"]
-    d = indicator_designs(persons, None, weights, spec, selected=selected)["person"][0]
+    d = indicator_designs(persons, None, weights, spec, selected=selected, frame=frame)["person"][0]
     out = []
     for m in mi11_measures():
         dm = d.subset(persons[m.universe].astype(bool).to_numpy()) if m.universe else d
@@ -153,7 +153,7 @@ def one(seed: int) -> pd.DataFrame | str:
         persons = s["persons"].loc[s["persons"]["ea_id"].isin(psus["ea_id"])]
         fw = run_fieldwork(selected, persons, response=spec["fieldwork"]["response"], seed=rng)
         wt = weight_sample(fw.households, fw.persons, s["census"], spec)
-        return estimates(wt.persons, wt.weights, spec, fw.households).assign(seed=seed)
+        return estimates(wt.persons, wt.weights, spec, fw.households, s["frame"]).assign(seed=seed)
     except SurveyError as exc:
         return f"seed {seed}: {exc.message}"
 

@@ -55,15 +55,23 @@ def _logit_variance(engine: Any, problem: RatioProblem, p: np.ndarray, var: np.n
         return var / (p * (1 - p)) ** 2
 
 
-def _likelihood_ci(y, w, p, var_logit, ddf, level):
-    """R's ``confint.svyglm(method="likelihood")`` for an intercept-only logistic model."""
-    m = len(y)
-    if m < 2 or not 0 < p < 1 or not np.isfinite(var_logit):
+def _likelihood_ci(y, w, p, var_logit, ddf, level, m=None):
+    """R's ``confint.svyglm(method="likelihood")`` for an intercept-only logistic model.
+
+    ``y`` and ``w`` are the domain's rows with positive weight; ``m`` is the number of rows
+    of the domain's design (R ``nrow``: every row for a subset of a calibrated design, whose
+    rows outside the domain have weight 0). As in R, the prior weights are the weights over
+    their mean on those ``m`` rows and the profile's F quantile has ``m - 1`` degrees of
+    freedom, while the dispersion (R ``svyvar`` of the Pearson residuals) counts the rows with
+    positive weight.
+    """
+    m = len(y) if m is None else int(m)
+    if m < 2 or len(y) < 2 or not 0 < p < 1 or not np.isfinite(var_logit):
         return np.nan, np.nan
-    wt = w / w.mean()
+    wt = w / (w.sum() / m)
     # R fits the intercept-only quasi-binomial GLM by IRLS: its last working weights give the
     # model-based variance, its estimate the centre of the profile
-    fit = irls(np.ones((m, 1)), y, wt, Family("quasibinomial"))
+    fit = irls(np.ones((len(y), 1)), y, wt, Family("quasibinomial"))
     beta = float(fit.coef[0])
     mu = float(fit.mu[0])
     se = np.sqrt(var_logit)
@@ -72,11 +80,14 @@ def _likelihood_ci(y, w, p, var_logit, ddf, level):
     q = (1 - level) / 2
     crit = stats.norm.ppf(q) if np.isinf(ddf) else stats.t.ppf(q, ddf)
     alpha = stats.norm.cdf(crit * np.sqrt(lam)) / 2
-    zmax = np.sqrt(stats.f.isf(alpha, 1, m - 1))
+    # R: sqrt(qf(alpha, 1, n - p, lower.tail = FALSE)); as |t_{n-p}| at alpha / 2, which stays
+    # finite where alpha is far below the F distribution's tail accuracy
+    zmax = stats.t.isf(alpha / 2, m - 1)
     # R's residuals.svyglm: Pearson residuals without the sampling weights
     resid = (y - mu) / np.sqrt(mu * (1 - mu))
     rbar = np.sum(w * resid) / w.sum()
-    dispersion = np.sum(w * (resid - rbar) ** 2 * m / (m - 1)) / w.sum()
+    n_pos = len(y)
+    dispersion = np.sum(w * (resid - rbar) ** 2 * n_pos / (n_pos - 1)) / w.sum()
 
     def deviance(b: float) -> float:
         mu = special.expit(b)
@@ -200,10 +211,12 @@ def proportion(
             lo = np.full((D, k), np.nan)
             hi = np.full((D, k), np.nan)
             w = design.weights
+            n_rows = design.domain_rows(domain, D)
             for d in range(D):  # one profile per domain and level
                 rows = (domain == d) & (w > 0)
                 for j in range(k):
-                    lo[d, j], hi[d, j] = _likelihood_ci(y[rows, j], w[rows], p[d, j], var_l[d, j], ddf[d], level)
+                    lo[d, j], hi[d, j] = _likelihood_ci(y[rows, j], w[rows], p[d, j], var_l[d, j],
+                                                        ddf[d], level, m=n_rows[d])
     out = tidy(
         labels,
         cols.variables,

@@ -147,7 +147,7 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             problem = RatioProblem(indicator, np.ones_like(indicator), domain, D)
             phat, cov = engine.solve_ratio(problem)
             se_p, notes = standard_errors(np.diagonal(cov, axis1=1, axis2=2), phat)
-            n_rows = np.bincount(domain[domain >= 0], minlength=D).astype(float)
+            n_rows = np.asarray(design.domain_rows(domain, D), dtype=float)
             lo_p, hi_p = _p_interval(interval_type, phat, se_p, c, 1 - level, n_rows,
                                      np.asarray(design.domain_degf(domain, D), dtype=float))
             lo = np.full_like(q, np.nan)

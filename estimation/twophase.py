@@ -16,6 +16,12 @@ Wretman 1992, ch. 9). Two variance estimators, as R:
   (:mod:`estimation.twophase_approx`) plus the phase-2 multistage variance given phase 1
   (Breslow & Chatterjee 1999; Lumley 2010, ch. 8).
 
+Phase 1 drawn with unequal probabilities without replacement (``pps=``: joint inclusion
+probabilities of the phase-1 PSUs, or Brewer's, Overton's or Hartley–Rao's approximation) uses
+the full method with the phase-1 ``Δ̌₁`` of the πps first stage
+(:mod:`estimation.twophase_pps`; Särndal, Swensson & Wretman 1992, result 9.3.1). R's
+``twophase`` has no such option.
+
 Phase-2 finite population corrections are computed from phase 1 (the number of phase-1 units of
 each phase-2 stratum) unless given. Calibration of phase 2 to phase-1 totals
 (:meth:`TwoPhaseDesign.calibrate`) is the two-phase regression estimator.
@@ -35,6 +41,7 @@ from estimation.structure import Stage, build_stages
 from estimation.taylor import LinearisedSolvers, TaylorVariance, lonely_strata, ratio_scores
 from estimation.twophase_approx import Phase1Approx
 from estimation.twophase_dcheck import Hierarchy, blockwise_product_quadratic
+from estimation.twophase_pps import PPS_OPTIONS, describe, phase1_matrix
 from surveycore.checks import as_name_list, check_columns, check_option, finite_numeric, to_pandas
 from surveycore.errors import SurveyError
 
@@ -271,6 +278,18 @@ class TwoPhaseDesign(BaseDesign):
         Strata with a single PSU (as :class:`~estimation.SurveyDesign`; ``method="approx"``).
     nest : bool
         Cluster ids restart within strata (both phases).
+    pps : {"brewer", "overton", "hartley-rao"}, :class:`~estimation.pps.HR`, matrix or mapping, optional
+        Phase-1 PSUs drawn with unequal probabilities without replacement; phase-1 ``fpc`` then
+        holds each stage's inclusion probabilities (as :class:`~estimation.SurveyDesign` with
+        ``pps=``). Give the joint inclusion probabilities ``π_IJ`` of the phase-1 PSUs — an
+        array over all of them in order of first appearance, a DataFrame whose index and
+        columns are the PSU ids, or a mapping of phase-1 stratum label to such a matrix for
+        that stratum (strata are independent) — for the unbiased Horvitz–Thompson phase-1
+        variance, or the name of an approximation. Needs ``method="full"``;
+        :attr:`phase1_variance` names the form used.
+    degf : {"phase2", "phase1"}
+        Design degrees of freedom of intervals and tests: phase 2's PSUs minus strata (R's
+        ``degf`` of a two-phase design) or phase 1's (see :meth:`degf`).
 
     Examples
     --------
@@ -298,8 +317,12 @@ class TwoPhaseDesign(BaseDesign):
         method: Method = "full",
         lonely_psu: str = "fail",
         nest: bool = False,
+        pps: Any = None,
+        degf: Literal["phase2", "phase1"] = "phase2",
     ) -> None:
         check_option(method, ["full", "approx"], "method")
+        check_option(degf, ["phase2", "phase1"], "degf")
+        self._degf_phase = degf
         check_option(lonely_psu, LONELY_OPTIONS, "lonely_psu")
         frame = to_pandas(data).copy()
         ids1, ids2 = (_ids(v) for v in _pair(ids, "ids"))
@@ -308,8 +331,21 @@ class TwoPhaseDesign(BaseDesign):
         fpc1, fpc2 = (as_name_list(v, "fpc") for v in _pair(fpc, "fpc"))
         sub = _subset_mask(frame, subset)
         rows = np.flatnonzero(sub)
-        stages1 = build_stages(frame, ids1, strata1, fpc1, nest, False)
+        is_pps = pps is not None
+        if is_pps:
+            self._check_pps(method, fpc1, pps)
+        stages1 = build_stages(frame, ids1, strata1, fpc1, nest, is_pps)
         allprob1 = _stage_probs(frame, probs1, stages1, fpc1, 1)
+        if is_pps and probs1:
+            from_fpc = np.column_stack([st.sampling_fraction()[st.cluster] for st in stages1])
+            if not np.allclose(allprob1, from_fpc, rtol=1e-9, atol=0.0):
+                raise SurveyError(
+                    "phase-1 probs and fpc disagree",
+                    argument="probs",
+                    expected="with pps=, the phase-1 probs equal the inclusion probabilities in fpc",
+                    found="different values",
+                    hint="give the inclusion probabilities once, in fpc",
+                )
         frame2 = frame.iloc[rows].copy()
         if not fpc2:
             full2 = build_stages(frame, ids2, strata2, [], nest, False)
@@ -339,8 +375,14 @@ class TwoPhaseDesign(BaseDesign):
         self._g = np.ones(len(rows))
         self._degf: float | None = None
         self._spec = dict(ids=(ids1, ids2), strata=(strata1, strata2), probs=(probs1, probs2),
-                          fpc=(fpc1, fpc2), nest=nest)
+                          fpc=(fpc1, fpc2), nest=nest, pps=pps)
         wr1 = not fpc1
+        if is_pps:
+            self._phase1_form = describe(pps)
+        elif wr1:
+            self._phase1_form = "with replacement"
+        else:
+            self._phase1_form = "stratified simple random sampling without replacement at each stage"
         if method == "full":
             if wr1 and np.all(allprob1 == 1):
                 self._h1 = Hierarchy.identity(len(rows))
@@ -349,6 +391,14 @@ class TwoPhaseDesign(BaseDesign):
                 self._h1 = _hierarchy(stages1, allprob1, rows, wr1)
                 st1 = stages1[0]
                 group1 = (st1.cluster if wr1 else st1.stratum[st1.cluster])[rows]
+            if is_pps:
+                pi_rows = finite_numeric(frame[fpc1[0]], "fpc")
+                matrix = phase1_matrix(pps, frame, ids1, stages1[0], pi_rows, lonely_psu)
+                self._h1 = self._h1.with_first_stage(matrix)
+                st1 = stages1[0]
+                h = st1.stratum
+                if np.any(self._h1.first[h[:, None] != h[None, :]]):  # dependent strata: one block
+                    group1 = np.zeros(len(rows), dtype=np.int64)
             self._h2 = _hierarchy(stages2, allprob2, np.arange(len(rows)), False)
             st2 = stages2[0]
             self._block = pd.factorize(pd.MultiIndex.from_arrays([st2.stratum[st2.cluster], group1]))[0]
@@ -370,6 +420,27 @@ class TwoPhaseDesign(BaseDesign):
             self._phase1_approx = Phase1Approx(stages1, rows, bool(fpc1), lonely_psu)
             self._usu = self._phase2_fractions(frame, sub, strata2, stages1)
             self._samescale = self._same_scale(stages1, stages2, rows)
+
+    @staticmethod
+    def _check_pps(method: str, fpc1: list[str], pps: Any) -> None:
+        if isinstance(pps, str):
+            check_option(pps, PPS_OPTIONS, "pps")
+        if method != "full":
+            raise SurveyError(
+                "a πps phase 1 needs the full two-phase variance",
+                argument="method",
+                expected="method='full' with pps=",
+                found=f"method={method!r}",
+                hint="the approximate method's phase-1 formula assumes equal-probability sampling",
+            )
+        if not fpc1:
+            raise SurveyError(
+                "a πps phase 1 needs the inclusion probabilities",
+                argument="fpc",
+                expected="phase-1 fpc holding each stage's inclusion probabilities in (0, 1]",
+                found="no phase-1 fpc",
+                hint="e.g. fpc=(['pi_ea', 'pi_household'], None)",
+            )
 
     # -- the approximate method's constants ------------------------------------------------------
     @staticmethod
@@ -432,18 +503,29 @@ class TwoPhaseDesign(BaseDesign):
         return new
 
     def degf(self) -> float:
-        """Degrees of freedom of the phase-2 design: PSUs minus strata with positive weight (R)."""
+        """Degrees of freedom: PSUs minus strata with positive weight, of phase 2 (R) or phase 1.
+
+        ``degf="phase2"`` (R's ``degf.twophase``) counts the phase-2 PSUs and strata;
+        ``degf="phase1"`` the phase-1 first-stage PSUs and strata that hold phase-2 rows with
+        positive weight — the number of units the phase-1 variance rests on, when phase 1 is
+        a clustered sample (Korn & Graubard 1999, §5.2).
+        """
         if self._degf is None:
             self._degf = float(self._domain_degf(None, 1)[0])
         return self._degf
 
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-        st = self._stages2[0]
+        if getattr(self, "_degf_phase", "phase2") == "phase1":
+            st = self._stages1[0]
+            cluster = st.cluster[np.flatnonzero(self._sub)]
+        else:
+            st = self._stages2[0]
+            cluster = st.cluster
         dom = np.zeros(self.n, dtype=np.int64) if domain is None else domain
         out = np.empty(n_domains)
         for j in range(n_domains):
             keep = (dom == j) & (self._w > 0)
-            out[j] = len(np.unique(st.cluster[keep])) - len(np.unique(st.stratum[st.cluster[keep]]))
+            out[j] = len(np.unique(cluster[keep])) - len(np.unique(st.stratum[cluster[keep]]))
         return out
 
     # -- public ------------------------------------------------------------------------------------
@@ -493,6 +575,11 @@ class TwoPhaseDesign(BaseDesign):
         return self._method
 
     @property
+    def phase1_variance(self) -> str:
+        """The form of the phase-1 variance: with replacement, SRS without replacement, or the πps form."""
+        return self._phase1_form
+
+    @property
     def phase1(self) -> pd.DataFrame:
         """The phase-1 rows (a copy), with every phase-1 variable."""
         return self._phase1.copy()
@@ -502,17 +589,30 @@ class TwoPhaseDesign(BaseDesign):
         p = _stage_probs(self._phase1, self._spec["probs"][0], self._stages1, self._spec["fpc"][0], 1)
         return 1.0 / p.prod(axis=1)
 
-    def phase_variances(self, variables: str | Sequence[str], *, statistic: Literal["total", "mean"] = "total") -> pd.DataFrame:
-        """The phase-1 and phase-2 parts of the variance of totals or means (R's ``attr(v, "phases")``)."""
+    def phase_variances(self, variables: str | Sequence[str], *, statistic: Literal["total", "mean"] = "total",
+                        by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """The phase-1 and phase-2 parts of the variance of totals or means (R's ``attr(v, "phases")``).
+
+        One row per variable (and ``by`` domain). The parts are reported as computed: the
+        unbiased Horvitz–Thompson form can give a negative part (or sum), which the estimators
+        report as a NaN standard error.
+        """
         check_option(statistic, ["total", "mean"], "statistic")
         cols = self.columns(variables)
-        an = self.analysis(cols)
-        domain, values = an.domain, an.values
-        problem = RatioProblem(values, np.ones_like(values) if statistic == "mean" else None, domain, 1)
+        an = self.analysis(cols, by)
+        domain, values, D = an.domain, an.values, an.n_domains
+        problem = RatioProblem(values, np.ones_like(values) if statistic == "mean" else None, domain, D)
         _, scores = ratio_scores(problem, self._w)
-        v1, v2 = self._engine().phase_covariances(scores, domain, 1)
-        return pd.DataFrame({"variable": cols.variables, "level": pd.Series(cols.levels, dtype=object),
-                             "phase1": np.diagonal(v1[0]), "phase2": np.diagonal(v2[0])})
+        v1, v2 = self._engine().phase_covariances(scores, domain, D)
+        k = len(cols.variables)
+        out = pd.DataFrame({"variable": np.tile(cols.variables, D),
+                            "level": pd.Series(list(cols.levels) * D, dtype=object),
+                            "phase1": np.diagonal(v1, axis1=1, axis2=2).ravel(),
+                            "phase2": np.diagonal(v2, axis1=1, axis2=2).ravel()})
+        if len(an.labels.columns):
+            labels = an.labels.iloc[np.repeat(np.arange(D), k)].reset_index(drop=True)
+            out = pd.concat([labels, out], axis=1)
+        return out
 
     def calibrate(
         self,

@@ -23,6 +23,14 @@ nested, a pair ``(i, j)`` that shares clusters down to stage ``L`` (and not ``L 
 cluster and stratum totals (:meth:`Hierarchy.quadratic`, ``O(n k²)``); explicit entries are
 built only for small blocks (:meth:`Hierarchy.entries`) where two such matrices are multiplied
 element-wise (the two-phase ``Δ̌₁ ∘ Δ̌₂``).
+
+A first stage drawn with unequal probabilities without replacement (πps) has no constant
+between-cluster entry: its ``Δ̌`` over first-stage units is a matrix ``M`` (``Δ̌_IJ = (π_IJ −
+π_I π_J)/π_IJ`` from joint inclusion probabilities, or the matrix of an approximation such as
+Brewer's; :mod:`estimation.pps`). Then ``Δ̌_ij = M_IJ`` for rows of different first-stage units
+``I ≠ J`` and ``M_II + π_I Δ̌_{ij|I}`` within a unit (Särndal et al. 1992, result 4.3.1), i.e. the
+nested form with ``b₁ = 0`` plus the excess ``E = M − diag(1 − π)`` between the rows' first-stage
+units (:attr:`Hierarchy.first`).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 
 def _compact(key: np.ndarray) -> np.ndarray:
@@ -70,12 +79,17 @@ class Hierarchy:
     b : ndarray, shape (S, n)
         ``−(1 − π)/(n_h − 1)`` (zero with replacement or when ``n_h = 1``): the entry between
         the row's cluster and another cluster of its stratum.
+    first : ndarray, shape (C, C), optional
+        Excess ``E = M − diag(1 − π)`` of a first stage with a general ``Δ̌`` matrix ``M`` over
+        first-stage units (indexed by the codes in ``clusters[0]``), added to the entry of every
+        pair of rows by their first-stage units; ``b[0]`` is then zero.
     """
 
     clusters: np.ndarray
     strata: np.ndarray
     a: np.ndarray
     b: np.ndarray
+    first: np.ndarray | None = None
 
     @classmethod
     def identity(cls, n: int) -> Hierarchy:
@@ -101,6 +115,21 @@ class Hierarchy:
                 b[s] = np.where(nh > 1, -(1.0 - p) / np.where(nh > 1, nh - 1.0, 1.0), 0.0)
         return cls(np.vstack(clusters), np.vstack(strata), a, b)
 
+    def with_first_stage(self, matrix: np.ndarray) -> Hierarchy:
+        """The same stages with the first stage's ``Δ̌`` given by ``matrix`` (C × C) over first-stage units.
+
+        ``matrix`` replaces the constant between-unit entry ``b₁`` and the within-unit entry
+        ``1 − π_I`` of the first stage; later stages keep their factor ``π_I``.
+        """
+        m = np.asarray(matrix, dtype=float)
+        C = m.shape[0]
+        diag = np.zeros(C)
+        diag[self.clusters[0]] = self.a[0]  # 1 − π_I of the units that hold rows
+        excess = m - np.diag(np.where(np.isin(np.arange(C), self.clusters[0]), diag, np.diag(m)))
+        b = self.b.copy()
+        b[0] = 0.0
+        return Hierarchy(self.clusters, self.strata, self.a, b, excess)
+
     @property
     def n_stages(self) -> int:
         return self.clusters.shape[0]
@@ -112,7 +141,8 @@ class Hierarchy:
 
     def restrict(self, rows: np.ndarray) -> Hierarchy:
         """The same design on a subset of rows (indices or mask)."""
-        return Hierarchy(self.clusters[:, rows], self.strata[:, rows], self.a[:, rows], self.b[:, rows])
+        return Hierarchy(self.clusters[:, rows], self.strata[:, rows], self.a[:, rows], self.b[:, rows],
+                         self.first)
 
     def quadratic(self, x: np.ndarray, dom: np.ndarray, n_domains: int) -> np.ndarray:
         """``x_dᵀ Δ̌ x_d`` for each domain ``d`` (``x_d``: ``x`` on the domain's rows, zero elsewhere).
@@ -141,7 +171,21 @@ class Hierarchy:
                 continue
             u = domain_group_totals(self.strata[L], x, dom)
             out += accumulate(x * g[:, None], u - totals[L], dom, n_domains)
+        if self.first is not None:
+            out += self._first_quadratic(x, dom, n_domains)
         return out
+
+    def _first_quadratic(self, x: np.ndarray, dom: np.ndarray, n_domains: int) -> np.ndarray:
+        """``Σ_d X_dᵀ E X_d`` with ``X_d`` the first-stage unit totals of ``x`` in domain ``d``."""
+        C, k = self.first.shape[0], x.shape[1]
+        key = self.clusters[0].astype(np.int64) * n_domains + dom
+        X = np.empty((C * n_domains, k))
+        for j in range(k):
+            X[:, j] = np.bincount(key, weights=x[:, j], minlength=C * n_domains)
+        X = X.reshape(C, n_domains * k)
+        # the excess lies within phase-1 strata: sparse when there are many units
+        Y = (sp.csr_matrix(self.first) @ X) if C > 500 else self.first @ X
+        return np.einsum("cda,cdb->dab", X.reshape(C, n_domains, k), Y.reshape(C, n_domains, k))
 
     def entries(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Entries ``Δ̌_ij`` for broadcastable row-index arrays ``i`` and ``j``."""
@@ -156,7 +200,10 @@ class Hierarchy:
         out = 1.0 - cl
         below = np.minimum(depth, S - 1)
         same_stratum = (depth < S) & (self.strata[below, i] == self.strata[below, j])
-        return out + np.where(same_stratum, cl * self.b[below, i], 0.0)
+        out = out + np.where(same_stratum, cl * self.b[below, i], 0.0)
+        if self.first is not None:
+            out = out + self.first[self.clusters[0][i], self.clusters[0][j]]
+        return out
 
 
 def blockwise_product_quadratic(

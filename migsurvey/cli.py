@@ -113,7 +113,12 @@ def cmd_demo(args) -> int:
 def cmd_report(args) -> int:
     """Weight the interview files, estimate, and write the HTML report and the tables."""
     from migsurvey.outputs import write_interview_outputs
-    from migsurvey.pipeline import estimate_indicators, load_census, weight_interviews
+    from migsurvey.pipeline import (
+        estimate_indicators,
+        load_census,
+        selection_frame,
+        weight_interviews,
+    )
     from migsurvey.warning_log import recording
 
     spec = _spec(args, interviews=True)
@@ -123,7 +128,8 @@ def cmd_report(args) -> int:
         iv, wt = weight_interviews(spec, hh, pp, census=census,
                                    emigrants=spec["interviews"]["emigrants"])
         table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
-                                             selected=iv.households)
+                                             selected=iv.households,
+                                             frame=selection_frame(census, spec))
         out = Path(args.out)
         folder = out.parent if out.suffix == ".html" else out
         paths = write_interview_outputs(spec, census, iv, wt, table, objects, folder,

@@ -143,6 +143,9 @@ class ColumnMapping:
         out.attrs["value_labels"] = {rename.get(k, k): v for k, v in labels.items()}
         out.attrs["column_labels"] = {rename.get(k, k): v for k, v in
                                       (out.attrs.get("column_labels", {}) or {}).items()}
+        for c in out.columns:
+            if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+                out[c] = blank_as_missing(out[c])
         for c in ID_COLUMNS:
             if c in out.columns:
                 out[c] = _as_id(out[c])
@@ -252,6 +255,17 @@ def _spec_error(spec: dict | None, path: str, message: str, expected: str, found
 
         return spec_error(spec, path, message, expected, found, hint, key=key)
     return SurveyError(message, argument=path, expected=expected, found=found, hint=hint)
+
+
+def blank_as_missing(s: pd.Series) -> pd.Series:
+    """Text that is empty or only spaces is a missing answer (unknown), in every file format.
+
+    A CSV reader reads an empty field as missing; a Parquet, Stata or Excel file can hold the
+    empty string itself. Both mean the same: the answer is not known.
+    """
+    text = s.map(lambda v: isinstance(v, str) and not v.strip(), na_action="ignore")
+    blank = text.fillna(False).to_numpy(dtype=bool)
+    return s.where(~blank, None) if blank.any() else s
 
 
 def _as_id(s: pd.Series) -> pd.Series:

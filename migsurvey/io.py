@@ -11,7 +11,9 @@ labels are kept in ``df.attrs["value_labels"]`` (``{column: {code: label}}``) an
 categorical back into its codes with its value labels, and writes the variable labels.
 
 Identifier columns named in ``text=`` are read as text from CSV and Excel, so codes such as
-``"0012"`` keep their leading zeros.
+``"0012"`` keep their leading zeros. Any other CSV column is a number only when every value in
+it is a number written without a leading zero (:func:`csv_column_types`): a column of region
+codes ``01 … 09`` stays text, as a Parquet file or DuckDB's own CSV reader keeps it.
 
 >>> import pandas as pd, tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -170,8 +172,8 @@ def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
     if p.is_dir() or ext in (".parquet", ".pq"):
         df = pd.read_parquet(p, columns=cols)
     elif ext in (".csv", ".txt"):
-        df = pd.read_csv(p, usecols=cols, dtype={c: str for c in text},
-                         keep_default_na=True)
+        df = csv_column_types(pd.read_csv(p, usecols=cols, dtype=str, keep_default_na=True),
+                              keep_text=text)
     elif ext in (".dta", ".sav", ".zsav"):
         df = _read_labelled(p, ext, cols)
     elif ext == ".duckdb":
@@ -183,6 +185,45 @@ def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
         if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = _as_text(df[c])
     return df
+
+
+_LEADING_ZERO = r"^[+-]?0[0-9]"
+
+
+def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
+    """Numbers where a CSV column holds only numbers; text where a code needs its characters.
+
+    ``df`` is a CSV read with every column as text (empty fields missing). A column becomes
+    numeric (integer when every value is whole and none is missing, else float) when every
+    value parses as a number and none is written with a leading zero (``01``, ``007``); a
+    column with no value is a float column of missing values; any other column, and every
+    column of ``keep_text``, stays text. This is the rule DuckDB's CSV
+    reader applies, so a census read into memory and one read lazily have the same types.
+
+    >>> import io
+    >>> got = csv_column_types(pd.read_csv(io.StringIO("r,a,x\\n01,3,0.5\\n10,4,\\n"), dtype=str))
+    >>> got["r"].tolist(), got["a"].tolist(), got["x"].tolist()[0]
+    (['01', '10'], [3, 4], 0.5)
+    """
+    out = {}
+    keep = set(keep_text)
+    for c in df.columns:
+        s = df[c]
+        values = s.dropna().str.strip()
+        if values.empty and c not in keep:
+            out[c] = pd.Series(np.nan, index=s.index)
+            continue
+        if c in keep or values.str.match(_LEADING_ZERO).any():
+            out[c] = s.astype(object).where(s.notna(), None)
+            continue
+        num = pd.to_numeric(values, errors="coerce")
+        if num.isna().any():
+            out[c] = s.astype(object).where(s.notna(), None)
+        elif len(values) == len(s) and (num == np.floor(num)).all() and np.abs(num).max() < 2**53:
+            out[c] = pd.to_numeric(s.str.strip()).astype(np.int64)
+        else:
+            out[c] = pd.to_numeric(s.str.strip(), errors="coerce").astype(float)
+    return pd.DataFrame(out, index=df.index)
 
 
 def _as_text(s: pd.Series) -> pd.Series:

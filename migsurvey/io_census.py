@@ -121,7 +121,12 @@ def _text(lf: Any, column: str, dtype: Any) -> nw.Expr:
         return c.cast(nw.String)
     if dtype.is_numeric() or dtype == nw.Boolean:
         return c.cast(nw.String)
-    return c.cast(nw.String).str.strip_chars()
+    return _known(c.cast(nw.String).str.strip_chars())
+
+
+def _known(text: nw.Expr) -> nw.Expr:
+    """Empty text is a missing answer (null), as :func:`migsurvey.inputs.blank_as_missing`."""
+    return nw.when(text.str.strip_chars().str.len_chars() > 0).then(text)
 
 
 def _age_group(column: str, breaks: Sequence[int]) -> nw.Expr:
@@ -206,6 +211,8 @@ class LazyCensus:
                 lookup = {_norm(k): v for k, v in table.items()}
                 exprs.append(_text(lf, name, dtype).replace_strict(
                     lookup, default=None, return_dtype=nw.String).alias(std))
+            elif dtype == nw.String:
+                exprs.append(_known(nw.col(name)).alias(std))
             else:
                 exprs.append(nw.col(name).alias(std))
         p = lf.select(*exprs)

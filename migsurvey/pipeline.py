@@ -203,6 +203,55 @@ def census_targets(census: Any, margins: list) -> dict:
     return out
 
 
+def _matched_targets(pw: Any, census: Any, margins: list, i: int, name: str) -> dict:
+    """The census targets of a step, after a check that the interviews code each margin
+    variable as the census does."""
+    targets = census_targets(census, margins)
+    check_margin_coding(pw.data, targets, f"weighting[{i}].{name}.margins")
+    return targets
+
+
+def _code_form(value: Any) -> str:
+    """A code without the form of writing: ``"01"``, ``1`` and ``1.0`` are all ``"1"``."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def check_margin_coding(persons: pd.DataFrame, targets: dict, argument: str) -> None:
+    """Refuse a calibration margin whose codes differ between census and interviews only in
+    how they are written (``"01"`` in the census, ``1`` in the interviews).
+
+    Such a margin would otherwise meet no sample level at all, and the message would be about
+    empty cells; the cause is the coding of the files.
+    """
+    for key, counts in targets.items():
+        names = key if isinstance(key, tuple) else (key,)
+        for j, col in enumerate(names):
+            if col not in persons.columns:
+                continue
+            census_codes = {(lv[j] if isinstance(key, tuple) else lv) for lv in counts}
+            sample = {v.item() if isinstance(v, np.generic) else v
+                      for v in pd.unique(persons[col].dropna())}
+            stray = sample - census_codes
+            if not stray:
+                continue
+            forms = {_code_form(c): c for c in census_codes}
+            same = sorted((c for c in stray if _code_form(c) in forms), key=str)
+            if same:
+                pairs = ", ".join(f"{c!r} ↔ census {forms[_code_form(c)]!r}" for c in same[:6])
+                raise SurveyError(
+                    f"coding mismatch between the census and the interviews: {col}",
+                    argument=argument, expected=f"the census codes of {col} in the interviews",
+                    found=f"codes written differently: {pairs}",
+                    hint="write the codes the same way in both files (the census keeps leading "
+                         "zeros, e.g. 01), or recode the interviews with interviews.columns: "
+                         f"{{{col}: {{column: ..., codes: {{...}}}}}}")
+
+
 def _warn_uncounted(census: Any, targets: dict) -> None:
     """Warn when census persons with an unknown value of a margin are in none of its cells:
     the weights are then calibrated to the persons whose value is known (unknown is not a
@@ -334,7 +383,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
 def _person_step(pw: Any, name: str, opt: dict, i: int, census: Any, integrated: bool):
     """One person-level step of the chain: (new Weights, description, integrated)."""
     if name == "rake":
-        pw = pw.rake(census_targets(census, opt["margins"]), tol=opt["tol"],
+        pw = pw.rake(_matched_targets(pw, census, opt["margins"], i, name), tol=opt["tol"],
                      max_iter=opt["max_iter"])
         desc = "raking to census counts of " + _margins_text(opt["margins"])
     elif name == "calibrate":
@@ -348,7 +397,7 @@ def _person_step(pw: Any, name: str, opt: dict, i: int, census: Any, integrated:
                                   expected="household", found=repr(opt["cluster"]))
             kw["cluster"] = HH_KEY
             integrated = True
-        pw = pw.calibrate(census_targets(census, opt["margins"]), **kw)
+        pw = pw.calibrate(_matched_targets(pw, census, opt["margins"], i, name), **kw)
         desc = (f"{opt['method']} calibration to census counts of "
                 + _margins_text(opt["margins"])
                 + ("; one weight per household (integrated)" if integrated else ""))
@@ -514,48 +563,54 @@ def _at_indicator(spec: dict, code: str, check: Callable, *args, **kwargs) -> No
 
 
 def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
-                      spec: dict, *, selected: pd.DataFrame | None = None) -> dict[str, Any]:
+                      spec: dict, *, selected: pd.DataFrame | None = None,
+                      frame: pd.DataFrame | None = None) -> dict[str, Any]:
     """The person and household designs of the indicators, and which design each is.
 
-    With the selected households' screening description (``screen``, ``pi1``, ``pi2``) and an
-    equal-probability selection of EAs (``selection.psu.method`` ``srs`` or ``systematic``,
-    whose phase-1 fractions ``pi1`` are known), the designs are the two-phase design of the
-    screening (:func:`migsurvey.twophase.screening_design`, R ``twophase`` ``method="full"``),
-    carrying the weighting chain. With EAs drawn with probability proportional to size the
-    first phase is taken with replacement, and then the ultimate-cluster design
-    ``SurveyDesign(ids=EA, strata=stratum)`` is used: its variance, computed from EA totals,
-    includes every later selection within the EAs — listing, screening, the phase-2 sample
-    and nonresponse (the ultimate cluster; Hansen, Hurwitz & Madow 1953) — whereas the
-    two-phase variance with a with-replacement first phase is the uncentred form ``Σ Z²`` of
-    the EA totals and overstates it (:doc:`simulation`). An EA selected with certainty is a
-    stratum of its own with its households as PSUs (:func:`migsurvey.design_units.
-    design_units`). Returns ``{unit: (design, kind, note)}``, ``kind`` ``"two-phase"`` or
-    ``"ultimate cluster"``, ``note`` the design units' note.
+    With the selected households' screening description (``screen``, ``pi1``, ``pi2``) the
+    designs are the two-phase design of the screening
+    (:func:`migsurvey.twophase.screening_design`, the full Horvitz–Thompson two-phase variance,
+    R ``twophase`` ``method="full"``), carrying the weighting chain, with phase 1 as
+    :func:`migsurvey.twophase.phase1_choice` declares it: EAs by ``srs`` or ``systematic`` with
+    their sampling fractions; EAs by Sampford's (or another exact) πps method without
+    replacement with their exact joint inclusion probabilities, recomputed from the EA
+    ``frame`` (Särndal, Swensson & Wretman 1992, result 9.3.1); EAs by Brewer's method with
+    Brewer's approximation. Otherwise — systematic PPS, whose joint probabilities vanish for
+    some pairs, or no frame — the ultimate-cluster design ``SurveyDesign(ids=EA,
+    strata=stratum)`` is used: its variance, computed from EA totals, includes every later
+    selection within the EAs (Hansen, Hurwitz & Madow 1953) and treats the EAs as drawn with
+    replacement. The two-phase design's degrees of freedom are those of phase 1 (EAs minus
+    strata in each domain), on which its variance mostly rests, as the ultimate-cluster
+    design's are. An EA selected with certainty is there a stratum of its own with its
+    households as PSUs (:func:`migsurvey.design_units.design_units`). Returns ``{unit: (design,
+    kind, note, phase1)}``, ``kind`` ``"two-phase"`` or ``"ultimate cluster"``, ``note`` the
+    design units' note, ``phase1`` the sentence saying how phase 1 entered the variance.
     """
     from estimation import SurveyDesign
-    from migsurvey.twophase import has_screening, screening_design
+    from migsurvey.twophase import phase1_choice, screening_design
 
     est = spec["estimation"]
-    wor = spec["selection"]["psu"]["method"] in ("srs", "systematic")
-    two = wor and selected is not None and has_screening(selected, spec)
-    sel = _with_key(selected) if two else None
+    choice, phase1 = phase1_choice(spec, selected, frame)
+    sel = _with_key(selected) if choice is not None else None
     out: dict[str, Any] = {}
     for unit, data, w in (("person", persons, weights), ("household", households, "weight")):
         if data is None:
             continue
-        if two:
-            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY, fpc1=True),
-                         "two-phase", "")
+        if choice is not None:
+            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY,
+                                          degf="phase1", **choice), "two-phase", "", phase1)
         else:
             units, note = design_units(data, spec)  # certainty EAs: households are the PSUs
             out[unit] = (SurveyDesign(units, **design_keywords(units), weights=w,
-                                      lonely_psu=est["lonely_psu"]), "ultimate cluster", note)
+                                      lonely_psu=est["lonely_psu"]), "ultimate cluster", note,
+                         "EAs with replacement (ultimate clusters): " + phase1)
     return out
 
 
 def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
                         spec: dict, *, replicate_design: Any = None,
-                        selected: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+                        selected: pd.DataFrame | None = None,
+                        frame: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """Indicator tables with SEs, CIs, quality flags and suppression, for every ``by``.
 
     Person indicators use the person design of :func:`indicator_designs` with the weighting
@@ -594,10 +649,11 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     if est["variance"] != "taylor":
         selected = None  # replicate weights are built on the ultimate-cluster design
     built = indicator_designs(persons, households if hh_codes else None, weights, spec,
-                              selected=selected) if (person_codes and replicate_design is None
+                              selected=selected, frame=frame) if (person_codes and replicate_design is None
                                                      ) or hh_codes else {}
-    kinds = {u: k for u, (_d, k, _n) in built.items()}
-    notes = {u: n for u, (_d, _k, n) in built.items()}
+    kinds = {u: k for u, (_d, k, _n, _p) in built.items()}
+    notes = {u: n for u, (_d, _k, n, _p) in built.items()}
+    phase1 = {u: p for u, (_d, _k, _n, p) in built.items()}
     if person_codes:
         if replicate_design is not None:
             notes["person"] = "replicate weights as given"
@@ -645,6 +701,8 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
         t.metadata["design_units"] = notes.get(unit, "")
+        if est["variance"] == "taylor" and unit in phase1:
+            t.metadata["phase1_variance"] = phase1[unit]
         objects[(unit, tuple(tuple(g) for g in groupings))] = t
         frames.append(t.table.assign(unit=unit))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -660,6 +718,19 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
 
 
 TOTAL = "_T"
+
+
+def selection_frame(census: Any, spec: dict) -> pd.DataFrame | None:
+    """The EA frame the EAs were selected from (:func:`build_frame` of the census), whose
+    sizes give the joint inclusion probabilities of a πps selection; None without a census or
+    when the selection method does not need it."""
+    from migsurvey.twophase import EXACT_JOINT
+
+    if spec["selection"]["psu"]["method"] not in EXACT_JOINT:
+        return None
+    if census is None or getattr(census, "eas", None) is None:
+        return None
+    return build_frame(census.eas, spec)
 
 
 def design_columns(design: Any) -> set[str]:
@@ -819,7 +890,7 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
         with _stopwatch(t, "estimation"):
             run.indicators, run.indicator_table = estimate_indicators(
                 run.persons, run.household_sample, run.weights, spec,
-                selected=run.households)
+                selected=run.households, frame=run.frame)
     tick(5)
     return run
 
@@ -944,10 +1015,12 @@ def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: An
 
     spec = with_columns(spec, columns, interview_columns)
     with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
+        census = census if census is not None else load_census(spec)  # weights and EA frame
         iv, wt = weight_interviews(spec, households, persons, census=census,
                                    emigrants=emigrants)
         table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
-                                             selected=iv.households)
+                                             selected=iv.households,
+                                             frame=selection_frame(census, spec))
     for t in objects.values():
         t.metadata["warnings"] = merge(t.metadata.get("warnings"), wt.diagnostics,
                                        log.messages())

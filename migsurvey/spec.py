@@ -127,7 +127,11 @@ class Sample(_Model):
 
 
 class PsuSelection(_Model):
-    method: Literal["pps_systematic", "sampford", "srs", "systematic"] = "pps_systematic"
+    method: Literal["pps_systematic", "sampford", "brewer", "conditional_poisson", "tille", "srs",
+                    "systematic"] = Field(
+        "pps_systematic", description="selection of PSUs within strata: πps without replacement "
+        "(pps_systematic, sampford, brewer, conditional_poisson, tille) or equal probabilities "
+        "(srs, systematic)")
     size: str = Field("households", description="measure of size of the PPS selection")
 
 

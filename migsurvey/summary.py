@@ -67,7 +67,17 @@ def _design_summary(run: SurveyRun) -> dict:
                     else s["estimation"]["variance"],
         "quality rule": s["quality"]["preset"],
     }
-    return _with_design_units(out, indicator_metadata(run) if run.indicator_table else {})
+    meta = indicator_metadata(run) if run.indicator_table else {}
+    return _with_design_units(_two_phase_variance(out, meta), meta)
+
+
+def _two_phase_variance(design: dict, meta: dict) -> dict:
+    """The variance line of a design whose tables came from the two-phase screening design."""
+    if meta.get("design") != "two-phase":
+        return design
+    return {**design, "variance": "Taylor linearisation, two-phase design (phase 1: EAs and their "
+            f"listing — {meta.get('phase1_variance', '')}; phase 2: households within EA × "
+            "screening class), with the weighting chain's residuals"}
 
 
 def _with_design_units(design: dict, meta: dict) -> dict:
@@ -248,11 +258,12 @@ def interview_report_content(spec: dict, census: Any, interviews: Any, weighted:
                           "re-weighted through the chain"),
         "quality rule": spec["quality"]["preset"],
     }
+    meta = _merged_metadata((objects or {}).values())
     return ReportContent(
         title=spec["name"],
         subtitle=f"{spec['country']} · reference year {spec['reference_year']} · "
                  "interview data · made with migsurvey",
-        design=_with_design_units(design, _merged_metadata((objects or {}).values())),
+        design=_with_design_units(_two_phase_variance(design, meta), meta),
         screening=_dispositions(hh, disp),
         weighting=weighted.steps,
         indicators=tidy_indicators(table, spec),

@@ -9,9 +9,11 @@ households:
 
 * phase 1: ``ids = (EA, household)``, ``strata = stratum``, ``probs = (pi1, 1)``; with
   ``fpc1`` the EAs' sampling fractions ``pi1`` (an equal-probability selection of EAs without
-  replacement), otherwise with replacement; its rows are every listed household — the analysis
-  rows of the responding households, and one row without data for each other household of the
-  listing;
+  replacement); with ``pps`` the EAs' inclusion probabilities ``pi1`` of a πps selection
+  without replacement and their joint inclusion probabilities (:func:`phase1_joint`) or
+  Brewer's approximation; otherwise with replacement. Its rows are every listed household —
+  the analysis rows of the responding households, and one row without data for each other
+  household of the listing;
 * phase 2: ``ids = household``, strata ``EA × screening class``, a stratified simple random
   sample of households whose population sizes ``M`` are counted from phase 1.
 
@@ -34,6 +36,10 @@ import pandas as pd
 from surveycore import SurveyError
 from surveycore.checks import finite_numeric
 
+EXACT_JOINT = ("sampford", "conditional_poisson", "tille")
+"""πps selection methods of EAs whose joint inclusion probabilities ``sampling`` computes exactly."""
+APPROXIMATED = {"brewer": "brewer"}
+"""πps selection methods without exact joint probabilities, and the phase-1 variance approximation used."""
 SCREENING_COLUMNS = ("screen", "pi1", "pi2", "stratum")
 _IN2 = "_phase2"
 _STRATUM2 = "_phase2_stratum"
@@ -80,8 +86,95 @@ def listed_counts(households: pd.DataFrame, psu: str, key: str) -> pd.DataFrame:
     return cells[["m"]].assign(M=whole.astype(np.int64)).reset_index()
 
 
+def phase1_joint(frame: pd.DataFrame, households: pd.DataFrame, spec: dict) -> dict[Any, pd.DataFrame]:
+    """Joint inclusion probabilities of the selected EAs, one matrix per stratum, from the frame.
+
+    The EAs' inclusion probabilities are recomputed from the frame as the selection computed
+    them (``π ∝ selection.psu.size`` within each stratum with the stratum's number of selected
+    EAs, certainty EAs taken iteratively; :func:`sampling.inclusion_probabilities`), checked
+    against the selection's ``pi1``, and the joint probabilities of the selected pairs come from
+    :func:`sampling.joint.joint_among` for the selection method (exact for Sampford,
+    conditional Poisson and Tillé). Refused when the frame does not reproduce ``pi1``.
+
+    Returns
+    -------
+    dict
+        Stratum label → DataFrame of ``π_IJ`` indexed by EA id (rows and columns), the form
+        :class:`estimation.TwoPhaseDesign` takes as ``pps``.
+    """
+    from sampling import inclusion_probabilities
+    from sampling.joint import joint_among
+
+    psu = spec["frame"]["psu"]
+    method = spec["selection"]["psu"]["method"]
+    size = spec["selection"]["psu"]["size"]
+    eas = households.drop_duplicates(psu)[[psu, "stratum", "pi1"]]
+    out: dict[Any, pd.DataFrame] = {}
+    # ids and strata matched as text: a file may have read them with another type than the census
+    strata = frame.groupby(frame["stratum"].astype(str), sort=False, observed=True).indices
+    for stratum, g in eas.groupby("stratum", sort=False, observed=True):
+        at = strata.get(str(stratum))
+        if at is None:
+            raise SurveyError("a stratum of the selection is not in the frame", argument="frame",
+                              expected="the frame the EAs were selected from",
+                              found=f"stratum {stratum!r} has no EA in the frame")
+        fr = frame.iloc[at]
+        pi = inclusion_probabilities(fr[size].to_numpy(dtype=float), len(g))
+        pos = pd.Index(fr[psu].astype(str)).get_indexer(g[psu].astype(str))
+        pi1 = g["pi1"].to_numpy(dtype=float)
+        if (pos < 0).any() or not np.allclose(pi[np.maximum(pos, 0)], pi1, rtol=1e-9, atol=0.0):
+            raise SurveyError("the frame does not reproduce the EAs' inclusion probabilities",
+                              argument="pi1",
+                              expected=f"pi1 ∝ {size} among the frame's EAs of each stratum",
+                              found=f"stratum {stratum!r}: {int((pos < 0).sum())} EAs not in the "
+                              "frame or pi1 different from the frame's",
+                              hint="estimate with the frame of the selection")
+        ids = g[psu].to_numpy()
+        out[stratum] = pd.DataFrame(joint_among(pi, pos, method), index=ids, columns=ids)
+    return out
+
+
+def phase1_choice(spec: dict, households: pd.DataFrame | None,
+                  frame: pd.DataFrame | None) -> tuple[dict[str, Any] | None, str]:
+    """How the pipeline declares phase 1 of the screening design, and why.
+
+    Returns the keywords of :func:`screening_design` (None: the two-phase design is not used)
+    and a sentence for the results' metadata. EAs by ``srs``/``systematic``: the sampling
+    fractions (``fpc1``); by Sampford, conditional Poisson or Tillé: their exact joint inclusion
+    probabilities from the frame (:func:`phase1_joint`); by Brewer's method: Brewer's
+    approximation; by systematic PPS (pairs of EAs that are never selected together, so no
+    unbiased phase-1 variance exists), without the frame, or when the frame does not reproduce
+    ``pi1`` (a :class:`~surveycore.SurveyWarning`): None.
+    """
+    import warnings
+
+    from surveycore import SurveyWarning
+
+    method = spec["selection"]["psu"]["method"]
+    if households is None or not has_screening(households, spec):
+        return None, "no screening description of the selected households"
+    if method in ("srs", "systematic"):
+        return {"fpc1": True}, "stratified simple random sampling of EAs without replacement"
+    if method in APPROXIMATED:
+        return {"pps": APPROXIMATED[method]}, ("EAs by Brewer's πps method without replacement: "
+                                               "Brewer's variance approximation")
+    if method in EXACT_JOINT:
+        if frame is None:
+            return None, "no EA frame to compute the joint inclusion probabilities from"
+        try:
+            joint = phase1_joint(frame, households, spec)
+        except SurveyError as exc:
+            warnings.warn(f"the screening is estimated with the ultimate-cluster design: {exc}",
+                          SurveyWarning, stacklevel=3)
+            return None, f"joint inclusion probabilities not available: {exc.message}"
+        return {"pps": joint}, (f"EAs by {method} πps without replacement: Horvitz–Thompson "
+                                "phase-1 variance with the exact joint inclusion probabilities")
+    return None, f"EAs by {method}: no unbiased phase-1 variance (some pairs never selected together)"
+
+
 def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any, spec: dict,
-                     *, key: str, method: str = "full", fpc1: bool = False) -> Any:
+                     *, key: str, method: str = "full", fpc1: bool = False, pps: Any = None,
+                     degf: str = "phase2") -> Any:
     """The two-phase design of the analysis ``rows`` of responding households.
 
     Parameters
@@ -103,6 +196,13 @@ def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any,
     fpc1 : bool
         Phase 1 without replacement, ``pi1`` being the EA's sampling fraction in its stratum
         (equal-probability selection of EAs); otherwise phase 1 is taken with replacement.
+    pps : mapping, matrix or str, optional
+        Phase 1 drawn with probability proportional to size without replacement: the EAs'
+        joint inclusion probabilities (:func:`phase1_joint`) or ``"brewer"`` (Brewer's
+        approximation); ``pi1`` is then each EA's inclusion probability. See
+        :class:`estimation.TwoPhaseDesign` (``pps=``).
+    degf : {"phase2", "phase1"}
+        Degrees of freedom of the design: of phase 2 (R) or of phase 1 (EAs minus strata).
 
     Returns
     -------
@@ -143,8 +243,8 @@ def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any,
     phase1[_ONE] = 1.0
     design = TwoPhaseDesign(phase1, ids=([psu, key], key), strata=("stratum", _STRATUM2),
                             probs=(["pi1", _ONE], None), subset=_IN2, method=method,
-                            fpc=(["pi1", _ONE], None) if fpc1 else None,
-                            lonely_psu=spec["estimation"]["lonely_psu"])
+                            fpc=(["pi1", _ONE], None) if (fpc1 or pps is not None) else None,
+                            lonely_psu=spec["estimation"]["lonely_psu"], pps=pps, degf=degf)
     if isinstance(weights, str):
         weights = rows[weights].to_numpy(dtype=float)
     return design.reweight(weights)

@@ -77,7 +77,7 @@ class SampleDesign:
             out["lonely_psu"] = self.lonely_psu
         return out
 
-    def two_phase_kwargs(self) -> dict[str, Any]:
+    def two_phase_kwargs(self, pps: Any = None) -> dict[str, Any]:
         """Keyword arguments for ``estimation.TwoPhaseDesign`` after a screening (R ``twophase``).
 
         Phase 1 is the design of the screened units — ids, first-stage strata and the
@@ -86,8 +86,12 @@ class SampleDesign:
         (strata: PSU × screening class, column ``phase2_stratum``) with the class rate as its
         probability; its population sizes are counted from phase 1. With a PPS first stage the
         phase-1 fpc is left out (with-replacement approximation at phase 1) and the approximate
-        variance method is proposed (R ``method="approx"``); otherwise R's full method.
-        Declare the design on :attr:`Sample.phase1` joined with the answers of phase-2 units.
+        variance method is proposed (R ``method="approx"``); otherwise R's full method. Give
+        ``pps`` — the first stage's joint inclusion probabilities (e.g. the first-stage
+        sample's :meth:`Sample.joint_probabilities`) or ``"brewer"`` — to declare a PPS first
+        stage without replacement instead (its inclusion probabilities as phase-1 ``fpc``, the
+        full method). Declare the design on :attr:`Sample.phase1` joined with the answers of
+        phase-2 units.
         """
         if self.phases is None:
             from surveycore import SurveyError
@@ -101,8 +105,9 @@ class SampleDesign:
             )
         p = self.phases
         strata = [s for s in self.strata if s is not None]
-        with_fpc = self.pps is None and len(self.fpc) == len(self.ids)
-        return {
+        as_pps = pps is not None and self.pps is not None and len(self.fpc) == len(self.ids)
+        with_fpc = (self.pps is None or as_pps) and len(self.fpc) == len(self.ids)
+        out = {
             "ids": (self.ids if len(self.ids) > 1 else self.ids[0], p["phase2_id"]),
             "strata": (strata[0] if strata else None, p["phase2_stratum"]),
             "probs": (p["phase1_stage_probs"], p["phase2_probs"]),
@@ -110,6 +115,9 @@ class SampleDesign:
             "subset": p["subset"],
             "method": "full" if with_fpc else "approx",
         }
+        if as_pps:
+            out["pps"] = pps
+        return out
 
 
 @dataclass(frozen=True)

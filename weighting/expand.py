@@ -40,6 +40,30 @@ def _ids(frame: pd.DataFrame, column: str, argument: str) -> pd.Series:
     return ids
 
 
+def _id_rank(ids: pd.Series) -> np.ndarray:
+    """The rank of every household identifier in sorted order (text order for mixed types)."""
+    values = ids.to_numpy()
+    try:
+        order = np.argsort(values, kind="stable")
+    except TypeError:
+        order = np.argsort(values.astype(str), kind="stable")
+    rank = np.empty(len(values), dtype=np.intp)
+    rank[order] = np.arange(len(values))
+    return rank
+
+
+def _canonical_rows(psu: np.ndarray, household_rank: np.ndarray) -> pd.Series:
+    """Per PSU, a person row of its household with the smallest identifier.
+
+    A household without member rows (a nonrespondent) keeps its part of the linearised
+    variance on this row: the same household whatever the order of the rows, so a design
+    whose units are finer than the PSU (households of a self-representing EA, the second
+    phase of a screening) gives the same standard errors for any order of the files.
+    """
+    order = np.lexsort((np.arange(len(psu)), household_rank))
+    return pd.Series(order).groupby(psu[order], sort=True).first()
+
+
 def expansion(households: pd.DataFrame, persons: pd.DataFrame, household: str,
               psu: str | None, needs_anchor: np.ndarray) -> tuple[np.ndarray, ExpandBoundary, str]:
     """Match person rows to household rows; the boundary record and a note for the history.
@@ -83,7 +107,7 @@ def expansion(households: pd.DataFrame, persons: pd.DataFrame, household: str,
             raise SurveyError(f"persons and their household disagree on {psu}",
                               argument="psu", expected="members in their household's PSU",
                               found=f"{int(moved.sum())} person rows")
-        first_in_psu = pd.Series(np.arange(n_p)).groupby(pp).first()
+        first_in_psu = _canonical_rows(pp, _id_rank(hh_ids)[member_of])
         place = pd.Index(first_in_psu.index).get_indexer(hp[empty])
         found = place >= 0
         anchor[np.flatnonzero(empty)[found]] = first_in_psu.to_numpy()[place[found]]

@@ -56,10 +56,16 @@ def published_table(result: Any, *, withhold_unreliable: bool = True) -> pd.Data
     (``SuppressionRule(publish_status=True)``), else ``"confidential"``. The contributor
     counts column is removed unless the rule publishes counts
     (``SuppressionRule(publish_counts=True)``). Cells with
-    ``reliability == "unreliable"`` lose their values too when ``withhold_unreliable``.
+    ``reliability == "unreliable"`` lose their values too when ``withhold_unreliable``, and so
+    do the other measures of the same indicator in the same cell (the count and the share of
+    one domain are one estimate on two scales: a share times the census population of a
+    calibrated domain gives back its count). Those measures then read ``unreliable`` with the
+    flag that withheld the cell.
     """
     t = result.table.copy()
     rule = result.metadata.get("suppression") or {}
+    if withhold_unreliable:
+        _tie_unreliable(t, result.metadata.get("by"))
     hide = _hidden(t, withhold_unreliable)
     for c in _VALUE_COLS:
         if c in t.columns:
@@ -77,6 +83,32 @@ def published_table(result: Any, *, withhold_unreliable: bool = True) -> pd.Data
     if rule and not rule.get("publish_counts", False):
         t = t.drop(columns=[c for c in COUNT_COLS if c in t.columns])
     return t
+
+
+def _tie_unreliable(t: pd.DataFrame, by: list[str] | None) -> None:
+    """Mark every measure of an indicator's cell unreliable when one of them is (in place).
+
+    A cell is the indicator and its disaggregation values (``by``); direct and model-based
+    rows (``model_based``) are separate cells, so a model-based estimate stays published
+    beside a withheld direct one.
+    """
+    if "reliability" not in t.columns or "indicator" not in t.columns or by is None:
+        return
+    dims = [c for c in by if c in t.columns] + (["model_based"] if "model_based" in t.columns
+                                                else [])
+    bad = t["reliability"].astype(str).eq("unreliable")
+    if not bad.any():
+        return
+    keys = t[["indicator", *dims]].astype(str).agg("\x1f".join, axis=1)
+    governing = keys[bad].drop_duplicates()
+    tied = keys.isin(governing) & ~bad
+    if not tied.any():
+        return
+    t.loc[tied, "reliability"] = "unreliable"
+    if "flag" in t.columns:
+        flag_of = pd.Series(t.loc[bad, "flag"].to_numpy(), index=keys[bad].to_numpy())
+        flag_of = flag_of[~flag_of.index.duplicated()]
+        t.loc[tied, "flag"] = keys[tied].map(flag_of).to_numpy()
 
 
 def _hidden(t: pd.DataFrame, withhold_unreliable: bool) -> pd.Series:

@@ -179,3 +179,122 @@ def test_pipeline_with_equal_probability_eas_publishes_the_two_phase_design(smal
     assert len(m) == len(two) > 0
     np.testing.assert_allclose(m["estimate"], m["estimate_uc"], rtol=1e-10)
     assert (m["se"] > 0).all() and np.isfinite(m["se"]).all()
+
+
+# -- EAs drawn by a πps method without replacement -----------------------------------------
+
+def test_joint_probabilities_recomputed_from_the_frame_are_the_selections(small_run):
+    """phase1_joint rebuilds, from the frame alone, the joint probabilities that the Sampford
+    selection itself reports (Sample.joint_probabilities), EA by EA."""
+    from migsurvey.twophase import phase1_joint
+    from sampling import select
+
+    spec, frame = small_run.spec, small_run.frame
+    psu = spec["frame"]["psu"]
+    n_h = small_run.allocation.set_index("stratum")["psus"]
+    s = select(frame, n_h, method="sampford", size=spec["selection"]["psu"]["size"],
+               strata="stratum", id=psu, seed=3)
+    hh = s.units.rename(columns={"pi": "pi1"})[[psu, "stratum", "pi1"]]
+    got = phase1_joint(frame, hh, spec)
+    want = s.joint_probabilities()
+    for block in got.values():
+        np.testing.assert_allclose(block.to_numpy(), want.loc[block.index, block.columns].to_numpy(),
+                                   rtol=1e-12)
+    # pairs across strata are independent: π_IJ = π_I π_J
+    a, b = (next(iter(got[k].index)) for k in list(got)[:2])
+    np.testing.assert_allclose(want.loc[a, b], want.loc[a, a] * want.loc[b, b], rtol=1e-12)
+    bad = hh.assign(pi1=hh["pi1"] * 1.01)
+    with pytest.raises(SurveyError, match="does not reproduce"):
+        phase1_joint(frame, bad, spec)
+
+
+def test_sampford_screening_is_estimated_as_two_phase_with_the_same_estimates(small_run):
+    """The demo (Sampford's πps EAs): the published tables come from the two-phase design with
+    exact joint probabilities; estimates and degrees of freedom are those of the
+    ultimate-cluster design (the tables published so far), the SEs are not."""
+    import warnings
+
+    from migsurvey.pipeline import estimate_indicators
+    from surveycore import SurveyWarning
+
+    run, spec = small_run, small_run.spec
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        one, _ = estimate_indicators(run.persons, run.household_sample, run.weights, spec,
+                                     selected=run.households)
+    two, objects = run.indicators, run.indicator_table
+    for t in objects.values():
+        assert t.metadata["design"] == "two-phase"
+        assert "exact joint inclusion probabilities" in t.metadata["phase1_variance"]
+    assert len(one) == len(two) > 0
+    np.testing.assert_array_equal(two["estimate"].to_numpy(), one["estimate"].to_numpy())
+    np.testing.assert_array_equal(two["df"].to_numpy(), one["df"].to_numpy())
+    np.testing.assert_array_equal(two["se"].isna(), one["se"].isna())
+    zero = (one["se"] <= 1e-9 * one["estimate"].abs()).to_numpy()  # calibrated totals, empty cells
+    np.testing.assert_array_equal(zero, (two["se"] <= 1e-9 * two["estimate"].abs()).to_numpy())
+    keep = ~zero & one["se"].notna().to_numpy()
+    ratio = (two["se"] / one["se"]).to_numpy()[keep]
+    assert keep.sum() > 0.8 * len(one) and (np.abs(ratio - 1) > 1e-6).mean() > 0.9
+    assert 0.7 < np.median(ratio) < 1.3
+
+
+def test_pipeline_phase1_choice(small_run):
+    """Which phase 1 the pipeline declares for each way of selecting EAs."""
+    import copy
+    import warnings
+
+    from migsurvey.twophase import phase1_choice
+    from surveycore import SurveyWarning
+
+    spec, frame, hh = small_run.spec, small_run.frame, small_run.households
+    for method, kind in (("sampford", "pps"), ("conditional_poisson", "pps"), ("tille", "pps"),
+                         ("brewer", "pps"), ("srs", "fpc1"), ("pps_systematic", None)):
+        s = copy.deepcopy(spec)
+        s["selection"]["psu"]["method"] = method
+        choice, why = phase1_choice(s, hh, frame)
+        assert (None if choice is None else next(iter(choice))) == kind, method
+        assert why
+    assert phase1_choice(spec, hh, None)[0] is None
+    assert phase1_choice(spec, hh.drop(columns=["pi2"]), frame)[0] is None
+    with pytest.warns(SurveyWarning, match="ultimate-cluster"):
+        assert phase1_choice(spec, hh.assign(pi1=hh["pi1"] * 0.9), frame)[0] is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SurveyWarning)
+        assert phase1_choice(spec, hh, frame)[0]["pps"]
+
+
+def test_brewer_selection_is_estimated_with_brewers_approximation(small_run):
+    import copy
+    import warnings
+
+    from migsurvey.pipeline import estimate_indicators, run_survey
+    from surveycore import SurveyWarning
+
+    spec = copy.deepcopy(small_run.spec)
+    spec["selection"]["psu"]["method"] = "brewer"
+    spec["estimation"]["indicators"] = ["MI1.1"]
+    spec["estimation"]["by"] = [[], ["sex"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveyWarning)
+        run = run_survey(spec, census=small_run.census, seed=5)
+        one, _ = estimate_indicators(run.persons, run.household_sample, run.weights, spec,
+                                     selected=run.households)
+    t = next(iter(run.indicator_table.values()))
+    assert t.metadata["design"] == "two-phase" and "Brewer" in t.metadata["phase1_variance"]
+    np.testing.assert_array_equal(run.indicators["estimate"].to_numpy(), one["estimate"].to_numpy())
+    assert np.isfinite(run.indicators["se"]).all()
+
+
+def test_selection_frame_is_built_only_when_joint_probabilities_are_needed(small_run):
+    import copy
+
+    from migsurvey.pipeline import selection_frame
+
+    spec = small_run.spec
+    frame = selection_frame(small_run.census, spec)
+    pd.testing.assert_frame_equal(frame, small_run.frame)
+    for method in ("srs", "pps_systematic", "brewer"):
+        s = copy.deepcopy(spec)
+        s["selection"]["psu"]["method"] = method
+        assert selection_frame(small_run.census, s) is None
+    assert selection_frame(None, spec) is None

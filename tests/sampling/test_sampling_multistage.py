@@ -175,3 +175,25 @@ def test_screening_declares_a_two_phase_design(frame_and_listing, first):
     assert 0 < a["se"].iloc[0] < 10 * b["se"].iloc[0]
     with pytest.raises(SurveyError, match="screening phase"):
         s2.design.two_phase_kwargs()
+
+
+def test_screening_after_a_sampford_first_stage_is_two_phase_with_its_joint_probabilities(
+        frame_and_listing):
+    """A πps first stage without replacement declared as such: the first stage's joint
+    probabilities (or Brewer's approximation) and its inclusion probabilities as phase-1 fpc."""
+    from estimation import SurveyDesign, TwoPhaseDesign
+
+    fr, listing = frame_and_listing
+    s1 = select(fr, 12, method="sampford", seed=11)
+    s3 = s1.subsample(listing, psu="psu", id="hh", take=16, seed=12).screen(
+        "migrant", {True: 1.0, False: 0.25}, seed=13)
+    answers = s3.units[["hh", "persons"]].rename(columns={"persons": "answered_persons"})
+    phase1 = s3.phase1.merge(answers, on="hh", how="left")
+    one = SurveyDesign(s3.units, **s3.design.as_kwargs()).mean("persons")
+    for pps in (s1.joint_probabilities(), "brewer"):
+        kw = s3.design.two_phase_kwargs(pps=pps)
+        assert kw["method"] == "full" and kw["fpc"][0] == list(s3.design.fpc)
+        d = TwoPhaseDesign(phase1, **kw)
+        a = d.mean("answered_persons")
+        assert a["estimate"].iloc[0] == pytest.approx(one["estimate"].iloc[0], rel=1e-12)
+        assert 0 < a["se"].iloc[0] < 10 * one["se"].iloc[0]

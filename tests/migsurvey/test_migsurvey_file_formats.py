@@ -1,0 +1,184 @@
+"""One census, four ways of storing it: the frame and the calibration counts do not change.
+
+An office writes its census as CSV or Parquet and the package reads a file either into memory
+or lazily through DuckDB. The census here is made in the test with the office's column names,
+region codes ``01``–``04`` with their leading zero, and a few persons whose country of birth
+is blank (an empty string in Parquet, an empty field in CSV, spaces in either). Every route
+must keep ``01`` as ``01`` and count a blank country of birth as unknown, never as "born here"
+and never as an error in one format only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from migsurvey_office import OFFICE_SPEC, office_census
+
+import migsurvey.inputs as inputs
+from migsurvey.cli import main
+from migsurvey.io import csv_column_types, read_table
+from migsurvey.spec import parse_spec
+
+
+def _census() -> pd.DataFrame:
+    census = office_census(seed=8, n_ea=40)
+    census["REGION"] = census["REGION"].map(lambda r: f"{r:02d}")
+    blank = census.index[[3, 50, 51, 400]]
+    census.loc[blank[:3], "COB"] = ""
+    census.loc[blank[3:], "COB"] = "   "
+    return census
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("formats")
+    census = _census()
+    census.to_csv(d / "census.csv", index=False)
+    census.to_parquet(d / "census.parquet", index=False)
+    return d, census
+
+
+def _frame(files, name, tmp_path, lazy, monkeypatch):
+    d, _ = files
+    if lazy:
+        monkeypatch.setattr(inputs, "LAZY_CENSUS_BYTES", 1)
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(OFFICE_SPEC.replace("CENSUS", str(d / name)), encoding="utf-8")
+    out = tmp_path / f"{name}-{lazy}.csv"
+    assert main(["frame", "--spec", str(spec), "--out", str(out), "-q"]) == 0
+    return pd.read_csv(out, dtype=str)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["memory", "duckdb"])
+@pytest.mark.parametrize("name", ["census.csv", "census.parquet"])
+def test_region_codes_keep_their_zeros_and_blanks_are_unknown(files, name, lazy, tmp_path,
+                                                               monkeypatch):
+    _, census = files
+    frame = _frame(files, name, tmp_path, lazy, monkeypatch)
+    assert set(frame["REGION"]) == {"01", "02", "03", "04"}
+    assert frame["stratum"].str.match(r"0[1-4]:").all()
+    # foreign-born counted by hand: a known country other than KEN; blanks are not foreign
+    cob = census["COB"].str.strip()
+    hand = ((cob != "KEN") & (cob != "")).groupby(census["EA_CODE"]).sum()
+    got = frame.set_index("EA_CODE")["foreign_born"].astype(int)
+    pd.testing.assert_series_equal(got.sort_index(), hand.sort_index().rename("foreign_born"),
+                                   check_names=False, check_index_type=False)
+
+
+def test_every_route_gives_one_frame(files, tmp_path, monkeypatch):
+    frames = [_frame(files, n, tmp_path, False, monkeypatch)
+              for n in ("census.csv", "census.parquet")]
+    monkeypatch.setattr(inputs, "LAZY_CENSUS_BYTES", 1)
+    frames += [_frame(files, n, tmp_path, True, monkeypatch)
+               for n in ("census.csv", "census.parquet")]
+    for other in frames[1:]:
+        pd.testing.assert_frame_equal(frames[0], other)
+
+
+@pytest.mark.parametrize("name", ["census.csv", "census.parquet"])
+def test_blank_country_of_birth_is_unknown_in_the_person_table(files, name, monkeypatch):
+    d, census = files
+    spec = parse_spec(OFFICE_SPEC.replace("CENSUS", str(d / name)))
+    persons = inputs.read_census(spec).persons
+    blank = census["COB"].str.strip() == ""
+    assert persons["country_birth"][blank.to_numpy()].isna().all()
+    assert persons["country_birth"][~blank.to_numpy()].notna().all()
+    assert set(persons["region"]) == {"01", "02", "03", "04"}
+    # the census the office gave is not changed by reading it
+    assert (census["COB"].iloc[[3, 50, 51]] == "").all()
+
+
+def test_csv_column_types_follow_duckdb():
+    raw = pd.DataFrame({"code": ["01", "10", None], "n": ["3", "4", "5"], "x": ["0.5", None, "2"],
+                        "word": ["a", "1", "2"], "empty": [None, None, None],
+                        "zero": ["0", "5", "10"]})
+    got = csv_column_types(raw)
+    assert got["code"].tolist() == ["01", "10", None]
+    assert got["n"].dtype == np.int64 and got["n"].tolist() == [3, 4, 5]
+    assert got["x"].dtype == float and np.isnan(got["x"][1])
+    assert got["word"].tolist() == ["a", "1", "2"]
+    assert got["empty"].isna().all()
+    assert got["zero"].tolist() == [0, 5, 10]
+    assert csv_column_types(raw, keep_text=["n"])["n"].tolist() == ["3", "4", "5"]
+
+
+def test_read_table_csv_keeps_code_text(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("REGION,AGE,HH\n01,30,7\n12,41,8\n", encoding="utf-8")
+    t = read_table(p, text=["HH"])
+    assert t["REGION"].tolist() == ["01", "12"]
+    assert t["AGE"].tolist() == [30, 41]
+    assert t["HH"].tolist() == ["7", "8"]
+
+
+ROUTE = """\
+country: KEN
+reference_year: 2025
+columns:
+  ea_id: EA_CODE
+  household_id: HH_NO
+  region: REGION
+  sex: {column: SEX, codes: {1: M, 2: F}}
+  age: AGE
+  country_birth: COB
+  disposition: DISP
+frame: {census: CENSUS}
+strata: {by: [region], cuts: [0.1], labels: [low, high]}
+sample: {psus: 24}
+selection:
+  household: {screening: migrant_household, take: {migrant: 8, other: 4}}
+interviews: {households: HOUSEHOLDS, persons: persons.csv, usual_residents: true}
+weighting:
+  - eligibility: {cells: [screen]}
+  - nonresponse: {cells: [screen]}
+  - calibrate: {margins: [[region, sex]], method: linear}
+estimation: {indicators: [MI1.1], by: [[], [region]]}
+"""
+
+
+@pytest.fixture(scope="module")
+def route(tmp_path_factory, files):
+    """A Parquet census with codes 01–04 → ``migsurvey select`` writes its CSV → fieldwork."""
+    from migsurvey_office import fieldwork
+
+    d = tmp_path_factory.mktemp("route")
+    src, census = files
+    spec = d / "select.yaml"
+    spec.write_text(ROUTE.replace("CENSUS", str(src / "census.parquet"))
+                    .replace("HOUSEHOLDS", "households.csv"), encoding="utf-8")
+    assert main(["select", "--spec", str(spec), "--out", str(d / "selected.csv"), "-q"]) == 0
+    selected = pd.read_csv(d / "selected.csv", dtype=str)
+    assert set(selected["REGION"]) <= {"01", "02", "03", "04"}
+    selected["HH_NO"] = selected["HH_NO"].astype(int)
+    households, persons = fieldwork(selected, census.assign(COB=census["COB"].where(
+        census["COB"].str.strip() != "", "KEN")), seed=4)
+    households.to_csv(d / "households.csv", index=False)
+    persons.to_csv(d / "persons.csv", index=False)
+    households.assign(REGION=households["REGION"].str.lstrip("0")).to_csv(
+        d / "households_unpadded.csv", index=False)
+    return d, src
+
+
+def _estimate(route, households: str, capsys):
+    d, src = route
+    spec = d / f"{households}.yaml"
+    spec.write_text(ROUTE.replace("CENSUS", str(src / "census.parquet"))
+                    .replace("HOUSEHOLDS", households), encoding="utf-8")
+    code = main(["estimate", "--spec", str(spec), "--out", str(d / f"{households}.out.csv"),
+                 "-q"])
+    return code, capsys.readouterr().err
+
+
+def test_select_writes_codes_that_weighting_reads_back(route, capsys):
+    code, err = _estimate(route, "households.csv", capsys)
+    assert code == 0, err
+    out = pd.read_csv(route[0] / "households.csv.out.csv", dtype={"region": str})
+    assert set(out["region"]) == {"_T", "01", "02", "03", "04"}
+
+
+def test_codes_written_differently_are_named_a_coding_mismatch(route, capsys):
+    code, err = _estimate(route, "households_unpadded.csv", capsys)
+    assert code != 0
+    assert "coding mismatch between the census and the interviews: region" in err
+    assert "'01'" in err and "weighting[2].calibrate" in err
