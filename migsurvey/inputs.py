@@ -592,26 +592,53 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
                           argument=f"interviews.disposition ({mapping.file_name(disp)})",
                           expected="1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, "
                                    "4.x not eligible", found=repr(bad))
+    _check_person_households(hh, pp, spec, mapping)
     hh = _empty_completes(hh.assign(responded=status == 0), pp, spec, mapping,
                           _source_name(households, "households"),
                           _source_name(persons, "persons"))
-    unknown = ~pp[HH_KEY].isin(hh[HH_KEY])
-    if unknown.any():
-        raise SurveyError("persons of households that are not in the households file",
-                          argument="--persons", expected="every person's EA and household "
-                          "among the selected households",
-                          found=f"{int(unknown.sum())} persons, e.g. "
-                                f"{pp.loc[unknown, HH_KEY].head(3).tolist()}")
     nonresp = pp[HH_KEY].isin(hh.loc[~hh["responded"], HH_KEY])
     if nonresp.any():
         raise SurveyError("persons of households whose disposition is not a response",
-                          argument="--persons", expected="persons of 1.x households only",
+                          argument=file_key(spec, "interviews.persons"),
+                          expected="persons of 1.x households only",
                           found=f"{int(nonresp.sum())} persons, e.g. "
                                 f"{pp.loc[nonresp, HH_KEY].head(3).tolist()}")
     design = [c for c in hh.columns if c not in pp.columns or c == HH_KEY]
     pp = pp.merge(hh.loc[hh["responded"], design], on=HH_KEY, how="inner",
                   validate="many_to_one")
     return Interviews(households=hh, persons=pp, mapping=mapping)
+
+
+def _id_form(key: str) -> str:
+    """An ``EA/household`` key without the form of writing its numbers (``0004/003`` →
+    ``4/3``): keys equal in this form but not as written differ only in leading zeros."""
+    return "/".join(part.lstrip("0") or "0" if part.isdigit() else part
+                    for part in str(key).split("/"))
+
+
+def _check_person_households(hh: pd.DataFrame, pp: pd.DataFrame, spec: dict,
+                             mapping: ColumnMapping) -> None:
+    """Refuse persons whose household is not in the households file, first: their households
+    would otherwise look like completed households without persons. Identifiers that match
+    once leading zeros are ignored are named as written differently."""
+    unknown = ~pp[HH_KEY].isin(hh[HH_KEY])
+    if not unknown.any():
+        return
+    stray = pd.unique(pp.loc[unknown, HH_KEY])
+    forms = {_id_form(k): k for k in hh[HH_KEY]}
+    same = [(k, forms[_id_form(k)]) for k in stray[:2000] if _id_form(k) in forms]
+    cols = f"{mapping.file_name('ea_id')}/{mapping.file_name('household_id')}"
+    if same:
+        pairs = ", ".join(f"{a!r} ↔ {b!r}" for a, b in same[:3])
+        hint = (f"the two files write the identifiers {cols} differently ({pairs}, persons ↔ "
+                "households): keep the leading zeros in both, storing the columns as text")
+    else:
+        hint = "every person's household must be among the selected households"
+    raise SurveyError("persons of households that are not in the households file",
+                      argument=file_key(spec, "interviews.persons"),
+                      expected=f"every person's {cols} among the selected households",
+                      found=f"{int(unknown.sum())} persons of {len(stray)} households, e.g. "
+                            f"{list(stray[:3])}", hint=hint)
 
 
 def _source_name(src: Any, key: str) -> str:

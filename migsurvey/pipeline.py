@@ -534,14 +534,20 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                      f"{code} from estimation.indicators{extra}"
                      + (f"; without {', '.join(also)} some values would stay unknown"
                         if also else ""))
-        unknown = int(pd.isna(data[col]).sum())
+        missing = pd.isna(data[col]).to_numpy()
+        unknown = int(missing.sum())
         if unknown:
+            units = f"{unknown:,} {unit}s"
+            if HH_KEY in data.columns and data[HH_KEY].duplicated().any():
+                homes = data.loc[missing, HH_KEY].nunique()
+                units = (f"{unknown:,} record{'s' if unknown > 1 else ''} of "
+                         f"{homes:,} household{'s' if homes > 1 else ''}")
             plural = len(absent) > 1
             because = (f"the question{'s' if plural else ''} {', '.join(absent)} "
                        f"{'are' if plural else 'is'} not in the interviews" if absent
                        else "answers are missing, 'dk' or 'XXX'")
             raise SurveyError(
-                f"{code} cannot be estimated: {col} is unknown for {unknown:,} {unit}s because "
+                f"{code} cannot be estimated: {col} is unknown for {units} because "
                 f"{because}", argument="estimation.indicators",
                 expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
                 hint=(f"ask {absent[0]} (and map it with columns:), or remove {code} from "

@@ -7,6 +7,12 @@
 * the CV of the EBLUP against the CV of the direct estimate, area by area;
 * positivity: whether ``σ̂²_u > 0`` (on the boundary every EBLUP is synthetic), and how many
   EBLUPs fall outside the range of the target (negative means, shares outside [0, 1]);
+* the precision of ``σ̂²_u``: its asymptotic standard error ``1/√I(σ̂²_u)`` from the Fisher
+  information of the fitting method (ML: ``I = ½ Σ_i (σ²_u + ψ_i)⁻²``; REML: ``I = ½ tr(P²)``,
+  ``P = V⁻¹ − V⁻¹X(X'V⁻¹X)⁻¹X'V⁻¹``; Rao & Molina 2015, §6.1.2), and the mean ratio
+  ``σ̂²_u/ψ_i``. When ``σ̂²_u`` is not clearly larger than its standard error, the area variance is
+  barely identified: ``σ̂²_u`` is often 0 and, being kept non-negative, overstates ``σ²_u`` on
+  average, and the MSE estimates (analytic or bootstrap) follow it upward;
 * ``loglik``, ``AIC = −2ℓ + 2(p+1)``, ``BIC = −2ℓ + (p+1) log m``.
 """
 
@@ -17,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from estimation.small_area.fit import score_information
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,12 @@ def diagnostics(result) -> Diagnostics:
     m, p = fm.X[s].shape
     ll = result.metadata["loglik"]
     est = result.table["eblup"].to_numpy(dtype=float)
+    _, info = score_information(fm.y[:, None], fm.X[s], fm.psi, np.array([A]),
+                                result.metadata["method"])
     summary = {
         "sigma2_u": A,
+        "sigma2_u_se": float(1 / np.sqrt(info[0])),
+        "mean_sigma2_u_over_psi": float(np.mean(A / fm.psi)),
         "sigma2_u_positive": A > 0,
         "boundary": result.boundary,
         "loglik": ll,

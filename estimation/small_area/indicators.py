@@ -109,7 +109,9 @@ def add_model_based(table: pd.DataFrame, dims: list[str], spec: SmallArea, indic
                               replicates=spec.replicates, seed=spec.seed, level=level)
             frames.append(_rows(fit.table, rows, spec.area, others, total, mult))
             record[f"{code}/{meas['name']}"] = {
-                "sigma2_u": fit.sigma2_u, "beta": fit.beta.to_dict(), **{
+                "sigma2_u": fit.sigma2_u,
+                "sigma2_u_se": fit.diagnostics().summary["sigma2_u_se"],
+                "beta": fit.beta.to_dict(), **{
                     k: fit.metadata[k] for k in ("method", "mse_method", "boundary",
                                                   "transformation", "smoothed_areas",
                                                   "warnings")}}

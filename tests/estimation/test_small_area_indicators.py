@@ -88,6 +88,7 @@ def test_default_spec_models_shares_on_the_arcsine_scale():
         res = indicator_table(d, "MI1.1", by=["district"], small_area=spec)
     fit = res.metadata["small_area"]["fits"]["MI1.1/share"]
     assert fit["transformation"] == "arcsin" and fit["mse_method"].startswith("parametric")
+    assert np.isfinite(fit["sigma2_u_se"]) and fit["sigma2_u_se"] > 0
     mb = res.table[res.table["model_based"]]
     assert ((mb["estimate"] > 0) & (mb["estimate"] < 100)).all()
     assert (mb["ci_low"] <= mb["estimate"]).all() and (mb["estimate"] <= mb["ci_high"]).all()

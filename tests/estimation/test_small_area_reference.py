@@ -125,6 +125,22 @@ def test_analytic_mse_equals_the_closed_form(method):
 
 
 @pytest.mark.parametrize("method", ["REML", "ML"])
+def test_sigma2_u_standard_error_is_the_inverse_fisher_information(method):
+    """Diagnostics: SE of σ̂²_u from ½ tr(P²) (REML) or ½ tr(V⁻²) (ML), full matrices here."""
+    d = milk()
+    fh = fay_herriot(d, "expenditure", "var_direct", MILK_AUX, area="area_code", method=method)
+    X = np.column_stack([np.ones(len(d)), d[MILK_AUX].to_numpy()])
+    psi = d["var_direct"].to_numpy()
+    Vi = np.linalg.inv(np.diag(fh.sigma2_u + psi))
+    P = Vi - Vi @ X @ np.linalg.inv(X.T @ Vi @ X) @ X.T @ Vi
+    info = 0.5 * np.trace(P @ P) if method == "REML" else 0.5 * np.trace(Vi @ Vi)
+    s = fh.diagnostics().summary
+    np.testing.assert_allclose(s["sigma2_u_se"], 1 / np.sqrt(info), rtol=1e-10)
+    np.testing.assert_allclose(s["mean_sigma2_u_over_psi"], np.mean(fh.sigma2_u / psi),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
 def test_sae_milk_example_as_sae_prints_it(method):
     """sae's help-page call with its default PRECISION = 1e-4 (relative change of σ²_u): the
     scoring stops early, so EBLUPs agree to 1e-6 and coefficients and MSEs to 1e-5."""

@@ -256,16 +256,21 @@ def test_cli_gives_the_certainty_region_a_variance(island, variance):
                                           d / "persons.csv")
     both = cli.merge(api, on=["indicator", "measure", "region"], suffixes=("_cli", "_api"))
     assert len(both) == len(cli) == 10
-    # the file is the published view: a blank cell is one the API marks unreliable or
-    # suppressed; every published value equals the API's
+    # the file is the published view: a blank cell is one the API marks suppressed, or
+    # unreliable in some measure of its indicator and region; every published value equals
+    # the API's
     shown = both["estimate_cli"].notna()
     for c in ("estimate", "se", "df"):
         np.testing.assert_allclose(both.loc[shown, f"{c}_cli"], both.loc[shown, f"{c}_api"],
                                    rtol=1e-10)
     hidden = both.loc[~shown]
-    assert (hidden["suppressed_api"].fillna("").ne("")
-            | hidden["reliability_api"].eq("unreliable")).all()
+    cell_unreliable = both.groupby(["indicator", "region"])["reliability_api"].transform(
+        lambda r: r.eq("unreliable").any())
+    assert (hidden["suppressed_api"].fillna("").ne("") | cell_unreliable[~shown]).all()
     isl = both[both["region"].eq("Island")]
     assert (isl["df_api"] > 0).all() and (isl["se_api"] > 0).all()
-    assert isl.loc[isl["measure"].eq("share"), "estimate_cli"].notna().all()
+    share = isl[isl["measure"].eq("share")]
+    assert share["estimate_api"].notna().all()
+    # published unless a measure of the island's cell is too unreliable to publish
+    assert share["estimate_cli"].notna().all() == (~isl["reliability_api"].eq("unreliable")).all()
     assert "self-representing" in next(iter(objects.values())).metadata["design_units"]

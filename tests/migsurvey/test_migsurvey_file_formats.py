@@ -157,6 +157,8 @@ def route(tmp_path_factory, files):
     persons.to_csv(d / "persons.csv", index=False)
     households.assign(REGION=households["REGION"].str.lstrip("0")).to_csv(
         d / "households_unpadded.csv", index=False)
+    persons.assign(HH_NO=persons["HH_NO"].map(lambda h: f"{int(h):03d}")).to_csv(
+        d / "persons_padded.csv", index=False)
     return d, src
 
 
@@ -182,3 +184,22 @@ def test_codes_written_differently_are_named_a_coding_mismatch(route, capsys):
     assert code != 0
     assert "coding mismatch between the census and the interviews: region" in err
     assert "'01'" in err and "weighting[2].calibrate" in err
+
+
+def test_household_numbers_written_differently_are_named_first(route, capsys):
+    """Persons numbered 003 against households numbered 3: the message names the identifiers
+    (not "completed households without persons", whose hint would drop every interview) and
+    the specification key the persons file came from."""
+    d, src = route
+    spec = d / "padded.yaml"
+    spec.write_text(ROUTE.replace("CENSUS", str(src / "census.parquet"))
+                    .replace("HOUSEHOLDS", "households.csv")
+                    .replace("persons: persons.csv", "persons: persons_padded.csv"),
+                    encoding="utf-8")
+    code = main(["weight", "--spec", str(spec), "--out", str(d / "w.csv"), "-q"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "persons of households that are not in the households file" in err
+    assert "write the identifiers EA_CODE/HH_NO differently" in err and "persons ↔ households" in err
+    assert "interviews.persons" in err and "--persons" not in err
+    assert "empty_completes" not in err

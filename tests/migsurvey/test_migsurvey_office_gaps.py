@@ -270,3 +270,23 @@ def test_mi12_refusal_names_what_derive_names(office, capsys):
     warned = re.search(r"acquired_citizenship_period \(no question ([^)]*)\)", err).group(1)
     refused = re.search(r"lack the questions? ([^\n]*)", err).group(1)
     assert warned == refused == "citizenship, citizenship_acquired, year_citizenship"
+
+
+def test_unknown_departure_years_are_counted_as_records_of_households(office, capsys):
+    """Three emigrant records of two households without a year of departure: MI 1.4 is
+    refused, and the message counts records and households as they are."""
+    d = office["dir"]
+    hh = office["households"]
+    done = hh.loc[np.floor(hh["DISP"]) == 1, ["EA_CODE", "HH_NO"]]
+    roster = done.iloc[[0, 0, 1, 2]].assign(
+        emigrant_sex=["M", "F", "M", "F"], emigrant_age=[24, 31, 19, 40],
+        emigrant_month_departure=[3, 11, 6, 8],
+        emigrant_year_departure=[np.nan, np.nan, np.nan, 2025], emigrant_destination="UGA")
+    roster.to_csv(d / "roster_unknown_year.csv", index=False)
+    text = _with(SPEC, interviews=IV + ", emigrants: roster_unknown_year.csv}",
+                 indicators="  indicators: [MI1.4]")
+    spec = _spec(office, text, "roster_unknown.yaml")
+    code, err = _run(capsys, "estimate", "--spec", spec, "--out", d / "u.csv")
+    assert code == EXIT_INPUT, err
+    assert "MI1.4 cannot be estimated" in err
+    assert "unknown for 3 records of 2 households" in err
