@@ -13,7 +13,8 @@ categorical back into its codes with its value labels, and writes the variable l
 Identifier columns named in ``text=`` are read as text from CSV and Excel, so codes such as
 ``"0012"`` keep their leading zeros. Any other CSV column is a number only when every value in
 it is a number written without a leading zero (:func:`csv_column_types`): a column of region
-codes ``01 … 09`` stays text, as a Parquet file or DuckDB's own CSV reader keeps it.
+codes ``01 … 09`` stays text, as a Parquet file keeps it; only an empty CSV field is missing
+(``NA`` is a code). An Excel column with a text cell is text (:func:`excel_column_types`).
 
 >>> import pandas as pd, tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -172,15 +173,16 @@ def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
     if p.is_dir() or ext in (".parquet", ".pq"):
         df = pd.read_parquet(p, columns=cols)
     elif ext in (".csv", ".txt"):
-        df = csv_column_types(pd.read_csv(p, usecols=cols, dtype=str, keep_default_na=True),
-                              keep_text=text)
+        df = csv_column_types(pd.read_csv(p, usecols=cols, dtype=str, keep_default_na=False,
+                                          na_values=[""]), keep_text=text)
     elif ext in (".dta", ".sav", ".zsav"):
         df = _read_labelled(p, ext, cols)
     elif ext == ".duckdb":
         rel = duckdb_table(p, table)
         df = (rel.select(*cols) if cols else rel).df()
     else:
-        df = pd.read_excel(p, sheet_name=sheet, usecols=cols, dtype={c: str for c in text})
+        df = excel_column_types(pd.read_excel(p, sheet_name=sheet, usecols=cols, dtype=object),
+                                keep_text=text)
     for c in text:
         if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = _as_text(df[c])
@@ -195,35 +197,68 @@ def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Data
 
     ``df`` is a CSV read with every column as text (empty fields missing). A column becomes
     numeric (integer when every value is whole and none is missing, else float) when every
-    value parses as a number and none is written with a leading zero (``01``, ``007``); a
-    column with no value is a float column of missing values; any other column, and every
-    column of ``keep_text``, stays text. This is the rule DuckDB's CSV
-    reader applies, so a census read into memory and one read lazily have the same types.
+    value parses as a number, none is written with a leading zero (``01``, ``007``), and the
+    only other value is ``NA`` (a missing number, as R and Stata write it); a column with no
+    value is a float column of missing values; any other column, and every column of
+    ``keep_text``, stays text with its values as written (``NA`` there is a code, such as a
+    province). :func:`migsurvey.io_census.typed_csv` applies the same rule in DuckDB, so a
+    census read into memory and one read lazily have the same values.
 
     >>> import io
-    >>> got = csv_column_types(pd.read_csv(io.StringIO("r,a,x\\n01,3,0.5\\n10,4,\\n"), dtype=str))
-    >>> got["r"].tolist(), got["a"].tolist(), got["x"].tolist()[0]
-    (['01', '10'], [3, 4], 0.5)
+    >>> raw = pd.read_csv(io.StringIO("r,a,x\\n01,3,0.5\\n10,NA,\\n"), dtype=str,
+    ...                   keep_default_na=False, na_values=[""])
+    >>> got = csv_column_types(raw)
+    >>> got["r"].tolist(), got["a"].tolist()[0], got["x"].tolist()[0]
+    (['01', '10'], 3.0, 0.5)
     """
     out = {}
     keep = set(keep_text)
     for c in df.columns:
         s = df[c]
         values = s.dropna().str.strip()
-        if values.empty and c not in keep:
+        numbers = values[values != "NA"]
+        text = s.astype(object).where(s.notna(), None)
+        if c in keep:
+            out[c] = text
+        elif values.empty:
             out[c] = pd.Series(np.nan, index=s.index)
-            continue
-        if c in keep or values.str.match(_LEADING_ZERO).any():
-            out[c] = s.astype(object).where(s.notna(), None)
-            continue
-        num = pd.to_numeric(values, errors="coerce")
-        if num.isna().any():
-            out[c] = s.astype(object).where(s.notna(), None)
-        elif len(values) == len(s) and (num == np.floor(num)).all() and np.abs(num).max() < 2**53:
-            out[c] = pd.to_numeric(s.str.strip()).astype(np.int64)
+        elif numbers.empty or numbers.str.match(_LEADING_ZERO).any():
+            out[c] = text
         else:
-            out[c] = pd.to_numeric(s.str.strip(), errors="coerce").astype(float)
+            num = pd.to_numeric(numbers, errors="coerce")
+            if num.isna().any():
+                out[c] = text
+                continue
+            full = pd.Series(np.nan, index=s.index)
+            full[num.index] = num.to_numpy(dtype=float)
+            whole = len(num) == len(s) and (num == np.floor(num)).all() \
+                and np.abs(num).max() < 2**53
+            out[c] = full.astype(np.int64) if whole else full
     return pd.DataFrame(out, index=df.index)
+
+
+def excel_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
+    """Cells as the workbook stores them: a column of number cells is numeric; a column with a
+    text cell is text (a code ``01`` typed as text keeps its zero), numbers in it written as
+    whole numbers (``12``, not ``12.0``); so is every column of ``keep_text``."""
+    out = {}
+    keep = set(keep_text)
+    for c in df.columns:
+        s = df[c]
+        known = s.notna()
+        is_text = s[known].map(lambda v: isinstance(v, str)).astype(bool)
+        if c in keep or is_text.any():
+            out[c] = s.map(_cell_text, na_action="ignore").astype(object).where(known, None)
+        else:
+            out[c] = pd.to_numeric(s, errors="coerce") if known.any() else pd.Series(
+                np.nan, index=s.index)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _cell_text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _as_text(s: pd.Series) -> pd.Series:

@@ -91,10 +91,63 @@ def census_relation(source: str | Path, *, table: str | None = None,
     if p.suffix.lower() in (".parquet", ".pq"):
         return con.read_parquet(s)
     if p.suffix.lower() in (".csv", ".txt"):
-        return con.read_csv(s, dtype={c: "VARCHAR" for c in text} or None)
+        return typed_csv(con, s, text)
     raise SurveyError("a lazily read census is Parquet, CSV or DuckDB", argument="frame.census",
                       expected=".parquet, a folder or glob of them, .csv or .duckdb",
                       found=p.suffix or s)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def typed_csv(con: Any, path: str, text: Sequence[str] = ()) -> Any:
+    """A CSV census as a DuckDB relation typed by the rule of
+    :func:`migsurvey.io.csv_column_types`, decided on every row (not on a sample).
+
+    The file is read as text; one aggregate pass finds, per column, whether every value is a
+    number (``NA`` aside) written without a leading zero. Such a column becomes ``BIGINT``
+    (whole numbers) or ``DOUBLE`` with ``NA`` and empty fields missing; every other column,
+    and every column of ``text``, stays text as written. A numeric type guessed from the first
+    rows would drop the zero of a code ``01`` met later in the file, or fail on a late
+    ``NK``.
+    """
+    raw = con.read_csv(path, all_varchar=True)
+    names = list(raw.columns)
+    keep = set(text)
+    checks = []
+    for k, name in enumerate(names):
+        c = f"trim({_quoted(name)})"
+        num = f"TRY_CAST({c} AS DOUBLE)"
+        value = f"({c} IS NOT NULL AND {c} <> 'NA')"
+        checks += [f"count({c}) AS m{k}", f"count(*) FILTER (WHERE {value}) AS n{k}",
+                   f"count(*) FILTER (WHERE {value} AND ({num} IS NULL OR "
+                   f"regexp_matches({c}, '^[+-]?0[0-9]'))) AS bad{k}",
+                   f"count(*) FILTER (WHERE {value} AND {num} <> floor({num})) AS frac{k}",
+                   f"max(abs({num})) FILTER (WHERE {value}) AS big{k}"]
+    stats = raw.aggregate(", ".join(checks)).fetchall()[0]
+    columns = []
+    for k, name in enumerate(names):
+        m, n, bad, frac, big = stats[5 * k: 5 * k + 5]
+        q = _quoted(name)
+        if name in keep or (n and bad) or (m and not n):
+            columns.append(q)
+            continue
+        kind = "BIGINT" if n and not frac and (big or 0) < 2**53 else "DOUBLE"
+        columns.append(f"CAST(CASE WHEN trim({q}) = 'NA' THEN NULL ELSE trim({q}) END AS {kind})"
+                       f" AS {q}")
+    return raw.project(", ".join(columns))
+
+
+def _numeric_age(rel: Any, column: str) -> Any:
+    """Age as a number, an answer that is not one (``NK``, ``DK``) unknown: the in-memory
+    census makes the same age groups (:func:`estimation.indicators.variables.age_groups`)."""
+    names = list(getattr(rel, "columns", []))
+    if column not in names or str(rel.types[names.index(column)]) != "VARCHAR":
+        return rel
+    cols = [f"TRY_CAST(trim({_quoted(n)}) AS DOUBLE) AS {_quoted(n)}" if n == column
+            else _quoted(n) for n in names]
+    return rel.project(", ".join(cols))
 
 
 def collect(frame: Any) -> pd.DataFrame:
@@ -315,6 +368,7 @@ def lazy_census(spec: dict, source: str | Path | None = None) -> LazyCensus:
     mapping = ColumnMapping.from_spec(spec, "census")
     rel = census_relation(source or spec["frame"]["census"], table=spec["frame"]["table"],
                           text=mapping.file_names(ID_COLUMNS))
+    rel = _numeric_age(rel, mapping.file_name("age"))
     return LazyCensus(rel, mapping, psu=spec["frame"]["psu"], country=spec["country"],
                       reference_year=spec["reference_year"],
                       age_breaks=spec["frame"]["age_breaks"], spec=spec)

@@ -109,6 +109,9 @@ LABELS = {
     "households": "Households", "persons": "Persons", "target_group": "Target group",
     "prevalence": "Prevalence", "target_share": "Target share",
     "allocation_deff": "Allocation deff",
+    "district": "District", "direct": "Direct (%)", "direct_cv": "Direct CV (%)",
+    "direct_flag": "Direct quality", "eblup": "Fay–Herriot (%)", "gamma": "Shrinkage γ",
+    "in_sample": "In sample",
 }
 """Default readable names of columns, measures and categories."""
 
@@ -441,7 +444,8 @@ def _districts_section(df: pd.DataFrame | None, note: str, labels: dict[str, str
         charts = [
             Markup(svg.bars(list(df["district"]), {"direct CV": df["direct_cv"],
                                                    "Fay–Herriot CV": df["cv"]},
-                            title="Coefficient of variation by district", width=900)),
+                            title="Coefficient of variation by district (%), published values",
+                            width=900)),
             Markup(svg.forest(list(df["district"]), df["eblup"], df["ci_low"], df["ci_high"],
                               title="Fay–Herriot estimate and 95 % interval",
                               xlabel="per cent")),

@@ -22,6 +22,8 @@ from surveycore import SurveyError, SurveyWarning
 
 COLUMNS = ["district", "n", "direct", "direct_cv", "eblup", "cv", "ci_low", "ci_high", "gamma",
            "in_sample"]
+PUBLISHED = ["district", "n", "direct", "direct_cv", "direct_flag", "eblup", "cv", "ci_low",
+             "ci_high", "flag", "gamma", "in_sample", "suppressed"]
 
 
 def district_auxiliaries(census: Any) -> pd.DataFrame | None:
@@ -70,9 +72,61 @@ def district_estimates(run: Any, *, replicates: int = 200) -> tuple[pd.DataFrame
     except SurveyError as err:
         return None, {"refused": err.message}
     t = fh.table.rename(columns={"area": "district"})[COLUMNS].copy()
-    for c in ("direct", "eblup", "ci_low", "ci_high"):
+    for c in ("direct", "eblup", "ci_low", "ci_high", "direct_cv", "cv"):
         t[c] = 100 * t[c]
+    contributors = persons["foreign_born"].eq(1).groupby(persons["district"]).sum()
+    t = flag_districts(t, contributors.reindex(t["district"]).fillna(0).to_numpy(), run.spec)
     record = {"sigma2_u": fh.sigma2_u, "beta": fh.beta.round(4).to_dict(),
               "mse_method": fh.metadata["mse_method"],
               "warnings": [str(w.message) for w in caught]}
     return t, record
+
+
+def flag_districts(t: pd.DataFrame, contributors: np.ndarray, spec: dict) -> pd.DataFrame:
+    """The district table with the release's quality flags and disclosure status.
+
+    Direct shares are flagged by the quality rule of ``quality.preset`` on their CV and
+    sample size (``direct_flag``, ``direct_reliability``), Fay–Herriot shares on their CV
+    (``flag``, ``reliability``), as :func:`estimation.indicator_table` flags model-based rows.
+    A district whose sampled foreign-born persons are ``0 < count ≤ threshold`` of the
+    disclosure rule is ``suppressed`` (``"confidential"``). CVs are in per cent. The values
+    stay for analysts; :func:`published_districts` withholds them.
+    """
+    from estimation.indicators.quality import get_rule
+    from estimation.indicators.table import DEFAULT_SUPPRESSION
+
+    rule = get_rule(spec["quality"]["preset"])
+    out = t.copy()
+    n = out["n"].to_numpy(dtype=float)
+    direct_flag, direct_rel = rule.assess(out["direct_cv"].to_numpy(dtype=float) / 100, n)
+    flag, rel = rule.assess(out["cv"].to_numpy(dtype=float) / 100, np.full(len(out), np.inf))
+    sampled = out["in_sample"].to_numpy(dtype=bool)
+    out["direct_flag"] = np.where(sampled, direct_flag, "")
+    out["direct_reliability"] = np.where(sampled, direct_rel, "unreliable")
+    out["flag"] = flag
+    out["reliability"] = rel
+    confidential = np.zeros(len(out), dtype=bool)
+    if spec["quality"].get("disclosure", True):
+        confidential = (contributors > 0) & (contributors <= DEFAULT_SUPPRESSION.threshold)
+    out["suppressed"] = np.where(confidential, "confidential", "")
+    return out
+
+
+def published_districts(t: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The district table as it may be published (the report's table and charts).
+
+    A value flagged unreliable is withheld with its CV (and interval), as the indicator
+    tables withhold it; a confidential district loses both its direct and its Fay–Herriot
+    value (the EBLUP γ·direct + (1 − γ)·x'β, published with β, would give the direct value
+    back), and its flags.
+    """
+    if t is None:
+        return None
+    out = t.copy()
+    confidential = out["suppressed"].eq("confidential").to_numpy()
+    hide_direct = confidential | out["direct_reliability"].eq("unreliable").to_numpy()
+    hide_model = confidential | out["reliability"].eq("unreliable").to_numpy()
+    out.loc[hide_direct, ["direct", "direct_cv"]] = np.nan
+    out.loc[hide_model, ["eblup", "cv", "ci_low", "ci_high"]] = np.nan
+    out.loc[confidential, ["direct_flag", "flag"]] = ""
+    return out[PUBLISHED]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from migsurvey.pipeline import SurveyRun
 from migsurvey.report import ReportContent
-from migsurvey.small_area import district_estimates
+from migsurvey.small_area import district_estimates, published_districts
 
 INDICATOR_NAMES = {
     "MI1.1": "Stock of international migrants (foreign-born usual residents)",
@@ -114,6 +114,7 @@ def report_content(run: SurveyRun) -> ReportContent:
     s = run.spec
     ind = indicator_output(run)
     districts, fit = district_estimates(run)
+    districts = published_districts(districts)
     # the report shows the shares and rates (the measures users read first) and counts
     return ReportContent(
         title=s["name"],

@@ -134,6 +134,28 @@ def phase1_joint(frame: pd.DataFrame, households: pd.DataFrame, spec: dict) -> d
     return out
 
 
+def check_ea_coding(frame: pd.DataFrame, households: pd.DataFrame, psu: str) -> None:
+    """Refuse EA codes of the interviews that are the census's written differently
+    (``12`` for ``0012``): the selection would otherwise not be found in the frame, and its
+    design would silently change."""
+    from migsurvey.inputs import _id_form
+
+    census = set(frame[psu].astype(str))
+    missing = [e for e in pd.unique(households[psu].astype(str)) if e not in census]
+    if not missing:
+        return
+    forms = {_id_form(e): e for e in census}
+    same = [(e, forms[_id_form(e)]) for e in missing if _id_form(e) in forms]
+    if same:
+        pairs = ", ".join(f"{a!r} ↔ census {b!r}" for a, b in same[:4])
+        raise SurveyError("coding mismatch between the census and the interviews: EA codes",
+                          argument=f"columns.{psu}", expected="the census's EA codes in the "
+                          "households and persons files",
+                          found=f"{len(same)} EA codes written differently: {pairs}",
+                          hint="keep the leading zeros in the interview files (store the EA "
+                               "column as text)")
+
+
 def phase1_choice(spec: dict, households: pd.DataFrame | None,
                   frame: pd.DataFrame | None) -> tuple[dict[str, Any] | None, str]:
     """How the pipeline declares phase 1 of the screening design, and why.
@@ -161,6 +183,7 @@ def phase1_choice(spec: dict, households: pd.DataFrame | None,
     if method in EXACT_JOINT:
         if frame is None:
             return None, "no EA frame to compute the joint inclusion probabilities from"
+        check_ea_coding(frame, households, spec["frame"]["psu"])
         try:
             joint = phase1_joint(frame, households, spec)
         except SurveyError as exc:

@@ -15,7 +15,8 @@ Every function takes an :class:`~estimation.indicators.IndicatorTable` (anything
   not published is written ``NaN``. Uncertainty is carried in the attributes ``SE``, ``CV``,
   ``CI_LOWER``, ``CI_UPPER`` and the experimental-statistics marker in ``EXPERIMENTAL``.
   Model-based (small area) rows have ``OBS_STATUS = "E"``, estimated value (override
-  with ``obs_status={"model_based": ...}``).
+  with ``obs_status={"model_based": ...}``), and their own ``MEASURE`` code (``SHARE_MODEL``
+  beside the direct ``SHARE``), so that no series key holds two observations.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ from estimation.indicators.sdmx import (  # noqa: E402
 )
 
 COUNT_COLS = ("n_contributors",)
+MODEL_MEASURE_SUFFIX = "_MODEL"
+"""Added to the SDMX ``MEASURE`` code of a model-based (small-area) row (``SHARE_MODEL``): the
+direct and the model-based estimate of a cell are two series, each key one observation."""
 CONFIDENTIAL = "confidential"
 """Status of a suppressed cell in a publication that does not say primary or secondary."""
 
@@ -293,6 +297,8 @@ def to_sdmx_csv(
         out[k] = str(v)
     out["INDICATOR"] = t["indicator"].map(lambda c: codes.get(c, c))
     out["MEASURE"] = t["measure"].astype(str).str.upper()
+    if "model_based" in t.columns:  # its own series: one observation per key
+        out.loc[t["model_based"].astype(bool), "MEASURE"] += MODEL_MEASURE_SUFFIX
     codes_for = value_codes or {}
     for c in by:
         col = _stringify_dims(t[[c]].copy(), [c])[c]
@@ -322,6 +328,12 @@ def to_sdmx_csv(
     if "experimental" in t.columns:
         out["EXPERIMENTAL"] = np.where(t["experimental"].astype(bool), "true", "false")
     out = out.reset_index(drop=True)
+    repeated = out.duplicated(dims)
+    if repeated.any():
+        raise SurveyError("two observations under one SDMX series key",
+                          argument="result", expected="one row per indicator, measure and cell",
+                          found=", ".join(out.loc[repeated, dims].astype(str)
+                                          .agg(":".join, axis=1).head(3)))
     if path is not None:
         path = Path(path)
         xml = None

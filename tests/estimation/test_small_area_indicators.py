@@ -62,10 +62,15 @@ def test_model_based_rows_beside_direct_ones():
     np.testing.assert_allclose(got["se"], 100 * np.sqrt(fh.table["mse"].to_numpy()))
     np.testing.assert_allclose(got["cv"], fh.table["cv"].to_numpy())
     assert res.metadata["small_area"]["fits"]["MI1.1/share"]["method"] == "REML"
-    # SDMX: model-based observations are estimated values
+    # SDMX: model-based observations are estimated values, in their own series (SHARE_MODEL):
+    # a loader keeping one observation per series key loses neither the direct nor the EBLUP
     sd = res.to_sdmx_csv()
-    rows = sd[sd["MEASURE"].eq("SHARE") & sd["SEX"].eq("_T") & sd["DISTRICT"].ne("_T")]
-    assert len(rows) == len(direct) + 18
+    key = [c for c in ("INDICATOR", "MEASURE", "SEX", "DISTRICT") if c in sd.columns]
+    assert not sd.duplicated(key).any()
+    cells = sd["SEX"].eq("_T") & sd["DISTRICT"].ne("_T")
+    assert int((cells & sd["MEASURE"].eq("SHARE")).sum()) == len(direct)
+    rows = sd[cells & sd["MEASURE"].eq("SHARE_MODEL")]
+    assert len(rows) == 18
     status = rows["OBS_STATUS"].value_counts()
     assert status.get("E", 0) >= int((mb["reliability"] != "unreliable").sum())
 

@@ -203,3 +203,76 @@ def test_household_numbers_written_differently_are_named_first(route, capsys):
     assert "write the identifiers EA_CODE/HH_NO differently" in err and "persons ↔ households" in err
     assert "interviews.persons" in err and "--persons" not in err
     assert "empty_completes" not in err
+
+
+def test_lazy_and_in_memory_csv_agree_on_every_row(tmp_path, monkeypatch):
+    """Codes whose zero appears only late in the file, a province coded NA, ages answered NK:
+    DuckDB's type guess from the first rows would read 12, 11 … as numbers and fail on NK; the
+    lazy route must type each column on all its rows, as the in-memory route does."""
+    census = office_census(seed=9, n_ea=40)
+    census = census.sort_values("REGION", ascending=False, kind="stable").reset_index(drop=True)
+    census["REGION"] = census["REGION"].map({4: "12", 3: "11", 2: "NA", 1: "01"})
+    census["AGE"] = census["AGE"].astype(object)
+    census.loc[census.index[-3:], "AGE"] = "NK"
+    census.to_csv(tmp_path / "census.csv", index=False)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(OFFICE_SPEC.replace("CENSUS", str(tmp_path / "census.csv")), encoding="utf-8")
+    assert main(["frame", "--spec", str(spec), "--out", str(tmp_path / "m.csv"), "-q"]) == 0
+    monkeypatch.setattr(inputs, "LAZY_CENSUS_BYTES", 1)
+    assert main(["frame", "--spec", str(spec), "--out", str(tmp_path / "l.csv"), "-q"]) == 0
+    memory = pd.read_csv(tmp_path / "m.csv", dtype=str, keep_default_na=False)
+    lazy = pd.read_csv(tmp_path / "l.csv", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(memory, lazy)
+    assert set(memory["REGION"]) == {"12", "11", "NA", "01"}
+    counts = inputs.read_census(parse_spec(spec.read_text())).person_counts("region")
+    assert counts == {"12": int((census["REGION"] == "12").sum()),
+                      "11": int((census["REGION"] == "11").sum()),
+                      "NA": int((census["REGION"] == "NA").sum()),
+                      "01": int((census["REGION"] == "01").sum())}
+
+
+def test_excel_text_cells_keep_their_zeros(tmp_path):
+    census = _census().iloc[:400]
+    census.to_excel(tmp_path / "census.xlsx", index=False)
+    got = read_table(tmp_path / "census.xlsx")
+    assert set(got["REGION"]) <= {"01", "02", "03", "04"}
+    assert got["AGE"].dtype.kind in "if" and got["AGE"].tolist() == census["AGE"].tolist()
+    assert got["EA_CODE"].str.fullmatch(r"\d{4}").all()
+
+
+def test_csv_na_is_a_code_in_text_and_missing_in_numbers(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("PROV,AGE,W\nNA,30,1.5\nRM,NA,NA\n", encoding="utf-8")
+    t = read_table(p)
+    assert t["PROV"].tolist() == ["NA", "RM"]
+    assert t["AGE"].tolist()[0] == 30 and np.isnan(t["AGE"].tolist()[1])
+    assert np.isnan(t["W"].tolist()[1])
+
+
+def test_ea_codes_without_their_zeros_are_a_coding_mismatch(tmp_path, files):
+    """EAs selected by Sampford are found in the frame by their codes: interview files whose
+    codes lost their zeros (0012 → 12) are refused, not estimated with another design."""
+    from migsurvey_office import fieldwork
+
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import load_spec
+    from surveycore import SurveyError
+
+    src, census = files
+    text = (ROUTE.replace("CENSUS", str(src / "census.parquet"))
+            .replace("HOUSEHOLDS", "households.csv")
+            .replace("  household: {screening",
+                     "  psu: {method: sampford, size: households}\n  household: {screening"))
+    spec_path = tmp_path / "s.yaml"
+    spec_path.write_text(text, encoding="utf-8")
+    assert main(["select", "--spec", str(spec_path), "--out", str(tmp_path / "sel.csv"),
+                 "-q"]) == 0
+    sel = pd.read_csv(tmp_path / "sel.csv", dtype=str)
+    sel["HH_NO"] = sel["HH_NO"].astype(int)
+    hh, pp = fieldwork(sel, census.assign(COB=census["COB"].where(
+        census["COB"].str.strip() != "", "KEN")), seed=4)
+    hh.assign(EA_CODE=hh["EA_CODE"].astype(int)).to_csv(tmp_path / "h.csv", index=False)
+    pp.assign(EA_CODE=pp["EA_CODE"].astype(int)).to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(SurveyError, match="coding mismatch between the census and the "
+                                          "interviews: EA codes"):
+        estimate_interviews(load_spec(spec_path), tmp_path / "h.csv", tmp_path / "p.csv")

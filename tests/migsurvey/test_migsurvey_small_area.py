@@ -45,3 +45,29 @@ def test_too_few_sampled_districts_are_reported_not_raised(small_run):
     run = replace(small_run, persons=few, weights="weight")
     t, fit = district_estimates(run, replicates=100)
     assert t is None and "too few sampled areas" in fit["refused"]
+
+
+def test_published_districts_follow_the_release_rules(small_run):
+    """The report's district table withholds what the indicator tables would: direct shares
+    flagged unreliable by the release's quality rule, Fay–Herriot shares flagged unreliable on
+    their CV, and both values of a confidential district; CVs are in per cent."""
+    from estimation.indicators.quality import get_rule
+    from migsurvey.small_area import published_districts
+
+    t, _fit = district_estimates(small_run, replicates=100)
+    rule = get_rule(small_run.spec["quality"]["preset"])
+    sampled = t["in_sample"].to_numpy(dtype=bool)
+    _, rel = rule.assess(t["direct_cv"].to_numpy() / 100, t["n"].to_numpy(dtype=float))
+    assert (t.loc[sampled, "direct_reliability"].to_numpy() == rel[sampled]).all()
+    assert (t["cv"].dropna() > 1).any()  # per cent, not a fraction
+    t = t.copy()
+    t.loc[t.index[0], "suppressed"] = "confidential"
+    pub = published_districts(t)
+    assert pub.loc[t.index[0], ["direct", "eblup", "cv", "ci_low"]].isna().all()
+    bad = t["direct_reliability"].eq("unreliable")
+    assert pub.loc[bad, "direct"].isna().all() and pub.loc[bad, "direct_cv"].isna().all()
+    kept = ~bad & t["suppressed"].eq("")
+    np.testing.assert_allclose(pub.loc[kept, "direct"], t.loc[kept, "direct"])
+    assert "direct_reliability" not in pub.columns
+    html = render_report(report_content(small_run))
+    assert "Direct CV (%)" in html
