@@ -182,6 +182,8 @@ class BaseDesign:
         """
         miss = columns.missing if missing is None else (columns.missing | missing)
         active, _ = self._positive()
+        if not miss.any():  # nothing missing: the rows with weight are the usable rows
+            return self._analysis(columns, by, active, na_rm)
         bad = miss & active
         if bad.any() and not na_rm:
             raise SurveyError(
@@ -191,7 +193,11 @@ class BaseDesign:
                 found=f"{int(bad.sum())} rows with missing values",
                 hint="pass na_rm=True to estimate over the rows where the variable is observed",
             )
-        usable = active & ~miss
+        return self._analysis(columns, by, active & ~miss, na_rm)
+
+    def _analysis(self, columns: Columns, by, usable: np.ndarray, na_rm: bool) -> Analysis:
+        """The domains of ``by`` among the ``usable`` rows, and the analysis matrix."""
+        active, _ = self._positive()
         check_by_complete(self._data, by, active, na_rm)
         domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
         if domain is None:
