@@ -146,12 +146,15 @@ def worker_grid(rows: int, calibrated: bool) -> dict:
 
 def _spawn(python: str, args: list[str]) -> dict:
     cmd = [python, str(Path(__file__).resolve()), *args]
+    load = os.getloadavg()[0]  # the machine's load average (1 min) when the process starts
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=True, env=ENV)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
         err = getattr(exc, "stderr", "") or str(exc)
         return {"error": str(err)[-400:]}
-    return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
+    out = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
+    out["load_average"] = load
+    return out
 
 
 def main() -> None:

@@ -94,7 +94,9 @@ def worker_svy(task: str, repeats: int) -> dict:
 
 
 def _timed(cmd: list[str]) -> dict:
-    """Run ``cmd`` under ``/usr/bin/time -v``: its last JSON line and its peak memory (MiB)."""
+    """Run ``cmd`` under ``/usr/bin/time -v``: its last JSON line, its peak memory (MiB) and
+    the machine's load average (1 min) when it started."""
+    load = os.getloadavg()[0]
     try:
         out = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=ROOT,
                              env=ENV, timeout=3600, check=True)
@@ -104,6 +106,7 @@ def _timed(cmd: list[str]) -> dict:
     for ln in out.stderr.splitlines():
         if "Maximum resident set size" in ln:
             result["peak_rss_mib"] = int(ln.split(":")[1]) / 1024
+    result["load_average"] = load
     return result
 
 

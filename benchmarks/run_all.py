@@ -54,6 +54,9 @@ def main() -> None:
     for task in ("a", "b", "c", "d"):  # design + task; migsurvey, svy, R survey one after the other
         shared.append(run_task(task, repeats=2))
         print(json.dumps(shared[-1]), flush=True)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "shared_tasks.json").write_text(json.dumps(shared, indent=2))  # as bench_shared_tasks writes it
     rows = [{"task": r["task"], "migsurvey": r["migsurvey"].get("seconds"),
              "migsurvey design": r["migsurvey"].get("design_seconds"),
              "R survey": r["R survey"].get("seconds"), "svy": r["svy"].get("seconds"),
@@ -70,8 +73,6 @@ def main() -> None:
     e2e = end_to_end()
     rows.append({"task": e2e["task"], "migsurvey": e2e["seconds"]})
     samp = subprocess.run([sys.executable, "benchmarks/bench_sampling.py"], capture_output=True, text=True, cwd=ROOT)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
     (out / "summary.json").write_text(json.dumps({"rows": rows, "sampling": samp.stdout}, indent=2))
     print(table(shared))
     print()

@@ -312,7 +312,11 @@ class SurveyDesign(BaseDesign):
         """Design degrees of freedom: PSUs minus strata among rows with positive weight (R ``degf``)."""
         if self._degf is None:
             st = self._stages[0]
-            psu_in = np.bincount(st.cluster, weights=(self._w > 0).astype(float), minlength=st.n_clusters) > 0
+            active, everywhere = self._positive()
+            if everywhere:  # every PSU and stratum holds a row with weight
+                self._degf = float(st.n_clusters - st.n_strata)
+                return self._degf
+            psu_in = np.bincount(st.cluster, weights=active.astype(float), minlength=st.n_clusters) > 0
             strata_in = np.bincount(st.stratum[psu_in], minlength=st.n_strata) > 0
             self._degf = float(psu_in.sum() - strata_in.sum())
         return self._degf
@@ -320,12 +324,17 @@ class SurveyDesign(BaseDesign):
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
         """Degrees of freedom of each domain's subset design (R ``degf(subset(d, …))``)."""
         st = self._stages[0]
-        keep = self._w > 0
+        keep, _ = self._positive()
         if n_domains == 1:  # one domain: PSUs and strata holding one of its rows
             inside = keep if domain is None else keep & (domain >= 0)
             psu_in = np.bincount(st.cluster[inside], minlength=st.n_clusters) > 0
             strata_in = np.bincount(st.stratum[psu_in], minlength=st.n_strata) > 0
             return np.array([float(psu_in.sum() - strata_in.sum())])
+        if domain is not None and ((domain < 0) | keep).all():  # every domain row has weight
+            pairs = self._variance().pairs(st, domain, n_domains)  # shared with the variance
+            n_psu = np.bincount(pairs.domain, minlength=n_domains)
+            n_str = Groups(pairs.domain, n_domains).count_distinct(st.stratum[pairs.cluster], st.n_strata)
+            return (n_psu - n_str).astype(float)
         dom = Groups(np.zeros(self.n, dtype=np.int64) if domain is None else domain, n_domains)
         n_psu = dom.count_distinct(st.cluster, st.n_clusters, keep)
         n_str = dom.count_distinct(st.stratum[st.cluster], st.n_strata, keep)

@@ -131,6 +131,16 @@ class BaseDesign:
             )
         return self._with_weights(np.where(mask, self._w, 0.0))
 
+    def _positive(self) -> tuple[np.ndarray, bool]:
+        """Rows with positive weight and whether that is every row, computed once per weights."""
+        cached = self.__dict__.get("_positive_rows")
+        if cached is None or cached[0] is not self._w:
+            active = self._w > 0
+            active.flags.writeable = False
+            cached = (self._w, active, bool(active.all()))
+            self.__dict__["_positive_rows"] = cached
+        return cached[1], cached[2]
+
     # -- the estimator contract (EstimationDesign) ---------------------------------------------
     def engine(self) -> VarianceEngine:
         """The variance engine for this design's weights (Taylor or replicate)."""
@@ -171,7 +181,9 @@ class BaseDesign:
         further rows to treat as missing (e.g. a ratio's denominator).
         """
         miss = columns.missing if missing is None else (columns.missing | missing)
-        active = self._w > 0
+        active, _ = self._positive()
+        if not miss.any():  # nothing missing: the rows with weight are the usable rows
+            return self._analysis(columns, by, active, na_rm)
         bad = miss & active
         if bad.any() and not na_rm:
             raise SurveyError(
@@ -181,14 +193,24 @@ class BaseDesign:
                 found=f"{int(bad.sum())} rows with missing values",
                 hint="pass na_rm=True to estimate over the rows where the variable is observed",
             )
-        usable = active & ~miss
+        return self._analysis(columns, by, active & ~miss, na_rm)
+
+    def _analysis(self, columns: Columns, by, usable: np.ndarray, na_rm: bool) -> Analysis:
+        """The domains of ``by`` among the ``usable`` rows, and the analysis matrix."""
+        active, _ = self._positive()
         check_by_complete(self._data, by, active, na_rm)
         domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
         if domain is None:
-            domain = np.where(usable, 0, -1).astype(np.int64)
             counts = np.array([np.count_nonzero(usable)])
+            if counts[0] == len(usable):
+                domain = np.zeros(len(usable), dtype=np.int64)
+            else:
+                domain = np.where(usable, np.int64(0), np.int64(-1))
         else:
-            counts = Groups(domain, len(labels)).sizes
+            counts = self._domain_index().sizes(domain, len(labels))
+        if domain.flags.writeable:  # shared by the estimate's steps (and their caches)
+            domain = domain.view()
+            domain.flags.writeable = False
         values = columns.values
         if columns.missing.any():  # missing entries enter as zero (their rows are in no domain)
             values = np.where(np.isnan(values), 0.0, values)
@@ -264,7 +286,10 @@ class BaseDesign:
         """Means (``per_unit``: denominator one per row) or totals of the analysis columns."""
         a = self.analysis(self.columns(variables), by, na_rm=na_rm)
         values = a.values
-        problem = RatioProblem(values, np.ones_like(values) if per_unit else None, a.domain, a.n_domains)
+        # one domain holding every row: no domain codes to carry (RatioProblem's domain=None)
+        domain = None if a.n_domains == 1 and a.counts[0] == self.n else a.domain
+        ones = np.broadcast_to(1.0, values.shape) if per_unit else None  # read-only, no memory
+        problem = RatioProblem(values, ones, domain, a.n_domains, per_unit=per_unit)
         return self._solve(problem, a, a.variables, a.levels, deff=deff, level=level, df=df, covariance=covariance)
 
     # -- estimators ----------------------------------------------------------------------------

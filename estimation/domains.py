@@ -25,6 +25,7 @@ class DomainIndex:
     def __init__(self, data: pd.DataFrame) -> None:
         self._data = data
         self._cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
+        self._sizes: dict[tuple[str, ...], np.ndarray] = {}
 
     def cells(self, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
         """Code of every row (``-1`` where a ``by`` value is missing) and the sorted cell labels."""
@@ -32,7 +33,7 @@ class DomainIndex:
         if key not in self._cache:
             check_columns(self._data, by, "by")
             if len(by) == 1:
-                codes, uniques = pd.factorize(self._data[by[0]], sort=True)
+                codes, uniques = self._factorize(self._data[by[0]])
                 labels = pd.DataFrame({by[0]: uniques})
             else:
                 codes = self._crossed(by)
@@ -40,25 +41,54 @@ class DomainIndex:
                 labels = pd.DataFrame({c: self._data[c].iloc[first].to_numpy() for c in by})
                 for c in by:  # keep categorical (and other extension) dtypes of the labels
                     labels[c] = labels[c].astype(self._data[c].dtype)
-            self._cache[key] = (np.asarray(codes, dtype=np.int64), labels.reset_index(drop=True))
+            codes = np.asarray(codes, dtype=np.int64).view()
+            codes.flags.writeable = False  # shared by every estimate of the design
+            self._cache[key] = (codes, labels.reset_index(drop=True))
         return self._cache[key]
+
+    @staticmethod
+    def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted codes of a column (``-1`` where missing) and its sorted distinct values."""
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
+            groups, uniques = Groups.factorize(column)  # integers: a presence table, no hashing
+            return groups.codes, uniques
+        return pd.factorize(column, sort=True)
+
+    def sizes(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Rows in each domain; counted once for the cached cell codes themselves."""
+        for key, (codes, _) in self._cache.items():
+            if domain is codes:
+                if key not in self._sizes:
+                    sizes = Groups(codes, n_domains).sizes.view()
+                    sizes.flags.writeable = False
+                    self._sizes[key] = sizes
+                return self._sizes[key]
+        return Groups(domain, n_domains).sizes
 
     def _crossed(self, by: list[str]) -> np.ndarray:
         """Codes of the observed cells of several columns, in lexicographic order of their
-        sorted levels; ``-1`` where any column is missing."""
+        sorted levels; ``-1`` where any column is missing.
+
+        The mixed-radix key of the columns' codes is coded once at the end, or earlier
+        whenever the key space would grow past 2⁴⁰ (then coded to keep it small).
+        """
         n = len(self._data)
-        key = np.zeros(n, dtype=np.int64)
-        missing = np.zeros(n, dtype=bool)
+        key = None
+        space = 1
+        missing = None
         for c in by:
-            column = self._data[c]
-            if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
-                groups, uniques = Groups.factorize(column)  # integers: a presence table, no hashing
-                codes = groups.codes
-            else:
-                codes, uniques = pd.factorize(column, sort=True)
-            missing |= codes < 0
-            key = key * max(len(uniques), 1) + np.maximum(codes, 0)
-            key = Groups.factorize(key)[0].codes  # sorted: order kept, key small
+            codes, uniques = self._factorize(self._data[c])
+            levels = max(len(uniques), 1)
+            if (codes < 0).any():
+                missing = codes < 0 if missing is None else missing | (codes < 0)
+                codes = np.maximum(codes, 0)
+            if key is not None and space * levels > 1 << 40:
+                groups, _ = Groups.factorize(key)  # sorted: order kept, key small
+                key, space = np.asarray(groups.codes), groups.n_groups
+            key = np.asarray(codes, dtype=np.int64) if key is None else key * levels + codes
+            space *= levels
+        if missing is None:
+            return np.asarray(Groups.factorize(key)[0].codes, dtype=np.int64)
         out = np.full(n, -1, dtype=np.int64)
         out[~missing] = Groups.factorize(key[~missing])[0].codes
         return out
@@ -85,6 +115,8 @@ class DomainIndex:
         if not by:
             return None, pd.DataFrame(index=[0])
         codes, labels = self.cells(by)
+        if active.all() and (len(labels) == 0 or self.sizes(codes, len(labels)).all()):
+            return codes, labels  # every row active: the cached codes themselves (read-only)
         live = np.where(active, codes, -1)
         present = np.bincount(live + 1, minlength=len(labels) + 1)[1:] > 0
         if present.all():

@@ -44,12 +44,16 @@ class RatioProblem:
         domain holding every row.
     n_domains : int
         Number of domains ``D``.
+    per_unit : bool
+        The denominator is one on every row (means and shares): engines may use the domains'
+        weight totals for ``B`` instead of products with it.
     """
 
     numerator: np.ndarray
     denominator: np.ndarray | None
     domain: np.ndarray | None
     n_domains: int = 1
+    per_unit: bool = False
 
 
 @dataclass(frozen=True)

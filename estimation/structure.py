@@ -99,11 +99,16 @@ def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(groups.codes), uniques
 
 
-def _combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Codes of the interaction of two non-negative code vectors, in lexicographic order."""
+def _combine(first: np.ndarray, second: np.ndarray, groups: dict | None = None) -> np.ndarray:
+    """Codes of the interaction of two non-negative code vectors, in lexicographic order.
+
+    ``second`` holds dense codes (every code present); ``groups`` caches a :class:`Groups`
+    per code vector, so rows already sorted by ``second`` are checked run by run.
+    """
     width = int(second.max()) + 1 if second.size else 1
-    owner = _scatter(second, first, width)
-    if (owner[second] == first).all():  # second nested in first: order its codes by (first, second)
+    by_second = _grouped(second, width, groups)
+    if not by_second.varies(first):  # second nested in first: order its codes by (first, second)
+        owner = first[by_second.first_row]
         if (owner[1:] >= owner[:-1]).all():  # already in that order
             return second
         rank = np.empty(width, dtype=np.int64)
@@ -111,6 +116,17 @@ def _combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         return rank[second]
     key = np.asarray(first, dtype=np.int64) * width + second
     return _codes(key)[0]
+
+
+def _grouped(codes: np.ndarray, size: int, cache: dict | None) -> Groups:
+    """Rows grouped by dense ``codes``, kept in ``cache`` (keyed by the array) for reuse."""
+    if cache is None:
+        return Groups(codes, size)
+    hit = cache.get(id(codes))
+    if hit is None or hit[0] is not codes:
+        hit = (codes, Groups(codes, size))
+        cache[id(codes)] = hit
+    return hit[1]
 
 
 def _scatter(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -164,13 +180,13 @@ def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pp
     return popsize
 
 
-def _stratum_popsize(values: np.ndarray, st_codes: np.ndarray, rep_st: np.ndarray, n_sampled: np.ndarray,
+def _stratum_popsize(values: np.ndarray, strata: Groups, rep_st: np.ndarray, n_sampled: np.ndarray,
                      cl_stratum: np.ndarray, column: str) -> np.ndarray | None:
     """Population size of every cluster when ``values`` are constant within strata, checked
     on one value per stratum (``rep_st``: a row of each stratum; one pass over the rows); None
     when they vary or are refused, so that the row-level check reports the offending row."""
     per = values[rep_st]
-    if not (values == per[st_codes]).all():
+    if strata.varies(values):
         return None
     try:
         return _fpc_popsize(per, n_sampled, column, False)[cl_stratum]
@@ -222,11 +238,12 @@ def build_stages(
     raw_strata = [codes for codes, _ in factorised_strata]
     stages: list[Stage] = []
     previous: np.ndarray | None = None
+    grouped: dict = {}  # Groups of each code vector, shared by the checks and the stages
     for s in range(n_stages):
         if s == 0:
             st_rows = raw_strata[0] if raw_strata else np.zeros(n, dtype=np.int64)
             labels = factorised_strata[0][1] if strata else np.zeros(1, dtype=np.int64)
-            if raw_strata and not nest:
+            if raw_strata and not nest and _grouped(raw_ids[0], int(raw_ids[0].max()) + 1, grouped).varies(st_rows):
                 psu_stratum = _scatter(raw_ids[0], st_rows, int(raw_ids[0].max()) + 1)
                 crossing = psu_stratum[raw_ids[0]] != st_rows
                 if crossing.any():
@@ -238,23 +255,25 @@ def build_stages(
                         found="repeated ids: " + ", ".join(map(str, pd.unique(bad)[:8])),
                         hint="pass nest=True if cluster ids restart within each stratum",
                     )
-            cl_codes = _combine(st_rows, raw_ids[0]) if (raw_strata and nest) else raw_ids[0]
-            parent_rows = np.zeros(n, dtype=np.int64)
+            cl_codes = _combine(st_rows, raw_ids[0], grouped) if (raw_strata and nest) else raw_ids[0]
+            parent_rows = None  # every stratum of stage 1 lies in the one "stage 0" unit
         else:
             assert previous is not None
             own = raw_strata[min(s, len(raw_strata) - 1)] if raw_strata else np.zeros(n, dtype=np.int64)
-            st_rows = _combine(own, previous)
-            cl_codes = _combine(previous, raw_ids[s] if s < len(raw_ids) else np.arange(n))
+            st_rows = _combine(own, previous, grouped)
+            cl_codes = _combine(previous, raw_ids[s] if s < len(raw_ids) else np.arange(n), grouped)
             labels = None
             parent_rows = previous
         st_codes = st_rows  # dense sorted codes, every code present
         n_st = int(st_codes.max()) + 1
         n_cl = int(cl_codes.max()) + 1
-        first_cl = _scatter(cl_codes, np.arange(n, dtype=np.int64), n_cl)  # first row of each cluster
+        clusters = _grouped(cl_codes, n_cl, grouped)
+        first_cl = clusters.first_row  # first row of each cluster
         cl_stratum = st_codes[first_cl]
         rep_st = np.empty(n_st, dtype=np.int64)  # one row of each stratum
         rep_st[cl_stratum] = first_cl
-        if (cl_stratum[cl_codes] != st_codes).any():  # a cluster spanning strata at stage > 1
+        # stage 1 clusters lie in one stratum by construction (nested codes, or checked above)
+        if s > 0 and clusters.varies(st_codes):  # a cluster spanning strata at stage > 1
             raise SurveyError(
                 f"stage {s + 1} clusters cross strata",
                 argument="strata",
@@ -268,7 +287,7 @@ def build_stages(
         if fpc:
             values = finite_numeric(data[fpc[s]], "fpc")
             if not pps:
-                popsize = _stratum_popsize(values, st_codes, rep_st, n_sampled, cl_stratum, fpc[s])
+                popsize = _stratum_popsize(values, _grouped(st_codes, n_st, grouped), rep_st, n_sampled, cl_stratum, fpc[s])
         if popsize is None:  # by row: PPS, or fpc to refuse (the message names a row)
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
             popsize = _scatter(cl_codes, popsize_rows, n_cl)
@@ -282,16 +301,18 @@ def build_stages(
                         expected="one population size per stratum",
                         found=f"{int(np.bincount(st_codes[off], minlength=n_st).astype(bool).sum())} strata with several fpc values",
                     )
-        stages.append(
-            Stage(
-                cluster=cl_codes,
-                stratum=cl_stratum,
-                parent=parent_rows[rep_st],  # constant within each stratum (strata nest in clusters)
-                n_sampled=n_sampled,
-                popsize=popsize,
-                labels=np.asarray(labels),
-            )
+        stage = Stage(
+            cluster=cl_codes,
+            stratum=cl_stratum,
+            # constant within each stratum (strata nest in the previous stage's clusters)
+            parent=np.zeros(n_st, dtype=np.int64) if parent_rows is None else parent_rows[rep_st],
+            n_sampled=n_sampled,
+            popsize=popsize,
+            labels=np.asarray(labels),
         )
+        if clusters.n_groups == stage.n_clusters:
+            stage.__dict__["clusters"] = clusters  # the grouping built above (cached property)
+        stages.append(stage)
         previous = cl_codes
     return stages
 

@@ -166,6 +166,10 @@ class _StageForm:
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
         stratum = self.stage.stratum[cl]
+        if domain_lonely is None:
+            if self.stage.n_strata * D <= max(4 * len(cl), 1 << 16):
+                return self._dense_domain_diagonal(pairs, totals, stratum)
+            return self._sparse_domain_diagonal(pairs, totals)
         # only the (stratum, domain) cells that hold a pair: absent cells contribute zero
         key, h, d = Groups.pairs(stratum, self.stage.n_strata, pairs.domain, D)
         cells = h * D + d
@@ -193,6 +197,92 @@ class _StageForm:
             single_full[cells] = single
             return self._domain_average(full, present, single_full, D).reshape(H, D, k, k).sum(axis=0)
         return Groups(d, D).sum(A.reshape(-1, k * k)).reshape(D, k, k)
+
+    def _dense_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+        """:meth:`domain_diagonal` with the (stratum, domain) sums laid out as dense (H, D) arrays.
+
+        ``V(x_d) = Σ_c w_c X_cd X_cdᵀ − Σ_h γ_h (B_hd m_hdᵀ + m_hd B_hdᵀ − S_h m_hd m_hdᵀ)``
+        with ``B_hd = Σ_{c∈h} s_c X_cd``, ``m_hd = Σ_{c∈h} X_cd / n_h`` and ``S_h = Σ_{c∈h} s_c``
+        (absent pairs are zero): the first term is summed over pairs by domain, the stratum
+        terms over a (stratum × domain) layout small enough to hold densely — no grouping of
+        the pairs by (stratum, domain) cell.
+        """
+        D, k = pairs.n_domains, totals.shape[1]
+        H = self.stage.n_strata
+        cell = Groups(stratum * D + pairs.domain, H * D)
+        inv_n = self._inverse_n()
+        if k == 1:
+            t = totals[:, 0]
+            B = cell.sum(t * self.scale[pairs.cluster]).reshape(H, D)
+            S = cell.sum(t).reshape(H, D)
+            cross = (self.gamma * inv_n) @ (B * S)
+            square = (self.gamma * self.s_sum * inv_n**2) @ (S * S)
+            return (self._pair_squares(pairs, totals)[:, 0, 0] - 2 * cross + square).reshape(D, 1, 1)
+        B = cell.sum(totals * self.scale[pairs.cluster][:, None]).reshape(H, D, k)
+        m = cell.sum(totals).reshape(H, D, k) * inv_n[:, None, None]
+        cross = np.einsum("h,hdi,hdj->dij", self.gamma, B, m)
+        square = np.einsum("h,hdi,hdj->dij", self.gamma * self.s_sum, m, m)
+        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+
+    def _sparse_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
+        """:meth:`domain_diagonal` with the (stratum, domain) sums as sparse products.
+
+        The same formula as :meth:`_dense_domain_diagonal`, for (stratum × domain) layouts
+        too large to hold densely (e.g. later stages, whose strata are the earlier clusters):
+        ``S = I_h T`` and ``B = I_h diag(s) T`` with ``T`` the sparse (cluster × D·k) pair
+        totals and ``I_h`` the (stratum × cluster) indicator; only the cells present are formed.
+        """
+        k = totals.shape[1]
+        tm = pairs.as_matrix(totals)
+        S = (self.strata.indicator @ tm).tocsr()
+        B = (self.strata.weighted_indicator(self.scale) @ tm).tocsr()
+        inv_n = self._inverse_n()
+        c1, c2 = self.gamma * inv_n, self.gamma * self.s_sum * inv_n**2
+        out = self._pair_squares(pairs, totals)
+        for i in range(k):
+            for j in range(k):
+                Bi, Si, Sj = (B, S, S) if k == 1 else (B[:, i::k], S[:, i::k], S[:, j::k])
+                Bj = B if k == 1 else B[:, j::k]
+                cross = np.asarray(Bi.multiply(Sj).T @ c1).ravel() + np.asarray(Si.multiply(Bj).T @ c1).ravel()
+                out[:, i, j] -= cross - np.asarray(Si.multiply(Sj).T @ c2).ravel()
+        return out
+
+    def nested_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, cells: _Pairs, cell_totals: np.ndarray,
+                               x: np.ndarray) -> np.ndarray:
+        """:meth:`domain_diagonal` for a stage whose strata are the previous stage's clusters.
+
+        The (stratum, domain) cells are then the previous stage's (cluster, domain) pairs
+        ``cells``, whose totals ``S`` (``cell_totals``) are already known; ``B_hd`` is the
+        cells' sum of ``s_c x_i`` over their rows. Same formula as :meth:`_dense_domain_diagonal`.
+        """
+        D, k = pairs.n_domains, totals.shape[1]
+        inv_n = self._inverse_n()
+        h = cells.cluster  # the stratum of each cell
+        B = cells.totals(x * self.scale[self.stage.cluster][:, None])
+        S = cell_totals
+        c1 = (self.gamma * inv_n)[h]
+        c2 = (self.gamma * self.s_sum * inv_n**2)[h]
+        by_domain = Groups(cells.domain, D)
+        if k == 1:
+            b, t = B[:, 0], S[:, 0]
+            corr = by_domain.sum(c1 * 2 * b * t - c2 * t * t)
+            return self._pair_squares(pairs, totals) - corr.reshape(D, 1, 1)
+        cross = by_domain.sum((c1[:, None, None] * B[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
+        square = by_domain.sum((c2[:, None, None] * S[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
+        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+
+    def _inverse_n(self) -> np.ndarray:
+        n_h = self.stage.n_sampled.astype(float)
+        return np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
+
+    def _pair_squares(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
+        """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain."""
+        D, k = pairs.n_domains, totals.shape[1]
+        by_domain = Groups(pairs.domain, D)
+        wt = totals * self.weight[pairs.cluster][:, None]
+        if k == 1:
+            return by_domain.sum(wt[:, 0] * totals[:, 0]).reshape(D, 1, 1)
+        return by_domain.sum((wt[:, :, None] * totals[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
 
     def _domain_average(self, A: np.ndarray, present: np.ndarray, single: np.ndarray, D: int) -> np.ndarray:
         """R's ``"average"`` within each domain: strata kept are scaled by present / kept per parent."""
@@ -285,6 +375,12 @@ class TaylorVariance:
         self.yates_grundy = yates_grundy
         self._forms = self._stage_forms()
         self._u_cache: dict[str, object] = {}
+        self._pair_cache: dict[int, tuple] = {}
+        # stages whose strata are exactly the previous stage's clusters (no own strata)
+        self._strata_are_clusters = {
+            id(later): earlier for earlier, later in zip(stages, stages[1:])
+            if later.n_strata == earlier.n_clusters and (later.parent == np.arange(later.n_strata)).all()
+        }
 
     def _stage_forms(self) -> list[_StageForm]:
         """One quadratic form per contributing stage.
@@ -357,12 +453,28 @@ class TaylorVariance:
     def _dcheck_colsum(self) -> np.ndarray:
         return np.asarray(self.dcheck.sum(axis=0)).ravel()
 
+    def pairs(self, stage: Stage, domain: np.ndarray | None, n_domains: int) -> _Pairs:
+        """The (cluster, domain) pairs of ``stage`` present among the rows of a domain.
+
+        Kept for the latest read-only domain codes of each stage, so that the variance and
+        the degrees of freedom of one estimate (and later estimates on the same ``by`` cells)
+        group the rows once.
+        """
+        if domain is None or domain.flags.writeable:
+            return _Pairs.build(stage.clusters, domain, n_domains)
+        hit = self._pair_cache.get(id(stage))
+        if hit is not None and hit[0] is domain and hit[1] == n_domains:
+            return hit[2]
+        pairs = _Pairs.build(stage.clusters, domain, n_domains)
+        self._pair_cache[id(stage)] = (domain, n_domains, pairs)
+        return pairs
+
     def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: list | None = None):
         """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pair totals."""
         k = x.shape[1]
         total = np.zeros((n_domains, k, k))
         if self.dcheck is not None:
-            pairs = _Pairs.build(self.stages[0].clusters, domain, n_domains)
+            pairs = self.pairs(self.stages[0], domain, n_domains)
             tot = pairs.totals(x)
             tx = pairs.as_matrix(tot)
             y = _dense(tx.T @ self.dcheck).T  # Δ̌ T (C × D·k); Δ̌ is symmetric
@@ -375,10 +487,19 @@ class TaylorVariance:
                 keep.append(tx)
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
+        known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
         for form in self._forms:
-            pairs = _Pairs.build(form.clusters, domain, n_domains)
+            pairs = self.pairs(form.stage, domain, n_domains)
             tot = pairs.totals(x)
-            total += form.domain_diagonal(pairs, tot, domain_lonely)
+            known[id(form.stage)] = tot
+            previous = self._strata_are_clusters.get(id(form.stage))
+            large = form.stage.n_strata * n_domains > max(4 * len(pairs.cluster), 1 << 16)
+            if domain is not None and domain_lonely is None and previous is not None and large:
+                cells = self.pairs(previous, domain, n_domains)
+                cell_tot = known[id(previous)] if id(previous) in known else cells.totals(x)
+                total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x)
+            else:
+                total += form.domain_diagonal(pairs, tot, domain_lonely)
             if keep is not None:
                 keep.append(pairs.as_matrix(tot))
         return total
@@ -423,7 +544,9 @@ class TaylorVariance:
         if x.ndim == 1:
             x = x[:, None]
         if domain is not None:
-            x = np.where((domain >= 0)[:, None], x, 0.0)
+            inside = domain >= 0
+            if not inside.all():
+                x = np.where(inside[:, None], x, 0.0)
             if n_domains == 1 and not self._domain_lonely():
                 domain = None
         if not self.residuals:
@@ -515,24 +638,6 @@ class TaylorEngine(LinearisedSolvers):
         return self.variance.covariance(x, domain, n_domains)
 
 
-
-def _domain_rows(domain: np.ndarray | None, weights: np.ndarray, n_domains: int = 0) -> tuple[Groups | None, np.ndarray]:
-    """Domain grouping of the rows (None for one domain) and the weights zeroed outside every domain."""
-    if domain is None:
-        return None, weights
-    return Groups(domain) if n_domains != 1 else None, np.where(domain >= 0, weights, 0.0)
-
-
-def domain_totals(values: np.ndarray, weights: np.ndarray, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
-    """Weighted totals ``Σ w_i v_ij`` per domain: shape (n_domains, k); rows with domain -1 excluded."""
-    if domain is not None and n_domains == 1:  # one domain: a product with the weights inside it
-        return (np.where(domain >= 0, weights, 0.0) @ values)[None, :]
-    groups, wi = _domain_rows(domain, weights)
-    if groups is None:
-        return (wi @ values)[None, :]
-    return Groups(groups.codes, n_domains).sum(values * wi[:, None])
-
-
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Estimates and weighted linearised scores of a :class:`RatioProblem`.
 
@@ -542,20 +647,47 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     """
     a = problem.numerator
     D = problem.n_domains
-    _, wi = _domain_rows(problem.domain, weights, D)
-    if D == 1:  # one domain: totals are products with the weights inside it
-        A = (wi @ a)[None, :]
-    else:
-        A = domain_totals(a, weights, problem.domain, D)
-    if problem.denominator is None:
-        return A, a * wi[:, None]
     b = problem.denominator
-    B = (wi @ b)[None, :] if D == 1 else domain_totals(b, weights, problem.domain, D)
+    if D == 1:  # one domain: totals are products with the weights inside it
+        wi = weights if problem.domain is None else np.where(problem.domain >= 0, weights, 0.0)
+        A = (wi @ a)[None, :]
+        if b is None:
+            return A, a * wi[:, None]
+        if problem.per_unit:  # b = 1: B is the weight total, no product with b
+            B = np.full((1, a.shape[1]), wi.sum())
+            with np.errstate(divide="ignore", invalid="ignore"):
+                theta = A / B
+                scale = wi / B[0, 0]
+                scores = a - theta[0]
+                scores *= scale[:, None]
+            return theta, scores
+        B = (wi @ b)[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = A / B
+            scores = a - theta[0] * b  # broadcast instead of gathering per row
+            scores *= wi[:, None] / B[0]
+        return theta, scores
+    domain = problem.domain
+    inside = domain >= 0
+    everywhere = bool(inside.all())
+    wi = weights if everywhere else np.where(inside, weights, 0.0)
+    groups = Groups(domain, D)
+    weighted = a * wi[:, None]
+    A = groups.sum(weighted)
+    if b is None:
+        return A, weighted
+    d = domain if everywhere else np.maximum(domain, 0)
+    if problem.per_unit:  # b = 1: B is the domains' weight total, no products with b
+        B = groups.sum(wi)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = A / B
+            scale = wi / B[:, 0][d]
+            scores = a - theta[d]
+            scores *= scale[:, None]
+        return theta, scores
+    B = groups.sum(b * wi[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
-        if D == 1:  # one domain: broadcast instead of gathering per row
-            scores = (a - theta[0] * b) * (wi[:, None] / B[0])
-        else:
-            d = np.maximum(problem.domain, 0)
-            scores = (a - theta[d] * b) * (wi[:, None] / B[d])
+        scores = a - theta[d] * b
+        scores *= wi[:, None] / B[d]
     return theta, scores

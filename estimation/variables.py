@@ -49,6 +49,13 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
     missing = np.zeros(len(data), dtype=bool)
     for name in names:
         col = data[name]
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiu":
+            arr = col.to_numpy(dtype=float)
+            if np.isfinite(arr).all():  # one pass: nothing missing, nothing infinite
+                blocks.append(arr[:, None])
+                variables.append(name)
+                levels.append(None)
+                continue
         miss = col.isna().to_numpy()
         missing |= miss
         if is_categorical(col):
@@ -73,7 +80,8 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
             blocks.append(arr[:, None])
             variables.append(name)
             levels.append(None)
-    return Columns(np.column_stack(blocks), variables, levels, missing)
+    values = blocks[0] if len(blocks) == 1 else np.column_stack(blocks)  # one column: no copy
+    return Columns(values, variables, levels, missing)
 
 
 @dataclass(frozen=True)

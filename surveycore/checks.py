@@ -130,7 +130,15 @@ def finite_numeric(
 
 
 def check_weights(values: Any, argument: str = "weights") -> np.ndarray:
-    """Return weights as a float array: finite, non-negative, with a positive sum."""
+    """Return weights as a float array: finite, non-negative, with a positive sum.
+
+    Valid weights are recognised from their sum and minimum (two passes, no temporary);
+    the detailed checks run only to describe what is wrong.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.ndim == 1 and values.size:
+        total, low = values.sum(), values.min()
+        if np.isfinite(total) and total > 0 and low >= 0:
+            return values.astype(float, copy=False)
     arr = finite_numeric(values, argument)
     if (arr < 0).any():
         raise SurveyError(
@@ -171,7 +179,12 @@ def weight_vector(data: pd.DataFrame, weights: Any, argument: str = "weights") -
     """Weights named by a column or given as one value per row, checked (a new array)."""
     if isinstance(weights, str):
         check_columns(data, [weights], argument)
-        return check_weights(data[weights], argument).copy()
+        column = data[weights]
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+            values = column.to_numpy()
+            # a read-only view of the frame (copy-on-write) needs no copy of its own
+            return check_weights(values, argument) if not values.flags.writeable else check_weights(values, argument).copy()
+        return check_weights(column, argument).copy()
     if isinstance(weights, pd.Series):
         weights = _aligned(weights, data, argument)
     arr = np.asarray(weights)
@@ -339,6 +352,9 @@ def check_by_complete(data: pd.DataFrame, by: Any, active: np.ndarray, na_rm: bo
         return
     check_columns(data, names, "by")
     check_frame(data, "by", names)
+    names = [c for c in names if not (isinstance(data[c].dtype, np.dtype) and data[c].dtype.kind in "iub")]
+    if not names:  # numpy integers and booleans cannot be missing
+        return
     miss = data[names].isna().any(axis=1).to_numpy() & np.asarray(active, dtype=bool)
     if miss.any():
         cols = [c for c in names if (data[c].isna().to_numpy() & active).any()]

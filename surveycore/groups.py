@@ -38,7 +38,21 @@ def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
 
 
 def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Sorted codes of integers through a presence table, or None when their range is too wide."""
+    """Sorted codes of integers through a presence table, or None when their range is too wide.
+
+    Values already in order whose every value between the first and the last is present
+    (e.g. cluster numbers 1 … C of a file sorted by cluster) are their own codes, found by
+    comparing neighbours.
+    """
+    if values.size > 1 and values[0] < values[-1]:
+        step = values[1:] != values[:-1]
+        if not (values[1:] < values[:-1]).any() and int(np.count_nonzero(step)) == int(values[-1] - values[0]):
+            lo = int(values[0])
+            if lo == 0 and values.dtype == np.int64 and not values.flags.writeable:
+                codes = values  # already its codes, and nobody can change them (read-only)
+            else:
+                codes = np.subtract(values, lo, dtype=np.int64)  # a new array, never the caller's
+            return codes, np.arange(lo, int(values[-1]) + 1).astype(values.dtype, copy=False)
     lo, hi = int(values.min()), int(values.max())
     span = hi - lo + 1
     if span > max(4 * values.size, 1 << 16):
@@ -56,20 +70,25 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
 
 
-def _sorted_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_keys(key: np.ndarray, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The order that sorts non-negative ``key`` (stable) and the sorted keys.
 
     When the key and the row number fit together in 63 bits, both are packed in one integer
     and sorted by value (a vectorised sort, several times faster than an indirect one);
-    otherwise an indirect stable sort.
+    otherwise an indirect stable sort. ``reuse``: ``key`` is a temporary of the caller's
+    that may be overwritten (the packed keys are formed in it, saving two large arrays).
     """
     n = key.size
     shift = max(int(n - 1).bit_length(), 1)
     top = int(key.max()) if n else 0
     if top.bit_length() + shift <= 63:
-        packed = (key << shift) | np.arange(n, dtype=np.int64)
+        packed = key if reuse else key.copy()
+        packed <<= shift
+        packed |= np.arange(n, dtype=np.int64)
         packed.sort()
-        return packed & ((1 << shift) - 1), packed >> shift
+        order = packed & ((1 << shift) - 1)
+        packed >>= shift
+        return order, packed
     order = np.argsort(key, kind="stable")
     return order, key[order]
 
@@ -158,19 +177,25 @@ class Groups:
             rank[uniq] = np.arange(uniq.size)
             codes = rank[key]
         else:
-            order, key = _sorted_keys(a * np.int64(n_second) + b)
+            key = a * np.int64(n_second)
+            key += b
+            order, key = _sorted_keys(key, reuse=True)
             new = np.empty(key.size, dtype=bool)
             if key.size:
                 new[0] = True
                 np.not_equal(key[1:], key[:-1], out=new[1:])
+            rank = np.cumsum(new, dtype=np.int64)
+            rank -= 1
             codes = np.empty(key.size, dtype=np.int64)
-            codes[order] = np.cumsum(new) - 1
+            codes[order] = rank
+            del rank, order
             uniq = key[new]
         if rows is not None:
             full = np.full(first.size, -1, dtype=np.int64)
             full[rows] = codes
             codes = full
-        return cls(codes, uniq.size), uniq // n_second, uniq % n_second
+        pair_first, pair_second = np.divmod(uniq, n_second)
+        return cls(codes, uniq.size), pair_first, pair_second
 
     @property
     def n(self) -> int:
@@ -182,14 +207,33 @@ class Groups:
         return None if inside.all() else inside
 
     @cached_property
+    def run_starts(self) -> np.ndarray | None:
+        """First row of each group when the rows are sorted by group and every group holds
+        rows (then a group is a run of consecutive rows, e.g. clusters of a file sorted by
+        cluster); None otherwise. Found in one comparison of neighbouring codes."""
+        c, G = self.codes, self.n_groups
+        if G == 0 or c.size == 0 or c[0] != 0 or c[-1] != G - 1:
+            return None
+        starts = np.flatnonzero(c[1:] != c[:-1]) + 1
+        if starts.size != G - 1 or not (c[starts] == np.arange(1, G)).all():
+            return None
+        out = np.concatenate([[0], starts])
+        out.flags.writeable = False
+        return out
+
+    @cached_property
     def sizes(self) -> np.ndarray:
         """Number of rows in each group (G,)."""
+        if self.run_starts is not None:
+            return np.diff(self.run_starts, append=self.n)
         codes = self.codes if self._inside is None else self.codes[self._inside]
         return np.bincount(codes, minlength=self.n_groups)
 
     @cached_property
     def first_row(self) -> np.ndarray:
         """Index of the first row of each group (G,); ``-1`` for an empty group."""
+        if self.run_starts is not None:
+            return self.run_starts
         out = np.full(self.n_groups, -1, dtype=np.int64)
         rows = np.arange(self.n - 1, -1, -1)
         codes = self.codes[::-1]
@@ -220,6 +264,8 @@ class Groups:
         if values.ndim == 2 and not values.flags.c_contiguous:
             values = np.ascontiguousarray(values)
         values = np.asarray(values, dtype=float)
+        if self.run_starts is not None:  # runs: sums of consecutive rows
+            return np.add.reduceat(values, self.run_starts, axis=0)
         if values.ndim == 1:
             codes, v = self._rows(values)
             return np.bincount(codes, weights=v, minlength=self.n_groups)
@@ -242,6 +288,20 @@ class Groups:
         n = self.sizes.astype(float)
         n = n if np.ndim(s) == 1 else n[:, None]
         return np.divide(s, n, out=np.zeros_like(s), where=n > 0)
+
+    def varies(self, values: np.ndarray) -> bool:
+        """Whether ``values`` (n,) differ between rows of one group (every row in a group).
+
+        When the groups are runs of rows (:attr:`run_starts`), ``values`` may change only
+        where a run starts: one comparison of neighbouring values, no gather.
+        """
+        starts = self.run_starts
+        if starts is not None:
+            change = np.flatnonzero(values[1:] != values[:-1]) + 1
+            at = np.minimum(np.searchsorted(starts, change), starts.size - 1)
+            return bool((starts[at] != change).any())
+        first = values[self.first_row]
+        return bool((first[self.codes] != values).any())
 
     def any(self, mask: np.ndarray) -> np.ndarray:
         """Whether each group holds at least one row where ``mask`` is true (G,) bool."""

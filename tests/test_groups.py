@@ -73,3 +73,36 @@ def test_pairs_codes_follow_the_sorted_distinct_pairs(n_first, n_second):
     np.testing.assert_array_equal(pair_first * n_second + pair_second, keys)
     np.testing.assert_array_equal(groups.codes[inside], inverse.ravel())
     assert (groups.codes[~inside] == -1).all()
+
+
+def test_rows_sorted_by_group_are_summed_as_runs_equal_to_groupby():
+    rng = np.random.default_rng(11)
+    df = pd.DataFrame({"g": np.sort(rng.integers(0, 40, 3000)), "x": rng.normal(size=3000), "y": rng.normal(size=3000)})
+    df["g"] = pd.factorize(df["g"], sort=True)[0]  # every code present
+    g = Groups(df["g"].to_numpy())
+    assert g.run_starts is not None and g.run_starts.tolist() == df.groupby("g").head(1).index.tolist()
+    grouped = df.groupby("g")
+    np.testing.assert_allclose(g.sum(df["x"].to_numpy()), grouped["x"].sum().to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.sum(df[["x", "y"]].to_numpy()), grouped[["x", "y"]].sum().to_numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(g.sizes, grouped.size().to_numpy())
+    np.testing.assert_array_equal(g.first_row, df.groupby("g").head(1).index.to_numpy())
+    # not runs: unsorted rows, a missing code, a row in no group
+    assert Groups(df["g"].to_numpy()[::-1]).run_starts is None
+    assert Groups(np.array([0, 0, 2, 2]), 3).run_starts is None
+    assert Groups(np.array([-1, 0, 1])).run_starts is None
+
+
+@pytest.mark.parametrize("sorted_rows", [True, False])
+def test_varies_within_groups_equals_nunique(sorted_rows):
+    rng = np.random.default_rng(5)
+    codes = np.sort(rng.integers(0, 50, 2000)) if sorted_rows else rng.integers(0, 50, 2000)
+    codes = pd.factorize(codes, sort=True)[0]
+    parent = codes // 5  # constant within each group
+    g = Groups(codes)
+    assert (g.run_starts is not None) == sorted_rows
+    assert not g.varies(parent)
+    changed = parent.copy()
+    changed[np.flatnonzero(codes == codes[1000])[-1]] += 1  # one row of one group differs
+    want = pd.Series(changed).groupby(codes).nunique().max() > 1
+    assert g.varies(changed) == want
+
