@@ -250,20 +250,9 @@ class QualityRule:
         idx = np.minimum(idx, len(uppers) - 1)
         flag = flags[idx]
         rank = rels[idx]
-        taken = np.zeros(len(cv), dtype=bool)
-        for minimum, nflag, nrel in self.n_bands:
-            hit = ~taken & (n < minimum) & (_RANK[nrel] > rank)
-            flag = np.where(hit, nflag, flag)
-            rank = np.where(hit, _RANK[nrel], rank)
-            taken |= n < minimum
+        flag, rank = _lower_bands(n, self.n_bands, flag, rank)
         if self.df_bands and df is not None:
-            d = np.asarray(df, dtype=float)
-            taken = np.zeros(len(cv), dtype=bool)
-            for minimum, dflag, drel in self.df_bands:
-                hit = ~taken & (d < minimum) & (_RANK[drel] > rank)
-                flag = np.where(hit, dflag, flag)
-                rank = np.where(hit, _RANK[drel], rank)
-                taken |= d < minimum
+            flag, rank = _lower_bands(np.asarray(df, dtype=float), self.df_bands, flag, rank)
         # no sampled observation, no standard error or no degrees of freedom: nothing to
         # judge precision by
         unknown = ~(n >= 1)
@@ -339,6 +328,18 @@ PRESETS: Mapping[str, QualityRule] = MappingProxyType(
     }
 )
 """Built-in quality rules, keyed by preset name (read-only)."""
+
+
+def _lower_bands(values: np.ndarray, bands, flag: np.ndarray, rank: np.ndarray):
+    """Flags after count bands ``(minimum, flag, reliability)`` in increasing order: a value
+    below a band's minimum takes the first such band, when it is worse than the flag so far."""
+    taken = np.zeros(len(values), dtype=bool)
+    for minimum, band_flag, band_rel in bands:
+        hit = ~taken & (values < minimum) & (_RANK[band_rel] > rank)
+        flag = np.where(hit, band_flag, flag)
+        rank = np.where(hit, _RANK[band_rel], rank)
+        taken |= values < minimum
+    return flag, rank
 
 
 def get_rule(rule: str | QualityRule) -> QualityRule:

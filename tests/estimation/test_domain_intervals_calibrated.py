@@ -11,36 +11,20 @@ agree.
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
-from reference_data import load_data
-
-from estimation import SurveyDesign
-from weighting import Weights
+from reference_data import apiclus1_design
 
 pytestmark = pytest.mark.filterwarnings("ignore:raking replayed")
 
-TYPES = {"E": 4421.0, "H": 755.0, "M": 1018.0}
-SCHWIDE = {"No": 1072.0, "Yes": 5122.0}
 CASES = json.loads((Path(__file__).parents[1] / "reference"
                     / "domain_intervals_calibrated.json").read_text())["cases"]
 
 
-@cache
-def design(record: str) -> SurveyDesign:
-    df = load_data("apiclus1")
-    w = Weights(df, "pw")
-    if record == "cal":
-        w = w.calibrate({"sch.wide": SCHWIDE, "api99": 3914069.0})
-    elif record == "ps":
-        w = w.poststratify({"stype": TYPES})
-    elif record == "rake":
-        w = w.rake({"stype": TYPES, "sch.wide": SCHWIDE}, tol=1, tol_units="absolute",
-                   variance="survey")
-    return SurveyDesign(df, ids="dnum", weights=w, fpc="fpc")
+def design(record: str):
+    return apiclus1_design(record)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])

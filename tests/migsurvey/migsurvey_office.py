@@ -82,9 +82,7 @@ def truth_mi11(census: pd.DataFrame) -> dict[tuple[str, str], float]:
     return out
 
 
-#: A specification for :func:`office_census` (``CENSUS`` stands for the census file's path).
-OFFICE_SPEC = """\
-country: KEN
+OFFICE_COLUMNS = """\
 columns:
   ea_id: EA_CODE
   household_id: HH_NO
@@ -92,6 +90,11 @@ columns:
   sex: {column: SEX, codes: {1: M, 2: F}}
   age: AGE
   country_birth: COB
+"""
+"""The office's column names and sex codes, as a ``columns:`` block of a specification."""
+
+#: A specification for :func:`office_census` (``CENSUS`` stands for the census file's path).
+OFFICE_SPEC = "country: KEN\n" + OFFICE_COLUMNS + """\
   citizenship: CITIZ
 frame: {census: CENSUS}
 strata: {by: [region], cuts: [0.1], labels: [low, high]}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from migsurvey_office import OFFICE_SPEC, office_census
+from migsurvey_office import OFFICE_COLUMNS, OFFICE_SPEC, office_census
 
 import migsurvey.inputs as inputs
 from migsurvey.cli import main
@@ -112,16 +112,7 @@ def test_read_table_csv_keeps_code_text(tmp_path):
     assert t["HH"].tolist() == ["7", "8"]
 
 
-ROUTE = """\
-country: KEN
-reference_year: 2025
-columns:
-  ea_id: EA_CODE
-  household_id: HH_NO
-  region: REGION
-  sex: {column: SEX, codes: {1: M, 2: F}}
-  age: AGE
-  country_birth: COB
+ROUTE = "country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + """\
   disposition: DISP
 frame: {census: CENSUS}
 strata: {by: [region], cuts: [0.1], labels: [low, high]}

@@ -11,20 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from migsurvey_office import fieldwork, office_census
+from migsurvey_office import OFFICE_COLUMNS, fieldwork, office_census
 
 from migsurvey.cli import EXIT_FILE, EXIT_INPUT, main
 
-SPEC = """\
-country: KEN
-reference_year: 2025
-columns:
-  ea_id: EA_CODE
-  household_id: HH_NO
-  region: REGION
-  sex: {column: SEX, codes: {1: M, 2: F}}
-  age: AGE
-  country_birth: COB
+SPEC = "country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + """\
   disposition: DISP
 frame: {census: census.csv}
 strata: {by: [region], cuts: [0.1], labels: [low, high]}
