@@ -71,3 +71,21 @@ def test_published_districts_follow_the_release_rules(small_run):
     assert "direct_reliability" not in pub.columns
     html = render_report(report_content(small_run))
     assert "Direct CV (%)" in html
+
+
+def test_published_districts_against_the_statcan_guideline(small_run):
+    """Written from Statistics Canada's CCHS release guideline, not from the package's rule:
+    a direct share with a CV above 33.3 % or fewer than 10 sample persons is not published;
+    a Fay–Herriot share with a CV above 33.3 % is not published; every published CV is at
+    most 33.3 %."""
+    from migsurvey.small_area import published_districts
+
+    assert small_run.spec["quality"]["preset"] == "statcan_cchs"
+    t, _fit = district_estimates(small_run, replicates=100)
+    pub = published_districts(t)
+    too_noisy = (t["direct_cv"] > 33.3) | (t["n"] < 10) | ~t["in_sample"]
+    assert pub.loc[too_noisy, "direct"].isna().all()
+    assert pub.loc[t["cv"] > 33.3, "eblup"].isna().all()
+    assert (pub["direct_cv"].dropna() <= 33.3).all() and (pub["cv"].dropna() <= 33.3).all()
+    shown = ~too_noisy & t["suppressed"].eq("")
+    np.testing.assert_allclose(pub.loc[shown, "direct"], t.loc[shown, "direct"])
