@@ -657,9 +657,9 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
             B = np.full((1, a.shape[1]), wi.sum())
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = A / B
-                scale = wi / B[0, 0]
-                scores = a - theta[0]
-                scores *= scale[:, None]
+                scores = a - theta[0]  # the one array of the rows' size, scaled in place
+                scores *= wi[:, None]
+                scores /= B[0, 0]
             return theta, scores
         B = (wi @ b)[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):

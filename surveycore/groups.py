@@ -17,6 +17,10 @@ import scipy.sparse as sp
 
 __all__ = ["Groups", "finite_population_factor", "joined_labels"]
 
+# rows per block where a pass over the rows is done in blocks: the block's temporaries stay
+# in the processor's cache instead of taking fresh memory the size of the data
+_BLOCK = 1 << 18
+
 
 def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
     """``1 − n/N`` elementwise; one where ``N`` is infinite (sampling with replacement).
@@ -45,8 +49,7 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     comparing neighbours.
     """
     if values.size > 1 and values[0] < values[-1]:
-        step = values[1:] != values[:-1]
-        if not (values[1:] < values[:-1]).any() and int(np.count_nonzero(step)) == int(values[-1] - values[0]):
+        if _ordered_steps_of_one(values):
             lo = int(values[0])
             if lo == 0 and values.dtype == np.int64 and not values.flags.writeable:
                 codes = values  # already its codes, and nobody can change them (read-only)
@@ -68,6 +71,17 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     rank = np.empty(span, dtype=np.int64)  # only the pages of present values are touched
     rank[seen] = np.arange(seen.size)
     return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
+
+
+def _ordered_steps_of_one(values: np.ndarray) -> bool:
+    """Whether ``values`` never decrease and never jump by more than one (then every value
+    between the first and the last is present), checked block by block with an early exit."""
+    for start in range(0, values.size - 1, _BLOCK):
+        block = values[start : start + _BLOCK + 1]
+        step = np.diff(block if block.dtype.kind == "i" else block.astype(np.int64))  # unsigned wraps
+        if step.min() < 0 or step.max() > 1:
+            return False
+    return True
 
 
 def _sorted_keys(key: np.ndarray, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -203,8 +217,9 @@ class Groups:
 
     @cached_property
     def _inside(self) -> np.ndarray | None:
-        inside = self.codes >= 0
-        return None if inside.all() else inside
+        if not self.codes.size or self.codes.min() >= 0:  # a reduction, no mask of the rows
+            return None
+        return self.codes >= 0
 
     @cached_property
     def run_starts(self) -> np.ndarray | None:
@@ -235,13 +250,18 @@ class Groups:
         if self.run_starts is not None:
             return self.run_starts
         out = np.full(self.n_groups, -1, dtype=np.int64)
-        rows = np.arange(self.n - 1, -1, -1)
-        codes = self.codes[::-1]
-        if self._inside is None:  # every row in a group: one scatter, the first row written last
-            out[codes] = rows
-        else:
-            keep = codes >= 0
-            out[codes[keep]] = rows[keep]
+        # blocks from the last to the first, each scattered backwards, so that the first row of
+        # a group is written last; blocks keep the temporaries small (no array of n row numbers)
+        everywhere = self._inside is None
+        for stop in range(self.n, 0, -_BLOCK):
+            start = max(stop - _BLOCK, 0)
+            rows = np.arange(stop - 1, start - 1, -1)
+            codes = self.codes[stop - 1 : start - 1 if start else None : -1]
+            if everywhere:
+                out[codes] = rows
+            else:
+                keep = codes >= 0
+                out[codes[keep]] = rows[keep]
         return out
 
     @cached_property
@@ -301,7 +321,11 @@ class Groups:
             at = np.minimum(np.searchsorted(starts, change), starts.size - 1)
             return bool((starts[at] != change).any())
         first = values[self.first_row]
-        return bool((first[self.codes] != values).any())
+        for start in range(0, self.n, _BLOCK):  # in blocks: no gathered copy of the rows
+            stop = start + _BLOCK
+            if (first[self.codes[start:stop]] != values[start:stop]).any():
+                return True
+        return False
 
     def any(self, mask: np.ndarray) -> np.ndarray:
         """Whether each group holds at least one row where ``mask`` is true (G,) bool."""

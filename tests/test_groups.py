@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from surveycore.groups import Groups, finite_population_factor
+from surveycore.groups import _BLOCK, Groups, finite_population_factor
 
 
 def _frame(n: int = 500, seed: int = 4) -> pd.DataFrame:
@@ -106,3 +106,37 @@ def test_varies_within_groups_equals_nunique(sorted_rows):
     want = pd.Series(changed).groupby(codes).nunique().max() > 1
     assert g.varies(changed) == want
 
+
+
+@pytest.mark.parametrize("with_outside", [False, True])
+def test_block_passes_over_many_rows_equal_groupby(with_outside):
+    """First rows and the within-group check run block by block: groups spanning blocks."""
+    rng = np.random.default_rng(11)
+    n = 700_000  # more than two blocks of rows
+    codes = rng.integers(-1 if with_outside else 0, 50_000, n)
+    g = Groups(codes, 50_000)
+    frame = pd.DataFrame({"g": codes, "row": np.arange(n)})
+    first = frame[frame["g"] >= 0].groupby("g")["row"].min().reindex(range(50_000), fill_value=-1)
+    np.testing.assert_array_equal(g.first_row, first.to_numpy())
+    inside = codes >= 0
+    constant = np.where(inside, codes // 7, 0)  # constant within each group
+    assert not Groups(np.where(inside, codes, 0), 50_000).varies(constant)
+    changed = constant.copy()
+    changed[-1] += 1  # the last row, in the last block, differs from its group's first row
+    assert np.flatnonzero(np.where(inside, codes, 0) == max(codes[-1], 0))[0] < n - _BLOCK
+    assert Groups(np.where(inside, codes, 0), 50_000).varies(changed)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.uint16])
+def test_dense_codes_of_ordered_and_unordered_integers_equal_factorize(dtype):
+    """Ordered integers are their own codes only when no value is skipped or repeated out of
+    order; unsigned values that wrap around are not ordered."""
+    rng = np.random.default_rng(3)
+    cases = [np.repeat(np.arange(300), 1_000), np.sort(rng.integers(0, 200, 600_000)),
+             np.repeat(np.arange(300), 1_000)[::-1], rng.integers(0, 250, 600_000)]
+    for values in cases:
+        values = values.astype(dtype)  # 300 wraps around in uint8
+        groups, uniques = Groups.factorize(values)
+        want_codes, want_uniques = pd.factorize(values, sort=True)
+        np.testing.assert_array_equal(groups.codes, want_codes)
+        np.testing.assert_array_equal(uniques, want_uniques)
