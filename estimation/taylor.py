@@ -51,7 +51,7 @@ import scipy.sparse as sp
 
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage
-from surveycore.groups import Groups
+from surveycore.groups import Groups, sums_in_blocks
 from weighting.records import ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
@@ -580,6 +580,19 @@ class TaylorVariance:
         cov[:, idx, idx] = diag
         return cov
 
+    def covariance_of_blocks(self, block, n: int, k: int) -> np.ndarray:
+        """Covariance (1, k, k) of the totals of an (n, k) score matrix given block by block.
+
+        For a design without ``Δ̌`` form and without weighting records, and one domain holding
+        every row: each stage's cluster totals are summed as the scores are formed
+        (:func:`~surveycore.groups.sums_in_blocks`), the same forms as :meth:`covariance`.
+        """
+        totals = sums_in_blocks([form.stage.clusters for form in self._forms], block, n, k)
+        cov = np.zeros((1, k, k))
+        for form, tot in zip(self._forms, totals):
+            cov += form.domain_diagonal(self.pairs(form.stage, None, 1), tot)
+        return self._checked(cov, None, None, 1)
+
     def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
         k = x.shape[1]
@@ -636,6 +649,40 @@ class TaylorEngine(LinearisedSolvers):
     def covariance(self, x: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1) -> np.ndarray:
         """See :meth:`TaylorVariance.covariance`."""
         return self.variance.covariance(x, domain, n_domains)
+
+    def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and covariance; one domain of every row, in a design without ``Δ̌`` form
+        or weighting records, is solved without the (n × k) score matrix
+        (:func:`ratio_score_blocks`, :meth:`TaylorVariance.covariance_of_blocks`)."""
+        v = self.variance
+        if problem.domain is not None or v.residuals or v.dcheck is not None:
+            return super().solve_ratio(problem)
+        est, block = ratio_score_blocks(problem, self.weights)
+        return est, v.covariance_of_blocks(block, problem.numerator.shape[0], problem.numerator.shape[1])
+
+
+def ratio_score_blocks(problem: RatioProblem, weights: np.ndarray):
+    """Estimates of a one-domain :class:`RatioProblem` and its scores as a function of a row range.
+
+    The same scores as :func:`ratio_scores` (``w_i (a_ij − θ_j b_ij)/B_j``; ``w_i a_ij`` for
+    totals), formed only for the rows ``start:stop`` asked for.
+    """
+    a, b, w = problem.numerator, problem.denominator, weights
+    A = w @ a
+    if b is None:
+        return A[None, :], lambda start, stop: a[start:stop] * w[start:stop, None]
+    B = np.full(a.shape[1], w.sum()) if problem.per_unit else w @ b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = A / B
+
+    def block(start: int, stop: int) -> np.ndarray:
+        part = a[start:stop] - (theta if problem.per_unit else theta * b[start:stop])
+        part *= w[start:stop, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            part /= B
+        return part
+
+    return theta[None, :], block
 
 
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

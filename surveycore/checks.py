@@ -109,7 +109,11 @@ def finite_numeric(
             found=f"dtype {series.dtype}",
         )
     arr = series.to_numpy(dtype=float, na_value=np.nan)
-    if np.isfinite(arr).all():  # one pass in the usual case; the details only when something is off
+    # one reduction in the usual case (a finite sum has no NaN or infinity among its terms);
+    # the elementwise checks only when the sum is not finite, to say what is off
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum: the elementwise check
+        finite_sum = bool(np.isfinite(arr.sum()))
+    if finite_sum or np.isfinite(arr).all():
         return arr
     if np.isinf(arr).any():
         raise SurveyError(

@@ -9,13 +9,14 @@ lazily, from integer codes (``pandas.factorize`` on the way in).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["Groups", "finite_population_factor", "joined_labels"]
+__all__ = ["Groups", "finite_population_factor", "joined_labels", "sums_in_blocks"]
 
 # rows per block where a pass over the rows is done in blocks: the block's temporaries stay
 # in the processor's cache instead of taking fresh memory the size of the data
@@ -82,6 +83,20 @@ def _ordered_steps_of_one(values: np.ndarray) -> bool:
         if step.min() < 0 or step.max() > 1:
             return False
     return True
+
+
+def _changes(values: np.ndarray, limit: int) -> np.ndarray | None:
+    """Rows ``i ≥ 1`` where ``values[i] ≠ values[i − 1]``, found block by block; None as soon
+    as there are more than ``limit`` of them."""
+    found, count = [], 0
+    for start in range(0, values.size - 1, _BLOCK):
+        block = values[start : start + _BLOCK + 1]
+        at = np.flatnonzero(block[1:] != block[:-1])
+        count += at.size
+        if count > limit:
+            return None
+        found.append(at + (start + 1))
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def _sorted_keys(key: np.ndarray, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -229,8 +244,8 @@ class Groups:
         c, G = self.codes, self.n_groups
         if G == 0 or c.size == 0 or c[0] != 0 or c[-1] != G - 1:
             return None
-        starts = np.flatnonzero(c[1:] != c[:-1]) + 1
-        if starts.size != G - 1 or not (c[starts] == np.arange(1, G)).all():
+        starts = _changes(c, G - 1)
+        if starts is None or starts.size != G - 1 or not (c[starts] == np.arange(1, G)).all():
             return None
         out = np.concatenate([[0], starts])
         out.flags.writeable = False
@@ -317,7 +332,9 @@ class Groups:
         """
         starts = self.run_starts
         if starts is not None:
-            change = np.flatnonzero(values[1:] != values[:-1]) + 1
+            change = _changes(values, starts.size - 1)
+            if change is None:  # more changes than runs have boundaries
+                return True
             at = np.minimum(np.searchsorted(starts, change), starts.size - 1)
             return bool((starts[at] != change).any())
         first = values[self.first_row]
@@ -362,6 +379,36 @@ class Groups:
         new[0] = True
         np.not_equal(key[1:], key[:-1], out=new[1:])
         return np.bincount(key[new] // n_other, minlength=self.n_groups)
+
+
+def sums_in_blocks(groupings: list[Groups], block: Callable[[int, int], np.ndarray], n: int, k: int) -> list[np.ndarray]:
+    """Group sums of a matrix that is only ever formed ``_BLOCK`` rows at a time.
+
+    ``block(start, stop)`` returns rows ``start:stop`` of an (n, k) matrix (e.g. linearised
+    scores); each grouping's (G, k) sums are accumulated block by block, so the matrix never
+    takes memory the size of the data. Every grouping must hold every row (no ``-1`` codes).
+    Rows sorted by group are summed run by run (``reduceat``); otherwise a block counts only
+    the codes it holds (``bincount`` over their range).
+    """
+    outs = [np.zeros((g.n_groups, k)) for g in groupings]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        values = np.asarray(block(start, stop), dtype=float)
+        for g, out in zip(groupings, outs):
+            runs = g.run_starts
+            if runs is not None:  # the runs starting in the block, and the one it begins inside
+                first, last = np.searchsorted(runs, [start, stop])
+                local = runs[first:last] - start
+                if not local.size or local[0]:
+                    local = np.concatenate([[0], local])
+                out[g.codes[start + local]] += np.add.reduceat(values, local, axis=0)
+                continue
+            codes = g.codes[start:stop]
+            lo, hi = int(codes.min()), int(codes.max())
+            local = codes - lo if lo else codes
+            for j in range(k):
+                out[lo : hi + 1, j] += np.bincount(local, weights=values[:, j], minlength=hi - lo + 1)
+    return outs
 
 
 def joined_labels(frame: pd.DataFrame, columns: list[str], sep: str) -> pd.Series:

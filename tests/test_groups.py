@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from surveycore.groups import _BLOCK, Groups, finite_population_factor
+from surveycore.groups import _BLOCK, Groups, finite_population_factor, sums_in_blocks
 
 
 def _frame(n: int = 500, seed: int = 4) -> pd.DataFrame:
@@ -140,3 +140,37 @@ def test_dense_codes_of_ordered_and_unordered_integers_equal_factorize(dtype):
         want_codes, want_uniques = pd.factorize(values, sort=True)
         np.testing.assert_array_equal(groups.codes, want_codes)
         np.testing.assert_array_equal(uniques, want_uniques)
+
+
+def test_runs_found_block_by_block_equal_a_direct_comparison():
+    """Runs of rows longer than a block, and a change inside a run past the first block."""
+    sizes = np.random.default_rng(5).integers(1, 400_000, 6)
+    codes = np.repeat(np.arange(6), sizes)
+    g = Groups(codes, 6)
+    np.testing.assert_array_equal(g.run_starts, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+    assert not g.varies(codes * 3)
+    inside_run = codes * 3
+    inside_run[sizes[0] + sizes[1] // 2 + _BLOCK // 3] += 1
+    assert g.varies(inside_run)
+    assert Groups(np.concatenate([codes[:-1], [0]]), 6).run_starts is None
+
+
+def test_sums_in_blocks_equal_groupby_for_runs_and_scattered_codes():
+    """Sums of a matrix formed block by block: runs crossing blocks, and unsorted codes."""
+    rng = np.random.default_rng(8)
+    n = 3 * _BLOCK + 1_234
+    runs = np.sort(rng.integers(0, 40, n))  # a few long runs, most crossing a block's edge
+    scattered = rng.integers(0, 5_000, n)
+    x = rng.normal(size=(n, 2))
+    blocks_asked = []
+
+    def block(start, stop):
+        blocks_asked.append(stop - start)
+        return x[start:stop]
+
+    by_run, by_code = sums_in_blocks([Groups(runs, 40), Groups(scattered, 5_000)], block, n, 2)
+    assert max(blocks_asked) <= _BLOCK and sum(blocks_asked) == n
+    frame = pd.DataFrame({"r": runs, "s": scattered, "x0": x[:, 0], "x1": x[:, 1]})
+    np.testing.assert_allclose(by_run, frame.groupby("r")[["x0", "x1"]].sum().reindex(range(40), fill_value=0.0), rtol=1e-12)
+    np.testing.assert_allclose(by_code, frame.groupby("s")[["x0", "x1"]].sum().reindex(range(5_000), fill_value=0.0),
+                               rtol=1e-10, atol=1e-12)
