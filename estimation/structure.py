@@ -25,7 +25,7 @@ import pandas as pd
 
 from surveycore.checks import check_columns, finite_numeric
 from surveycore.errors import SurveyError
-from surveycore.groups import Groups, finite_population_factor
+from surveycore.groups import Groups, finite_population_factor, joined_labels
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,12 @@ def build_stages(
                 found="clusters whose rows carry different strata",
             )
         n_sampled = np.bincount(cl_stratum, minlength=n_st)
-        if labels is None:
+        named = ([strata[0]] if strata else []) + ids[:s] + ([strata[s]] if s < len(strata) else [])
+        if labels is None and named and (n_sampled == 1).any():
+            # a later stage's strata, named for messages about single units by the units they
+            # lie in (e.g. "R1/0203"); only when a message may need them
+            labels = joined_labels(data.iloc[rep_st], named, "/").to_numpy()
+        elif labels is None:
             labels = np.arange(n_st)
         popsize = None if fpc else np.full(n_cl, np.inf)
         if fpc:

@@ -156,12 +156,17 @@ class _StageForm:
         left = ba - _scale_rows(ma, self.s_sum)
         return _dense(term) - _dense(left.T @ mb) - _dense(ma.T @ bb)
 
-    def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None) -> np.ndarray:
+    def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None,
+                        in_domain_singles: bool = True) -> np.ndarray:
         """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k).
 
         ``domain_lonely`` (R's ``survey.adjust.domain.lonely``): a stratum where the domain has a
         single cluster is not centred (``"adjust"``), or is left out with the other strata of
         its parent scaled by ``strata present / strata kept`` within the domain (``"average"``).
+        With ``in_domain_singles=False`` only the design's own single-cluster strata are left
+        out, the scaling still counting the strata present in the domain (R's ``"average"``
+        on the subset of a design without calibration, whose rows outside the domain are
+        dropped).
         """
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
@@ -183,7 +188,7 @@ class _StageForm:
         s_rep = self.s_sum[h][:, None, None]
         single = None
         if domain_lonely is not None:
-            single = (key.sizes == 1) & (n_rep[:, 0] > 1)
+            single = (key.sizes == 1) & (n_rep[:, 0] > 1) if in_domain_singles else np.zeros(len(h), dtype=bool)
             if domain_lonely == "adjust":
                 g = np.where(single[:, None, None], 0.0, g)
         A -= g * (B[:, :, None] * m[:, None, :] + m[:, :, None] * B[:, None, :] - s_rep * m[:, :, None] * m[:, None, :])
@@ -294,10 +299,13 @@ class _StageForm:
         size = (int(st.parent.max()) + 1) * D
         nstrat = np.bincount(parent_key, weights=present.astype(float), minlength=size)
         nok = np.bincount(parent_key, weights=(present & ~na).astype(float), minlength=size)
-        factor = np.divide(nstrat, nok, out=np.full(size, np.nan), where=nok > 0)[parent_key]
+        # no stratum left to average over: no estimate (NaN); no stratum present: nothing to add
+        factor = np.divide(nstrat, nok, out=np.where(nstrat > 0, np.nan, 0.0), where=nok > 0)[parent_key]
         mult = np.repeat(self.mult, D) if self.mult is not None else np.ones(H * D)
         base = np.divide(A, mult[:, None, None], out=np.zeros_like(A), where=mult[:, None, None] > 0)
-        return np.where(na[:, None, None], 0.0, base * factor[:, None, None])
+        # a left-out stratum adds nothing, unless its parent's strata in the domain are all left
+        # out: then the domain has no variance estimate (R: a zero sum times nstrat/0)
+        return np.where((na & np.isfinite(factor))[:, None, None], 0.0, base * factor[:, None, None])
 
 
 @dataclass(frozen=True)
@@ -450,6 +458,20 @@ class TaylorVariance:
             return self.lonely_psu
         return None
 
+    def _average_over_domain_strata(self) -> bool:
+        """Whether ``"average"`` is rescaled within each domain although R's domain option is off.
+
+        R's subset of a design without weighting records drops the rows outside the domain,
+        so ``nstrat/nokstrat`` counts the strata present in the domain, and a domain lying only
+        in single-cluster strata has no variance estimate (NaN). With weighting records the
+        subset keeps every row and the design's own scaling applies. Only designs holding a
+        single-cluster stratum are concerned (elsewhere the scaling is one).
+        """
+        if self.lonely_psu != "average" or self.residuals or self.adjust_domain_lonely:
+            return False
+        stages = self.stages if self.multistage else self.stages[:1]
+        return any(len(lonely_strata(st)) for st in stages)
+
     def _dcheck_colsum(self) -> np.ndarray:
         return np.asarray(self.dcheck.sum(axis=0)).ravel()
 
@@ -487,6 +509,9 @@ class TaylorVariance:
                 keep.append(tx)
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
+        in_domain_singles = True
+        if domain is not None and domain_lonely is None and self._average_over_domain_strata():
+            domain_lonely, in_domain_singles = "average", False
         known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
         for form in self._forms:
             pairs = self.pairs(form.stage, domain, n_domains)
@@ -499,7 +524,7 @@ class TaylorVariance:
                 cell_tot = known[id(previous)] if id(previous) in known else cells.totals(x)
                 total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x)
             else:
-                total += form.domain_diagonal(pairs, tot, domain_lonely)
+                total += form.domain_diagonal(pairs, tot, domain_lonely, in_domain_singles)
             if keep is not None:
                 keep.append(pairs.as_matrix(tot))
         return total
@@ -547,7 +572,7 @@ class TaylorVariance:
             inside = domain >= 0
             if not inside.all():
                 x = np.where(inside[:, None], x, 0.0)
-            if n_domains == 1 and not self._domain_lonely():
+            if n_domains == 1 and not self._domain_lonely() and not self._average_over_domain_strata():
                 domain = None
         if not self.residuals:
             cov = self._domain_diagonal(x, domain, n_domains)

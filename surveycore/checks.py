@@ -229,8 +229,12 @@ def check_level(level: Any, argument: str = "level") -> float:
 
 def check_df(df: Any, argument: str = "df") -> Any:
     """Degrees of freedom: ``None``, ``"design"`` or a number ``> 0`` (``inf`` for normal)."""
-    if df is None or isinstance(df, str):
+    if df is None or (isinstance(df, str) and df == "design"):
         return df
+    if isinstance(df, str):
+        raise SurveyError("unknown degrees of freedom", argument=argument,
+                          expected="None, 'design' or a number > 0 (inf for the normal)", found=repr(df),
+                          hint="'design' takes each domain's design degrees of freedom")
     value = _scalar(df, argument, "None, 'design' or a number > 0")
     if not value > 0:
         raise SurveyError("degrees of freedom must be positive", argument=argument,
