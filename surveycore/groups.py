@@ -20,7 +20,7 @@ __all__ = ["Groups", "finite_population_factor", "joined_labels", "sums_in_block
 
 # rows per block where a pass over the rows is done in blocks: the block's temporaries stay
 # in the processor's cache instead of taking fresh memory the size of the data
-_BLOCK = 1 << 18
+_BLOCK = 1 << 17
 
 
 def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
@@ -76,13 +76,19 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _ordered_steps_of_one(values: np.ndarray) -> bool:
     """Whether ``values`` never decrease and never jump by more than one (then every value
-    between the first and the last is present), checked block by block with an early exit."""
+    between the first and the last is present), checked block by block with an early exit.
+
+    Never decreasing, the values step by exactly one at each change when the number of
+    changes equals ``last − first``; only comparisons (no differences that could wrap around
+    in unsigned types) and small boolean temporaries.
+    """
+    changes = 0
     for start in range(0, values.size - 1, _BLOCK):
         block = values[start : start + _BLOCK + 1]
-        step = np.diff(block if block.dtype.kind == "i" else block.astype(np.int64))  # unsigned wraps
-        if step.min() < 0 or step.max() > 1:
+        if (block[1:] < block[:-1]).any():
             return False
-    return True
+        changes += int(np.count_nonzero(block[1:] != block[:-1]))
+    return changes == int(values[-1]) - int(values[0])
 
 
 def _changes(values: np.ndarray, limit: int) -> np.ndarray | None:
