@@ -750,13 +750,16 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
         return A, weighted
     d = domain if everywhere else np.maximum(domain, 0)
     if problem.per_unit:  # b = 1: B is the domains' weight total, no products with b
-        B = groups.sum(wi)[:, None]
+        B = groups.sum(wi)
         with np.errstate(divide="ignore", invalid="ignore"):
-            theta = A / B
-            scale = wi / B[:, 0][d]
-            scores = a - theta[d]
-            scores *= scale[:, None]
-        return theta, scores
+            theta = A / B[:, None]
+            # w (a − θ_d) / B_d formed in the array of w a: two temporaries of the rows' size
+            shift = theta[d]
+            shift *= wi[:, None]
+            weighted -= shift
+            del shift
+            weighted *= (1.0 / B)[d][:, None]
+        return theta, weighted
     B = groups.sum(b * wi[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
