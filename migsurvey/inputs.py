@@ -361,6 +361,16 @@ def census_requirements(spec: dict) -> list[str]:
     return need
 
 
+def household_status(known_max: pd.Series, any_unknown: pd.Series) -> pd.Series:
+    """A household's migrant status at listing: true with a known foreign-born member, false
+    when every member is known and none is, missing (unknown, never "no") otherwise."""
+    flagged = known_max.fillna(0).to_numpy(float) > 0
+    unknown = ~flagged & any_unknown.to_numpy(bool)
+    out = pd.Series(flagged, index=known_max.index, dtype="boolean")
+    out[unknown] = pd.NA
+    return out
+
+
 class PersonCensus:
     """A census from one row per person, with the interface the pipeline uses.
 
@@ -403,7 +413,8 @@ class PersonCensus:
         by = [c for c in EA_LEVEL if c in p.columns and c != psu]
         flags = {"foreign_born": "_fb", **({"foreign_citizens": "_fc"} if "_fc" in p else {})}
         frame = Frame.from_microdata(p, ea=psu, household=HH_KEY, by=by, flags=flags,
-                                     household_flags={"migrant_households": "_fb"})
+                                     household_flags={"migrant_households": "_fb"},
+                                     count_unknown=True)
         eas_df = frame.data
         if eas is not None and psu in eas.columns:
             extra = [c for c in eas.columns if c not in eas_df.columns]
@@ -414,7 +425,8 @@ class PersonCensus:
         cols = [c for c in (psu, "ea_id", "household_id", *by) if c in first.columns]
         households = first[list(dict.fromkeys(cols))].copy()
         households["size"] = hh.size()
-        households["migrant_household"] = hh["_fb"].max().fillna(0).astype(bool)
+        households["migrant_household"] = household_status(hh["_fb"].max(),
+                                                           hh["_fb"].count() < hh.size())
         self.households = households.reset_index()
         self.persons = p.drop(columns=[c for c in ("_fb", "_fc") if c in p.columns])
 
