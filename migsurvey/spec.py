@@ -776,15 +776,6 @@ def _check_coverage(spec: dict, marks: _Marks) -> None:
                   + " and ".join(out) + " a take above 0"
                   + (" (the default chain rakes: give weighting: without rake)"
                      if "weighting" not in marks.marks else ""))
-    from estimation.indicators import REGISTRY
-
-    for i, code in enumerate(spec["estimation"]["indicators"]):
-        if all(m.kind != "total" for m in REGISTRY[code].measures):
-            _fail(marks, f"estimation.indicators[{i}]", "the sample covers only part of the "
-                  f"population: {code} is a share or rate whose denominator counts the "
-                  "households it leaves out", "indicators with a count (total) when "
-                  "selection.household.take gives a screening class 0", code,
-                  hint=f"remove {code}, or give " + " and ".join(out) + " a take above 0")
 
 
 def check_column_map(columns: dict, key: str = "columns") -> dict:
