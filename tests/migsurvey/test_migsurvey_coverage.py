@@ -98,6 +98,9 @@ def test_the_count_of_the_covered_population_is_published_with_its_universe(surv
     meta = json.loads((d / "est.csv.json").read_text())
     assert "take.other: 0" in meta["universe"] and "migrant or unknown" in meta["universe"]
     assert any("MI1.1 share" in w for w in meta["warnings"])
+    # the selected EAs without a household taken do not hide phase 1: exact joint probabilities
+    assert "exact joint" in meta["phase1_variance"]
+    assert not any("ultimate-cluster design" in w for w in meta["warnings"])
     # Horvitz-Thompson by hand: every household responds, so the weight is 1/(pi1 pi2)
     persons = pd.read_csv(d / "persons.csv", dtype={"EA_CODE": str})
     per_hh = (persons["COB"] != "KEN").groupby([persons["EA_CODE"], persons["HH_NO"]]).sum()
@@ -145,3 +148,15 @@ def test_unknown_households_are_screened_apart_on_both_census_routes(survey, tmp
         np.testing.assert_array_equal(frame["migrant_households_unknown"].sort_index(),
                                       by_ea["unknown"].sort_index())
     pd.testing.assert_frame_equal(lazy.eas, memory.eas, check_dtype=False)
+
+
+def test_phase1_probabilities_of_a_stratum_with_eas_absent_from_the_households():
+    from migsurvey.twophase import _stratum_pi
+    from sampling import inclusion_probabilities
+
+    x = np.array([40.0, 12, 30, 25, 8, 60, 18])
+    pi = inclusion_probabilities(x, 4)
+    pos = np.array([0, 5])  # 4 EAs selected, 2 with households in the file
+    np.testing.assert_allclose(_stratum_pi(x, pos, pi[pos]), pi, rtol=0)
+    np.testing.assert_allclose(pi.sum(), 4.0, rtol=1e-12)
+    assert _stratum_pi(x, pos, pi[pos] * 0.9) is None  # no number of EAs gives these pi1
