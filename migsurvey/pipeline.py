@@ -819,9 +819,9 @@ def select_sample(frame: pd.DataFrame, allocation: pd.DataFrame, census: Census,
 
     Stage 1 selects ``allocation.psus`` EAs per stratum with probability proportional to
     ``selection.psu.size``; the selected EAs are listed (their census households) and each
-    household is screened into ``"migrant"`` or ``"other"`` by ``selection.household.
-    screening``; stage 2 selects ``selection.household.take[class]`` households per EA and
-    class. Returns the selected EAs (with ``pi``) and the selected households with ``pi1``,
+    household is screened into ``"migrant"``, ``"other"`` or ``"unknown"`` by
+    ``selection.household.screening`` (:func:`screening_classes`); stage 2 selects
+    ``selection.household.take[class]`` households per EA and class (:func:`screening_take`). Returns the selected EAs (with ``pi``) and the selected households with ``pi1``,
     ``pi2``, ``base_weight = 1 / (pi1 · pi2)``, ``stratum`` and ``screen``.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
