@@ -160,3 +160,19 @@ def test_phase1_probabilities_of_a_stratum_with_eas_absent_from_the_households()
     np.testing.assert_allclose(_stratum_pi(x, pos, pi[pos]), pi, rtol=0)
     np.testing.assert_allclose(pi.sum(), 4.0, rtol=1e-12)
     assert _stratum_pi(x, pos, pi[pos] * 0.9) is None  # no number of EAs gives these pi1
+
+
+def test_the_default_chain_rakes_and_is_refused_and_take_unknown_zero_uncovers():
+    from migsurvey.spec import covered_universe, parse_spec, uncovered_classes
+    from surveycore import SurveyError
+
+    base = "country: KEN\nselection:\n  household: {take: TAKE}\n"
+    with pytest.raises(SurveyError, match="census margins") as err:
+        parse_spec(base.replace("TAKE", "{migrant: 5, other: 0}"))
+    assert "weighting[1].rake" in err.value.argument and "default chain" in err.value.hint
+    spec = parse_spec(base.replace("TAKE", "{migrant: 5, other: 2, unknown: 0}")
+                      + "weighting: [{nonresponse: {cells: [screen]}}]\n")
+    assert uncovered_classes(spec) == ["unknown"]
+    assert "screened migrant or other" in covered_universe(spec)
+    full = parse_spec(base.replace("TAKE", "{migrant: 5, other: 2}"))
+    assert uncovered_classes(full) == [] and covered_universe(full).startswith("all persons")
