@@ -915,6 +915,12 @@ def _sampling_select(frame, allocation, census, spec, rng):
                           "screening", expected="a household column", found=screen_col)
     listing["screen"] = screening_classes(listing[screen_col])
     take = screening_take(hsel["take"])
+    n_unknown = int((listing["screen"] == "unknown").sum())
+    if n_unknown:
+        warnings.warn(f"{n_unknown:,} listed households have an unknown {screen_col} (a member "
+                      "of unknown status and none known to be a migrant): they form the "
+                      f"screening class 'unknown', {take['unknown']} selected per EA "
+                      "(selection.household.take.unknown)", SurveyWarning, stacklevel=3)
     listing = listing.loc[listing["screen"].map(take).to_numpy() > 0]
     cells = listing.groupby([fr["psu"], "screen"]).size()
     wanted = np.minimum(cells.index.get_level_values("screen").map(take).to_numpy(),

@@ -62,7 +62,7 @@ def survey(tmp_path_factory):
     census.to_csv(d / "census.csv", index=False)
     (d / "spec.yaml").write_text(SPEC.replace("WEIGHTING\n", ""), encoding="utf-8")
     assert main(["select", "--spec", str(d / "spec.yaml"), "--out", str(d / "selected.csv"),
-                 "--psus", str(d / "eas.csv"), "-q"]) == 0
+                 "--psus", str(d / "eas.csv")]) == 0
     sel = pd.read_csv(d / "selected.csv", dtype={"EA_CODE": str})
     sel.assign(DISP=1.1).to_csv(d / "households.csv", index=False)
     # the interview settles the birthplaces the census left blank (here: born in the country)
@@ -70,6 +70,16 @@ def survey(tmp_path_factory):
     answers.merge(sel[["EA_CODE", "HH_NO"]], on=["EA_CODE", "HH_NO"]).to_csv(
         d / "persons.csv", index=False)
     return d, census, sel
+
+
+def test_households_of_unknown_status_are_named_at_selection(survey, capsys):
+    d, _, sel = survey
+    (d / "again.yaml").write_text(SPEC.replace("WEIGHTING\n", ""), encoding="utf-8")
+    assert main(["select", "--spec", str(d / "again.yaml"), "--out", str(d / "again.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "form the screening class 'unknown', 8 selected per EA" in err
+    again = pd.read_csv(d / "again.csv", dtype={"EA_CODE": str})
+    pd.testing.assert_frame_equal(again, sel)  # the same seed selects the same households
 
 
 @pytest.mark.parametrize("step", ["rake: {margins: [region, sex]}",
