@@ -592,6 +592,15 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
                           argument=f"interviews.disposition ({mapping.file_name(disp)})",
                           expected="1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, "
                                    "4.x not eligible", found=repr(bad))
+    from migsurvey.interview_design import (
+        check_design_weights,
+        check_ea_attributes,
+        check_person_lines,
+    )
+
+    check_design_weights(hh, spec, mapping)
+    check_ea_attributes(hh, spec, mapping)
+    check_person_lines(pp, spec, mapping)
     _check_person_households(hh, pp, spec, mapping)
     hh = _empty_completes(hh.assign(responded=status == 0), pp, spec, mapping,
                           _source_name(households, "households"),

@@ -44,6 +44,7 @@ from migsurvey.inputs import (
     read_roster,
     with_columns,
 )
+from migsurvey.interview_design import check_against_frame
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
 from surveycore.groups import joined_labels
@@ -978,6 +979,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     spec = with_columns(spec, columns, interview_columns)  # as columns: of the spec
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
+    check_against_frame(iv.households, census.eas, spec, iv.mapping)
     answers = iv.persons
     if spec["interviews"]["usual_residents"]:
         # the roster lists usual residents: a person without an answer of their own is one
