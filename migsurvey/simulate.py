@@ -120,6 +120,25 @@ def _census_knows(spec: dict, code: str, data: pd.DataFrame, unit: str) -> None:
             + "simulate only the indicators the census can compute (estimation.indicators)") from None
 
 
+def _fieldwork_inputs(census: Census | PersonCensus, spec: dict) -> None:
+    """Refuse, before any repetition, a response model that reads a column the census lacks
+    (the urban/rural status of :func:`migsurvey.fieldwork.response_propensity`)."""
+    from migsurvey.spec import spec_error
+
+    urban = spec["fieldwork"]["response"]["urban"]
+    if urban != 1 and "urban" not in census.households.columns:
+        raise spec_error(spec, "fieldwork.response.urban",
+                         "the simulated response differs between urban and rural EAs, and the "
+                         "census has no urban/rural column",
+                         "a census column mapped as urban (values urban, rural), or "
+                         "fieldwork.response.urban: 1",
+                         f"fieldwork.response.urban: {urban:g}; census columns "
+                         + ", ".join(map(str, census.households.columns[:10])),
+                         hint="map the census's urban/rural column with columns: "
+                              "{urban: YOUR_COLUMN}, or set fieldwork.response.urban: 1 "
+                              "(no urban/rural difference in response)")
+
+
 def _in_memory(census: Any) -> Census | PersonCensus:
     """The census with every person in memory: the population values are computed on all of
     them. A synthetic census folder is read whole; an office's census read into memory
@@ -186,6 +205,7 @@ def simulate(spec: dict, *, reps: int = 100, seed: int = 1, workers: int = 1,
     census = census if census is not None else load_census(spec)
     census = _in_memory(census)
     truth = population_values(census, spec)
+    _fieldwork_inputs(census, spec)
     jobs = [(r, seed + r) for r in range(reps)]
     frames, failures = [], []
     if workers <= 1:
@@ -243,7 +263,10 @@ def write_simulation(result: SimulationResult, out: Path) -> list[Path]:
     p1 = out / "summary.csv"
     result.summary.to_csv(p1, index=False)
     p2 = out / "estimates.parquet"
-    result.estimates.to_parquet(p2, index=False)
+    est = result.estimates.copy()
+    for c in [c for c in est.columns if est[c].dtype == object]:  # levels beside "_T"
+        est[c] = est[c].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    est.to_parquet(p2, index=False)
     p3 = out / "summary.md"
     p3.write_text(markdown_summary(result), encoding="utf-8")
     return [p1, p2, p3]
