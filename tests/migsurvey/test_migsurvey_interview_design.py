@@ -227,3 +227,44 @@ def test_simulate_runs_on_the_office_census(office, tmp_path, capsys):
     assert code == EXIT_OK, err
     summary = pd.read_csv(tmp_path / "s" / "summary.csv")
     assert set(summary["indicator"]) == {"MI1.1"} and summary["truth"].notna().all()
+
+
+def test_household_numbers_written_as_decimals_are_named_as_written_differently(office, tmp_path,
+                                                                               capsys):
+    """A persons file whose HH_NO went through a float column (3 → 3.0)."""
+    p = office["persons"].assign(HH_NO=office["persons"]["HH_NO"] + ".0")
+    code, err = _estimate(office, tmp_path, capsys, persons=p)
+    assert code == EXIT_INPUT
+    row = office["persons"].iloc[0]
+    assert "write the identifiers EA_CODE/HH_NO differently" in err
+    assert f"'{row['EA_CODE']}/{row['HH_NO']}.0' ↔ '{row['EA_CODE']}/{row['HH_NO']}'" in err
+
+
+def test_a_rate_without_denominator_in_a_domain_names_the_disaggregation(office, tmp_path,
+                                                                         capsys):
+    """No foreign citizen aged 0-14 among the interviewed: MI 1.2 by age group has no
+    denominator there, refused at the line of estimation.by that asks for it."""
+    d = office["dir"]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.replace("frame: {census: census.csv}",
+                                 f"frame: {{census: {d / 'census.csv'}}}")
+                    .replace("indicators: [MI1.1]", "indicators: [MI1.2]")
+                    .replace("by: [[], [region]]", "by: [[], [region], [age_group]]")
+                    .replace("  disposition: DISP\n", "  disposition: DISP\n  citizenship_acquired: "
+                             "CITACQ\n  year_citizenship: YCIT\n  month_citizenship: MCIT\n"),
+                    encoding="utf-8")
+    p = office["persons"].copy()
+    p.loc[p["AGE"].astype(int) < 15, "CITIZ"] = "KEN"
+    citizen, native = p["CITIZ"] == "KEN", p["COB"] == "KEN"
+    p["CITACQ"] = np.where(citizen, np.where(native, "birth", "naturalisation"), "")
+    p["YCIT"] = np.where(citizen & ~native, "2010", "")
+    p["MCIT"] = np.where(citizen & ~native, "1", "")
+    p.to_csv(tmp_path / "persons.csv", index=False)
+    capsys.readouterr()
+    code = main(["estimate", "--spec", str(spec), "--households", str(d / "households.csv"),
+                 "--persons", str(tmp_path / "persons.csv"), "--out", str(tmp_path / "ind"),
+                 "-q"])
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT, err
+    assert "MI1.2 cannot be estimated in a domain" in err and "estimation.by[2]" in err
+    assert "age_group='0-14'" in err
