@@ -25,9 +25,11 @@ whole release links them:
 
 :func:`audit_release` bounds, by linear programming over all of it (``scipy.optimize.linprog``,
 HiGHS, cells ≥ 0), the total of every suppressed cell of every indicator, and the contributor
-count of every primary cell. A cell is protected when its value interval is at least
-``protection · value`` wide (any suppressed cell: wider than 0) and, for a primary cell, at
-least two integer contributor counts remain feasible. :func:`protect_release` adds
+count of every primary cell. A primary cell is protected when its value interval is at least
+``protection · value`` wide (and not a point) and at least two integer contributor counts
+remain feasible. Secondary cells are not confidential (some are zeros by definition); their
+intervals are reported, and each indicator's own audit still keeps them undetermined in its
+table. :func:`protect_release` adds
 suppressions until every cell is protected: for an unprotected cell it reads the dual values of
 the programmes that bound it, i.e. which published values and ratios pin it, and suppresses the
 cheapest of those indicator cells (inner cells first, non-zero first, smallest value first). A
@@ -317,7 +319,8 @@ def audit_release(table: pd.DataFrame, dims: Sequence[str],
         lo, hi = lo * scale, hi * scale
         req = protection * abs(val) if prim else 0.0
         tol = 1e-7 * max(scale, 1.0)
-        ok = (hi - lo >= max(req - tol, tol))
+        # a secondary cell is not confidential: its interval is reported, not required
+        ok = (hi - lo >= max(req - tol, tol)) if prim else True
         clo = chi = np.nan
         pins = set() if ok else pin_v
         if prim:

@@ -96,6 +96,30 @@ class IndicatorTable:
                                          "width", "determined", "required", "protected"])
         return pd.concat(frames, ignore_index=True)
 
+    def audit_release(self) -> pd.DataFrame:
+        """Audit of the whole release: every suppressed cell bounded by a linear programme over
+        all the indicators of the table together (shared quantities, counts divided by rates,
+        structural zeros and identities, margins, sample sizes;
+        :func:`~estimation.indicators.release.audit_release`).
+
+        Returns one row per suppressed indicator cell that has a total measure: ``indicator``,
+        the ``by`` columns, ``primary, value, lower, upper, width, required, count,
+        count_lower, count_upper, protected``.
+        """
+        by = list(self.metadata.get("by", []))
+        rule = self.metadata.get("suppression") or {}
+        measures = {(code, m["name"]): MeasureDef.of(m)
+                    for code, d in self.metadata.get("indicators", {}).items()
+                    for m in d["measures"]}
+        t = self.table
+        if "model_based" in t.columns:
+            t = t[~t["model_based"].astype(bool)]
+        a = audit_release(t, by, measures, self.metadata.get("structural_relations") or [],
+                          t["suppressed"].to_numpy(dtype=object),
+                          protection=rule.get("protection", 0.0),
+                          publish_counts=rule.get("publish_counts", False))
+        return a.cells.drop(columns="item")
+
     def to_csv(self, path, **options):
         """See :func:`estimation.indicators.export.to_csv`."""
         from estimation.indicators.export import to_csv
