@@ -27,8 +27,8 @@ whole release links them:
 HiGHS, cells ≥ 0), the total of every suppressed cell of every indicator, and the contributor
 count of every primary cell. A primary cell is protected when its value interval is at least
 ``protection · value`` wide (and not a point) and at least two integer contributor counts
-remain feasible. Secondary cells are not confidential (some are zeros by definition); their
-intervals are reported, and each indicator's own audit still keeps them undetermined in its
+remain feasible. Secondary cells are not confidential (some are zeros by definition): nothing
+is required of them here, and each indicator's own audit still keeps them undetermined in its
 table. :func:`protect_release` adds
 suppressions until every cell is protected: for an unprotected cell it reads the dual values of
 the programmes that bound it, i.e. which published values and ratios pin it, and suppresses the
@@ -171,8 +171,8 @@ class ReleaseAudit:
     cells : pandas.DataFrame
         One row per suppressed indicator cell: ``indicator``, the dimension columns,
         ``primary``, ``value`` (its total), ``lower``, ``upper``, ``width``, ``required``,
-        ``count``, ``count_lower``, ``count_upper`` (contributors, primary cells) and
-        ``protected``.
+        ``count``, ``count_lower``, ``count_upper`` (bounds of primary cells; NaN for
+        secondary cells) and ``protected``.
     pinning : dict
         Row position in ``cells`` → the published indicator cells (item numbers) that bound an
         unprotected cell (used to repair).
@@ -314,16 +314,17 @@ def audit_release(table: pd.DataFrame, dims: Sequence[str],
         d = defs[i]
         prim = status[i] == "primary"
         j = values.var((d.numerator, d.universe), int(cell_of[i]))
-        lo, hi, pin_v = _interval(a_v, values, j)
         val = est[i]
-        lo, hi = lo * scale, hi * scale
         req = protection * abs(val) if prim else 0.0
-        tol = 1e-7 * max(scale, 1.0)
-        # a secondary cell is not confidential: its interval is reported, not required
-        ok = (hi - lo >= max(req - tol, tol)) if prim else True
-        clo = chi = np.nan
-        pins = set() if ok else pin_v
+        lo = hi = clo = chi = np.nan
+        ok, pins = True, set()
+        # a secondary cell is not confidential: nothing is required of it
         if prim:
+            lo, hi, pin_v = _interval(a_v, values, j)
+            lo, hi = lo * scale, hi * scale
+            tol = 1e-7 * max(scale, 1.0)
+            ok = hi - lo >= max(req - tol, tol)
+            pins = set() if ok else pin_v
             clo, chi, pin_k = _interval(a_k, counts, j)
             many = np.floor(chi + 1e-6) - np.ceil(clo - 1e-6) >= 1
             if not many:

@@ -104,7 +104,8 @@ class IndicatorTable:
 
         Returns one row per suppressed indicator cell that has a total measure: ``indicator``,
         the ``by`` columns, ``primary, value, lower, upper, width, required, count,
-        count_lower, count_upper, protected``.
+        count_lower, count_upper, protected`` (bounds of primary cells; NaN for secondary
+        cells, of which nothing is required).
         """
         by = list(self.metadata.get("by", []))
         rule = self.metadata.get("suppression") or {}

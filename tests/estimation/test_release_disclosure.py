@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import linprog
 
 from estimation import SurveyDesign
 from estimation.indicators import SuppressionRule, indicator_table
@@ -107,6 +108,66 @@ def probe_attack(pub: pd.DataFrame) -> tuple[dict, dict]:
     return values, counts
 
 
+def lp_attack(pub: pd.DataFrame) -> dict:
+    """Interval attack on the whole published table, written from the definitions: unknowns
+    F (foreign-born), I (immigrants) and P (usual residents) in every cell, >= 0; published
+    counts fixed; share s: F = s/100 P; rate r: I = r/1000 P; F = P in the foreign-born groups
+    and F = 0 in the native-born ones; every quantity adds up over GRP, REGION and SEX.
+    Returns (min, max) of F in every cell where the MI 1.1 count is withheld."""
+    key = ["GRP", "REGION", "SEX"]
+    cells = sorted(set(map(tuple, pub[key].astype(str).to_numpy())))
+    at = {c: i for i, c in enumerate(cells)}
+    nc = len(cells)
+    F, I, P = 0, nc, 2 * nc
+    rows, lb, ub = [], np.zeros(3 * nc), np.full(3 * nc, np.inf)
+
+    def eq(coefs):
+        r = np.zeros(3 * nc)
+        for j, v in coefs:
+            r[j] += v
+        rows.append(r)
+
+    for rec in pub.itertuples(index=False):
+        c = at[tuple(str(getattr(rec, k)) for k in key)]
+        v = rec.estimate
+        if np.isnan(v):
+            continue
+        if rec.indicator == "MI1.1" and rec.measure == "count":
+            lb[F + c] = ub[F + c] = v
+        elif rec.indicator == "MI1.1" and rec.measure == "share":
+            eq([(F + c, 1.0), (P + c, -v / 100)])
+        elif rec.indicator == "MI1.3" and rec.measure == "count":
+            lb[I + c] = ub[I + c] = v
+        elif rec.indicator == "MI1.3" and rec.measure == "rate":
+            eq([(I + c, 1.0), (P + c, -v / 1000)])
+    for c, (g, _, _) in enumerate(cells):
+        if g.startswith("FB"):
+            eq([(F + c, 1.0), (P + c, -1.0)])
+        elif g.startswith("NB"):
+            eq([(F + c, 1.0)])
+    for j in range(3):
+        groups: dict = {}
+        for c, k in enumerate(cells):
+            if k[j] != T:
+                groups.setdefault(k[:j] + k[j + 1:], []).append(c)
+        for other, comp in groups.items():
+            m = at.get(other[:j] + (T,) + other[j:])
+            if m is not None:
+                for off in (F, I, P):
+                    eq([(off + c, 1.0) for c in comp] + [(off + m, -1.0)])
+    a = np.array(rows)
+    out = {}
+    m11 = pub[pub["indicator"].eq("MI1.1") & pub["measure"].eq("count")]
+    for rec in m11[m11["estimate"].isna()].itertuples(index=False):
+        c = at[tuple(str(getattr(rec, k)) for k in key)]
+        obj = np.zeros(3 * nc)
+        obj[F + c] = 1.0
+        lo = linprog(obj, A_eq=a, b_eq=np.zeros(len(a)), bounds=list(zip(lb, ub)))
+        hi = linprog(-obj, A_eq=a, b_eq=np.zeros(len(a)), bounds=list(zip(lb, ub)))
+        out["|".join(str(getattr(rec, k)) for k in key)] = (lo.fun, -hi.fun)
+    return out
+
+
 def truth(res) -> pd.DataFrame:
     t = res.table
     t = t[t["indicator"].eq("MI1.1") & t["measure"].eq("count")]
@@ -139,6 +200,9 @@ def test_separate_tables_leak_the_primary_cell_and_the_audit_says_so(releases):
     row = cells[(cells["indicator"] == "MI1.1") & (cells["GRP"] == "FB_CIT")
                 & (cells["REGION"] == "04") & (cells["SEX"] == T)].iloc[0]
     assert row["width"] < 1e-6 * row["value"]
+    # the independent interval attack agrees: the primary cell is a point
+    lo, hi = lp_attack(res.published(withhold_unreliable=False))["FB_CIT|04|_T"]
+    assert hi - lo < 1e-6 * tr.loc["FB_CIT|04|_T", "estimate"]
 
 
 @pytest.mark.parametrize("withhold_unreliable", [True, False])
@@ -156,6 +220,12 @@ def test_release_protected_jointly_defeats_the_attack(releases, withhold_unrelia
     assert audit["release"]["all_protected"] is True
     assert all(e["all_protected"] for k, e in audit.items() if k != "release")
     assert res.audit_release()["protected"].all()
+    # the independent interval attack leaves every primary cell at least 10 % of its value
+    bounds = lp_attack(res.published(withhold_unreliable=withhold_unreliable))
+    assert "FB_CIT|04|_T" in bounds
+    for k, (lo, hi) in bounds.items():
+        if tr.loc[k, "suppressed"] == "primary":
+            assert hi - lo >= 0.1 * tr.loc[k, "estimate"] - 1e-9, k
 
 
 def test_withheld_measures_of_a_cell_go_together(releases):
