@@ -63,20 +63,29 @@ COMPANION = "__count__"
 @dataclass(frozen=True)
 class MeasureDef:
     """What a measure is built from: ``kind``, numerator ``y``, denominator ``x`` (``"1"``),
-    universe ``U`` (``""`` = every row) and multiplier ``m``."""
+    universe ``U`` (``""`` = every row), multiplier ``m``, and ``known``: the variables whose
+    missing rows are left out of the domain (``na_rm=True``), comma-separated, else ``""``."""
 
     kind: str
     numerator: str
     denominator: str
     universe: str
     multiplier: float
+    known: str = ""
+
+    @property
+    def domain(self) -> str:
+        """The rows the measure's totals run over: its universe, less the rows left out."""
+        return self.universe + (f"|{self.known}" if self.known else "")
 
     @classmethod
-    def of(cls, m) -> MeasureDef:
+    def of(cls, m, *, na_rm: bool = False) -> MeasureDef:
         """From a :class:`~estimation.indicators.Measure` or its ``describe()`` dict."""
         get = m.get if isinstance(m, Mapping) else (lambda k: getattr(m, k))
-        return cls(str(get("kind")), str(get("numerator")), str(get("denominator") or ONE),
-                   str(get("universe") or ""), float(get("multiplier") or 1.0))
+        den = get("denominator")
+        known = ",".join([str(get("numerator"))] + ([str(den)] if den else [])) if na_rm else ""
+        return cls(str(get("kind")), str(get("numerator")), str(den or ONE),
+                   str(get("universe") or ""), float(get("multiplier") or 1.0), known)
 
 
 def structural_relations(data: pd.DataFrame, weights: np.ndarray, measures: Sequence[MeasureDef],
@@ -96,14 +105,16 @@ def structural_relations(data: pd.DataFrame, weights: np.ndarray, measures: Sequ
     """
     pos = np.asarray(weights, dtype=float) > 0
     out: list[dict] = []
-    pairs: dict[tuple[str, str], set[str]] = {}
+    pairs: dict[tuple[str, str], tuple[MeasureDef, set[str]]] = {}
     for m in measures:
-        pairs.setdefault((m.numerator, m.universe), {ONE}).add(m.denominator)
-    for (y, u), xs in pairs.items():
+        pairs.setdefault((m.numerator, m.domain), (m, {ONE}))[1].add(m.denominator)
+    for (y, dom), (m, xs) in pairs.items():
         yv = as_float(data[y])
         inside = pos & np.isfinite(yv)
-        if u:
-            inside &= as_float(data[u]) == 1
+        if m.universe:
+            inside &= as_float(data[m.universe]) == 1
+        for v in filter(None, m.known.split(",")):
+            inside &= np.isfinite(as_float(data[v]))
         flags = {"zero": yv == 0}
         for x in sorted(xs):
             flags[x] = yv == (1.0 if x == ONE else as_float(data[x]))
@@ -113,13 +124,13 @@ def structural_relations(data: pd.DataFrame, weights: np.ndarray, measures: Sequ
             held = frame.groupby(levels, sort=True).all()
             for level, row in held.iterrows():
                 if row["zero"]:
-                    out.append({"variable": y, "universe": u, "dim": d, "level": str(level),
+                    out.append({"variable": y, "universe": dom, "dim": d, "level": str(level),
                                 "relation": "zero", "to": ""})
                     continue
                 for x in sorted(xs):
                     if row[x]:
-                        out.append({"variable": y, "universe": u, "dim": d, "level": str(level),
-                                    "relation": "equal", "to": x})
+                        out.append({"variable": y, "universe": dom, "dim": d,
+                                    "level": str(level), "relation": "equal", "to": x})
     return out
 
 
@@ -248,9 +259,9 @@ def audit_release(table: pd.DataFrame, dims: Sequence[str],
         [t["indicator"].astype(str).to_numpy(), cell_of]))
     lines = table_lines(cells, dims) if dims else []
 
-    vq = list(dict.fromkeys([(d.numerator, d.universe) for d in defs]
-                            + [(d.denominator, d.universe) for d in defs if d.kind != "total"]))
-    vq = list(dict.fromkeys(vq + [(ONE, u) for u in dict.fromkeys(d.universe for d in defs)]))
+    vq = list(dict.fromkeys([(d.numerator, d.domain) for d in defs]
+                            + [(d.denominator, d.domain) for d in defs if d.kind != "total"]))
+    vq = list(dict.fromkeys(vq + [(ONE, u) for u in dict.fromkeys(d.domain for d in defs)]))
     values, counts = _Model(ncell, vq), _Model(ncell, vq)
     est = t["estimate"].to_numpy(dtype=float)
     n = t["n"].to_numpy(dtype=float)
@@ -261,8 +272,8 @@ def audit_release(table: pd.DataFrame, dims: Sequence[str],
     pub = (status == "") & t["measure"].astype(str).ne(COMPANION).to_numpy()
     for i, d in enumerate(defs):
         c, it = int(cell_of[i]), int(item_of[i])
-        jy = values.var((d.numerator, d.universe), c)
-        jn = counts.var((ONE, d.universe), c)
+        jy = values.var((d.numerator, d.domain), c)
+        jn = counts.var((ONE, d.domain), c)
         if not pub[i]:
             continue
         if np.isfinite(n[i]):
@@ -274,10 +285,10 @@ def audit_release(table: pd.DataFrame, dims: Sequence[str],
             if publish_counts:
                 counts.fix(jy, contrib[i], it)
         elif np.isfinite(est[i]):
-            jx = values.var((d.denominator, d.universe), c)
+            jx = values.var((d.denominator, d.domain), c)
             values.equation([jy, jx], [1.0, -est[i] / d.multiplier], it)
         elif n[i] == 0:
-            values.fix(values.var((d.denominator, d.universe), c), 0.0, it)
+            values.fix(values.var((d.denominator, d.domain), c), 0.0, it)
     for model in (values, counts):
         for q in vq:
             for line in lines:
@@ -313,7 +324,7 @@ def audit_release(table: pd.DataFrame, dims: Sequence[str],
         i = first[it]
         d = defs[i]
         prim = status[i] == "primary"
-        j = values.var((d.numerator, d.universe), int(cell_of[i]))
+        j = values.var((d.numerator, d.domain), int(cell_of[i]))
         val = est[i]
         req = protection * abs(val) if prim else 0.0
         lo = hi = clo = chi = np.nan

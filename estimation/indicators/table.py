@@ -109,7 +109,8 @@ class IndicatorTable:
         """
         by = list(self.metadata.get("by", []))
         rule = self.metadata.get("suppression") or {}
-        measures = {(code, m["name"]): MeasureDef.of(m)
+        na_rm = bool(self.metadata.get("na_rm", False))
+        measures = {(code, m["name"]): MeasureDef.of(m, na_rm=na_rm)
                     for code, d in self.metadata.get("indicators", {}).items()
                     for m in d["measures"]}
         t = self.table
@@ -264,7 +265,7 @@ def indicator_table(
 
     audit_summary: dict[str, Any] = {}
     table["suppressed"] = pd.Series("", index=table.index, dtype=object)
-    defs = _measure_defs(inds)
+    defs = _measure_defs(inds, na_rm)
     relations: list[dict] = []
     if suppression is not None:
         relations = structural_relations(data, weights, list(dict.fromkeys(defs.values())),
@@ -293,6 +294,7 @@ def indicator_table(
         "suppression": suppression.describe() if suppression is not None else None,
         "suppression_audit": audit_summary,
         "structural_relations": relations,
+        "na_rm": na_rm,
         "level": level,
         "interval": "logit for proportions, log for totals and rates" if interval == "bounded"
         else "wald",
@@ -306,16 +308,17 @@ def indicator_table(
 # ---------------------------------------------------------------------------------------------
 
 
-def _measure_defs(inds: list[Indicator]) -> dict[tuple[str, str], MeasureDef]:
+def _measure_defs(inds: list[Indicator], na_rm: bool) -> dict[tuple[str, str], MeasureDef]:
     """(indicator, measure) → what the measure is built from, with the additive companion of
-    an indicator without a total."""
+    an indicator without a total (with ``na_rm``, each measure's rows are those where its
+    variables are known)."""
     out = {}
     for ind in inds:
         for m in ind.measures:
-            out[(ind.code, m.name)] = MeasureDef.of(m)
+            out[(ind.code, m.name)] = MeasureDef.of(m, na_rm=na_rm)
         m0 = ind.measures[0]
         out[(ind.code, COMPANION)] = MeasureDef.of(Measure(COMPANION, "total", m0.numerator,
-                                                           universe=m0.universe))
+                                                           universe=m0.universe), na_rm=na_rm)
     return out
 
 

@@ -267,3 +267,20 @@ def test_audit_release_is_an_interval_attack_on_a_small_linked_release():
     status2[[5, 8]] = "secondary"
     a2 = audit_release(table, ["G"], measures, relations, status2, protection=0.1)
     assert a2.cells.set_index(["indicator", "G"]).loc[("A", "y"), "protected"]
+
+
+def test_unknown_answers_left_out_keep_each_measure_on_its_own_rows():
+    """With ``na_rm=True`` a measure runs over the rows where its variables are known, so
+    MI 1.3's population is not MI 1.1's: the release is audited on each measure's own rows
+    (no false equation between them) and protected."""
+    df = office_persons()
+    df["arrived_12m"] = df["arrived_12m"].astype(float)
+    df.loc[df.index % 37 == 5, "arrived_12m"] = np.nan  # question not answered
+    d = SurveyDesign(df, ids="HHID", strata="REGION", weights="PWGT")
+    res = indicator_table(d, ["MI1.1", "MI1.3"], by=["GRP", "REGION"], variables=VARIABLES,
+                          na_rm=True)
+    audit = res.metadata["suppression_audit"]["release"]
+    assert audit["all_protected"] and audit["cells_audited"] >= 1
+    assert res.audit_release()["protected"].all()
+    assert {r["universe"] for r in res.metadata["structural_relations"]} == {
+        "resident|born_abroad", "resident|arrived_12m"}
