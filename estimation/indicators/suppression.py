@@ -146,6 +146,10 @@ class SuppressionRule:
             "secondary": "singleton-line complements to a fixed point, then LP interval audit"
             + (" and rule-aware integer-programming audit" if self.intruder == "rule-aware"
                else "")
+            + ("; then a linear audit of the whole release (every indicator, ratio and sample "
+               "size together) with more suppression until it passes" if self.scope == "release"
+               else "; each indicator's table alone (the whole release is audited, not "
+               "protected)")
             if self.secondary
             else "none",
             "publish_status": self.publish_status,

@@ -284,3 +284,11 @@ def test_unknown_answers_left_out_keep_each_measure_on_its_own_rows():
     assert res.audit_release()["protected"].all()
     assert {r["universe"] for r in res.metadata["structural_relations"]} == {
         "resident|born_abroad", "resident|arrived_12m"}
+
+
+def test_scope_is_checked():
+    from surveycore import SurveyError
+
+    with pytest.raises(SurveyError, match="scope"):
+        SuppressionRule(scope="tables")
+    assert "whole release" in SuppressionRule().describe()["secondary"]
