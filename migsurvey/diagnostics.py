@@ -153,8 +153,8 @@ def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.
     from migsurvey.design_units import design_keywords, design_units
 
     units, _note = design_units(persons, spec)
-    cols = {" × ".join(m): units[m].astype(str).agg(" × ".join, axis=1) if len(m) > 1
-            else units[m[0]].astype(str) for m in margins}
+    # a person without a value of the margin is in none of its cells (as in the calibration)
+    cols = {" × ".join(m): _cell_labels(units, m) for m in margins}
     data = units.assign(**{f"_cell{k}": v.to_numpy() for k, v in enumerate(cols.values())})
     design = SurveyDesign(data, **design_keywords(data), weights="household_weight",
                           lonely_psu=spec["estimation"]["lonely_psu"])
@@ -162,7 +162,7 @@ def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.
     psu = spec["frame"]["psu"]
     rows = []
     for k, name in enumerate(cols):
-        t = design.total(f"_cell{k}")
+        t = design.total(f"_cell{k}", na_rm=True)
         g = data.groupby(f"_cell{k}", sort=False)
         t = t.assign(margin=name, cell=t["level"].astype(str),
                      households=g[key].nunique().reindex(t["level"]).to_numpy()
@@ -170,6 +170,14 @@ def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.
                      eas=g[psu].nunique().reindex(t["level"]).to_numpy())
         rows.append(t[["margin", "cell", "estimate", "se", "cv", "households", "eas"]])
     return pd.concat(rows, ignore_index=True)
+
+
+def _cell_labels(data: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """``"a × b"`` labels of the crossed cells; missing where a value is missing."""
+    label = pd.Series("", index=data.index, dtype=object)
+    for j, c in enumerate(columns):
+        label = label + (" × " if j else "") + data[c].astype(object).map(str)
+    return label.where(data[columns].notna().all(axis=1).to_numpy(), None)
 
 
 def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) -> list[str]:
@@ -184,14 +192,15 @@ def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) 
             continue
         mean_cv2 = float(np.mean(np.square(cv["cv"].to_numpy(float))))
         cells = "; ".join(f"{r.margin} = {r.cell}: CV {100 * r.cv:.0f} % ("
-                          + (f"{r.households:.0f} households in " if r.households == r.households
+                          + (f"{r.households:.0f} households in " if pd.notna(r.households)
                              else "") + f"{r.eas:.0f} EAs)" for r in worst.head(3).itertuples())
         kind = "integrated calibration" if opt.get("cluster") else name
         out.append(f"{kind} (weighting[{i}]) calibrates to {len(worst)} of {len(cv)} cells "
                    f"whose sample totals have a CV above {100 * cfg['cell_cv']:.0f} % ({cells}"
                    f"{'; …' if len(worst) > 3 else ''}): estimates calibrated to them are biased "
                    f"by a relative amount of order CV² (mean CV² of the cells "
-                   f"{100 * mean_cv2:.1f} %, more with one weight per household) and their linearised SEs leave out the "
+                   f"{100 * mean_cv2:.1f} %, more with one weight per household) and their "
+                   "linearised SEs (and the quality flags built on them) leave out the "
                    "variability of the g-weights; collapse the margins (e.g. region and sex "
                    "as separate margins, or fewer cells) or take more PSUs, and estimate "
                    "variances with replicates that recalibrate (estimation.variance: JKn)")
