@@ -23,10 +23,11 @@ Five checks, with thresholds from the ``diagnostics:`` section of the specificat
   ``CV_c = SE(t̂_c) / t̂_c`` with ``t̂_c = Σ_{i∈c} d_i`` and the linearised SE of the design
   (EAs as PSUs, certainty EAs self-representing); ``max_c CV_c > cell_cv`` is reported.
   Calibrating to ``T_c`` multiplies the cell's weights by about ``T_c / t̂_c``, and
-  ``E[T_c / t̂_c] ≈ 1 + CV_c²`` (the second-order bias of a ratio estimator; Cochran 1977,
-  §6.8; Särndal, Swensson & Wretman 1992, ch. 6–7, on the bias of ratio and GREG estimators):
-  a share calibrated to such cells is biased by a relative amount of order ``CV_c²`` — more
-  with integrated calibration, whose one g per household adjusts the cells less selectively —
+  ``E[T_c / t̂_c] ≈ 1 + CV_c²`` (the second-order bias of a ratio estimator): an estimate
+  that adds up such cells is a separate ratio estimator whose cell biases do not cancel
+  (Cochran 1977, ch. 6, separate and combined ratio estimates; Särndal, Swensson & Wretman
+  1992, ch. 6–7), biased by a relative amount of order ``CV_c²`` — more with integrated
+  calibration, whose one g per household adjusts the cells less selectively —
   and its linearised SE, being first-order, leaves out the variability of the g-weights. A
   cell can hold many respondents and still be imprecise: the respondents of a few
   heavily weighted households in a few EAs (the low-prevalence stratum of a screening design)
@@ -197,8 +198,8 @@ def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) 
         kind = "integrated calibration" if opt.get("cluster") else name
         out.append(f"{kind} (weighting[{i}]) calibrates to {len(worst)} of {len(cv)} cells "
                    f"whose sample totals have a CV above {100 * cfg['cell_cv']:.0f} % ({cells}"
-                   f"{'; …' if len(worst) > 3 else ''}): estimates calibrated to them are biased "
-                   f"by a relative amount of order CV² (mean CV² of the cells "
+                   f"{'; …' if len(worst) > 3 else ''}): estimates that add up these cells are "
+                   f"biased by a relative amount of order CV² (mean CV² of the cells "
                    f"{100 * mean_cv2:.1f} %, more with one weight per household) and their "
                    "linearised SEs (and the quality flags built on them) leave out the "
                    "variability of the g-weights; collapse the margins (e.g. region and sex "
