@@ -269,6 +269,9 @@ class Diagnostics(_Model):
                              "is sparse")
     sparse_share: float = Field(0.2, ge=0, le=1, description="warn when more than this share "
                                 "of the cells of a calibration is sparse")
+    cell_cv: float = Field(0.1, gt=0, description="warn when the sample total of a "
+                           "calibration cell has a larger CV (calibrated ratios are biased by "
+                           "about CV² and their linearised SEs are too small)")
 
 
 class Quality(_Model):
