@@ -108,3 +108,22 @@ def test_budget_and_n_together_are_refused():
     with pytest.raises(SurveyError, match="budget replaces n") as info:
         allocate(N_B, 100, "optimal", sd=S_B, cost=C_B, budget=600)
     assert info.value.argument == "budget"
+
+
+# ----------------------------------------------------------------------------- design effect
+
+def test_icc_at_or_below_its_floor_is_refused():
+    from sampling import design_effect, sample_size
+
+    # the floor is -1/(take - 1): -0.25 for clusters of 5
+    assert design_effect(icc=-0.2, take=5) == pytest.approx(1 - 4 * 0.2)
+    for icc in (-0.25, -0.5):
+        with pytest.raises(SurveyError, match="too negative") as info:
+            design_effect(icc=icc, take=5)
+        assert info.value.argument == "icc"
+        with pytest.raises(SurveyError, match="too negative"):
+            sample_size(p=0.2, moe=0.03, icc=icc, take=5)
+    # closed form: n0 = 1.96² · 0.16 / 0.03², deff = 1 + 4 · (-0.2) = 0.2
+    s = sample_size(p=0.2, moe=0.03, icc=-0.2, take=5, z=1.96)
+    assert s.respondents == pytest.approx(1.96 ** 2 * 0.16 / 0.03 ** 2 * 0.2, rel=1e-12)
+    assert design_effect(icc=-1.0, take=1) == 1.0  # one unit per cluster: no clustering
