@@ -40,6 +40,17 @@ def _stratum_sizes(n: Any, keys: pd.DataFrame, labels: list, counts: np.ndarray,
         if missing:
             raise SurveyError("sample sizes are missing for some strata", argument="n",
                               expected="one size per stratum", found=f"no size for {missing[:5]!r}")
+        known = set(labels)
+        extra = [lab for lab in ser.index if lab not in known]
+        if extra:
+            raise SurveyError("sample sizes are given for strata that are not in the frame",
+                              argument="n", expected="one size per stratum of the frame: "
+                              + repr(labels[:5]), found=f"no stratum {extra[:5]!r}",
+                              hint="check the stratum labels (spelling, spaces, leading zeros)")
+        if ser.index.has_duplicates:
+            raise SurveyError("a stratum is given two sample sizes", argument="n",
+                              expected="one size per stratum",
+                              found=repr(list(ser.index[ser.index.duplicated()])[:5]))
         out = []
         for lab, N_h, P_h in zip(labels, counts, positive):
             out.append(check_n(ser[lab], int(N_h), where=f"stratum {lab!r}", positive_sizes=int(P_h)))
