@@ -503,11 +503,30 @@ def _domains(domain: Any, domain_minimum: Any, idx: pd.Index, n: int, share: np.
 
 
 def allocation_deff(population: Any, n_h: Any) -> float:
-    """Kish's design effect of unequal weighting from the allocation: :math:`n\\sum n_h w_h^2/(\\sum n_h w_h)^2`."""
-    N = np.asarray(population, dtype=float)
-    m = np.asarray(n_h, dtype=float)
+    """Kish's design effect of unequal weighting from the allocation.
+
+    .. math:: \\text{deff} = n \\sum_h n_h w_h^2 \\Big/ \\Big(\\sum_h n_h w_h\\Big)^2,
+              \\qquad w_h = N_h/n_h
+
+    over the strata with :math:`n_h > 0` (Kish 1965, 11.7). ``population`` and ``n_h`` are
+    mappings or Series matched by stratum label (labels that differ are refused), or arrays
+    matched by position.
+    """
+    N = _series(population, "population")
+    if N is None or len(N) == 0:
+        raise SurveyError("population must give the stratum sizes", argument="population",
+                          expected="a mapping {stratum: N_h}", found=repr(population))
+    if N.index.has_duplicates:
+        raise SurveyError("a stratum appears twice in population", argument="population",
+                          expected="one N_h per stratum",
+                          found=repr(list(N.index[N.index.duplicated()])[:5]))
+    labelled = isinstance(n_h, Mapping | pd.Series)
+    if not labelled and np.ndim(n_h) == 1 and len(n_h) != len(N):
+        raise SurveyError("n_h and population have different lengths", argument="n_h",
+                          expected=f"{len(N)} sample sizes", found=f"{len(n_h)}")
+    m = _series(n_h, "n_h", N.index).to_numpy()
     take = m > 0
     if not take.any():
         return float("nan")
-    w = N[take] / m[take]
+    w = N.to_numpy()[take] / m[take]
     return float(m[take].sum() * np.sum(m[take] * w ** 2) / np.sum(m[take] * w) ** 2)

@@ -127,3 +127,25 @@ def test_icc_at_or_below_its_floor_is_refused():
     s = sample_size(p=0.2, moe=0.03, icc=-0.2, take=5, z=1.96)
     assert s.respondents == pytest.approx(1.96 ** 2 * 0.16 / 0.03 ** 2 * 0.2, rel=1e-12)
     assert design_effect(icc=-1.0, take=1) == 1.0  # one unit per cluster: no clustering
+
+
+# ----------------------------------------------------------------------------- allocation deff
+
+def test_allocation_deff_matches_strata_by_label():
+    from sampling import allocation_deff
+
+    N = pd.Series([18, 12, 30, 4, 26.0], index=["01", "02", "03", "04", "05"])
+    n = pd.Series([10, 3, 4, 3, 4.0], index=N.index)
+    W = N / N.sum()
+    closed = n.sum() * (W ** 2 / n).sum()  # Kish: n Σ W_h² / n_h
+    assert allocation_deff(N, n) == pytest.approx(closed, rel=1e-12)
+    assert allocation_deff(N, n[::-1]) == pytest.approx(closed, rel=1e-12)
+    assert allocation_deff(N.to_dict(), n[::-1].to_dict()) == pytest.approx(closed, rel=1e-12)
+    assert allocation_deff(N.to_numpy(), n.to_numpy()) == pytest.approx(closed, rel=1e-12)
+    with pytest.raises(SurveyError, match="same strata") as info:
+        allocation_deff(N, n.rename({"05": "5"}))
+    assert info.value.argument == "n_h"
+    with pytest.raises(SurveyError, match="different lengths"):
+        allocation_deff(N, [1, 2, 3])
+    with pytest.raises(SurveyError, match="non-negative"):
+        allocation_deff(N, n * -1)
