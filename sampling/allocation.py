@@ -377,8 +377,10 @@ def _result(N: pd.Series, n: int, method: str, exact: np.ndarray, n_h: np.ndarra
             groups: Any) -> Allocation:
     idx, H = N.index, len(N)
     w = np.divide(N.to_numpy(), n_h, out=np.full(H, np.nan), where=n_h > 0)
+    # a stratum with N_h = 0 has no sampling fraction (NaN, not 0)
+    frac = np.divide(n_h, N.to_numpy(), out=np.full(H, np.nan), where=N.to_numpy() > 0)
     table = pd.DataFrame({"N_h": N.to_numpy(), "n_exact": exact, "n_h": n_h,
-                          "fraction": n_h / N.to_numpy(), "weight": w}, index=idx)
+                          "fraction": frac, "weight": w}, index=idx)
     if groups is not None:
         table.insert(0, "domain", np.asarray(groups[0], dtype=object)[groups[1]])
     table.index.name = "stratum"

@@ -37,3 +37,25 @@ def test_sizes_for_a_stratum_not_in_the_frame_are_refused():
         select(frame, {"A": 1}, method="srs", strata="st", id="ea", seed=1)
     assert len(select(frame, {"A": 1, "B": 2}, method="srs", strata="st", id="ea",
                       seed=1).units) == 3
+
+
+def test_stratum_without_positive_sizes_warns_clearly():
+    import warnings
+
+    from sampling import allocate
+    from surveycore import SurveyWarning
+
+    frame = pd.DataFrame({"ea": ["1", "2", "3", "4"], "st": ["A", "A", "B", "B"],
+                          "hh": [3, 5, 0, 0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = select(frame, 1, method="sampford", size="hh", strata="st", id="ea", seed=1)
+    assert [w.category for w in caught] == [SurveyWarning]
+    assert "'B'" in str(caught[0].message) and "inclusion probability 0" in str(caught[0].message)
+    assert s.stages[0].detail["warnings"] == (str(caught[0].message),)
+    assert s.stages[0].sizes["n"].tolist() == [1, 0]
+    # a stratum of N_h = 0 has no sampling fraction: NaN, without a numpy warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = allocate({"A": 8, "B": 0}, 1)
+    assert np.isnan(a.table.loc["B", "fraction"]) and a.table.loc["A", "fraction"] == 1 / 8

@@ -93,3 +93,4 @@ def test_replicate_columns_trim_like_the_full_sample():
         np.testing.assert_allclose(out[:, j], one.values, rtol=1e-12)
     with pytest.raises(SurveyError, match="replicate column 2"):
         W.replay(np.column_stack([w, w * 3]))
+
