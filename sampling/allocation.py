@@ -239,7 +239,8 @@ def allocate(
     sd, cost, measure, cv : mapping, Series or scalar, optional
         :math:`S_h` (neyman, optimal), :math:`c_h` (optimal), :math:`X_h` and :math:`CV_h` (power).
     budget : float, optional
-        Variable-cost budget :math:`C = \\sum_h c_h n_h` for ``optimal``.
+        Variable-cost budget :math:`C` for ``optimal``, in place of ``n``: the allocation is the
+        bounded optimum with :math:`\\sum_h c_h n_h \\le C`.
     power : float
         Exponent :math:`q` of the power allocation.
     prevalence : mapping, Series or scalar, optional
@@ -261,7 +262,9 @@ def allocate(
     SurveyError
         Naming the constraint that cannot hold: minimum above the stratum size, minimums adding
         to more than ``n``, maximums (or stratum sizes) adding to less than ``n``, a domain
-        whose strata cannot hold its minimum, domain minimums adding to more than ``n``.
+        whose strata cannot hold its minimum, domain minimums adding to more than ``n``,
+        minimums that cost more than the ``budget``; a unit cost of 0 or less; every stratum
+        with share 0 (nothing to allocate by) while ``n`` exceeds the minimums.
 
     Examples
     --------

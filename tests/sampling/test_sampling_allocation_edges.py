@@ -149,3 +149,10 @@ def test_allocation_deff_matches_strata_by_label():
         allocation_deff(N, [1, 2, 3])
     with pytest.raises(SurveyError, match="non-negative"):
         allocation_deff(N, n * -1)
+
+
+def test_zero_share_fallback_keeps_domain_minimums():
+    a = allocate({"A": 100, "B": 100, "C": 50}, 20, "neyman", sd={"A": 0, "B": 1, "C": 1},
+                 maximum={"A": 100, "B": 5, "C": 5}, domain={"A": "x", "B": "x", "C": "y"},
+                 domain_minimum=3)
+    assert a.sizes.tolist() == [10, 5, 5]  # B and C full; the 10 left go to A (S = 0)
