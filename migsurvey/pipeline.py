@@ -112,11 +112,15 @@ def build_frame(eas: pd.DataFrame, spec: dict) -> pd.DataFrame:
     The prevalence of EA ``i`` is ``p_i = prevalence_i / population_i`` (census counts,
     e.g. foreign-born persons over persons); when the frame counts the units of unknown status
     (``<prevalence>_unknown``) they leave the denominator when it counts the same units, with
-    a warning: ``p_i = prevalence_i / (population_i - unknown_i)``. Classes are the intervals of ``strata.cuts``;
+    a warning: ``p_i = prevalence_i / (population_i - unknown_i)``. Classes are the intervals
+    of ``strata.cuts``, a prevalence equal to a cut going to the class above it
+    (:func:`sampling.prevalence_class`);
     strata cross the explicit ``strata.by`` columns with the class. A class with fewer than
     ``strata.collapse_below`` EAs in an explicit stratum is merged into the neighbouring
     class of the same explicit stratum (the next higher one, the lower one for the top class).
     """
+    from sampling import prevalence_class
+
     fr, st = spec["frame"], spec["strata"]
     need = [fr["psu"], fr["size"], fr["prevalence"], fr["population"], *st["by"]]
     missing = [c for c in need if c not in eas.columns]
@@ -143,7 +147,7 @@ def build_frame(eas: pd.DataFrame, spec: dict) -> pd.DataFrame:
             pop = pop - n_unknown
     prev = np.divide(out[fr["prevalence"]].to_numpy(float), pop, out=np.zeros(len(out)),
                      where=pop > 0)
-    cls = np.digitize(prev, st["cuts"])
+    cls = prevalence_class(prev, st["cuts"])
     explicit = (joined_labels(out, list(st["by"]), ":") if st["by"]
                 else pd.Series("all", index=out.index))
     k = len(st["labels"])

@@ -111,7 +111,8 @@ class Strata(_Model):
 
     by: list[str] = Field(["region"], description="frame columns defining explicit strata")
     cuts: list[Annotated[float, Field(ge=0, le=1)]] = Field(
-        [0.05, 0.15], description="prevalence class limits (shares)")
+        [0.05, 0.15], description="prevalence class limits (shares); "
+        "a share equal to a limit belongs to the class above it")
     labels: list[str] = Field(["low", "medium", "high"], description="names of the classes")
     collapse_below: int = Field(2, ge=1, description="merge a class with fewer PSUs into the next")
 
