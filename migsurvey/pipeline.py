@@ -24,6 +24,7 @@ stage                           layer and call
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -542,17 +543,86 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                 homes = data.loc[missing, HH_KEY].nunique()
                 units = (f"{unknown:,} record{'s' if unknown > 1 else ''} of "
                          f"{homes:,} household{'s' if homes > 1 else ''}")
+            blank, rest = unanswered(data, names, missing)
             plural = len(absent) > 1
-            because = (f"the question{'s' if plural else ''} {', '.join(absent)} "
-                       f"{'are' if plural else 'is'} not in the interviews" if absent
-                       else "answers are missing, 'dk' or 'XXX'")
+            because = []
+            if blank:
+                qs = [q for q, _n in blank]
+                because.append(
+                    f"the answer{'s' if len(qs) > 1 else ''} to "
+                    + ", ".join(f"{q} ({n:,} rows)" for q, n in blank)
+                    + f" {'are' if len(qs) > 1 else 'is'} missing, 'dk' or 'XXX', e.g. "
+                    + row_examples(data, missing & _unanswered_mask(data, qs)))
+            if rest.any() and absent:
+                because.append(f"{'for the others, ' if blank else ''}the question"
+                               f"{'s' if plural else ''} {', '.join(absent)} "
+                               f"{'are' if plural else 'is'} not in the interviews")
+            elif rest.any():
+                because.append(f"its answers are missing, 'dk' or 'XXX', e.g. "
+                               f"{row_examples(data, rest)}")
+            hints = []
+            if blank:
+                hints.append(f"follow up or impute the missing answers to "
+                             f"{', '.join(q for q, _n in blank)}")
+            if rest.any() and absent:
+                hints.append(f"ask {absent[0]} (and map it with columns:)")
+            if not hints:
+                hints.append("follow up or impute the unknown answers")
             raise SurveyError(
                 f"{code} cannot be estimated: {col} is unknown for {units} because "
-                f"{because}", argument="estimation.indicators",
+                f"{'; '.join(because)}", argument="estimation.indicators",
                 expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
-                hint=(f"ask {absent[0]} (and map it with columns:), or remove {code} from "
-                      f"estimation.indicators{extra}" if absent else
-                      "impute or follow up the unknown answers; unknown is never counted as no"))
+                hint=f"{', or '.join(hints)}, or remove {code} from "
+                     f"estimation.indicators{extra}; unknown is never counted as no")
+
+
+#: Answers that mean "not known" in the standard codes (besides a missing value).
+NOT_KNOWN = ("dk", "XXX")
+
+
+def _unanswered_mask(data: pd.DataFrame, questions: list[str]) -> np.ndarray:
+    """Rows where any of ``questions`` (columns of ``data``) is missing, 'dk' or 'XXX'."""
+    out = np.zeros(len(data), dtype=bool)
+    for q in questions:
+        values = data[q]
+        out |= pd.isna(values).to_numpy() | values.astype(object).isin(NOT_KNOWN).to_numpy()
+    return out
+
+
+def unanswered(data: pd.DataFrame, questions: list[str], rows: np.ndarray
+               ) -> tuple[list[tuple[str, int]], np.ndarray]:
+    """Which of the ``questions`` in the data are unanswered in ``rows`` (a mask), and the
+    rows where all of them are answered.
+
+    Returns ``([(question, rows without an answer among rows), ...], rest)``: the questions
+    with missing, 'dk' or 'XXX' answers in ``rows``, the most often unanswered first, and the
+    mask of ``rows`` where every question present is answered (their unknown value comes from
+    a question absent from the data).
+    """
+    counts = []
+    any_blank = np.zeros(len(data), dtype=bool)
+    for q in questions:
+        if q not in data.columns:
+            continue
+        blank = rows & _unanswered_mask(data, [q])
+        if blank.any():
+            counts.append((q, int(blank.sum())))
+            any_blank |= blank
+    counts.sort(key=lambda qn: -qn[1])
+    return counts, rows & ~any_blank
+
+
+def row_examples(data: pd.DataFrame, rows: np.ndarray, k: int = 3) -> str:
+    """Up to ``k`` of the ``rows`` (a mask) as the office finds them: EA/household and the
+    person's line when the data have one."""
+    idx = np.flatnonzero(rows)[:k]
+    line = "line" if "line" in data.columns else None
+    parts = []
+    for i in idx:
+        key = str(data[HH_KEY].iloc[i]) if HH_KEY in data.columns else f"row {i + 1}"
+        parts.append(f"EA/household {key}" + (f" line {data[line].iloc[i]}" if line else ""))
+    more = int(rows.sum()) - len(idx)
+    return ", ".join(parts) + (f" … ({more:,} more)" if more > 0 else "")
 
 
 def _at_indicator(spec: dict, code: str, check: Callable, *args, **kwargs) -> None:
@@ -701,9 +771,14 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         # one call for all groupings: they are published from the same data, so their cells
         # are suppressed together (a cell hidden in one table is not recoverable from another)
         kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
-        t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
-                            variables=INDICATOR_VARIABLES, quality=quality_rule(spec),
-                            level=est["level"], df="design", **kw)
+        try:
+            t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
+                                variables=INDICATOR_VARIABLES, quality=quality_rule(spec),
+                                level=est["level"], df="design", **kw)
+        except SurveyError as exc:
+            if exc.argument != "denominator":
+                raise
+            raise zero_denominator_error(spec, unit_codes, exc) from None
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
         t.metadata["design_units"] = notes.get(unit, "")
@@ -721,6 +796,40 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         key = ["unit", "indicator", "measure", *[c for c in dims if c in table.columns]]
         table = table.drop_duplicates(key, keep="first").reset_index(drop=True)
     return table, objects
+
+
+def zero_denominator_error(spec: dict, codes: list[str], exc: SurveyError) -> SurveyError:
+    """A zero-denominator refusal of a rate, pointed at the specification: the grouping of
+    ``estimation.by`` whose domain has no denominator (its line), with a hint in the
+    specification's keys (take the grouping out, or the indicator), never a Python argument.
+
+    A rate with an estimated denominator total of zero in a domain is 0/0: it has no value,
+    so it is refused rather than published as 0.
+    """
+    from estimation.indicators import REGISTRY
+    from migsurvey.spec import spec_error
+
+    found = exc.found or ""
+    den = found.split(" in ", 1)[0]
+    named = set(re.findall(r"(\w+)=", found.split(" in ", 1)[-1]))
+    by = spec["estimation"]["by"]
+    i = next((k for k, g in enumerate(by) if g and set(g) == named), None)
+    inds = [c for c in codes if any(m.denominator == den for m in REGISTRY[c].measures)]
+    code = inds[0] if inds else None
+    path = (f"estimation.by[{i}]" if i is not None else
+            f"estimation.indicators[{spec['estimation']['indicators'].index(code)}]"
+            if code in spec["estimation"]["indicators"] else "estimation.indicators")
+    what = f"{code}'s rate" if code else "a rate"
+    grouping = f"[{', '.join(by[i])}]" if i is not None else None
+    hint = (f"remove {grouping} from estimation.by to publish {code or 'the rates'} without "
+            f"that disaggregation, or remove {code} from estimation.indicators"
+            if grouping else f"remove {code} from estimation.indicators"
+            if code else "remove the indicator from estimation.indicators")
+    return spec_error(spec, path,
+                      f"{what} has no denominator in a domain: its estimated total of {den} is "
+                      "zero there, so the rate is 0/0 (not 0)",
+                      exc.expected or "", found, hint + "; a rate with nothing to divide by is "
+                      "never published as 0")
 
 
 TOTAL = "_T"
