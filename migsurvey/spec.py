@@ -72,6 +72,11 @@ class ColumnCodes(_Model):
         default_factory=dict,
         description="file code → standard code (e.g. {1: M, 2: F}); codes not listed are "
                     "refused when the file is read")
+    unknown: list[int | str] = Field(
+        default_factory=list,
+        description="the file's codes for 'not known' or 'not stated' (e.g. [999] for an age, "
+                    "[9999] for a year, [99, DK]): read as unknown, never as a number or a "
+                    "category")
 
 
 ColumnMap = dict[str, str | ColumnCodes]
