@@ -249,8 +249,12 @@ def with_columns(spec: dict, columns: ColumnMapping | dict | None,
 
 def _as_map(columns: ColumnMapping | dict) -> dict:
     if isinstance(columns, ColumnMapping):
-        return {std: ({"column": col, "codes": dict(columns.codes[std])}
-                      if std in columns.codes else col) for std, col in columns.columns.items()}
+        def entry(std: str, col: str) -> Any:
+            if std not in columns.codes and std not in columns.unknown:
+                return col
+            return {"column": col, "codes": dict(columns.codes.get(std, {})),
+                    "unknown": sorted(columns.unknown.get(std, ()))}
+        return {std: entry(std, col) for std, col in columns.columns.items()}
     if not isinstance(columns, dict):
         raise SurveyError("a column mapping is a dict or a ColumnMapping", argument="columns",
                           expected="{standard_name: your_column}", found=type(columns).__name__)

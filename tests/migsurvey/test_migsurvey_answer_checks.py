@@ -312,3 +312,29 @@ def test_sdmx_codes_are_checked_with_the_spec(office, labelled, capsys, extra, w
     code, err = _run(capsys, "design", "--spec", spec)
     assert code == EXIT_INPUT, err
     assert words in err and f"{spec}:" in err and "output.sdmx_codes" in err
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_census_not_known_codes_are_unknown_on_both_routes(tmp_path, monkeypatch, lazy):
+    """``unknown:`` in ``columns:`` means the same for the census, read in pandas or by
+    DuckDB: the age 999 and the sex 9 are unknown, never 60+ and never a refused code."""
+    from migsurvey import inputs
+    from migsurvey.pipeline import load_census
+    from migsurvey.spec import load_spec
+
+    census = office_census(seed=3, n_ea=8)
+    census.loc[[0, 5], "AGE"] = 999
+    census.loc[7, "SEX"] = 9
+    census.to_csv(tmp_path / "census.csv", index=False)
+    text = (_text().replace("  age: AGE", "  age: {column: AGE, unknown: [999]}")
+            .replace("codes: {1: M, 2: F}}", "codes: {1: M, 2: F}, unknown: [9]}"))
+    (tmp_path / "spec.yaml").write_text(text, encoding="utf-8")
+    if lazy:
+        monkeypatch.setattr(inputs, "LAZY_CENSUS_BYTES", 1)
+    c = load_census(load_spec(tmp_path / "spec.yaml"))
+    ages = c.person_counts("age_group")
+    sexes = c.person_counts("sex")
+    truth = census[census["AGE"] != 999]
+    assert ages["60+"] == (truth["AGE"] >= 60).sum()
+    assert sum(ages.values()) == len(truth)
+    assert sexes == {"M": (census["SEX"] == 1).sum(), "F": (census["SEX"] == 2).sum()}
