@@ -106,10 +106,19 @@ def staged(folder: Path):
     stage = Path(tempfile.mkdtemp(prefix=".migsurvey-", dir=folder))
     try:
         yield stage
-        for f in sorted(stage.iterdir()):
-            os.replace(f, folder / f.name)
+        _move_into(stage, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Move the files of ``source`` into ``target``, folder by folder (files replaced)."""
+    for f in sorted(source.iterdir()):
+        if f.is_dir():
+            (target / f.name).mkdir(exist_ok=True)
+            _move_into(f, target / f.name)
+        else:
+            os.replace(f, target / f.name)
 
 
 def _write(result: Any, path: Path, suffix: str, withhold: bool = True) -> Path:
@@ -135,8 +144,17 @@ def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = Tru
                       report_name: str = "report.html",
                       warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Write ``report.html``, ``indicators.csv`` (the published table with flags), the formats
-    of ``output.formats`` (SDMX-CSV with its structure …) and ``questionnaire.xlsx``."""
+    of ``output.formats`` (SDMX-CSV with its structure …) and ``questionnaire.xlsx``; the
+    files are moved into ``folder`` only when all are written (:func:`staged`)."""
     folder.mkdir(parents=True, exist_ok=True)
+    with staged(folder) as stage:
+        paths = _write_run_outputs(run, stage, questionnaire=questionnaire,
+                                   report_name=report_name, warnings=warnings)
+    return [folder / p.relative_to(stage) for p in paths]
+
+
+def _write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool,
+                       report_name: str, warnings: list[str] | tuple[str, ...]) -> list[Path]:
     spec = run.spec
     paths = [write_report(report_content(run), folder / report_name)]
     # every file of a run is a publication: nothing of a suppressed cell is written
@@ -250,10 +268,21 @@ def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: 
                             report_name: str = "report.html",
                             warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Write the report of a survey from its interview files, ``indicators.csv`` and the
-    formats of ``output.formats``."""
+    formats of ``output.formats``; the files are moved into ``folder`` only when all are
+    written (:func:`staged`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with staged(folder) as stage:
+        paths = _write_interview_outputs(spec, census, interviews, weighted, table, objects,
+                                         stage, report_name=report_name, warnings=warnings)
+    return [folder / p.relative_to(stage) for p in paths]
+
+
+def _write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: Any,
+                             table: pd.DataFrame, objects: dict, folder: Path, *,
+                             report_name: str, warnings: list[str] | tuple[str, ...]
+                             ) -> list[Path]:
     from migsurvey.summary import interview_report_content, tidy_indicators
 
-    folder.mkdir(parents=True, exist_ok=True)
     content = interview_report_content(spec, census, interviews, weighted, table, objects)
     paths = [write_report(content, folder / report_name)]
     # every file of a run is a publication: nothing of a suppressed cell is written
