@@ -38,6 +38,7 @@ from migsurvey.design_units import design_keywords, design_units
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
+    ColumnMapping,
     PersonCensus,
     census_path,
     read_census,
@@ -510,11 +511,14 @@ def indicator_inputs(code: str) -> tuple[str, ...]:
     return tuple(cols)
 
 
-def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person") -> None:
+def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person",
+                           columns: dict[str, str] | None = None) -> None:
     """Refuse indicator ``code`` before anything is estimated when a variable it reads is
     absent or unknown, naming the question that would settle it
     (:func:`estimation.indicators.variables.questions_for`); unknown is never published as
-    "no"."""
+    "no". Unknown values are traced to the questions left unanswered in their rows (named with
+    the file's column, ``columns`` being the standard name → file column mapping) and to the
+    questions absent from the data."""
     from estimation.indicators.variables import questions_for
 
     for col in indicator_inputs(code):
@@ -550,7 +554,8 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                 qs = [q for q, _n in blank]
                 because.append(
                     f"the answer{'s' if len(qs) > 1 else ''} to "
-                    + ", ".join(f"{q} ({n:,} rows)" for q, n in blank)
+                    + ", ".join(f"{q} ({_column_of(q, columns)}{n:,} "
+                                f"row{'s' if n > 1 else ''})" for q, n in blank)
                     + f" {'are' if len(qs) > 1 else 'is'} missing, 'dk' or 'XXX', e.g. "
                     + row_examples(data, missing & _unanswered_mask(data, qs)))
             if rest.any() and absent:
@@ -574,6 +579,11 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                 expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
                 hint=f"{', or '.join(hints)}, or remove {code} from "
                      f"estimation.indicators{extra}; unknown is never counted as no")
+
+
+def _column_of(question: str, columns: dict[str, str] | None) -> str:
+    col = (columns or {}).get(question)
+    return f"column {col}, " if col and col != question else ""
 
 
 #: Answers that mean "not known" in the standard codes (besides a missing value).
@@ -712,8 +722,9 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     codes = est["indicators"]
     person_codes = [c for c in codes if c not in HOUSEHOLD_INDICATORS]
     hh_codes = [c for c in codes if c in HOUSEHOLD_INDICATORS]
+    file_columns = ColumnMapping.from_spec(spec, "interviews").columns
     for c in person_codes:
-        _at_indicator(spec, c, check_indicator_inputs, c, persons)
+        _at_indicator(spec, c, check_indicator_inputs, c, persons, columns=file_columns)
     if hh_codes:
         if households is None:
             raise SurveyError(f"{hh_codes[0]} needs the households file",

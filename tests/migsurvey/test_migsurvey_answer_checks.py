@@ -212,7 +212,8 @@ def test_mi13_names_the_unanswered_year_of_arrival(office, capsys):
     code, err = _run(capsys, "estimate", "--spec", spec, "--out", office["dir"] / "c.csv")
     assert code == EXIT_INPUT, err
     assert "MI1.3 cannot be estimated" in err
-    assert "year_arrival (4 rows)" in err and "month_arrival (4 rows)" in err
+    assert "year_arrival (column YR_ARR, 4 rows)" in err
+    assert "month_arrival (column MONTH_ARR, 4 rows)" in err
     refusal = err[err.index("error:"):]
     assert "intended_stay_months" not in refusal.split("warning:")[0]
     assert f"EA/household {p['EA_CODE'].iloc[rows[0]]}/{p['HH_NO'].iloc[rows[0]]} line " \
