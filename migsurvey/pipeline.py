@@ -626,7 +626,7 @@ def row_examples(data: pd.DataFrame, rows: np.ndarray, k: int = 3) -> str:
     """Up to ``k`` of the ``rows`` (a mask) as the office finds them: EA/household and the
     person's line when the data have one."""
     idx = np.flatnonzero(rows)[:k]
-    line = "line" if "line" in data.columns else None
+    line = next((c for c in data.columns if str(c).lower() == "line"), None)
     parts = []
     for i in idx:
         key = str(data[HH_KEY].iloc[i]) if HH_KEY in data.columns else f"row {i + 1}"
