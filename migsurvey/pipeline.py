@@ -24,7 +24,6 @@ stage                           layer and call
 
 from __future__ import annotations
 
-import re
 import time
 import warnings
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from migsurvey.inputs import (
     read_roster,
     with_columns,
 )
+from migsurvey.interview_design import check_against_frame
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
 from surveycore.groups import joined_labels
@@ -789,7 +789,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         except SurveyError as exc:
             if exc.argument != "denominator":
                 raise
-            raise zero_denominator_error(spec, unit_codes, exc) from None
+            raise _empty_denominator(spec, unit_codes, exc) from None
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
         t.metadata["design_units"] = notes.get(unit, "")
@@ -809,41 +809,34 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     return table, objects
 
 
-def zero_denominator_error(spec: dict, codes: list[str], exc: SurveyError) -> SurveyError:
-    """A zero-denominator refusal of a rate, pointed at the specification: the grouping of
-    ``estimation.by`` whose domain has no denominator (its line), with a hint in the
-    specification's keys (take the grouping out, or the indicator), never a Python argument.
+TOTAL = "_T"
 
-    A rate with an estimated denominator total of zero in a domain is 0/0: it has no value,
-    so it is refused rather than published as 0.
-    """
+
+def _empty_denominator(spec: dict, codes: list[str], exc: SurveyError) -> SurveyError:
+    """A rate whose denominator has no sample unit in a domain, pointed at the
+    disaggregation of ``estimation.by`` (or at the indicator) that asked for the domain."""
     from estimation.indicators import REGISTRY
     from migsurvey.spec import spec_error
 
     found = exc.found or ""
-    den = found.split(" in ", 1)[0]
-    named = set(re.findall(r"(\w+)=", found.split(" in ", 1)[-1]))
+    var = found.split(" in ", 1)[0]
+    which = [c for c in codes if any(m.denominator == var for m in REGISTRY[c].measures)]
     by = spec["estimation"]["by"]
-    i = next((k for k, g in enumerate(by) if g and set(g) == named), None)
-    inds = [c for c in codes if any(m.denominator == den for m in REGISTRY[c].measures)]
-    code = inds[0] if inds else None
-    path = (f"estimation.by[{i}]" if i is not None else
-            f"estimation.indicators[{spec['estimation']['indicators'].index(code)}]"
-            if code in spec["estimation"]["indicators"] else "estimation.indicators")
-    what = f"{code}'s rate" if code else "a rate"
-    grouping = f"[{', '.join(by[i])}]" if i is not None else None
-    hint = (f"remove {grouping} from estimation.by to publish {code or 'the rates'} without "
-            f"that disaggregation, or remove {code} from estimation.indicators"
-            if grouping else f"remove {code} from estimation.indicators"
-            if code else "remove the indicator from estimation.indicators")
-    return spec_error(spec, path,
-                      f"{what} has no denominator in a domain: its estimated total of {den} is "
-                      "zero there, so the rate is 0/0 (not 0)",
-                      exc.expected or "", found, hint + "; a rate with nothing to divide by is "
-                      "never published as 0")
-
-
-TOTAL = "_T"
+    domain = next((i for i, g in enumerate(by) if g and all(f"{c}=" in found for c in g)), None)
+    if domain is not None:
+        path = f"estimation.by[{domain}]"
+    elif which:
+        path = f"estimation.indicators[{spec['estimation']['indicators'].index(which[0])}]"
+    else:
+        path = "estimation.indicators"
+    return spec_error(
+        spec, path,
+        f"{', '.join(which) or 'an indicator'} cannot be estimated in a domain: the sample has "
+        f"no unit of its denominator {var} there ({exc.message})",
+        exc.expected or "", found,
+        "leave the disaggregation out of estimation.by, or the indicator out of "
+        "estimation.indicators; a whole group lost to nonresponse (check the fieldwork) "
+        "leaves its rate unknown, never 0")
 
 
 def quality_rule(spec: dict) -> Any:
@@ -1098,6 +1091,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     spec = with_columns(spec, columns, interview_columns)  # as columns: of the spec
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
+    check_against_frame(iv.households, census.eas, spec, iv.mapping)
     answers = iv.persons
     if spec["interviews"]["usual_residents"]:
         # the roster lists usual residents: a person without an answer of their own is one

@@ -237,7 +237,8 @@ def test_zero_denominator_points_at_the_grouping(office, capsys):
     assert code == EXIT_INPUT, err
     assert f"{spec}:34:12: estimation.by[1]" in err and "estimation.by[1]" in err
     assert "foreign_citizen_start in region=1" in err
-    assert "remove [region] from estimation.by" in err and "MI1.2" in err
+    assert "MI1.2 cannot be estimated in a domain" in err
+    assert "out of estimation.by" in err and "out of estimation.indicators" in err
     assert "argument: denominator" not in err and "denominator=" not in err
 
 
