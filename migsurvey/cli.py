@@ -200,6 +200,11 @@ def cmd_design(args) -> int:
     spec = _spec(args)
     census = load_census(spec)
     frame = build_frame(census.eas, spec)
+    # the published disaggregations known from the census get valid SDMX codes
+    from migsurvey.sdmx_codes import check_sdmx_codes
+
+    by = {c for g in spec["estimation"]["by"] for c in g}
+    check_sdmx_codes(spec, {c: frame[c].unique() for c in sorted(by) if c in frame.columns})
     alloc = allocate_sample(frame, spec)
     if args.out:
         print(write_table(alloc, args.out))

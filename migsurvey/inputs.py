@@ -69,6 +69,9 @@ class ColumnMapping:
         ``{standard_name: file_column}``.
     codes : dict
         ``{standard_name: {file_code: standard_code}}``.
+    unknown : dict
+        ``{standard_name: {file_code, ...}}``: the file's codes for "not known", read as
+        missing (unknown), never as a value.
     key : str
         The specification key of the mapping (``columns`` or ``interviews.columns``), for messages.
     """
@@ -76,6 +79,7 @@ class ColumnMapping:
     columns: dict[str, str] = field(default_factory=dict)
     codes: dict[str, dict] = field(default_factory=dict)
     key: str = "columns"
+    unknown: dict[str, frozenset] = field(default_factory=dict)
 
     @classmethod
     def from_spec(cls, spec: dict, which: str = "census") -> ColumnMapping:
@@ -85,15 +89,17 @@ class ColumnMapping:
         if which == "interviews" and spec.get("interviews", {}).get("columns"):
             raw.update(spec["interviews"]["columns"])  # the interviews' own keys win
             key = "interviews.columns"
-        cols, codes = {}, {}
+        cols, codes, unknown = {}, {}, {}
         for std, target in raw.items():
             if isinstance(target, dict):
                 cols[std] = target["column"]
                 if target.get("codes"):
                     codes[std] = dict(target["codes"])
+                if target.get("unknown"):
+                    unknown[std] = frozenset(_norm(v) for v in target["unknown"])
             else:
                 cols[std] = target
-        return cls(cols, codes, key)
+        return cls(cols, codes, key, unknown)
 
     def file_name(self, std: str) -> str:
         return self.columns.get(std, std)
@@ -150,6 +156,14 @@ class ColumnMapping:
         for c in ID_COLUMNS:
             if c in out.columns:
                 out[c] = _as_id(out[c])
+        for std, codes in self.unknown.items():
+            if std in out.columns:  # the file's "not known" codes are unknown, not values
+                values = out[std]
+                dk = values.notna().to_numpy() & values.astype(object).map(_norm).isin(
+                    codes).to_numpy()
+                if dk.any():
+                    out[std] = values.astype(object).where(~dk, None) if values.dtype == object \
+                        else values.where(~dk)
         for std, table in self.codes.items():
             if std in out.columns:
                 out[std] = self._recode(out[std], std, table, what,
@@ -236,8 +250,12 @@ def with_columns(spec: dict, columns: ColumnMapping | dict | None,
 
 def _as_map(columns: ColumnMapping | dict) -> dict:
     if isinstance(columns, ColumnMapping):
-        return {std: ({"column": col, "codes": dict(columns.codes[std])}
-                      if std in columns.codes else col) for std, col in columns.columns.items()}
+        def entry(std: str, col: str) -> Any:
+            if std not in columns.codes and std not in columns.unknown:
+                return col
+            return {"column": col, "codes": dict(columns.codes.get(std, {})),
+                    "unknown": sorted(columns.unknown.get(std, ()))}
+        return {std: entry(std, col) for std, col in columns.columns.items()}
     if not isinstance(columns, dict):
         raise SurveyError("a column mapping is a dict or a ColumnMapping", argument="columns",
                           expected="{standard_name: your_column}", found=type(columns).__name__)
@@ -622,6 +640,9 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
                          required=("ea_id", "household_id"), spec=spec)
     hh = mapping.apply(hh_raw, what="households file", other=census_map, spec=spec)
     pp = mapping.apply(pp_raw, what="persons file", other=census_map, spec=spec)
+    from migsurvey.answers import refuse_impossible_answers
+
+    refuse_impossible_answers(spec, pp, mapping, _source_name(persons, "persons"))
     if hh[HH_KEY].duplicated().any():
         dup = hh.loc[hh[HH_KEY].duplicated(), HH_KEY].head(3).tolist()
         raise SurveyError("a household appears twice in the households file",

@@ -263,7 +263,7 @@ class LazyCensus:
             if std in ID_COLUMNS:
                 exprs.append(_text(lf, name, dtype).alias(std))
             elif std in mapping.codes:
-                table = mapping.codes[std]
+                table = {**mapping.codes[std], **dict.fromkeys(mapping.unknown.get(std, ()))}
                 raw = lf.select(_text(lf, name, dtype).alias(std))
                 mapping.check_codes(std, _distinct(raw, std), table, "census", spec=spec)
                 from migsurvey.inputs import _norm
@@ -275,6 +275,11 @@ class LazyCensus:
                 exprs.append(_known(nw.col(name)).alias(std))
             else:
                 exprs.append(nw.col(name).alias(std))
+        for k, std in enumerate(inverse.get(n, n) for n in schema):
+            if std in mapping.unknown:  # the census's codes for "not known" are unknown
+                name = next(n for n in schema if inverse.get(n, n) == std)
+                dk = _text(lf, name, schema[name]).is_in(sorted(mapping.unknown[std]))
+                exprs[k] = nw.when(~dk).then(exprs[k]).alias(std)
         p = lf.select(*exprs)
         names = p.collect_schema().names()
         if psu not in names:

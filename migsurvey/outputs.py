@@ -3,6 +3,10 @@ the questionnaire (XLSForm) and the weighted microdata."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,31 +59,68 @@ def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict, 
     ``notes`` sheet, Parquet key-value metadata, the ``<file>.json`` beside a CSV file).
     """
     result = combined_table(table, objects, spec, warnings)
-    dims_fixed = {"REF_AREA": spec["country"], "TIME_PERIOD": str(spec["reference_year"]),
-                  "FREQ": "A"}
     name = out.name.lower()
-    if name.endswith(".sdmx.csv"):
-        result.to_sdmx_csv(out, dimensions=dims_fixed,
-                           withhold_unreliable=spec["quality"]["suppress"])
-        return [out]
-    if out.suffix.lower() in SUFFIXES:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return [_write(result, out, out.suffix.lower(), spec["quality"]["suppress"])]
-    if out.suffix:
+    if not name.endswith(".sdmx.csv") and out.suffix and out.suffix.lower() not in SUFFIXES:
         raise SurveyError("unsupported output format", argument="--out",
                           expected="a folder, or .csv, .parquet, .xlsx, .sdmx.csv", found=out.name)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in spec["output"]["formats"]:
-        if fmt == "sdmx":
-            p = out / "indicators.sdmx.csv"
-            result.to_sdmx_csv(p, dimensions=dims_fixed,
-                               withhold_unreliable=spec["quality"]["suppress"])
-            paths.append(p)
+    folder = out.parent if out.suffix else out
+    folder.mkdir(parents=True, exist_ok=True)
+    # written to a temporary folder beside the release and moved there when every file is
+    # written: a failure leaves no partial release
+    with staged(folder) as stage:
+        if name.endswith(".sdmx.csv"):
+            _write_sdmx(result, stage / out.name, spec, {"sdmx"})
+        elif out.suffix:
+            _write(result, stage / out.name, out.suffix.lower(), spec["quality"]["suppress"])
         else:
-            paths.append(_write(result, out / f"indicators.{fmt}", f".{fmt}",
-                                spec["quality"]["suppress"]))
-    return paths
+            for fmt in spec["output"]["formats"]:
+                if fmt == "sdmx":
+                    _write_sdmx(result, stage / "indicators.sdmx.csv", spec)
+                else:
+                    _write(result, stage / f"indicators.{fmt}", f".{fmt}",
+                           spec["quality"]["suppress"])
+    if out.suffix:
+        return [out]
+    return [out / ("indicators.sdmx.csv" if fmt == "sdmx" else f"indicators.{fmt}")
+            for fmt in spec["output"]["formats"]]
+
+
+def _write_sdmx(result: Any, path: Path, spec: dict, formats: set | None = None) -> None:
+    """The SDMX-CSV message and its structure, the disaggregation values coded by
+    ``output.sdmx_codes`` (checked first: :func:`migsurvey.sdmx_codes.check_sdmx_codes`)."""
+    from migsurvey.sdmx_codes import check_sdmx_codes, sdmx_value_codes
+
+    by = result.metadata.get("by", [])
+    check = spec if formats is None else {**spec, "output": {**spec["output"],
+                                                              "formats": sorted(formats)}}
+    check_sdmx_codes(check, {c: result.table[c].unique() for c in by if c in result.table})
+    result.to_sdmx_csv(path, dimensions={"REF_AREA": spec["country"],
+                                         "TIME_PERIOD": str(spec["reference_year"]),
+                                         "FREQ": "A"},
+                       value_codes=sdmx_value_codes(spec),
+                       withhold_unreliable=spec["quality"]["suppress"])
+
+
+@contextmanager
+def staged(folder: Path):
+    """A temporary folder inside ``folder`` whose files are moved into ``folder`` when the
+    block succeeds, and removed with it when the block fails (no partial release)."""
+    stage = Path(tempfile.mkdtemp(prefix=".migsurvey-", dir=folder))
+    try:
+        yield stage
+        _move_into(stage, folder)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Move the files of ``source`` into ``target``, folder by folder (files replaced)."""
+    for f in sorted(source.iterdir()):
+        if f.is_dir():
+            (target / f.name).mkdir(exist_ok=True)
+            _move_into(f, target / f.name)
+        else:
+            os.replace(f, target / f.name)
 
 
 def _write(result: Any, path: Path, suffix: str, withhold: bool = True) -> Path:
@@ -105,8 +146,17 @@ def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = Tru
                       report_name: str = "report.html",
                       warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Write ``report.html``, ``indicators.csv`` (the published table with flags), the formats
-    of ``output.formats`` (SDMX-CSV with its structure …) and ``questionnaire.xlsx``."""
+    of ``output.formats`` (SDMX-CSV with its structure …) and ``questionnaire.xlsx``; the
+    files are moved into ``folder`` only when all are written (:func:`staged`)."""
     folder.mkdir(parents=True, exist_ok=True)
+    with staged(folder) as stage:
+        paths = _write_run_outputs(run, stage, questionnaire=questionnaire,
+                                   report_name=report_name, warnings=warnings)
+    return [folder / p.relative_to(stage) for p in paths]
+
+
+def _write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool,
+                       report_name: str, warnings: list[str] | tuple[str, ...]) -> list[Path]:
     spec = run.spec
     paths = [write_report(report_content(run), folder / report_name)]
     # every file of a run is a publication: nothing of a suppressed cell is written
@@ -125,9 +175,7 @@ def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = Tru
             continue
         if fmt == "sdmx":
             p = folder / "indicators.sdmx.csv"
-            result.to_sdmx_csv(p, dimensions={"REF_AREA": spec["country"],
-                                              "TIME_PERIOD": str(spec["reference_year"]),
-                                              "FREQ": "A"}, withhold_unreliable=withhold)
+            _write_sdmx(result, p, spec)
         else:
             p = _write(result, folder / f"indicators.{fmt}", f".{fmt}", withhold)
         paths.append(p)
@@ -222,10 +270,21 @@ def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: 
                             report_name: str = "report.html",
                             warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
     """Write the report of a survey from its interview files, ``indicators.csv`` and the
-    formats of ``output.formats``."""
+    formats of ``output.formats``; the files are moved into ``folder`` only when all are
+    written (:func:`staged`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with staged(folder) as stage:
+        paths = _write_interview_outputs(spec, census, interviews, weighted, table, objects,
+                                         stage, report_name=report_name, warnings=warnings)
+    return [folder / p.relative_to(stage) for p in paths]
+
+
+def _write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: Any,
+                             table: pd.DataFrame, objects: dict, folder: Path, *,
+                             report_name: str, warnings: list[str] | tuple[str, ...]
+                             ) -> list[Path]:
     from migsurvey.summary import interview_report_content, tidy_indicators
 
-    folder.mkdir(parents=True, exist_ok=True)
     content = interview_report_content(spec, census, interviews, weighted, table, objects)
     paths = [write_report(content, folder / report_name)]
     # every file of a run is a publication: nothing of a suppressed cell is written
@@ -240,6 +299,6 @@ def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: 
     paths.append(p)
     formats = [f for f in spec["output"]["formats"] if f != "csv"]
     if formats:
-        sub = {**spec, "output": {"formats": formats}}
+        sub = {**spec, "output": {**spec["output"], "formats": formats}}
         paths += write_indicators(table, objects, folder, sub, warnings=warnings)
     return paths

@@ -38,6 +38,7 @@ from migsurvey.design_units import design_keywords, design_units
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
+    ColumnMapping,
     PersonCensus,
     census_path,
     read_census,
@@ -537,11 +538,14 @@ def indicator_inputs(code: str) -> tuple[str, ...]:
     return tuple(cols)
 
 
-def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person") -> None:
+def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person",
+                           columns: dict[str, str] | None = None) -> None:
     """Refuse indicator ``code`` before anything is estimated when a variable it reads is
     absent or unknown, naming the question that would settle it
     (:func:`estimation.indicators.variables.questions_for`); unknown is never published as
-    "no"."""
+    "no". Unknown values are traced to the questions left unanswered in their rows (named with
+    the file's column, ``columns`` being the standard name → file column mapping) and to the
+    questions absent from the data."""
     from estimation.indicators.variables import questions_for
 
     for col in indicator_inputs(code):
@@ -570,17 +574,92 @@ def check_indicator_inputs(code: str, data: pd.DataFrame, *, unit: str = "person
                 homes = data.loc[missing, HH_KEY].nunique()
                 units = (f"{unknown:,} record{'s' if unknown > 1 else ''} of "
                          f"{homes:,} household{'s' if homes > 1 else ''}")
+            blank, rest = unanswered(data, names, missing)
             plural = len(absent) > 1
-            because = (f"the question{'s' if plural else ''} {', '.join(absent)} "
-                       f"{'are' if plural else 'is'} not in the interviews" if absent
-                       else "answers are missing, 'dk' or 'XXX'")
+            because = []
+            if blank:
+                qs = [q for q, _n in blank]
+                because.append(
+                    f"the answer{'s' if len(qs) > 1 else ''} to "
+                    + ", ".join(f"{q} ({_column_of(q, columns)}{n:,} "
+                                f"row{'s' if n > 1 else ''})" for q, n in blank)
+                    + f" {'are' if len(qs) > 1 else 'is'} missing, 'dk' or 'XXX', e.g. "
+                    + row_examples(data, missing & _unanswered_mask(data, qs)))
+            if rest.any() and absent:
+                because.append(f"{'for the others, ' if blank else ''}the question"
+                               f"{'s' if plural else ''} {', '.join(absent)} "
+                               f"{'are' if plural else 'is'} not in the interviews")
+            elif rest.any():
+                because.append(f"its answers are missing, 'dk' or 'XXX', e.g. "
+                               f"{row_examples(data, rest)}")
+            hints = []
+            if blank:
+                hints.append(f"follow up or impute the missing answers to "
+                             f"{', '.join(q for q, _n in blank)}")
+            if rest.any() and absent:
+                hints.append(f"ask {absent[0]} (and map it with columns:)")
+            if not hints:
+                hints.append("follow up or impute the unknown answers")
             raise SurveyError(
                 f"{code} cannot be estimated: {col} is unknown for {units} because "
-                f"{because}", argument="estimation.indicators",
+                f"{'; '.join(because)}", argument="estimation.indicators",
                 expected=f"{col} known for every {unit}", found=f"{unknown:,} unknown values",
-                hint=(f"ask {absent[0]} (and map it with columns:), or remove {code} from "
-                      f"estimation.indicators{extra}" if absent else
-                      "impute or follow up the unknown answers; unknown is never counted as no"))
+                hint=f"{', or '.join(hints)}, or remove {code} from "
+                     f"estimation.indicators{extra}; unknown is never counted as no")
+
+
+def _column_of(question: str, columns: dict[str, str] | None) -> str:
+    col = (columns or {}).get(question)
+    return f"column {col}, " if col and col != question else ""
+
+
+#: Answers that mean "not known" in the standard codes (besides a missing value).
+NOT_KNOWN = ("dk", "XXX")
+
+
+def _unanswered_mask(data: pd.DataFrame, questions: list[str]) -> np.ndarray:
+    """Rows where any of ``questions`` (columns of ``data``) is missing, 'dk' or 'XXX'."""
+    out = np.zeros(len(data), dtype=bool)
+    for q in questions:
+        values = data[q]
+        out |= pd.isna(values).to_numpy() | values.astype(object).isin(NOT_KNOWN).to_numpy()
+    return out
+
+
+def unanswered(data: pd.DataFrame, questions: list[str], rows: np.ndarray
+               ) -> tuple[list[tuple[str, int]], np.ndarray]:
+    """Which of the ``questions`` in the data are unanswered in ``rows`` (a mask), and the
+    rows where all of them are answered.
+
+    Returns ``([(question, rows without an answer among rows), ...], rest)``: the questions
+    with missing, 'dk' or 'XXX' answers in ``rows``, the most often unanswered first, and the
+    mask of ``rows`` where every question present is answered (their unknown value comes from
+    a question absent from the data).
+    """
+    counts = []
+    any_blank = np.zeros(len(data), dtype=bool)
+    for q in questions:
+        if q not in data.columns:
+            continue
+        blank = rows & _unanswered_mask(data, [q])
+        if blank.any():
+            counts.append((q, int(blank.sum())))
+            any_blank |= blank
+    counts.sort(key=lambda qn: -qn[1])
+    return counts, rows & ~any_blank
+
+
+def row_examples(data: pd.DataFrame, rows: np.ndarray, k: int = 3) -> str:
+    """Up to ``k`` of the ``rows`` (a mask) as the office finds them: EA/household and the
+    person's line when the data have one."""
+    idx = np.flatnonzero(rows)[:k]
+    line = next((c for c in data.columns if str(c).lower() == "line"), None)
+    parts = []
+    for i in idx:
+        key = str(data[HH_KEY].iloc[i]) if HH_KEY in data.columns else f"row {i + 1}"
+        parts.append(f"EA/household {key}" + (f" line {data[line].iloc[i]}" if line else ""))
+    more = int(rows.sum()) - len(idx)
+    return ", ".join(parts) + (f" … ({more:,} more)" if more > 0 else "")
 
 
 def _at_indicator(spec: dict, code: str, check: Callable, *args, **kwargs) -> None:
@@ -670,8 +749,9 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
     codes = est["indicators"]
     person_codes = [c for c in codes if c not in HOUSEHOLD_INDICATORS]
     hh_codes = [c for c in codes if c in HOUSEHOLD_INDICATORS]
+    file_columns = ColumnMapping.from_spec(spec, "interviews").columns
     for c in person_codes:
-        _at_indicator(spec, c, check_indicator_inputs, c, persons)
+        _at_indicator(spec, c, check_indicator_inputs, c, persons, columns=file_columns)
     if hh_codes:
         if households is None:
             raise SurveyError(f"{hh_codes[0]} needs the households file",

@@ -72,6 +72,11 @@ class ColumnCodes(_Model):
         default_factory=dict,
         description="file code → standard code (e.g. {1: M, 2: F}); codes not listed are "
                     "refused when the file is read")
+    unknown: list[int | str] = Field(
+        default_factory=list,
+        description="the file's codes for 'not known' or 'not stated' (e.g. [999] for an age, "
+                    "[9999] for a year, [99, DK]): read as unknown, never as a number or a "
+                    "category")
 
 
 ColumnMap = dict[str, str | ColumnCodes]
@@ -294,6 +299,12 @@ class Quality(_Model):
 
 class Output(_Model):
     formats: list[Literal["csv", "parquet", "xlsx", "sdmx"]] = ["csv"]
+    sdmx_codes: dict[str, dict[int | str, str]] = Field(
+        default_factory=dict,
+        description="SDMX codes of the values of a disaggregation column of estimation.by, "
+        "e.g. {region: {Île-de-Nord: R1, Région Sud: R2}}: an SDMX code holds letters, digits, "
+        "'_', '@', '$' or '-' only, so labels with spaces or accents need one (sex and "
+        "age_group are coded by CL_SEX and CL_AGE)")
 
 
 class Spec(_Model):
@@ -681,6 +692,7 @@ def _semantic(spec: dict, marks: _Marks) -> None:
                     if name == "sex" and std_code not in ("F", "M"):
                         _fail(marks, f"{group}.{name}.codes.{code}", BAD,
                               "F or M for sex", std_code)
+    _check_sdmx_codes(spec, marks)
     steps = spec["weighting"]
     for i, st in enumerate(steps):
         (name, opt), = st.items()
@@ -694,6 +706,28 @@ def _semantic(spec: dict, marks: _Marks) -> None:
         if name == "trim" and None not in (opt["upper"], opt["lower"]) \
                 and opt["lower"] >= opt["upper"]:
             _fail(marks, f"weighting[{i}].trim.lower", BAD, "lower < upper", opt["lower"])
+
+
+def _check_sdmx_codes(spec: dict, marks: _Marks) -> None:
+    """``output.sdmx_codes``: columns of ``estimation.by``, valid and distinct SDMX codes."""
+    from estimation.indicators.sdmx import CODE_PATTERN
+
+    by = {c for g in spec["estimation"]["by"] for c in g}
+    for col, table in spec["output"]["sdmx_codes"].items():
+        if col not in by:
+            _fail(marks, f"output.sdmx_codes.{col}", "SDMX codes for a column that is not "
+                  "a disaggregation", "a column of estimation.by (" + ", ".join(sorted(by))
+                  + ")", col, key=True)
+        seen: dict[str, Any] = {}
+        for value, code in table.items():
+            if not CODE_PATTERN.match(code) or code == "_T":
+                _fail(marks, f"output.sdmx_codes.{col}.{value}", "not a valid SDMX code",
+                      "letters, digits, '_', '@', '$' or '-' (and not _T, the total)", code)
+            if code in seen:
+                _fail(marks, f"output.sdmx_codes.{col}.{value}", "two values with one SDMX "
+                      "code", "a code of its own for every value",
+                      f"{code!r} for {seen[code]!r} and {value!r}")
+            seen[code] = value
 
 
 def _check_domain_minimum(spec: dict, marks: _Marks) -> None:

@@ -49,6 +49,8 @@ _SEX = {"f": "F", "female": "F", "woman": "F", "women": "F", "m": "M", "male": "
 _RANGE = re.compile(r"^\s*(\d+)\s*[-–]\s*(\d+)\s*$")
 _OPEN = re.compile(r"^\s*(\d+)\s*\+\s*$")
 _ID = re.compile(r"^[A-Za-z0-9_@$\-]+$")
+CODE_PATTERN = _ID
+"""What an SDMX code (an identifier of a code list) may hold: letters, digits, ``_@$-``."""
 
 
 def age_code(label: object) -> str:

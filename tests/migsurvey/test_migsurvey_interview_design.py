@@ -256,9 +256,12 @@ def test_a_rate_without_denominator_in_a_domain_names_the_disaggregation(office,
     p = office["persons"].copy()
     p.loc[p["AGE"].astype(int) < 15, "CITIZ"] = "KEN"
     citizen, native = p["CITIZ"] == "KEN", p["COB"] == "KEN"
-    p["CITACQ"] = np.where(citizen, np.where(native, "birth", "naturalisation"), "")
-    p["YCIT"] = np.where(citizen & ~native, "2010", "")
-    p["MCIT"] = np.where(citizen & ~native, "1", "")
+    # foreign-born adults naturalised in 2010; children citizens from birth (by descent):
+    # a naturalisation before birth would be refused as impossible
+    naturalised = citizen & ~native & (p["AGE"].astype(int) >= 15)
+    p["CITACQ"] = np.where(citizen, np.where(naturalised, "naturalisation", "birth"), "")
+    p["YCIT"] = np.where(naturalised, "2010", "")
+    p["MCIT"] = np.where(naturalised, "1", "")
     p.to_csv(tmp_path / "persons.csv", index=False)
     capsys.readouterr()
     code = main(["estimate", "--spec", str(spec), "--households", str(d / "households.csv"),
