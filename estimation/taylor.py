@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,6 +60,12 @@ Matrix = np.ndarray | sp.spmatrix
 
 def _dense(m: Matrix) -> np.ndarray:
     return m.toarray() if sp.issparse(m) else np.asarray(m)
+
+
+def _dense_when_small(t: Matrix) -> Matrix:
+    """A sparse matrix of at most 2·10⁷ entries as dense: sparse × dense products are much
+    cheaper than sparse × sparse."""
+    return t.toarray() if sp.issparse(t) and t.shape[0] * t.shape[1] <= 2e7 else t
 
 
 def _scale_rows(m: Matrix, v: np.ndarray) -> Matrix:
@@ -139,15 +146,9 @@ class _StageForm:
         ``M_c = w_c tb_c − (s_c − S_h/n_h) γ_h T_h/n_h − γ_h B_h/n_h`` (``T_h``, ``B_h`` the
         stratum sums of ``tb`` and ``s ∘ tb``), so that one sparse product remains.
         """
-        n_h = self.stage.n_sampled.astype(float)
-        inv_n = np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
         if sp.issparse(ta) and not sp.issparse(tb):
-            h = self.stage.stratum
-            mb = _scale_rows(self.strata.sum(tb), inv_n * self.gamma)[h]
-            bb = _scale_rows(self.strata.sum(_scale_rows(tb, self.scale)), self.gamma * inv_n)[h]
-            shift = (self.scale - (self.s_sum * inv_n)[h])[:, None]
-            m = _scale_rows(tb, self.weight) - shift * mb - bb
-            return _dense(ta.T @ m)
+            return _dense(ta.T @ self.right_factor(tb))
+        inv_n = self._inverse_n()
         term = ta.T @ _scale_rows(tb, self.weight)
         ma = _scale_rows(self.strata.sum(ta), inv_n)
         ba = self.strata.sum(_scale_rows(ta, self.scale))
@@ -155,6 +156,41 @@ class _StageForm:
         bb = _scale_rows(self.strata.sum(_scale_rows(tb, self.scale)), self.gamma)
         left = ba - _scale_rows(ma, self.s_sum)
         return _dense(term) - _dense(left.T @ mb) - _dense(ma.T @ bb)
+
+    def right_factor(self, tb: np.ndarray) -> np.ndarray:
+        """``M`` (C × b) such that ``V(a, b) = taᵀ M`` for any cluster totals ``ta`` (see :meth:`bilinear`).
+
+        ``M_c = w_c tb_c − (s_c − S_h/n_h) γ_h T_h/n_h − γ_h B_h/n_h``; when ``s_c`` is one value
+        ``σ_h`` within each stratum this is ``w_c tb_c − g_h T_h`` with ``g_h = γ_h σ_h/n_h``.
+        """
+        inv_n = self._inverse_n()
+        h = self.stage.stratum
+        sigma = self.stratum_scale
+        if sigma is not None:
+            m = _scale_rows(tb, self.weight)
+            m -= _scale_rows(self.strata.sum(tb), self.gamma * sigma * inv_n)[h]
+            return m
+        mb = _scale_rows(self.strata.sum(tb), inv_n * self.gamma)[h]
+        bb = _scale_rows(self.strata.sum(_scale_rows(tb, self.scale)), self.gamma * inv_n)[h]
+        shift = (self.scale - (self.s_sum * inv_n)[h])[:, None]
+        return _scale_rows(tb, self.weight) - shift * mb - bb
+
+    @cached_property
+    def stratum_scale(self) -> np.ndarray | None:
+        """``σ_h`` (H,) when the scale ``s_c`` is one value within each stratum (an fpc per
+        stratum, no PPS), else None.
+
+        Then ``B_hd = σ_h S_hd`` and, with ``S_h = n_h σ_h``, a stratum's terms
+        ``γ_h (B_hd m_hdᵀ + m_hd B_hdᵀ − S_h m_hd m_hdᵀ)`` reduce to ``g_h S_hd S_hdᵀ`` with
+        ``g_h = γ_h σ_h / n_h``: no sums of ``s_c X_cd`` are needed.
+        """
+        sigma = np.zeros(self.stage.n_strata)
+        sigma[self.stage.stratum] = self.scale
+        return sigma if np.array_equal(sigma[self.stage.stratum], self.scale) else None
+
+    def _stratum_coef(self) -> np.ndarray:
+        """``g_h = γ_h σ_h / n_h`` (H,) for a stage with :attr:`stratum_scale`."""
+        return self.gamma * self.stratum_scale * self._inverse_n()
 
     def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None) -> np.ndarray:
         """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k).
@@ -209,7 +245,18 @@ class _StageForm:
         """
         D, k = pairs.n_domains, totals.shape[1]
         H = self.stage.n_strata
-        cell = Groups(stratum * D + pairs.domain, H * D)
+        key = stratum * D
+        key += pairs.domain
+        cell = Groups(key, H * D)
+        del key
+        if self.stratum_scale is not None:  # B = σ S: the stratum terms are g_h S_hd S_hdᵀ
+            g = self._stratum_coef()
+            if k == 1:
+                S = cell.sum(totals[:, 0]).reshape(H, D)
+                S *= S
+                return (self._pair_squares(pairs, totals)[:, 0, 0] - g @ S).reshape(D, 1, 1)
+            S = cell.sum(totals).reshape(H, D, k)
+            return self._pair_squares(pairs, totals) - np.einsum("h,hdi,hdj->dij", g, S, S)
         inv_n = self._inverse_n()
         if k == 1:
             t = totals[:, 0]
@@ -256,8 +303,17 @@ class _StageForm:
         cells' sum of ``s_c x_i`` over their rows. Same formula as :meth:`_dense_domain_diagonal`.
         """
         D, k = pairs.n_domains, totals.shape[1]
-        inv_n = self._inverse_n()
         h = cells.cluster  # the stratum of each cell
+        if self.stratum_scale is not None:  # B = σ S: the stratum terms are g_h S_hd S_hdᵀ
+            g = self._stratum_coef()[h]
+            by_domain = Groups(cells.domain, D)
+            if k == 1:
+                g *= cell_totals[:, 0]
+                g *= cell_totals[:, 0]
+                return self._pair_squares(pairs, totals) - by_domain.sum(g).reshape(D, 1, 1)
+            outer = (g[:, None, None] * cell_totals[:, :, None] * cell_totals[:, None, :]).reshape(-1, k * k)
+            return self._pair_squares(pairs, totals) - by_domain.sum(outer).reshape(D, k, k)
+        inv_n = self._inverse_n()
         B = cells.totals(x * self.scale[self.stage.cluster][:, None])
         S = cell_totals
         c1 = (self.gamma * inv_n)[h]
@@ -279,9 +335,12 @@ class _StageForm:
         """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain."""
         D, k = pairs.n_domains, totals.shape[1]
         by_domain = Groups(pairs.domain, D)
+        if k == 1:  # in place: one temporary of the pairs' length
+            wt = self.weight[pairs.cluster]
+            wt *= totals[:, 0]
+            wt *= totals[:, 0]
+            return by_domain.sum(wt).reshape(D, 1, 1)
         wt = totals * self.weight[pairs.cluster][:, None]
-        if k == 1:
-            return by_domain.sum(wt[:, 0] * totals[:, 0]).reshape(D, 1, 1)
         return by_domain.sum((wt[:, :, None] * totals[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
 
     def _domain_average(self, A: np.ndarray, present: np.ndarray, single: np.ndarray, D: int) -> np.ndarray:
@@ -469,8 +528,9 @@ class TaylorVariance:
         self._pair_cache[id(stage)] = (domain, n_domains, pairs)
         return pairs
 
-    def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: list | None = None):
-        """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pair totals."""
+    def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: dict | None = None):
+        """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pairs and pair
+        totals (by ``id`` of the stage)."""
         k = x.shape[1]
         total = np.zeros((n_domains, k, k))
         if self.dcheck is not None:
@@ -484,7 +544,7 @@ class TaylorVariance:
                 cs = self._dcheck_colsum()[pairs.cluster]
                 outer = outer - cs[:, None, None] * tot[:, :, None] * tot[:, None, :]
             if keep is not None:
-                keep.append(tx)
+                keep[id(self.stages[0])] = (pairs, tot)
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
         known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
@@ -501,21 +561,73 @@ class TaylorVariance:
             else:
                 total += form.domain_diagonal(pairs, tot, domain_lonely)
             if keep is not None:
-                keep.append(pairs.as_matrix(tot))
+                keep[id(form.stage)] = (pairs, tot)
         return total
 
-    def _cross_u(self, stage_totals: list[sp.csr_matrix]) -> np.ndarray:
-        """``V(x_d, U)`` (D·k × P) from each stage's (cluster × D·k) pair totals."""
-        return self._bilinear_totals(stage_totals, self._u_totals())
+    def _cross_u(self, kept: dict) -> np.ndarray:
+        """``V(x_d, U)`` (D·k × P) from each stage's pairs and pair totals (``kept``).
+
+        When the stages nest (every cluster of a stage lies in one cluster of the finest) and
+        ``U``'s totals are dense, the stages' forms are summed on the finest clusters: a
+        coarser stage's pair totals are sums of the finest stage's, ``T_s = A_sᵀ T_f`` (``A_s``
+        the finest clusters' membership), so ``Σ_s T_sᵀ M_s = T_fᵀ Σ_s A_s M_s`` — one sparse
+        product with the finest pair totals instead of one per stage.
+        """
+        stages = self._stage_list()
+        tu = self._u_totals()
+        anc = self._ancestors()
+        if anc is not None and self.dcheck is None and not any(sp.issparse(t) for t in tu):
+            pairs, tot = kept[id(stages[-1])]
+            m = None
+            for form, t, a in zip(self._forms, tu, anc):
+                part = form.right_factor(t)
+                part = part if a is None else part[a]
+                m = part if m is None else np.add(m, part, out=m)
+            return _dense(pairs.as_matrix(tot).T @ m)
+        return self._bilinear_totals([pairs.as_matrix(tot) for pairs, tot in (kept[id(st)] for st in stages)], tu)
+
+    def _ancestors(self) -> list[np.ndarray | None] | None:
+        """For each stage of :meth:`_stage_list`, the cluster of every cluster of the last
+        (finest) stage (None for the finest itself); None when a stage is not nested in it.
+
+        Stages are factorised nested (:func:`estimation.structure.build_stages`): a later
+        stage's clusters lie within one cluster of each earlier stage, which is checked here
+        on the first row of each finest cluster's run (rows grouped by finest cluster).
+        """
+        if "ancestors" not in self._u_cache:
+            stages = self._stage_list()
+            finest = stages[-1]
+            first = finest.clusters.first_row
+            out: list[np.ndarray | None] | None = []
+            for st in stages[:-1]:
+                if st is finest:
+                    out.append(None)
+                    continue
+                a = np.asarray(st.cluster)[first]
+                if finest.clusters.varies(st.cluster):  # not nested: one form per stage
+                    out = None
+                    break
+                out.append(a)
+            if out is not None:
+                out.append(None)
+            self._u_cache["ancestors"] = out
+        return self._u_cache["ancestors"]  # type: ignore[return-value]
 
     def _u_totals(self) -> list[Matrix]:
-        """Cluster totals of the records' ``U`` at every stage (summed block by block)."""
+        """Cluster totals of the records' ``U`` at every stage (summed block by block).
+
+        With nested stages only the finest stage's totals are summed from the rows; a coarser
+        stage's are the sums of the finest clusters' totals within each of its clusters.
+        """
         if "totals" not in self._u_cache:
-            totals = [self.residuals.u_totals(st.clusters) for st in self._stage_list()]
-            # dense when small: sparse × dense products are much cheaper than sparse × sparse
-            self._u_cache["totals"] = [
-                t.toarray() if sp.issparse(t) and t.shape[0] * t.shape[1] <= 2e7 else t for t in totals
-            ]
+            stages = self._stage_list()
+            anc = self._ancestors()
+            finest = _dense_when_small(self.residuals.u_totals(stages[-1].clusters))
+            if anc is None:
+                totals = [_dense_when_small(self.residuals.u_totals(st.clusters)) for st in stages[:-1]]
+            else:
+                totals = [finest if a is None else Groups(a, st.n_clusters).sum(finest) for st, a in zip(stages[:-1], anc)]
+            self._u_cache["totals"] = [*totals, finest]
         return self._u_cache["totals"]  # type: ignore[return-value]
 
     def _uu(self) -> np.ndarray:
@@ -584,9 +696,9 @@ class TaylorVariance:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
         k = x.shape[1]
         coef = self.residuals.coefficients(x, domain, D)  # (P, D·k)
-        stage_totals: list[sp.csr_matrix] = []
-        vxx = self._domain_diagonal(x, domain, D, keep=stage_totals)
-        vxu = self._cross_u(stage_totals)  # (D·k, P)
+        kept: dict = {}
+        vxx = self._domain_diagonal(x, domain, D, keep=kept)
+        vxu = self._cross_u(kept)  # (D·k, P)
         P = coef.shape[0]
         c = coef.reshape(P, D, k).transpose(1, 0, 2)  # (D, P, k)
         cross = np.einsum("dkp,dpl->dkl", vxu.reshape(D, k, P), c)

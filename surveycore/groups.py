@@ -264,8 +264,8 @@ class Groups:
         if values.ndim == 2 and not values.flags.c_contiguous:
             values = np.ascontiguousarray(values)
         values = np.asarray(values, dtype=float)
-        if self.run_starts is not None:  # runs: sums of consecutive rows
-            return np.add.reduceat(values, self.run_starts, axis=0)
+        if self.run_starts is not None and values.ndim == 1:  # runs: sums of consecutive rows
+            return np.add.reduceat(values, self.run_starts)
         if values.ndim == 1:
             codes, v = self._rows(values)
             return np.bincount(codes, weights=v, minlength=self.n_groups)
