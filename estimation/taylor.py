@@ -306,7 +306,7 @@ class _StageForm:
         h = cells.cluster  # the stratum of each cell
         if self.stratum_scale is not None:  # B = σ S: the stratum terms are g_h S_hd S_hdᵀ
             g = self._stratum_coef()[h]
-            by_domain = Groups(cells.domain, D)
+            by_domain = cells.by_domain
             if k == 1:
                 g *= cell_totals[:, 0]
                 g *= cell_totals[:, 0]
@@ -334,7 +334,7 @@ class _StageForm:
     def _pair_squares(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
         """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain."""
         D, k = pairs.n_domains, totals.shape[1]
-        by_domain = Groups(pairs.domain, D)
+        by_domain = pairs.by_domain
         if k == 1:  # in place: one temporary of the pairs' length
             wt = self.weight[pairs.cluster]
             wt *= totals[:, 0]
@@ -379,6 +379,11 @@ class _Pairs:
 
     def totals(self, x: np.ndarray) -> np.ndarray:
         return self.rows.sum(x)
+
+    @cached_property
+    def by_domain(self) -> Groups:
+        """The pairs grouped by domain (built once per pairs, shared by every sum)."""
+        return Groups(self.domain, self.n_domains)
 
     def as_matrix(self, totals: np.ndarray) -> sp.csr_matrix:
         """Pair totals as a sparse (clusters × D·k) matrix, column ``d·k + j`` (the pairs are

@@ -171,8 +171,10 @@ class UnitProjection:
 
     def group_u(self, groups: Groups) -> np.ndarray:
         pairs, group, unit = Groups.pairs(groups.codes, groups.n_groups, self.unit, self.n_units)
-        table = sp.csr_matrix((pairs.sum(self.a), (group, unit)), shape=(groups.n_groups, self.n_units))
-        return _dense(table @ self.unit_x) @ self.right
+        # the pairs come in (group, unit) order: the compressed rows are built directly
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=groups.n_groups))])
+        table = sp.csr_matrix((pairs.sum(self.a), unit, indptr), shape=(groups.n_groups, self.n_units))
+        return table @ (self.unit_x @ self.right)
 
     def times(self, c: np.ndarray) -> np.ndarray:
         return self.a[:, None] * (self.unit_x @ (self.right @ c))[self.unit]
@@ -193,9 +195,10 @@ class UnitProjection:
         k = x.shape[1]
         pairs, unit, dom = Groups.pairs(self.unit, self.n_units, domain, n_domains)
         sums = pairs.sum(lx).reshape(-1, k)
-        rows = np.repeat(unit, k)
+        # the pairs come in (unit, domain) order: the compressed rows are built directly
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(unit, minlength=self.n_units) * k)])
         cols = (dom[:, None] * k + np.arange(k)).ravel()
-        table = sp.csr_matrix((sums.ravel(), (rows, cols)), shape=(self.n_units, n_domains * k))
+        table = sp.csr_matrix((sums.ravel(), cols, indptr), shape=(self.n_units, n_domains * k))
         return self.right.T @ _dense(table.T @ self.unit_x).T
 
 
