@@ -53,7 +53,7 @@ import scipy.sparse as sp
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage
 from surveycore.groups import Groups
-from weighting.records import ResidualMap
+from weighting.records import DomainCells, ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
 
@@ -569,7 +569,7 @@ class TaylorVariance:
                 keep[id(form.stage)] = (pairs, tot)
         return total
 
-    def _cross_u(self, kept: dict) -> np.ndarray:
+    def _cross_u(self, kept: dict, domain: np.ndarray, n_domains: int) -> np.ndarray:
         """``V(x_d, U)`` (D·k × P) from each stage's pairs and pair totals (``kept``).
 
         When the stages nest (every cluster of a stage lies in one cluster of the finest) and
@@ -579,7 +579,7 @@ class TaylorVariance:
         product with the finest pair totals instead of one per stage.
         """
         stages = self._stage_list()
-        tu = self._u_totals()
+        tu = self._u_totals(kept, domain, n_domains)
         anc = self._ancestors()
         if anc is not None and self.dcheck is None and not any(sp.issparse(t) for t in tu):
             pairs, tot = kept[id(stages[-1])]
@@ -618,18 +618,26 @@ class TaylorVariance:
             self._u_cache["ancestors"] = out
         return self._u_cache["ancestors"]  # type: ignore[return-value]
 
-    def _u_totals(self) -> list[Matrix]:
+    def _u_totals(self, kept: dict | None = None, domain: np.ndarray | None = None, n_domains: int = 1) -> list[Matrix]:
         """Cluster totals of the records' ``U`` at every stage (summed block by block).
 
         With nested stages only the finest stage's totals are summed from the rows; a coarser
         stage's are the sums of the finest clusters' totals within each of its clusters.
+        ``kept``: the stages' (cluster, domain) pairs of the current estimate, from which
+        calibration units holding whole domains are summed (:class:`weighting.records.DomainCells`).
         """
         if "totals" not in self._u_cache:
             stages = self._stage_list()
             anc = self._ancestors()
-            finest = _dense_when_small(self.residuals.u_totals(stages[-1].clusters))
+
+            def totals_of(st: Stage) -> Matrix:
+                hit = None if kept is None else kept.get(id(st))
+                cells = None if hit is None else DomainCells(hit[0].rows, hit[0].cluster, hit[0].domain, domain, n_domains)
+                return _dense_when_small(self.residuals.u_totals(st.clusters, cells))
+
+            finest = totals_of(stages[-1])
             if anc is None:
-                totals = [_dense_when_small(self.residuals.u_totals(st.clusters)) for st in stages[:-1]]
+                totals = [totals_of(st) for st in stages[:-1]]
             else:
                 totals = [finest if a is None else Groups(a, st.n_clusters).sum(finest) for st, a in zip(stages[:-1], anc)]
             self._u_cache["totals"] = [*totals, finest]
@@ -703,7 +711,7 @@ class TaylorVariance:
         coef = self.residuals.coefficients(x, domain, D)  # (P, D·k)
         kept: dict = {}
         vxx = self._domain_diagonal(x, domain, D, keep=kept)
-        vxu = self._cross_u(kept)  # (D·k, P)
+        vxu = self._cross_u(kept, domain, D)  # (D·k, P)
         P = coef.shape[0]
         c = coef.reshape(P, D, k).transpose(1, 0, 2)  # (D, P, k)
         cross = np.einsum("dkp,dpl->dkl", vxu.reshape(D, k, P), c)
@@ -798,8 +806,10 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
         B = groups.sum(wi)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = A / B
-            scale = wi / B[:, 0][d]
-            scores = a - theta[d]
+            scale = B[:, 0][d]  # in place from here: two row-length arrays in all
+            np.divide(wi, scale, out=scale)
+            scores = theta[d]
+            np.subtract(a, scores, out=scores)
             scores *= scale[:, None]
         return theta, scores
     B = groups.sum(b * wi[:, None])

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from surveycore.groups import Groups
 
-__all__ = ["PostStratificationRecord", "RakingRecord", "CalibrationRecord", "Projection", "ResidualMap"]
+__all__ = ["PostStratificationRecord", "RakingRecord", "CalibrationRecord", "Projection", "ResidualMap", "DomainCells"]
 
 Matrix = np.ndarray | sp.spmatrix
 
@@ -132,6 +132,23 @@ class Projection:
 
 
 @dataclass(frozen=True, eq=False)
+class DomainCells:
+    """Rows grouped into (group, domain) cells, in (group, domain) order.
+
+    Given to :meth:`ResidualMap.u_totals` by a caller that has grouped the rows so already
+    (the variance engine's (cluster, domain) pairs): when every domain lies within one
+    calibration unit, a group's ``U`` total is a sum over its cells, with no grouping of the
+    rows by (group, unit).
+    """
+
+    rows: Groups  # rows → cell (rows outside every domain: in no cell)
+    group: np.ndarray  # (cells,) group of each cell, non-decreasing
+    domain: np.ndarray  # (cells,) domain of each cell
+    codes: np.ndarray  # (n,) domain of each row, -1 outside every domain
+    n_domains: int
+
+
+@dataclass(frozen=True, eq=False)
 class UnitProjection:
     """A :class:`Projection` whose rows share the variables of their calibration unit.
 
@@ -147,10 +164,30 @@ class UnitProjection:
     lam: np.ndarray  # (n,) row scale of L
     unit_x: np.ndarray  # (m, q)
     right: np.ndarray  # (q, p)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
         return self.right.shape[1]
+
+    def domain_units(self, domain: np.ndarray, n_domains: int) -> np.ndarray | None:
+        """The unit of every domain when each domain's rows lie in one unit (as domains at or
+        below the calibration cells do), else None; kept for the latest domain codes."""
+        hit = self._cache.get("domain_units")
+        if hit is not None and hit[0] is domain and hit[1] == n_domains:
+            return hit[2]
+        first = Groups(domain, n_domains).first_row
+        out = None
+        if (first >= 0).all():
+            units = self.unit[first]
+            inside = domain >= 0
+            if inside.all():
+                same = np.array_equal(units[domain], self.unit)
+            else:
+                same = np.array_equal(units[domain[inside]], self.unit[inside])
+            out = units if same else None
+        self._cache["domain_units"] = (domain, n_domains, out)
+        return out
 
     @property
     def n_units(self) -> int:
@@ -169,7 +206,19 @@ class UnitProjection:
     def full_u(self) -> np.ndarray:
         return self.a[:, None] * (self.unit_x @ self.right)[self.unit]
 
-    def group_u(self, groups: Groups) -> np.ndarray:
+    def group_u(self, groups: Groups, cells: DomainCells | None = None) -> np.ndarray:
+        """Group sums of ``U`` (G × p): the (group, unit) sums of ``a`` times ``unit_x right``.
+
+        With ``cells`` whose domains each lie in one unit, the (group, unit) sums are the
+        cells' sums of ``a`` (several cells of a group may share a unit: their entries add).
+        """
+        if cells is not None and (cells.group[1:] >= cells.group[:-1]).all():
+            units = self.domain_units(cells.codes, cells.n_domains)
+            if units is not None:
+                indptr = np.concatenate([[0], np.cumsum(np.bincount(cells.group, minlength=groups.n_groups))])
+                table = sp.csr_matrix((cells.rows.sum(self.a), units[cells.domain], indptr),
+                                      shape=(groups.n_groups, self.n_units))
+                return table @ (self.unit_x @ self.right)
         pairs, group, unit = Groups.pairs(groups.codes, groups.n_groups, self.unit, self.n_units)
         # the pairs come in (group, unit) order: the compressed rows are built directly
         indptr = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=groups.n_groups))])
@@ -193,6 +242,11 @@ class UnitProjection:
             sums = Groups(self.unit, self.n_units).sum(lx)
             return self.right.T @ (self.unit_x.T @ sums)
         k = x.shape[1]
+        units = self.domain_units(domain, n_domains)
+        if units is not None:  # each domain in one unit: its loadings are its sums times its unit's row
+            sums = Groups(domain, n_domains).sum(lx)  # (D, k)
+            rows = (sums[:, :, None] * self.unit_x[units][:, None, :]).reshape(n_domains * k, -1)
+            return self.right.T @ rows.T
         pairs, unit, dom = Groups.pairs(self.unit, self.n_units, domain, n_domains)
         sums = pairs.sum(lx).reshape(-1, k)
         # the pairs come in (unit, domain) order: the compressed rows are built directly
@@ -237,9 +291,13 @@ class ResidualMap:
         """Total number of columns ``P`` of the stacked ``U``."""
         return int(self.offsets[-1])
 
-    def u_totals(self, groups: Groups) -> Matrix:
-        """Group sums of the stacked ``U`` (G × P): sparse when every block's are, else dense."""
-        parts = [b.group_u(groups) for b in self.blocks]
+    def u_totals(self, groups: Groups, cells: DomainCells | None = None) -> Matrix:
+        """Group sums of the stacked ``U`` (G × P): sparse when every block's are, else dense.
+
+        ``cells``: the rows already grouped into (group, domain) cells, which blocks whose
+        units contain whole domains sum instead of the rows (:class:`DomainCells`).
+        """
+        parts = [b.group_u(groups, cells) if isinstance(b, UnitProjection) else b.group_u(groups) for b in self.blocks]
         if all(sp.issparse(t) for t in parts):
             return sp.hstack(parts).tocsr()
         return np.hstack([_dense(t) for t in parts])
