@@ -192,20 +192,23 @@ class _StageForm:
         """``g_h = γ_h σ_h / n_h`` (H,) for a stage with :attr:`stratum_scale`."""
         return self.gamma * self.stratum_scale * self._inverse_n()
 
-    def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None) -> np.ndarray:
+    def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None,
+                        weight: np.ndarray | None = None) -> np.ndarray:
         """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k).
 
         ``domain_lonely`` (R's ``survey.adjust.domain.lonely``): a stratum where the domain has a
         single cluster is not centred (``"adjust"``), or is left out with the other strata of
         its parent scaled by ``strata present / strata kept`` within the domain (``"average"``).
+        ``weight`` (C,) replaces ``w_c`` in ``Σ_c w_c X_cd X_cdᵀ`` (a later stage's stratum
+        terms folded in, see :meth:`TaylorVariance._folds`; without ``domain_lonely`` only).
         """
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
-        stratum = self.stage.stratum[cl]
         if domain_lonely is None:
-            if self.stage.n_strata * D <= max(4 * len(cl), 1 << 16):
-                return self._dense_domain_diagonal(pairs, totals, stratum)
-            return self._sparse_domain_diagonal(pairs, totals)
+            if pairs.dense_strata(self.stage):
+                return self._dense_domain_diagonal(pairs, totals, weight)
+            return self._sparse_domain_diagonal(pairs, totals, weight)
+        stratum = self.stage.stratum[cl]
         # only the (stratum, domain) cells that hold a pair: absent cells contribute zero
         key, h, d = Groups.pairs(stratum, self.stage.n_strata, pairs.domain, D)
         cells = h * D + d
@@ -234,7 +237,7 @@ class _StageForm:
             return self._domain_average(full, present, single_full, D).reshape(H, D, k, k).sum(axis=0)
         return Groups(d, D).sum(A.reshape(-1, k * k)).reshape(D, k, k)
 
-    def _dense_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+    def _dense_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """:meth:`domain_diagonal` with the (stratum, domain) sums laid out as dense (H, D) arrays.
 
         ``V(x_d) = Σ_c w_c X_cd X_cdᵀ − Σ_h γ_h (B_hd m_hdᵀ + m_hd B_hdᵀ − S_h m_hd m_hdᵀ)``
@@ -245,18 +248,15 @@ class _StageForm:
         """
         D, k = pairs.n_domains, totals.shape[1]
         H = self.stage.n_strata
-        key = stratum * D
-        key += pairs.domain
-        cell = Groups(key, H * D)
-        del key
+        cell = pairs.strata_cells(self.stage)
         if self.stratum_scale is not None:  # B = σ S: the stratum terms are g_h S_hd S_hdᵀ
             g = self._stratum_coef()
             if k == 1:
                 S = cell.sum(totals[:, 0]).reshape(H, D)
                 S *= S
-                return (self._pair_squares(pairs, totals)[:, 0, 0] - g @ S).reshape(D, 1, 1)
+                return (self._pair_squares(pairs, totals, weight)[:, 0, 0] - g @ S).reshape(D, 1, 1)
             S = cell.sum(totals).reshape(H, D, k)
-            return self._pair_squares(pairs, totals) - np.einsum("h,hdi,hdj->dij", g, S, S)
+            return self._pair_squares(pairs, totals, weight) - np.einsum("h,hdi,hdj->dij", g, S, S)
         inv_n = self._inverse_n()
         if k == 1:
             t = totals[:, 0]
@@ -264,14 +264,14 @@ class _StageForm:
             S = cell.sum(t).reshape(H, D)
             cross = (self.gamma * inv_n) @ (B * S)
             square = (self.gamma * self.s_sum * inv_n**2) @ (S * S)
-            return (self._pair_squares(pairs, totals)[:, 0, 0] - 2 * cross + square).reshape(D, 1, 1)
+            return (self._pair_squares(pairs, totals, weight)[:, 0, 0] - 2 * cross + square).reshape(D, 1, 1)
         B = cell.sum(totals * self.scale[pairs.cluster][:, None]).reshape(H, D, k)
         m = cell.sum(totals).reshape(H, D, k) * inv_n[:, None, None]
         cross = np.einsum("h,hdi,hdj->dij", self.gamma, B, m)
         square = np.einsum("h,hdi,hdj->dij", self.gamma * self.s_sum, m, m)
-        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+        return self._pair_squares(pairs, totals, weight) - cross - cross.transpose(0, 2, 1) + square
 
-    def _sparse_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
+    def _sparse_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """:meth:`domain_diagonal` with the (stratum, domain) sums as sparse products.
 
         The same formula as :meth:`_dense_domain_diagonal`, for (stratum × domain) layouts
@@ -285,7 +285,7 @@ class _StageForm:
         B = (self.strata.weighted_indicator(self.scale) @ tm).tocsr()
         inv_n = self._inverse_n()
         c1, c2 = self.gamma * inv_n, self.gamma * self.s_sum * inv_n**2
-        out = self._pair_squares(pairs, totals)
+        out = self._pair_squares(pairs, totals, weight)
         for i in range(k):
             for j in range(k):
                 Bi, Si, Sj = (B, S, S) if k == 1 else (B[:, i::k], S[:, i::k], S[:, j::k])
@@ -295,7 +295,7 @@ class _StageForm:
         return out
 
     def nested_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, cells: _Pairs, cell_totals: np.ndarray,
-                               x: np.ndarray) -> np.ndarray:
+                               x: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """:meth:`domain_diagonal` for a stage whose strata are the previous stage's clusters.
 
         The (stratum, domain) cells are then the previous stage's (cluster, domain) pairs
@@ -310,9 +310,9 @@ class _StageForm:
             if k == 1:
                 g *= cell_totals[:, 0]
                 g *= cell_totals[:, 0]
-                return self._pair_squares(pairs, totals) - by_domain.sum(g).reshape(D, 1, 1)
+                return self._pair_squares(pairs, totals, weight) - by_domain.sum(g).reshape(D, 1, 1)
             outer = (g[:, None, None] * cell_totals[:, :, None] * cell_totals[:, None, :]).reshape(-1, k * k)
-            return self._pair_squares(pairs, totals) - by_domain.sum(outer).reshape(D, k, k)
+            return self._pair_squares(pairs, totals, weight) - by_domain.sum(outer).reshape(D, k, k)
         inv_n = self._inverse_n()
         B = cells.totals(x * self.scale[self.stage.cluster][:, None])
         S = cell_totals
@@ -322,25 +322,26 @@ class _StageForm:
         if k == 1:
             b, t = B[:, 0], S[:, 0]
             corr = by_domain.sum(c1 * 2 * b * t - c2 * t * t)
-            return self._pair_squares(pairs, totals) - corr.reshape(D, 1, 1)
+            return self._pair_squares(pairs, totals, weight) - corr.reshape(D, 1, 1)
         cross = by_domain.sum((c1[:, None, None] * B[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
         square = by_domain.sum((c2[:, None, None] * S[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
-        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+        return self._pair_squares(pairs, totals, weight) - cross - cross.transpose(0, 2, 1) + square
 
     def _inverse_n(self) -> np.ndarray:
         n_h = self.stage.n_sampled.astype(float)
         return np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
 
-    def _pair_squares(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
-        """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain."""
+    def _pair_squares(self, pairs: _Pairs, totals: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain (``weight`` instead of ``w``)."""
         D, k = pairs.n_domains, totals.shape[1]
         by_domain = pairs.by_domain
+        weight = self.weight if weight is None else weight
         if k == 1:  # in place: one temporary of the pairs' length
-            wt = self.weight[pairs.cluster]
+            wt = weight[pairs.cluster]
             wt *= totals[:, 0]
             wt *= totals[:, 0]
             return by_domain.sum(wt).reshape(D, 1, 1)
-        wt = totals * self.weight[pairs.cluster][:, None]
+        wt = totals * weight[pairs.cluster][:, None]
         return by_domain.sum((wt[:, :, None] * totals[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
 
     def _domain_average(self, A: np.ndarray, present: np.ndarray, single: np.ndarray, D: int) -> np.ndarray:
@@ -384,6 +385,23 @@ class _Pairs:
     def by_domain(self) -> Groups:
         """The pairs grouped by domain (built once per pairs, shared by every sum)."""
         return Groups(self.domain, self.n_domains)
+
+    def dense_strata(self, stage: Stage) -> bool:
+        """Whether the (stratum × domain) layout of ``stage`` is small enough to hold densely."""
+        return stage.n_strata * self.n_domains <= max(4 * len(self.cluster), 1 << 16)
+
+    def strata_cells(self, stage: Stage) -> Groups:
+        """The pairs grouped by (stratum, domain) cell ``h·D + d`` of the dense layout (kept per
+        stage: shared by the variance and the degrees of freedom)."""
+        cache = self.__dict__.setdefault("_strata_cells", {})
+        hit = cache.get(id(stage))
+        if hit is None or hit[0] is not stage:
+            key = stage.stratum[self.cluster]
+            key *= self.n_domains
+            key += self.domain
+            hit = (stage, Groups(key, stage.n_strata * self.n_domains))
+            cache[id(stage)] = hit
+        return hit[1]
 
     def as_matrix(self, totals: np.ndarray) -> sp.csr_matrix:
         """Pair totals as a sparse (clusters × D·k) matrix, column ``d·k + j`` (the pairs are
@@ -552,22 +570,47 @@ class TaylorVariance:
                 keep[id(self.stages[0])] = (pairs, tot)
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
+        fold, folded = self._folds() if domain is not None and domain_lonely is None else ({}, set())
         known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
         for form in self._forms:
             pairs = self.pairs(form.stage, domain, n_domains)
             tot = pairs.totals(x)
             known[id(form.stage)] = tot
+            weight = form.weight - fold[id(form.stage)] if id(form.stage) in fold else None
             previous = self._strata_are_clusters.get(id(form.stage))
-            large = form.stage.n_strata * n_domains > max(4 * len(pairs.cluster), 1 << 16)
-            if domain is not None and domain_lonely is None and previous is not None and large:
+            large = not pairs.dense_strata(form.stage)
+            if id(form.stage) in folded:  # its stratum terms are in the previous stage's weights
+                total += form._pair_squares(pairs, tot, weight)
+            elif domain is not None and domain_lonely is None and previous is not None and large:
                 cells = self.pairs(previous, domain, n_domains)
                 cell_tot = known[id(previous)] if id(previous) in known else cells.totals(x)
-                total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x)
+                total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x, weight)
             else:
-                total += form.domain_diagonal(pairs, tot, domain_lonely)
+                total += form.domain_diagonal(pairs, tot, domain_lonely, weight)
             if keep is not None:
                 keep[id(form.stage)] = (pairs, tot)
         return total
+
+    def _folds(self) -> tuple[dict[int, np.ndarray], set[int]]:
+        """Stages whose stratum terms fold into the previous stage's pair squares.
+
+        A stage whose strata are the previous stage's clusters and whose scale is one value per
+        stratum has stratum terms ``Σ_h g_h S_hd²`` (:attr:`_StageForm.stratum_scale`) whose
+        ``S_hd`` are the previous stage's (cluster, domain) pair totals: they are summed with
+        that stage's ``Σ_c w_c X_cd²`` as ``Σ_c (w_c − g_c) X_cd²``. Returns the subtrahend
+        ``g`` per previous stage (by ``id``) and the ids of the folded stages.
+        """
+        if "folds" not in self._u_cache:
+            ids = {id(f.stage) for f in self._forms}
+            fold: dict[int, np.ndarray] = {}
+            folded: set[int] = set()
+            for form in self._forms:
+                previous = self._strata_are_clusters.get(id(form.stage))
+                if previous is not None and id(previous) in ids and form.stratum_scale is not None:
+                    fold[id(previous)] = form._stratum_coef()
+                    folded.add(id(form.stage))
+            self._u_cache["folds"] = (fold, folded)
+        return self._u_cache["folds"]  # type: ignore[return-value]
 
     def _cross_u(self, kept: dict, domain: np.ndarray, n_domains: int) -> np.ndarray:
         """``V(x_d, U)`` (D·k × P) from each stage's pairs and pair totals (``kept``).

@@ -268,6 +268,8 @@ class Groups:
         if values.ndim == 2 and not values.flags.c_contiguous:
             values = np.ascontiguousarray(values)
         values = np.asarray(values, dtype=float)
+        if values.ndim == 2 and values.shape[1] == 1:  # one column: its sums as a column (no copy)
+            return self.sum(values[:, 0])[:, None]
         if self.run_starts is not None and values.ndim == 1:  # runs: sums of consecutive rows
             return np.add.reduceat(values, self.run_starts)
         if values.ndim == 1:
