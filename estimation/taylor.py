@@ -56,6 +56,7 @@ from surveycore.groups import Groups
 from weighting.records import DomainCells, ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
+_BLOCK = 1 << 15  # rows per block where a gathered matrix is added in place
 
 
 def _dense(m: Matrix) -> np.ndarray:
@@ -623,16 +624,34 @@ class TaylorVariance:
         """
         stages = self._stage_list()
         tu = self._u_totals(kept, domain, n_domains)
-        anc = self._ancestors()
-        if anc is not None and self.dcheck is None and not any(sp.issparse(t) for t in tu):
+        m = self._u_right()
+        if m is not None:
             pairs, tot = kept[id(stages[-1])]
-            m = None
-            for form, t, a in zip(self._forms, tu, anc):
-                part = form.right_factor(t)
-                part = part if a is None else part[a]
-                m = part if m is None else np.add(m, part, out=m)
             return _dense(pairs.as_matrix(tot).T @ m)
         return self._bilinear_totals([pairs.as_matrix(tot) for pairs, tot in (kept[id(st)] for st in stages)], tu)
+
+    def _u_right(self) -> np.ndarray | None:
+        """``Σ_s A_s M_s`` (C_f × P) on the finest clusters for ``U``'s totals (see :meth:`_cross_u`),
+        so that ``V(a, U) = T_fᵀ M`` for any score columns ``a`` of finest cluster totals
+        ``T_f``; None when the stages do not nest, with a ``Δ̌`` form, or sparse totals."""
+        if "right" not in self._u_cache:
+            tu = self._u_totals()
+            anc = self._ancestors()
+            m = None
+            if anc is not None and self.dcheck is None and not any(sp.issparse(t) for t in tu):
+                finest = self._forms[-1]
+                spread: list[tuple[np.ndarray, np.ndarray]] = []  # (rows to add, their index per finest cluster)
+                if finest.stratum_scale is not None:  # w_c T_c, then − g_h S_h spread below
+                    m = _scale_rows(tu[-1], finest.weight)
+                    spread.append((-_scale_rows(finest.strata.sum(tu[-1]), finest._stratum_coef()), finest.stage.stratum))
+                else:
+                    m = finest.right_factor(tu[-1])
+                spread += [(form.right_factor(t), a) for form, t, a in zip(self._forms[:-1], tu[:-1], anc[:-1])]
+                for rows, index in spread:  # gathered block by block: no temporary of m's size
+                    for start in range(0, m.shape[0], _BLOCK):
+                        m[start : start + _BLOCK] += rows[index[start : start + _BLOCK]]
+            self._u_cache["right"] = m
+        return self._u_cache["right"]  # type: ignore[return-value]
 
     def _ancestors(self) -> list[np.ndarray | None] | None:
         """For each stage of :meth:`_stage_list`, the cluster of every cluster of the last
@@ -689,7 +708,8 @@ class TaylorVariance:
     def _uu(self) -> np.ndarray:
         if "uu" not in self._u_cache:
             tu = self._u_totals()
-            self._u_cache["uu"] = self._bilinear_totals(tu, tu)
+            m = self._u_right()  # V(U, U) = T_fᵀ M with the finest stage's totals of U
+            self._u_cache["uu"] = self._bilinear_totals(tu, tu) if m is None else tu[-1].T @ m
         return self._u_cache["uu"]  # type: ignore[return-value]
 
     # -- the narrow waist -------------------------------------------------------------------

@@ -177,6 +177,7 @@ class Groups:
             rank = np.empty(size, dtype=np.int64)  # only the pages of present keys are touched
             rank[uniq] = np.arange(uniq.size)
             codes = rank[key]
+            pair_first, pair_second = np.divmod(uniq, n_second)
         else:
             key = a * np.int64(n_second)
             key += b
@@ -185,18 +186,19 @@ class Groups:
             if key.size:
                 new[0] = True
                 np.not_equal(key[1:], key[:-1], out=new[1:])
-            uniq = key[new]
+            pair_first = key[new]
             rank = np.cumsum(new, dtype=np.int64, out=key)  # the sorted keys' array, no longer needed
             rank -= 1
             codes = np.empty(key.size, dtype=np.int64)
             codes[order] = rank
             del rank, order, key
+            pair_second = pair_first % n_second
+            pair_first //= n_second
         if rows is not None:
             full = np.full(first.size, -1, dtype=np.int64)
             full[rows] = codes
             codes = full
-        pair_first, pair_second = np.divmod(uniq, n_second)
-        return cls(codes, uniq.size), pair_first, pair_second
+        return cls(codes, pair_first.size), pair_first, pair_second
 
     @property
     def n(self) -> int:

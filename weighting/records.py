@@ -176,15 +176,16 @@ class UnitProjection:
         hit = self._cache.get("domain_units")
         if hit is not None and hit[0] is domain and hit[1] == n_domains:
             return hit[2]
-        first = Groups(domain, n_domains).first_row
+        inside = domain >= 0
+        every = bool(inside.all())
+        d = domain if every else domain[inside]
+        u = self.unit if every else self.unit[inside]
+        units = np.full(n_domains, -1, dtype=np.int64)
+        units[d[::-1]] = u[::-1]  # the unit of each domain's first row (written last)
         out = None
-        if (first >= 0).all():
-            units = self.unit[first]
-            inside = domain >= 0
-            if inside.all():
-                same = np.array_equal(units[domain], self.unit)
-            else:
-                same = np.array_equal(units[domain[inside]], self.unit[inside])
+        if (units >= 0).all():
+            step = 1 << 18  # compared block by block: no row-length temporaries
+            same = all(np.array_equal(units[d[s : s + step]], u[s : s + step]) for s in range(0, d.size, step))
             out = units if same else None
         self._cache["domain_units"] = (domain, n_domains, out)
         return out
@@ -300,6 +301,8 @@ class ResidualMap:
         parts = [b.group_u(groups, cells) if isinstance(b, UnitProjection) else b.group_u(groups) for b in self.blocks]
         if all(sp.issparse(t) for t in parts):
             return sp.hstack(parts).tocsr()
+        if len(parts) == 1:
+            return _dense(parts[0])
         return np.hstack([_dense(t) for t in parts])
 
     def stacked_u(self) -> Matrix:
@@ -509,7 +512,8 @@ class CalibrationRecord(_Record):
             keep, right = self._basis()
             x, unit = self._variables()
             gd = self.g * self.d
-            inv = np.where((self.g > 0) & (self.d > 0), 1.0 / np.where(self.g > 0, self.g, 1.0), 0.0)
+            inv = np.zeros_like(gd)  # 1/g where g > 0 and d > 0, else zero (one row-length array)
+            np.divide(1.0, self.g, out=inv, where=(self.g > 0) & (self.d > 0))
             xr = np.ascontiguousarray(x[:, keep])
             if unit is not None:
                 self._cache["p"] = (UnitProjection(unit, gd, inv, xr, right),)
