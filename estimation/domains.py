@@ -85,7 +85,9 @@ class DomainIndex:
                 key += codes
             space *= seen.size
             levels.append((seen + lo).astype(values.dtype, copy=False))
-        counts = np.bincount(key, minlength=space)
+        counts = np.zeros(space, dtype=np.int64)  # counted block by block: no 64-bit copy of the keys
+        for start in range(0, key.size, 1 << 20):
+            counts += np.bincount(key[start : start + (1 << 20)], minlength=space)
         cells = np.flatnonzero(counts)
         rank = np.zeros(space, dtype=np.int64)
         rank[cells] = np.arange(cells.size)

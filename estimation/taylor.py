@@ -306,12 +306,19 @@ class _StageForm:
         D, k = pairs.n_domains, totals.shape[1]
         h = cells.cluster  # the stratum of each cell
         if self.stratum_scale is not None:  # B = σ S: the stratum terms are g_h S_hd S_hdᵀ
-            g = self._stratum_coef()[h]
+            coef = self._stratum_coef()
             by_domain = cells.by_domain
             if k == 1:
-                g *= cell_totals[:, 0]
-                g *= cell_totals[:, 0]
-                return self._pair_squares(pairs, totals, weight) - by_domain.sum(g).reshape(D, 1, 1)
+                t = cell_totals[:, 0]
+
+                def square(rows: slice) -> np.ndarray:
+                    g = coef[h[rows]]
+                    g *= t[rows]
+                    g *= t[rows]
+                    return g
+
+                return self._pair_squares(pairs, totals, weight) - by_domain.sum_blocks(square).reshape(D, 1, 1)
+            g = coef[h]
             outer = (g[:, None, None] * cell_totals[:, :, None] * cell_totals[:, None, :]).reshape(-1, k * k)
             return self._pair_squares(pairs, totals, weight) - by_domain.sum(outer).reshape(D, k, k)
         inv_n = self._inverse_n()
@@ -337,11 +344,16 @@ class _StageForm:
         D, k = pairs.n_domains, totals.shape[1]
         by_domain = pairs.by_domain
         weight = self.weight if weight is None else weight
-        if k == 1:  # in place: one temporary of the pairs' length
-            wt = weight[pairs.cluster]
-            wt *= totals[:, 0]
-            wt *= totals[:, 0]
-            return by_domain.sum(wt).reshape(D, 1, 1)
+        if k == 1:  # block by block: no temporary of the pairs' length
+            t, cl = totals[:, 0], pairs.cluster
+
+            def square(rows: slice) -> np.ndarray:
+                wt = weight[cl[rows]]
+                wt *= t[rows]
+                wt *= t[rows]
+                return wt
+
+            return by_domain.sum_blocks(square).reshape(D, 1, 1)
         wt = totals * weight[pairs.cluster][:, None]
         return by_domain.sum((wt[:, :, None] * totals[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
 
@@ -860,12 +872,12 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     everywhere = bool(inside.all())
     wi = weights if everywhere else np.where(inside, weights, 0.0)
     groups = Groups(domain, D)
-    weighted = a * wi[:, None]
-    A = groups.sum(weighted)
     if b is None:
-        return A, weighted
+        weighted = a * wi[:, None]
+        return groups.sum(weighted), weighted
     d = domain if everywhere else np.maximum(domain, 0)
     if problem.per_unit:  # b = 1: B is the domains' weight total, no products with b
+        A = np.column_stack([groups.sum_blocks(lambda rows, j=j: a[rows, j] * wi[rows]) for j in range(a.shape[1])])
         B = groups.sum(wi)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = A / B
@@ -875,6 +887,7 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
             np.subtract(a, scores, out=scores)
             scores *= scale[:, None]
         return theta, scores
+    A = groups.sum(a * wi[:, None])
     B = groups.sum(b * wi[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B

@@ -9,6 +9,7 @@ lazily, from integer codes (``pandas.factorize`` on the way in).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
@@ -16,6 +17,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 __all__ = ["Groups", "finite_population_factor", "joined_labels"]
+
+_BLOCK = 1 << 18  # rows per block of :meth:`Groups.sum_blocks`
 
 
 def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
@@ -289,6 +292,23 @@ class Groups:
         if self._inside is None:
             return self.codes, values
         return self.codes[self._inside], values[self._inside]
+
+    def sum_blocks(self, values: Callable[[slice], np.ndarray]) -> np.ndarray:
+        """Group sums (G,) of a row-length vector produced block by block: ``values(rows)``
+        returns the values of the rows in the slice ``rows``.
+
+        For few groups (e.g. domains): products of several row-length arrays are summed
+        without forming them at full length, each block's temporaries staying in cache.
+        """
+        out = np.zeros(self.n_groups)
+        for start in range(0, self.n, _BLOCK):
+            rows = slice(start, start + _BLOCK)
+            codes, v = self.codes[rows], values(rows)
+            if self._inside is not None:
+                keep = codes >= 0
+                codes, v = codes[keep], v[keep]
+            out += np.bincount(codes, weights=v, minlength=self.n_groups)
+        return out
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Unweighted group means (zero for an empty group)."""

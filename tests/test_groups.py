@@ -106,3 +106,12 @@ def test_varies_within_groups_equals_nunique(sorted_rows):
     want = pd.Series(changed).groupby(codes).nunique().max() > 1
     assert g.varies(changed) == want
 
+
+
+def test_block_sums_equal_groupby_of_the_products():
+    df = _frame(n=700_000, seed=9)  # several blocks, rows in no group among them
+    g = Groups(df["g"].to_numpy(), 8)
+    x, y = df["x"].to_numpy(), df["y"].to_numpy()
+    got = g.sum_blocks(lambda rows: x[rows] * y[rows] * y[rows])
+    want = df[df["g"] >= 0].assign(p=x * y * y).groupby("g")["p"].sum().reindex(range(8), fill_value=0.0)
+    np.testing.assert_allclose(got, want.to_numpy(), rtol=1e-10)
