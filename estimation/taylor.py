@@ -420,8 +420,10 @@ class _Pairs:
         """Pair totals as a sparse (clusters × D·k) matrix, column ``d·k + j`` (the pairs are
         in (cluster, domain) order, so the compressed rows are built directly)."""
         k = totals.shape[1]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.cluster, minlength=self.n_clusters) * k)])
-        cols = (self.domain[:, None] * k + np.arange(k)).ravel()
+        index = np.int32 if self.n_domains * k < 1 << 31 and totals.size < 1 << 31 else np.int64
+        indptr = np.zeros(self.n_clusters + 1, dtype=index)
+        np.cumsum(np.bincount(self.cluster, minlength=self.n_clusters) * k, out=indptr[1:])
+        cols = self.domain.astype(index) if k == 1 else (self.domain[:, None] * k + np.arange(k)).ravel().astype(index)
         return sp.csr_matrix((totals.ravel(), cols, indptr), shape=(self.n_clusters, self.n_domains * k))
 
 
@@ -881,11 +883,13 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
         B = groups.sum(wi)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = A / B
-            scale = B[:, 0][d]  # in place from here: two row-length arrays in all
-            np.divide(wi, scale, out=scale)
-            scores = theta[d]
-            np.subtract(a, scores, out=scores)
-            scores *= scale[:, None]
+            inv_b = 1.0 / B[:, 0]
+            scores = np.empty(a.shape)  # block by block: the scores are the only row-length array
+            for start in range(0, len(d), _BLOCK):
+                rows = slice(start, start + _BLOCK)
+                dr = d[rows]
+                np.subtract(a[rows], theta[dr], out=scores[rows])
+                scores[rows] *= (wi[rows] * inv_b[dr])[:, None]
         return theta, scores
     A = groups.sum(a * wi[:, None])
     B = groups.sum(b * wi[:, None])

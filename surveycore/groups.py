@@ -73,28 +73,51 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
 
 
-def _sorted_keys(key: np.ndarray, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The order that sorts non-negative ``key`` (stable) and the sorted keys.
+def _key_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0 .. G−1`` of non-negative ``key`` in the order of its distinct values, and
+    those values (sorted); ``key`` is overwritten.
 
     When the key and the row number fit together in 63 bits, both are packed in one integer
-    and sorted by value (a vectorised sort, several times faster than an indirect one);
-    otherwise an indirect stable sort. ``reuse``: ``key`` is a temporary of the caller's
-    that may be overwritten (the packed keys are formed in it, saving two large arrays).
+    and sorted by value (a vectorised sort, several times faster than an indirect one), and
+    the sorted array is read block by block — codes scattered to the rows, distinct keys
+    collected — so that nothing else of the rows' length is formed; otherwise an indirect
+    stable sort.
     """
     n = key.size
     shift = max(int(n - 1).bit_length(), 1)
     top = int(key.max()) if n else 0
-    if top.bit_length() + shift <= 63:
-        packed = key if reuse else key.copy()
-        packed <<= shift
-        order = np.arange(n, dtype=np.int64)  # the row numbers, then the order in the same array
-        packed |= order
-        packed.sort()
-        np.bitwise_and(packed, (1 << shift) - 1, out=order)
-        packed >>= shift
-        return order, packed
-    order = np.argsort(key, kind="stable")
-    return order, key[order]
+    codes = np.empty(n, dtype=np.int64)
+    if top.bit_length() + shift > 63:
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        new = np.empty(n, dtype=bool)
+        if n:
+            new[0] = True
+            np.not_equal(key[1:], key[:-1], out=new[1:])
+        rank = np.cumsum(new, dtype=np.int64)
+        rank -= 1
+        codes[order] = rank
+        return codes, key[new]
+    packed = key
+    packed <<= shift
+    for start in range(0, n, _BLOCK):  # the row numbers in the low bits
+        packed[start : start + _BLOCK] |= np.arange(start, min(start + _BLOCK, n), dtype=np.int64)
+    packed.sort()
+    mask = (1 << shift) - 1
+    parts = []
+    count, last = 0, -1
+    for start in range(0, n, _BLOCK):
+        block = packed[start : start + _BLOCK]
+        k = block >> shift
+        new = np.empty(k.size, dtype=bool)
+        new[0] = k[0] != last
+        np.not_equal(k[1:], k[:-1], out=new[1:])
+        rank = np.cumsum(new, dtype=np.int64)
+        rank += count - 1
+        codes[block & mask] = rank
+        parts.append(k[new])
+        count, last = int(rank[-1]) + 1, int(k[-1])
+    return codes, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 class Groups:
@@ -156,7 +179,7 @@ class Groups:
         Codes follow the lexicographic order of the pairs. A small key space
         ``n_first × n_second`` is coded through a presence table (``O(n)``); a large one by
         one sort of the keys with the row number packed into their low bits (no hashing, no
-        indirect sort), see :func:`_sorted_keys`.
+        indirect sort), see :func:`_key_codes`.
 
         Returns
         -------
@@ -184,17 +207,8 @@ class Groups:
         else:
             key = a * np.int64(n_second)
             key += b
-            order, key = _sorted_keys(key, reuse=True)
-            new = np.empty(key.size, dtype=bool)
-            if key.size:
-                new[0] = True
-                np.not_equal(key[1:], key[:-1], out=new[1:])
-            pair_first = key[new]
-            rank = np.cumsum(new, dtype=np.int64, out=key)  # the sorted keys' array, no longer needed
-            rank -= 1
-            codes = np.empty(key.size, dtype=np.int64)
-            codes[order] = rank
-            del rank, order, key
+            codes, pair_first = _key_codes(key)
+            del key
             pair_second = pair_first % n_second
             pair_first //= n_second
         if rows is not None:

@@ -216,8 +216,10 @@ class UnitProjection:
         if cells is not None and (cells.group[1:] >= cells.group[:-1]).all():
             units = self.domain_units(cells.codes, cells.n_domains)
             if units is not None:
-                indptr = np.concatenate([[0], np.cumsum(np.bincount(cells.group, minlength=groups.n_groups))])
-                table = sp.csr_matrix((cells.rows.sum(self.a), units[cells.domain], indptr),
+                index = np.int32 if max(cells.group.size, self.n_units) < 1 << 31 else np.int64
+                indptr = np.zeros(groups.n_groups + 1, dtype=index)
+                np.cumsum(np.bincount(cells.group, minlength=groups.n_groups), out=indptr[1:])
+                table = sp.csr_matrix((cells.rows.sum(self.a), units.astype(index)[cells.domain], indptr),
                                       shape=(groups.n_groups, self.n_units))
                 return table @ (self.unit_x @ self.right)
         pairs, group, unit = Groups.pairs(groups.codes, groups.n_groups, self.unit, self.n_units)
