@@ -121,8 +121,9 @@ def proportion(
     by : str or list of str, optional
         Domains, all estimated in one pass (the likelihood interval profiles each domain).
     level : float
-    df : float, optional
-        Degrees of freedom of the interval; default the design's (per domain), as R.
+    df : float or "design", optional
+        Degrees of freedom of the interval; default (or ``"design"``) the design's, per domain,
+        as R.
     na_rm : bool
         Rows with a missing value are outside every domain (kept in the design).
     covariance : bool
@@ -179,7 +180,7 @@ def proportion(
     var = np.diagonal(cov, axis1=1, axis2=2)
     se, notes = standard_errors(var, p)
     design_df = design.domain_degf(domain, D)
-    ddf = design_df if df is None else np.full(D, float(df))
+    ddf = design_df if df is None or df == "design" else np.full(D, float(df))
     q = 1 - (1 - level) / 2
     crit = _t(q, ddf)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):

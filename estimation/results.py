@@ -30,9 +30,10 @@ def critical_value(level: float, df: float | np.ndarray | None) -> np.ndarray | 
 def standard_errors(var: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Standard errors ``√V`` and the notes to record with them.
 
-    A variance the engine reports as NaN next to a finite estimate is a negative variance
-    estimate (Horvitz–Thompson or Yates–Grundy form): its SE is NaN, never 0, and a
-    :class:`~surveycore.SurveyWarning` says so (R also returns NaN).
+    A variance the engine reports as NaN next to a finite estimate could not be estimated
+    (a negative Horvitz–Thompson or Yates–Grundy estimate, a domain lying only in
+    single-PSU strata under ``lonely_psu="average"``, a domain empty in some replicate): its
+    SE is NaN, never 0, and a :class:`~surveycore.SurveyWarning` says so (R also returns NaN).
     """
     var = np.asarray(var, dtype=float)
     with np.errstate(invalid="ignore"):
@@ -41,8 +42,9 @@ def standard_errors(var: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, 
     notes: list[str] = []
     if negative.any():
         note = (
-            f"{int(negative.sum())} negative variance estimate(s) from the Horvitz–Thompson/Yates–Grundy "
-            "form: SE reported as NaN"
+            f"{int(negative.sum())} variance estimate(s) could not be computed (a negative "
+            "Horvitz–Thompson/Yates–Grundy estimate, a domain lying only in single-PSU strata under "
+            "lonely_psu='average', or a domain empty in some replicate): SE reported as NaN"
         )
         warnings.warn(note, SurveyWarning, stacklevel=3)
         notes.append(note)

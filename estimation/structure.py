@@ -25,7 +25,7 @@ import pandas as pd
 
 from surveycore.checks import check_columns, finite_numeric
 from surveycore.errors import SurveyError
-from surveycore.groups import Groups, finite_population_factor
+from surveycore.groups import Groups, finite_population_factor, joined_labels
 
 
 @dataclass(frozen=True)
@@ -108,14 +108,35 @@ def _combine(first: np.ndarray, second: np.ndarray, groups: dict | None = None) 
     width = int(second.max()) + 1 if second.size else 1
     by_second = _grouped(second, width, groups)
     if not by_second.varies(first):  # second nested in first: order its codes by (first, second)
-        owner = first[by_second.first_row]
-        if (owner[1:] >= owner[:-1]).all():  # already in that order
-            return second
-        rank = np.empty(width, dtype=np.int64)
-        rank[np.lexsort((np.arange(width), owner))] = np.arange(width)
-        return rank[second]
+        return _by_owner(second, first[by_second.first_row])[0]
     key = np.asarray(first, dtype=np.int64) * width + second
     return _codes(key)[0]
+
+
+def _strata_of_units(column: pd.Series, units: np.ndarray, cache: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """Codes and labels of integer strata per stage-1 unit (``units``: dense codes), when each
+    unit lies in one stratum; None otherwise (other types, or units crossing strata: the
+    row-level codes then serve the checks and their messages)."""
+    if not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"):
+        return None
+    values = column.to_numpy()
+    by_unit = _grouped(units, int(units.max()) + 1, cache)
+    if by_unit.varies(values):
+        return None
+    # every value of the column is some unit's: the same sorted codes as coding every row
+    return _codes(values[by_unit.first_row])
+
+
+def _by_owner(codes: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``codes`` renumbered in the order of (``owner``, code), and the owner of each new code;
+    the codes themselves when the owners are already in order."""
+    if (owner[1:] >= owner[:-1]).all():
+        return codes, owner
+    width = len(owner)
+    order = np.lexsort((np.arange(width), owner))
+    rank = np.empty(width, dtype=np.int64)
+    rank[order] = np.arange(width)
+    return rank[codes], owner[order]
 
 
 def _grouped(codes: np.ndarray, size: int, cache: dict | None) -> Groups:
@@ -180,13 +201,14 @@ def _fpc_popsize(values: np.ndarray, n_sampled_rows: np.ndarray, column: str, pp
     return popsize
 
 
-def _stratum_popsize(values: np.ndarray, strata: Groups, rep_st: np.ndarray, n_sampled: np.ndarray,
+def _stratum_popsize(values: np.ndarray, varies, rep_st: np.ndarray, n_sampled: np.ndarray,
                      cl_stratum: np.ndarray, column: str) -> np.ndarray | None:
-    """Population size of every cluster when ``values`` are constant within strata, checked
-    on one value per stratum (``rep_st``: a row of each stratum; one pass over the rows); None
-    when they vary or are refused, so that the row-level check reports the offending row."""
+    """Population size of every cluster when ``values`` are constant within strata
+    (``varies(values)`` says whether they are not), taken from one value per stratum
+    (``rep_st``: a row of each stratum); None when they vary or are refused, so that the
+    row-level check reports the offending row."""
     per = values[rep_st]
-    if strata.varies(values):
+    if varies(values):
         return None
     try:
         return _fpc_popsize(per, n_sampled, column, False)[cl_stratum]
@@ -234,16 +256,35 @@ def build_stages(
             found=f"{len(strata)} columns",
         )
     raw_ids = [_codes(data[c])[0] for c in ids] if ids else [np.arange(n, dtype=np.int64)]
-    factorised_strata = [_codes(data[c]) for c in strata]
-    raw_strata = [codes for codes, _ in factorised_strata]
+    grouped: dict = {}  # Groups of each code vector, shared by the checks and the stages
+    # the first strata column coded per stage-1 unit when the units lie in one stratum each
+    # (the usual file): no array of stratum codes the size of the data
+    unit_strata = _strata_of_units(data[strata[0]], raw_ids[0], grouped) if (strata and ids) else None
+    factorised_strata: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def strata_rows(i: int) -> np.ndarray:
+        """Row codes of strata column ``i`` (from the units' codes when they were coded so)."""
+        if i not in factorised_strata:
+            if i == 0 and unit_strata is not None:
+                factorised_strata[0] = (unit_strata[0][raw_ids[0]], unit_strata[1])
+            else:
+                factorised_strata[i] = _codes(data[strata[i]])
+        return factorised_strata[i][0]
+
     stages: list[Stage] = []
     previous: np.ndarray | None = None
-    grouped: dict = {}  # Groups of each code vector, shared by the checks and the stages
+    first_cl_stratum: np.ndarray | None = None  # stratum of each stage-1 cluster
     for s in range(n_stages):
-        if s == 0:
-            st_rows = raw_strata[0] if raw_strata else np.zeros(n, dtype=np.int64)
+        st_rows: np.ndarray | None
+        if s == 0 and unit_strata is not None:  # units within strata: clusters are the units
+            unit_stratum, labels = unit_strata
+            cl_codes, cl_stratum = _by_owner(raw_ids[0], unit_stratum) if nest else (raw_ids[0], unit_stratum)
+            st_rows = None
+            parent_rows = None
+        elif s == 0:
+            st_rows = strata_rows(0) if strata else np.zeros(n, dtype=np.int64)
             labels = factorised_strata[0][1] if strata else np.zeros(1, dtype=np.int64)
-            if raw_strata and not nest and _grouped(raw_ids[0], int(raw_ids[0].max()) + 1, grouped).varies(st_rows):
+            if strata and not nest and _grouped(raw_ids[0], int(raw_ids[0].max()) + 1, grouped).varies(st_rows):
                 psu_stratum = _scatter(raw_ids[0], st_rows, int(raw_ids[0].max()) + 1)
                 crossing = psu_stratum[raw_ids[0]] != st_rows
                 if crossing.any():
@@ -255,23 +296,31 @@ def build_stages(
                         found="repeated ids: " + ", ".join(map(str, pd.unique(bad)[:8])),
                         hint="pass nest=True if cluster ids restart within each stratum",
                     )
-            cl_codes = _combine(st_rows, raw_ids[0], grouped) if (raw_strata and nest) else raw_ids[0]
+            cl_codes = _combine(st_rows, raw_ids[0], grouped) if (strata and nest) else raw_ids[0]
             parent_rows = None  # every stratum of stage 1 lies in the one "stage 0" unit
         else:
             assert previous is not None
-            own = raw_strata[min(s, len(raw_strata) - 1)] if raw_strata else np.zeros(n, dtype=np.int64)
-            st_rows = _combine(own, previous, grouped)
+            own_column = min(s, len(strata) - 1)
+            if s == 1 and own_column == 0 and first_cl_stratum is not None:
+                # the first strata again: constant within the stage-1 clusters, whose codes order them
+                st_rows = _by_owner(previous, first_cl_stratum)[0]
+            else:
+                own = strata_rows(own_column) if strata else np.zeros(n, dtype=np.int64)
+                st_rows = _combine(own, previous, grouped)
             cl_codes = _combine(previous, raw_ids[s] if s < len(raw_ids) else np.arange(n), grouped)
             labels = None
             parent_rows = previous
-        st_codes = st_rows  # dense sorted codes, every code present
-        n_st = int(st_codes.max()) + 1
         n_cl = int(cl_codes.max()) + 1
         clusters = _grouped(cl_codes, n_cl, grouped)
         first_cl = clusters.first_row  # first row of each cluster
-        cl_stratum = st_codes[first_cl]
+        if st_rows is not None:
+            cl_stratum = st_rows[first_cl]
+        n_st = int(cl_stratum.max()) + 1
         rep_st = np.empty(n_st, dtype=np.int64)  # one row of each stratum
         rep_st[cl_stratum] = first_cl
+        if s == 0:
+            first_cl_stratum = cl_stratum
+        st_codes = st_rows  # dense sorted codes, every code present (None: known per cluster)
         # stage 1 clusters lie in one stratum by construction (nested codes, or checked above)
         if s > 0 and clusters.varies(st_codes):  # a cluster spanning strata at stage > 1
             raise SurveyError(
@@ -281,14 +330,26 @@ def build_stages(
                 found="clusters whose rows carry different strata",
             )
         n_sampled = np.bincount(cl_stratum, minlength=n_st)
-        if labels is None:
+        named = ([strata[0]] if strata else []) + ids[:s] + ([strata[s]] if s < len(strata) else [])
+        if labels is None and named and (n_sampled == 1).any():
+            # a later stage's strata, named for messages about single units by the units they
+            # lie in (e.g. "R1/0203"); only when a message may need them
+            labels = joined_labels(data.iloc[rep_st], named, "/").to_numpy()
+        elif labels is None:
             labels = np.arange(n_st)
         popsize = None if fpc else np.full(n_cl, np.inf)
         if fpc:
             values = finite_numeric(data[fpc[s]], "fpc")
             if not pps:
-                popsize = _stratum_popsize(values, _grouped(st_codes, n_st, grouped), rep_st, n_sampled, cl_stratum, fpc[s])
+                if st_codes is not None:
+                    varies = _grouped(st_codes, n_st, grouped).varies
+                else:  # constant within strata: within the clusters, and between a stratum's clusters
+                    def varies(v, clusters=clusters, first_cl=first_cl, cl_stratum=cl_stratum, n_st=n_st):
+                        return clusters.varies(v) or Groups(cl_stratum, n_st).varies(v[first_cl])
+                popsize = _stratum_popsize(values, varies, rep_st, n_sampled, cl_stratum, fpc[s])
         if popsize is None:  # by row: PPS, or fpc to refuse (the message names a row)
+            if st_codes is None:
+                st_codes = cl_stratum[cl_codes]
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
             popsize = _scatter(cl_codes, popsize_rows, n_cl)
             if not pps:

@@ -52,7 +52,7 @@ import scipy.sparse as sp
 
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage
-from surveycore.groups import Groups
+from surveycore.groups import Groups, sums_in_blocks
 from weighting.records import DomainCells, ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
@@ -194,14 +194,17 @@ class _StageForm:
         return self.gamma * self.stratum_scale * self._inverse_n()
 
     def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None,
-                        weight: np.ndarray | None = None) -> np.ndarray:
+                        in_domain_singles: bool = True, weight: np.ndarray | None = None) -> np.ndarray:
         """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k).
 
         ``domain_lonely`` (R's ``survey.adjust.domain.lonely``): a stratum where the domain has a
         single cluster is not centred (``"adjust"``), or is left out with the other strata of
         its parent scaled by ``strata present / strata kept`` within the domain (``"average"``).
-        ``weight`` (C,) replaces ``w_c`` in ``Σ_c w_c X_cd X_cdᵀ`` (a later stage's stratum
-        terms folded in, see :meth:`TaylorVariance._folds`; without ``domain_lonely`` only).
+        With ``in_domain_singles=False`` only the design's own single-cluster strata are left
+        out, the scaling still counting the strata present in the domain (R's ``"average"``
+        on the subset of a design without calibration, whose rows outside the domain are
+        dropped). ``weight`` (C,) replaces ``w_c`` in ``Σ_c w_c X_cd X_cdᵀ`` (a later stage's
+        stratum terms folded in, see :meth:`TaylorVariance._folds`; without ``domain_lonely`` only).
         """
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
@@ -223,7 +226,7 @@ class _StageForm:
         s_rep = self.s_sum[h][:, None, None]
         single = None
         if domain_lonely is not None:
-            single = (key.sizes == 1) & (n_rep[:, 0] > 1)
+            single = (key.sizes == 1) & (n_rep[:, 0] > 1) if in_domain_singles else np.zeros(len(h), dtype=bool)
             if domain_lonely == "adjust":
                 g = np.where(single[:, None, None], 0.0, g)
         A -= g * (B[:, :, None] * m[:, None, :] + m[:, :, None] * B[:, None, :] - s_rep * m[:, :, None] * m[:, None, :])
@@ -367,10 +370,13 @@ class _StageForm:
         size = (int(st.parent.max()) + 1) * D
         nstrat = np.bincount(parent_key, weights=present.astype(float), minlength=size)
         nok = np.bincount(parent_key, weights=(present & ~na).astype(float), minlength=size)
-        factor = np.divide(nstrat, nok, out=np.full(size, np.nan), where=nok > 0)[parent_key]
+        # no stratum left to average over: no estimate (NaN); no stratum present: nothing to add
+        factor = np.divide(nstrat, nok, out=np.where(nstrat > 0, np.nan, 0.0), where=nok > 0)[parent_key]
         mult = np.repeat(self.mult, D) if self.mult is not None else np.ones(H * D)
         base = np.divide(A, mult[:, None, None], out=np.zeros_like(A), where=mult[:, None, None] > 0)
-        return np.where(na[:, None, None], 0.0, base * factor[:, None, None])
+        # a left-out stratum adds nothing, unless its parent's strata in the domain are all left
+        # out: then the domain has no variance estimate (R: a zero sum times nstrat/0)
+        return np.where((na & np.isfinite(factor))[:, None, None], 0.0, base * factor[:, None, None])
 
 
 @dataclass(frozen=True)
@@ -547,6 +553,20 @@ class TaylorVariance:
             return self.lonely_psu
         return None
 
+    def _average_over_domain_strata(self) -> bool:
+        """Whether ``"average"`` is rescaled within each domain although R's domain option is off.
+
+        R's subset of a design without weighting records drops the rows outside the domain,
+        so ``nstrat/nokstrat`` counts the strata present in the domain, and a domain lying only
+        in single-cluster strata has no variance estimate (NaN). With weighting records the
+        subset keeps every row and the design's own scaling applies. Only designs holding a
+        single-cluster stratum are concerned (elsewhere the scaling is one).
+        """
+        if self.lonely_psu != "average" or self.residuals or self.adjust_domain_lonely:
+            return False
+        stages = self.stages if self.multistage else self.stages[:1]
+        return any(len(lonely_strata(st)) for st in stages)
+
     def _dcheck_colsum(self) -> np.ndarray:
         return np.asarray(self.dcheck.sum(axis=0)).ravel()
 
@@ -585,6 +605,9 @@ class TaylorVariance:
                 keep[id(self.stages[0])] = (pairs, tot)
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
+        in_domain_singles = True
+        if domain is not None and domain_lonely is None and self._average_over_domain_strata():
+            domain_lonely, in_domain_singles = "average", False
         fold, folded = self._folds() if domain is not None and domain_lonely is None else ({}, set())
         known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
         for form in self._forms:
@@ -601,7 +624,7 @@ class TaylorVariance:
                 cell_tot = known[id(previous)] if id(previous) in known else cells.totals(x)
                 total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x, weight)
             else:
-                total += form.domain_diagonal(pairs, tot, domain_lonely, weight)
+                total += form.domain_diagonal(pairs, tot, domain_lonely, in_domain_singles, weight)
             if keep is not None:
                 keep[id(form.stage)] = (pairs, tot)
         return total
@@ -749,7 +772,7 @@ class TaylorVariance:
             inside = domain >= 0
             if not inside.all():
                 x = np.where(inside[:, None], x, 0.0)
-            if n_domains == 1 and not self._domain_lonely():
+            if n_domains == 1 and not self._domain_lonely() and not self._average_over_domain_strata():
                 domain = None
         if not self.residuals:
             cov = self._domain_diagonal(x, domain, n_domains)
@@ -781,6 +804,19 @@ class TaylorVariance:
         diag[negative] = 0.0
         cov[:, idx, idx] = diag
         return cov
+
+    def covariance_of_blocks(self, block, n: int, k: int) -> np.ndarray:
+        """Covariance (1, k, k) of the totals of an (n, k) score matrix given block by block.
+
+        For a design without ``Δ̌`` form and without weighting records, and one domain holding
+        every row: each stage's cluster totals are summed as the scores are formed
+        (:func:`~surveycore.groups.sums_in_blocks`), the same forms as :meth:`covariance`.
+        """
+        totals = sums_in_blocks([form.stage.clusters for form in self._forms], block, n, k)
+        cov = np.zeros((1, k, k))
+        for form, tot in zip(self._forms, totals):
+            cov += form.domain_diagonal(self.pairs(form.stage, None, 1), tot)
+        return self._checked(cov, None, None, 1)
 
     def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
@@ -839,6 +875,40 @@ class TaylorEngine(LinearisedSolvers):
         """See :meth:`TaylorVariance.covariance`."""
         return self.variance.covariance(x, domain, n_domains)
 
+    def solve_ratio(self, problem: RatioProblem) -> tuple[np.ndarray, np.ndarray]:
+        """Estimates and covariance; one domain of every row, in a design without ``Δ̌`` form
+        or weighting records, is solved without the (n × k) score matrix
+        (:func:`ratio_score_blocks`, :meth:`TaylorVariance.covariance_of_blocks`)."""
+        v = self.variance
+        if problem.domain is not None or v.residuals or v.dcheck is not None:
+            return super().solve_ratio(problem)
+        est, block = ratio_score_blocks(problem, self.weights)
+        return est, v.covariance_of_blocks(block, problem.numerator.shape[0], problem.numerator.shape[1])
+
+
+def ratio_score_blocks(problem: RatioProblem, weights: np.ndarray):
+    """Estimates of a one-domain :class:`RatioProblem` and its scores as a function of a row range.
+
+    The same scores as :func:`ratio_scores` (``w_i (a_ij − θ_j b_ij)/B_j``; ``w_i a_ij`` for
+    totals), formed only for the rows ``start:stop`` asked for.
+    """
+    a, b, w = problem.numerator, problem.denominator, weights
+    A = w @ a
+    if b is None:
+        return A[None, :], lambda start, stop: a[start:stop] * w[start:stop, None]
+    B = np.full(a.shape[1], w.sum()) if problem.per_unit else w @ b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = A / B
+
+    def block(start: int, stop: int) -> np.ndarray:
+        part = a[start:stop] - (theta if problem.per_unit else theta * b[start:stop])
+        part *= w[start:stop, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            part /= B
+        return part
+
+    return theta[None, :], block
+
 
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Estimates and weighted linearised scores of a :class:`RatioProblem`.
@@ -859,9 +929,9 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
             B = np.full((1, a.shape[1]), wi.sum())
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = A / B
-                scale = wi / B[0, 0]
-                scores = a - theta[0]
-                scores *= scale[:, None]
+                scores = a - theta[0]  # the one array of the rows' size, scaled in place
+                scores *= wi[:, None]
+                scores /= B[0, 0]
             return theta, scores
         B = (wi @ b)[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):

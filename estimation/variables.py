@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surveycore.checks import check_analysis_columns
+from surveycore.checks import all_finite, check_analysis_columns
 from surveycore.errors import SurveyError
 
 
@@ -51,7 +51,7 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
         col = data[name]
         if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiu":
             arr = col.to_numpy(dtype=float)
-            if np.isfinite(arr).all():  # one pass: nothing missing, nothing infinite
+            if all_finite(arr):  # nothing missing, nothing infinite
                 blocks.append(arr[:, None])
                 variables.append(name)
                 levels.append(None)

@@ -95,6 +95,18 @@ def to_pandas(data: Any, argument: str = "data") -> pd.DataFrame:
         ) from exc
 
 
+def all_finite(values: np.ndarray) -> bool:
+    """Whether every value of a float array is finite, in one reduction in the usual case.
+
+    A finite sum has no NaN or infinity among its terms; only when the sum is not finite
+    (a missing or infinite value, or finite values overflowing the sum) is each value checked.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.sum()):
+            return True
+    return bool(np.isfinite(values).all())
+
+
 def finite_numeric(
     values: Any, argument: str, *, allow_nan: bool = False, hint: str | None = None
 ) -> np.ndarray:
@@ -109,7 +121,7 @@ def finite_numeric(
             found=f"dtype {series.dtype}",
         )
     arr = series.to_numpy(dtype=float, na_value=np.nan)
-    if np.isfinite(arr).all():  # one pass in the usual case; the details only when something is off
+    if all_finite(arr):  # the details only when something is off
         return arr
     if np.isinf(arr).any():
         raise SurveyError(
@@ -225,8 +237,12 @@ def check_level(level: Any, argument: str = "level") -> float:
 
 def check_df(df: Any, argument: str = "df") -> Any:
     """Degrees of freedom: ``None``, ``"design"`` or a number ``> 0`` (``inf`` for normal)."""
-    if df is None or isinstance(df, str):
+    if df is None or (isinstance(df, str) and df == "design"):
         return df
+    if isinstance(df, str):
+        raise SurveyError("unknown degrees of freedom", argument=argument,
+                          expected="None, 'design' or a number > 0 (inf for the normal)", found=repr(df),
+                          hint="'design' takes each domain's design degrees of freedom")
     value = _scalar(df, argument, "None, 'design' or a number > 0")
     if not value > 0:
         raise SurveyError("degrees of freedom must be positive", argument=argument,
@@ -317,6 +333,8 @@ def check_frame(data: pd.DataFrame, argument: str = "data", columns: Iterable[st
     if len(data) == 0:
         raise SurveyError("the data have no rows", argument=argument,
                           expected="at least one row", found="an empty data frame")
+    if data.columns.is_unique:  # the usual case, known to the index without counting
+        return
     names = list(data.columns) if columns is None else [c for c in columns if c is not None]
     counts = pd.Index(data.columns).value_counts()
     dup = [c for c in dict.fromkeys(names) if counts.get(c, 0) > 1]

@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["Groups", "finite_population_factor", "joined_labels"]
+__all__ = ["Groups", "finite_population_factor", "joined_labels", "sums_in_blocks"]
 
-_BLOCK = 1 << 18  # rows per block of :meth:`Groups.sum_blocks`
+# rows per block where a pass over the rows is done in blocks: the block's temporaries stay
+# in the processor's cache instead of taking fresh memory the size of the data
+_BLOCK = 1 << 17
 
 
 def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
@@ -48,8 +50,7 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     comparing neighbours.
     """
     if values.size > 1 and values[0] < values[-1]:
-        step = values[1:] != values[:-1]
-        if not (values[1:] < values[:-1]).any() and int(np.count_nonzero(step)) == int(values[-1] - values[0]):
+        if _ordered_steps_of_one(values):
             lo = int(values[0])
             if lo == 0 and values.dtype == np.int64 and not values.flags.writeable:
                 codes = values  # already its codes, and nobody can change them (read-only)
@@ -71,6 +72,37 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     rank = np.empty(span, dtype=np.int64)  # only the pages of present values are touched
     rank[seen] = np.arange(seen.size)
     return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
+
+
+def _ordered_steps_of_one(values: np.ndarray) -> bool:
+    """Whether ``values`` never decrease and never jump by more than one (then every value
+    between the first and the last is present), checked block by block with an early exit.
+
+    Never decreasing, the values step by exactly one at each change when the number of
+    changes equals ``last − first``; only comparisons (no differences that could wrap around
+    in unsigned types) and small boolean temporaries.
+    """
+    changes = 0
+    for start in range(0, values.size - 1, _BLOCK):
+        block = values[start : start + _BLOCK + 1]
+        if (block[1:] < block[:-1]).any():
+            return False
+        changes += int(np.count_nonzero(block[1:] != block[:-1]))
+    return changes == int(values[-1]) - int(values[0])
+
+
+def _changes(values: np.ndarray, limit: int) -> np.ndarray | None:
+    """Rows ``i ≥ 1`` where ``values[i] ≠ values[i − 1]``, found block by block; None as soon
+    as there are more than ``limit`` of them."""
+    found, count = [], 0
+    for start in range(0, values.size - 1, _BLOCK):
+        block = values[start : start + _BLOCK + 1]
+        at = np.flatnonzero(block[1:] != block[:-1])
+        count += at.size
+        if count > limit:
+            return None
+        found.append(at + (start + 1))
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def _key_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,8 +255,9 @@ class Groups:
 
     @cached_property
     def _inside(self) -> np.ndarray | None:
-        inside = self.codes >= 0
-        return None if inside.all() else inside
+        if not self.codes.size or self.codes.min() >= 0:  # a reduction, no mask of the rows
+            return None
+        return self.codes >= 0
 
     @cached_property
     def run_starts(self) -> np.ndarray | None:
@@ -237,8 +270,8 @@ class Groups:
         probe = c[:: max(c.size // 64, 1)]  # rows out of order are usually seen in a sample
         if (probe[1:] < probe[:-1]).any():
             return None
-        starts = np.flatnonzero(c[1:] != c[:-1]) + 1
-        if starts.size != G - 1 or not (c[starts] == np.arange(1, G)).all():
+        starts = _changes(c, G - 1)
+        if starts is None or starts.size != G - 1 or not (c[starts] == np.arange(1, G)).all():
             return None
         out = np.concatenate([[0], starts])
         out.flags.writeable = False
@@ -258,13 +291,18 @@ class Groups:
         if self.run_starts is not None:
             return self.run_starts
         out = np.full(self.n_groups, -1, dtype=np.int64)
-        rows = np.arange(self.n - 1, -1, -1)
-        codes = self.codes[::-1]
-        if self._inside is None:  # every row in a group: one scatter, the first row written last
-            out[codes] = rows
-        else:
-            keep = codes >= 0
-            out[codes[keep]] = rows[keep]
+        # blocks from the last to the first, each scattered backwards, so that the first row of
+        # a group is written last; blocks keep the temporaries small (no array of n row numbers)
+        everywhere = self._inside is None
+        for stop in range(self.n, 0, -_BLOCK):
+            start = max(stop - _BLOCK, 0)
+            rows = np.arange(stop - 1, start - 1, -1)
+            codes = self.codes[stop - 1 : start - 1 if start else None : -1]
+            if everywhere:
+                out[codes] = rows
+            else:
+                keep = codes >= 0
+                out[codes[keep]] = rows[keep]
         return out
 
     @cached_property
@@ -309,20 +347,12 @@ class Groups:
 
     def sum_blocks(self, values: Callable[[slice], np.ndarray]) -> np.ndarray:
         """Group sums (G,) of a row-length vector produced block by block: ``values(rows)``
-        returns the values of the rows in the slice ``rows``.
+        returns the values of the rows in the slice ``rows`` (see :func:`sums_in_blocks`).
 
-        For few groups (e.g. domains): products of several row-length arrays are summed
-        without forming them at full length, each block's temporaries staying in cache.
+        Products of several row-length arrays are summed without forming them at full length,
+        each block's temporaries staying in cache.
         """
-        out = np.zeros(self.n_groups)
-        for start in range(0, self.n, _BLOCK):
-            rows = slice(start, start + _BLOCK)
-            codes, v = self.codes[rows], values(rows)
-            if self._inside is not None:
-                keep = codes >= 0
-                codes, v = codes[keep], v[keep]
-            out += np.bincount(codes, weights=v, minlength=self.n_groups)
-        return out
+        return sums_in_blocks([self], lambda start, stop: values(slice(start, stop))[:, None], self.n, 1)[0][:, 0]
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Unweighted group means (zero for an empty group)."""
@@ -339,11 +369,17 @@ class Groups:
         """
         starts = self.run_starts
         if starts is not None:
-            change = np.flatnonzero(values[1:] != values[:-1]) + 1
+            change = _changes(values, starts.size - 1)
+            if change is None:  # more changes than runs have boundaries
+                return True
             at = np.minimum(np.searchsorted(starts, change), starts.size - 1)
             return bool((starts[at] != change).any())
         first = values[self.first_row]
-        return bool((first[self.codes] != values).any())
+        for start in range(0, self.n, _BLOCK):  # in blocks: no gathered copy of the rows
+            stop = start + _BLOCK
+            if (first[self.codes[start:stop]] != values[start:stop]).any():
+                return True
+        return False
 
     def any(self, mask: np.ndarray) -> np.ndarray:
         """Whether each group holds at least one row where ``mask`` is true (G,) bool."""
@@ -380,6 +416,41 @@ class Groups:
         new[0] = True
         np.not_equal(key[1:], key[:-1], out=new[1:])
         return np.bincount(key[new] // n_other, minlength=self.n_groups)
+
+
+def sums_in_blocks(groupings: list[Groups], block: Callable[[int, int], np.ndarray], n: int, k: int) -> list[np.ndarray]:
+    """Group sums of a matrix that is only ever formed ``_BLOCK`` rows at a time.
+
+    ``block(start, stop)`` returns rows ``start:stop`` of an (n, k) matrix (e.g. linearised
+    scores); each grouping's (G, k) sums are accumulated block by block, so the matrix never
+    takes memory the size of the data. Rows with code ``-1`` are in no group. Rows sorted by
+    group are summed run by run (``reduceat``); otherwise a block counts only the codes it
+    holds (``bincount`` over their range).
+    """
+    outs = [np.zeros((g.n_groups, k)) for g in groupings]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        values = np.asarray(block(start, stop), dtype=float)
+        for g, out in zip(groupings, outs):
+            runs = g.run_starts
+            if runs is not None:  # the runs starting in the block, and the one it begins inside
+                first, last = np.searchsorted(runs, [start, stop])
+                local = runs[first:last] - start
+                if not local.size or local[0]:
+                    local = np.concatenate([[0], local])
+                out[g.codes[start + local]] += np.add.reduceat(values, local, axis=0)
+                continue
+            codes, rows = g.codes[start:stop], values
+            if g._inside is not None:  # rows in no group left out
+                keep = codes >= 0
+                codes, rows = codes[keep], values[keep]
+                if not codes.size:
+                    continue
+            lo, hi = int(codes.min()), int(codes.max())
+            local = codes - lo if lo else codes
+            for j in range(k):
+                out[lo : hi + 1, j] += np.bincount(local, weights=rows[:, j], minlength=hi - lo + 1)
+    return outs
 
 
 def joined_labels(frame: pd.DataFrame, columns: list[str], sep: str) -> pd.Series:

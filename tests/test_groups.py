@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from surveycore.groups import Groups, finite_population_factor
+from surveycore.groups import _BLOCK, Groups, finite_population_factor, sums_in_blocks
 
 
 def _frame(n: int = 500, seed: int = 4) -> pd.DataFrame:
@@ -115,3 +115,71 @@ def test_block_sums_equal_groupby_of_the_products():
     got = g.sum_blocks(lambda rows: x[rows] * y[rows] * y[rows])
     want = df.assign(p=x * y * y).query("g >= 0").groupby("g")["p"].sum().reindex(range(8), fill_value=0.0)
     np.testing.assert_allclose(got, want.to_numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("with_outside", [False, True])
+def test_block_passes_over_many_rows_equal_groupby(with_outside):
+    """First rows and the within-group check run block by block: groups spanning blocks."""
+    rng = np.random.default_rng(11)
+    n = 700_000  # more than two blocks of rows
+    codes = rng.integers(-1 if with_outside else 0, 50_000, n)
+    g = Groups(codes, 50_000)
+    frame = pd.DataFrame({"g": codes, "row": np.arange(n)})
+    first = frame[frame["g"] >= 0].groupby("g")["row"].min().reindex(range(50_000), fill_value=-1)
+    np.testing.assert_array_equal(g.first_row, first.to_numpy())
+    inside = codes >= 0
+    constant = np.where(inside, codes // 7, 0)  # constant within each group
+    assert not Groups(np.where(inside, codes, 0), 50_000).varies(constant)
+    changed = constant.copy()
+    changed[-1] += 1  # the last row, in the last block, differs from its group's first row
+    assert np.flatnonzero(np.where(inside, codes, 0) == max(codes[-1], 0))[0] < n - _BLOCK
+    assert Groups(np.where(inside, codes, 0), 50_000).varies(changed)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.uint16])
+def test_dense_codes_of_ordered_and_unordered_integers_equal_factorize(dtype):
+    """Ordered integers are their own codes only when no value is skipped or repeated out of
+    order; unsigned values that wrap around are not ordered."""
+    rng = np.random.default_rng(3)
+    cases = [np.repeat(np.arange(300), 1_000), np.sort(rng.integers(0, 200, 600_000)),
+             np.repeat(np.arange(300), 1_000)[::-1], rng.integers(0, 250, 600_000)]
+    for values in cases:
+        values = values.astype(dtype)  # 300 wraps around in uint8
+        groups, uniques = Groups.factorize(values)
+        want_codes, want_uniques = pd.factorize(values, sort=True)
+        np.testing.assert_array_equal(groups.codes, want_codes)
+        np.testing.assert_array_equal(uniques, want_uniques)
+
+
+def test_runs_found_block_by_block_equal_a_direct_comparison():
+    """Runs of rows longer than a block, and a change inside a run past the first block."""
+    sizes = np.random.default_rng(5).integers(1, 400_000, 6)
+    codes = np.repeat(np.arange(6), sizes)
+    g = Groups(codes, 6)
+    np.testing.assert_array_equal(g.run_starts, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+    assert not g.varies(codes * 3)
+    inside_run = codes * 3
+    inside_run[sizes[0] + sizes[1] // 2 + _BLOCK // 3] += 1
+    assert g.varies(inside_run)
+    assert Groups(np.concatenate([codes[:-1], [0]]), 6).run_starts is None
+
+
+def test_sums_in_blocks_equal_groupby_for_runs_and_scattered_codes():
+    """Sums of a matrix formed block by block: runs crossing blocks, and unsorted codes."""
+    rng = np.random.default_rng(8)
+    n = 3 * _BLOCK + 1_234
+    runs = np.sort(rng.integers(0, 40, n))  # a few long runs, most crossing a block's edge
+    scattered = rng.integers(0, 5_000, n)
+    x = rng.normal(size=(n, 2))
+    blocks_asked = []
+
+    def block(start, stop):
+        blocks_asked.append(stop - start)
+        return x[start:stop]
+
+    by_run, by_code = sums_in_blocks([Groups(runs, 40), Groups(scattered, 5_000)], block, n, 2)
+    assert max(blocks_asked) <= _BLOCK and sum(blocks_asked) == n
+    frame = pd.DataFrame({"r": runs, "s": scattered, "x0": x[:, 0], "x1": x[:, 1]})
+    np.testing.assert_allclose(by_run, frame.groupby("r")[["x0", "x1"]].sum().reindex(range(40), fill_value=0.0), rtol=1e-12)
+    np.testing.assert_allclose(by_code, frame.groupby("s")[["x0", "x1"]].sum().reindex(range(5_000), fill_value=0.0),
+                               rtol=1e-10, atol=1e-12)

@@ -58,7 +58,7 @@ def _negative_ht() -> SurveyDesign:
 
 def test_negative_horvitz_thompson_variance_is_nan_with_a_warning():
     d = _negative_ht()
-    with pytest.warns(SurveyWarning, match="negative variance"):
+    with pytest.warns(SurveyWarning, match="could not be computed .a negative Horvitz"):
         out = d.total(["y", "x"])
     # y̌ = 4 on every unit: 4² · 1ᵀΔ̌1 = 16 · 3 · (0.5 − 2·(1/3)) < 0
     assert np.isnan(out["se"].iloc[0]) and np.isnan(out["ci_low"].iloc[0])
@@ -66,7 +66,7 @@ def test_negative_horvitz_thompson_variance_is_nan_with_a_warning():
     dcheck = pps_dcheck(np.where(np.eye(3) > 0, 0.5, 0.15), np.full(3, 0.5), d.stages[0])
     xc = np.array([2.0, -2.0, 0.0])
     np.testing.assert_allclose(out["se"].iloc[1], np.sqrt(xc @ dcheck @ xc), rtol=1e-12)
-    assert "negative variance" in out.attrs["notes"][0]
+    assert "negative Horvitz–Thompson" in out.attrs["notes"][0]
 
 
 def test_no_note_without_degradation():
@@ -104,3 +104,30 @@ def test_single_psu_strata_rule_is_said_and_recorded():
         d = SurveyDesign(df, ids="ea", strata="reg", weights="wt", lonely_psu="adjust")
     for out in (d.mean("y", by="reg"), d.proportion("y"), d.quantile("y", 0.5)):
         assert any("lonely_psu='adjust'" in note for note in out.attrs["notes"])
+
+
+def test_design_degrees_of_freedom_by_name_for_every_estimator():
+    """``df="design"`` is each domain's design df for means, totals, quantiles and proportions
+    alike; any other word is refused by name."""
+    df = pd.DataFrame({"st": ["a"] * 6 + ["b"] * 6, "ea": [f"{i:03d}" for i in np.repeat(np.arange(6), 2)],
+                       "w": np.linspace(1, 2, 12), "y": np.arange(12.0), "mig": [True, False] * 6})
+    d = SurveyDesign(df, ids="ea", strata="st", weights="w")
+    for estimate in (lambda **k: d.mean("y", **k), lambda **k: d.proportion("mig", **k),
+                     lambda **k: d.quantile("y", 0.5, **k)):
+        by_name = estimate(df="design")
+        np.testing.assert_allclose(by_name["ci_low"], estimate(df=float(d.degf()))["ci_low"], rtol=1e-12)
+        with pytest.raises(SurveyError, match="degrees of freedom") as err:
+            estimate(df="desing")
+        assert err.value.argument == "df"
+
+
+def test_a_single_unit_at_the_second_stage_is_named_by_its_first_stage_unit():
+    df = pd.DataFrame({"region": ["N"] * 4 + ["S"] * 5, "ea": ["0101", "0101", "0102", "0102", "0201", "0201",
+                                                                "0202", "0202", "0203"],
+                       "hh": ["h01", "h02", "h03", "h04", "h05", "h06", "h07", "h08", "h09"],
+                       "w": [30.0] * 9, "y": np.arange(9.0), "N": [10] * 9, "M": [20] * 9})
+    with pytest.raises(SurveyError, match="stage 2") as err:
+        SurveyDesign(df, ids=["ea", "hh"], strata="region", weights="w", fpc=["N", "M"])
+    assert "S/0203" in str(err.value)
+    with pytest.warns(SurveyWarning, match=r"stage 2 \(S/0203\)"):
+        SurveyDesign(df, ids=["ea", "hh"], strata="region", weights="w", fpc=["N", "M"], lonely_psu="adjust")
