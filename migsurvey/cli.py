@@ -278,6 +278,7 @@ def _estimate(args, log) -> int:
     import warnings
 
     from migsurvey.inputs import HH_KEY, ColumnMapping
+    from migsurvey.interview_design import check_person_lines
     from migsurvey.io import read_header, read_table
     from migsurvey.outputs import read_replicate_design, write_indicators
     from migsurvey.pipeline import estimate_indicators, estimate_interviews, roster_frame
@@ -298,6 +299,7 @@ def _estimate(args, log) -> int:
         ids = mapping.file_names(["ea_id", "household_id"])
         persons = mapping.apply(read_table(pp_path, text=ids), what="weighted persons file",
                                 spec=spec)
+        check_person_lines(persons, spec, mapping)
         hh_path = spec["interviews"]["households"]
         households = None
         if hh_path:

@@ -43,20 +43,23 @@ class Fieldwork:
 
 def response_propensity(households: pd.DataFrame, *, base: float, migrant: float, urban: float,
                         screen: str = "screen") -> np.ndarray:
-    """Response probability of each household (see the module docstring)."""
+    """Response probability of each household (see the module docstring); the urban/rural
+    status is needed only when ``urban`` differs from 1."""
     for name, v in (("base", base), ("migrant", migrant), ("urban", urban)):
         if not (np.isfinite(v) and v >= 0):
             raise SurveyError("response parameters must be finite and >= 0", argument=name,
                               expected="a number >= 0", found=repr(v))
-    for col in (screen, "urban"):
+    for col in (screen, "urban") if urban != 1 else (screen,):
         if col not in households.columns:
             raise SurveyError("simulated fieldwork needs the household's screening class and "
                               "urban/rural status", argument="households",
                               expected=f"a column {col!r}", found="no such column",
                               hint="map the census's urban/rural column with columns: "
-                                   "{urban: YOUR_COLUMN} (values urban, rural)")
+                                   "{urban: YOUR_COLUMN} (values urban, rural), or set "
+                                   "fieldwork.response.urban: 1 (no urban/rural difference)")
     is_mig = households[screen].to_numpy() == "migrant"
-    is_urban = households["urban"].to_numpy() == "urban"
+    is_urban = (households["urban"].to_numpy() == "urban" if urban != 1
+                else np.zeros(len(households), dtype=bool))
     p = base * np.where(is_mig, migrant, 1.0) * np.where(is_urban, urban, 1.0)
     return np.clip(p, 0.0, 1.0)
 

@@ -592,6 +592,15 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
                           argument=f"interviews.disposition ({mapping.file_name(disp)})",
                           expected="1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, "
                                    "4.x not eligible", found=repr(bad))
+    from migsurvey.interview_design import (
+        check_design_weights,
+        check_ea_attributes,
+        check_person_lines,
+    )
+
+    check_design_weights(hh, spec, mapping)
+    check_ea_attributes(hh, spec, mapping)
+    check_person_lines(pp, spec, mapping)
     _check_person_households(hh, pp, spec, mapping)
     hh = _empty_completes(hh.assign(responded=status == 0), pp, spec, mapping,
                           _source_name(households, "households"),
@@ -610,10 +619,14 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
 
 
 def _id_form(key: str) -> str:
-    """An ``EA/household`` key without the form of writing its numbers (``0004/003`` →
-    ``4/3``): keys equal in this form but not as written differ only in leading zeros."""
-    return "/".join(part.lstrip("0") or "0" if part.isdigit() else part
-                    for part in str(key).split("/"))
+    """An ``EA/household`` key without the form of writing its numbers (``0004/003`` and
+    ``4/3.0`` → ``4/3``): keys equal in this form but not as written differ only in leading
+    zeros or in a decimal part ``.0`` that a spreadsheet or a float column added."""
+    parts = []
+    for part in str(key).split("/"):
+        whole = part[:-2] if part.endswith(".0") and part[:-2].isdigit() else part
+        parts.append(whole.lstrip("0") or "0" if whole.isdigit() else part)
+    return "/".join(parts)
 
 
 def _check_person_households(hh: pd.DataFrame, pp: pd.DataFrame, spec: dict,
@@ -631,7 +644,8 @@ def _check_person_households(hh: pd.DataFrame, pp: pd.DataFrame, spec: dict,
     if same:
         pairs = ", ".join(f"{a!r} ↔ {b!r}" for a, b in same[:3])
         hint = (f"the two files write the identifiers {cols} differently ({pairs}, persons ↔ "
-                "households): keep the leading zeros in both, storing the columns as text")
+                "households): write them alike in both (leading zeros kept, no decimal part "
+                "such as .0), storing the columns as text")
     else:
         hint = "every person's household must be among the selected households"
     raise SurveyError("persons of households that are not in the households file",

@@ -14,7 +14,9 @@ Identifier columns named in ``text=`` are read as text from CSV and Excel, so co
 ``"0012"`` keep their leading zeros. Any other CSV column is a number only when every value in
 it is a number written without a leading zero (:func:`csv_column_types`): a column of region
 codes ``01 … 09`` stays text, as a Parquet file keeps it; only an empty CSV field is missing
-(``NA`` is a code). An Excel column with a text cell is text (:func:`excel_column_types`).
+(``NA`` is a code). A column of ``True``/``False`` is logical, in CSV and in Excel. An Excel
+column with a text cell is text (:func:`excel_column_types`); there too only an empty cell
+is missing.
 
 >>> import pandas as pd, tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -181,7 +183,9 @@ def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
         rel = duckdb_table(p, table)
         df = (rel.select(*cols) if cols else rel).df()
     else:
-        df = excel_column_types(pd.read_excel(p, sheet_name=sheet, usecols=cols, dtype=object),
+        # only an empty cell is missing: a text cell "NA" is a code, as in CSV
+        df = excel_column_types(pd.read_excel(p, sheet_name=sheet, usecols=cols, dtype=object,
+                                              keep_default_na=False, na_values=[""]),
                                 keep_text=text)
     for c in text:
         if c in df.columns and not isinstance(df[c].dtype, pd.CategoricalDtype):
@@ -190,6 +194,18 @@ def _read(p: Path, sheet, columns, text: list[str], table) -> pd.DataFrame:
 
 
 _LEADING_ZERO = r"^[+-]?0[0-9]"
+_BOOLEAN = {"true": True, "false": False}
+"""How pandas (``True``/``False``) and R (``TRUE``/``FALSE``) write logical values in CSV."""
+
+
+def _boolean(known: pd.Series, index: pd.Index) -> pd.Series:
+    """A logical column: ``bool`` when every row is known, else pandas' nullable
+    ``boolean`` with the missing rows ``<NA>`` (unknown stays unknown, never False)."""
+    if len(known) == len(index):
+        return pd.Series(known.to_numpy(dtype=bool), index=index)
+    out = pd.Series(pd.NA, index=index, dtype="boolean")
+    out[known.index] = known.to_numpy(dtype=bool)
+    return out
 
 
 def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
@@ -198,7 +214,10 @@ def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Data
     ``df`` is a CSV read with every column as text (empty fields missing). A column becomes
     numeric (integer when every value is whole and none is missing, else float) when every
     value parses as a number, none is written with a leading zero (``01``, ``007``), and the
-    only other value is ``NA`` (a missing number, as R and Stata write it); a column with no
+    only other value is ``NA`` (a missing number, as R and Stata write it); a column whose
+    values are all ``True``/``False`` (any case, as pandas and R write logical values; ``NA``
+    and empty fields missing) becomes logical (``bool``, or ``boolean`` with missing values),
+    so a file written by :func:`write_table` reads back with its types; a column with no
     value is a float column of missing values; any other column, and every column of
     ``keep_text``, stays text with its values as written (``NA`` there is a code, such as a
     province). :func:`migsurvey.io_census.typed_csv` applies the same rule in DuckDB, so a
@@ -222,6 +241,8 @@ def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Data
             out[c] = text
         elif values.empty:
             out[c] = pd.Series(np.nan, index=s.index)
+        elif not numbers.empty and numbers.str.lower().isin(_BOOLEAN).all():
+            out[c] = _boolean(numbers.str.lower().map(_BOOLEAN), s.index)
         elif numbers.empty or numbers.str.match(_LEADING_ZERO).any():
             out[c] = text
         else:
@@ -240,7 +261,8 @@ def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Data
 def excel_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
     """Cells as the workbook stores them: a column of number cells is numeric; a column with a
     text cell is text (a code ``01`` typed as text keeps its zero), numbers in it written as
-    whole numbers (``12``, not ``12.0``); so is every column of ``keep_text``."""
+    whole numbers (``12``, not ``12.0``); so is every column of ``keep_text``. A column of
+    logical cells is logical (``bool``, or ``boolean`` where cells are empty)."""
     out = {}
     keep = set(keep_text)
     for c in df.columns:
@@ -249,6 +271,8 @@ def excel_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Da
         is_text = s[known].map(lambda v: isinstance(v, str)).astype(bool)
         if c in keep or is_text.any():
             out[c] = s.map(_cell_text, na_action="ignore").astype(object).where(known, None)
+        elif known.any() and s[known].map(lambda v: isinstance(v, bool | np.bool_)).all():
+            out[c] = _boolean(s[known], s.index)
         else:
             out[c] = pd.to_numeric(s, errors="coerce") if known.any() else pd.Series(
                 np.nan, index=s.index)

@@ -107,7 +107,8 @@ def typed_csv(con: Any, path: str, text: Sequence[str] = ()) -> Any:
 
     The file is read as text; one aggregate pass finds, per column, whether every value is a
     number (``NA`` aside) written without a leading zero. Such a column becomes ``BIGINT``
-    (whole numbers) or ``DOUBLE`` with ``NA`` and empty fields missing; every other column,
+    (whole numbers) or ``DOUBLE`` with ``NA`` and empty fields missing; a column of
+    ``True``/``False`` (any case) becomes ``BOOLEAN``; every other column,
     and every column of ``text``, stays text as written. A numeric type guessed from the first
     rows would drop the zero of a code ``01`` met later in the file, or fail on a late
     ``NK``.
@@ -124,12 +125,18 @@ def typed_csv(con: Any, path: str, text: Sequence[str] = ()) -> Any:
                    f"count(*) FILTER (WHERE {value} AND ({num} IS NULL OR "
                    f"regexp_matches({c}, '^[+-]?0[0-9]'))) AS bad{k}",
                    f"count(*) FILTER (WHERE {value} AND {num} <> floor({num})) AS frac{k}",
-                   f"max(abs({num})) FILTER (WHERE {value}) AS big{k}"]
+                   f"max(abs({num})) FILTER (WHERE {value}) AS big{k}",
+                   f"count(*) FILTER (WHERE {value} AND lower({c}) IN ('true', 'false')) "
+                   f"AS logical{k}"]
     stats = raw.aggregate(", ".join(checks)).fetchall()[0]
     columns = []
     for k, name in enumerate(names):
-        m, n, bad, frac, big = stats[5 * k: 5 * k + 5]
+        m, n, bad, frac, big, logical = stats[6 * k: 6 * k + 6]
         q = _quoted(name)
+        if name not in keep and n and logical == n:
+            columns.append(f"CAST(CASE WHEN trim({q}) = 'NA' THEN NULL ELSE trim({q}) END "
+                           f"AS BOOLEAN) AS {q}")
+            continue
         if name in keep or (n and bad) or (m and not n):
             columns.append(q)
             continue

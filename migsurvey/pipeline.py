@@ -44,6 +44,7 @@ from migsurvey.inputs import (
     read_roster,
     with_columns,
 )
+from migsurvey.interview_design import check_against_frame
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
 from surveycore.groups import joined_labels
@@ -701,9 +702,14 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         # one call for all groupings: they are published from the same data, so their cells
         # are suppressed together (a cell hidden in one table is not recoverable from another)
         kw = {} if spec["quality"].get("disclosure", True) else {"suppression": None}
-        t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
-                            variables=INDICATOR_VARIABLES, quality=quality_rule(spec),
-                            level=est["level"], df="design", **kw)
+        try:
+            t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
+                                variables=INDICATOR_VARIABLES, quality=quality_rule(spec),
+                                level=est["level"], df="design", **kw)
+        except SurveyError as exc:
+            if exc.argument != "denominator":
+                raise
+            raise _empty_denominator(spec, unit_codes, exc) from None
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
         t.metadata["design_units"] = notes.get(unit, "")
@@ -724,6 +730,33 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
 
 
 TOTAL = "_T"
+
+
+def _empty_denominator(spec: dict, codes: list[str], exc: SurveyError) -> SurveyError:
+    """A rate whose denominator has no sample unit in a domain, pointed at the
+    disaggregation of ``estimation.by`` (or at the indicator) that asked for the domain."""
+    from estimation.indicators import REGISTRY
+    from migsurvey.spec import spec_error
+
+    found = exc.found or ""
+    var = found.split(" in ", 1)[0]
+    which = [c for c in codes if any(m.denominator == var for m in REGISTRY[c].measures)]
+    by = spec["estimation"]["by"]
+    domain = next((i for i, g in enumerate(by) if g and all(f"{c}=" in found for c in g)), None)
+    if domain is not None:
+        path = f"estimation.by[{domain}]"
+    elif which:
+        path = f"estimation.indicators[{spec['estimation']['indicators'].index(which[0])}]"
+    else:
+        path = "estimation.indicators"
+    return spec_error(
+        spec, path,
+        f"{', '.join(which) or 'an indicator'} cannot be estimated in a domain: the sample has "
+        f"no unit of its denominator {var} there ({exc.message})",
+        exc.expected or "", found,
+        "leave the disaggregation out of estimation.by, or the indicator out of "
+        "estimation.indicators; a whole group lost to nonresponse (check the fieldwork) "
+        "leaves its rate unknown, never 0")
 
 
 def quality_rule(spec: dict) -> Any:
@@ -978,6 +1011,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     spec = with_columns(spec, columns, interview_columns)  # as columns: of the spec
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
+    check_against_frame(iv.households, census.eas, spec, iv.mapping)
     answers = iv.persons
     if spec["interviews"]["usual_residents"]:
         # the roster lists usual residents: a person without an answer of their own is one

@@ -26,20 +26,23 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from migsurvey.inputs import PersonCensus
 from migsurvey.pipeline import (
     HOUSEHOLD_INDICATORS,
     INDICATOR_VARIABLES,
     TOTAL,
+    check_indicator_inputs,
     derive_persons,
     household_frame,
     load_census,
     run_survey,
 )
-from migsurvey.synthetic import Census
+from migsurvey.synthetic import Census, ParquetCensus
 from surveycore import SurveyError
 
 KEY = ["indicator", "measure"]
@@ -58,18 +61,20 @@ class SimulationResult:
     spec: dict = field(default_factory=dict)
 
 
-def population_values(census: Census, spec: dict) -> pd.DataFrame:
+def population_values(census: Census | PersonCensus, spec: dict) -> pd.DataFrame:
     """True indicator values of the census for every measure and domain of ``spec``."""
     from estimation.indicators import resolve_indicators
 
     persons = derive_persons(census.persons, spec)
     hh = census.households.assign(
         stratum="", responded=True)
-    households = household_frame(hh, census.emigrants, spec)
+    households = household_frame(hh, getattr(census, "emigrants", None), spec)
     dims = list(dict.fromkeys(c for g in spec["estimation"]["by"] for c in g))
     rows = []
     for ind in resolve_indicators(spec["estimation"]["indicators"], variables=INDICATOR_VARIABLES):
         data = households if ind.code in HOUSEHOLD_INDICATORS else persons
+        _census_knows(spec, ind.code, data,
+                      "census household" if ind.code in HOUSEHOLD_INDICATORS else "census person")
         for m in ind.measures:
             y = data[m.numerator].to_numpy(float)
             x = np.ones(len(data)) if m.denominator is None else data[m.denominator].to_numpy(float)
@@ -91,6 +96,66 @@ def population_values(census: Census, spec: dict) -> pd.DataFrame:
                     row["truth"] = float(val[k])
                     rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _census_knows(spec: dict, code: str, data: pd.DataFrame, unit: str) -> None:
+    """Refuse an indicator whose population value the census cannot give (a question the
+    census lacks, or unknown answers): its bias and coverage would have no truth to compare
+    with, and the simulated interviews would lack the same answers."""
+    from migsurvey.spec import spec_error
+
+    try:
+        check_indicator_inputs(code, data, unit=unit)
+    except SurveyError as exc:
+        i = spec["estimation"]["indicators"].index(code)
+        raise spec_error(
+            spec, f"estimation.indicators[{i}]",
+            f"the simulation cannot compute the census value of {code}: "
+            + exc.message.replace(f"{code} cannot be estimated: ", "")
+            .replace("the interviews lack", "the census lacks")
+            .replace("not in the interviews", "not in the census"),
+            exc.expected or "", exc.found or "",
+            ("impute the unknown answers in the census file, or " if "unknown" in exc.message
+             else "map the census columns that answer the missing questions in columns:, or ")
+            + "simulate only the indicators the census can compute (estimation.indicators)") from None
+
+
+def _fieldwork_inputs(census: Census | PersonCensus, spec: dict) -> None:
+    """Refuse, before any repetition, a response model that reads a column the census lacks
+    (the urban/rural status of :func:`migsurvey.fieldwork.response_propensity`)."""
+    from migsurvey.spec import spec_error
+
+    urban = spec["fieldwork"]["response"]["urban"]
+    if urban != 1 and "urban" not in census.households.columns:
+        raise spec_error(spec, "fieldwork.response.urban",
+                         "the simulated response differs between urban and rural EAs, and the "
+                         "census has no urban/rural column",
+                         "a census column mapped as urban (values urban, rural), or "
+                         "fieldwork.response.urban: 1",
+                         f"fieldwork.response.urban: {urban:g}; census columns "
+                         + ", ".join(map(str, census.households.columns[:10])),
+                         hint="map the census's urban/rural column with columns: "
+                              "{urban: YOUR_COLUMN}, or set fieldwork.response.urban: 1 "
+                              "(no urban/rural difference in response)")
+
+
+def _in_memory(census: Any) -> Census | PersonCensus:
+    """The census with every person in memory: the population values are computed on all of
+    them. A synthetic census folder is read whole; an office's census read into memory
+    (:class:`~migsurvey.inputs.PersonCensus`) is used as it is; a census read lazily through
+    DuckDB (larger than :data:`migsurvey.inputs.LAZY_CENSUS_BYTES`) is refused."""
+    if isinstance(census, ParquetCensus):
+        return census.load()
+    if isinstance(census, Census | PersonCensus):
+        return census
+    raise SurveyError("the simulation needs the whole census in memory, and this census is "
+                      "read lazily", argument="frame.census",
+                      expected="a census file read into memory (a CSV or Parquet file below "
+                               "500 MiB, Stata, SPSS or Excel) or a synthetic census",
+                      found=f"{type(census).__name__} (a large file, a Parquet dataset or a "
+                            "DuckDB table)",
+                      hint="simulate on a sample of the census's EAs written to one Parquet "
+                           "file, or on a synthetic census of the same design")
 
 
 _WORKER: dict = {}
@@ -138,9 +203,9 @@ def simulate(spec: dict, *, reps: int = 100, seed: int = 1, workers: int = 1,
                           expected="an integer >= 2", found=repr(reps))
     t0 = time.perf_counter()
     census = census if census is not None else load_census(spec)
-    if not isinstance(census, Census):
-        census = census.load()  # the population values need every person
+    census = _in_memory(census)
     truth = population_values(census, spec)
+    _fieldwork_inputs(census, spec)
     jobs = [(r, seed + r) for r in range(reps)]
     frames, failures = [], []
     if workers <= 1:
@@ -198,7 +263,10 @@ def write_simulation(result: SimulationResult, out: Path) -> list[Path]:
     p1 = out / "summary.csv"
     result.summary.to_csv(p1, index=False)
     p2 = out / "estimates.parquet"
-    result.estimates.to_parquet(p2, index=False)
+    est = result.estimates.copy()
+    for c in [c for c in est.columns if est[c].dtype == object]:  # levels beside "_T"
+        est[c] = est[c].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    est.to_parquet(p2, index=False)
     p3 = out / "summary.md"
     p3.write_text(markdown_summary(result), encoding="utf-8")
     return [p1, p2, p3]
