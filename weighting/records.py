@@ -213,7 +213,8 @@ class UnitProjection:
         With ``cells`` whose domains each lie in one unit, the (group, unit) sums are the
         cells' sums of ``a`` (several cells of a group may share a unit: their entries add).
         """
-        if cells is not None and (cells.group[1:] >= cells.group[:-1]).all():
+        # every row must lie in a cell: U's totals take every row, also those outside the domains
+        if cells is not None and (cells.codes >= 0).all() and (cells.group[1:] >= cells.group[:-1]).all():
             units = self.domain_units(cells.codes, cells.n_domains)
             if units is not None:
                 index = np.int32 if max(cells.group.size, self.n_units) < 1 << 31 else np.int64

@@ -64,3 +64,23 @@ def test_cluster_totals_of_u_by_domain_cells_equal_pandas(design):
         loads = projection.loadings(np.asarray(data[["INCOME"]], dtype=float), domain, D)
         x = np.where(domain[:, None] == np.arange(D), data[["INCOME"]].to_numpy(), 0.0)  # each domain's scores
         np.testing.assert_allclose(loads, projection.loadings(x), rtol=1e-12, atol=1e-9)
+
+
+def test_rows_outside_every_domain_still_enter_the_calibration_totals():
+    # income missing on some rows (na_rm): those rows are in no domain but still in U's totals,
+    # so the first estimate of a design gives what it gives after an estimate over all rows
+    df = pd.read_csv(REF / "calibrated_grid.csv", dtype={"REGION": str, "EA": str, "HH": str})
+    df.loc[df.index % 7 == 3, "INCOME"] = np.nan
+
+    def fresh() -> SurveyDesign:
+        w = Weights(df, "WGT").calibrate({"SEX": SPEC["pop_sex"], "AGEGRP": SPEC["pop_age"]})
+        return SurveyDesign(df, ids=["EA", "HH"], strata="REGION", fpc=["N_EA", "N_HH"], weights=w)
+
+    cold = fresh()
+    first = cold.mean("INCOME", by=["SEX", "AGEGRP", "STATUS"], na_rm=True)
+    warm = fresh()
+    warm.total("WGT", by="STATUS")  # every row in a domain
+    again = warm.mean("INCOME", by=["SEX", "AGEGRP", "STATUS"], na_rm=True)
+    np.testing.assert_allclose(first["se"], again["se"], rtol=1e-12)
+    for got, want in zip(cold._variance()._u_totals(), warm._variance()._u_totals()):  # U's cluster totals
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
