@@ -1,7 +1,7 @@
 """Weighting diagnostics that warn: each finding is a :class:`surveycore.SurveyWarning`, a line
 on the console (the command line prints it) and a note in the report and the run's metadata.
 
-Four checks, with thresholds from the ``diagnostics:`` section of the specification:
+Five checks, with thresholds from the ``diagnostics:`` section of the specification:
 
 * **Extreme g-weights.** ``g_i = w_i / d_i``, the ratio of a calibration (or raking) step's
   weight to the weight before it. Values far from 1 mean the sample is far from the census
@@ -18,6 +18,20 @@ Four checks, with thresholds from the ``diagnostics:`` section of the specificat
 * **Sparse calibration cells.** A margin level with fewer than ``sparse_cell`` respondents is
   a sparse cell; when more than ``sparse_share`` of a step's cells are sparse the step is
   reported (integrated calibration to many crossed cells is the usual cause).
+* **Calibration cells the sample estimates imprecisely.** For each cell ``c`` of a margin the
+  coefficient of variation of its sample total before the person steps,
+  ``CV_c = SE(t̂_c) / t̂_c`` with ``t̂_c = Σ_{i∈c} d_i`` and the linearised SE of the design
+  (EAs as PSUs, certainty EAs self-representing); ``max_c CV_c > cell_cv`` is reported.
+  Calibrating to ``T_c`` multiplies the cell's weights by about ``T_c / t̂_c``, and
+  ``E[T_c / t̂_c] ≈ 1 + CV_c²`` (the second-order bias of a ratio estimator): an estimate
+  that adds up such cells is a separate ratio estimator whose cell biases do not cancel
+  (Cochran 1977, ch. 6, separate and combined ratio estimates; Särndal, Swensson & Wretman
+  1992, ch. 6–7), biased by a relative amount of order ``CV_c²`` — more with integrated
+  calibration, whose one g per household adjusts the cells less selectively —
+  and its linearised SE, being first-order, leaves out the variability of the g-weights. A
+  cell can hold many respondents and still be imprecise: the respondents of a few
+  heavily weighted households in a few EAs (the low-prevalence stratum of a screening design)
+  carry most of its total.
 """
 
 from __future__ import annotations
@@ -49,7 +63,7 @@ def _steps_of(spec: dict, names: tuple[str, ...]) -> list[tuple[int, str, dict]]
 
 def weighting_diagnostics(persons: pd.DataFrame, weights: Any, steps: list, spec: dict,
                           *, emit: bool = True) -> list[str]:
-    """Run the four checks on a weighted sample; warn and return the messages.
+    """Run the five checks on a weighted sample; warn and return the messages.
 
     Parameters
     ----------
@@ -84,8 +98,11 @@ def weighting_diagnostics(persons: pd.DataFrame, weights: Any, steps: list, spec
         out.append(f"Kish's design effect of weighting is {deff:.2f} (1 + CV² of the final "
                    f"weights), above {cfg['kish_deff']:g}: unequal weights alone multiply "
                    "variances by this factor")
-    for i, name, opt in _steps_of(spec, ("rake", "calibrate")):
+    cal_steps = _steps_of(spec, ("rake", "calibrate"))
+    for i, name, opt in cal_steps:
         out += _sparse(persons, i, name, opt, cfg)
+    if cal_steps and "household_weight" in persons.columns:
+        out += _imprecise_cells(persons, cal_steps, spec, cfg)
     if _steps_of(spec, ("rake", "calibrate")) and "household_weight" in persons.columns:
         out += _key_moves(persons, weights, spec, cfg)
     if emit:
@@ -111,6 +128,84 @@ def _sparse(persons: pd.DataFrame, i: int, name: str, opt: dict, cfg: dict) -> l
                 f"{cfg['sparse_cell']} respondents: sparse cells make extreme weights and "
                 "biased estimates; collapse the margins"]
     return []
+
+
+def _margin_columns(persons: pd.DataFrame, opt: dict) -> list[list[str]]:
+    """The margins of a step, each as its list of columns, that the persons have."""
+    margins = [[m] if isinstance(m, str) else list(m) for m in opt["margins"]]
+    return [cols for cols in margins if all(c in persons.columns for c in cols)]
+
+
+def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.DataFrame:
+    """Coefficient of variation of the sample total of every calibration cell.
+
+    ``t̂_c = Σ_{i∈c} d_i`` with ``d_i`` the weight before the person steps
+    (``household_weight``), its SE linearised with the pipeline's design (EAs as PSUs in their
+    strata, certainty EAs self-representing: :func:`migsurvey.design_units.design_units`).
+
+    Returns
+    -------
+    DataFrame
+        ``margin``, ``cell``, ``estimate`` (``t̂_c``), ``se``, ``cv``, ``households``,
+        ``eas`` (the households and PSUs, ``frame.psu``, of the respondents in the cell),
+        one row per cell of each margin.
+    """
+    from estimation import SurveyDesign
+    from migsurvey.design_units import design_keywords, design_units
+
+    units, _note = design_units(persons, spec)
+    # a person without a value of the margin is in none of its cells (as in the calibration)
+    cols = {" × ".join(m): _cell_labels(units, m) for m in margins}
+    data = units.assign(**{f"_cell{k}": v.to_numpy() for k, v in enumerate(cols.values())})
+    design = SurveyDesign(data, **design_keywords(data), weights="household_weight",
+                          lonely_psu=spec["estimation"]["lonely_psu"])
+    key = "hh_key" if "hh_key" in data.columns else "household_id"
+    psu = spec["frame"]["psu"]
+    rows = []
+    for k, name in enumerate(cols):
+        t = design.total(f"_cell{k}", na_rm=True)
+        g = data.groupby(f"_cell{k}", sort=False)
+        t = t.assign(margin=name, cell=t["level"].astype(str),
+                     households=g[key].nunique().reindex(t["level"]).to_numpy()
+                     if key in data.columns else np.nan,
+                     eas=g[psu].nunique().reindex(t["level"]).to_numpy())
+        rows.append(t[["margin", "cell", "estimate", "se", "cv", "households", "eas"]])
+    return pd.concat(rows, ignore_index=True)
+
+
+def _cell_labels(data: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """``"a × b"`` labels of the crossed cells; missing where a value is missing."""
+    label = pd.Series("", index=data.index, dtype=object)
+    for j, c in enumerate(columns):
+        label = label + (" × " if j else "") + data[c].astype(object).map(str)
+    return label.where(data[columns].notna().all(axis=1).to_numpy(), None)
+
+
+def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) -> list[str]:
+    out = []
+    for i, name, opt in steps:
+        margins = _margin_columns(persons, opt)
+        if not margins:
+            continue
+        cv = cell_cvs(persons, margins, spec).sort_values("cv", ascending=False)
+        worst = cv.loc[cv["cv"] > cfg["cell_cv"]]
+        if worst.empty:
+            continue
+        mean_cv2 = float(np.mean(np.square(cv["cv"].to_numpy(float))))
+        cells = "; ".join(f"{r.margin} = {r.cell}: CV {100 * r.cv:.0f} % ("
+                          + (f"{r.households:.0f} households in " if pd.notna(r.households)
+                             else "") + f"{r.eas:.0f} EAs)" for r in worst.head(3).itertuples())
+        kind = "integrated calibration" if opt.get("cluster") else name
+        out.append(f"{kind} (weighting[{i}]) calibrates to {len(worst)} of {len(cv)} cells "
+                   f"whose sample totals have a CV above {100 * cfg['cell_cv']:.0f} % ({cells}"
+                   f"{'; …' if len(worst) > 3 else ''}): estimates that add up these cells are "
+                   f"biased by a relative amount of order CV² (mean CV² of the cells "
+                   f"{100 * mean_cv2:.1f} %, more with one weight per household) and their "
+                   "linearised SEs (and the quality flags built on them) leave out the "
+                   "variability of the g-weights; collapse the margins (e.g. region and sex "
+                   "as separate margins, or fewer cells) or take more PSUs, and estimate "
+                   "variances with replicates that recalibrate (estimation.variance: JKn)")
+    return out
 
 
 def _key_moves(persons: pd.DataFrame, weights: Any, spec: dict, cfg: dict) -> list[str]:

@@ -31,6 +31,8 @@ def combined_table(table: pd.DataFrame, objects: dict, spec: dict,
         for k, v in obj.metadata.items():
             if k == "indicators":
                 meta.setdefault(k, {}).update(v)
+            elif k == "structural_relations":  # each unit's: persons and households
+                meta.setdefault(k, []).extend(v)
             elif k not in ("by", "by_per_indicator", "design", "suppression_audit"):
                 meta.setdefault(k, v)
     meta["by"] = dims

@@ -269,6 +269,9 @@ class Diagnostics(_Model):
                              "is sparse")
     sparse_share: float = Field(0.2, ge=0, le=1, description="warn when more than this share "
                                 "of the cells of a calibration is sparse")
+    cell_cv: float = Field(0.1, gt=0, description="warn when the sample total of a "
+                           "calibration cell has a larger CV (calibrated ratios are biased by "
+                           "about CV² and their linearised SEs are too small)")
 
 
 class Quality(_Model):
@@ -279,7 +282,10 @@ class Quality(_Model):
         None, ge=1, le=10_000, description="flag with caution (the preset's caution flag) every "
         "estimate whose variance has fewer design degrees of freedom (PSUs minus strata in its "
         "domain); 8 follows the NCHS data presentation standards for proportions")
-    suppress: bool = Field(True, description="blank unreliable estimates in published tables")
+    suppress: bool = Field(True, description="blank unreliable estimates in published tables; "
+                          "a quality choice, not disclosure control: a blanked cell can be "
+                          "recovered by differencing its margins (confidential cells are "
+                          "protected by quality.disclosure)")
     disclosure: bool = Field(True, description="disclosure control (cell suppression); false "
                              "needs care and warns: confidential cells are published")
 

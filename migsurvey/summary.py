@@ -153,7 +153,16 @@ def _merged_metadata(tables: Any) -> dict:
     meta: dict = {}
     for obj in tables:
         for k, v in obj.metadata.items():
-            if k in ("indicators", "suppression_audit"):
+            if k == "suppression_audit" and "release" in v and "release" in meta.get(k, {}):
+                # the audit of each unit's release: protected only if every one is
+                mine, theirs = meta[k]["release"], v["release"]
+                both = {**mine, "all_protected": mine["all_protected"] and theirs["all_protected"],
+                        "cells_audited": mine["cells_audited"] + theirs["cells_audited"],
+                        "unprotected_cells": mine["unprotected_cells"]
+                        + theirs["unprotected_cells"]}
+                meta[k].update(v)
+                meta[k]["release"] = both
+            elif k in ("indicators", "suppression_audit"):
                 meta.setdefault(k, {}).update(v)
             else:
                 meta.setdefault(k, v)

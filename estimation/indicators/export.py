@@ -65,6 +65,11 @@ def published_table(result: Any, *, withhold_unreliable: bool = True) -> pd.Data
     one domain are one estimate on two scales: a share times the census population of a
     calibrated domain gives back its count). Those measures then read ``unreliable`` with the
     flag that withheld the cell.
+
+    Withholding unreliable cells is a quality choice, not disclosure control: a withheld
+    cell can be recovered by differencing the published cells of its lines. Confidential
+    cells are protected by the suppression of the release (``suppressed``), which assumes
+    that every cell it does not suppress is published, unreliable ones included.
     """
     t = result.table.copy()
     rule = result.metadata.get("suppression") or {}

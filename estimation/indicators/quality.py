@@ -225,8 +225,9 @@ class QualityRule:
 
         A NaN CV (``0/0``: a zero estimate with SE 0) is judged on the sample-size bands only,
         or, for a rule of CVs only, falls in the last CV band; an estimate with no sampled
-        observation (``n < 1``, or ``n`` unknown), or whose standard error ``se`` is NaN (a
-        variance that cannot be computed), is unreliable under every rule.
+        observation (``n < 1``, or ``n`` unknown), whose standard error ``se`` is NaN or infinite
+        (a variance that cannot be computed), or whose CV is infinite, is unreliable under
+        every rule, the sample-size rules (``"eurostat"``) included.
 
         With ``df`` (the degrees of freedom of each variance estimate), an estimate with
         ``df < 1`` (or unknown, NaN) is ``"unreliable"`` whatever its CV: its variance has no degrees of
@@ -256,8 +257,10 @@ class QualityRule:
         # no sampled observation, no standard error or no degrees of freedom: nothing to
         # judge precision by
         unknown = ~(n >= 1)
-        if se is not None:
-            unknown |= np.isnan(np.asarray(se, dtype=float))
+        if se is not None:  # NaN (not computable) or infinite: no measure of precision
+            unknown |= ~np.isfinite(np.asarray(se, dtype=float))
+        # an infinite CV: an infinite SE, or a non-zero SE around a zero estimate
+        unknown |= np.isinf(cv)
         if df is not None:
             unknown |= ~(np.asarray(df, dtype=float) >= 1)  # no, or unknown, degrees of freedom
         flag = np.where(unknown, self.unreliable_flag, flag)
@@ -370,8 +373,8 @@ def flag_quality(
     cv, n : str
         Names of the CV and unweighted-count columns.
     se : str, optional
-        Name of the standard-error column; where the table has it and it is NaN (a variance
-        that cannot be computed), the estimate is unreliable.
+        Name of the standard-error column; where the table has it and it is NaN or infinite
+        (a variance that cannot be computed), the estimate is unreliable.
     df : str, optional
         Name of the degrees-of-freedom column; when the table has it, an estimate with
         ``df < 1`` is ``"unreliable"`` (:meth:`QualityRule.assess`).

@@ -50,6 +50,8 @@ CountBasis = Literal["contributors", "n"]
 COUNT_BASES: tuple[str, ...] = ("contributors", "n")
 Intruder = Literal["rule-aware", "margins"]
 INTRUDERS: tuple[str, ...] = ("rule-aware", "margins")
+Scope = Literal["release", "indicator"]
+SCOPES: tuple[str, ...] = ("release", "indicator")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ class SuppressionRule:
         The attacker the audit models: ``"rule-aware"`` (default) uses everything the release
         states (:mod:`~estimation.indicators.intruder`); ``"margins"`` only the published
         values and margins (linear programming).
+    scope : {"release", "indicator"}
+        ``"release"`` (default): the indicators published together are protected jointly
+        against an intruder who links them (same quantities, counts divided by rates,
+        structural zeros, margins, sample sizes; :mod:`~estimation.indicators.release`).
+        ``"indicator"``: each indicator's table alone, as separate publications; the audit of
+        the whole release is still run and reported (``suppression_audit["release"]``).
     """
 
     threshold: int = 3
@@ -96,9 +104,11 @@ class SuppressionRule:
     publish_status: bool = False
     publish_counts: bool = False
     intruder: Intruder = "rule-aware"
+    scope: Scope = "release"
 
     def __post_init__(self) -> None:
         check_option(self.count, COUNT_BASES, "count")
+        check_option(self.scope, SCOPES, "scope")
         check_option(self.intruder, INTRUDERS, "intruder")
         if int(self.threshold) != self.threshold or self.threshold < 0:
             raise SurveyError(
@@ -136,11 +146,16 @@ class SuppressionRule:
             "secondary": "singleton-line complements to a fixed point, then LP interval audit"
             + (" and rule-aware integer-programming audit" if self.intruder == "rule-aware"
                else "")
+            + ("; then a linear audit of the whole release (every indicator, ratio and sample "
+               "size together) with more suppression until it passes" if self.scope == "release"
+               else "; each indicator's table alone (the whole release is audited, not "
+               "protected)")
             if self.secondary
             else "none",
             "publish_status": self.publish_status,
             "publish_counts": self.publish_counts,
             "intruder": self.intruder,
+            "scope": self.scope,
         }
 
     def release(self) -> Release:
@@ -367,6 +382,7 @@ def secondary_suppression(
     max_rounds: int = 1000,
     facts: CellFacts | None = None,
     release: Release | None = None,
+    start: np.ndarray | None = None,
 ) -> SuppressionResult:
     """Secondary suppression for a table with margins, with the audit of the final pattern.
 
@@ -386,6 +402,9 @@ def secondary_suppression(
         Counts and contribution ranges of every cell and what the release states: with both,
         the pattern must also pass the rule-aware audit
         (:func:`~estimation.indicators.intruder.intruder_intervals`).
+    start : bool array, optional
+        Cells already suppressed (e.g. by the audit of the whole release,
+        :mod:`~estimation.indicators.release`); they stay suppressed, as secondary cells.
 
     Returns
     -------
@@ -418,7 +437,7 @@ def secondary_suppression(
     cost = np.lexsort((np.abs(vals), is_margin, vals == 0))
     rank_of = np.empty(n, dtype=np.int64)
     rank_of[cost] = np.arange(n)
-    sup = primary.copy()
+    sup = primary.copy() if start is None else primary | np.asarray(start, dtype=bool)
 
     def cheapest(line: np.ndarray) -> int | None:
         cand = line[~sup[line]]

@@ -24,6 +24,13 @@ import pandas as pd
 from estimation.indicators.intruder import CellFacts
 from estimation.indicators.quality import QualityRule, get_rule
 from estimation.indicators.registry import Indicator, Measure, resolve_indicators
+from estimation.indicators.release import (
+    COMPANION,
+    MeasureDef,
+    audit_release,
+    repair_release,
+    structural_relations,
+)
 from estimation.indicators.suppression import (
     TOTAL,
     SuppressionRule,
@@ -88,6 +95,32 @@ class IndicatorTable:
             return pd.DataFrame(columns=["indicator", "position", *by, "value", "lower", "upper",
                                          "width", "determined", "required", "protected"])
         return pd.concat(frames, ignore_index=True)
+
+    def audit_release(self) -> pd.DataFrame:
+        """Audit of the whole release: every suppressed cell bounded by a linear programme over
+        all the indicators of the table together (shared quantities, counts divided by rates,
+        structural zeros and identities, margins, sample sizes;
+        :func:`~estimation.indicators.release.audit_release`).
+
+        Returns one row per suppressed indicator cell that has a total measure: ``indicator``,
+        the ``by`` columns, ``primary, value, lower, upper, width, required, count,
+        count_lower, count_upper, protected`` (bounds of primary cells; NaN for secondary
+        cells, of which nothing is required).
+        """
+        by = list(self.metadata.get("by", []))
+        rule = self.metadata.get("suppression") or {}
+        na_rm = bool(self.metadata.get("na_rm", False))
+        measures = {(code, m["name"]): MeasureDef.of(m, na_rm=na_rm)
+                    for code, d in self.metadata.get("indicators", {}).items()
+                    for m in d["measures"]}
+        t = self.table
+        if "model_based" in t.columns:
+            t = t[~t["model_based"].astype(bool)]
+        a = audit_release(t, by, measures, self.metadata.get("structural_relations") or [],
+                          t["suppressed"].to_numpy(dtype=object),
+                          protection=rule.get("protection", 0.0),
+                          publish_counts=rule.get("publish_counts", False))
+        return a.cells.drop(columns="item")
 
     def to_csv(self, path, **options):
         """See :func:`estimation.indicators.export.to_csv`."""
@@ -232,8 +265,13 @@ def indicator_table(
 
     audit_summary: dict[str, Any] = {}
     table["suppressed"] = pd.Series("", index=table.index, dtype=object)
+    defs = _measure_defs(inds, na_rm)
+    relations: list[dict] = []
     if suppression is not None:
-        table, audit_summary = _apply_suppression(table, dims, suppression, margins)
+        relations = structural_relations(data, weights, list(dict.fromkeys(defs.values())),
+                                         dims) if dims else []
+        table, audit_summary = _apply_suppression(table, dims, suppression, margins, defs,
+                                                  relations)
     table = table.drop(columns=["_cmin", "_cmax"])  # used by the disclosure audit only
     small_area_record = None
     if small_area is not None:
@@ -241,7 +279,7 @@ def indicator_table(
 
         table, small_area_record = add_model_based(
             table, dims, small_area, {i.code: i.describe() for i in inds}, rule, level, TOTAL)
-    table = table[table["measure"].ne("__count__")].reset_index(drop=True)
+    table = table[table["measure"].ne(COMPANION)].reset_index(drop=True)
 
     metadata = {
         "indicators": {i.code: i.describe() for i in inds},
@@ -255,6 +293,8 @@ def indicator_table(
         "quality_basis": "ratios: n (sample rows in the universe cell); totals: n_contributors",
         "suppression": suppression.describe() if suppression is not None else None,
         "suppression_audit": audit_summary,
+        "structural_relations": relations,
+        "na_rm": na_rm,
         "level": level,
         "interval": "logit for proportions, log for totals and rates" if interval == "bounded"
         else "wald",
@@ -266,6 +306,20 @@ def indicator_table(
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _measure_defs(inds: list[Indicator], na_rm: bool) -> dict[tuple[str, str], MeasureDef]:
+    """(indicator, measure) → what the measure is built from, with the additive companion of
+    an indicator without a total (with ``na_rm``, each measure's rows are those where its
+    variables are known)."""
+    out = {}
+    for ind in inds:
+        for m in ind.measures:
+            out[(ind.code, m.name)] = MeasureDef.of(m, na_rm=na_rm)
+        m0 = ind.measures[0]
+        out[(ind.code, COMPANION)] = MeasureDef.of(Measure(COMPANION, "total", m0.numerator,
+                                                           universe=m0.universe), na_rm=na_rm)
+    return out
 
 
 def _design_data(design: Any) -> pd.DataFrame:
@@ -495,7 +549,7 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings
     if not any(m.kind == "total" for m in measures):
         # an additive companion for secondary suppression, dropped from the output
         m0 = measures[0]
-        measures.append(Measure("__count__", "total", m0.numerator, universe=m0.universe))
+        measures.append(Measure(COMPANION, "total", m0.numerator, universe=m0.universe))
     codes = _dim_codes(data, ind_by)
     rows = []
     for m in measures:
@@ -573,7 +627,7 @@ def _cell_facts(cells: pd.DataFrame, dims: list[str]) -> CellFacts:
 
 
 def _secondary(cells: pd.DataFrame, dims: list[str], prim: np.ndarray, rule: SuppressionRule,
-               code: str):
+               code: str, start: np.ndarray | None = None):
     """Secondary suppression of one grid; when no pattern protects the cells while statuses
     are published, the statuses are withheld for this indicator (with a warning)."""
     deep = rule.intruder == "rule-aware"
@@ -581,7 +635,7 @@ def _secondary(cells: pd.DataFrame, dims: list[str], prim: np.ndarray, rule: Sup
     release = rule.release() if deep else None
     try:
         return secondary_suppression(cells, dims, "estimate", prim, protection=rule.protection,
-                                     facts=facts, release=release), False
+                                     facts=facts, release=release, start=start), False
     except SurveyError:
         if not (deep and release.status):
             raise
@@ -591,16 +645,40 @@ def _secondary(cells: pd.DataFrame, dims: list[str], prim: np.ndarray, rule: Sup
         SurveyWarning, stacklevel=4)
     release = replace(release, status=False)
     return secondary_suppression(cells, dims, "estimate", prim, protection=rule.protection,
-                                 facts=facts, release=release), True
+                                 facts=facts, release=release, start=start), True
 
 
-def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRule, margins: bool):
+def _protect_indicator(table: pd.DataFrame, code: str, cells: pd.DataFrame, dims: list[str],
+                       prim: np.ndarray, rule: SuppressionRule, start: np.ndarray | None):
+    """Statuses of one indicator's rows (all its measures share a cell's status); returns the
+    status column, the grid's audit (or None) and whether statuses were withheld."""
+    key_cols = ["indicator", *dims]
+    sub = table[table["indicator"].eq(code)]
+    audit, withheld = None, False
+    if rule.secondary and dims:
+        result, withheld = _secondary(cells, dims, prim, rule, code, start)
+        status, audit = result.status, result.audit
+    else:
+        status = np.where(prim, "primary", "").astype(object)
+    status_map = pd.DataFrame({**{d: cells[d] for d in dims}, "_status": status})
+    status_map["indicator"] = code
+    merged = sub[key_cols].merge(status_map, on=key_cols, how="left")
+    # a cell missing from the additive grid (possible with na_rm) keeps its own primary flag
+    own = np.where(sub["_primary"].to_numpy(dtype=bool), "primary", "")
+    table.loc[sub.index, "suppressed"] = np.where(merged["_status"].isna().to_numpy(), own,
+                                                  merged["_status"].to_numpy(dtype=object))
+    return status, audit, withheld
+
+
+def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRule, margins: bool,
+                       measures: dict | None = None, relations: list | None = None):
     table = table.copy()
     basis = "n_contributors" if rule.count == "contributors" else "n"
     row_primary = rule.primary(table[basis].to_numpy(dtype=float), table["cv"].to_numpy(dtype=float))
     table["_primary"] = row_primary
     summary: dict[str, Any] = {}
-    key_cols = ["indicator", *dims]
+    secondary = rule.secondary and margins and bool(dims)
+    grids = {}
     for code, cells in _count_grids(table, dims):
         sub = table[table["indicator"].eq(code)]
         # a cell is primary if any of its measures fails the rule
@@ -610,31 +688,70 @@ def _apply_suppression(table: pd.DataFrame, dims: list[str], rule: SuppressionRu
             prim = cells.set_index(dims).index.map(prim_cells).to_numpy(dtype=bool)
         else:
             prim = prim_cells.to_numpy(dtype=bool)
-        if rule.secondary and margins and dims:
-            result, withheld = _secondary(cells, dims, prim, rule, code)
-            status, a = result.status, result.audit
-        else:
-            status = np.where(prim, "primary", "").astype(object)
-        status_map = pd.DataFrame({**{d: cells[d] for d in dims}, "_status": status})
-        status_map["indicator"] = code
-        merged = sub[key_cols].merge(status_map, on=key_cols, how="left")
-        # a cell missing from the additive grid (possible with na_rm) keeps its own primary flag
-        own = np.where(sub["_primary"].to_numpy(dtype=bool), "primary", "")
-        table.loc[sub.index, "suppressed"] = np.where(merged["_status"].isna().to_numpy(), own,
-                                                      merged["_status"].to_numpy(dtype=object))
+        grids[code] = (cells, prim)
+    results = {code: _protect_indicator(table, code, cells, dims, prim, rule if secondary else
+                                        replace(rule, secondary=False), None)
+               for code, (cells, prim) in grids.items()}
+    joint = None
+    if secondary and measures is not None and table["suppressed"].ne("").any():
+        results, joint = _protect_release(table, dims, rule, grids, results, measures,
+                                          relations or [])
+    for code, (status, a, withheld) in results.items():
         n_prim = int((status == "primary").sum())
         n_sec = int((status == "secondary").sum())
         entry = {"primary_cells": n_prim, "secondary_cells": n_sec,
-                 "status_published": rule.publish_status}
-        if rule.secondary and margins and dims and withheld:
-            entry["status_published"] = False
-        if rule.secondary and margins and dims and (n_prim + n_sec):
-            entry["all_protected"] = bool(a["protected"].all())
-            prim_rows = a[a["required"] > 0] if "required" in a.columns else a
-            if len(prim_rows):
+                 "status_published": rule.publish_status and not withheld}
+        if secondary and (n_prim + n_sec):
+            ok = bool(a["protected"].all()) if a is not None else True
+            if joint is not None:
+                mine = joint.cells[joint.cells["indicator"].astype(str).eq(str(code))]
+                ok = ok and bool(mine["protected"].all())
+            entry["all_protected"] = ok
+            prim_rows = a[a["required"] > 0] if a is not None and "required" in a.columns else a
+            if prim_rows is not None and len(prim_rows):
                 # the narrowest interval proved for a primary cell, relative to its value
                 entry["min_relative_width"] = float(np.min(
                     prim_rows["width"] / np.maximum(np.abs(prim_rows["value"]), 1e-300)))
             entry["intruder"] = rule.intruder
         summary[code] = entry
+    if joint is not None:
+        summary["release"] = {
+            "scope": rule.scope,
+            "all_protected": joint.all_protected,
+            "cells_audited": len(joint.cells),
+            "unprotected_cells": int((~joint.cells["protected"]).sum()),
+            "intruder": "linear programme over every published table of the release: shared "
+            "quantities, ratios (count / rate gives the denominator), structural zeros and "
+            "identities, margins, sample sizes",
+        }
     return table.drop(columns="_primary"), summary
+
+
+def _protect_release(table, dims, rule, grids, results, measures, relations, max_rounds=100):
+    """Suppress until the whole release is protected (:mod:`estimation.indicators.release`):
+    audit the joint system, suppress the cheapest indicator cell that pins an unprotected cell,
+    re-protect the grids of the indicators changed, repeat. With ``scope="indicator"`` only
+    the audit runs."""
+    for _ in range(max_rounds):
+        status = table["suppressed"].to_numpy(dtype=object)
+        joint = audit_release(table, dims, measures, relations, status,
+                              protection=rule.protection, publish_counts=rule.publish_counts)
+        if joint.all_protected or rule.scope == "indicator":
+            return results, joint
+        new = repair_release(table, dims, joint, status)
+        changed = pd.unique(table.loc[new != status, "indicator"])
+        table["suppressed"] = new
+        for code in changed:
+            cells, prim = grids[code]
+            sub = table[table["indicator"].eq(code)]
+            now = sub.groupby(dims, sort=False, dropna=False)["suppressed"].agg(
+                lambda v: (v != "").any())
+            start = cells.set_index(dims).index.map(now).to_numpy(dtype=bool)
+            results[code] = _protect_indicator(table, code, cells, dims, prim, rule, start)
+    raise SurveyError(  # pragma: no cover - safety net
+        "suppression of the release did not converge",
+        argument="suppression",
+        expected=f"a protected pattern within {max_rounds} rounds",
+        found="cells still recoverable",
+        hint="collapse categories of the disaggregation variables",
+    )

@@ -140,3 +140,19 @@ def test_bad_df_band_is_refused(minimum):
         QualityRule("x", cv_bands=((np.inf, "", "reliable"),),
                     df_bands=((minimum, "E", "caution"),))
     assert info.value.argument == "df_bands"
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_infinite_se_or_cv_is_unreliable_under_every_preset(preset):
+    """An infinite SE (or CV) measures no precision: unreliable even under the sample-size rule
+    ``eurostat``, which reads no CV, and even with 50 observations and 30 degrees of freedom."""
+    table = pd.DataFrame({"estimate": [5.0, 5.0, 0.0, 5.0], "se": [np.inf, np.nan, 2.0, 1.0],
+                          "cv": [np.inf, np.nan, np.inf, 0.2], "n": [50, 50, 50, 50],
+                          "df": [30, 30, 30, 30]})
+    out = flag_quality(table, preset)
+    rule = PRESETS[preset]
+    assert out["reliability"].tolist()[:3] == ["unreliable"] * 3
+    assert out["flag"].tolist()[:3] == [rule.unreliable_flag] * 3
+    # the finite row keeps its ordinary class (eurostat: 50 observations are enough)
+    if preset == "eurostat":
+        assert out["reliability"].tolist()[3] == "reliable"

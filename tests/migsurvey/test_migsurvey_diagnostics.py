@@ -1,5 +1,6 @@
 """Weighting diagnostics warn: extreme g-weights, Kish deff, a key estimate moved by more than
-its SE, sparse calibration cells (each a SurveyWarning and a message for the report)."""
+its SE, sparse calibration cells, calibration cells whose sample totals are imprecise (each a
+SurveyWarning and a message for the report)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _sample():
     })
 
 
-def test_all_four_diagnostics_warn():
+def test_all_five_diagnostics_warn():
     persons = _sample()
     # the census has 10 times more persons in the first three cells than the sample implies
     counts = persons.groupby("cell").size() * 10.0
@@ -46,12 +47,13 @@ def test_all_four_diagnostics_warn():
                       "diagnostics: {kish_deff: 2}\n")
     with pytest.warns(SurveyWarning) as caught:
         msgs = weighting_diagnostics(persons.assign(weight=w.values), w, steps, spec)
-    assert len(msgs) == 4 and len(caught) == 4
+    assert len(msgs) == 5 and len(caught) == 5
     text = " ".join(msgs)
     assert "extreme g-weights" in text and "g from 1 to 10" in text
     assert "Kish" in text
     assert "integrated calibration (weighting[0]) has 27 of 30 cells" in text
     assert "moves the estimate of foreign_born" in text
+    assert "whose sample totals have a CV above 10 %" in text
 
 
 def test_quiet_when_the_weights_are_fine():
@@ -60,5 +62,5 @@ def test_quiet_when_the_weights_are_fine():
     w = Weights(persons, "household_weight").calibrate({"cell": counts.to_dict()})
     steps = [WeightStep("calibrate", w.values, g=w.values / 10.0)]
     spec = parse_spec("weighting:\n  - calibrate: {margins: [cell]}\n"
-                      "diagnostics: {sparse_cell: 3}\n")
+                      "diagnostics: {sparse_cell: 3, cell_cv: 2}\n")
     assert weighting_diagnostics(persons.assign(weight=w.values), w, steps, spec) == []
