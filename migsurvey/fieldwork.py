@@ -73,7 +73,7 @@ def run_fieldwork(selected: pd.DataFrame, persons: pd.DataFrame, *, response: di
     ----------
     selected : DataFrame
         Selected households: ``household_id``, ``urban``, the screening class column
-        ``screen`` (``"migrant"``/``"other"``) and any design columns to carry.
+        ``screen`` (``"migrant"``, ``"other"`` or ``"unknown"``) and any design columns to carry.
     persons : DataFrame
         Census persons (at least those of the selected households).
     response : dict

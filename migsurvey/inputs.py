@@ -28,6 +28,7 @@ pipeline needs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,6 +362,39 @@ def census_requirements(spec: dict) -> list[str]:
     return need
 
 
+def _with_ea_columns(persons: pd.DataFrame, eas: pd.DataFrame, psu: str) -> pd.DataFrame:
+    """The persons with the EA-level columns (region, urban …) that only the EA table holds,
+    each person taking the value of its EA (a new frame)."""
+    cols = [c for c in EA_LEVEL if c in eas.columns and c not in persons.columns and c != psu]
+    if not cols:
+        return persons
+    if eas[psu].duplicated().any():
+        raise SurveyError("the EA table has more than one row for an EA", argument="frame.census",
+                          expected="one row per EA in eas",
+                          found=f"{int(eas[psu].duplicated().sum())} repeated EA ids")
+    return persons.merge(eas[[psu, *cols]], on=psu, how="left", validate="many_to_one")
+
+
+def _warn_empty_eas(listed: pd.Series, framed: pd.Series) -> None:
+    """Warn about the EAs of the EA table with no person in the census: they have no household
+    to select, so the frame (built from the persons) does not hold them."""
+    empty = pd.Index(pd.unique(listed)).difference(pd.Index(framed))
+    if len(empty):
+        warnings.warn(f"{len(empty):,} EA(s) of the EA table have no person in the census and are "
+                      f"not in the frame (no household to select), e.g. {list(empty[:5])!r}",
+                      SurveyWarning, stacklevel=3)
+
+
+def household_status(known_max: pd.Series, any_unknown: pd.Series) -> pd.Series:
+    """A household's migrant status at listing: true with a known foreign-born member, false
+    when every member is known and none is, missing (unknown, never "no") otherwise."""
+    flagged = known_max.fillna(0).to_numpy(float) > 0
+    unknown = ~flagged & any_unknown.to_numpy(bool)
+    out = pd.Series(flagged, index=known_max.index, dtype="boolean")
+    out[unknown] = pd.NA
+    return out
+
+
 class PersonCensus:
     """A census from one row per person, with the interface the pipeline uses.
 
@@ -390,6 +424,8 @@ class PersonCensus:
             raise SurveyError("the census has no PSU column", argument="frame.psu",
                               expected="a census column (after the columns: mapping)",
                               found=repr(psu))
+        if eas is not None and psu in eas.columns:
+            p = _with_ea_columns(p, eas, psu)
         if "age" in p.columns and "age_group" not in p.columns:
             p["age_group"] = age_groups(p["age"], age_breaks).astype(object).to_numpy()
         _check_countries(p, ("country_birth", "citizenship"))
@@ -403,18 +439,21 @@ class PersonCensus:
         by = [c for c in EA_LEVEL if c in p.columns and c != psu]
         flags = {"foreign_born": "_fb", **({"foreign_citizens": "_fc"} if "_fc" in p else {})}
         frame = Frame.from_microdata(p, ea=psu, household=HH_KEY, by=by, flags=flags,
-                                     household_flags={"migrant_households": "_fb"})
+                                     household_flags={"migrant_households": "_fb"},
+                                     count_unknown=True)
         eas_df = frame.data
         if eas is not None and psu in eas.columns:
             extra = [c for c in eas.columns if c not in eas_df.columns]
             eas_df = eas_df.merge(eas[[psu, *extra]], on=psu, how="left", validate="one_to_one")
+            _warn_empty_eas(eas[psu], eas_df[psu])
         self.eas = eas_df
         hh = p.groupby(HH_KEY, sort=False)
         first = hh.head(1).set_index(HH_KEY)
         cols = [c for c in (psu, "ea_id", "household_id", *by) if c in first.columns]
         households = first[list(dict.fromkeys(cols))].copy()
         households["size"] = hh.size()
-        households["migrant_household"] = hh["_fb"].max().fillna(0).astype(bool)
+        households["migrant_household"] = household_status(hh["_fb"].max(),
+                                                           hh["_fb"].count() < hh.size())
         self.households = households.reset_index()
         self.persons = p.drop(columns=[c for c in ("_fb", "_fc") if c in p.columns])
 
@@ -501,18 +540,23 @@ def read_census(spec: dict, *, columns: ColumnMapping | dict | None = None) -> A
     mapping = ColumnMapping.from_spec(spec, "census")
     need = census_requirements(spec)
     header = read_header(path, table=spec["frame"]["table"])
-    mapping.check_header(header, what="census", required=need, spec=spec)
+    eas_path = None
+    if kind == "three-table":
+        eas_path = next((path.parent / f"eas{ext}" for ext in
+                         (".parquet", ".csv", ".dta", ".sav", ".xlsx")
+                         if (path.parent / f"eas{ext}").exists()), None)
+    ea_header: list[str] = []
+    if eas_path is not None:  # the EA table's region, urban … describe the persons of each EA
+        level = set(mapping.file_names(EA_LEVEL))
+        ea_header = [c for c in read_header(eas_path) if c in level and c not in header]
+    mapping.check_header([*header, *ea_header], what="census", required=need, spec=spec)
     ids = mapping.file_names(ID_COLUMNS)
     df = read_table(path, text=ids, table=spec["frame"]["table"])
     persons = mapping.apply(df, what="census", spec=spec)
     eas = None
-    if kind == "three-table":
-        for ext in (".parquet", ".csv", ".dta", ".sav", ".xlsx"):
-            if (path.parent / f"eas{ext}").exists():
-                eas = mapping.apply(read_table(path.parent / f"eas{ext}",
-                                               text=[mapping.file_name(spec["frame"]["psu"])]),
-                                    what="EA table", spec=spec)
-                break
+    if eas_path is not None:
+        eas = mapping.apply(read_table(eas_path, text=[mapping.file_name(spec["frame"]["psu"])]),
+                            what="EA table", spec=spec)
     return PersonCensus(persons, psu=spec["frame"]["psu"], country=spec["country"],
                         reference_year=spec["reference_year"],
                         age_breaks=spec["frame"]["age_breaks"], eas=eas)

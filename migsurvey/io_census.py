@@ -303,7 +303,8 @@ class LazyCensus:
         flags = {"foreign_born": "_fb", **({"foreign_citizens": "_fc"}
                                            if "citizenship" in names else {})}
         frame = Frame.from_microdata(p, ea=psu, household=HH_KEY, by=self._by, flags=flags,
-                                     household_flags={"migrant_households": "_fb"})
+                                     household_flags={"migrant_households": "_fb"},
+                                     count_unknown=True)
         self.eas = frame.data
         self._flags = [c for c in ("_fb", "_fc") if c in p.collect_schema().names()]
         self.persons = p
@@ -327,13 +328,15 @@ class LazyCensus:
 
     def households_in(self, ea_ids) -> pd.DataFrame:
         """Households of the given PSUs (the listing of selected EAs), one row each."""
-        from migsurvey.inputs import HH_KEY
+        from migsurvey.inputs import HH_KEY, household_status
 
         cols = list(dict.fromkeys(c for c in (self.psu, "ea_id", "household_id", *self._by)))
         out = collect(self._in(ea_ids).group_by(HH_KEY).agg(
             *[nw.col(c).min() for c in cols], nw.len().alias("size"),
-            nw.col("_fb").max().alias("migrant_household")))
-        out["migrant_household"] = out["migrant_household"].fillna(0).astype(bool)
+            nw.col("_fb").max().alias("migrant_household"),
+            nw.col("_fb").is_null().cast(nw.Int64).max().alias("_unknown")))
+        out["migrant_household"] = household_status(out["migrant_household"],
+                                                    out.pop("_unknown").fillna(0) > 0)
         out["size"] = out["size"].astype("int64")
         return out[[HH_KEY, *cols, "size", "migrant_household"]].sort_values(
             HH_KEY, kind="stable").reset_index(drop=True)

@@ -24,6 +24,7 @@ stage                           layer and call
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable
@@ -100,15 +101,26 @@ def load_census(spec: dict, progress: Progress | None = None, *, columns: Any = 
                             reference_year=spec["reference_year"], n_regions=syn["regions"])
 
 
+_FLAG_UNITS = {"foreign_born": "persons", "foreign_citizens": "persons",
+               "migrant_households": "households"}
+"""The unit each census flag of the frame counts."""
+
+
 def build_frame(eas: pd.DataFrame, spec: dict) -> pd.DataFrame:
     """EA frame with prevalence, prevalence class and stratum (a new frame).
 
     The prevalence of EA ``i`` is ``p_i = prevalence_i / population_i`` (census counts,
-    e.g. foreign-born persons over persons). Classes are the intervals of ``strata.cuts``;
+    e.g. foreign-born persons over persons); when the frame counts the units of unknown status
+    (``<prevalence>_unknown``) they leave the denominator when it counts the same units, with
+    a warning: ``p_i = prevalence_i / (population_i - unknown_i)``. Classes are the intervals
+    of ``strata.cuts``, a prevalence equal to a cut going to the class above it
+    (:func:`sampling.prevalence_class`);
     strata cross the explicit ``strata.by`` columns with the class. A class with fewer than
     ``strata.collapse_below`` EAs in an explicit stratum is merged into the neighbouring
     class of the same explicit stratum (the next higher one, the lower one for the top class).
     """
+    from sampling import prevalence_class
+
     fr, st = spec["frame"], spec["strata"]
     need = [fr["psu"], fr["size"], fr["prevalence"], fr["population"], *st["by"]]
     missing = [c for c in need if c not in eas.columns]
@@ -118,9 +130,24 @@ def build_frame(eas: pd.DataFrame, spec: dict) -> pd.DataFrame:
                           hint="check frame.psu, frame.size, frame.prevalence and strata.by")
     out = eas.copy()
     pop = out[fr["population"]].to_numpy(float)
+    unknown = f"{fr['prevalence']}_unknown"
+    if unknown in out.columns and out[unknown].sum() > 0:
+        # units of unknown status are neither migrants nor not: the prevalence is that of the
+        # units of known status when the population counts the same units
+        n_unknown = out[unknown].to_numpy(float)
+        same = _FLAG_UNITS.get(fr["prevalence"]) == fr["population"]
+        warnings.warn(f"{int(n_unknown.sum()):,} {_FLAG_UNITS.get(fr['prevalence'], 'units')} "
+                      f"in {int((n_unknown > 0).sum()):,} EAs "
+                      f"have an unknown {fr['prevalence']} status: "
+                      + (f"the prevalence of each EA is {fr['prevalence']} over the "
+                         f"{fr['population']} of known status" if same else
+                         f"they count in {fr['population']} and not in {fr['prevalence']}, "
+                         "so the prevalence is a lower bound"), SurveyWarning, stacklevel=2)
+        if same:
+            pop = pop - n_unknown
     prev = np.divide(out[fr["prevalence"]].to_numpy(float), pop, out=np.zeros(len(out)),
                      where=pop > 0)
-    cls = np.digitize(prev, st["cuts"])
+    cls = prevalence_class(prev, st["cuts"])
     explicit = (joined_labels(out, list(st["by"]), ":") if st["by"]
                 else pd.Series("all", index=out.index))
     k = len(st["labels"])
@@ -710,6 +737,7 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
             if exc.argument != "denominator":
                 raise
             raise _empty_denominator(spec, unit_codes, exc) from None
+        t = _covered_only(t, spec)
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
         t.metadata["design_units"] = notes.get(unit, "")
@@ -730,6 +758,32 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
 
 
 TOTAL = "_T"
+
+
+def _covered_only(t: Any, spec: dict) -> Any:
+    """The measures of an indicator table that the design's coverage supports, and its universe.
+
+    When ``selection.household.take`` gives a screening class 0, its households have a zero
+    inclusion probability: a Horvitz–Thompson total ``Σ y_k / π_k`` over the sample estimates the
+    total of ``y`` over the covered households only (Särndal, Swensson & Wretman 1992, §2.8),
+    and a share or rate whose denominator counts every person cannot be estimated. Counts are
+    kept, with the universe they describe in ``metadata["universe"]``; the shares and rates are
+    withheld with a :class:`surveycore.SurveyWarning` naming them.
+    """
+    from migsurvey.spec import covered_universe, uncovered_classes
+
+    t.metadata["universe"] = covered_universe(spec)
+    if not uncovered_classes(spec):
+        return t
+    keep = t.table["kind"].eq("total").to_numpy()
+    if keep.all():
+        return t
+    gone = t.table.loc[~keep, ["indicator", "measure"]].drop_duplicates()
+    warnings.warn("the sample covers only " + t.metadata["universe"] + ": shares and rates "
+                  "whose denominators count the households left out are not estimated ("
+                  + ", ".join(f"{a} {b}" for a, b in gone.itertuples(index=False)) + ")",
+                  SurveyWarning, stacklevel=3)
+    return dataclasses.replace(t, table=t.table.loc[keep].reset_index(drop=True))
 
 
 def _empty_denominator(spec: dict, codes: list[str], exc: SurveyError) -> SurveyError:
@@ -802,9 +856,9 @@ def select_sample(frame: pd.DataFrame, allocation: pd.DataFrame, census: Census,
 
     Stage 1 selects ``allocation.psus`` EAs per stratum with probability proportional to
     ``selection.psu.size``; the selected EAs are listed (their census households) and each
-    household is screened into ``"migrant"`` or ``"other"`` by ``selection.household.
-    screening``; stage 2 selects ``selection.household.take[class]`` households per EA and
-    class. Returns the selected EAs (with ``pi``) and the selected households with ``pi1``,
+    household is screened into ``"migrant"``, ``"other"`` or ``"unknown"`` by
+    ``selection.household.screening`` (:func:`screening_classes`); stage 2 selects
+    ``selection.household.take[class]`` households per EA and class (:func:`screening_take`). Returns the selected EAs (with ``pi``) and the selected households with ``pi1``,
     ``pi2``, ``base_weight = 1 / (pi1 · pi2)``, ``stratum`` and ``screen``.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -863,6 +917,23 @@ def _domain_minimum(frame: pd.DataFrame, rule: dict) -> dict:
     return {"domain": labels, "domain_minimum": int(rule["psus"])}
 
 
+def screening_classes(flag: pd.Series) -> np.ndarray:
+    """The screening class of each listed household: ``"migrant"`` where the screening column
+    is true, ``"other"`` where it is false, ``"unknown"`` where it is missing (a household
+    with a member of unknown country of birth and none known born abroad): unknown is a class
+    of its own, never "other"."""
+    known = flag.notna().to_numpy()
+    yes = np.zeros(len(flag), dtype=bool)
+    yes[known] = flag[known].astype(bool).to_numpy()
+    return np.where(~known, "unknown", np.where(yes, "migrant", "other"))
+
+
+def screening_take(take: dict) -> dict:
+    """``selection.household.take`` with every class: ``unknown`` takes as many households
+    as ``migrant`` unless it is given."""
+    return {"unknown": take["migrant"], **take}
+
+
 def _sampling_select(frame, allocation, census, spec, rng):
     from sampling import select
 
@@ -879,18 +950,14 @@ def _sampling_select(frame, allocation, census, spec, rng):
     if screen_col not in listing.columns:
         raise SurveyError("screening column not in the listing", argument="selection.household."
                           "screening", expected="a household column", found=screen_col)
-    flag = listing[screen_col]
-    if flag.isna().any():
-        raise SurveyError("the screening column has missing values", argument="selection."
-                          "household.screening", expected="a classification of every household",
-                          found=f"{int(flag.isna().sum())} households without one")
-    listing["screen"] = np.where(flag.astype(bool), "migrant", "other")
-    take = hsel["take"]
-    unknown = sorted(set(listing["screen"]) - set(take))
-    if unknown:
-        raise SurveyError("no take for a screening class", argument="selection.household.take",
-                          expected="a number of households for each of migrant, other",
-                          found=f"missing {unknown}")
+    listing["screen"] = screening_classes(listing[screen_col])
+    take = screening_take(hsel["take"])
+    n_unknown = int((listing["screen"] == "unknown").sum())
+    if n_unknown:
+        warnings.warn(f"{n_unknown:,} listed households have an unknown {screen_col} (a member "
+                      "of unknown status and none known to be a migrant): they form the "
+                      f"screening class 'unknown', {take['unknown']} selected per EA "
+                      "(selection.household.take.unknown)", SurveyWarning, stacklevel=3)
     listing = listing.loc[listing["screen"].map(take).to_numpy() > 0]
     cells = listing.groupby([fr["psu"], "screen"]).size()
     wanted = np.minimum(cells.index.get_level_values("screen").map(take).to_numpy(),

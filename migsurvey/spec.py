@@ -111,7 +111,8 @@ class Strata(_Model):
 
     by: list[str] = Field(["region"], description="frame columns defining explicit strata")
     cuts: list[Annotated[float, Field(ge=0, le=1)]] = Field(
-        [0.05, 0.15], description="prevalence class limits (shares)")
+        [0.05, 0.15], description="prevalence class limits (shares); "
+        "a share equal to a limit belongs to the class above it")
     labels: list[str] = Field(["low", "medium", "high"], description="names of the classes")
     collapse_below: int = Field(2, ge=1, description="merge a class with fewer PSUs into the next")
 
@@ -151,7 +152,8 @@ class HouseholdSelection(_Model):
     screening: str = Field("migrant_household", description="household column observed at "
                            "listing that classifies households (true: migrant)")
     take: dict[str, Annotated[int, Field(ge=0, le=100_000)]] = Field(
-        {"migrant": 12, "other": 4}, description="households selected per PSU in each class")
+        {"migrant": 12, "other": 4}, description="households selected per PSU in each class: "
+        "migrant, other, and unknown (default: as migrant); a class with 0 is not covered")
     method: Literal["srs", "systematic"] = "srs"
 
 
@@ -664,6 +666,7 @@ def _semantic(spec: dict, marks: _Marks) -> None:
         _fail(marks, "quality.preset", BAD, "one of " + ", ".join(PRESETS),
               spec["quality"]["preset"])
     _check_take(spec["selection"]["household"]["take"], marks)
+    _check_coverage(spec, marks)
     std = standard_columns()
     for group, mapping in (("columns", spec["columns"]),
                            ("interviews.columns", spec["interviews"]["columns"] or {})):
@@ -713,8 +716,9 @@ def _check_domain_minimum(spec: dict, marks: _Marks) -> None:
               f"at most sample.psus = {sm['psus']}", dm["psus"])
 
 
-SCREENING_CLASSES = ("migrant", "other")
-"""The classes of the household screening (``selection.household.screening`` true: migrant)."""
+SCREENING_CLASSES = ("migrant", "other", "unknown")
+"""The classes of the household screening (``selection.household.screening`` true: migrant,
+false: other, missing: unknown); ``take.unknown`` is optional and defaults to ``take.migrant``."""
 
 
 def _check_take(take: dict, marks: _Marks) -> None:
@@ -726,16 +730,59 @@ def _check_take(take: dict, marks: _Marks) -> None:
             near = close_names(str(name), list(SCREENING_CLASSES))
             _fail(marks, f"selection.household.take.{name}", "unknown screening class in "
                   "selection.household.take", "the screening classes "
-                  + " and ".join(SCREENING_CLASSES), name, key=True,
+                  + ", ".join(SCREENING_CLASSES), name, key=True,
                   hint=(f"did you mean {near[0]!r}? " if near else "")
                   + "screening sorts the listed households into migrant (the screening column "
-                  "is true) and other")
-    missing = [c for c in SCREENING_CLASSES if c not in take]
+                  "is true), other (false) and unknown (missing)")
+    missing = [c for c in SCREENING_CLASSES[:2] if c not in take]
     if missing:
         _fail(marks, "selection.household.take", "a screening class has no number of "
               "households in selection.household.take",
-              "a number for each of " + ", ".join(SCREENING_CLASSES), take, key=True,
+              "a number for each of " + ", ".join(SCREENING_CLASSES[:2]), take, key=True,
               hint=f"add {missing[0]}: N (0 to select none of them)")
+
+
+def uncovered_classes(spec: dict) -> list[str]:
+    """The screening classes of which ``selection.household.take`` selects no household.
+
+    Their households have a zero probability of selection: the sample does not cover them."""
+    take = spec["selection"]["household"]["take"]
+    return [c for c in SCREENING_CLASSES if take.get(c, take.get("migrant")) == 0]
+
+
+def covered_universe(spec: dict) -> str:
+    """The population the design covers, in words (the ``universe`` of the indicator tables)."""
+    out = uncovered_classes(spec)
+    if not out:
+        return "all persons (households) of the frame"
+    kept = [c for c in SCREENING_CLASSES if c not in out]
+    return ("persons (households) of the households screened " + " or ".join(kept)
+            + " at listing; " + ", ".join(f"selection.household.take.{c}: 0" for c in out)
+            + " gives the others no chance of selection")
+
+
+def _check_coverage(spec: dict, marks: _Marks) -> None:
+    """Refuse the calibration of a sample that leaves a screening class out to census margins
+    of the whole population: the households of a class with ``take: 0`` have a zero inclusion
+    probability, so no weighting of the sample can represent them, and calibration to margins
+    that include them would make the covered households stand for everyone."""
+    out = uncovered_classes(spec)
+    if not out:
+        return
+    for i, step in enumerate(spec["weighting"]):
+        (name, _opt), = step.items()
+        if name in ("rake", "calibrate"):
+            _fail(marks, f"weighting[{i}].{name}", "the sample covers only part of the "
+                  "population: it cannot be calibrated to census margins of all persons",
+                  "no rake or calibrate step when selection.household.take gives a "
+                  "screening class 0",
+                  f"{name} with " + ", ".join(f"selection.household.take.{c}: 0" for c in out),
+                  key=True, hint="households of a class with take 0 have no chance of selection "
+                  "and the census margins count their members; remove the step (the base and "
+                  "nonresponse-adjusted weights estimate the covered population), or give "
+                  + " and ".join(out) + " a take above 0"
+                  + (" (the default chain rakes: give weighting: without rake)"
+                     if "weighting" not in marks.marks else ""))
 
 
 def check_column_map(columns: dict, key: str = "columns") -> dict:

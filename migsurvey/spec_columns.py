@@ -123,7 +123,10 @@ def available_columns(spec: dict) -> Available:
         for ext in (".parquet", ".csv", ".dta", ".sav", ".xlsx"):
             eas = path.parent / f"eas{ext}"
             if eas.exists():
-                frame |= _standard(read_header(eas), mapping)
+                ea_columns = _standard(read_header(eas), mapping)
+                frame |= ea_columns
+                # the EA table's region, urban … describe every person of the EA
+                census |= {c for c in EA_LEVEL if c in ea_columns}
                 break
     iv = spec["interviews"]
     iv_map = ColumnMapping.from_spec(spec, "interviews")

@@ -102,7 +102,6 @@ def phase1_joint(frame: pd.DataFrame, households: pd.DataFrame, spec: dict) -> d
         Stratum label → DataFrame of ``π_IJ`` indexed by EA id (rows and columns), the form
         :class:`estimation.TwoPhaseDesign` takes as ``pps``.
     """
-    from sampling import inclusion_probabilities
     from sampling.joint import joint_among
 
     psu = spec["frame"]["psu"]
@@ -119,19 +118,43 @@ def phase1_joint(frame: pd.DataFrame, households: pd.DataFrame, spec: dict) -> d
                               expected="the frame the EAs were selected from",
                               found=f"stratum {stratum!r} has no EA in the frame")
         fr = frame.iloc[at]
-        pi = inclusion_probabilities(fr[size].to_numpy(dtype=float), len(g))
         pos = pd.Index(fr[psu].astype(str)).get_indexer(g[psu].astype(str))
-        pi1 = g["pi1"].to_numpy(dtype=float)
-        if (pos < 0).any() or not np.allclose(pi[np.maximum(pos, 0)], pi1, rtol=1e-9, atol=0.0):
+        absent = g.loc[pos < 0, psu].astype(str).tolist()
+        if absent:
+            raise SurveyError("EAs of the selection are not in the frame", argument="frame",
+                              expected="the frame the EAs were selected from",
+                              found=f"stratum {stratum!r}: {len(absent)} EA(s) not in the frame, "
+                              f"e.g. {absent[:3]!r}", hint="estimate with the frame of the selection")
+        pi = _stratum_pi(fr[size].to_numpy(dtype=float), pos, g["pi1"].to_numpy(dtype=float))
+        if pi is None:
             raise SurveyError("the frame does not reproduce the EAs' inclusion probabilities",
                               argument="pi1",
                               expected=f"pi1 ∝ {size} among the frame's EAs of each stratum",
-                              found=f"stratum {stratum!r}: {int((pos < 0).sum())} EAs not in the "
-                              "frame or pi1 different from the frame's",
+                              found=f"stratum {stratum!r}: the pi1 of its {len(g)} EA(s) with "
+                              f"households is not that of any number of EAs selected from its "
+                              f"{len(fr)} frame EAs",
                               hint="estimate with the frame of the selection")
         ids = g[psu].to_numpy()
         out[stratum] = pd.DataFrame(joint_among(pi, pos, method), index=ids, columns=ids)
     return out
+
+
+def _stratum_pi(x: np.ndarray, pos: np.ndarray, pi1: np.ndarray) -> np.ndarray | None:
+    """The inclusion probabilities of a stratum's frame EAs for the number of EAs selected in it.
+
+    The households file holds only the EAs where households were selected: an EA with no
+    household of a class that is taken (``take: {other: 0}`` and no migrant household) is
+    selected but absent. The number selected is the ``n`` for which ``π_i(n)``
+    (:func:`sampling.inclusion_probabilities`) reproduces the ``pi1`` of the EAs present,
+    searched from their number up to the frame's; None when no ``n`` does.
+    """
+    from sampling import inclusion_probabilities
+
+    for n in range(len(pos), len(x) + 1):
+        pi = inclusion_probabilities(x, n)
+        if np.allclose(pi[pos], pi1, rtol=1e-9, atol=0.0):
+            return pi
+    return None
 
 
 def check_ea_coding(frame: pd.DataFrame, households: pd.DataFrame, psu: str) -> None:

@@ -29,6 +29,7 @@ from sampling.self_representing import SelfRepresenting, self_representing
 from sampling.stratify import (
     cum_sqrt_f,
     explicit_strata,
+    prevalence_class,
     prevalence_strata,
     serpentine_order,
     serpentine_sort,
@@ -54,6 +55,7 @@ __all__ = [
     "inclusion_probabilities",
     "joint_inclusion_probabilities",
     "mics_sample_size",
+    "prevalence_class",
     "prevalence_strata",
     "sample_size",
     "sample_size_domains",

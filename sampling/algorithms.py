@@ -331,6 +331,8 @@ def cube(pi: np.ndarray, rng: np.random.Generator, draws: int = 1,
     sure, mid, _ = _split(pi)
     p = pi[mid]
     N = p.size
+    if N == 0:  # every unit is certain or out: nothing left to draw
+        return _assemble(sure, mid, np.zeros((draws, 0), dtype=bool), draws)
     X = p[:, None] if balance is None else np.column_stack([p, np.asarray(balance, dtype=float)[mid]])
     A = X / p[:, None]
     A = A / np.maximum(np.abs(A).max(axis=0), 1e-300)

@@ -19,6 +19,10 @@ Methods (Cochran 1977, ch. 5; Bankier 1988):
 Bounds :math:`L_h \\le n_h \\le U_h` (``minimum``, ``maximum``, and always :math:`n_h \\le N_h`)
 give :math:`n_h = \\min(U_h, \\max(L_h, \\lambda s_h))` with :math:`\\lambda` set to meet the total;
 integers come from the largest-remainder rule, which keeps :math:`\\sum_h n_h = n`.
+Strata of share :math:`s_h = 0` stay at :math:`L_h` unless the others cannot take :math:`n`
+within their bounds; those are then filled and the rest spread over the share-0 strata in
+proportion to :math:`N_h`. With a ``budget`` instead of :math:`n` the bounded optimum keeps
+:math:`\\sum_h c_h n_h \\le C` (see ``_within_budget``).
 
 **Minimum per domain of publication.** A survey that publishes estimates for domains made of
 whole strata (regions, when the strata are region × prevalence class) needs enough PSUs in
@@ -137,6 +141,20 @@ def _bounded(share: np.ndarray, n: float, lo: np.ndarray, hi: np.ndarray) -> np.
     return _spread_gap(alloc, n, share, (alloc > lo) & (alloc < hi))
 
 
+def _beyond_shares(share: np.ndarray, n: float, lo: np.ndarray, hi: np.ndarray,
+                   N: np.ndarray) -> np.ndarray | None:
+    """The allocation when the strata with a positive share cannot take ``n`` within their
+    bounds: those strata at their maximum, the rest spread over the strata of share 0 in
+    proportion to :math:`N_h` within their bounds (a stratum of share 0 adds nothing to the
+    method's loss, so any spread is optimal; proportional is the rule). ``None`` otherwise."""
+    pos = share > 0
+    if n <= hi[pos].sum() + lo[~pos].sum():
+        return None
+    out = np.where(pos, hi, 0.0).astype(float)
+    out[~pos] = _bounded(N[~pos].astype(float), n - hi[pos].sum(), lo[~pos], hi[~pos])
+    return out
+
+
 def _spread_gap(alloc: np.ndarray, n: float, share: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Spread the bisection's last rounding error over the strata strictly inside their bounds."""
     gap = n - alloc.sum()
@@ -221,7 +239,8 @@ def allocate(
     sd, cost, measure, cv : mapping, Series or scalar, optional
         :math:`S_h` (neyman, optimal), :math:`c_h` (optimal), :math:`X_h` and :math:`CV_h` (power).
     budget : float, optional
-        Variable-cost budget :math:`C = \\sum_h c_h n_h` for ``optimal``.
+        Variable-cost budget :math:`C` for ``optimal``, in place of ``n``: the allocation is the
+        bounded optimum with :math:`\\sum_h c_h n_h \\le C`.
     power : float
         Exponent :math:`q` of the power allocation.
     prevalence : mapping, Series or scalar, optional
@@ -243,7 +262,9 @@ def allocate(
     SurveyError
         Naming the constraint that cannot hold: minimum above the stratum size, minimums adding
         to more than ``n``, maximums (or stratum sizes) adding to less than ``n``, a domain
-        whose strata cannot hold its minimum, domain minimums adding to more than ``n``.
+        whose strata cannot hold its minimum, domain minimums adding to more than ``n``,
+        minimums that cost more than the ``budget``; a unit cost of 0 or less; every stratum
+        with share 0 (nothing to allocate by) while ``n`` exceeds the minimums.
 
     Examples
     --------
@@ -265,6 +286,12 @@ def allocate(
     H = len(N)
     S = _series(sd, "sd", idx)
     C = _series(cost, "cost", idx)
+    if C is not None and (C <= 0).any():
+        raise SurveyError("unit costs must be positive", argument="cost",
+                          expected="cost > 0 in every stratum",
+                          found=repr(C[C <= 0].to_dict()),
+                          hint="a cost of 0 would make the stratum's units free: give the "
+                               "variable cost of one interview")
     if method in ("neyman", "optimal") and S is None:
         raise SurveyError(f"{method} allocation needs stratum standard deviations",
                           argument="sd", expected="sd={stratum: S_h}", found="None")
@@ -293,15 +320,6 @@ def allocate(
         X = N if X is None else X
         V = _series(cv, "cv", idx)
         share = X.to_numpy() ** power * (1.0 if V is None else V.to_numpy())
-    if n is None:
-        if method != "optimal" or budget is None:
-            raise SurveyError("sample size n is missing", argument="n", expected="an integer",
-                              found="None", hint="a budget replaces n only for optimal allocation")
-        n = int(np.floor(budget * share.sum() / (N * S * np.sqrt(C)).sum() + 1e-9))
-    if isinstance(n, bool) or int(n) != n or n < 0:
-        raise SurveyError("sample size must be a whole number >= 0", argument="n",
-                          expected="an integer", found=repr(n))
-    n = int(n)
     lo = np.zeros(H) if minimum is None else np.ceil(_series(minimum, "minimum", idx).to_numpy())
     hi = N.to_numpy().copy() if maximum is None else np.minimum(
         np.floor(_series(maximum, "maximum", idx).to_numpy()), N.to_numpy())
@@ -312,6 +330,26 @@ def allocate(
             "minimum sample size is above the stratum size (or the maximum) in some strata",
             argument="minimum", expected="minimum <= min(maximum, N_h) in every stratum",
             found=f"strata {names!r}: minimum {lo[bad].tolist()}, limit {hi[bad].tolist()}")
+    if budget is not None:
+        if n is not None or method != "optimal":
+            raise SurveyError("a budget replaces n, for optimal allocation only",
+                              argument="budget", expected="n=None, method='optimal'",
+                              found=f"n={n!r}, method={method!r}",
+                              hint="give either n or budget")
+        if domain is not None or domain_minimum is not None:
+            raise SurveyError("a budget cannot be combined with domain minimums",
+                              argument="budget", expected="n with domain_minimum",
+                              found=f"budget={budget!r}", hint="give n instead of a budget")
+        _refuse_no_share(share, 1.0, np.zeros(H), method)
+        exact, n_h = _within_budget(share, C.to_numpy(), budget, lo, hi)
+        return _result(N, int(n_h.sum()), method, exact, n_h, None)
+    if n is None:
+        raise SurveyError("sample size n is missing", argument="n", expected="an integer",
+                          found="None", hint="a budget replaces n only for optimal allocation")
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise SurveyError("sample size must be a whole number >= 0", argument="n",
+                          expected="an integer", found=repr(n))
+    n = int(n)
     if n > N.sum():
         raise SurveyError("sample size is larger than the population", argument="n",
                           expected=f"n <= {int(N.sum())}", found=f"n = {n}")
@@ -323,21 +361,84 @@ def allocate(
         raise SurveyError("the maximum sizes (capped at the stratum sizes) add up to less than n",
                           argument="maximum", expected=f"sum of maximums >= n = {n}",
                           found=f"sum = {hi.sum():g}", hint="raise the maximum or lower n")
+    _refuse_no_share(share, n, lo, method)
     groups = _domains(domain, domain_minimum, idx, n, share, lo, hi)
+    exact = _beyond_shares(share, float(n), lo, hi, N.to_numpy())
     if groups is None:
-        exact = _bounded(share.astype(float), float(n), lo, hi)
+        if exact is None:
+            exact = _bounded(share.astype(float), float(n), lo, hi)
         n_h = _round_keep_total(exact, n, hi)
     else:
         labels, codes, need = groups
-        exact = _domain_bounded(share.astype(float), float(n), lo, hi, codes, need)
+        if exact is None:
+            exact = _domain_bounded(share.astype(float), float(n), lo, hi, codes, need)
         n_h = _round_domains(exact, n, hi, codes, len(labels))
+    return _result(N, n, method, exact, n_h, groups)
+
+
+def _result(N: pd.Series, n: int, method: str, exact: np.ndarray, n_h: np.ndarray,
+            groups: Any) -> Allocation:
+    idx, H = N.index, len(N)
     w = np.divide(N.to_numpy(), n_h, out=np.full(H, np.nan), where=n_h > 0)
+    # a stratum with N_h = 0 has no sampling fraction (NaN, not 0)
+    frac = np.divide(n_h, N.to_numpy(), out=np.full(H, np.nan), where=N.to_numpy() > 0)
     table = pd.DataFrame({"N_h": N.to_numpy(), "n_exact": exact, "n_h": n_h,
-                          "fraction": n_h / N.to_numpy(), "weight": w}, index=idx)
+                          "fraction": frac, "weight": w}, index=idx)
     if groups is not None:
         table.insert(0, "domain", np.asarray(groups[0], dtype=object)[groups[1]])
     table.index.name = "stratum"
     return Allocation(table=table, n=n, method=method, deff=allocation_deff(N, n_h))
+
+
+def _within_budget(share: np.ndarray, cost: np.ndarray, budget: Any, lo: np.ndarray,
+                   hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Optimal allocation for a variable-cost budget under the bounds.
+
+    Minimising :math:`\\sum_h N_h^2 S_h^2/n_h` subject to :math:`\\sum_h c_h n_h = C` and
+    :math:`L_h \\le n_h \\le U_h` gives (Karush–Kuhn–Tucker)
+    :math:`n_h = \\min\\{U_h, \\max(L_h, \\lambda N_h S_h/\\sqrt{c_h})\\}` with :math:`\\lambda` set so
+    the cost is :math:`C` (all strata at :math:`U_h` when that costs less); unbounded, this is
+    Cochran's 5.24. Integers: every :math:`n_h` rounded down, then one more unit for the strata
+    with the largest remainders while the cost stays within the budget.
+    """
+    if isinstance(budget, bool) or not isinstance(budget, int | float | np.integer | np.floating) \
+            or not np.isfinite(budget) or budget <= 0:
+        raise SurveyError("budget must be a positive number", argument="budget",
+                          expected="a finite number > 0", found=repr(budget))
+    floor_cost = float(cost @ lo)
+    if floor_cost > budget:
+        raise SurveyError("the minimum sizes cost more than the budget", argument="budget",
+                          expected=f"a budget >= {floor_cost:g} (sum of c_h × minimum_h)",
+                          found=f"budget = {budget:g}", hint="lower the minimum or raise the budget")
+
+    def spent(lam: float) -> float:
+        return float(cost @ np.clip(lam * share, lo, hi))
+
+    top = np.where(share > 0, hi, lo)
+    if cost @ top <= budget:
+        exact = top.astype(float)
+    else:
+        exact = np.clip(_scale_for(spent, float(budget)) * share, lo, hi)
+    n_h = np.clip(np.floor(exact + 1e-9), lo, hi).astype(int)
+    left = float(budget) - float(cost @ n_h)
+    for h in np.argsort(-(exact - n_h), kind="stable"):
+        if exact[h] - n_h[h] > 1e-9 and n_h[h] < hi[h] and cost[h] <= left + 1e-9:
+            n_h[h] += 1
+            left -= cost[h]
+    return exact, n_h
+
+
+def _refuse_no_share(share: np.ndarray, n: float, lo: np.ndarray, method: str) -> None:
+    """Every stratum has share 0 (all S_h, X_h or P_h zero) and ``n`` is above the minimums:
+    there is nothing to allocate by."""
+    if not (share > 0).any() and n > lo.sum():
+        what = {"neyman": "sd", "optimal": "sd", "rare": "prevalence"}.get(method, "measure")
+        raise SurveyError(
+            f"no stratum has a positive {method} allocation measure: nothing to allocate by",
+            argument=what, expected=f"a positive {what} in at least one stratum",
+            found="0 in every stratum",
+            hint="check the input (a zero often stands for a missing figure), or use "
+                 "method='proportional'")
 
 
 def _domains(domain: Any, domain_minimum: Any, idx: pd.Index, n: int, share: np.ndarray,
@@ -407,11 +508,30 @@ def _domains(domain: Any, domain_minimum: Any, idx: pd.Index, n: int, share: np.
 
 
 def allocation_deff(population: Any, n_h: Any) -> float:
-    """Kish's design effect of unequal weighting from the allocation: :math:`n\\sum n_h w_h^2/(\\sum n_h w_h)^2`."""
-    N = np.asarray(population, dtype=float)
-    m = np.asarray(n_h, dtype=float)
+    """Kish's design effect of unequal weighting from the allocation.
+
+    .. math:: \\text{deff} = n \\sum_h n_h w_h^2 \\Big/ \\Big(\\sum_h n_h w_h\\Big)^2,
+              \\qquad w_h = N_h/n_h
+
+    over the strata with :math:`n_h > 0` (Kish 1965, 11.7). ``population`` and ``n_h`` are
+    mappings or Series matched by stratum label (labels that differ are refused), or arrays
+    matched by position.
+    """
+    N = _series(population, "population")
+    if N is None or len(N) == 0:
+        raise SurveyError("population must give the stratum sizes", argument="population",
+                          expected="a mapping {stratum: N_h}", found=repr(population))
+    if N.index.has_duplicates:
+        raise SurveyError("a stratum appears twice in population", argument="population",
+                          expected="one N_h per stratum",
+                          found=repr(list(N.index[N.index.duplicated()])[:5]))
+    labelled = isinstance(n_h, Mapping | pd.Series)
+    if not labelled and np.ndim(n_h) == 1 and len(n_h) != len(N):
+        raise SurveyError("n_h and population have different lengths", argument="n_h",
+                          expected=f"{len(N)} sample sizes", found=f"{len(n_h)}")
+    m = _series(n_h, "n_h", N.index).to_numpy()
     take = m > 0
     if not take.any():
         return float("nan")
-    w = N[take] / m[take]
+    w = N.to_numpy()[take] / m[take]
     return float(m[take].sum() * np.sum(m[take] * w ** 2) / np.sum(m[take] * w) ** 2)

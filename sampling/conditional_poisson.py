@@ -113,7 +113,10 @@ def cps_pi_from_odds(w: np.ndarray, n: int) -> np.ndarray:
 def working_odds(pi: np.ndarray, *, tol: float | None = None, max_iter: int = 5000) -> np.ndarray:
     """Working odds :math:`w_k` whose conditional Poisson design has inclusion probabilities ``pi``.
 
-    ``pi`` must lie strictly between 0 and 1 and sum to an integer. With ``tol=None`` the
+    ``pi`` must lie strictly between 0 and 1 and sum to an integer. For :math:`n = 1` the odds
+    are :math:`w_k = \\pi_k` and for :math:`n = N - 1` they are :math:`w_k = 1/(1 - \\pi_k)`
+    (closed forms: the design of size 1 is :math:`p(\\{k\\}) = w_k/\\sum_j w_j`; the fixed
+    point below oscillates for :math:`N = 2`). Otherwise, with ``tol=None`` the
     iteration runs on the logit scale to machine precision. With a number, Tillé's (2006)
     iteration on the probability scale, :math:`\\tilde p \\leftarrow \\tilde p + \\pi -
     \\pi(\\tilde p)`, stops once :math:`\\sum_k |\\Delta \\tilde p_k| \\le` ``tol`` (R
@@ -123,6 +126,11 @@ def working_odds(pi: np.ndarray, *, tol: float | None = None, max_iter: int = 50
     n = int(round(pi.sum()))
     if n == 0:
         return np.zeros_like(pi)
+    if n == 1:  # p({k}) = w_k / Σ w = π_k: the odds are π itself
+        return pi / pi.max()
+    if n == pi.size - 1:  # the unit left out is a size-1 design with odds 1/w_k ∝ 1 - π_k
+        w = 1.0 / (1.0 - pi)
+        return w / w.max()
     if tol is not None:
         pt = pi.copy()
         for _ in range(max_iter):

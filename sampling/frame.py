@@ -126,7 +126,9 @@ class Frame:
             ``{output name: column}``; gives the number of households with at least one flagged
             row, e.g. ``{"hh_with_emigrant": "has_emigrant"}``.
         count_unknown : bool
-            Also count, per EA, the persons whose flag is missing (column ``<name>_unknown``).
+            Also count, per EA, the persons whose flag is missing (column ``<name>_unknown``),
+            and for a household flag the households whose status is unknown: no known flagged
+            row and at least one row with the flag missing (they are neither flagged nor not).
             Missing flags are never counted as migrants: the derived variables of
             ``questionnaires.derive`` leave unknown answers missing, and they stay unknown here.
 
@@ -157,14 +159,23 @@ class Frame:
             *([nw.col(c).is_null().cast(nw.Int64).alias(f"__u_{k}") for k, c in flags.items()]
               if count_unknown else []),
             *[_count_of(c).alias(f"__h_{k}") for k, c in household_flags.items()],
+            *([nw.col(c).is_null().cast(nw.Int64).alias(f"__hu_{k}")
+               for k, c in household_flags.items()] if count_unknown else []),
         )
         hh = slim.group_by([ea, household]).agg(
             nw.len().alias("__persons_hh"),
             *[nw.col(f"__h_{k}").max() for k in household_flags],
+            *([nw.col(f"__hu_{k}").max() for k in household_flags] if count_unknown else []),
         )
+        if count_unknown:
+            # a household with an unknown member and no known flagged member is unknown
+            hh = hh.with_columns(*[(nw.col(f"__hu_{k}") * (1 - nw.col(f"__h_{k}")))
+                                   .alias(f"__hu_{k}") for k in household_flags])
         per_ea_hh = hh.group_by(ea).agg(
             nw.len().alias("households"),
             *[nw.col(f"__h_{k}").sum().alias(k) for k in household_flags],
+            *([nw.col(f"__hu_{k}").sum().alias(f"{k}_unknown") for k in household_flags]
+              if count_unknown else []),
         )
         per_ea = slim.group_by([ea, *by]).agg(
             nw.len().alias("persons"),
@@ -177,9 +188,10 @@ class Frame:
             out = out.collect()
         pdf = out.to_pandas()
         unknown = [f"{k}_unknown" for k in flags] if count_unknown else []
-        cols = [ea, *by, "households", "persons", *flags, *unknown, *household_flags]
+        hh_unknown = [f"{k}_unknown" for k in household_flags] if count_unknown else []
+        cols = [ea, *by, "households", "persons", *flags, *unknown, *household_flags, *hh_unknown]
         pdf = pdf[cols].sort_values([*by, ea], kind="stable").reset_index(drop=True)
-        for c in ["households", "persons", *flags, *unknown, *household_flags]:
+        for c in ["households", "persons", *flags, *unknown, *household_flags, *hh_unknown]:
             pdf[c] = pdf[c].astype("int64")
         if pdf[ea].duplicated().any():
             bad = pd.unique(pdf.loc[pdf[ea].duplicated(), ea])[:5].tolist()
@@ -187,7 +199,8 @@ class Frame:
                               expected="EA-level columns (one value per EA)",
                               found=f"EAs {list(bad)!r}")
         return cls(pdf, ea, size=size, strata=tuple(as_name_list(strata, "strata")),
-                   counts=("households", "persons", *flags, *unknown, *household_flags))
+                   counts=("households", "persons", *flags, *unknown, *household_flags,
+                           *hh_unknown))
 
     # ------------------------------------------------------------------ derived frames
     def with_data(self, data: pd.DataFrame, **changes: Any) -> Frame:

@@ -64,12 +64,30 @@ def _prob(value: float, argument: str, *, open_low: bool = True) -> float:
 
 
 def design_effect(*, icc: float = 0.0, take: float = 1.0, weight_cv: float = 0.0) -> float:
-    """Kish's design effect :math:`\\{1 + (\\bar m - 1)\\rho\\}(1 + CV_w^2)`."""
-    if take < 1 or icc < -1 or icc > 1 or weight_cv < 0:
+    """Kish's design effect :math:`\\{1 + (\\bar m - 1)\\rho\\}(1 + CV_w^2)`.
+
+    In clusters of :math:`\\bar m` units the intra-cluster correlation cannot be below
+    :math:`-1/(\\bar m - 1)` (the variance of the cluster totals would be negative), and at that
+    value the design effect is 0 (Kish 1965, 5.4): both are refused, since no sample size
+    follows from a design effect of 0 or less.
+    """
+    icc = check_number(icc, "icc")
+    take = check_number(take, "take")
+    weight_cv = check_number(weight_cv, "weight_cv")
+    if not (np.isfinite(take) and take >= 1) or not (-1 <= icc <= 1) \
+            or not (np.isfinite(weight_cv) and weight_cv >= 0):
         raise SurveyError("invalid design-effect inputs", argument="icc",
                           expected="take >= 1, -1 <= icc <= 1, weight_cv >= 0",
                           found=f"take={take}, icc={icc}, weight_cv={weight_cv}")
-    return (1.0 + (take - 1.0) * icc) * (1.0 + weight_cv ** 2)
+    cluster = 1.0 + (take - 1.0) * icc
+    if cluster <= 0:
+        floor = -1.0 / (take - 1.0)
+        raise SurveyError(
+            "the intra-cluster correlation is too negative for this cluster take",
+            argument="icc", expected=f"icc > -1/(take - 1) = {floor:.6g} for take={take:g}",
+            found=f"icc={icc:g}: design effect 1 + (take - 1) icc = {cluster:.6g}",
+            hint="an ICC below 0 is rare in household surveys; check its sign")
+    return cluster * (1.0 + weight_cv ** 2)
 
 
 @finite_result("sample size")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -15,7 +16,7 @@ from sampling.frame import Frame, as_frame
 from sampling.probabilities import inclusion_probabilities
 from sampling.sample import Sample, SampleDesign, StageRecord
 from sampling.stratify import serpentine_order
-from surveycore import SurveyError
+from surveycore import SurveyError, SurveyWarning
 from surveycore.checks import as_name_list, check_columns, check_option
 from surveycore.groups import joined_labels
 
@@ -40,6 +41,17 @@ def _stratum_sizes(n: Any, keys: pd.DataFrame, labels: list, counts: np.ndarray,
         if missing:
             raise SurveyError("sample sizes are missing for some strata", argument="n",
                               expected="one size per stratum", found=f"no size for {missing[:5]!r}")
+        known = set(labels)
+        extra = [lab for lab in ser.index if lab not in known]
+        if extra:
+            raise SurveyError("sample sizes are given for strata that are not in the frame",
+                              argument="n", expected="one size per stratum of the frame: "
+                              + repr(labels[:5]), found=f"no stratum {extra[:5]!r}",
+                              hint="check the stratum labels (spelling, spaces, leading zeros)")
+        if ser.index.has_duplicates:
+            raise SurveyError("a stratum is given two sample sizes", argument="n",
+                              expected="one size per stratum",
+                              found=repr(list(ser.index[ser.index.duplicated()])[:5]))
         out = []
         for lab, N_h, P_h in zip(labels, counts, positive):
             out.append(check_n(ser[lab], int(N_h), where=f"stratum {lab!r}", positive_sizes=int(P_h)))
@@ -50,6 +62,20 @@ def _stratum_sizes(n: Any, keys: pd.DataFrame, labels: list, counts: np.ndarray,
     alloc = allocate(pd.Series(positive, index=range(len(labels))), n, "power",
                      measure=pd.Series(totals, index=range(len(labels))), power=1.0)
     return alloc.sizes.to_numpy()
+
+
+def _empty_strata(labels: list, counts: np.ndarray, positive: np.ndarray,
+                  size: str | None) -> tuple[str, ...]:
+    """Warn (and return the message) when strata have units but none of positive size: those
+    units have inclusion probability 0 and the sample says nothing about them."""
+    empty = [lab for lab, c, p in zip(labels, counts, positive, strict=True) if c > 0 and p == 0]
+    if not empty:
+        return ()
+    msg = (f"{len(empty)} {'stratum' if len(empty) == 1 else 'strata'} with no unit of "
+           f"positive size ({size!r}): {empty[:5]!r}; their units have inclusion probability 0 "
+           "and are outside what the sample covers")
+    warnings.warn(msg, SurveyWarning, stacklevel=3)
+    return (msg,)
 
 
 def _sort_order(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
@@ -151,6 +177,7 @@ def select(
     positive = np.bincount(key, weights=(x > 0), minlength=H) if size else counts.astype(float)
     totals = np.bincount(key, weights=x, minlength=H)
     n_h = _stratum_sizes(n, df, labels, counts, totals, positive)
+    notes = _empty_strata(labels, counts, positive, size)
 
     if sort:
         order = (serpentine_order(df, [*strata, *sort]) if serpentine
@@ -198,7 +225,7 @@ def select(
                          sizes=sizes, detail={"size": size, "sort": sort, "serpentine": serpentine,
                                               "balance": balance,
                                               "order_ids": df[fr.id].to_numpy()[order],
-                                              "bounds": bounds})
+                                              "bounds": bounds, "warnings": notes})
     if method == "poisson":  # independent draws: each unit is a stratum of its own
         design = SampleDesign(ids=[fr.id], strata=[fr.id], fpc=["pi_1"], lonely_psu="adjust")
     else:

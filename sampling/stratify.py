@@ -6,6 +6,9 @@
   Hodges (1959) (Cochran 1977, §5A.7): group the values into ``bins`` equal-width classes with
   frequencies :math:`f_j`, cumulate :math:`\\sqrt{f_j}`, and cut where the cumulative total
   crosses :math:`h\\,T/H`, :math:`h = 1, \\dots, H-1`, :math:`T = \\sum_j \\sqrt{f_j}`.
+  A value equal to a cut-off belongs to the class above it: class :math:`h` holds
+  :math:`c_{h-1} \\le p < c_h` (cuts ``[0.05, 0.15]`` give < 5 %, 5 % to < 15 %, ≥ 15 %), the
+  convention of :func:`prevalence_class`, which every caller uses.
 * Implicit stratification sorts the frame before systematic selection; the serpentine order
   reverses the direction of each sort key inside alternate groups of the previous keys, so that
   neighbours in the list are neighbours on the ground.
@@ -55,6 +58,17 @@ def serpentine_sort(data: Any, by: str | Sequence[str]) -> pd.DataFrame:
     return df.iloc[serpentine_order(df, by)].reset_index(drop=True)
 
 
+def prevalence_class(values: Any, cuts: Any) -> np.ndarray:
+    """Class index 0 … H−1 of every value for the increasing cut-offs ``cuts``.
+
+    Class :math:`h` holds :math:`c_{h} \\le v < c_{h+1}` (with :math:`c_0 = -\\infty`,
+    :math:`c_H = \\infty`): a value equal to a cut-off goes to the class above it, so cuts
+    ``[0.05, 0.15]`` give the classes < 5 %, 5 % to < 15 % and ≥ 15 %.
+    """
+    return np.searchsorted(np.asarray(cuts, dtype=float), np.asarray(values, dtype=float),
+                           side="right")
+
+
 def cum_sqrt_f(values: Any, n_strata: int, *, bins: int | None = None) -> np.ndarray:
     """Interior stratum boundaries by the cumulative √f rule (Dalenius & Hodges 1959).
 
@@ -70,8 +84,8 @@ def cum_sqrt_f(values: Any, n_strata: int, *, bins: int | None = None) -> np.nda
     Returns
     -------
     numpy.ndarray
-        The :math:`H-1` cut points (class upper limits); stratum :math:`h` holds values in
-        :math:`(c_{h-1}, c_h]`.
+        The :math:`H-1` cut points (histogram edges); stratum :math:`h` holds values in
+        :math:`[c_{h-1}, c_h)` (:func:`prevalence_class`), as the histogram's classes do.
     """
     x = np.asarray(values, dtype=float)
     if np.isnan(x).any():
@@ -86,7 +100,7 @@ def cum_sqrt_f(values: Any, n_strata: int, *, bins: int | None = None) -> np.nda
     targets = cum[-1] * np.arange(1, n_strata) / n_strata
     pos = np.clip(np.abs(cum[None, :] - targets[:, None]).argmin(axis=1), 0, bins - 1)
     cuts = np.unique(edges[1:][pos])
-    filled = np.bincount(np.searchsorted(cuts, x, side="left"), minlength=cuts.size + 1)
+    filled = np.bincount(prevalence_class(x, cuts), minlength=cuts.size + 1)
     if cuts.size < n_strata - 1 or (filled == 0).any():
         raise SurveyError("too few distinct values for this many strata", argument="n_strata",
                           expected=f"fewer strata (only {int((filled > 0).sum())} can be filled)",
@@ -108,7 +122,8 @@ def prevalence_strata(
 
     The EA prevalence :math:`p_i = \\text{count}_i/\\text{base}_i` (0 where the base is 0) is cut
     at ``cutoffs`` or by :func:`cum_sqrt_f` into ``n_strata`` classes, numbered 1 (lowest) to
-    :math:`H`. The new column is appended to the frame's strata, so explicit strata (region ×
+    :math:`H`; an EA whose prevalence equals a cut-off goes to the class above it
+    (:func:`prevalence_class`). The new column is appended to the frame's strata, so explicit strata (region ×
     urban) are crossed with prevalence classes.
     """
     fr = as_frame(frame)
@@ -125,7 +140,7 @@ def prevalence_strata(
     prev = np.divide(y, x, out=np.zeros_like(y), where=x > 0)
     cuts = cum_sqrt_f(prev, n_strata, bins=bins) if cutoffs is None else np.sort(np.asarray(cutoffs, float))
     df[f"{name}_prevalence"] = prev
-    df[name] = np.searchsorted(cuts, prev, side="left") + 1
+    df[name] = prevalence_class(prev, cuts) + 1
     return fr.with_data(df, strata=(*fr.strata, name))
 
 

@@ -262,21 +262,35 @@ def build_problem(
 
 
 def check_feasible(problem: CalibrationProblem, d: np.ndarray, lower: float, upper: float) -> None:
-    """Refuse bounds under which one target alone cannot be reached; give the achievable range.
+    """Refuse a non-zero target whose level has no weight, and bounds under which one target
+    alone cannot be reached; give the achievable range.
 
     With ``L <= g <= U`` the total ``Σ d_i g_i x_ij`` of column j ranges over
     ``[Σ d_i x_ij (L if x_ij > 0 else U), Σ d_i x_ij (U if x_ij > 0 else L)]``.
     """
-    if not (np.isfinite(lower) or np.isfinite(upper)):
-        return
     du = problem.unit_weights(d)
     pos, neg = problem.check.signed_sums(du)
+    t = problem.check_totals
+    empty = np.flatnonzero((pos == 0) & (neg == 0) & (t != 0))
+    if empty.size:  # no g-weight can reach a non-zero target from zero weighted totals
+        names = [problem.check_names[j] for j in empty]
+        raise SurveyError(
+            f"{names[0]} has a non-zero target but no positive weight"
+            + (f" (and {len(names) - 1} more)" if len(names) > 1 else ""),
+            argument="targets",
+            expected="positive weight on some row of every level (or variable) with a "
+            "non-zero target",
+            found=", ".join(f"{nm} (margin {problem.check_margin[j]}): target {t[j]:,.6g}"
+                            for nm, j in zip(names[:5], empty[:5], strict=True)),
+            hint="collapse the level with a neighbouring one in the data and the targets",
+        )
+    if not (np.isfinite(lower) or np.isfinite(upper)):
+        return
     with np.errstate(invalid="ignore"):
         low = lower * pos + upper * neg
         high = upper * pos + lower * neg
     low = np.nan_to_num(low, nan=0.0)
     high = np.nan_to_num(high, nan=0.0)
-    t = problem.check_totals
     slack = 1e-9 * (1 + np.abs(t))
     bad = np.flatnonzero((t < low - slack) | (t > high + slack))
     if bad.size:

@@ -61,7 +61,7 @@ from weighting.nonresponse import (
     fit_propensity,
 )
 from weighting.raking import PostStratifyStep, RakeStep
-from weighting.trimming import TrimCalibrateStep, TrimStep
+from weighting.trimming import TrimCalibrateStep, TrimStep, caps
 
 __all__ = ["Weights"]
 
@@ -585,8 +585,12 @@ class Weights:
         """Cap weights to ``[lower, upper]`` and give the trimmed weight back to the others.
 
         With ``relative_to="mean"`` or ``"median"`` the caps are multiples of that statistic
-        of the current weights. ``redistribute="equal"`` with ``strict=False`` is R survey's
-        ``trimWeights``. Trimming does not credit the variance (no variance record).
+        of the current positive weights. ``redistribute="equal"`` is R survey's
+        ``trimWeights`` (with ``strict=True``, the limit of its recursion); ``"proportional"``
+        with ``strict=True`` gives ``clip(F·w, lower, upper)`` with the factor ``F`` that keeps
+        the total. Caps that cannot keep the total (``upper × n < Σw`` or ``lower × n > Σw``,
+        ``n`` positive weights) are refused; weights of 0 stay 0. Trimming does not credit the
+        variance (no variance record).
         """
         check_option(relative_to, _RELATIVE_TO, "relative_to")
         check_option(redistribute, _REDISTRIBUTE, "redistribute")
@@ -599,7 +603,7 @@ class Weights:
                               expected="lower < upper", found=f"lower={lower}, upper={upper}")
         w = self._values
         step = TrimStep(lower, upper, relative_to, redistribute, strict)
-        check_trim_bound(step.fit(w)[2][1], w)
+        check_trim_bound(np.ravel(caps(w[:, None], lower, upper, relative_to)[1])[0], w)
         new, n_trimmed, (lo, hi) = step.fit(w)
         rec = make_record("trim", {"upper": upper, "lower": lower, "relative_to": relative_to,
                                    "redistribute": redistribute, "strict": strict},

@@ -37,7 +37,8 @@ def census() -> pd.DataFrame:
 def _frame(native) -> pd.DataFrame:
     fr = Frame.from_microdata(native, ea="EA_CODE", household="HH_NO", by="REGION",
                               flags={"foreign_born": "FB"},
-                              household_flags={"hh_with_emigrant": "EMIG"}, count_unknown=True)
+                              household_flags={"hh_with_emigrant": "EMIG",
+                                               "migrant_households": "FB"}, count_unknown=True)
     out = fr.data.copy()
     for c in ("EA_CODE", "REGION"):
         out[c] = out[c].astype(object)
@@ -47,6 +48,11 @@ def _frame(native) -> pd.DataFrame:
 def _by_hand(census: pd.DataFrame) -> pd.DataFrame:
     g = census.groupby("EA_CODE")
     hh = census.groupby(["EA_CODE", "HH_NO"])["EMIG"].max().groupby("EA_CODE")
+    # a household is migrant with a member known born abroad; unknown with a member of
+    # unknown birthplace and none known born abroad; not migrant only when all are known
+    by_hh = census.groupby(["EA_CODE", "HH_NO"])["FB"]
+    yes = by_hh.apply(lambda s: bool((s == 1).any()))
+    unknown = by_hh.apply(lambda s: bool(s.isna().any())) & ~yes
     out = pd.DataFrame({
         "REGION": g["REGION"].first(),
         "households": hh.size(),
@@ -54,6 +60,9 @@ def _by_hand(census: pd.DataFrame) -> pd.DataFrame:
         "foreign_born": g["FB"].apply(lambda s: int((s == 1).sum())),
         "foreign_born_unknown": g["FB"].apply(lambda s: int(s.isna().sum())),
         "hh_with_emigrant": hh.sum().astype("int64"),
+        "hh_with_emigrant_unknown": 0,
+        "migrant_households": yes.groupby("EA_CODE").sum().astype("int64"),
+        "migrant_households_unknown": unknown.groupby("EA_CODE").sum().astype("int64"),
     }).reset_index()
     return out.sort_values(["REGION", "EA_CODE"]).reset_index(drop=True)
 
@@ -63,6 +72,7 @@ def test_pandas_frame_equals_a_hand_count(census):
     want = _by_hand(census)[got.columns]
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert got["EA_CODE"].str.startswith("00").all()
+    assert got["migrant_households_unknown"].sum() > 0  # households of unknown status exist
 
 
 def test_polars_duckdb_and_dask_give_the_same_frame(census):

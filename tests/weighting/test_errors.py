@@ -1,6 +1,7 @@
 """Bad input is refused with a message that names the problem, the argument and a hint."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from wt_targets import POP_CAL, POP_SW, POP_TYPES
 
@@ -100,3 +101,13 @@ def test_negative_calibrated_weights_refused(apiclus1):
     with pytest.raises(SurveyError, match="negative weights") as err:
         Weights(apiclus1, "pw").calibrate(pop)
     assert "bounds" in err.value.hint
+
+
+@pytest.mark.parametrize("method", ["linear", "raking", "logit"])
+def test_calibration_names_a_level_without_weight(method):
+    df = pd.DataFrame({"w": [10.0, 20, 0, 0, 30, 15], "age": ["a", "a", "b", "b", "a", "a"]})
+    kw = {"bounds": (0.5, 3.0)} if method == "logit" else {}
+    with pytest.raises(SurveyError, match="age=b has a non-zero target but no positive weight") \
+            as info:
+        Weights(df, "w").calibrate({"age": {"a": 100.0, "b": 50.0}}, method=method, **kw)
+    assert info.value.argument == "targets"
