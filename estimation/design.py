@@ -333,7 +333,10 @@ class SurveyDesign(BaseDesign):
         if domain is not None and ((domain < 0) | keep).all():  # every domain row has weight
             pairs = self._variance().pairs(st, domain, n_domains)  # shared with the variance
             n_psu = np.bincount(pairs.domain, minlength=n_domains)
-            n_str = Groups(pairs.domain, n_domains).count_distinct(st.stratum[pairs.cluster], st.n_strata)
+            if pairs.dense_strata(st):  # the (stratum, domain) cells holding a pair
+                n_str = (pairs.strata_cells(st).sizes.reshape(st.n_strata, n_domains) > 0).sum(axis=0)
+            else:
+                n_str = pairs.by_domain.count_distinct(st.stratum[pairs.cluster], st.n_strata)
             return (n_psu - n_str).astype(float)
         dom = Groups(np.zeros(self.n, dtype=np.int64) if domain is None else domain, n_domains)
         n_psu = dom.count_distinct(st.cluster, st.n_clusters, keep)

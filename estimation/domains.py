@@ -32,7 +32,10 @@ class DomainIndex:
         key = tuple(by)
         if key not in self._cache:
             check_columns(self._data, by, "by")
-            if len(by) == 1:
+            small = self._small_integer_cells(by)
+            if small is not None:
+                codes, labels = small
+            elif len(by) == 1:
                 codes, uniques = self._factorize(self._data[by[0]])
                 labels = pd.DataFrame({by[0]: uniques})
             else:
@@ -45,6 +48,62 @@ class DomainIndex:
             codes.flags.writeable = False  # shared by every estimate of the design
             self._cache[key] = (codes, labels.reset_index(drop=True))
         return self._cache[key]
+
+    def _small_integer_cells(self, by: list[str]) -> tuple[np.ndarray, pd.DataFrame] | None:
+        """Cells of integer columns of narrow range (a few levels each, as codes of sex, age
+        group or country), coded without any pass over the rows in 64-bit keys; None otherwise.
+
+        Each column's values index a table of ranks of its present values (``O(n)``, no sort,
+        no hashing), the ranks are combined in mixed radix in 32-bit integers, and the present
+        keys are ranked once; their count per key gives the cells' sizes, and the labels are
+        decoded from the keys (no row lookup).
+        """
+        columns = [self._data[c] for c in by]
+        if not all(isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu" for col in columns):
+            return None
+        key = None
+        space = 1
+        levels = []
+        for col in columns:
+            values = col.to_numpy()
+            if not values.size:
+                return None
+            lo, hi = int(values.min()), int(values.max())
+            span = hi - lo + 1
+            if span > 1 << 16 or space * span >= 1 << 31:
+                return None
+            present = np.zeros(span, dtype=bool)
+            present[values - lo if lo else values] = True
+            seen = np.flatnonzero(present)
+            rank = np.zeros(span, dtype=np.int32)
+            rank[seen] = np.arange(seen.size, dtype=np.int32)
+            codes = rank[values - lo if lo else values]
+            if key is None:
+                key = codes
+            else:
+                key *= np.int32(seen.size)
+                key += codes
+            space *= seen.size
+            levels.append((seen + lo).astype(values.dtype, copy=False))
+        counts = np.zeros(space, dtype=np.int64)  # counted block by block: no 64-bit copy of the keys
+        for start in range(0, key.size, 1 << 20):
+            counts += np.bincount(key[start : start + (1 << 20)], minlength=space)
+        cells = np.flatnonzero(counts)
+        rank = np.zeros(space, dtype=np.int64)
+        rank[cells] = np.arange(cells.size)
+        codes = rank[key]
+        labels = {}
+        rest = cells
+        for c, lev in zip(reversed(by), reversed(levels)):
+            rest, digit = np.divmod(rest, lev.size)
+            labels[c] = lev[digit]
+        frame = pd.DataFrame({c: labels[c] for c in by})
+        for c in by:
+            frame[c] = frame[c].astype(self._data[c].dtype)
+        sizes = counts[cells].view()
+        sizes.flags.writeable = False
+        self._sizes[tuple(by)] = sizes
+        return codes, frame
 
     @staticmethod
     def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

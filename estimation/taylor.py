@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,13 +53,20 @@ import scipy.sparse as sp
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage
 from surveycore.groups import Groups, sums_in_blocks
-from weighting.records import ResidualMap
+from weighting.records import DomainCells, ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
+_BLOCK = 1 << 15  # rows per block where a gathered matrix is added in place
 
 
 def _dense(m: Matrix) -> np.ndarray:
     return m.toarray() if sp.issparse(m) else np.asarray(m)
+
+
+def _dense_when_small(t: Matrix) -> Matrix:
+    """A sparse matrix of at most 2·10⁷ entries as dense: sparse × dense products are much
+    cheaper than sparse × sparse."""
+    return t.toarray() if sp.issparse(t) and t.shape[0] * t.shape[1] <= 2e7 else t
 
 
 def _scale_rows(m: Matrix, v: np.ndarray) -> Matrix:
@@ -139,15 +147,9 @@ class _StageForm:
         ``M_c = w_c tb_c − (s_c − S_h/n_h) γ_h T_h/n_h − γ_h B_h/n_h`` (``T_h``, ``B_h`` the
         stratum sums of ``tb`` and ``s ∘ tb``), so that one sparse product remains.
         """
-        n_h = self.stage.n_sampled.astype(float)
-        inv_n = np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
         if sp.issparse(ta) and not sp.issparse(tb):
-            h = self.stage.stratum
-            mb = _scale_rows(self.strata.sum(tb), inv_n * self.gamma)[h]
-            bb = _scale_rows(self.strata.sum(_scale_rows(tb, self.scale)), self.gamma * inv_n)[h]
-            shift = (self.scale - (self.s_sum * inv_n)[h])[:, None]
-            m = _scale_rows(tb, self.weight) - shift * mb - bb
-            return _dense(ta.T @ m)
+            return _dense(ta.T @ self.right_factor(tb))
+        inv_n = self._inverse_n()
         term = ta.T @ _scale_rows(tb, self.weight)
         ma = _scale_rows(self.strata.sum(ta), inv_n)
         ba = self.strata.sum(_scale_rows(ta, self.scale))
@@ -156,8 +158,43 @@ class _StageForm:
         left = ba - _scale_rows(ma, self.s_sum)
         return _dense(term) - _dense(left.T @ mb) - _dense(ma.T @ bb)
 
+    def right_factor(self, tb: np.ndarray) -> np.ndarray:
+        """``M`` (C × b) such that ``V(a, b) = taᵀ M`` for any cluster totals ``ta`` (see :meth:`bilinear`).
+
+        ``M_c = w_c tb_c − (s_c − S_h/n_h) γ_h T_h/n_h − γ_h B_h/n_h``; when ``s_c`` is one value
+        ``σ_h`` within each stratum this is ``w_c tb_c − g_h T_h`` with ``g_h = γ_h σ_h/n_h``.
+        """
+        inv_n = self._inverse_n()
+        h = self.stage.stratum
+        sigma = self.stratum_scale
+        if sigma is not None:
+            m = _scale_rows(tb, self.weight)
+            m -= _scale_rows(self.strata.sum(tb), self.gamma * sigma * inv_n)[h]
+            return m
+        mb = _scale_rows(self.strata.sum(tb), inv_n * self.gamma)[h]
+        bb = _scale_rows(self.strata.sum(_scale_rows(tb, self.scale)), self.gamma * inv_n)[h]
+        shift = (self.scale - (self.s_sum * inv_n)[h])[:, None]
+        return _scale_rows(tb, self.weight) - shift * mb - bb
+
+    @cached_property
+    def stratum_scale(self) -> np.ndarray | None:
+        """``σ_h`` (H,) when the scale ``s_c`` is one value within each stratum (an fpc per
+        stratum, no PPS), else None.
+
+        Then ``B_hd = σ_h S_hd`` and, with ``S_h = n_h σ_h``, a stratum's terms
+        ``γ_h (B_hd m_hdᵀ + m_hd B_hdᵀ − S_h m_hd m_hdᵀ)`` reduce to ``g_h S_hd S_hdᵀ`` with
+        ``g_h = γ_h σ_h / n_h``: no sums of ``s_c X_cd`` are needed.
+        """
+        sigma = np.zeros(self.stage.n_strata)
+        sigma[self.stage.stratum] = self.scale
+        return sigma if np.array_equal(sigma[self.stage.stratum], self.scale) else None
+
+    def _stratum_coef(self) -> np.ndarray:
+        """``g_h = γ_h σ_h / n_h`` (H,) for a stage with :attr:`stratum_scale`."""
+        return self.gamma * self.stratum_scale * self._inverse_n()
+
     def domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, domain_lonely: str | None = None,
-                        in_domain_singles: bool = True) -> np.ndarray:
+                        in_domain_singles: bool = True, weight: np.ndarray | None = None) -> np.ndarray:
         """``V(x_d)`` (D, k, k) of every domain from its (cluster, domain) pair totals (pairs × k).
 
         ``domain_lonely`` (R's ``survey.adjust.domain.lonely``): a stratum where the domain has a
@@ -166,15 +203,16 @@ class _StageForm:
         With ``in_domain_singles=False`` only the design's own single-cluster strata are left
         out, the scaling still counting the strata present in the domain (R's ``"average"``
         on the subset of a design without calibration, whose rows outside the domain are
-        dropped).
+        dropped). ``weight`` (C,) replaces ``w_c`` in ``Σ_c w_c X_cd X_cdᵀ`` (a later stage's
+        stratum terms folded in, see :meth:`TaylorVariance._folds`; without ``domain_lonely`` only).
         """
         D, k = pairs.n_domains, totals.shape[1]
         cl = pairs.cluster
-        stratum = self.stage.stratum[cl]
         if domain_lonely is None:
-            if self.stage.n_strata * D <= max(4 * len(cl), 1 << 16):
-                return self._dense_domain_diagonal(pairs, totals, stratum)
-            return self._sparse_domain_diagonal(pairs, totals)
+            if pairs.dense_strata(self.stage):
+                return self._dense_domain_diagonal(pairs, totals, weight)
+            return self._sparse_domain_diagonal(pairs, totals, weight)
+        stratum = self.stage.stratum[cl]
         # only the (stratum, domain) cells that hold a pair: absent cells contribute zero
         key, h, d = Groups.pairs(stratum, self.stage.n_strata, pairs.domain, D)
         cells = h * D + d
@@ -203,7 +241,7 @@ class _StageForm:
             return self._domain_average(full, present, single_full, D).reshape(H, D, k, k).sum(axis=0)
         return Groups(d, D).sum(A.reshape(-1, k * k)).reshape(D, k, k)
 
-    def _dense_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+    def _dense_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """:meth:`domain_diagonal` with the (stratum, domain) sums laid out as dense (H, D) arrays.
 
         ``V(x_d) = Σ_c w_c X_cd X_cdᵀ − Σ_h γ_h (B_hd m_hdᵀ + m_hd B_hdᵀ − S_h m_hd m_hdᵀ)``
@@ -214,7 +252,15 @@ class _StageForm:
         """
         D, k = pairs.n_domains, totals.shape[1]
         H = self.stage.n_strata
-        cell = Groups(stratum * D + pairs.domain, H * D)
+        cell = pairs.strata_cells(self.stage)
+        if self.stratum_scale is not None:  # B = σ S: the stratum terms are g_h S_hd S_hdᵀ
+            g = self._stratum_coef()
+            if k == 1:
+                S = cell.sum(totals[:, 0]).reshape(H, D)
+                S *= S
+                return (self._pair_squares(pairs, totals, weight)[:, 0, 0] - g @ S).reshape(D, 1, 1)
+            S = cell.sum(totals).reshape(H, D, k)
+            return self._pair_squares(pairs, totals, weight) - np.einsum("h,hdi,hdj->dij", g, S, S)
         inv_n = self._inverse_n()
         if k == 1:
             t = totals[:, 0]
@@ -222,14 +268,14 @@ class _StageForm:
             S = cell.sum(t).reshape(H, D)
             cross = (self.gamma * inv_n) @ (B * S)
             square = (self.gamma * self.s_sum * inv_n**2) @ (S * S)
-            return (self._pair_squares(pairs, totals)[:, 0, 0] - 2 * cross + square).reshape(D, 1, 1)
+            return (self._pair_squares(pairs, totals, weight)[:, 0, 0] - 2 * cross + square).reshape(D, 1, 1)
         B = cell.sum(totals * self.scale[pairs.cluster][:, None]).reshape(H, D, k)
         m = cell.sum(totals).reshape(H, D, k) * inv_n[:, None, None]
         cross = np.einsum("h,hdi,hdj->dij", self.gamma, B, m)
         square = np.einsum("h,hdi,hdj->dij", self.gamma * self.s_sum, m, m)
-        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+        return self._pair_squares(pairs, totals, weight) - cross - cross.transpose(0, 2, 1) + square
 
-    def _sparse_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
+    def _sparse_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """:meth:`domain_diagonal` with the (stratum, domain) sums as sparse products.
 
         The same formula as :meth:`_dense_domain_diagonal`, for (stratum × domain) layouts
@@ -243,7 +289,7 @@ class _StageForm:
         B = (self.strata.weighted_indicator(self.scale) @ tm).tocsr()
         inv_n = self._inverse_n()
         c1, c2 = self.gamma * inv_n, self.gamma * self.s_sum * inv_n**2
-        out = self._pair_squares(pairs, totals)
+        out = self._pair_squares(pairs, totals, weight)
         for i in range(k):
             for j in range(k):
                 Bi, Si, Sj = (B, S, S) if k == 1 else (B[:, i::k], S[:, i::k], S[:, j::k])
@@ -253,7 +299,7 @@ class _StageForm:
         return out
 
     def nested_domain_diagonal(self, pairs: _Pairs, totals: np.ndarray, cells: _Pairs, cell_totals: np.ndarray,
-                               x: np.ndarray) -> np.ndarray:
+                               x: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
         """:meth:`domain_diagonal` for a stage whose strata are the previous stage's clusters.
 
         The (stratum, domain) cells are then the previous stage's (cluster, domain) pairs
@@ -261,8 +307,24 @@ class _StageForm:
         cells' sum of ``s_c x_i`` over their rows. Same formula as :meth:`_dense_domain_diagonal`.
         """
         D, k = pairs.n_domains, totals.shape[1]
-        inv_n = self._inverse_n()
         h = cells.cluster  # the stratum of each cell
+        if self.stratum_scale is not None:  # B = σ S: the stratum terms are g_h S_hd S_hdᵀ
+            coef = self._stratum_coef()
+            by_domain = cells.by_domain
+            if k == 1:
+                t = cell_totals[:, 0]
+
+                def square(rows: slice) -> np.ndarray:
+                    g = coef[h[rows]]
+                    g *= t[rows]
+                    g *= t[rows]
+                    return g
+
+                return self._pair_squares(pairs, totals, weight) - by_domain.sum_blocks(square).reshape(D, 1, 1)
+            g = coef[h]
+            outer = (g[:, None, None] * cell_totals[:, :, None] * cell_totals[:, None, :]).reshape(-1, k * k)
+            return self._pair_squares(pairs, totals, weight) - by_domain.sum(outer).reshape(D, k, k)
+        inv_n = self._inverse_n()
         B = cells.totals(x * self.scale[self.stage.cluster][:, None])
         S = cell_totals
         c1 = (self.gamma * inv_n)[h]
@@ -271,22 +333,31 @@ class _StageForm:
         if k == 1:
             b, t = B[:, 0], S[:, 0]
             corr = by_domain.sum(c1 * 2 * b * t - c2 * t * t)
-            return self._pair_squares(pairs, totals) - corr.reshape(D, 1, 1)
+            return self._pair_squares(pairs, totals, weight) - corr.reshape(D, 1, 1)
         cross = by_domain.sum((c1[:, None, None] * B[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
         square = by_domain.sum((c2[:, None, None] * S[:, :, None] * S[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
-        return self._pair_squares(pairs, totals) - cross - cross.transpose(0, 2, 1) + square
+        return self._pair_squares(pairs, totals, weight) - cross - cross.transpose(0, 2, 1) + square
 
     def _inverse_n(self) -> np.ndarray:
         n_h = self.stage.n_sampled.astype(float)
         return np.divide(1.0, n_h, out=np.zeros_like(n_h), where=n_h > 0)
 
-    def _pair_squares(self, pairs: _Pairs, totals: np.ndarray) -> np.ndarray:
-        """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain."""
+    def _pair_squares(self, pairs: _Pairs, totals: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """``Σ_c w_c X_cd X_cdᵀ`` (D, k, k) over the pairs of each domain (``weight`` instead of ``w``)."""
         D, k = pairs.n_domains, totals.shape[1]
-        by_domain = Groups(pairs.domain, D)
-        wt = totals * self.weight[pairs.cluster][:, None]
-        if k == 1:
-            return by_domain.sum(wt[:, 0] * totals[:, 0]).reshape(D, 1, 1)
+        by_domain = pairs.by_domain
+        weight = self.weight if weight is None else weight
+        if k == 1:  # block by block: no temporary of the pairs' length
+            t, cl = totals[:, 0], pairs.cluster
+
+            def square(rows: slice) -> np.ndarray:
+                wt = weight[cl[rows]]
+                wt *= t[rows]
+                wt *= t[rows]
+                return wt
+
+            return by_domain.sum_blocks(square).reshape(D, 1, 1)
+        wt = totals * weight[pairs.cluster][:, None]
         return by_domain.sum((wt[:, :, None] * totals[:, None, :]).reshape(-1, k * k)).reshape(D, k, k)
 
     def _domain_average(self, A: np.ndarray, present: np.ndarray, single: np.ndarray, D: int) -> np.ndarray:
@@ -329,12 +400,36 @@ class _Pairs:
     def totals(self, x: np.ndarray) -> np.ndarray:
         return self.rows.sum(x)
 
+    @cached_property
+    def by_domain(self) -> Groups:
+        """The pairs grouped by domain (built once per pairs, shared by every sum)."""
+        return Groups(self.domain, self.n_domains)
+
+    def dense_strata(self, stage: Stage) -> bool:
+        """Whether the (stratum × domain) layout of ``stage`` is small enough to hold densely."""
+        return stage.n_strata * self.n_domains <= max(4 * len(self.cluster), 1 << 16)
+
+    def strata_cells(self, stage: Stage) -> Groups:
+        """The pairs grouped by (stratum, domain) cell ``h·D + d`` of the dense layout (kept per
+        stage: shared by the variance and the degrees of freedom)."""
+        cache = self.__dict__.setdefault("_strata_cells", {})
+        hit = cache.get(id(stage))
+        if hit is None or hit[0] is not stage:
+            key = stage.stratum[self.cluster]
+            key *= self.n_domains
+            key += self.domain
+            hit = (stage, Groups(key, stage.n_strata * self.n_domains))
+            cache[id(stage)] = hit
+        return hit[1]
+
     def as_matrix(self, totals: np.ndarray) -> sp.csr_matrix:
         """Pair totals as a sparse (clusters × D·k) matrix, column ``d·k + j`` (the pairs are
         in (cluster, domain) order, so the compressed rows are built directly)."""
         k = totals.shape[1]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.cluster, minlength=self.n_clusters) * k)])
-        cols = (self.domain[:, None] * k + np.arange(k)).ravel()
+        index = np.int32 if self.n_domains * k < 1 << 31 and totals.size < 1 << 31 else np.int64
+        indptr = np.zeros(self.n_clusters + 1, dtype=index)
+        np.cumsum(np.bincount(self.cluster, minlength=self.n_clusters) * k, out=indptr[1:])
+        cols = self.domain.astype(index) if k == 1 else (self.domain[:, None] * k + np.arange(k)).ravel().astype(index)
         return sp.csr_matrix((totals.ravel(), cols, indptr), shape=(self.n_clusters, self.n_domains * k))
 
 
@@ -491,8 +586,9 @@ class TaylorVariance:
         self._pair_cache[id(stage)] = (domain, n_domains, pairs)
         return pairs
 
-    def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: list | None = None):
-        """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pair totals."""
+    def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: dict | None = None):
+        """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pairs and pair
+        totals (by ``id`` of the stage)."""
         k = x.shape[1]
         total = np.zeros((n_domains, k, k))
         if self.dcheck is not None:
@@ -506,47 +602,151 @@ class TaylorVariance:
                 cs = self._dcheck_colsum()[pairs.cluster]
                 outer = outer - cs[:, None, None] * tot[:, :, None] * tot[:, None, :]
             if keep is not None:
-                keep.append(tx)
+                keep[id(self.stages[0])] = (pairs, tot)
             total += Groups(pairs.domain, n_domains).sum(outer.reshape(-1, k * k)).reshape(n_domains, k, k)
         domain_lonely = self._domain_lonely() if domain is not None else None
         in_domain_singles = True
         if domain is not None and domain_lonely is None and self._average_over_domain_strata():
             domain_lonely, in_domain_singles = "average", False
+        fold, folded = self._folds() if domain is not None and domain_lonely is None else ({}, set())
         known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
         for form in self._forms:
             pairs = self.pairs(form.stage, domain, n_domains)
             tot = pairs.totals(x)
             known[id(form.stage)] = tot
+            weight = form.weight - fold[id(form.stage)] if id(form.stage) in fold else None
             previous = self._strata_are_clusters.get(id(form.stage))
-            large = form.stage.n_strata * n_domains > max(4 * len(pairs.cluster), 1 << 16)
-            if domain is not None and domain_lonely is None and previous is not None and large:
+            large = not pairs.dense_strata(form.stage)
+            if id(form.stage) in folded:  # its stratum terms are in the previous stage's weights
+                total += form._pair_squares(pairs, tot, weight)
+            elif domain is not None and domain_lonely is None and previous is not None and large:
                 cells = self.pairs(previous, domain, n_domains)
                 cell_tot = known[id(previous)] if id(previous) in known else cells.totals(x)
-                total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x)
+                total += form.nested_domain_diagonal(pairs, tot, cells, cell_tot, x, weight)
             else:
-                total += form.domain_diagonal(pairs, tot, domain_lonely, in_domain_singles)
+                total += form.domain_diagonal(pairs, tot, domain_lonely, in_domain_singles, weight)
             if keep is not None:
-                keep.append(pairs.as_matrix(tot))
+                keep[id(form.stage)] = (pairs, tot)
         return total
 
-    def _cross_u(self, stage_totals: list[sp.csr_matrix]) -> np.ndarray:
-        """``V(x_d, U)`` (D·k × P) from each stage's (cluster × D·k) pair totals."""
-        return self._bilinear_totals(stage_totals, self._u_totals())
+    def _folds(self) -> tuple[dict[int, np.ndarray], set[int]]:
+        """Stages whose stratum terms fold into the previous stage's pair squares.
 
-    def _u_totals(self) -> list[Matrix]:
-        """Cluster totals of the records' ``U`` at every stage (summed block by block)."""
+        A stage whose strata are the previous stage's clusters and whose scale is one value per
+        stratum has stratum terms ``Σ_h g_h S_hd²`` (:attr:`_StageForm.stratum_scale`) whose
+        ``S_hd`` are the previous stage's (cluster, domain) pair totals: they are summed with
+        that stage's ``Σ_c w_c X_cd²`` as ``Σ_c (w_c − g_c) X_cd²``. Returns the subtrahend
+        ``g`` per previous stage (by ``id``) and the ids of the folded stages.
+        """
+        if "folds" not in self._u_cache:
+            ids = {id(f.stage) for f in self._forms}
+            fold: dict[int, np.ndarray] = {}
+            folded: set[int] = set()
+            for form in self._forms:
+                previous = self._strata_are_clusters.get(id(form.stage))
+                if previous is not None and id(previous) in ids and form.stratum_scale is not None:
+                    fold[id(previous)] = form._stratum_coef()
+                    folded.add(id(form.stage))
+            self._u_cache["folds"] = (fold, folded)
+        return self._u_cache["folds"]  # type: ignore[return-value]
+
+    def _cross_u(self, kept: dict, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """``V(x_d, U)`` (D·k × P) from each stage's pairs and pair totals (``kept``).
+
+        When the stages nest (every cluster of a stage lies in one cluster of the finest) and
+        ``U``'s totals are dense, the stages' forms are summed on the finest clusters: a
+        coarser stage's pair totals are sums of the finest stage's, ``T_s = A_sᵀ T_f`` (``A_s``
+        the finest clusters' membership), so ``Σ_s T_sᵀ M_s = T_fᵀ Σ_s A_s M_s`` — one sparse
+        product with the finest pair totals instead of one per stage.
+        """
+        stages = self._stage_list()
+        tu = self._u_totals(kept, domain, n_domains)
+        m = self._u_right()
+        if m is not None:
+            pairs, tot = kept[id(stages[-1])]
+            return _dense(pairs.as_matrix(tot).T @ m)
+        return self._bilinear_totals([pairs.as_matrix(tot) for pairs, tot in (kept[id(st)] for st in stages)], tu)
+
+    def _u_right(self) -> np.ndarray | None:
+        """``Σ_s A_s M_s`` (C_f × P) on the finest clusters for ``U``'s totals (see :meth:`_cross_u`),
+        so that ``V(a, U) = T_fᵀ M`` for any score columns ``a`` of finest cluster totals
+        ``T_f``; None when the stages do not nest, with a ``Δ̌`` form, or sparse totals."""
+        if "right" not in self._u_cache:
+            tu = self._u_totals()
+            anc = self._ancestors()
+            m = None
+            if anc is not None and self.dcheck is None and not any(sp.issparse(t) for t in tu):
+                finest = self._forms[-1]
+                spread: list[tuple[np.ndarray, np.ndarray]] = []  # (rows to add, their index per finest cluster)
+                if finest.stratum_scale is not None:  # w_c T_c, then − g_h S_h spread below
+                    m = _scale_rows(tu[-1], finest.weight)
+                    spread.append((-_scale_rows(finest.strata.sum(tu[-1]), finest._stratum_coef()), finest.stage.stratum))
+                else:
+                    m = finest.right_factor(tu[-1])
+                spread += [(form.right_factor(t), a) for form, t, a in zip(self._forms[:-1], tu[:-1], anc[:-1])]
+                for rows, index in spread:  # gathered block by block: no temporary of m's size
+                    for start in range(0, m.shape[0], _BLOCK):
+                        m[start : start + _BLOCK] += rows[index[start : start + _BLOCK]]
+            self._u_cache["right"] = m
+        return self._u_cache["right"]  # type: ignore[return-value]
+
+    def _ancestors(self) -> list[np.ndarray | None] | None:
+        """For each stage of :meth:`_stage_list`, the cluster of every cluster of the last
+        (finest) stage (None for the finest itself); None when a stage is not nested in it.
+
+        Stages are factorised nested (:func:`estimation.structure.build_stages`): a later
+        stage's clusters lie within one cluster of each earlier stage, which is checked here
+        on the first row of each finest cluster's run (rows grouped by finest cluster).
+        """
+        if "ancestors" not in self._u_cache:
+            stages = self._stage_list()
+            finest = stages[-1]
+            first = finest.clusters.first_row
+            out: list[np.ndarray | None] | None = []
+            for st in stages[:-1]:
+                if st is finest:
+                    out.append(None)
+                    continue
+                a = np.asarray(st.cluster)[first]
+                if finest.clusters.varies(st.cluster):  # not nested: one form per stage
+                    out = None
+                    break
+                out.append(a)
+            if out is not None:
+                out.append(None)
+            self._u_cache["ancestors"] = out
+        return self._u_cache["ancestors"]  # type: ignore[return-value]
+
+    def _u_totals(self, kept: dict | None = None, domain: np.ndarray | None = None, n_domains: int = 1) -> list[Matrix]:
+        """Cluster totals of the records' ``U`` at every stage (summed block by block).
+
+        With nested stages only the finest stage's totals are summed from the rows; a coarser
+        stage's are the sums of the finest clusters' totals within each of its clusters.
+        ``kept``: the stages' (cluster, domain) pairs of the current estimate, from which
+        calibration units holding whole domains are summed (:class:`weighting.records.DomainCells`).
+        """
         if "totals" not in self._u_cache:
-            totals = [self.residuals.u_totals(st.clusters) for st in self._stage_list()]
-            # dense when small: sparse × dense products are much cheaper than sparse × sparse
-            self._u_cache["totals"] = [
-                t.toarray() if sp.issparse(t) and t.shape[0] * t.shape[1] <= 2e7 else t for t in totals
-            ]
+            stages = self._stage_list()
+            anc = self._ancestors()
+
+            def totals_of(st: Stage) -> Matrix:
+                hit = None if kept is None else kept.get(id(st))
+                cells = None if hit is None else DomainCells(hit[0].rows, hit[0].cluster, hit[0].domain, domain, n_domains)
+                return _dense_when_small(self.residuals.u_totals(st.clusters, cells))
+
+            finest = totals_of(stages[-1])
+            if anc is None:
+                totals = [totals_of(st) for st in stages[:-1]]
+            else:
+                totals = [finest if a is None else Groups(a, st.n_clusters).sum(finest) for st, a in zip(stages[:-1], anc)]
+            self._u_cache["totals"] = [*totals, finest]
         return self._u_cache["totals"]  # type: ignore[return-value]
 
     def _uu(self) -> np.ndarray:
         if "uu" not in self._u_cache:
             tu = self._u_totals()
-            self._u_cache["uu"] = self._bilinear_totals(tu, tu)
+            m = self._u_right()  # V(U, U) = T_fᵀ M with the finest stage's totals of U
+            self._u_cache["uu"] = self._bilinear_totals(tu, tu) if m is None else tu[-1].T @ m
         return self._u_cache["uu"]  # type: ignore[return-value]
 
     # -- the narrow waist -------------------------------------------------------------------
@@ -622,9 +822,9 @@ class TaylorVariance:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
         k = x.shape[1]
         coef = self.residuals.coefficients(x, domain, D)  # (P, D·k)
-        stage_totals: list[sp.csr_matrix] = []
-        vxx = self._domain_diagonal(x, domain, D, keep=stage_totals)
-        vxu = self._cross_u(stage_totals)  # (D·k, P)
+        kept: dict = {}
+        vxx = self._domain_diagonal(x, domain, D, keep=kept)
+        vxu = self._cross_u(kept, domain, D)  # (D·k, P)
         P = coef.shape[0]
         c = coef.reshape(P, D, k).transpose(1, 0, 2)  # (D, P, k)
         cross = np.einsum("dkp,dpl->dkl", vxu.reshape(D, k, P), c)
@@ -744,22 +944,24 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
     everywhere = bool(inside.all())
     wi = weights if everywhere else np.where(inside, weights, 0.0)
     groups = Groups(domain, D)
-    weighted = a * wi[:, None]
-    A = groups.sum(weighted)
     if b is None:
-        return A, weighted
+        weighted = a * wi[:, None]
+        return groups.sum(weighted), weighted
     d = domain if everywhere else np.maximum(domain, 0)
     if problem.per_unit:  # b = 1: B is the domains' weight total, no products with b
-        B = groups.sum(wi)
+        A = np.column_stack([groups.sum_blocks(lambda rows, j=j: a[rows, j] * wi[rows]) for j in range(a.shape[1])])
+        B = groups.sum(wi)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            theta = A / B[:, None]
-            # w (a − θ_d) / B_d formed in the array of w a: two temporaries of the rows' size
-            shift = theta[d]
-            shift *= wi[:, None]
-            weighted -= shift
-            del shift
-            weighted *= (1.0 / B)[d][:, None]
-        return theta, weighted
+            theta = A / B
+            inv_b = 1.0 / B[:, 0]
+            scores = np.empty(a.shape)  # block by block: the scores are the only row-length array
+            for start in range(0, len(d), _BLOCK):
+                rows = slice(start, start + _BLOCK)
+                dr = d[rows]
+                np.subtract(a[rows], theta[dr], out=scores[rows])
+                scores[rows] *= (wi[rows] * inv_b[dr])[:, None]
+        return theta, scores
+    A = groups.sum(a * wi[:, None])
     B = groups.sum(b * wi[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B

@@ -105,27 +105,51 @@ def _changes(values: np.ndarray, limit: int) -> np.ndarray | None:
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
-def _sorted_keys(key: np.ndarray, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The order that sorts non-negative ``key`` (stable) and the sorted keys.
+def _key_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0 .. G−1`` of non-negative ``key`` in the order of its distinct values, and
+    those values (sorted); ``key`` is overwritten.
 
     When the key and the row number fit together in 63 bits, both are packed in one integer
-    and sorted by value (a vectorised sort, several times faster than an indirect one);
-    otherwise an indirect stable sort. ``reuse``: ``key`` is a temporary of the caller's
-    that may be overwritten (the packed keys are formed in it, saving two large arrays).
+    and sorted by value (a vectorised sort, several times faster than an indirect one), and
+    the sorted array is read block by block — codes scattered to the rows, distinct keys
+    collected — so that nothing else of the rows' length is formed; otherwise an indirect
+    stable sort.
     """
     n = key.size
     shift = max(int(n - 1).bit_length(), 1)
     top = int(key.max()) if n else 0
-    if top.bit_length() + shift <= 63:
-        packed = key if reuse else key.copy()
-        packed <<= shift
-        packed |= np.arange(n, dtype=np.int64)
-        packed.sort()
-        order = packed & ((1 << shift) - 1)
-        packed >>= shift
-        return order, packed
-    order = np.argsort(key, kind="stable")
-    return order, key[order]
+    codes = np.empty(n, dtype=np.int64)
+    if top.bit_length() + shift > 63:
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        new = np.empty(n, dtype=bool)
+        if n:
+            new[0] = True
+            np.not_equal(key[1:], key[:-1], out=new[1:])
+        rank = np.cumsum(new, dtype=np.int64)
+        rank -= 1
+        codes[order] = rank
+        return codes, key[new]
+    packed = key
+    packed <<= shift
+    for start in range(0, n, _BLOCK):  # the row numbers in the low bits
+        packed[start : start + _BLOCK] |= np.arange(start, min(start + _BLOCK, n), dtype=np.int64)
+    packed.sort()
+    mask = (1 << shift) - 1
+    parts = []
+    count, last = 0, -1
+    for start in range(0, n, _BLOCK):
+        block = packed[start : start + _BLOCK]
+        k = block >> shift
+        new = np.empty(k.size, dtype=bool)
+        new[0] = k[0] != last
+        np.not_equal(k[1:], k[:-1], out=new[1:])
+        rank = np.cumsum(new, dtype=np.int64)
+        rank += count - 1
+        codes[block & mask] = rank
+        parts.append(k[new])
+        count, last = int(rank[-1]) + 1, int(k[-1])
+    return codes, np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 class Groups:
@@ -187,7 +211,7 @@ class Groups:
         Codes follow the lexicographic order of the pairs. A small key space
         ``n_first × n_second`` is coded through a presence table (``O(n)``); a large one by
         one sort of the keys with the row number packed into their low bits (no hashing, no
-        indirect sort), see :func:`_sorted_keys`.
+        indirect sort), see :func:`_key_codes`.
 
         Returns
         -------
@@ -211,26 +235,19 @@ class Groups:
             rank = np.empty(size, dtype=np.int64)  # only the pages of present keys are touched
             rank[uniq] = np.arange(uniq.size)
             codes = rank[key]
+            pair_first, pair_second = np.divmod(uniq, n_second)
         else:
             key = a * np.int64(n_second)
             key += b
-            order, key = _sorted_keys(key, reuse=True)
-            new = np.empty(key.size, dtype=bool)
-            if key.size:
-                new[0] = True
-                np.not_equal(key[1:], key[:-1], out=new[1:])
-            rank = np.cumsum(new, dtype=np.int64)
-            rank -= 1
-            codes = np.empty(key.size, dtype=np.int64)
-            codes[order] = rank
-            del rank, order
-            uniq = key[new]
+            codes, pair_first = _key_codes(key)
+            del key
+            pair_second = pair_first % n_second
+            pair_first //= n_second
         if rows is not None:
             full = np.full(first.size, -1, dtype=np.int64)
             full[rows] = codes
             codes = full
-        pair_first, pair_second = np.divmod(uniq, n_second)
-        return cls(codes, uniq.size), pair_first, pair_second
+        return cls(codes, pair_first.size), pair_first, pair_second
 
     @property
     def n(self) -> int:
@@ -249,6 +266,9 @@ class Groups:
         cluster); None otherwise. Found in one comparison of neighbouring codes."""
         c, G = self.codes, self.n_groups
         if G == 0 or c.size == 0 or c[0] != 0 or c[-1] != G - 1:
+            return None
+        probe = c[:: max(c.size // 64, 1)]  # rows out of order are usually seen in a sample
+        if (probe[1:] < probe[:-1]).any():
             return None
         starts = _changes(c, G - 1)
         if starts is None or starts.size != G - 1 or not (c[starts] == np.arange(1, G)).all():
@@ -305,8 +325,10 @@ class Groups:
         if values.ndim == 2 and not values.flags.c_contiguous:
             values = np.ascontiguousarray(values)
         values = np.asarray(values, dtype=float)
-        if self.run_starts is not None:  # runs: sums of consecutive rows
-            return np.add.reduceat(values, self.run_starts, axis=0)
+        if values.ndim == 2 and values.shape[1] == 1:  # one column: its sums as a column (no copy)
+            return self.sum(values[:, 0])[:, None]
+        if self.run_starts is not None and values.ndim == 1:  # runs: sums of consecutive rows
+            return np.add.reduceat(values, self.run_starts)
         if values.ndim == 1:
             codes, v = self._rows(values)
             return np.bincount(codes, weights=v, minlength=self.n_groups)
@@ -322,6 +344,15 @@ class Groups:
         if self._inside is None:
             return self.codes, values
         return self.codes[self._inside], values[self._inside]
+
+    def sum_blocks(self, values: Callable[[slice], np.ndarray]) -> np.ndarray:
+        """Group sums (G,) of a row-length vector produced block by block: ``values(rows)``
+        returns the values of the rows in the slice ``rows`` (see :func:`sums_in_blocks`).
+
+        Products of several row-length arrays are summed without forming them at full length,
+        each block's temporaries staying in cache.
+        """
+        return sums_in_blocks([self], lambda start, stop: values(slice(start, stop))[:, None], self.n, 1)[0][:, 0]
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Unweighted group means (zero for an empty group)."""
@@ -392,9 +423,9 @@ def sums_in_blocks(groupings: list[Groups], block: Callable[[int, int], np.ndarr
 
     ``block(start, stop)`` returns rows ``start:stop`` of an (n, k) matrix (e.g. linearised
     scores); each grouping's (G, k) sums are accumulated block by block, so the matrix never
-    takes memory the size of the data. Every grouping must hold every row (no ``-1`` codes).
-    Rows sorted by group are summed run by run (``reduceat``); otherwise a block counts only
-    the codes it holds (``bincount`` over their range).
+    takes memory the size of the data. Rows with code ``-1`` are in no group. Rows sorted by
+    group are summed run by run (``reduceat``); otherwise a block counts only the codes it
+    holds (``bincount`` over their range).
     """
     outs = [np.zeros((g.n_groups, k)) for g in groupings]
     for start in range(0, n, _BLOCK):
@@ -409,11 +440,16 @@ def sums_in_blocks(groupings: list[Groups], block: Callable[[int, int], np.ndarr
                     local = np.concatenate([[0], local])
                 out[g.codes[start + local]] += np.add.reduceat(values, local, axis=0)
                 continue
-            codes = g.codes[start:stop]
+            codes, rows = g.codes[start:stop], values
+            if g._inside is not None:  # rows in no group left out
+                keep = codes >= 0
+                codes, rows = codes[keep], values[keep]
+                if not codes.size:
+                    continue
             lo, hi = int(codes.min()), int(codes.max())
             local = codes - lo if lo else codes
             for j in range(k):
-                out[lo : hi + 1, j] += np.bincount(local, weights=values[:, j], minlength=hi - lo + 1)
+                out[lo : hi + 1, j] += np.bincount(local, weights=rows[:, j], minlength=hi - lo + 1)
     return outs
 
 

@@ -108,6 +108,15 @@ def test_varies_within_groups_equals_nunique(sorted_rows):
 
 
 
+def test_block_sums_equal_groupby_of_the_products():
+    df = _frame(n=700_000, seed=9)  # several blocks, rows in no group among them
+    g = Groups(df["g"].to_numpy(), 8)
+    x, y = df["x"].to_numpy(), df["y"].to_numpy()
+    got = g.sum_blocks(lambda rows: x[rows] * y[rows] * y[rows])
+    want = df.assign(p=x * y * y).query("g >= 0").groupby("g")["p"].sum().reindex(range(8), fill_value=0.0)
+    np.testing.assert_allclose(got, want.to_numpy(), rtol=1e-10)
+
+
 @pytest.mark.parametrize("with_outside", [False, True])
 def test_block_passes_over_many_rows_equal_groupby(with_outside):
     """First rows and the within-group check run block by block: groups spanning blocks."""

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from surveycore.groups import Groups
 
-__all__ = ["PostStratificationRecord", "RakingRecord", "CalibrationRecord", "Projection", "ResidualMap"]
+__all__ = ["PostStratificationRecord", "RakingRecord", "CalibrationRecord", "Projection", "ResidualMap", "DomainCells"]
 
 Matrix = np.ndarray | sp.spmatrix
 
@@ -132,6 +132,23 @@ class Projection:
 
 
 @dataclass(frozen=True, eq=False)
+class DomainCells:
+    """Rows grouped into (group, domain) cells, in (group, domain) order.
+
+    Given to :meth:`ResidualMap.u_totals` by a caller that has grouped the rows so already
+    (the variance engine's (cluster, domain) pairs): when every domain lies within one
+    calibration unit, a group's ``U`` total is a sum over its cells, with no grouping of the
+    rows by (group, unit).
+    """
+
+    rows: Groups  # rows → cell (rows outside every domain: in no cell)
+    group: np.ndarray  # (cells,) group of each cell, non-decreasing
+    domain: np.ndarray  # (cells,) domain of each cell
+    codes: np.ndarray  # (n,) domain of each row, -1 outside every domain
+    n_domains: int
+
+
+@dataclass(frozen=True, eq=False)
 class UnitProjection:
     """A :class:`Projection` whose rows share the variables of their calibration unit.
 
@@ -147,10 +164,31 @@ class UnitProjection:
     lam: np.ndarray  # (n,) row scale of L
     unit_x: np.ndarray  # (m, q)
     right: np.ndarray  # (q, p)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
         return self.right.shape[1]
+
+    def domain_units(self, domain: np.ndarray, n_domains: int) -> np.ndarray | None:
+        """The unit of every domain when each domain's rows lie in one unit (as domains at or
+        below the calibration cells do), else None; kept for the latest domain codes."""
+        hit = self._cache.get("domain_units")
+        if hit is not None and hit[0] is domain and hit[1] == n_domains:
+            return hit[2]
+        inside = domain >= 0
+        every = bool(inside.all())
+        d = domain if every else domain[inside]
+        u = self.unit if every else self.unit[inside]
+        units = np.full(n_domains, -1, dtype=np.int64)
+        units[d[::-1]] = u[::-1]  # the unit of each domain's first row (written last)
+        out = None
+        if (units >= 0).all():
+            step = 1 << 18  # compared block by block: no row-length temporaries
+            same = all(np.array_equal(units[d[s : s + step]], u[s : s + step]) for s in range(0, d.size, step))
+            out = units if same else None
+        self._cache["domain_units"] = (domain, n_domains, out)
+        return out
 
     @property
     def n_units(self) -> int:
@@ -169,10 +207,27 @@ class UnitProjection:
     def full_u(self) -> np.ndarray:
         return self.a[:, None] * (self.unit_x @ self.right)[self.unit]
 
-    def group_u(self, groups: Groups) -> np.ndarray:
+    def group_u(self, groups: Groups, cells: DomainCells | None = None) -> np.ndarray:
+        """Group sums of ``U`` (G × p): the (group, unit) sums of ``a`` times ``unit_x right``.
+
+        With ``cells`` whose domains each lie in one unit, the (group, unit) sums are the
+        cells' sums of ``a`` (several cells of a group may share a unit: their entries add).
+        """
+        # every row must lie in a cell: U's totals take every row, also those outside the domains
+        if cells is not None and (cells.codes >= 0).all() and (cells.group[1:] >= cells.group[:-1]).all():
+            units = self.domain_units(cells.codes, cells.n_domains)
+            if units is not None:
+                index = np.int32 if max(cells.group.size, self.n_units) < 1 << 31 else np.int64
+                indptr = np.zeros(groups.n_groups + 1, dtype=index)
+                np.cumsum(np.bincount(cells.group, minlength=groups.n_groups), out=indptr[1:])
+                table = sp.csr_matrix((cells.rows.sum(self.a), units.astype(index)[cells.domain], indptr),
+                                      shape=(groups.n_groups, self.n_units))
+                return table @ (self.unit_x @ self.right)
         pairs, group, unit = Groups.pairs(groups.codes, groups.n_groups, self.unit, self.n_units)
-        table = sp.csr_matrix((pairs.sum(self.a), (group, unit)), shape=(groups.n_groups, self.n_units))
-        return _dense(table @ self.unit_x) @ self.right
+        # the pairs come in (group, unit) order: the compressed rows are built directly
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=groups.n_groups))])
+        table = sp.csr_matrix((pairs.sum(self.a), unit, indptr), shape=(groups.n_groups, self.n_units))
+        return table @ (self.unit_x @ self.right)
 
     def times(self, c: np.ndarray) -> np.ndarray:
         return self.a[:, None] * (self.unit_x @ (self.right @ c))[self.unit]
@@ -191,11 +246,17 @@ class UnitProjection:
             sums = Groups(self.unit, self.n_units).sum(lx)
             return self.right.T @ (self.unit_x.T @ sums)
         k = x.shape[1]
+        units = self.domain_units(domain, n_domains)
+        if units is not None:  # each domain in one unit: its loadings are its sums times its unit's row
+            sums = Groups(domain, n_domains).sum(lx)  # (D, k)
+            rows = (sums[:, :, None] * self.unit_x[units][:, None, :]).reshape(n_domains * k, -1)
+            return self.right.T @ rows.T
         pairs, unit, dom = Groups.pairs(self.unit, self.n_units, domain, n_domains)
         sums = pairs.sum(lx).reshape(-1, k)
-        rows = np.repeat(unit, k)
+        # the pairs come in (unit, domain) order: the compressed rows are built directly
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(unit, minlength=self.n_units) * k)])
         cols = (dom[:, None] * k + np.arange(k)).ravel()
-        table = sp.csr_matrix((sums.ravel(), (rows, cols)), shape=(self.n_units, n_domains * k))
+        table = sp.csr_matrix((sums.ravel(), cols, indptr), shape=(self.n_units, n_domains * k))
         return self.right.T @ _dense(table.T @ self.unit_x).T
 
 
@@ -234,11 +295,17 @@ class ResidualMap:
         """Total number of columns ``P`` of the stacked ``U``."""
         return int(self.offsets[-1])
 
-    def u_totals(self, groups: Groups) -> Matrix:
-        """Group sums of the stacked ``U`` (G × P): sparse when every block's are, else dense."""
-        parts = [b.group_u(groups) for b in self.blocks]
+    def u_totals(self, groups: Groups, cells: DomainCells | None = None) -> Matrix:
+        """Group sums of the stacked ``U`` (G × P): sparse when every block's are, else dense.
+
+        ``cells``: the rows already grouped into (group, domain) cells, which blocks whose
+        units contain whole domains sum instead of the rows (:class:`DomainCells`).
+        """
+        parts = [b.group_u(groups, cells) if isinstance(b, UnitProjection) else b.group_u(groups) for b in self.blocks]
         if all(sp.issparse(t) for t in parts):
             return sp.hstack(parts).tocsr()
+        if len(parts) == 1:
+            return _dense(parts[0])
         return np.hstack([_dense(t) for t in parts])
 
     def stacked_u(self) -> Matrix:
@@ -448,7 +515,8 @@ class CalibrationRecord(_Record):
             keep, right = self._basis()
             x, unit = self._variables()
             gd = self.g * self.d
-            inv = np.where((self.g > 0) & (self.d > 0), 1.0 / np.where(self.g > 0, self.g, 1.0), 0.0)
+            inv = np.zeros_like(gd)  # 1/g where g > 0 and d > 0, else zero (one row-length array)
+            np.divide(1.0, self.g, out=inv, where=(self.g > 0) & (self.d > 0))
             xr = np.ascontiguousarray(x[:, keep])
             if unit is not None:
                 self._cache["p"] = (UnitProjection(unit, gd, inv, xr, right),)

@@ -54,3 +54,26 @@ def test_many_fine_columns_are_recoded_on_the_way_and_keep_the_order():
     codes, labels = DomainIndex(df).cells(by)
     np.testing.assert_array_equal(codes, df.groupby(by, sort=True).ngroup().to_numpy())
     np.testing.assert_array_equal(labels.to_numpy(), df.groupby(by).size().index.to_frame(index=False).to_numpy())
+
+
+def test_integer_columns_of_narrow_range_equal_groupby_codes_labels_and_sizes():
+    # integer codes as offices store them: unsigned, negative "not stated", gaps, absent cells
+    rng = np.random.default_rng(5)
+    n = 6000
+    df = pd.DataFrame({
+        "sex": rng.integers(1, 3, n).astype(np.uint8),
+        "age": rng.choice([-9, 15, 25, 45, 65], n),
+        "region": rng.choice([3, 7, 11, 40], n).astype(np.int16),
+        "country": rng.integers(100, 140, n),
+    })
+    df = df[~((df["sex"] == 2) & (df["age"] == 65))]
+    index = DomainIndex(df)
+    for by in (["region"], ["sex", "age", "region", "country"]):
+        codes, labels = index.cells(by)
+        grouped = df.groupby(by, sort=True)
+        np.testing.assert_array_equal(codes, grouped.ngroup().to_numpy())
+        sizes = grouped.size()
+        np.testing.assert_array_equal(labels.to_numpy(), sizes.index.to_frame(index=False).to_numpy())
+        np.testing.assert_array_equal(index.sizes(codes, len(labels)), sizes.to_numpy())
+        assert [labels[c].dtype for c in by] == [df[c].dtype for c in by]
+        assert not codes.flags.writeable
