@@ -32,7 +32,7 @@ class DomainIndex:
         key = tuple(by)
         if key not in self._cache:
             check_columns(self._data, by, "by")
-            small = self._small_integer_cells(by)
+            small = self._small_integer_cells(by) if len(by) > 1 else None  # one column: coded directly
             if small is not None:
                 codes, labels = small
             elif len(by) == 1:
