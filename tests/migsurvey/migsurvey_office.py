@@ -106,3 +106,18 @@ weighting:
   - calibrate: {margins: [[region, sex, age_group]], method: raking}
 estimation: {indicators: [MI1.1], by: [[], [sex]]}
 """
+
+
+# the design of a screening survey on an office census, up to the nonresponse step (tests add
+# their own calibration and estimation keys after it)
+OFFICE_SCREENING = """\
+frame: {census: census.csv}
+strata: {by: [region], cuts: [0.1], labels: [low, high]}
+sample: {psus: 16}
+selection:
+  household: {screening: migrant_household, take: {migrant: 8, other: 5}}
+interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
+weighting:
+  - eligibility: {cells: [region]}
+  - nonresponse: {cells: [screen]}
+"""

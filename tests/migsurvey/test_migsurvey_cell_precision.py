@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from migsurvey_office import OFFICE_COLUMNS, fieldwork, office_census
+from migsurvey_office import OFFICE_COLUMNS, OFFICE_SCREENING, fieldwork, office_census
 
 from migsurvey.cli import main
 from migsurvey.diagnostics import cell_cvs
@@ -69,15 +69,7 @@ def test_cell_cv_is_the_ultimate_cluster_cv_of_the_cell_total(unknown_sex):
 
 SPEC = "country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + """\
   disposition: DISP
-frame: {census: census.csv}
-strata: {by: [region], cuts: [0.1], labels: [low, high]}
-sample: {psus: 16}
-selection:
-  household: {screening: migrant_household, take: {migrant: 8, other: 5}}
-interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
-weighting:
-  - eligibility: {cells: [region]}
-  - nonresponse: {cells: [screen]}
+""" + OFFICE_SCREENING + """\
   - calibrate: {margins: MARGINS, method: raking, cluster: household}
 estimation:
   indicators: [MI1.1]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from migsurvey_office import OFFICE_COLUMNS, fieldwork, office_census
+from migsurvey_office import OFFICE_COLUMNS, OFFICE_SCREENING, fieldwork, office_census
 
 from migsurvey.cli import EXIT_INPUT, EXIT_OK, main
 
@@ -22,15 +22,7 @@ SPEC = "country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + """\
   citizenship: CITIZ
   year_arrival: YR_ARR
   disposition: DISP
-frame: {census: census.csv}
-strata: {by: [region], cuts: [0.1], labels: [low, high]}
-sample: {psus: 16}
-selection:
-  household: {screening: migrant_household, take: {migrant: 8, other: 5}}
-interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
-weighting:
-  - eligibility: {cells: [region]}
-  - nonresponse: {cells: [screen]}
+""" + OFFICE_SCREENING + """\
   - calibrate: {margins: [[region, sex]], method: raking, cluster: household}
 estimation:
   indicators: [MI1.1]

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from migsurvey_office import OFFICE_COLUMNS, office_census
+from migsurvey_office import OFFICE_COLUMNS, OFFICE_SCREENING, office_census
 
 from migsurvey.cli import main
 from migsurvey.design_units import design_units
@@ -36,15 +36,7 @@ CASE = json.loads((REF / "screening_calibration.json").read_text())
 
 SPEC = "country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + """\
   disposition: DISP
-frame: {census: census.csv}
-strata: {by: [region], cuts: [0.1], labels: [low, high]}
-sample: {psus: 16}
-selection:
-  household: {screening: migrant_household, take: {migrant: 8, other: 5}}
-interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
-weighting:
-  - eligibility: {cells: [region]}
-  - nonresponse: {cells: [screen]}
+""" + OFFICE_SCREENING + """\
   - calibrate: {margins: [[region, sex], age_group], method: raking, cluster: household}
 estimation:
   indicators: [MI1.1]
