@@ -34,8 +34,9 @@ class Stage:
 
     Attributes
     ----------
-    cluster : ndarray of int, shape (n,)
-        Code of each row's cluster at this stage (globally unique, nested in earlier stages).
+    clusters : Groups
+        Rows grouped by cluster; :attr:`cluster` holds the code of each row's cluster
+        (globally unique, nested in earlier stages).
     stratum : ndarray of int, shape (n_clusters,)
         Stratum code of each cluster (globally unique, nested in the previous stage's clusters).
     parent : ndarray of int, shape (n_strata,)
@@ -49,7 +50,7 @@ class Stage:
         Original stratum labels (for messages).
     """
 
-    cluster: np.ndarray
+    clusters: Groups
     stratum: np.ndarray
     parent: np.ndarray
     n_sampled: np.ndarray
@@ -57,10 +58,20 @@ class Stage:
     labels: np.ndarray
 
     def __post_init__(self) -> None:
-        for name in ("cluster", "stratum", "parent", "n_sampled", "popsize", "labels"):
+        for name in ("stratum", "parent", "n_sampled", "popsize", "labels"):
             array = np.asarray(getattr(self, name)).view()  # read-only: shared by every estimate
             array.flags.writeable = False
             object.__setattr__(self, name, array)
+
+    @property
+    def cluster(self) -> np.ndarray:
+        """Code of each row's cluster (n,), read-only; formed on first use when the rows are
+        sorted by cluster (see :class:`~surveycore.groups.Groups`)."""
+        return self.clusters.codes
+
+    @property
+    def n_rows(self) -> int:
+        return self.clusters.n
 
     @property
     def n_clusters(self) -> int:
@@ -69,11 +80,6 @@ class Stage:
     @property
     def n_strata(self) -> int:
         return len(self.n_sampled)
-
-    @cached_property
-    def clusters(self) -> Groups:
-        """Rows grouped by cluster."""
-        return Groups(self.cluster, self.n_clusters)
 
     @cached_property
     def strata(self) -> Groups:
@@ -113,14 +119,13 @@ def _combine(first: np.ndarray, second: np.ndarray, groups: dict | None = None) 
     return _codes(key)[0]
 
 
-def _strata_of_units(column: pd.Series, units: np.ndarray, cache: dict) -> tuple[np.ndarray, np.ndarray] | None:
-    """Codes and labels of integer strata per stage-1 unit (``units``: dense codes), when each
-    unit lies in one stratum; None otherwise (other types, or units crossing strata: the
-    row-level codes then serve the checks and their messages)."""
+def _strata_of_units(column: pd.Series, by_unit: Groups) -> tuple[np.ndarray, np.ndarray] | None:
+    """Codes and labels of integer strata per stage-1 unit (``by_unit``: rows grouped by unit,
+    every unit present), when each unit lies in one stratum; None otherwise (other types, or
+    units crossing strata: the row-level codes then serve the checks and their messages)."""
     if not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"):
         return None
     values = column.to_numpy()
-    by_unit = _grouped(units, int(units.max()) + 1, cache)
     if by_unit.varies(values):
         return None
     # every value of the column is some unit's: the same sorted codes as coding every row
@@ -255,38 +260,52 @@ def build_stages(
             expected=f"at most {n_stages} column(s)",
             found=f"{len(strata)} columns",
         )
-    raw_ids = [_codes(data[c])[0] for c in ids] if ids else [np.arange(n, dtype=np.int64)]
+    # ids of each stage, grouped; their row codes are formed only where a step needs them
+    # (ids sorted in runs of consecutive integers are grouped by their runs alone)
+    raw_groups = [Groups.factorize(data[c])[0] for c in ids] if ids else [Groups(np.arange(n, dtype=np.int64), n)]
     grouped: dict = {}  # Groups of each code vector, shared by the checks and the stages
+
+    def raw(i: int) -> np.ndarray:
+        """Row codes of the ids of stage ``i + 1`` (their Groups kept for reuse)."""
+        codes = raw_groups[i].codes
+        grouped.setdefault(id(codes), (codes, raw_groups[i]))
+        return codes
+
     # the first strata column coded per stage-1 unit when the units lie in one stratum each
     # (the usual file): no array of stratum codes the size of the data
-    unit_strata = _strata_of_units(data[strata[0]], raw_ids[0], grouped) if (strata and ids) else None
+    unit_strata = _strata_of_units(data[strata[0]], raw_groups[0]) if (strata and ids) else None
     factorised_strata: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def strata_rows(i: int) -> np.ndarray:
         """Row codes of strata column ``i`` (from the units' codes when they were coded so)."""
         if i not in factorised_strata:
             if i == 0 and unit_strata is not None:
-                factorised_strata[0] = (unit_strata[0][raw_ids[0]], unit_strata[1])
+                factorised_strata[0] = (unit_strata[0][raw(0)], unit_strata[1])
             else:
                 factorised_strata[i] = _codes(data[strata[i]])
         return factorised_strata[i][0]
 
     stages: list[Stage] = []
-    previous: np.ndarray | None = None
+    previous_clusters: Groups | None = None
     first_cl_stratum: np.ndarray | None = None  # stratum of each stage-1 cluster
     for s in range(n_stages):
         st_rows: np.ndarray | None
+        clusters: Groups | None = None
         if s == 0 and unit_strata is not None:  # units within strata: clusters are the units
             unit_stratum, labels = unit_strata
-            cl_codes, cl_stratum = _by_owner(raw_ids[0], unit_stratum) if nest else (raw_ids[0], unit_stratum)
+            cl_stratum = unit_stratum
+            if nest and not (unit_stratum[1:] >= unit_stratum[:-1]).all():  # renumbered in stratum order
+                cl_codes, cl_stratum = _by_owner(raw(0), unit_stratum)
+            else:
+                clusters = raw_groups[0]
             st_rows = None
             parent_rows = None
         elif s == 0:
             st_rows = strata_rows(0) if strata else np.zeros(n, dtype=np.int64)
             labels = factorised_strata[0][1] if strata else np.zeros(1, dtype=np.int64)
-            if strata and not nest and _grouped(raw_ids[0], int(raw_ids[0].max()) + 1, grouped).varies(st_rows):
-                psu_stratum = _scatter(raw_ids[0], st_rows, int(raw_ids[0].max()) + 1)
-                crossing = psu_stratum[raw_ids[0]] != st_rows
+            if strata and not nest and raw_groups[0].varies(st_rows):
+                psu_stratum = _scatter(raw(0), st_rows, raw_groups[0].n_groups)
+                crossing = psu_stratum[raw(0)] != st_rows
                 if crossing.any():
                     bad = data[ids[0]].iloc[np.flatnonzero(crossing)]
                     raise SurveyError(
@@ -296,10 +315,14 @@ def build_stages(
                         found="repeated ids: " + ", ".join(map(str, pd.unique(bad)[:8])),
                         hint="pass nest=True if cluster ids restart within each stratum",
                     )
-            cl_codes = _combine(st_rows, raw_ids[0], grouped) if (strata and nest) else raw_ids[0]
+            if strata and nest:
+                cl_codes = _combine(st_rows, raw(0), grouped)
+            else:
+                clusters = raw_groups[0]
             parent_rows = None  # every stratum of stage 1 lies in the one "stage 0" unit
         else:
-            assert previous is not None
+            previous = previous_clusters.codes
+            grouped.setdefault(id(previous), (previous, previous_clusters))
             own_column = min(s, len(strata) - 1)
             if s == 1 and own_column == 0 and first_cl_stratum is not None:
                 # the first strata again: constant within the stage-1 clusters, whose codes order them
@@ -307,11 +330,12 @@ def build_stages(
             else:
                 own = strata_rows(own_column) if strata else np.zeros(n, dtype=np.int64)
                 st_rows = _combine(own, previous, grouped)
-            cl_codes = _combine(previous, raw_ids[s] if s < len(raw_ids) else np.arange(n), grouped)
+            cl_codes = _combine(previous, raw(s) if s < len(raw_groups) else np.arange(n), grouped)
             labels = None
             parent_rows = previous
-        n_cl = int(cl_codes.max()) + 1
-        clusters = _grouped(cl_codes, n_cl, grouped)
+        if clusters is None:
+            clusters = _grouped(cl_codes, int(cl_codes.max()) + 1, grouped)
+        n_cl = clusters.n_groups
         first_cl = clusters.first_row  # first row of each cluster
         if st_rows is not None:
             cl_stratum = st_rows[first_cl]
@@ -349,9 +373,9 @@ def build_stages(
                 popsize = _stratum_popsize(values, varies, rep_st, n_sampled, cl_stratum, fpc[s])
         if popsize is None:  # by row: PPS, or fpc to refuse (the message names a row)
             if st_codes is None:
-                st_codes = cl_stratum[cl_codes]
+                st_codes = cl_stratum[clusters.codes]
             popsize_rows = _fpc_popsize(values, n_sampled[st_codes], fpc[s], pps)
-            popsize = _scatter(cl_codes, popsize_rows, n_cl)
+            popsize = _scatter(clusters.codes, popsize_rows, n_cl)
             if not pps:
                 per_stratum = _scatter(cl_stratum, popsize, n_st)
                 off = popsize_rows != per_stratum[st_codes]
@@ -363,7 +387,7 @@ def build_stages(
                         found=f"{int(np.bincount(st_codes[off], minlength=n_st).astype(bool).sum())} strata with several fpc values",
                     )
         stage = Stage(
-            cluster=cl_codes,
+            clusters=clusters,
             stratum=cl_stratum,
             # constant within each stratum (strata nest in the previous stage's clusters)
             parent=np.zeros(n_st, dtype=np.int64) if parent_rows is None else parent_rows[rep_st],
@@ -371,16 +395,14 @@ def build_stages(
             popsize=popsize,
             labels=np.asarray(labels),
         )
-        if clusters.n_groups == stage.n_clusters:
-            stage.__dict__["clusters"] = clusters  # the grouping built above (cached property)
         stages.append(stage)
-        previous = cl_codes
+        previous_clusters = clusters
     return stages
 
 
 def fpc_weights(stages: list[Stage]) -> np.ndarray:
     """Design weights implied by the fpc alone: ``Π_s N_s / n_s`` (R's ``weights(fpc)``)."""
-    w = np.ones(len(stages[0].cluster))
+    w = np.ones(stages[0].n_rows)
     for st in stages:
         frac = st.sampling_fraction()[st.cluster]
         w = w / frac

@@ -52,11 +52,12 @@ import scipy.sparse as sp
 
 from estimation.problems import GeneralProblem, RatioProblem
 from estimation.structure import Stage
-from surveycore.groups import Groups, sums_in_blocks
+from surveycore.groups import Groups, pair_sums_in_blocks, sums_in_blocks
 from weighting.records import DomainCells, ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
 _BLOCK = 1 << 15  # rows per block where a gathered matrix is added in place
+_DOMAIN_BLOCK = 1 << 17  # rows per block where domain totals are summed
 
 
 def _dense(m: Matrix) -> np.ndarray:
@@ -381,21 +382,35 @@ class _StageForm:
 
 @dataclass(frozen=True)
 class _Pairs:
-    """The (cluster, domain) pairs present among the rows of one stage."""
+    """The (cluster, domain) pairs present among the rows of one stage.
 
-    rows: Groups  # rows → pair (rows outside every domain: in no pair)
+    The rows' grouping by pair (:attr:`rows`) is given, or formed from ``source`` — the
+    stage's clusters and the domain codes — only when a sum over rows asks for it (pairs
+    whose totals were summed without it, see :meth:`TaylorVariance.covariance_of_domain_blocks`).
+    """
+
     cluster: np.ndarray  # (pairs,)
     domain: np.ndarray  # (pairs,)
     n_clusters: int
     n_domains: int
+    grouped: Groups | None = None  # rows → pair (rows outside every domain: in no pair)
+    source: tuple[Groups, np.ndarray] | None = None  # (clusters, domain codes) to group the rows by
 
     @classmethod
     def build(cls, cluster: Groups, domain: np.ndarray | None, n_domains: int) -> _Pairs:
         C = cluster.n_groups
         if domain is None:
-            return cls(cluster, np.arange(C), np.zeros(C, dtype=np.int64), C, 1)
+            return cls(np.arange(C), np.zeros(C, dtype=np.int64), C, 1, grouped=cluster)
         rows, pair_cluster, pair_domain = Groups.pairs(cluster.codes, C, domain, n_domains)
-        return cls(rows, pair_cluster, pair_domain, C, n_domains)
+        return cls(pair_cluster, pair_domain, C, n_domains, grouped=rows)
+
+    @cached_property
+    def rows(self) -> Groups:
+        """Rows grouped by pair, in the order of the pairs (rows outside every domain: in no pair)."""
+        if self.grouped is not None:
+            return self.grouped
+        clusters, domain = self.source
+        return Groups.pairs(clusters.codes, self.n_clusters, domain, self.n_domains)[0]
 
     def totals(self, x: np.ndarray) -> np.ndarray:
         return self.rows.sum(x)
@@ -586,10 +601,12 @@ class TaylorVariance:
         self._pair_cache[id(stage)] = (domain, n_domains, pairs)
         return pairs
 
-    def _domain_diagonal(self, x: np.ndarray, domain: np.ndarray | None, n_domains: int, keep: dict | None = None):
+    def _domain_diagonal(self, x: np.ndarray | None, domain: np.ndarray | None, n_domains: int, keep: dict | None = None,
+                         given: dict | None = None):
         """``V(x_d)`` (D, k, k) for every domain; ``keep`` collects each stage's pairs and pair
-        totals (by ``id`` of the stage)."""
-        k = x.shape[1]
+        totals (by ``id`` of the stage); ``given`` holds them already summed (then ``x`` is
+        None, see :meth:`covariance_of_domain_blocks`)."""
+        k = x.shape[1] if given is None else next(iter(given.values()))[1].shape[1]
         total = np.zeros((n_domains, k, k))
         if self.dcheck is not None:
             pairs = self.pairs(self.stages[0], domain, n_domains)
@@ -611,8 +628,11 @@ class TaylorVariance:
         fold, folded = self._folds() if domain is not None and domain_lonely is None else ({}, set())
         known: dict[int, np.ndarray] = {}  # pair totals of each stage, by id of the stage
         for form in self._forms:
-            pairs = self.pairs(form.stage, domain, n_domains)
-            tot = pairs.totals(x)
+            if given is not None:
+                pairs, tot = given[id(form.stage)]
+            else:
+                pairs = self.pairs(form.stage, domain, n_domains)
+                tot = pairs.totals(x)
             known[id(form.stage)] = tot
             weight = form.weight - fold[id(form.stage)] if id(form.stage) in fold else None
             previous = self._strata_are_clusters.get(id(form.stage))
@@ -818,6 +838,39 @@ class TaylorVariance:
             cov += form.domain_diagonal(self.pairs(form.stage, None, 1), tot)
         return self._checked(cov, None, None, 1)
 
+    def domain_blocks_stage(self, n: int, k: int, n_domains: int) -> Stage | None:
+        """The stage whose (cluster, domain) totals :meth:`covariance_of_domain_blocks` sums,
+        or None when that route does not apply.
+
+        It applies to several domains of a design without ``Δ̌`` form or weighting records
+        whose variance has a single stage's form (one stage, or several without ``fpc``),
+        when the (cluster × domain) table of the totals is no larger than a few score
+        matrices: ``C·(D+1)·(k+1) ≤ max(4n, 2²⁰)``.
+        """
+        if self.residuals or self.dcheck is not None or len(self._forms) != 1 or n_domains < 2:
+            return None
+        stage = self._forms[0].stage
+        if stage.n_clusters * (n_domains + 1) * (k + 1) > max(4 * n, 1 << 20):
+            return None
+        return stage
+
+    def covariance_of_domain_blocks(self, block, n: int, k: int, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Covariance (D, k, k) of the domain totals of an (n, k) score matrix given block by
+        block (each row scored for its own domain), where :meth:`domain_blocks_stage` applies.
+
+        The (cluster, domain) pair totals are summed as the scores are formed
+        (:func:`~surveycore.groups.pair_sums_in_blocks`): neither the score matrix nor the rows'
+        grouping by pair is formed. The same pairs and forms as :meth:`covariance`; the pairs
+        are kept for the degrees of freedom of the same domains.
+        """
+        stage = self._forms[0].stage
+        pair_cluster, pair_domain, tot = pair_sums_in_blocks(stage.clusters, domain, n_domains, block, n, k)
+        pairs = _Pairs(pair_cluster, pair_domain, stage.n_clusters, n_domains, source=(stage.clusters, domain))
+        if not domain.flags.writeable:  # shared with later estimates on the same domains (see pairs())
+            self._pair_cache[id(stage)] = (domain, n_domains, pairs)
+        cov = self._domain_diagonal(None, domain, n_domains, given={id(stage): (pairs, tot)})
+        return self._checked(cov, None, domain, n_domains)
+
     def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
         k = x.shape[1]
@@ -880,10 +933,16 @@ class TaylorEngine(LinearisedSolvers):
         or weighting records, is solved without the (n × k) score matrix
         (:func:`ratio_score_blocks`, :meth:`TaylorVariance.covariance_of_blocks`)."""
         v = self.variance
-        if problem.domain is not None or v.residuals or v.dcheck is not None:
+        n, k = problem.numerator.shape
+        if problem.domain is not None:
+            if v.domain_blocks_stage(n, k, problem.n_domains) is None:
+                return super().solve_ratio(problem)
+            est, block = ratio_domain_blocks(problem, self.weights)
+            return est, v.covariance_of_domain_blocks(block, n, k, problem.domain, problem.n_domains)
+        if v.residuals or v.dcheck is not None:
             return super().solve_ratio(problem)
         est, block = ratio_score_blocks(problem, self.weights)
-        return est, v.covariance_of_blocks(block, problem.numerator.shape[0], problem.numerator.shape[1])
+        return est, v.covariance_of_blocks(block, n, k)
 
 
 def ratio_score_blocks(problem: RatioProblem, weights: np.ndarray):
@@ -908,6 +967,57 @@ def ratio_score_blocks(problem: RatioProblem, weights: np.ndarray):
         return part
 
     return theta[None, :], block
+
+
+def ratio_domain_blocks(problem: RatioProblem, weights: np.ndarray):
+    """Estimates of a :class:`RatioProblem` in several domains and its scores as a function of
+    a row range.
+
+    The same scores as :func:`ratio_scores` for the rows in a domain (rows in no domain are
+    left to the caller to drop), formed only for the rows ``start:stop`` asked for. The
+    domains' totals ``A``, ``B`` are summed block by block too: each block's domain codes,
+    shifted by one so that rows in no domain fall in a bin of their own, index ``bincount``.
+    """
+    a, b, w = problem.numerator, problem.denominator, weights
+    n, k = a.shape
+    D = problem.n_domains
+    domain = np.asarray(problem.domain, dtype=np.int64)
+    per_unit = b is not None and problem.per_unit
+    A = np.zeros((D + 1, k))
+    B = np.zeros((D + 1, 1 if per_unit else k))
+    for start in range(0, n, _DOMAIN_BLOCK):
+        rows = slice(start, start + _DOMAIN_BLOCK)
+        bins = domain[rows] + 1
+        wr = w[rows]
+        for j in range(k):
+            A[:, j] += np.bincount(bins, weights=a[rows, j] * wr, minlength=D + 1)
+        if per_unit:  # b = 1: B is the domains' weight total, no products with b
+            B[:, 0] += np.bincount(bins, weights=wr, minlength=D + 1)
+        elif b is not None:
+            for j in range(k):
+                B[:, j] += np.bincount(bins, weights=b[rows, j] * wr, minlength=D + 1)
+    A, B = A[1:], B[1:]
+    if b is None:
+        def totals_block(start: int, stop: int) -> np.ndarray:
+            return a[start:stop] * w[start:stop, None]
+
+        return A, totals_block
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = A / B
+        inv_b = 1.0 / B[:, 0]
+
+    def block(start: int, stop: int) -> np.ndarray:
+        d = domain[start:stop]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if per_unit:
+                part = a[start:stop] - theta[d]
+                part *= (w[start:stop] * inv_b[d])[:, None]
+            else:
+                part = a[start:stop] - theta[d] * b[start:stop]
+                part *= w[start:stop, None] / B[d]
+        return part
+
+    return theta, block
 
 
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

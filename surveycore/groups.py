@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["Groups", "finite_population_factor", "joined_labels", "sums_in_blocks"]
+__all__ = ["Groups", "finite_population_factor", "joined_labels", "pair_sums_in_blocks", "sums_in_blocks"]
 
 # rows per block where a pass over the rows is done in blocks: the block's temporaries stay
 # in the processor's cache instead of taking fresh memory the size of the data
@@ -42,25 +42,31 @@ def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
     return out
 
 
-def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _dense_codes(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Sorted codes of integers through a presence table, or None when their range is too wide.
 
+    Returns the codes (None when they are ``values − lo`` of values already in order, left
+    to be formed on demand), the distinct values, and the first row of each value's run when
+    the values are in order.
+
     Values already in order whose every value between the first and the last is present
-    (e.g. cluster numbers 1 … C of a file sorted by cluster) are their own codes, found by
-    comparing neighbours.
+    (e.g. cluster numbers 1 … C of a file sorted by cluster) are their own codes less the
+    first, found by comparing neighbours, which gives the runs' first rows too.
     """
     if values.size > 1 and values[0] < values[-1]:
-        if _ordered_steps_of_one(values):
+        starts = _ordered_runs(values)
+        if starts is not None:
             lo = int(values[0])
+            uniques = np.arange(lo, int(values[-1]) + 1).astype(values.dtype, copy=False)
             if lo == 0 and values.dtype == np.int64 and not values.flags.writeable:
-                codes = values  # already its codes, and nobody can change them (read-only)
-            else:
-                codes = np.subtract(values, lo, dtype=np.int64)  # a new array, never the caller's
-            return codes, np.arange(lo, int(values[-1]) + 1).astype(values.dtype, copy=False)
+                return values, uniques, starts  # already its codes, and nobody can change them (read-only)
+            if not values.flags.writeable:  # read-only: the codes can be formed later from it
+                return None, uniques, starts
+            return np.subtract(values, lo, dtype=np.int64), uniques, starts  # a new array, never the caller's
     lo, hi = int(values.min()), int(values.max())
     span = hi - lo + 1
     if span > max(4 * values.size, 1 << 16):
-        return None
+        return None, np.zeros(0, dtype=values.dtype), None
     shifted = values.astype(np.int64, copy=False) - lo if lo else values.astype(np.int64, copy=False)
     present = np.zeros(span, dtype=bool)
     present[shifted] = True
@@ -68,27 +74,38 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if seen.size == span:  # every value in the range present: the shifted values are the codes
         if shifted is values and values.flags.writeable:  # never share a caller's writable array
             shifted = shifted.copy()
-        return shifted, (seen + lo).astype(values.dtype, copy=False)
+        return shifted, (seen + lo).astype(values.dtype, copy=False), None
     rank = np.empty(span, dtype=np.int64)  # only the pages of present values are touched
     rank[seen] = np.arange(seen.size)
-    return rank[shifted], (seen + lo).astype(values.dtype, copy=False)
+    return rank[shifted], (seen + lo).astype(values.dtype, copy=False), None
 
 
-def _ordered_steps_of_one(values: np.ndarray) -> bool:
-    """Whether ``values`` never decrease and never jump by more than one (then every value
-    between the first and the last is present), checked block by block with an early exit.
+def _ordered_runs(values: np.ndarray) -> np.ndarray | None:
+    """First row of each run of equal values when ``values`` never decrease and never jump by
+    more than one (then every value between the first and the last is present); None
+    otherwise. Checked block by block with an early exit.
 
     Never decreasing, the values step by exactly one at each change when the number of
     changes equals ``last − first``; only comparisons (no differences that could wrap around
-    in unsigned types) and small boolean temporaries.
+    in unsigned types) and small temporaries.
     """
-    changes = 0
+    found = [np.zeros(1, dtype=np.int64)]
+    count, limit = 0, int(values[-1]) - int(values[0])
     for start in range(0, values.size - 1, _BLOCK):
         block = values[start : start + _BLOCK + 1]
         if (block[1:] < block[:-1]).any():
-            return False
-        changes += int(np.count_nonzero(block[1:] != block[:-1]))
-    return changes == int(values[-1]) - int(values[0])
+            return None
+        at = np.flatnonzero(block[1:] != block[:-1])
+        count += at.size
+        if count > limit:
+            return None
+        at += start + 1
+        found.append(at)
+    if count != limit:
+        return None
+    starts = np.concatenate(found)
+    starts.flags.writeable = False
+    return starts
 
 
 def _changes(values: np.ndarray, limit: int) -> np.ndarray | None:
@@ -173,8 +190,32 @@ class Groups:
     def __init__(self, codes: np.ndarray, n_groups: int | None = None) -> None:
         codes = np.asarray(codes, dtype=np.int64).view()  # a read-only view, the caller's array untouched
         codes.flags.writeable = False
-        self.codes = codes
+        self._codes = codes
+        self._offset: tuple[np.ndarray, int] | None = None
         self.n_groups = int(codes.max()) + 1 if n_groups is None and codes.size else int(n_groups or 0)
+
+    @classmethod
+    def _in_runs(cls, values: np.ndarray, lo: int, starts: np.ndarray) -> Groups:
+        """Rows of read-only integer ``values`` sorted in runs of ``lo, lo + 1, …`` (first rows
+        ``starts``): the codes ``values − lo`` are formed only if a whole-row array of them is
+        asked for (:attr:`codes`); sums, sizes and blocks of codes need only the runs."""
+        self = object.__new__(cls)
+        self._codes = None
+        self._offset = (values, lo)
+        self.n_groups = len(starts)
+        self.__dict__["run_starts"] = starts
+        self.__dict__["_inside"] = None
+        return self
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Group of each row (n,), read-only; ``-1`` for a row in no group."""
+        if self._codes is None:
+            values, lo = self._offset
+            codes = np.subtract(values, lo, dtype=np.int64)
+            codes.flags.writeable = False
+            self._codes = codes
+        return self._codes
 
     @classmethod
     def factorize(cls, values: object, *, sort: bool = True) -> tuple[Groups, np.ndarray]:
@@ -188,9 +229,12 @@ class Groups:
             isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub"
         ) else values
         if isinstance(array, np.ndarray) and array.dtype.kind in "iub" and array.size:
-            dense = _dense_codes(array)
-            if dense is not None:
-                return cls(dense[0], len(dense[1])), dense[1]
+            codes, uniques, starts = _dense_codes(array)
+            if codes is not None or starts is not None:
+                groups = cls._in_runs(array, int(array[0]), starts) if codes is None else cls(codes, len(uniques))
+                if starts is not None:
+                    groups.__dict__["run_starts"] = starts
+                return groups, uniques
         codes, uniques = pd.factorize(pd.Series(values), sort=False)
         if sort and len(uniques) > 1:
             try:
@@ -251,7 +295,15 @@ class Groups:
 
     @property
     def n(self) -> int:
-        return self.codes.shape[0]
+        return (self._codes if self._codes is not None else self._offset[0]).shape[0]
+
+    def block_codes(self, start: int, stop: int) -> np.ndarray:
+        """Codes of the rows ``start:stop`` (a view, or a new array of the block's length
+        when the codes are formed on demand)."""
+        if self._codes is None:
+            values, lo = self._offset
+            return np.subtract(values[start:stop], lo, dtype=np.int64)
+        return self._codes[start:stop]
 
     @cached_property
     def _inside(self) -> np.ndarray | None:
@@ -438,7 +490,8 @@ def sums_in_blocks(groupings: list[Groups], block: Callable[[int, int], np.ndarr
                 local = runs[first:last] - start
                 if not local.size or local[0]:
                     local = np.concatenate([[0], local])
-                out[g.codes[start + local]] += np.add.reduceat(values, local, axis=0)
+                    first -= 1
+                out[first:last] += np.add.reduceat(values, local, axis=0)  # the runs' groups are first … last − 1
                 continue
             codes, rows = g.codes[start:stop], values
             if g._inside is not None:  # rows in no group left out
@@ -451,6 +504,52 @@ def sums_in_blocks(groupings: list[Groups], block: Callable[[int, int], np.ndarr
             for j in range(k):
                 out[lo : hi + 1, j] += np.bincount(local, weights=rows[:, j], minlength=hi - lo + 1)
     return outs
+
+
+def pair_sums_in_blocks(clusters: Groups, domain: np.ndarray, n_domains: int,
+                        block: Callable[[int, int], np.ndarray], n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums of an (n, k) matrix given block by block over the (cluster, domain) pairs present.
+
+    Every row lies in a cluster (codes ``0 .. C−1`` of ``clusters``); ``domain`` holds codes
+    ``0 .. D−1`` and ``-1`` for rows in no domain. The pairs are laid out densely as cells
+    ``c·(D+1) + d + 1`` of a (C × (D+1)) table (cell 0 of each cluster collects the rows in
+    no domain, then dropped), so that each block's row counts and column sums come from
+    ``bincount`` over the block's own keys: no sort, no hashing and no array of the rows'
+    length. Rows sorted by cluster make a block's keys span only the clusters it holds;
+    otherwise blocks are made at least as long as the table. Meant for a table of moderate
+    size (the caller decides; its cost is ``O(C·D)`` besides the pass over the rows).
+
+    Returns
+    -------
+    cluster, domain : ndarray of int (P,)
+        The pairs holding at least one row, in lexicographic order of (cluster, domain), as
+        :meth:`Groups.pairs` numbers them.
+    totals : ndarray (P, k)
+        The sum of each column over the rows of each pair.
+    """
+    C, D1 = clusters.n_groups, n_domains + 1
+    domain = np.asarray(domain, dtype=np.int64)
+    counts = np.zeros(C * D1, dtype=np.int64)
+    sums = np.zeros((k, C * D1))
+    runs = clusters.run_starts is not None
+    step = _BLOCK if runs else max(_BLOCK, C * D1)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        c = clusters.block_codes(start, stop)
+        lo, hi = (int(c[0]), int(c[-1])) if runs else (int(c.min()), int(c.max()))
+        key = c * np.int64(D1)  # a new array of the block's length
+        key += domain[start:stop]
+        key += 1 - lo * D1
+        size = (hi - lo + 1) * D1
+        at = slice(lo * D1, lo * D1 + size)
+        counts[at] += np.bincount(key, minlength=size)
+        values = np.asarray(block(start, stop), dtype=float)
+        for j in range(k):
+            sums[j, at] += np.bincount(key, weights=values[:, j], minlength=size)
+    cells = np.flatnonzero(counts.reshape(C, D1)[:, 1:])
+    pair_cluster, pair_domain = np.divmod(cells, n_domains)
+    totals = sums[:, pair_cluster * D1 + pair_domain + 1].T
+    return pair_cluster, pair_domain, np.ascontiguousarray(totals)
 
 
 def joined_labels(frame: pd.DataFrame, columns: list[str], sep: str) -> pd.Series:
