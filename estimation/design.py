@@ -324,13 +324,13 @@ class SurveyDesign(BaseDesign):
     def _domain_degf(self, domain: np.ndarray | None, n_domains: int) -> np.ndarray:
         """Degrees of freedom of each domain's subset design (R ``degf(subset(d, …))``)."""
         st = self._stages[0]
-        keep, _ = self._positive()
+        keep, everywhere = self._positive()
         if n_domains == 1:  # one domain: PSUs and strata holding one of its rows
             inside = keep if domain is None else keep & (domain >= 0)
             psu_in = np.bincount(st.cluster[inside], minlength=st.n_clusters) > 0
             strata_in = np.bincount(st.stratum[psu_in], minlength=st.n_strata) > 0
             return np.array([float(psu_in.sum() - strata_in.sum())])
-        if domain is not None and ((domain < 0) | keep).all():  # every domain row has weight
+        if domain is not None and (everywhere or ((domain < 0) | keep).all()):  # every domain row has weight
             pairs = self._variance().pairs(st, domain, n_domains)  # shared with the variance
             n_psu = np.bincount(pairs.domain, minlength=n_domains)
             if pairs.dense_strata(st):  # the (stratum, domain) cells holding a pair

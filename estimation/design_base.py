@@ -19,7 +19,7 @@ import pandas as pd
 from estimation.domains import DomainIndex
 from estimation.problems import RatioProblem, VarianceEngine
 from estimation.results import standard_errors, tidy
-from estimation.variables import Analysis, Columns, analysis_columns
+from estimation.variables import Analysis, Columns, analysis_columns, mask_all, mask_any, mask_count
 from surveycore.checks import (
     as_name_list,
     check_by_complete,
@@ -132,12 +132,17 @@ class BaseDesign:
         return self._with_weights(np.where(mask, self._w, 0.0))
 
     def _positive(self) -> tuple[np.ndarray, bool]:
-        """Rows with positive weight and whether that is every row, computed once per weights."""
+        """Rows with positive weight (read-only) and whether that is every row, computed once
+        per weights; when every weight is positive (found from their minimum) the mask is one
+        value broadcast to every row, taking no memory."""
         cached = self.__dict__.get("_positive_rows")
         if cached is None or cached[0] is not self._w:
-            active = self._w > 0
-            active.flags.writeable = False
-            cached = (self._w, active, bool(active.all()))
+            if self._w.size and self._w.min() > 0:
+                active = np.broadcast_to(np.True_, self._w.shape)
+            else:
+                active = self._w > 0
+                active.flags.writeable = False
+            cached = (self._w, active, mask_all(active))
             self.__dict__["_positive_rows"] = cached
         return cached[1], cached[2]
 
@@ -182,7 +187,7 @@ class BaseDesign:
         """
         miss = columns.missing if missing is None else (columns.missing | missing)
         active, _ = self._positive()
-        if not miss.any():  # nothing missing: the rows with weight are the usable rows
+        if not mask_any(miss):  # nothing missing: the rows with weight are the usable rows
             return self._analysis(columns, by, active, na_rm)
         bad = miss & active
         if bad.any() and not na_rm:
@@ -201,9 +206,9 @@ class BaseDesign:
         check_by_complete(self._data, by, active, na_rm)
         domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
         if domain is None:
-            counts = np.array([np.count_nonzero(usable)])
-            if counts[0] == len(usable):
-                domain = np.zeros(len(usable), dtype=np.int64)
+            counts = np.array([mask_count(usable)])
+            if counts[0] == len(usable):  # every row in the one domain: code 0 broadcast, no memory
+                domain = np.broadcast_to(np.int64(0), (len(usable),))
             else:
                 domain = np.where(usable, np.int64(0), np.int64(-1))
         else:
@@ -212,7 +217,7 @@ class BaseDesign:
             domain = domain.view()
             domain.flags.writeable = False
         values = columns.values
-        if columns.missing.any():  # missing entries enter as zero (their rows are in no domain)
+        if mask_any(columns.missing):  # missing entries enter as zero (their rows are in no domain)
             values = np.where(np.isnan(values), 0.0, values)
         return Analysis(values, columns.variables, columns.levels, domain, labels, counts,
                         tuple(self.__dict__.get("_notes", ())))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from estimation.variables import mask_all
 from surveycore.checks import check_columns
 from surveycore.groups import Groups
 
@@ -32,7 +33,7 @@ class DomainIndex:
         key = tuple(by)
         if key not in self._cache:
             check_columns(self._data, by, "by")
-            small = self._small_integer_cells(by) if len(by) > 1 else None  # one column: coded directly
+            small = self._small_integer_cells(by) if len(by) > 1 else self._counted_integer_cells(by[0])
             if small is not None:
                 codes, labels = small
             elif len(by) == 1:
@@ -105,6 +106,39 @@ class DomainIndex:
         self._sizes[tuple(by)] = sizes
         return codes, frame
 
+    def _counted_integer_cells(self, name: str) -> tuple[np.ndarray, pd.DataFrame] | None:
+        """Cells of one column of non-negative 64-bit integers of narrow range (at most 2¹⁶,
+        as codes of regions or countries), coded and counted in one ``bincount`` of the values
+        themselves; None otherwise.
+
+        The count of each value gives the present values (the cells, sorted) and the cells'
+        sizes at once; values ``0 … D−1`` all present are their own codes (read-only, shared),
+        values ``lo … hi`` all present are shifted by ``lo``, other values are ranked through
+        a table indexed by the value.
+        """
+        column = self._data[name]
+        if not (isinstance(column.dtype, np.dtype) and column.dtype == np.int64) or not len(column):
+            return None
+        values = column.to_numpy()
+        lo, hi = int(values.min()), int(values.max())
+        if lo < 0 or hi >= 1 << 16:
+            return None
+        counts = np.bincount(values, minlength=hi + 1)
+        seen = np.flatnonzero(counts)
+        if seen.size == hi - lo + 1:  # every value from lo to hi present
+            if lo == 0 and not values.flags.writeable:
+                codes = values
+            else:
+                codes = np.subtract(values, lo, dtype=np.int64)
+        else:
+            rank = np.zeros(hi + 1, dtype=np.int64)
+            rank[seen] = np.arange(seen.size)
+            codes = rank[values]
+        sizes = counts[seen]
+        sizes.flags.writeable = False
+        self._sizes[(name,)] = sizes
+        return codes, pd.DataFrame({name: seen.astype(values.dtype)})
+
     @staticmethod
     def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """Sorted codes of a column (``-1`` where missing) and its sorted distinct values."""
@@ -174,7 +208,7 @@ class DomainIndex:
         if not by:
             return None, pd.DataFrame(index=[0])
         codes, labels = self.cells(by)
-        if active.all() and (len(labels) == 0 or self.sizes(codes, len(labels)).all()):
+        if mask_all(active) and (len(labels) == 0 or self.sizes(codes, len(labels)).all()):
             return codes, labels  # every row active: the cached codes themselves (read-only)
         live = np.where(active, codes, -1)
         present = np.bincount(live + 1, minlength=len(labels) + 1)[1:] > 0

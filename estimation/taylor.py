@@ -57,7 +57,7 @@ from weighting.records import DomainCells, ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
 _BLOCK = 1 << 15  # rows per block where a gathered matrix is added in place
-_DOMAIN_BLOCK = 1 << 17  # rows per block where domain totals are summed
+_DOMAIN_BLOCK = 1 << 13  # rows per block where domain totals are summed (see surveycore.groups._BLOCK)
 
 
 def _dense(m: Matrix) -> np.ndarray:
@@ -856,7 +856,8 @@ class TaylorVariance:
 
     def covariance_of_domain_blocks(self, block, n: int, k: int, domain: np.ndarray, n_domains: int) -> np.ndarray:
         """Covariance (D, k, k) of the domain totals of an (n, k) score matrix given block by
-        block (each row scored for its own domain), where :meth:`domain_blocks_stage` applies.
+        block (each row scored for its own domain), where :meth:`domain_blocks_stage` applies,
+        and the domain totals (D, k) of the scores.
 
         The (cluster, domain) pair totals are summed as the scores are formed
         (:func:`~surveycore.groups.pair_sums_in_blocks`): neither the score matrix nor the rows'
@@ -869,7 +870,7 @@ class TaylorVariance:
         if not domain.flags.writeable:  # shared with later estimates on the same domains (see pairs())
             self._pair_cache[id(stage)] = (domain, n_domains, pairs)
         cov = self._domain_diagonal(None, domain, n_domains, given={id(stage): (pairs, tot)})
-        return self._checked(cov, None, domain, n_domains)
+        return self._checked(cov, None, domain, n_domains), pairs.by_domain.sum(tot).reshape(n_domains, k)
 
     def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
@@ -938,29 +939,51 @@ class TaylorEngine(LinearisedSolvers):
             if v.domain_blocks_stage(n, k, problem.n_domains) is None:
                 return super().solve_ratio(problem)
             est, block = ratio_domain_blocks(problem, self.weights)
-            return est, v.covariance_of_domain_blocks(block, n, k, problem.domain, problem.n_domains)
+            cov, totals = v.covariance_of_domain_blocks(block, n, k, problem.domain, problem.n_domains)
+            return (totals if est is None else est), cov
         if v.residuals or v.dcheck is not None:
             return super().solve_ratio(problem)
         est, block = ratio_score_blocks(problem, self.weights)
         return est, v.covariance_of_blocks(block, n, k)
 
 
+def _block_buffer(k: int):
+    """A function returning an (m, k) array for a block of ``m`` rows, the same memory from
+    call to call (grown when a longer block is asked for): blocks of scores then take no
+    fresh memory, whose first touch costs page faults, after the first."""
+    store = [np.empty((0, k))]
+
+    def rows(m: int) -> np.ndarray:
+        if store[0].shape[0] < m:
+            store[0] = np.empty((m, k))
+        return store[0][:m]
+
+    return rows
+
+
 def ratio_score_blocks(problem: RatioProblem, weights: np.ndarray):
     """Estimates of a one-domain :class:`RatioProblem` and its scores as a function of a row range.
 
     The same scores as :func:`ratio_scores` (``w_i (a_ij − θ_j b_ij)/B_j``; ``w_i a_ij`` for
-    totals), formed only for the rows ``start:stop`` asked for.
+    totals), formed only for the rows ``start:stop`` asked for, in a buffer that the next
+    call overwrites (use each block before asking for the next).
     """
     a, b, w = problem.numerator, problem.denominator, weights
+    buffer = _block_buffer(a.shape[1])
     A = w @ a
     if b is None:
-        return A[None, :], lambda start, stop: a[start:stop] * w[start:stop, None]
+        return A[None, :], lambda start, stop: np.multiply(a[start:stop], w[start:stop, None], out=buffer(stop - start))
     B = np.full(a.shape[1], w.sum()) if problem.per_unit else w @ b
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
 
     def block(start: int, stop: int) -> np.ndarray:
-        part = a[start:stop] - (theta if problem.per_unit else theta * b[start:stop])
+        part = buffer(stop - start)
+        if problem.per_unit:
+            np.subtract(a[start:stop], theta, out=part)
+        else:
+            np.multiply(theta, b[start:stop], out=part)
+            np.subtract(a[start:stop], part, out=part)
         part *= w[start:stop, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             part /= B
@@ -970,51 +993,68 @@ def ratio_score_blocks(problem: RatioProblem, weights: np.ndarray):
 
 
 def ratio_domain_blocks(problem: RatioProblem, weights: np.ndarray):
-    """Estimates of a :class:`RatioProblem` in several domains and its scores as a function of
-    a row range.
+    """Estimates of a :class:`RatioProblem` in several domains (None for totals: the domain
+    totals of the scores) and its scores as a function of a row range.
 
     The same scores as :func:`ratio_scores` for the rows in a domain (rows in no domain are
-    left to the caller to drop), formed only for the rows ``start:stop`` asked for. The
-    domains' totals ``A``, ``B`` are summed block by block too: each block's domain codes,
-    shifted by one so that rows in no domain fall in a bin of their own, index ``bincount``.
+    left to the caller to drop), formed only for the rows ``start:stop`` asked for, in a
+    buffer that the next call overwrites (use each block before asking for the next). The
+    domains' totals ``A``, ``B`` are summed block by block too, indexing ``bincount`` with
+    each block's domain codes (shifted by one when some rows are in no domain, so that they
+    fall in a bin of their own). Buffers are reused from block to block, so that no fresh
+    memory is taken per block.
     """
     a, b, w = problem.numerator, problem.denominator, weights
     n, k = a.shape
     D = problem.n_domains
     domain = np.asarray(problem.domain, dtype=np.int64)
     per_unit = b is not None and problem.per_unit
-    A = np.zeros((D + 1, k))
-    B = np.zeros((D + 1, 1 if per_unit else k))
+    if b is None:  # totals: the scores alone; their domain totals are the estimates (see solve_ratio)
+        out = _block_buffer(k)
+        return None, lambda start, stop: np.multiply(a[start:stop], w[start:stop, None], out=out(stop - start))
+    shift = 0 if not domain.size or domain.min() >= 0 else 1
+    A = np.zeros((D + shift, k))
+    B = np.zeros((D + shift, 1 if per_unit else k))
+    m = min(n, _DOMAIN_BLOCK)
+    values = np.empty(m)
+    bins_buffer = np.empty(m, dtype=np.int64)
     for start in range(0, n, _DOMAIN_BLOCK):
         rows = slice(start, start + _DOMAIN_BLOCK)
-        bins = domain[rows] + 1
         wr = w[rows]
+        size = wr.shape[0]
+        bins = np.add(domain[rows], 1, out=bins_buffer[:size]) if shift else domain[rows]
         for j in range(k):
-            A[:, j] += np.bincount(bins, weights=a[rows, j] * wr, minlength=D + 1)
+            A[:, j] += np.bincount(bins, weights=np.multiply(a[rows, j], wr, out=values[:size]), minlength=D + shift)
         if per_unit:  # b = 1: B is the domains' weight total, no products with b
-            B[:, 0] += np.bincount(bins, weights=wr, minlength=D + 1)
-        elif b is not None:
+            B[:, 0] += np.bincount(bins, weights=wr, minlength=D + shift)
+        else:
             for j in range(k):
-                B[:, j] += np.bincount(bins, weights=b[rows, j] * wr, minlength=D + 1)
-    A, B = A[1:], B[1:]
-    if b is None:
-        def totals_block(start: int, stop: int) -> np.ndarray:
-            return a[start:stop] * w[start:stop, None]
+                B[:, j] += np.bincount(bins, weights=np.multiply(b[rows, j], wr, out=values[:size]), minlength=D + shift)
+    A, B = A[shift:], B[shift:]
+    out, scale = _block_buffer(k), _block_buffer(1 if per_unit else k)
 
-        return A, totals_block
+    def buffers(size: int) -> tuple[np.ndarray, np.ndarray]:
+        return out(size), scale(size)
+
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
-        inv_b = 1.0 / B[:, 0]
+        inv_b = 1.0 / B[:, :1]
 
     def block(start: int, stop: int) -> np.ndarray:
-        d = domain[start:stop]
+        d = domain[start:stop]  # rows in no domain (-1) take domain 0's values: dropped by the caller
+        part, q = buffers(stop - start)
+        np.take(theta, d, axis=0, out=part, mode="clip")
         with np.errstate(divide="ignore", invalid="ignore"):
-            if per_unit:
-                part = a[start:stop] - theta[d]
-                part *= (w[start:stop] * inv_b[d])[:, None]
-            else:
-                part = a[start:stop] - theta[d] * b[start:stop]
-                part *= w[start:stop, None] / B[d]
+            if per_unit:  # (a − θ_d) · (w · 1/B_d)
+                np.subtract(a[start:stop], part, out=part)
+                np.take(inv_b, d, axis=0, out=q, mode="clip")
+                q *= w[start:stop, None]
+            else:  # (a − θ_d b) · (w / B_d)
+                part *= b[start:stop]
+                np.subtract(a[start:stop], part, out=part)
+                np.take(B, d, axis=0, out=q, mode="clip")
+                np.divide(w[start:stop, None], q, out=q)
+            part *= q
         return part
 
     return theta, block

@@ -22,13 +22,40 @@ class Columns:
     variables, levels : list (k,)
         Source variable and level (None for numeric) of each column.
     missing : ndarray of bool (n,)
-        Rows where any requested variable is missing.
+        Rows where any requested variable is missing (read-only; one value broadcast to every
+        row when nothing is missing).
     """
 
     values: np.ndarray
     variables: list[str]
     levels: list[object]
     missing: np.ndarray
+
+
+def _single_value(mask: np.ndarray) -> bool | None:
+    """The value of a boolean mask broadcast from one value (stride zero), else None."""
+    if mask.ndim == 1 and mask.size and mask.strides[0] == 0:
+        return bool(mask[0])
+    return None
+
+
+def mask_any(mask: np.ndarray) -> bool:
+    """Whether some row of a boolean mask is true; one look at a mask broadcast from one value
+    (as :func:`analysis_columns` gives when nothing is missing)."""
+    value = _single_value(mask)
+    return bool(mask.any()) if value is None else value
+
+
+def mask_all(mask: np.ndarray) -> bool:
+    """Whether every row of a boolean mask is true (see :func:`mask_any`)."""
+    value = _single_value(mask)
+    return bool(mask.all()) if value is None else value
+
+
+def mask_count(mask: np.ndarray) -> int:
+    """Number of true rows of a boolean mask (see :func:`mask_any`)."""
+    value = _single_value(mask)
+    return int(np.count_nonzero(mask)) if value is None else mask.size * value
 
 
 def is_categorical(series: pd.Series) -> bool:
@@ -46,7 +73,7 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
         )
     check_analysis_columns(data, names, argument)
     blocks, variables, levels = [], [], []
-    missing = np.zeros(len(data), dtype=bool)
+    missing = None
     for name in names:
         col = data[name]
         if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiu":
@@ -57,7 +84,7 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
                 levels.append(None)
                 continue
         miss = col.isna().to_numpy()
-        missing |= miss
+        missing = miss.copy() if missing is None else missing | miss
         if is_categorical(col):
             if isinstance(col.dtype, pd.CategoricalDtype):
                 cats = [c for c in col.cat.categories if (col == c).any()]
@@ -81,6 +108,10 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
             variables.append(name)
             levels.append(None)
     values = blocks[0] if len(blocks) == 1 else np.column_stack(blocks)  # one column: no copy
+    if missing is None:  # nothing missing: no mask in memory
+        missing = np.broadcast_to(np.False_, (len(data),))
+    else:
+        missing.flags.writeable = False
     return Columns(values, variables, levels, missing)
 
 

@@ -19,8 +19,13 @@ import scipy.sparse as sp
 __all__ = ["Groups", "finite_population_factor", "joined_labels", "pair_sums_in_blocks", "sums_in_blocks"]
 
 # rows per block where a pass over the rows is done in blocks: the block's temporaries stay
-# in the processor's cache instead of taking fresh memory the size of the data
-_BLOCK = 1 << 17
+# in the processor's cache instead of taking fresh memory the size of the data, and (128 kB
+# for a column of floats, at the C library's threshold for mapping fresh pages) are
+# served again and again from the same memory, with no page fault after the first
+_BLOCK = 1 << 14
+# rows per block of a pass that only compares or scatters (boolean or integer temporaries):
+# longer blocks, fewer Python steps
+_SCAN_BLOCK = 1 << 16
 
 
 def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
@@ -60,7 +65,8 @@ def _dense_codes(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.
             uniques = np.arange(lo, int(values[-1]) + 1).astype(values.dtype, copy=False)
             if lo == 0 and values.dtype == np.int64 and not values.flags.writeable:
                 return values, uniques, starts  # already its codes, and nobody can change them (read-only)
-            if not values.flags.writeable:  # read-only: the codes can be formed later from it
+            if not values.flags.writeable and (values.dtype.kind != "u" or values.itemsize < 8):
+                # read-only (and within int64): the codes can be formed later from it
                 return None, uniques, starts
             return np.subtract(values, lo, dtype=np.int64), uniques, starts  # a new array, never the caller's
     lo, hi = int(values.min()), int(values.max())
@@ -91,8 +97,8 @@ def _ordered_runs(values: np.ndarray) -> np.ndarray | None:
     """
     found = [np.zeros(1, dtype=np.int64)]
     count, limit = 0, int(values[-1]) - int(values[0])
-    for start in range(0, values.size - 1, _BLOCK):
-        block = values[start : start + _BLOCK + 1]
+    for start in range(0, values.size - 1, _SCAN_BLOCK):
+        block = values[start : start + _SCAN_BLOCK + 1]
         if (block[1:] < block[:-1]).any():
             return None
         at = np.flatnonzero(block[1:] != block[:-1])
@@ -112,8 +118,8 @@ def _changes(values: np.ndarray, limit: int) -> np.ndarray | None:
     """Rows ``i ≥ 1`` where ``values[i] ≠ values[i − 1]``, found block by block; None as soon
     as there are more than ``limit`` of them."""
     found, count = [], 0
-    for start in range(0, values.size - 1, _BLOCK):
-        block = values[start : start + _BLOCK + 1]
+    for start in range(0, values.size - 1, _SCAN_BLOCK):
+        block = values[start : start + _SCAN_BLOCK + 1]
         at = np.flatnonzero(block[1:] != block[:-1])
         count += at.size
         if count > limit:
@@ -149,14 +155,14 @@ def _key_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return codes, key[new]
     packed = key
     packed <<= shift
-    for start in range(0, n, _BLOCK):  # the row numbers in the low bits
-        packed[start : start + _BLOCK] |= np.arange(start, min(start + _BLOCK, n), dtype=np.int64)
+    for start in range(0, n, _SCAN_BLOCK):  # the row numbers in the low bits
+        packed[start : start + _SCAN_BLOCK] |= np.arange(start, min(start + _SCAN_BLOCK, n), dtype=np.int64)
     packed.sort()
     mask = (1 << shift) - 1
     parts = []
     count, last = 0, -1
-    for start in range(0, n, _BLOCK):
-        block = packed[start : start + _BLOCK]
+    for start in range(0, n, _SCAN_BLOCK):
+        block = packed[start : start + _SCAN_BLOCK]
         k = block >> shift
         new = np.empty(k.size, dtype=bool)
         new[0] = k[0] != last
@@ -346,8 +352,8 @@ class Groups:
         # blocks from the last to the first, each scattered backwards, so that the first row of
         # a group is written last; blocks keep the temporaries small (no array of n row numbers)
         everywhere = self._inside is None
-        for stop in range(self.n, 0, -_BLOCK):
-            start = max(stop - _BLOCK, 0)
+        for stop in range(self.n, 0, -_SCAN_BLOCK):
+            start = max(stop - _SCAN_BLOCK, 0)
             rows = np.arange(stop - 1, start - 1, -1)
             codes = self.codes[stop - 1 : start - 1 if start else None : -1]
             if everywhere:
@@ -427,8 +433,8 @@ class Groups:
             at = np.minimum(np.searchsorted(starts, change), starts.size - 1)
             return bool((starts[at] != change).any())
         first = values[self.first_row]
-        for start in range(0, self.n, _BLOCK):  # in blocks: no gathered copy of the rows
-            stop = start + _BLOCK
+        for start in range(0, self.n, _SCAN_BLOCK):  # in blocks: no gathered copy of the rows
+            stop = start + _SCAN_BLOCK
             if (first[self.codes[start:stop]] != values[start:stop]).any():
                 return True
         return False
@@ -533,13 +539,21 @@ def pair_sums_in_blocks(clusters: Groups, domain: np.ndarray, n_domains: int,
     sums = np.zeros((k, C * D1))
     runs = clusters.run_starts is not None
     step = _BLOCK if runs else max(_BLOCK, C * D1)
+    key_buffer = np.empty(min(step, n), dtype=np.int64)  # reused by every block: no fresh memory per block
     for start in range(0, n, step):
         stop = min(start + step, n)
-        c = clusters.block_codes(start, stop)
-        lo, hi = (int(c[0]), int(c[-1])) if runs else (int(c.min()), int(c.max()))
-        key = c * np.int64(D1)  # a new array of the block's length
+        key = key_buffer[: stop - start]
+        if clusters._codes is None:  # codes formed on demand: from the ids themselves
+            ids, offset = clusters._offset
+            np.multiply(ids[start:stop], D1, out=key, casting="unsafe")
+            lo, hi = int(ids[start]) - offset, int(ids[stop - 1]) - offset
+        else:
+            c = clusters._codes[start:stop]
+            np.multiply(c, D1, out=key)
+            lo, hi = (int(c[0]), int(c[-1])) if runs else (int(c.min()), int(c.max()))
+            offset = 0
         key += domain[start:stop]
-        key += 1 - lo * D1
+        key += 1 - (lo + offset) * D1  # the cell of (lo, no domain) is 0
         size = (hi - lo + 1) * D1
         at = slice(lo * D1, lo * D1 + size)
         counts[at] += np.bincount(key, minlength=size)

@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from surveycore.groups import _BLOCK, Groups, finite_population_factor, sums_in_blocks
+from surveycore.groups import (
+    _BLOCK,
+    _SCAN_BLOCK,
+    Groups,
+    finite_population_factor,
+    pair_sums_in_blocks,
+    sums_in_blocks,
+)
 
 
 def _frame(n: int = 500, seed: int = 4) -> pd.DataFrame:
@@ -132,7 +139,7 @@ def test_block_passes_over_many_rows_equal_groupby(with_outside):
     assert not Groups(np.where(inside, codes, 0), 50_000).varies(constant)
     changed = constant.copy()
     changed[-1] += 1  # the last row, in the last block, differs from its group's first row
-    assert np.flatnonzero(np.where(inside, codes, 0) == max(codes[-1], 0))[0] < n - _BLOCK
+    assert np.flatnonzero(np.where(inside, codes, 0) == max(codes[-1], 0))[0] < n - _SCAN_BLOCK
     assert Groups(np.where(inside, codes, 0), 50_000).varies(changed)
 
 
@@ -159,7 +166,7 @@ def test_runs_found_block_by_block_equal_a_direct_comparison():
     np.testing.assert_array_equal(g.run_starts, np.concatenate([[0], np.cumsum(sizes)[:-1]]))
     assert not g.varies(codes * 3)
     inside_run = codes * 3
-    inside_run[sizes[0] + sizes[1] // 2 + _BLOCK // 3] += 1
+    inside_run[sizes[0] + sizes[1] // 2 + _SCAN_BLOCK // 3] += 1
     assert g.varies(inside_run)
     assert Groups(np.concatenate([codes[:-1], [0]]), 6).run_starts is None
 
@@ -183,3 +190,68 @@ def test_sums_in_blocks_equal_groupby_for_runs_and_scattered_codes():
     np.testing.assert_allclose(by_run, frame.groupby("r")[["x0", "x1"]].sum().reindex(range(40), fill_value=0.0), rtol=1e-12)
     np.testing.assert_allclose(by_code, frame.groupby("s")[["x0", "x1"]].sum().reindex(range(5_000), fill_value=0.0),
                                rtol=1e-10, atol=1e-12)
+
+
+def _pair_case(sorted_rows: bool, seed: int = 12):
+    """Clusters with ids 501 … (sorted in runs, or shuffled), domains with rows in no domain,
+    a domain absent from most clusters, and a two-column matrix to sum."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 60, 300)
+    ids = np.repeat(np.arange(501, 801), sizes)
+    n = ids.size
+    domain = rng.integers(-1, 6, n)
+    domain[rng.random(n) < 0.9] %= 5  # domain 5 is rare
+    x = rng.normal(size=(n, 2))
+    if not sorted_rows:
+        order = rng.permutation(n)
+        ids, domain, x = ids[order], domain[order], x[order]
+    ids.flags.writeable = False  # as a column of a copy-on-write frame
+    return ids, domain, x
+
+
+@pytest.mark.parametrize("sorted_rows", [True, False])
+def test_pair_sums_in_blocks_equal_groupby(monkeypatch, sorted_rows):
+    """Pairs present, in Groups.pairs' order, with their sums and only the blocks asked for."""
+    import surveycore.groups as module
+
+    monkeypatch.setattr(module, "_BLOCK", 97)
+    ids, domain, x = _pair_case(sorted_rows)
+    clusters, _ = Groups.factorize(ids)
+    assert (clusters._codes is None) == sorted_rows  # sorted ids: no array of codes
+    asked = []
+
+    def block(start, stop):
+        asked.append((start, stop))
+        return x[start:stop]
+
+    cl, dom, totals = pair_sums_in_blocks(clusters, domain, 6, block, ids.size, 2)
+    frame = pd.DataFrame({"c": ids - 501, "d": domain, "x0": x[:, 0], "x1": x[:, 1]})
+    want = frame[frame["d"] >= 0].groupby(["c", "d"])[["x0", "x1"]].sum()
+    np.testing.assert_array_equal(cl, want.index.get_level_values("c"))
+    np.testing.assert_array_equal(dom, want.index.get_level_values("d"))
+    np.testing.assert_allclose(totals, want.to_numpy(), rtol=1e-12, atol=1e-12)
+    _, pair_cluster, pair_domain = Groups.pairs(ids - 501, 300, domain, 6)
+    np.testing.assert_array_equal(cl, pair_cluster)
+    np.testing.assert_array_equal(dom, pair_domain)
+    assert [a for a, _ in asked] == sorted(a for a, _ in asked) and asked[-1][1] == ids.size
+    assert sum(b - a for a, b in asked) == ids.size
+    assert (clusters._codes is None) == sorted_rows  # still none formed
+
+
+def test_codes_formed_on_demand_equal_factorize_and_never_share_a_writable_array():
+    ids, _, x = _pair_case(True)
+    g, uniques = Groups.factorize(ids)
+    frame = pd.DataFrame({"c": ids, "x": x[:, 0]})
+    np.testing.assert_array_equal(uniques, np.arange(501, 801))
+    np.testing.assert_array_equal(g.sizes, frame.groupby("c").size().to_numpy())
+    np.testing.assert_array_equal(g.first_row, frame.reset_index().groupby("c")["index"].min().to_numpy())
+    np.testing.assert_allclose(g.sum(x[:, 0]), frame.groupby("c")["x"].sum().to_numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(g.block_codes(100, 250), pd.factorize(ids, sort=True)[0][100:250])
+    assert g._codes is None and g.n == ids.size
+    np.testing.assert_array_equal(g.codes, pd.factorize(ids, sort=True)[0])
+    assert not g.codes.flags.writeable
+    writable = np.array(ids)  # a caller's own array: its codes are a new array at once
+    h, _ = Groups.factorize(writable)
+    assert h._codes is not None and not np.shares_memory(h.codes, writable)
+    writable[:] = 0
+    np.testing.assert_array_equal(h.codes, g.codes)

@@ -77,3 +77,26 @@ def test_integer_columns_of_narrow_range_equal_groupby_codes_labels_and_sizes():
         np.testing.assert_array_equal(index.sizes(codes, len(labels)), sizes.to_numpy())
         assert [labels[c].dtype for c in by] == [df[c].dtype for c in by]
         assert not codes.flags.writeable
+
+
+def test_one_integer_column_counted_once_equals_factorize_and_value_counts():
+    """Codes 0 … D−1 all present (shared, read-only), 1 … D, codes with gaps (ranked), and a
+    negative code or a wide range (the general route): codes, labels and sizes as pandas."""
+    rng = np.random.default_rng(6)
+    cases = {"zero_based": rng.integers(0, 7, 3000), "one_based": rng.integers(1, 21, 3000),
+             "gaps": rng.choice([3, 7, 9, 40], 3000), "negative": rng.choice([-9, 1, 2], 3000),
+             "wide": rng.choice([5, 1 << 17], 3000)}
+    df = pd.DataFrame(cases)
+    for name, values in cases.items():
+        index = DomainIndex(df)
+        codes, labels = index.cells([name])
+        want_codes, want_levels = pd.factorize(values, sort=True)
+        np.testing.assert_array_equal(codes, want_codes)
+        np.testing.assert_array_equal(labels[name].to_numpy(), want_levels)
+        assert labels[name].dtype == df[name].dtype and not codes.flags.writeable
+        np.testing.assert_array_equal(index.sizes(codes, len(labels)),
+                                      pd.Series(values).value_counts().sort_index().to_numpy())
+    codes, _ = DomainIndex(df).cells(["zero_based"])
+    column = df["zero_based"].to_numpy()
+    # the column itself when nobody can change it (copy-on-write), else a copy of its own
+    assert np.shares_memory(codes, column) == (not column.flags.writeable)
