@@ -57,7 +57,6 @@ from weighting.records import DomainCells, ResidualMap
 
 Matrix = np.ndarray | sp.spmatrix
 _BLOCK = 1 << 15  # rows per block where a gathered matrix is added in place
-_DOMAIN_BLOCK = 1 << 13  # rows per block where domain totals are summed (see surveycore.groups._BLOCK)
 
 
 def _dense(m: Matrix) -> np.ndarray:
@@ -856,8 +855,7 @@ class TaylorVariance:
 
     def covariance_of_domain_blocks(self, block, n: int, k: int, domain: np.ndarray, n_domains: int) -> np.ndarray:
         """Covariance (D, k, k) of the domain totals of an (n, k) score matrix given block by
-        block (each row scored for its own domain), where :meth:`domain_blocks_stage` applies,
-        and the domain totals (D, k) of the scores.
+        block (each row scored for its own domain), where :meth:`domain_blocks_stage` applies.
 
         The (cluster, domain) pair totals are summed as the scores are formed
         (:func:`~surveycore.groups.pair_sums_in_blocks`): neither the score matrix nor the rows'
@@ -870,7 +868,7 @@ class TaylorVariance:
         if not domain.flags.writeable:  # shared with later estimates on the same domains (see pairs())
             self._pair_cache[id(stage)] = (domain, n_domains, pairs)
         cov = self._domain_diagonal(None, domain, n_domains, given={id(stage): (pairs, tot)})
-        return self._checked(cov, None, domain, n_domains), pairs.by_domain.sum(tot).reshape(n_domains, k)
+        return self._checked(cov, None, domain, n_domains)
 
     def _calibrated_domains(self, x: np.ndarray, domain: np.ndarray, D: int) -> np.ndarray:
         """``V(x_d − U C_d)`` for every domain without forming the residuals."""
@@ -939,8 +937,7 @@ class TaylorEngine(LinearisedSolvers):
             if v.domain_blocks_stage(n, k, problem.n_domains) is None:
                 return super().solve_ratio(problem)
             est, block = ratio_domain_blocks(problem, self.weights)
-            cov, totals = v.covariance_of_domain_blocks(block, n, k, problem.domain, problem.n_domains)
-            return (totals if est is None else est), cov
+            return est, v.covariance_of_domain_blocks(block, n, k, problem.domain, problem.n_domains)
         if v.residuals or v.dcheck is not None:
             return super().solve_ratio(problem)
         est, block = ratio_score_blocks(problem, self.weights)
@@ -993,56 +990,32 @@ def ratio_score_blocks(problem: RatioProblem, weights: np.ndarray):
 
 
 def ratio_domain_blocks(problem: RatioProblem, weights: np.ndarray):
-    """Estimates of a :class:`RatioProblem` in several domains (None for totals: the domain
-    totals of the scores) and its scores as a function of a row range.
+    """Estimates of a :class:`RatioProblem` in several domains and its scores as a function of
+    a row range.
 
-    The same scores as :func:`ratio_scores` for the rows in a domain (rows in no domain are
-    left to the caller to drop), formed only for the rows ``start:stop`` asked for, in a
-    buffer that the next call overwrites (use each block before asking for the next). The
-    domains' totals ``A``, ``B`` are summed block by block too, indexing ``bincount`` with
-    each block's domain codes (shifted by one when some rows are in no domain, so that they
-    fall in a bin of their own). Buffers are reused from block to block, so that no fresh
-    memory is taken per block.
+    The same estimates as :func:`ratio_scores` (the same domain totals, to the last bit) and
+    the same scores for the rows in a domain (rows in no domain are left to the caller to
+    drop), formed only for the rows ``start:stop`` asked for, in a buffer that the next call
+    overwrites (use each block before asking for the next): no fresh memory per block.
     """
     a, b, w = problem.numerator, problem.denominator, weights
-    n, k = a.shape
-    D = problem.n_domains
-    domain = np.asarray(problem.domain, dtype=np.int64)
-    per_unit = b is not None and problem.per_unit
-    if b is None:  # totals: the scores alone; their domain totals are the estimates (see solve_ratio)
-        out = _block_buffer(k)
-        return None, lambda start, stop: np.multiply(a[start:stop], w[start:stop, None], out=out(stop - start))
-    shift = 0 if not domain.size or domain.min() >= 0 else 1
-    A = np.zeros((D + shift, k))
-    B = np.zeros((D + shift, 1 if per_unit else k))
-    m = min(n, _DOMAIN_BLOCK)
-    values = np.empty(m)
-    bins_buffer = np.empty(m, dtype=np.int64)
-    for start in range(0, n, _DOMAIN_BLOCK):
-        rows = slice(start, start + _DOMAIN_BLOCK)
-        wr = w[rows]
-        size = wr.shape[0]
-        bins = np.add(domain[rows], 1, out=bins_buffer[:size]) if shift else domain[rows]
-        for j in range(k):
-            A[:, j] += np.bincount(bins, weights=np.multiply(a[rows, j], wr, out=values[:size]), minlength=D + shift)
-        if per_unit:  # b = 1: B is the domains' weight total, no products with b
-            B[:, 0] += np.bincount(bins, weights=wr, minlength=D + shift)
-        else:
-            for j in range(k):
-                B[:, j] += np.bincount(bins, weights=np.multiply(b[rows, j], wr, out=values[:size]), minlength=D + shift)
-    A, B = A[shift:], B[shift:]
-    out, scale = _block_buffer(k), _block_buffer(1 if per_unit else k)
-
-    def buffers(size: int) -> tuple[np.ndarray, np.ndarray]:
-        return out(size), scale(size)
-
+    k = a.shape[1]
+    domain = problem.domain
+    inside = domain >= 0
+    wi = weights if inside.all() else np.where(inside, weights, 0.0)
+    A, B = _domain_ratio_totals(problem, wi, Groups(domain, problem.n_domains))
+    out = _block_buffer(k)
+    if b is None:
+        return A, lambda start, stop: np.multiply(a[start:stop], w[start:stop, None], out=out(stop - start))
+    per_unit = problem.per_unit
+    scale = _block_buffer(1 if per_unit else k)
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
         inv_b = 1.0 / B[:, :1]
 
     def block(start: int, stop: int) -> np.ndarray:
         d = domain[start:stop]  # rows in no domain (-1) take domain 0's values: dropped by the caller
-        part, q = buffers(stop - start)
+        part, q = out(stop - start), scale(stop - start)
         np.take(theta, d, axis=0, out=part, mode="clip")
         with np.errstate(divide="ignore", invalid="ignore"):
             if per_unit:  # (a − θ_d) · (w · 1/B_d)
@@ -1058,6 +1031,20 @@ def ratio_domain_blocks(problem: RatioProblem, weights: np.ndarray):
         return part
 
     return theta, block
+
+
+def _domain_ratio_totals(problem: RatioProblem, wi: np.ndarray, groups: Groups) -> tuple[np.ndarray, np.ndarray | None]:
+    """The weighted domain totals ``A`` (D, k) of the numerators and ``B`` of the denominators
+    ((D, 1) for a mean: the domains' weight totals; None for totals), ``wi`` the weights zero
+    outside every domain and ``groups`` the rows grouped by domain; one computation for every
+    route, so that they give the same estimates to the last bit."""
+    a, b = problem.numerator, problem.denominator
+    if b is None:
+        return groups.sum(a * wi[:, None]), None
+    if problem.per_unit:  # b = 1: no products with b
+        A = np.column_stack([groups.sum_blocks(lambda rows, j=j: a[rows, j] * wi[rows]) for j in range(a.shape[1])])
+        return A, groups.sum(wi)[:, None]
+    return groups.sum(a * wi[:, None]), groups.sum(b * wi[:, None])
 
 
 def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1098,9 +1085,8 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
         weighted = a * wi[:, None]
         return groups.sum(weighted), weighted
     d = domain if everywhere else np.maximum(domain, 0)
+    A, B = _domain_ratio_totals(problem, wi, groups)
     if problem.per_unit:  # b = 1: B is the domains' weight total, no products with b
-        A = np.column_stack([groups.sum_blocks(lambda rows, j=j: a[rows, j] * wi[rows]) for j in range(a.shape[1])])
-        B = groups.sum(wi)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = A / B
             inv_b = 1.0 / B[:, 0]
@@ -1111,8 +1097,6 @@ def ratio_scores(problem: RatioProblem, weights: np.ndarray) -> tuple[np.ndarray
                 np.subtract(a[rows], theta[dr], out=scores[rows])
                 scores[rows] *= (wi[rows] * inv_b[dr])[:, None]
         return theta, scores
-    A = groups.sum(a * wi[:, None])
-    B = groups.sum(b * wi[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = A / B
         scores = a - theta[d] * b

@@ -23,7 +23,6 @@ from estimation import SurveyDesign
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     monkeypatch.setattr(groups, "_BLOCK", 37)
-    monkeypatch.setattr(taylor, "_DOMAIN_BLOCK", 53)
 
 
 def office_frame(seed: int = 11) -> pd.DataFrame:
