@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.design_units import design_keywords, design_units
+from migsurvey.empty_eas import keep_empty_eas
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -352,6 +353,8 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
     disp = spec.get("interviews", {}).get("disposition", "disposition")
     households = _with_key(households)
     persons = _with_key(persons)
+    # an EA with no interviewed person stays a PSU of the design (rows of weight 0)
+    households, persons = keep_empty_eas(households, persons, spec, key=HH_KEY)
     steps: list[WeightStep] = []
     hw = Weights(households, "base_weight")
     resp = households["responded"].to_numpy(bool)
@@ -812,7 +815,8 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         try:
             t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
                                 variables=INDICATOR_VARIABLES, quality=quality_rule(spec),
-                                level=est["level"], df="design", **kw)
+                                level=est["level"], df="design",
+                                domains=design_domains(design, groupings, spec), **kw)
         except SurveyError as exc:
             if exc.argument != "denominator":
                 raise
@@ -914,6 +918,25 @@ def selection_frame(census: Any, spec: dict) -> pd.DataFrame | None:
     if census is None or getattr(census, "eas", None) is None:
         return None
     return build_frame(census.eas, spec)
+
+
+def design_domains(design: Any, groupings: list[list[str]], spec: dict) -> dict:
+    """The levels of the disaggregation columns that describe EAs (``region``, ``stratum``,
+    ``strata.by`` …: one value per EA), over every row of the design, those of weight 0 that
+    keep an EA without interviewed persons in it included (:mod:`migsurvey.empty_eas`).
+
+    Each is a domain of the design whether or not a sampled person of an indicator's universe
+    falls in it: a region whose every selected household was out of scope has a total of 0
+    and a share that cannot be estimated (``domains=`` of
+    :func:`estimation.indicators.indicator_table`), never a missing row."""
+    from migsurvey.interview_design import EA_COLUMNS
+
+    data = getattr(design, "data", None)
+    if data is None:
+        return {}
+    ea_level = {*EA_COLUMNS, *spec["strata"]["by"]}
+    cols = {c for g in groupings for c in g if c in ea_level and c in data.columns}
+    return {c: list(pd.unique(data[c].dropna())) for c in sorted(cols)}
 
 
 def design_columns(design: Any) -> set[str]:

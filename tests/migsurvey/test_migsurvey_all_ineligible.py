@@ -1,0 +1,122 @@
+"""A region whose every selected household is out of scope, and an EA whose every selected
+household is vacant: their PSUs stay in the design.
+
+The eligible population of such a region is 0 and its EAs still count among the PSUs of
+their strata (R ``survey`` keeps them as rows of score 0). The census and the interview files
+are made here (``office_route_data``: EA codes with leading zeros, the office's names, sex
+1/2); totals are checked against a hand Horvitz–Thompson sum and SEs against R
+(``tests/reference/all_ineligible.R`` on ``all_ineligible_households.csv``, which this test
+rebuilds from its own files), at rtol 1e-8. A share of nobody is not estimable: NaN, flagged
+unreliable, with a warning naming the region — never 0 flagged reliable.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from office_route_data import TEXT, office_survey, run
+
+REF = Path(__file__).parents[1] / "reference"
+
+
+def _vacant(selected: pd.DataFrame) -> np.ndarray:
+    """Region 1 wholly out of scope, the first EA of region 2 all vacant, 10 % elsewhere."""
+    rng = np.random.default_rng(4)
+    ea2 = sorted(selected.loc[selected["REGION"] == 2, "EA_CODE"].unique())[0]
+    return ((selected["REGION"] == 1) | (selected["EA_CODE"] == ea2)
+            | (rng.random(len(selected)) < 0.1)).to_numpy()
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    return office_survey(tmp_path_factory.mktemp("ineligible"), vacant=_vacant)
+
+
+def _household_counts(survey) -> pd.DataFrame:
+    """Per selected household: foreign-born usual residents and usual residents (0 when
+    vacant), with its design columns: the data of the R script."""
+    pp = survey["persons"]
+    agg = pp.assign(fb=(pp["COB"] != "KEN").astype(int), np=1).groupby(
+        ["EA_CODE", "HH_NO"])[["fb", "np"]].sum().reset_index()
+    hh = survey["households"][["EA_CODE", "HH_NO", "REGION", "stratum", "base_weight"]]
+    return hh.merge(agg, how="left", on=["EA_CODE", "HH_NO"]).fillna({"fb": 0, "np": 0})
+
+
+def test_r_data_are_this_tests_files(survey):
+    stored = pd.read_csv(REF / "all_ineligible_households.csv", **TEXT)
+    pd.testing.assert_frame_equal(_household_counts(survey), stored, check_dtype=False,
+                                  rtol=1e-12)
+
+
+def test_all_ineligible_region_against_r_and_hand_sum(survey, capsys):
+    d = survey["dir"]
+    capsys.readouterr()
+    assert run("estimate", "--spec", d / "spec.yaml", "--out", d / "ind.csv", "-q") == 0
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "argument: psu" not in err
+    # the EAs with nobody interviewed are named, and the share of region 1 is not estimable
+    assert "5 selected EAs (0001, 0008, 0012, 0020, 0021) have no interviewed person" in err
+    assert "MI1.1 share in region=1" in err and "not estimable" in err
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import load_spec
+
+    table, objects, _wt = estimate_interviews(load_spec(d / "spec.yaml"), d / "households.csv",
+                                              d / "persons.csv")
+    ref = json.loads((REF / "all_ineligible.json").read_text())
+    t = table.set_index(["measure", "region"])
+    h = _household_counts(survey)
+    hand = float((h["base_weight"] * h["fb"]).sum())  # Horvitz–Thompson
+    np.testing.assert_allclose(t.loc[("count", "_T"), "estimate"], hand, rtol=1e-12)
+    np.testing.assert_allclose(t.loc[("count", "_T"), ["estimate", "se"]].astype(float),
+                               [ref["total"]["estimate"], ref["total"]["se"]], rtol=1e-8)
+    np.testing.assert_allclose(t.loc[("share", "_T"), ["estimate", "se"]].astype(float),
+                               [ref["share"]["estimate"], ref["share"]["se"]], rtol=1e-8)
+    for k, region in enumerate(ref["region_total"]["region"]):
+        np.testing.assert_allclose(
+            t.loc[("count", region), ["estimate", "se"]].astype(float),
+            [ref["region_total"]["estimate"][k], ref["region_total"]["se"][k]], rtol=1e-8,
+            atol=1e-12)
+        share = t.loc[("share", region)]
+        if region == 1:  # 0 / 0: not estimable, never 0
+            assert np.isnan(share["estimate"]) and np.isnan(share["se"])
+            assert ref["region_share"]["estimate"][k] == "NaN"
+        else:
+            np.testing.assert_allclose(
+                share[["estimate", "se"]].astype(float),
+                [ref["region_share"]["estimate"][k], ref["region_share"]["se"][k]], rtol=1e-8)
+    one = t.xs(1, level="region")
+    assert (one["reliability"] == "unreliable").all() and (one["n"] == 0).all()
+    assert one.loc["count", "estimate"] == 0 and one.loc["count", "se"] == 0
+    meta = next(iter(objects.values())).metadata
+    assert meta["not_estimable"] == [{"indicator": "MI1.1", "measure": "share",
+                                      "cell": {"region": 1}}]
+    # the command line gives the same numbers; the unreliable region 1 is published blank
+    cli = pd.read_csv(d / "ind.csv").set_index(["measure", "region"])
+    np.testing.assert_allclose(cli.loc[("count", "_T"), "se"], ref["total"]["se"], rtol=1e-8)
+    assert cli.loc[("share", "1"), "reliability"] == "unreliable"
+    assert np.isnan(cli.loc[("share", "1"), "estimate"])
+
+
+def test_all_ineligible_region_with_adjustment_steps(survey, tmp_path, capsys):
+    """With eligibility and nonresponse steps the PSUs without person rows were refused
+    ("argument: psu"); they now carry their households' adjustment in the variance."""
+    d = survey["dir"]
+    spec = (d / "spec.yaml").read_text().replace(
+        "weighting: []", "weighting:\n  - eligibility: {cells: [region]}\n"
+                         "  - nonresponse: {cells: [screen]}")
+    (tmp_path / "spec.yaml").write_text(spec.replace("census.csv", str(d / "census.csv"))
+                                        .replace("households.csv", str(d / "households.csv"))
+                                        .replace("persons.csv", str(d / "persons.csv")))
+    capsys.readouterr()
+    assert run("estimate", "--spec", tmp_path / "spec.yaml", "--out", tmp_path / "i.csv",
+               "-q") == 0, capsys.readouterr().err
+    cli = pd.read_csv(tmp_path / "i.csv").set_index(["measure", "region"])
+    # every household responded or was out of scope: the steps change no weight
+    ref = json.loads((REF / "all_ineligible.json").read_text())
+    np.testing.assert_allclose(cli.loc[("count", "_T"), "estimate"], ref["total"]["estimate"],
+                               rtol=1e-10)
+    assert cli.loc[("share", "1"), "reliability"] == "unreliable"
