@@ -56,7 +56,7 @@ def _spec(args, *, interviews: bool = False) -> dict:
         spec["sample"]["psus"] = args.n_psus
     if getattr(args, "min_per_domain", None) is not None:
         spec["sample"]["min_per_domain"] = _min_per_domain(spec, args.min_per_domain)
-    for key in ("households", "persons", "emigrants"):
+    for key in ("households", "persons", "emigrants", "selection"):
         if getattr(args, f"interview_{key}", None):
             spec["interviews"][key] = getattr(args, f"interview_{key}")
             spec.setdefault("_options", {})[f"interviews.{key}"] = f"--{key}"
@@ -426,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--emigrants", dest="interview_emigrants",
                         help="emigrant roster, one row per former household member now abroad "
                              "(MI 1.4; default: interviews.emigrants of the spec)")
+        sp.add_argument("--selection", dest="interview_selection",
+                        help="the selection file of `migsurvey select` (--psus: the selected "
+                             "EAs, or --out: the selected households): every selected EA must "
+                             "be in the households file (default: interviews.selection)")
 
     sp = add("weight", cmd_weight, "weight the interview files",
              "  migsurvey weight --spec survey.yaml --households hh.csv --persons p.sav "

@@ -783,7 +783,7 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
                                   "a standard name mapped in columns: or a census column",
                                   repr(spec["frame"]["psu"]))
     mapping = ColumnMapping.from_spec(spec, "interviews")
-    for key in ("households", "persons", "emigrants"):
+    for key in ("households", "persons", "emigrants", "selection"):
         p = spec["interviews"][key]
         if p and interviews:
             if not Path(p).exists():
@@ -791,6 +791,10 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
                                      argument=file_key(spec, f"interviews.{key}"),
                                      expected="an existing file", found=str(p))
             header = read_header(p)
+            if key == "selection":
+                ColumnMapping.from_spec(spec, "census").check_header(
+                    header, what="selection file", required=(spec["frame"]["psu"],), spec=spec)
+                continue
             if key == "emigrants":
                 need: tuple = ("ea_id", "household_id")
             elif key == "households" and mapping.file_name("weight") not in header:

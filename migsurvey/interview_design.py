@@ -288,3 +288,98 @@ def check_against_frame(households: pd.DataFrame, eas: pd.DataFrame, spec: dict,
                 found=f"households ({_ids(mapping)}) {_examples(shown)}",
                 hint=f"a household is counted in the {col} its EA was selected in: give it the "
                      f"EA's {col} (as in the selection file of migsurvey select)")
+
+
+def selected_eas(spec: dict, source: Any) -> pd.Series:
+    """The EA codes (``frame.psu``) of a selection file of ``migsurvey select``: the selected
+    EAs (``--psus``) or the selected households (``--out``), read through ``columns:``."""
+    from migsurvey.inputs import ColumnMapping
+    from migsurvey.io import read_table
+
+    mapping = ColumnMapping.from_spec(spec, "census")
+    psu = spec["frame"]["psu"]
+    if isinstance(source, pd.DataFrame):
+        df = source
+    else:
+        df = read_table(source, text=mapping.file_names(["ea_id", "household_id", psu]))
+    mapping.check_header(list(df.columns), what="selection file", required=(psu,), spec=spec)
+    ids = mapping.apply(df, what="selection file", spec=spec)[psu]
+    return pd.Series(pd.unique(ids.dropna().astype(object).map(_code)), dtype=object)
+
+
+def check_selection(households: pd.DataFrame, spec: dict, mapping: Any, *,
+                    selection: Any = None, allocation: pd.DataFrame | None = None) -> None:
+    """Refuse a households file from which selected EAs are missing.
+
+    Every selected EA is a PSU of the design: an EA whose households were dropped from the
+    households file (a deleted block of rows, an EA that was not reached and left out) would
+    vanish from every estimate, biasing the totals down by its expected share and the SEs by
+    the PSU lost from its stratum. With ``selection`` (the selection file of ``migsurvey
+    select``, ``interviews.selection``) the EAs are compared one by one, both ways: a missing
+    EA and an EA that was not selected are refused with their codes. Without it, the number of
+    EAs of each stratum is compared with the allocation of the specification (``allocation``,
+    ``psus`` per ``stratum``): a stratum with fewer EAs is refused, naming it; EAs without any
+    household of a covered screening class (``selection.household.take`` 0) have no selected
+    household and are not counted missing.
+    """
+    psu = spec["frame"]["psu"]
+    if psu not in households.columns:
+        return
+    have = pd.Index(pd.unique(households[psu].astype(object).map(_code)))
+    where = f"{_where(spec, 'interviews.households')} (column {mapping.file_name(psu)!r})"
+    keep_hint = ("an EA is a PSU of the design: leaving it out biases the totals and their "
+                 "SEs. Keep every selected household of the EA in the households file with its "
+                 "disposition: 2.x (nonresponse) when the EA could not be interviewed (access "
+                 "refused, insecurity, not reached) — this declares it a non-responding EA, and "
+                 "the nonresponse step gives its weight to the respondents of its class — or "
+                 "4.x (not eligible) for dwellings found vacant or out of scope")
+    if selection is not None:
+        source = (selection if not isinstance(selection, pd.DataFrame)
+                  else "the selection data frame")
+        sel_key = (_where(spec, "interviews.selection") if not isinstance(selection, pd.DataFrame)
+                   else "selection=")
+        chosen = pd.Index(selected_eas(spec, selection))
+        missing = chosen.difference(have, sort=False)
+        if len(missing):
+            raise SurveyError(
+                f"selected EAs missing from the households file: {_n(len(missing), 'EA')} of "
+                f"the {len(chosen)} in the selection file", argument=where,
+                expected=f"every EA of the selection file {source} ({sel_key}) with its "
+                         "selected households",
+                found=f"EAs {_examples(list(missing), 10)} are not in the households file",
+                hint=keep_hint)
+        stray = have.difference(chosen, sort=False)
+        if len(stray):
+            raise SurveyError(
+                f"EAs of the households file that are not in the selection file: "
+                f"{_n(len(stray), 'EA')}", argument=where,
+                expected=f"only EAs of the selection file {source} ({sel_key})",
+                found=f"EAs {_examples(list(stray), 10)}",
+                hint="correct the EA codes (leading zeros are part of a code), or give the "
+                     "selection file the sample was drawn with")
+        return
+    if allocation is None or "stratum" not in households.columns:
+        return
+    from migsurvey.spec import uncovered_classes
+
+    if uncovered_classes(spec):
+        return  # an EA with no household of a covered class has no selected household
+    planned = allocation.set_index("stratum")["psus"]
+    planned.index = planned.index.astype(str)
+    strata = households["stratum"].astype(object).map(str)
+    if not strata.isin(planned.index).any():
+        return  # strata of another scheme: the allocation does not describe this file
+    counts = households.assign(_s=strata, _e=households[psu].astype(object).map(_code)) \
+        .groupby("_s")["_e"].nunique().reindex(planned.index, fill_value=0)
+    short = planned.index[counts.to_numpy() < planned.to_numpy()]
+    if len(short):
+        shown = [f"{s}: {int(counts[s])} of {int(planned[s])}" for s in short]
+        raise SurveyError(
+            f"strata of the households file with fewer EAs than the design selected: "
+            f"{_n(len(short), 'stratum')}", argument=where,
+            expected="every selected EA with its selected households (the allocation of "
+                     "sample.psus: EAs per stratum)",
+            found=f"EAs per stratum {_examples(shown, 8)}",
+            hint="give the selection file (interviews.selection or --selection: the --psus "
+                 "or --out file of migsurvey select) to have the missing EAs named; "
+                 + keep_hint)

@@ -47,7 +47,7 @@ from migsurvey.inputs import (
     read_roster,
     with_columns,
 )
-from migsurvey.interview_design import check_against_frame
+from migsurvey.interview_design import check_against_frame, check_selection
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
 from surveycore.groups import joined_labels
@@ -1150,7 +1150,8 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
 
 def weight_interviews(spec: dict, households: Any, persons: Any, *,
                       census: Any = None, emigrants: Any = None, columns: Any = None,
-                      interview_columns: Any = None) -> tuple[Any, Weighted]:
+                      interview_columns: Any = None, selection: Any = None
+                      ) -> tuple[Any, Weighted]:
     """Weight the office's interview files with the chain of the specification.
 
     Parameters
@@ -1171,6 +1172,12 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     emigrants : path or DataFrame, optional
         The emigrant roster (default ``interviews.emigrants``): the households of the result
         are then the emigrant records of MI 1.4 (:func:`household_frame`).
+    selection : path or DataFrame, optional
+        The selection file of ``migsurvey select`` (default ``interviews.selection``): the
+        selected EAs (``--psus``) or households (``--out``). Every EA in it must be in the
+        households file, and only those (:func:`migsurvey.interview_design.check_selection`);
+        without it, the EAs of each stratum are counted against the allocation of
+        ``sample.psus``.
 
     Returns
     -------
@@ -1182,6 +1189,9 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
     check_against_frame(iv.households, census.eas, spec, iv.mapping)
+    sel = selection if selection is not None else spec["interviews"].get("selection")
+    check_selection(iv.households, spec, iv.mapping, selection=sel,
+                    allocation=None if sel is not None else _allocation_or_none(census, spec))
     answers = iv.persons
     if spec["interviews"]["usual_residents"]:
         # the roster lists usual residents: a person without an answer of their own is one
@@ -1195,6 +1205,15 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     wt = weight_sample(iv.households, derived, census, spec)
     wt.households = roster_frame(wt.households, spec, emigrants)
     return iv, wt
+
+
+def _allocation_or_none(census: Any, spec: dict) -> pd.DataFrame | None:
+    """The allocation of the specification (EAs per stratum), or None when the census cannot
+    give it (then the households file is not compared with it)."""
+    try:
+        return allocate_sample(build_frame(census.eas, spec), spec)
+    except SurveyError:
+        return None
 
 
 def roster_frame(households: pd.DataFrame, spec: dict, emigrants: Any = None) -> pd.DataFrame:
@@ -1258,7 +1277,8 @@ def _file_error(spec: dict, mapping: Any, exc: SurveyError, file_key_: str, what
 
 def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: Any = None,
                         emigrants: Any = None, columns: Any = None,
-                        interview_columns: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
+                        interview_columns: Any = None, selection: Any = None
+                        ) -> tuple[pd.DataFrame, dict, Weighted]:
     """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
     ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
     from migsurvey.warning_log import merge, recording
@@ -1267,7 +1287,7 @@ def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: An
     with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
         census = census if census is not None else load_census(spec)  # weights and EA frame
         iv, wt = weight_interviews(spec, households, persons, census=census,
-                                   emigrants=emigrants)
+                                   emigrants=emigrants, selection=selection)
         table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
                                              selected=iv.households,
                                              frame=selection_frame(census, spec))

@@ -197,6 +197,11 @@ class Interviews(_Model):
         "refuse", description="a household with a 1.x disposition and no person in the persons "
         "file: refuse (its persons are unknown, never zero), or treat it as an eligible "
         "nonrespondent (2.0) whose weight goes to the respondents of its class, with a warning")
+    selection: str | None = Field(None, description="the selection file of `migsurvey "
+                                  "select`: the selected EAs (--psus) or the selected "
+                                  "households (--out); every EA in it must be in the "
+                                  "households file (an EA left out would vanish from the "
+                                  "design)")
     disposition: str = Field("disposition", description="AAPOR final disposition column (1.x "
                              "respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not "
                              "eligible)")
@@ -926,7 +931,8 @@ def load_spec(path: str | Path) -> dict:
 def _resolve_paths(spec: dict, folder: Path) -> None:
     """Relative file names of a specification file are relative to its folder."""
     for section, key in (("frame", "census"), ("interviews", "households"),
-                         ("interviews", "persons"), ("interviews", "emigrants")):
+                         ("interviews", "persons"), ("interviews", "emigrants"),
+                         ("interviews", "selection")):
         value = spec[section][key]
         if value and not Path(value).is_absolute():
             spec[section][key] = str(folder / value)
