@@ -1191,7 +1191,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     check_against_frame(iv.households, census.eas, spec, iv.mapping)
     sel = selection if selection is not None else spec["interviews"].get("selection")
     check_selection(iv.households, spec, iv.mapping, selection=sel,
-                    allocation=None if sel is not None else _allocation_or_none(census, spec))
+                    allocation=None if sel is not None else allocation_or_none(census, spec))
     answers = iv.persons
     if spec["interviews"]["usual_residents"]:
         # the roster lists usual residents: a person without an answer of their own is one
@@ -1207,7 +1207,7 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     return iv, wt
 
 
-def _allocation_or_none(census: Any, spec: dict) -> pd.DataFrame | None:
+def allocation_or_none(census: Any, spec: dict) -> pd.DataFrame | None:
     """The allocation of the specification (EAs per stratum), or None when the census cannot
     give it (then the households file is not compared with it)."""
     try:
