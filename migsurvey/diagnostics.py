@@ -181,14 +181,57 @@ def _cell_labels(data: pd.DataFrame, columns: list[str]) -> pd.Series:
     return label.where(data[columns].notna().all(axis=1).to_numpy(), None)
 
 
-def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) -> list[str]:
-    out = []
-    for i, name, opt in steps:
+def imprecise_cells(persons: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The calibration cells whose sample total has a CV above ``diagnostics.cell_cv``.
+
+    Returns
+    -------
+    DataFrame
+        One row per such cell of every ``rake`` or ``calibrate`` step: ``step`` (its index in
+        ``weighting``), ``name``, ``columns`` (the margin's columns), ``margin``, ``cell``
+        (the ``"a × b"`` label of :func:`cell_cvs`) and ``cv``, the least precise first; every
+        cell of every step in ``all_cells`` of ``attrs`` (for the mean CV²).
+    """
+    cfg = spec["diagnostics"]
+    rows, every = [], []
+    if "household_weight" not in persons.columns:
+        return pd.DataFrame(columns=["step", "name", "columns", "margin", "cell", "cv"])
+    for i, name, opt in _steps_of(spec, ("rake", "calibrate")):
         margins = _margin_columns(persons, opt)
         if not margins:
             continue
         cv = cell_cvs(persons, margins, spec).sort_values("cv", ascending=False)
-        worst = cv.loc[cv["cv"] > cfg["cell_cv"]]
+        cols = {" × ".join(m): m for m in margins}
+        cv = cv.assign(step=i, name=name, columns=cv["margin"].map(cols),
+                       integrated=bool(opt.get("cluster")))
+        every.append(cv)
+        rows.append(cv.loc[cv["cv"] > cfg["cell_cv"]])
+    out = (pd.concat(rows, ignore_index=True) if rows else
+           pd.DataFrame(columns=["step", "name", "columns", "margin", "cell", "cv"]))
+    out.attrs["all_cells"] = pd.concat(every, ignore_index=True) if every else None
+    return out
+
+
+def in_cells(data: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
+    """Whether each row of ``data`` falls in one of the ``cells`` of :func:`imprecise_cells`."""
+    hit = np.zeros(len(data), dtype=bool)
+    for cols, group in cells.groupby(cells["columns"].map(tuple), sort=False):
+        cols = list(cols)
+        if not all(c in data.columns for c in cols):
+            continue
+        hit |= _cell_labels(data, cols).isin(set(group["cell"])).to_numpy()
+    return hit
+
+
+def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) -> list[str]:
+    out = []
+    found = imprecise_cells(persons, spec)
+    every = found.attrs.get("all_cells")
+    for i, name, opt in steps:
+        if every is None or not (every["step"] == i).any():
+            continue
+        cv = every.loc[every["step"] == i]
+        worst = found.loc[found["step"] == i]
         if worst.empty:
             continue
         mean_cv2 = float(np.mean(np.square(cv["cv"].to_numpy(float))))
@@ -202,9 +245,11 @@ def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) 
                    f"biased by a relative amount of order CV² (mean CV² of the cells "
                    f"{100 * mean_cv2:.1f} %, more with one weight per household) and their "
                    "linearised SEs (and the quality flags built on them) leave out the "
-                   "variability of the g-weights; collapse the margins (e.g. region and sex "
-                   "as separate margins, or fewer cells) or take more PSUs, and estimate "
-                   "variances with replicates that recalibrate (estimation.variance: JKn)")
+                   "variability of the g-weights; the indicators of the domains that "
+                   "meet these cells are flagged 'use with caution' at best; collapse the "
+                   "margins (e.g. region and sex as separate margins, or fewer cells) or take "
+                   "more PSUs, and estimate variances with replicates that recalibrate "
+                   "(estimation.variance: JKn)")
     return out
 
 
