@@ -348,6 +348,7 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
     """
     from migsurvey.diagnostics import weighting_diagnostics
     from migsurvey.report import WeightStep
+    from migsurvey.spec import covered_universe
     from weighting import Weights
 
     disp = spec.get("interviews", {}).get("disposition", "disposition")
@@ -389,7 +390,15 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
             person_frame, pw = _person_weights(hw, households, persons, spec)
         before = pw.values
         try:
-            pw, desc, integrated = _person_step(pw, name, opt, i, census, integrated)
+            step_census = census
+            if opt.get("population") == "covered":
+                from migsurvey.coverage import covered_census
+
+                step_census = covered_census(census, spec, f"weighting[{i}].{name}.population")
+            pw, desc, integrated = _person_step(pw, name, opt, i, step_census, integrated)
+            if opt.get("population") == "covered":
+                desc += "; margins of the covered population (" + covered_universe(spec) + ")"
+
         except SurveyError as exc:
             raise _step_error(spec, i, name, exc) from None
         rec = pw.history[-1]
