@@ -130,3 +130,7 @@ def _margin_columns(spec: dict) -> list[str]:
             for m in opt["margins"]:
                 out += [c for c in ([m] if isinstance(m, str) else m) if c not in out]
     return out
+
+NONE_SELECTED = "_none_selected"
+"""Household number of the row standing for a selected EA that had no household to select
+(no household of a sampled screening class at listing)."""

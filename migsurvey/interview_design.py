@@ -293,9 +293,10 @@ def check_against_frame(households: pd.DataFrame, eas: pd.DataFrame, spec: dict,
                      f"EA's {col} (as in the selection file of migsurvey select)")
 
 
-def selected_eas(spec: dict, source: Any) -> pd.Series:
-    """The EA codes (``frame.psu``) of a selection file of ``migsurvey select``: the selected
-    EAs (``--psus``) or the selected households (``--out``), read through ``columns:``."""
+def read_selection(spec: dict, source: Any) -> pd.DataFrame:
+    """A selection file of ``migsurvey select`` — the selected EAs (``--psus``) or the
+    selected households (``--out``) — read through ``columns:``: one row per EA with its code
+    (``frame.psu``, as text) and, when the file has them, its ``stratum`` and ``pi1``."""
     from migsurvey.inputs import ColumnMapping
     from migsurvey.io import read_table
 
@@ -306,13 +307,20 @@ def selected_eas(spec: dict, source: Any) -> pd.Series:
     else:
         df = read_table(source, text=mapping.file_names(["ea_id", "household_id", psu]))
     mapping.check_header(list(df.columns), what="selection file", required=(psu,), spec=spec)
-    ids = mapping.apply(df, what="selection file", spec=spec)[psu]
-    return pd.Series(pd.unique(ids.dropna().astype(object).map(_code)), dtype=object)
+    out = mapping.apply(df, what="selection file", spec=spec)
+    out = out.loc[out[psu].notna(), [c for c in (psu, "stratum", "pi1") if c in out.columns]]
+    out[psu] = out[psu].astype(object).map(_code)
+    return out.drop_duplicates(psu).reset_index(drop=True)
+
+
+def selected_eas(spec: dict, source: Any) -> pd.Series:
+    """The EA codes (``frame.psu``) of a selection file (:func:`read_selection`)."""
+    return pd.Series(read_selection(spec, source)[spec["frame"]["psu"]], dtype=object)
 
 
 def check_selection(households: pd.DataFrame, spec: dict, mapping: Any, *,
                     selection: Any = None, allocation: pd.DataFrame | None = None,
-                    file: str = "interviews.households") -> None:
+                    file: str = "interviews.households", uncovered: Any = ()) -> list:
     """Refuse a households file from which selected EAs are missing.
 
     Every selected EA is a PSU of the design: an EA whose households were dropped from the
@@ -325,10 +333,15 @@ def check_selection(households: pd.DataFrame, spec: dict, mapping: Any, *,
     ``psus`` per ``stratum``): a stratum with fewer EAs is refused, naming it; EAs without any
     household of a covered screening class (``selection.household.take`` 0) have no selected
     household and are not counted missing.
+
+    ``uncovered`` are the EAs whose census listing has no household of a screening class with
+    a take above 0: they have no selected household, so their absence is not a loss; those of
+    the selection that the file does not have are returned (they are PSUs with zero totals,
+    :func:`migsurvey.pipeline.weight_interviews` keeps them in the design).
     """
     psu = spec["frame"]["psu"]
     if psu not in households.columns:
-        return
+        return []
     have = pd.Index(pd.unique(households[psu].astype(object).map(_code)))
     where = f"{_where(spec, file)} (column {mapping.file_name(psu)!r})"
     keep_hint = ("an EA is a PSU of the design: leaving it out biases the totals and their "
@@ -351,7 +364,9 @@ def check_selection(households: pd.DataFrame, spec: dict, mapping: Any, *,
         sel_key = (_where(spec, "interviews.selection") if not isinstance(selection, pd.DataFrame)
                    else "selection=")
         chosen = pd.Index(selected_eas(spec, selection))
-        missing = chosen.difference(have, sort=False)
+        absent = chosen.difference(have, sort=False)
+        without = {_code(e) for e in uncovered}
+        missing = pd.Index([e for e in absent if e not in without])
         if len(missing):
             raise SurveyError(
                 f"selected EAs missing from the {what}: {_n(len(missing), 'EA')} of "
@@ -369,13 +384,13 @@ def check_selection(households: pd.DataFrame, spec: dict, mapping: Any, *,
                 found=f"EAs {_examples(list(stray), 10)}",
                 hint="correct the EA codes (leading zeros are part of a code), or give the "
                      "selection file the sample was drawn with")
-        return
+        return [e for e in absent if e in without]
     if allocation is None or "stratum" not in households.columns:
-        return
+        return []
     from migsurvey.spec import uncovered_classes
 
     if uncovered_classes(spec):
-        return  # an EA with no household of a covered class has no selected household
+        return []  # an EA with no household of a covered class has no selected household
     planned = allocation.set_index("stratum")["psus"]
     planned.index = planned.index.astype(str)
     strata = households["stratum"].astype(object).map(str)
@@ -395,6 +410,7 @@ def check_selection(households: pd.DataFrame, spec: dict, mapping: Any, *,
             hint="give the selection file (interviews.selection or --selection: the --psus "
                  "or --out file of migsurvey select) to have the missing EAs named; "
                  + keep_hint)
+    return []
 
 
 def check_weighted(persons: pd.DataFrame, spec: dict, mapping: Any, *,

@@ -1258,8 +1258,14 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     census = census if census is not None else load_census(spec)
     check_against_frame(iv.households, census.eas, spec, iv.mapping)
     sel = selection if selection is not None else spec["interviews"].get("selection")
-    check_selection(iv.households, spec, iv.mapping, selection=sel,
-                    allocation=None if sel is not None else allocation_or_none(census, spec))
+    nothing = check_selection(iv.households, spec, iv.mapping, selection=sel,
+                              allocation=None if sel is not None
+                              else allocation_or_none(census, spec),
+                              uncovered=eas_without_covered(census, spec) if sel is not None
+                              else ())
+    if nothing:
+        iv = dataclasses.replace(iv, households=with_eas_without_households(
+            iv.households, nothing, sel, census, spec))
     answers = iv.persons
     if spec["interviews"]["usual_residents"]:
         # the roster lists usual residents: a person without an answer of their own is one
@@ -1273,6 +1279,55 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     wt = weight_sample(iv.households, derived, census, spec)
     wt.households = roster_frame(wt.households, spec, emigrants)
     return iv, wt
+
+
+def eas_without_covered(census: Any, spec: dict) -> list:
+    """The EAs of the census whose listing has no household of a screening class with a take
+    above 0 (none when every class is sampled, or when the census lists no households)."""
+    from migsurvey.spec import uncovered_classes
+
+    households = getattr(census, "households", None)
+    if not uncovered_classes(spec) or not isinstance(households, pd.DataFrame):
+        return []
+    from migsurvey.coverage import covered_households
+
+    psu = spec["frame"]["psu"]
+    if psu not in households.columns:
+        return []
+    covered = pd.Series(covered_households(households, spec)).groupby(
+        households[psu].astype(str).to_numpy()).any()
+    return list(covered.index[~covered.to_numpy()])
+
+
+def with_eas_without_households(households: pd.DataFrame, eas: list, selection: Any,
+                                census: Any, spec: dict) -> pd.DataFrame:
+    """The households with one row of base weight 0 and disposition 4.0 for each selected EA
+    that had no household to select (no household of a sampled screening class at listing):
+    such an EA is a PSU with zero totals, kept in the design by
+    :func:`migsurvey.empty_eas.keep_empty_eas`. Its stratum and ``pi1`` come from the
+    selection file, its region (and the other EA columns) from the census frame."""
+    from migsurvey.empty_eas import NONE_SELECTED
+    from migsurvey.interview_design import read_selection
+
+    psu = spec["frame"]["psu"]
+    sel = read_selection(spec, selection)
+    rows = sel.loc[sel[psu].isin(eas)].copy()
+    frame = census.eas.assign(_ea=census.eas[psu].astype(str)).drop_duplicates("_ea")
+    for c in ("region", "district", "urban", *spec["strata"]["by"]):
+        if c in frame.columns and c in households.columns and c not in rows.columns:
+            rows[c] = rows[psu].map(frame.set_index("_ea")[c]).to_numpy()
+    disp = spec["interviews"]["disposition"]
+    rows = rows.assign(household_id=NONE_SELECTED, base_weight=0.0, **{disp: 4.0})
+    if "ea_id" in households.columns and "ea_id" not in rows.columns:
+        rows["ea_id"] = rows[psu]
+    rows[HH_KEY] = rows[psu].astype(str) + "/" + NONE_SELECTED
+    if "responded" in households.columns:
+        rows["responded"] = False
+    warnings.warn(f"{len(rows)} selected EA{'s' if len(rows) > 1 else ''} "
+                  f"({', '.join(map(str, rows[psu][:8]))}) had no household of a sampled "
+                  "screening class at listing: kept in the design as PSUs with zero totals",
+                  SurveyWarning, stacklevel=3)
+    return pd.concat([households, rows[[c for c in rows.columns]]], ignore_index=True)
 
 
 def allocation_or_none(census: Any, spec: dict) -> pd.DataFrame | None:

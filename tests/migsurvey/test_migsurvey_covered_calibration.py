@@ -73,3 +73,34 @@ def test_calibration_to_everyone_is_refused_naming_the_option(survey, tmp_path, 
                d / "households.csv", "--persons", d / "persons.csv", "--out", tmp_path / "w.csv")
     err = capsys.readouterr().err
     assert code == EXIT_INPUT and "population: covered" in err, err
+
+
+def test_selected_ea_without_covered_households_stays_a_psu(tmp_path, capsys):
+    """An EA selected with no household of a sampled class has no selected household: with
+    the selection file it is named and kept as a PSU with zero totals. The SE of the count is
+    the ultimate-cluster formula on EA totals written out here (the EA's total being 0)."""
+    s = office_survey(tmp_path, spec=COVERED)
+    eas = pd.read_csv(tmp_path / "eas.csv", dtype={"EA_CODE": str})
+    hh, pp = s["households"], s["persons"]
+    none = sorted(set(eas["EA_CODE"]) - set(hh["EA_CODE"]))
+    assert none and all(e.startswith("00") for e in none)
+    capsys.readouterr()
+    assert run("estimate", "--spec", tmp_path / "spec.yaml", "--out", tmp_path / "i.csv", "-q",
+               "--selection", tmp_path / "eas.csv") == 0
+    err = capsys.readouterr().err
+    assert f"({', '.join(none)}) had no household of a sampled screening class" in err
+    assert "single PSU" not in err
+    got = pd.read_csv(tmp_path / "i.csv").set_index(["measure", "region"])
+    p = pp.merge(hh[["EA_CODE", "HH_NO", "base_weight", "stratum"]], on=["EA_CODE", "HH_NO"])
+    z = (p["base_weight"] * (p["COB"] != "KEN")).groupby([p["stratum"], p["EA_CODE"]]).sum()
+    zero = eas[eas["EA_CODE"].isin(none)].set_index(["stratum", "EA_CODE"]).index
+    z = pd.concat([z, pd.Series(0.0, index=zero)])
+    dev = z - z.groupby(level=0).transform("mean")
+    n_h = z.groupby(level=0).transform("size")
+    se = float(np.sqrt((n_h / (n_h - 1) * dev**2).sum()))
+    np.testing.assert_allclose(got.loc[("count", "_T"), ["estimate", "se"]].astype(float),
+                               [z.sum(), se], rtol=1e-10)
+    # without the selection file such an EA cannot be known: its stratum may lose a PSU
+    capsys.readouterr()
+    assert run("estimate", "--spec", tmp_path / "spec.yaml", "--out", tmp_path / "j.csv",
+               "-q") == 0
