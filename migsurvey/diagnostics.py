@@ -112,6 +112,9 @@ def weighting_diagnostics(persons: pd.DataFrame, weights: Any, steps: list, spec
 
 
 def _sparse(persons: pd.DataFrame, i: int, name: str, opt: dict, cfg: dict) -> list[str]:
+    from migsurvey.empty_eas import real_rows
+
+    persons = real_rows(persons)  # respondents only
     counts = []
     for m in opt["margins"]:
         cols = [m] if isinstance(m, str) else list(m)
@@ -152,6 +155,7 @@ def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.
     """
     from estimation import SurveyDesign
     from migsurvey.design_units import design_keywords, design_units
+    from migsurvey.empty_eas import real_rows
 
     units, _note = design_units(persons, spec)
     # a person without a value of the margin is in none of its cells (as in the calibration)
@@ -164,7 +168,7 @@ def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.
     rows = []
     for k, name in enumerate(cols):
         t = design.total(f"_cell{k}", na_rm=True)
-        g = data.groupby(f"_cell{k}", sort=False)
+        g = real_rows(data).groupby(f"_cell{k}", sort=False)  # respondents' households, EAs
         t = t.assign(margin=name, cell=t["level"].astype(str),
                      households=g[key].nunique().reindex(t["level"]).to_numpy()
                      if key in data.columns else np.nan,

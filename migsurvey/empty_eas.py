@@ -134,3 +134,12 @@ def _margin_columns(spec: dict) -> list[str]:
 NONE_SELECTED = "_none_selected"
 """Household number of the row standing for a selected EA that had no household to select
 (no household of a sampled screening class at listing)."""
+
+
+def real_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` that are households or persons of the files (without the rows of
+    weight 0 that stand for EAs with no person or no selected household)."""
+    if EMPTY_EA not in frame.columns:
+        return frame
+    marked = frame[EMPTY_EA].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+    return frame.loc[~marked]

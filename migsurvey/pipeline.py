@@ -722,14 +722,39 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
         if data is None:
             continue
         if choice is not None:
-            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY,
-                                          degf="phase1", **choice), "two-phase", "", phase1)
+            out[unit] = (screening_design(_with_key(data), _with_empty_eas(sel, data, spec), w,
+                                          spec, key=HH_KEY, degf="phase1", **choice),
+                         "two-phase", "", phase1)
         else:
             units, note = design_units(data, spec)  # certainty EAs: households are the PSUs
             out[unit] = (SurveyDesign(units, **design_keywords(units), weights=w,
                                       lonely_psu=est["lonely_psu"]), "ultimate cluster", note,
                          "EAs with replacement (ultimate clusters): " + phase1)
     return out
+
+
+def _with_empty_eas(selected: pd.DataFrame, data: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The selected households of the two-phase design with the households standing for EAs
+    without interviewed persons (:mod:`migsurvey.empty_eas`): each is a class of its own
+    (``screen`` ``"_empty"``) taken with certainty at phase 2 (``pi2`` = 1) in its EA, so it
+    adds a unit of zero totals and no variance; the EA itself is in phase 1 through its listed
+    households."""
+    from migsurvey.empty_eas import EMPTY_EA
+
+    if EMPTY_EA not in data.columns:
+        return selected
+    keys = pd.unique(data.loc[data[EMPTY_EA].astype(bool).to_numpy(), HH_KEY])
+    keys = [k for k in keys if k not in set(selected[HH_KEY])]
+    if not keys:
+        return selected
+    psu = spec["frame"]["psu"]
+    rows = data.loc[data[HH_KEY].isin(keys)].drop_duplicates(HH_KEY)
+    first = selected.drop_duplicates(psu).set_index(psu)
+    add = pd.DataFrame({HH_KEY: rows[HH_KEY].to_numpy(), psu: rows[psu].to_numpy()})
+    for c in ("stratum", "pi1"):
+        add[c] = add[psu].map(first[c]).to_numpy()
+    add = add.assign(screen="_empty", pi2=1.0)
+    return pd.concat([selected, add], ignore_index=True)
 
 
 def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
@@ -1306,7 +1331,7 @@ def with_eas_without_households(households: pd.DataFrame, eas: list, selection: 
     such an EA is a PSU with zero totals, kept in the design by
     :func:`migsurvey.empty_eas.keep_empty_eas`. Its stratum and ``pi1`` come from the
     selection file, its region (and the other EA columns) from the census frame."""
-    from migsurvey.empty_eas import NONE_SELECTED
+    from migsurvey.empty_eas import EMPTY_EA, NONE_SELECTED
     from migsurvey.interview_design import read_selection
 
     psu = spec["frame"]["psu"]
@@ -1323,6 +1348,7 @@ def with_eas_without_households(households: pd.DataFrame, eas: list, selection: 
     rows[HH_KEY] = rows[psu].astype(str) + "/" + NONE_SELECTED
     if "responded" in households.columns:
         rows["responded"] = False
+    rows[EMPTY_EA] = True
     warnings.warn(f"{len(rows)} selected EA{'s' if len(rows) > 1 else ''} "
                   f"({', '.join(map(str, rows[psu][:8]))}) had no household of a sampled "
                   "screening class at listing: kept in the design as PSUs with zero totals",

@@ -120,3 +120,31 @@ def test_all_ineligible_region_with_adjustment_steps(survey, tmp_path, capsys):
     np.testing.assert_allclose(cli.loc[("count", "_T"), "estimate"], ref["total"]["estimate"],
                                rtol=1e-10)
     assert cli.loc[("share", "1"), "reliability"] == "unreliable"
+
+
+def test_two_phase_design_keeps_the_region(tmp_path, capsys):
+    """EAs drawn by Sampford's method: the screening is estimated as a two-phase design, in
+    which the EAs without interviewed persons are in phase 1 through their listed households;
+    the rows standing for them are units of zero totals taken with certainty at phase 2."""
+    from office_route_data import SPEC
+
+    spec = SPEC.replace("selection:\n", "selection:\n  psu: {method: sampford}\n")
+    s = office_survey(tmp_path, spec=spec, vacant=_vacant)
+    capsys.readouterr()
+    assert run("estimate", "--spec", tmp_path / "spec.yaml", "--out", tmp_path / "i.csv",
+               "-q") == 0, capsys.readouterr().err
+    from migsurvey.pipeline import estimate_interviews
+    from migsurvey.spec import load_spec
+
+    table, objects, _wt = estimate_interviews(load_spec(tmp_path / "spec.yaml"),
+                                              tmp_path / "households.csv",
+                                              tmp_path / "persons.csv")
+    assert next(iter(objects.values())).metadata["design"] == "two-phase"
+    t = table.set_index(["measure", table["region"].astype(str)])
+    h = _household_counts(s)
+    np.testing.assert_allclose(t.loc[("count", "_T"), "estimate"],
+                               float((h["base_weight"] * h["fb"]).sum()), rtol=1e-12)
+    one = t.loc[[("count", "1.0"), ("share", "1.0")]]
+    assert one.loc[("count", "1.0"), "estimate"] == 0
+    assert np.isnan(one.loc[("share", "1.0"), "estimate"])
+    assert (one["reliability"] == "unreliable").all()
