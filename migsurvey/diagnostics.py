@@ -36,6 +36,7 @@ Five checks, with thresholds from the ``diagnostics:`` section of the specificat
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -283,3 +284,60 @@ def _key_moves(persons: pd.DataFrame, weights: Any, spec: dict, cfg: dict) -> li
                        f"{after:.4g}, {abs(after - before) / se:.1f} times its standard error "
                        f"({se:.3g}): check the margins and the nonresponse model")
     return out
+
+
+def caution_for_calibration_cells(t: Any, persons: pd.DataFrame, spec: dict) -> Any:
+    """Lower to "use with caution" the reliable estimates of the domains that meet a
+    calibration cell whose sample total is imprecise.
+
+    A cell ``c`` with ``CV_c`` above ``diagnostics.cell_cv``
+    (:func:`migsurvey.diagnostics.imprecise_cells`) makes every calibrated estimate that adds
+    it up a separate ratio estimator biased by a relative amount of order ``CV_c²``, whose
+    linearised SE leaves out the variability of the g-weights (Cochran 1977, ch. 6; Särndal,
+    Swensson & Wretman 1992, ch. 6–7): the CV of such an estimate understates its error, so a
+    "reliable" flag built on it is not earned. Every estimate whose domain holds a sampled
+    person of such a cell — the total, and each disaggregation that overlaps the cell — is
+    flagged at most "caution" (the quality rule's caution flag); the reason, the cells and the
+    number of estimates lowered are recorded in ``metadata["quality_notes"]`` and
+    ``metadata["calibration_caution"]``, and a :class:`surveycore.SurveyWarning` says so.
+    """
+    from migsurvey.pipeline import TOTAL, quality_rule
+
+    cells = imprecise_cells(persons, spec)
+    if cells.empty:
+        return t
+    hit = in_cells(persons, cells)
+    table = t.table
+    dims = [c for c in t.metadata.get("by", []) if c in table.columns]
+    affected = np.zeros(len(table), dtype=bool)
+    for k, row in enumerate(table[dims].itertuples(index=False)):
+        rows = hit.copy()
+        for c, v in zip(dims, row, strict=True):
+            if v == TOTAL or c not in persons.columns:
+                continue
+            rows &= (persons[c].astype(object) == v).to_numpy()
+        affected[k] = rows.any()
+    lower = affected & table["reliability"].eq("reliable").to_numpy()
+    if not lower.any():
+        return t
+    rule = quality_rule(spec)
+    table = table.copy()
+    table.loc[lower, "reliability"] = "caution"
+    table.loc[lower, "flag"] = rule.caution_flag
+    limit = spec["diagnostics"]["cell_cv"]
+    listed = "; ".join(f"{r.margin} = {r.cell} (CV {100 * r.cv:.0f} %)"
+                       for r in cells.head(4).itertuples())
+    note = (f"{int(lower.sum())} estimates flagged 'use with caution' ({rule.caution_flag}) "
+            f"instead of reliable: their domains meet calibration cells whose sample totals "
+            f"have a CV above {100 * limit:.0f} % ({listed}"
+            f"{'; …' if len(cells) > 4 else ''}); calibrated estimates adding up such cells are "
+            "biased by a relative amount of order CV² and their linearised SEs leave out the "
+            "variability of the g-weights")
+    warnings.warn(note, SurveyWarning, stacklevel=3)
+    meta = dict(t.metadata)
+    meta["quality_notes"] = [*meta.get("quality_notes", []), note]
+    meta["calibration_caution"] = {
+        "cell_cv": limit, "lowered": int(lower.sum()),
+        "cells": [{"margin": r.margin, "cell": r.cell, "cv": float(r.cv)}
+                  for r in cells.itertuples()]}
+    return dataclasses.replace(t, table=table, metadata=meta)

@@ -17,11 +17,18 @@ every sample count, and the person row carries the EA's part of the linearised v
 (its households' eligibility and nonresponse adjustments, :mod:`weighting.expand`). A share
 whose denominator is then 0 in a domain is not estimable there; it is withheld, not 0
 (:func:`migsurvey.pipeline.estimate_indicators`).
+
+A selected EA of a design that samples only some screening classes
+(``selection.household.take`` 0 for a class) may have no household of a sampled class at
+listing, hence no selected household at all: with the selection file it is known
+(:func:`eas_without_covered`) and given a household row of base weight 0
+(:func:`with_eas_without_households`), so it too stays a PSU with zero totals.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +40,10 @@ EMPTY_EA = "empty_ea"
 
 HOUSEHOLD_PART = "_no_person"
 """Household number of the row standing for such an EA (``<EA>/_no_person``)."""
+
+NONE_SELECTED = "_none_selected"
+"""Household number of the row standing for a selected EA that had no household to select
+(no household of a sampled screening class at listing)."""
 
 
 def empty_eas(households: pd.DataFrame, persons: pd.DataFrame, psu: str) -> list:
@@ -99,7 +110,9 @@ def keep_empty_eas(households: pd.DataFrame, persons: pd.DataFrame, spec: dict,
                   "household vacant, out of scope or not responding): kept in the design as "
                   "PSUs whose person totals are 0, so that their strata keep every selected "
                   "PSU in the variance", SurveyWarning, stacklevel=3)
-    hh_out = pd.concat([households.assign(**{EMPTY_EA: False}), hh], ignore_index=True)
+    marked = (households[EMPTY_EA].fillna(False).astype(bool) if EMPTY_EA in households.columns
+              else False)
+    hh_out = pd.concat([households.assign(**{EMPTY_EA: marked}), hh], ignore_index=True)
     pp_out = pd.concat([persons.assign(**{EMPTY_EA: False}), pp[list(persons.columns) + [EMPTY_EA]]],
                        ignore_index=True)
     for c in persons.columns:  # keep the persons' own dtypes where they allow the new rows
@@ -131,10 +144,6 @@ def _margin_columns(spec: dict) -> list[str]:
                 out += [c for c in ([m] if isinstance(m, str) else m) if c not in out]
     return out
 
-NONE_SELECTED = "_none_selected"
-"""Household number of the row standing for a selected EA that had no household to select
-(no household of a sampled screening class at listing)."""
-
 
 def real_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``frame`` that are households or persons of the files (without the rows of
@@ -143,3 +152,52 @@ def real_rows(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     marked = frame[EMPTY_EA].astype(str).str.lower().isin(["true", "1"]).to_numpy()
     return frame.loc[~marked]
+
+
+def eas_without_covered(census: Any, spec: dict) -> list:
+    """The EAs of the census whose listing has no household of a screening class with a take
+    above 0 (none when every class is sampled, or when the census lists no households)."""
+    from migsurvey.spec import uncovered_classes
+
+    households = getattr(census, "households", None)
+    if not uncovered_classes(spec) or not isinstance(households, pd.DataFrame):
+        return []
+    from migsurvey.coverage import covered_households
+
+    psu = spec["frame"]["psu"]
+    if psu not in households.columns:
+        return []
+    covered = pd.Series(covered_households(households, spec)).groupby(
+        households[psu].astype(str).to_numpy()).any()
+    return list(covered.index[~covered.to_numpy()])
+
+
+def with_eas_without_households(households: pd.DataFrame, eas: list, selection: Any,
+                                census: Any, spec: dict) -> pd.DataFrame:
+    """The households with one row of base weight 0 and disposition 4.0 for each selected EA
+    that had no household to select (no household of a sampled screening class at listing):
+    such an EA is a PSU with zero totals, kept in the design by
+    :func:`migsurvey.empty_eas.keep_empty_eas`. Its stratum and ``pi1`` come from the
+    selection file, its region (and the other EA columns) from the census frame."""
+    from migsurvey.interview_design import read_selection
+
+    psu = spec["frame"]["psu"]
+    sel = read_selection(spec, selection)
+    rows = sel.loc[sel[psu].isin(eas)].copy()
+    frame = census.eas.assign(_ea=census.eas[psu].astype(str)).drop_duplicates("_ea")
+    for c in ("region", "district", "urban", *spec["strata"]["by"]):
+        if c in frame.columns and c in households.columns and c not in rows.columns:
+            rows[c] = rows[psu].map(frame.set_index("_ea")[c]).to_numpy()
+    disp = spec["interviews"]["disposition"]
+    rows = rows.assign(household_id=NONE_SELECTED, base_weight=0.0, **{disp: 4.0})
+    if "ea_id" in households.columns and "ea_id" not in rows.columns:
+        rows["ea_id"] = rows[psu]
+    rows["hh_key"] = rows[psu].astype(str) + "/" + NONE_SELECTED
+    if "responded" in households.columns:
+        rows["responded"] = False
+    rows[EMPTY_EA] = True
+    warnings.warn(f"{len(rows)} selected EA{'s' if len(rows) > 1 else ''} "
+                  f"({', '.join(map(str, rows[psu][:8]))}) had no household of a sampled "
+                  "screening class at listing: kept in the design as PSUs with zero totals",
+                  SurveyWarning, stacklevel=3)
+    return pd.concat([households, rows], ignore_index=True)

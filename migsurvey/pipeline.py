@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.design_units import design_keywords, design_units
-from migsurvey.empty_eas import keep_empty_eas
+from migsurvey.empty_eas import eas_without_covered, keep_empty_eas, with_eas_without_households
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -857,6 +857,8 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
             raise _empty_denominator(spec, unit_codes, exc) from None
         t = _covered_only(t, spec)
         if unit == "person":
+            from migsurvey.diagnostics import caution_for_calibration_cells
+
             t = caution_for_calibration_cells(t, persons, spec)
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
@@ -878,63 +880,6 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
 
 
 TOTAL = "_T"
-
-
-def caution_for_calibration_cells(t: Any, persons: pd.DataFrame, spec: dict) -> Any:
-    """Lower to "use with caution" the reliable estimates of the domains that meet a
-    calibration cell whose sample total is imprecise.
-
-    A cell ``c`` with ``CV_c`` above ``diagnostics.cell_cv``
-    (:func:`migsurvey.diagnostics.imprecise_cells`) makes every calibrated estimate that adds
-    it up a separate ratio estimator biased by a relative amount of order ``CV_c²``, whose
-    linearised SE leaves out the variability of the g-weights (Cochran 1977, ch. 6; Särndal,
-    Swensson & Wretman 1992, ch. 6–7): the CV of such an estimate understates its error, so a
-    "reliable" flag built on it is not earned. Every estimate whose domain holds a sampled
-    person of such a cell — the total, and each disaggregation that overlaps the cell — is
-    flagged at most "caution" (the quality rule's caution flag); the reason, the cells and the
-    number of estimates lowered are recorded in ``metadata["quality_notes"]`` and
-    ``metadata["calibration_caution"]``, and a :class:`surveycore.SurveyWarning` says so.
-    """
-    from migsurvey.diagnostics import imprecise_cells, in_cells
-
-    cells = imprecise_cells(persons, spec)
-    if cells.empty:
-        return t
-    hit = in_cells(persons, cells)
-    table = t.table
-    dims = [c for c in t.metadata.get("by", []) if c in table.columns]
-    affected = np.zeros(len(table), dtype=bool)
-    for k, row in enumerate(table[dims].itertuples(index=False)):
-        rows = hit.copy()
-        for c, v in zip(dims, row, strict=True):
-            if v == TOTAL or c not in persons.columns:
-                continue
-            rows &= (persons[c].astype(object) == v).to_numpy()
-        affected[k] = rows.any()
-    lower = affected & table["reliability"].eq("reliable").to_numpy()
-    if not lower.any():
-        return t
-    rule = quality_rule(spec)
-    table = table.copy()
-    table.loc[lower, "reliability"] = "caution"
-    table.loc[lower, "flag"] = rule.caution_flag
-    limit = spec["diagnostics"]["cell_cv"]
-    listed = "; ".join(f"{r.margin} = {r.cell} (CV {100 * r.cv:.0f} %)"
-                       for r in cells.head(4).itertuples())
-    note = (f"{int(lower.sum())} estimates flagged 'use with caution' ({rule.caution_flag}) "
-            f"instead of reliable: their domains meet calibration cells whose sample totals "
-            f"have a CV above {100 * limit:.0f} % ({listed}"
-            f"{'; …' if len(cells) > 4 else ''}); calibrated estimates adding up such cells are "
-            "biased by a relative amount of order CV² and their linearised SEs leave out the "
-            "variability of the g-weights")
-    warnings.warn(note, SurveyWarning, stacklevel=3)
-    meta = dict(t.metadata)
-    meta["quality_notes"] = [*meta.get("quality_notes", []), note]
-    meta["calibration_caution"] = {
-        "cell_cv": limit, "lowered": int(lower.sum()),
-        "cells": [{"margin": r.margin, "cell": r.cell, "cv": float(r.cv)}
-                  for r in cells.itertuples()]}
-    return dataclasses.replace(t, table=table, metadata=meta)
 
 
 def _covered_only(t: Any, spec: dict) -> Any:
@@ -1304,56 +1249,6 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     wt = weight_sample(iv.households, derived, census, spec)
     wt.households = roster_frame(wt.households, spec, emigrants)
     return iv, wt
-
-
-def eas_without_covered(census: Any, spec: dict) -> list:
-    """The EAs of the census whose listing has no household of a screening class with a take
-    above 0 (none when every class is sampled, or when the census lists no households)."""
-    from migsurvey.spec import uncovered_classes
-
-    households = getattr(census, "households", None)
-    if not uncovered_classes(spec) or not isinstance(households, pd.DataFrame):
-        return []
-    from migsurvey.coverage import covered_households
-
-    psu = spec["frame"]["psu"]
-    if psu not in households.columns:
-        return []
-    covered = pd.Series(covered_households(households, spec)).groupby(
-        households[psu].astype(str).to_numpy()).any()
-    return list(covered.index[~covered.to_numpy()])
-
-
-def with_eas_without_households(households: pd.DataFrame, eas: list, selection: Any,
-                                census: Any, spec: dict) -> pd.DataFrame:
-    """The households with one row of base weight 0 and disposition 4.0 for each selected EA
-    that had no household to select (no household of a sampled screening class at listing):
-    such an EA is a PSU with zero totals, kept in the design by
-    :func:`migsurvey.empty_eas.keep_empty_eas`. Its stratum and ``pi1`` come from the
-    selection file, its region (and the other EA columns) from the census frame."""
-    from migsurvey.empty_eas import EMPTY_EA, NONE_SELECTED
-    from migsurvey.interview_design import read_selection
-
-    psu = spec["frame"]["psu"]
-    sel = read_selection(spec, selection)
-    rows = sel.loc[sel[psu].isin(eas)].copy()
-    frame = census.eas.assign(_ea=census.eas[psu].astype(str)).drop_duplicates("_ea")
-    for c in ("region", "district", "urban", *spec["strata"]["by"]):
-        if c in frame.columns and c in households.columns and c not in rows.columns:
-            rows[c] = rows[psu].map(frame.set_index("_ea")[c]).to_numpy()
-    disp = spec["interviews"]["disposition"]
-    rows = rows.assign(household_id=NONE_SELECTED, base_weight=0.0, **{disp: 4.0})
-    if "ea_id" in households.columns and "ea_id" not in rows.columns:
-        rows["ea_id"] = rows[psu]
-    rows[HH_KEY] = rows[psu].astype(str) + "/" + NONE_SELECTED
-    if "responded" in households.columns:
-        rows["responded"] = False
-    rows[EMPTY_EA] = True
-    warnings.warn(f"{len(rows)} selected EA{'s' if len(rows) > 1 else ''} "
-                  f"({', '.join(map(str, rows[psu][:8]))}) had no household of a sampled "
-                  "screening class at listing: kept in the design as PSUs with zero totals",
-                  SurveyWarning, stacklevel=3)
-    return pd.concat([households, rows[[c for c in rows.columns]]], ignore_index=True)
 
 
 def allocation_or_none(census: Any, spec: dict) -> pd.DataFrame | None:
