@@ -167,7 +167,7 @@ class Frame:
             *[nw.col(f"__h_{k}").max() for k in household_flags],
             *([nw.col(f"__hu_{k}").max() for k in household_flags] if count_unknown else []),
         )
-        if count_unknown:
+        if count_unknown and household_flags:
             # a household with an unknown member and no known flagged member is unknown
             hh = hh.with_columns(*[(nw.col(f"__hu_{k}") * (1 - nw.col(f"__h_{k}")))
                                    .alias(f"__hu_{k}") for k in household_flags])

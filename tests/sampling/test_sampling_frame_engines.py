@@ -107,3 +107,20 @@ def test_pyspark_local_gives_the_same_frame(census):
         finally:
             spark.stop()
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_person_flags_with_unknowns_and_no_household_flags(census):
+    """Unknown answers counted apart when the census has person flags only: every engine."""
+    def frame(native):
+        out = Frame.from_microdata(native, ea="EA_CODE", household="HH_NO", by="REGION",
+                                   flags={"foreign_born": "FB"}, count_unknown=True).data.copy()
+        return out.astype({"EA_CODE": object, "REGION": object})
+
+    want = _by_hand(census)[["EA_CODE", "REGION", "households", "persons", "foreign_born",
+                             "foreign_born_unknown"]]
+    got = frame(census)
+    pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
+    con = duckdb.connect()
+    con.register("census_tbl", census)
+    for native in (pl.from_pandas(census).lazy(), con.sql("select * from census_tbl")):
+        pd.testing.assert_frame_equal(frame(native), got, check_dtype=False)
