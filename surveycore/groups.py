@@ -19,9 +19,9 @@ import scipy.sparse as sp
 __all__ = ["Groups", "finite_population_factor", "joined_labels", "pair_sums_in_blocks", "sums_in_blocks"]
 
 # rows per block where a pass over the rows is done in blocks: the block's temporaries stay
-# in the processor's cache instead of taking fresh memory the size of the data, and (128 kB
-# for a column of floats, at the C library's threshold for mapping fresh pages) are
-# served again and again from the same memory, with no page fault after the first
+# in the processor's cache instead of taking fresh memory the size of the data; small enough
+# (128 kB for a column of floats) that a buffer reused from block to block costs few page
+# faults, which on virtual machines cost tens of microseconds each
 _BLOCK = 1 << 14
 # rows per block of a pass that only compares or scatters (boolean or integer temporaries):
 # longer blocks, fewer Python steps
@@ -48,11 +48,12 @@ def finite_population_factor(n: np.ndarray, popsize: np.ndarray) -> np.ndarray:
 
 
 def _dense_codes(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
-    """Sorted codes of integers through a presence table, or None when their range is too wide.
+    """Sorted codes of integers through a presence table.
 
-    Returns the codes (None when they are ``values − lo`` of values already in order, left
-    to be formed on demand), the distinct values, and the first row of each value's run when
-    the values are in order.
+    Returns the codes (None when they are ``values − lo`` of read-only values already in
+    order, left to be formed on demand, or when the range of the values is too wide for a
+    presence table), the distinct values, and the first row of each value's run when the
+    values are in order (else None).
 
     Values already in order whose every value between the first and the last is present
     (e.g. cluster numbers 1 … C of a file sorted by cluster) are their own codes less the
