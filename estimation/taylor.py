@@ -1001,8 +1001,7 @@ def ratio_domain_blocks(problem: RatioProblem, weights: np.ndarray):
     a, b, w = problem.numerator, problem.denominator, weights
     k = a.shape[1]
     domain = problem.domain
-    inside = domain >= 0
-    wi = weights if inside.all() else np.where(inside, weights, 0.0)
+    wi = weights if domain.min() >= 0 else np.where(domain >= 0, weights, 0.0)  # a reduction, no mask when every row is in
     A, B = _domain_ratio_totals(problem, wi, Groups(domain, problem.n_domains))
     out = _block_buffer(k)
     if b is None:
