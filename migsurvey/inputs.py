@@ -445,6 +445,15 @@ class PersonCensus:
         if eas is not None and psu in eas.columns:
             p = _with_ea_columns(p, eas, psu)
         if "age" in p.columns and "age_group" not in p.columns:
+            from questionnaires.plausibility import MAX_AGE, impossible_ages
+
+            bad = impossible_ages(p["age"])
+            if bad.any():
+                raise SurveyError("impossible ages in the census", argument="persons['age']",
+                                  expected=f"a whole number of years from 0 to {MAX_AGE}",
+                                  found=f"{int(bad.sum())} rows, e.g. "
+                                        f"{p['age'].to_numpy()[bad][:3].tolist()}",
+                                  hint="correct them, or leave an age that is not known blank")
             p["age_group"] = age_groups(p["age"], age_breaks).astype(object).to_numpy()
         _check_countries(p, ("country_birth", "citizenship"))
         cob = p["country_birth"].astype(object)
@@ -575,6 +584,16 @@ def read_census(spec: dict, *, columns: ColumnMapping | dict | None = None) -> A
     ids = mapping.file_names(ID_COLUMNS)
     df = read_table(path, text=ids, table=spec["frame"]["table"])
     persons = mapping.apply(df, what="census", spec=spec)
+    if "age" in persons.columns:
+        from migsurvey.answers import refuse_impossible_census_ages
+        from questionnaires.plausibility import impossible_ages
+
+        bad = impossible_ages(persons["age"])
+        first = np.flatnonzero(bad)[:5]
+        header = 2 if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls") else 1
+        refuse_impossible_census_ages(
+            spec, mapping, path.name, int(bad.sum()), [int(i) + header for i in first],
+            list(pd.unique(persons["age"].to_numpy()[bad].astype(str)))[:5])
     eas = None
     if eas_path is not None:
         eas = mapping.apply(read_table(eas_path, text=[mapping.file_name(spec["frame"]["psu"])]),
