@@ -671,15 +671,7 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
         raise SurveyError("a household appears twice in the households file",
                           argument="--households", expected="one row per selected household",
                           found=f"{dup}")
-    from weighting.nonresponse import disposition_classes
-
-    status = disposition_classes(hh, disp, None)
-    if (status < 0).any():
-        bad = hh.loc[status < 0, disp].head(5).tolist()
-        raise SurveyError("dispositions that are not AAPOR final codes",
-                          argument=f"interviews.disposition ({mapping.file_name(disp)})",
-                          expected="1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, "
-                                   "4.x not eligible", found=repr(bad))
+    status = _dispositions(hh, disp, spec, mapping, _source_name(households, "households"))
     from migsurvey.interview_design import (
         check_design_weights,
         check_ea_attributes,
@@ -704,6 +696,37 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
     pp = pp.merge(hh.loc[hh["responded"], design], on=HH_KEY, how="inner",
                   validate="many_to_one")
     return Interviews(households=hh, persons=pp, mapping=mapping)
+
+
+def _dispositions(hh: pd.DataFrame, disp: str, spec: dict, mapping: ColumnMapping,
+                  source: str) -> np.ndarray:
+    """The AAPOR class of each household (:func:`weighting.nonresponse.aapor_classes`); a
+    blank disposition or one that is not an AAPOR final code is refused, naming the column,
+    the file, the specification key and the rows."""
+    from surveycore.checks import _preview
+    from weighting.nonresponse import aapor_classes
+
+    status = aapor_classes(hh[disp])
+    bad = np.flatnonzero(status < 0)
+    if not len(bad):
+        return status
+    col = mapping.file_name(disp)
+    values = hh[disp].to_numpy()[bad]
+    blank = int(pd.isna(values).sum())
+    rows = ", ".join(str(int(i) + 2) for i in bad[:5]) + (" …" if len(bad) > 5 else "")
+    keys = ", ".join(hh[HH_KEY].iloc[bad[:3]]) if HH_KEY in hh.columns else ""
+    key = f"{mapping.key}.{disp}" if disp in mapping.columns else "interviews.disposition"
+    raise _spec_error(
+        spec, key, f"dispositions that are not AAPOR final codes in column {col!r} of {source}: "
+        f"{len(bad)} household{'s' if len(bad) > 1 else ''}",
+        "1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not eligible, on "
+        "every selected household",
+        f"{len(bad)} rows (rows {rows} of the file; households {keys}): " + ", ".join(
+            ([f"{blank} blank"] if blank else [])
+            + ([f"codes {_preview(pd.unique(values[~pd.isna(values)]), 5)}"]
+               if blank < len(bad) else [])),
+        hint="give every selected household its final AAPOR code (a complete interview is "
+             "1.1; 3.x when it is not known whether the household was eligible)")
 
 
 def _id_form(key: str) -> str:

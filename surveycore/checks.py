@@ -14,9 +14,19 @@ import pandas as pd
 from surveycore.errors import SurveyError
 
 
+def _shown(value: Any) -> str:
+    """A value as a user wrote it: ``3``, not ``np.int64(3)``; an empty cell as ``blank``."""
+    if value is None or value is pd.NA or (isinstance(value, float | np.floating)
+                                           and np.isnan(value)):
+        return "blank (missing)"
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def _preview(values: Iterable[Any], limit: int = 8) -> str:
     values = list(values)
-    shown = ", ".join(repr(v) for v in values[:limit])
+    shown = ", ".join(_shown(v) for v in values[:limit])
     return shown + (f", … ({len(values)} in all)" if len(values) > limit else "")
 
 

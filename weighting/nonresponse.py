@@ -37,6 +37,21 @@ CATEGORIES = ("respondent", "nonrespondent", "ineligible", "unknown")
 _AAPOR_LEADING = {1: RESPONDENT, 2: NONRESPONDENT, 3: UNKNOWN, 4: INELIGIBLE}
 
 
+def aapor_classes(values: pd.Series) -> np.ndarray:
+    """AAPOR final disposition codes (``1.1``, ``2.11``, ``3.19``, ``4.7`` …) by their leading
+    digit: 0 respondent (1.x), 1 nonrespondent (2.x), 2 ineligible (4.x), 3 unknown
+    eligibility (3.x); -1 for a value that is not such a code (blank, text, ``5.1``).
+
+    Reference: AAPOR, *Standard Definitions*, final disposition codes.
+    """
+    out = np.full(len(values), -1, dtype=np.int8)
+    num = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    lead = np.floor(num)
+    for digit, cat in _AAPOR_LEADING.items():
+        out[lead == digit] = cat
+    return out
+
+
 def disposition_classes(
     data: pd.DataFrame, column: str, codes: Mapping[str, Sequence[Any]] | None
 ) -> np.ndarray:
@@ -52,10 +67,7 @@ def disposition_classes(
     values = data[column]
     out = np.full(len(data), -1, dtype=np.int8)
     if codes is None:
-        num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        lead = np.floor(num)
-        for digit, cat in _AAPOR_LEADING.items():
-            out[lead == digit] = cat
+        out = aapor_classes(values)
     else:
         unknown_keys = [k for k in codes if k not in CATEGORIES]
         if unknown_keys:
