@@ -70,7 +70,9 @@ def refuse_impossible_answers(spec: dict, persons: pd.DataFrame, mapping, source
         example += f", age {describe(persons['age'].iloc[first])}"
     key = f"{mapping.key}.{std}"
     declare = (f"{mapping.key}: {{{std}: {{column: {col}, unknown: [{common}]}}}}")
-    hint = (f"if {common} is the office's code for 'not known', declare it so that it is read "
+    hint = ("the cells hold dates (a spreadsheet formatted the column as dates): store the "
+            "answers as numbers" if re.fullmatch(r"'?\d{4}-\d{2}-\d{2}.*", common) else
+            f"if {common} is the office's code for 'not known', declare it so that it is read "
             f"as unknown (never as a number): {declare}; otherwise correct or follow up the "
             "answers" if _looks_not_known(common.strip("'")) else
             "correct or follow up the answers (an answer that is not known is left blank, or "

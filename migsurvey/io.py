@@ -29,6 +29,7 @@ is missing.
 
 from __future__ import annotations
 
+import datetime
 import os
 import stat
 from collections.abc import Sequence
@@ -325,14 +326,17 @@ def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Data
 def excel_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
     """Cells as the workbook stores them: a column of number cells is numeric; a column with a
     text cell is text (a code ``01`` typed as text keeps its zero), numbers in it written as
-    whole numbers (``12``, not ``12.0``); so is every column of ``keep_text``. A column of
+    whole numbers (``12``, not ``12.0``); so is every column of ``keep_text``. A date cell is
+    text (``1900-01-15``), never a number of days: an age or a code stored as a date is then
+    refused as the answer it is, not read as missing. A column of
     logical cells is logical (``bool``, or ``boolean`` where cells are empty)."""
     out = {}
     keep = set(keep_text)
     for c in df.columns:
         s = df[c]
         known = s.notna()
-        is_text = s[known].map(lambda v: isinstance(v, str)).astype(bool)
+        is_text = s[known].map(lambda v: isinstance(v, str | datetime.date | datetime.time)
+                               ).astype(bool)
         if c in keep or is_text.any():
             out[c] = s.map(_cell_text, na_action="ignore").astype(object).where(known, None)
         elif known.any() and s[known].map(lambda v: isinstance(v, bool | np.bool_)).all():
@@ -346,6 +350,8 @@ def excel_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Da
 def _cell_text(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, datetime.datetime) and v.time() == datetime.time(0):
+        return v.date().isoformat()
     return str(v)
 
 
