@@ -302,6 +302,7 @@ def _estimate(args, log) -> int:
     import warnings
 
     from migsurvey.inputs import HH_KEY, ColumnMapping
+    from migsurvey.interview_design import check_final_weights
     from migsurvey.io import read_header, read_table
     from migsurvey.outputs import read_replicate_design, write_indicators
     from migsurvey.pipeline import estimate_indicators, estimate_interviews, roster_frame
@@ -323,11 +324,14 @@ def _estimate(args, log) -> int:
         ids = mapping.file_names(["ea_id", "household_id"])
         persons = mapping.apply(read_table(pp_path, text=ids), what="weighted persons file",
                                 spec=spec)
+        check_final_weights(persons, spec, mapping, "interviews.persons")
         hh_path = spec["interviews"]["households"]
         households = None
         if hh_path:
             households = mapping.apply(read_table(hh_path, text=ids),
                                        what="weighted households file", spec=spec)
+            if "weight" in households.columns:
+                check_final_weights(households, spec, mapping, "interviews.households")
         _check_weighted(spec, mapping, persons, households)
         if households is not None:
             if "emigrant_record" not in households.columns:  # not yet emigrant records
