@@ -454,7 +454,8 @@ def _key_at(node: yaml.Node | None, mark) -> str:
         seen.add(id(n))
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
-                sub = f"{path}.{k.value}" if path else str(k.value)
+                label = k.value if isinstance(k, yaml.ScalarNode) else "(a key that is not text)"
+                sub = f"{path}.{label}" if path else str(label)
                 pos = (k.start_mark.line, k.start_mark.column)
                 if best[1] < pos <= target:
                     best = (sub, pos)
