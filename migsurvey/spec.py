@@ -938,6 +938,10 @@ def load_spec(path: str | Path) -> dict:
     from migsurvey.io import InputFileError
 
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise InputFileError("the specification must be a regular file", argument="--spec",
+                             expected="a YAML file", found=f"{p}: a folder, device or pipe",
+                             hint="give the specification's file name")
     if not p.is_file():
         raise InputFileError("specification file not found", argument="--spec",
                              expected="a YAML file", found=str(p),

@@ -392,3 +392,14 @@ def test_weights_of_a_weighted_file_name_the_file_and_column(work, capsys, weigh
     assert "weights in column 'weight' of" in err and "weighted.csv" in err
     assert "--persons" in err and "row 5 of the file" in err and shown in err
     assert "argument: weights" not in err
+
+
+def test_a_spec_or_module_must_be_a_regular_file(tmp_path, capsys, deadline):
+    import questionnaires
+
+    os.mkfifo(tmp_path / "spec.yaml")
+    code, err = _run(capsys, "design", "--spec", tmp_path / "spec.yaml")
+    assert code == EXIT_FILE and "must be a regular file" in err
+    os.symlink("/dev/zero", tmp_path / "module.yaml")
+    with pytest.raises(SurveyError, match="must be a regular file"):
+        questionnaires.load(str(tmp_path / "module.yaml"))
