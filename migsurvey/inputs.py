@@ -111,11 +111,15 @@ class ColumnMapping:
                      spec: dict | None = None) -> None:
         """Refuse a mapped column that the file does not have, or a missing required column."""
         have = set(header)
+        sep = next((c for c in (";", "\t", "|") if len(header) == 1 and c in str(header[0])),
+                   None)
         for std, col in self.columns.items():
             if col not in have and std in required:
                 raise _spec_error(spec, f"{self.key}.{std}", f"the {what} has no column {col!r}",
                                   f"a column of the {what}", f"columns {_preview(header)}",
-                                  hint=f"correct {self.key}.{std}")
+                                  hint=f"the {what} is separated by {sep!r}, not by commas: "
+                                       "save it as comma-separated values (with a decimal "
+                                       "point)" if sep else f"correct {self.key}.{std}")
         missing = [s for s in required if self.file_name(s) not in have]
         if missing:
             std = missing[0]

@@ -77,6 +77,8 @@ def read_header(path: str | Path, *, table: str | None = None) -> list[str]:
         return _unique_names(_header(p, table), p)
     except SurveyError:
         raise
+    except pd.errors.EmptyDataError:
+        raise _empty(p) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is a file the user must fix
         raise SurveyError("the data file cannot be read", argument=str(p),
                           expected=f"a valid {p.suffix or 'Parquet dataset'} file",
@@ -131,6 +133,13 @@ def _unique_names(names: Sequence[str], p: Path) -> list[str]:
     return names
 
 
+def _empty(p: Path) -> SurveyError:
+    return SurveyError("the data file is empty", argument=str(p),
+                       expected="a header row with the column names, then one row per unit",
+                       found="no text (0 columns)",
+                       hint="check that the file was exported completely")
+
+
 def _kind(p: Path) -> str:
     mode = p.stat().st_mode
     if stat.S_ISFIFO(mode):
@@ -166,7 +175,7 @@ def _existing(path: str | Path) -> Path:
         return p
     regular_file(p, str(p))
     if p.suffix.lower() not in READ_FORMATS:
-        raise SurveyError("unsupported data format", argument="path",
+        raise SurveyError("unsupported data format", argument=str(p),
                           expected="one of " + ", ".join(READ_FORMATS) + " or a folder of "
                                    "Parquet files", found=p.suffix or "(none)")
     return p
@@ -224,6 +233,8 @@ def read_table(path: str | Path, *, sheet: str | int = 0, columns: Sequence[str]
         return _read(p, sheet, columns, list(text), table)
     except SurveyError:
         raise
+    except pd.errors.EmptyDataError:
+        raise _empty(p) from None
     except OSError as exc:
         raise InputFileError("the data file cannot be read", argument=str(p),
                              expected="a readable file", found=str(exc)) from None

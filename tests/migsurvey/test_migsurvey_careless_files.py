@@ -403,3 +403,15 @@ def test_a_spec_or_module_must_be_a_regular_file(tmp_path, capsys, deadline):
     os.symlink("/dev/zero", tmp_path / "module.yaml")
     with pytest.raises(SurveyError, match="must be a regular file"):
         questionnaires.load(str(tmp_path / "module.yaml"))
+
+
+def test_an_empty_file_and_a_semicolon_file_are_named(work, capsys):
+    (work / "persons.csv").write_text("")
+    code, err = _run(capsys, "estimate", "--spec", work / "survey.yaml", "--out",
+                     work / "o.csv", "-q")
+    assert code == EXIT_INPUT and "the data file is empty" in err and "persons.csv" in err
+    households = pd.read_csv(work / "households.csv", dtype=str, keep_default_na=False)
+    households.to_csv(work / "households.csv", index=False, sep=";")
+    code, err = _run(capsys, "estimate", "--spec", work / "survey.yaml", "--out",
+                     work / "o.csv", "-q")
+    assert code == EXIT_INPUT and "separated by ';', not by commas" in err
