@@ -63,7 +63,7 @@ def _clash(output: str | Path, source: str | Path) -> str | None:
         return "matches the input pattern" if fnmatch.fnmatch(out, pattern) else None
     src = _real(source)
     if out == src:
-        return "is the same file as"
+        return "is the input folder" if os.path.isdir(src) else "is the same file as"
     try:
         if os.path.exists(output) and os.path.exists(source) and os.path.samefile(output,
                                                                                   source):
