@@ -431,7 +431,8 @@ def check_weighted(persons: pd.DataFrame, spec: dict, mapping: Any, *,
     * with the census EA frame ``eas``: an EA that the frame does not have, and a region that
       is not the EA's in the frame (:func:`check_against_frame`);
     * with ``selection`` or ``allocation``: a selected EA missing from the file
-      (:func:`check_selection`).
+      (:func:`check_selection`; ``migsurvey weight`` writes an EA without respondents as a
+      row of weight 0 in both weighted files).
 
     ``households`` (the weighted households file) gets the same checks of its design columns.
     """
@@ -454,6 +455,9 @@ def check_weighted(persons: pd.DataFrame, spec: dict, mapping: Any, *,
             check_against_frame(frame, eas, spec, mapping, file=key)
     check_selection(persons, spec, mapping, selection=selection, allocation=allocation,
                     file="interviews.persons")
+    if households is not None:
+        check_selection(households, spec, mapping, selection=selection, allocation=allocation,
+                        file="interviews.households")
 
 
 def _check_probabilities(frame: pd.DataFrame, spec: dict, mapping: Any, file: str) -> None:

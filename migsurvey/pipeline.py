@@ -35,7 +35,12 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.design_units import design_keywords, design_units
-from migsurvey.empty_eas import eas_without_covered, keep_empty_eas, with_eas_without_households
+from migsurvey.empty_eas import (
+    EMPTY_EA,
+    eas_without_covered,
+    keep_empty_eas,
+    with_eas_without_households,
+)
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -410,12 +415,16 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
     if pw is None:
         person_frame, pw = _person_weights(hw, households, persons, spec)
     persons_out = person_frame.assign(weight=pw.values)
-    hh_resp = households.loc[resp].copy()
+    # the responding households, and the rows of weight 0 that keep the EAs without any in
+    # the household designs (MI 1.4)
+    keep = resp | (households[EMPTY_EA].fillna(False).to_numpy(bool)
+                   if EMPTY_EA in households.columns else False)
+    hh_resp = households.loc[keep].copy()
     if integrated:
         first = persons_out.drop_duplicates(HH_KEY).set_index(HH_KEY)["weight"]
         hh_resp["weight"] = first.reindex(hh_resp[HH_KEY]).to_numpy()
     else:
-        hh_resp["weight"] = hw.values[resp]
+        hh_resp["weight"] = hw.values[keep]
     hh_resp = hh_resp.reset_index(drop=True)
     diag = weighting_diagnostics(persons_out, pw, steps, spec)
     return Weighted(persons_out, hh_resp, steps, pw, hw, diag)

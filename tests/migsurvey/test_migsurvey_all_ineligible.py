@@ -148,3 +148,40 @@ def test_two_phase_design_keeps_the_region(tmp_path, capsys):
     assert one.loc[("count", "1.0"), "estimate"] == 0
     assert np.isnan(one.loc[("share", "1.0"), "estimate"])
     assert (one["reliability"] == "unreliable").all()
+
+
+def test_emigration_keeps_the_eas_without_respondents(survey, tmp_path, capsys):
+    """MI 1.4 is estimated on the responding households' emigrant records: the EAs whose
+    every selected household was out of scope stay PSUs with zero totals there too. The SE is
+    the ultimate-cluster formula on EA totals written out here, zero EAs included."""
+    d = survey["dir"]
+    hh = survey["households"]
+    done = hh.loc[hh["DISP"] < 2].reset_index(drop=True)
+    rng = np.random.default_rng(12)
+    some = done.loc[rng.random(len(done)) < 0.3, ["EA_CODE", "HH_NO"]]
+    roster = some.assign(emigrant_sex=rng.choice(["M", "F"], len(some)),
+                         emigrant_age=rng.integers(18, 60, len(some)),
+                         emigrant_month_departure=rng.integers(2, 12, len(some)),
+                         emigrant_year_departure=2025, emigrant_destination="UGA")
+    roster.to_csv(tmp_path / "roster.csv", index=False)
+    text = (d / "spec.yaml").read_text().replace("indicators: [MI1.1]",
+                                                 "indicators: [MI1.1, MI1.4]")
+    (tmp_path / "spec.yaml").write_text(
+        text.replace("census.csv", str(d / "census.csv"))
+        .replace("households.csv", str(d / "households.csv"))
+        .replace("persons.csv", str(d / "persons.csv")))
+    capsys.readouterr()
+    assert run("estimate", "--spec", tmp_path / "spec.yaml", "--emigrants",
+               tmp_path / "roster.csv", "--out", tmp_path / "i.csv", "-q") == 0, \
+        capsys.readouterr().err
+    got = pd.read_csv(tmp_path / "i.csv", dtype={"region": str})
+    mi14 = got[got["indicator"] == "MI1.4"].set_index("region")
+    n = roster.groupby(["EA_CODE", "HH_NO"]).size().rename("em")
+    h = hh.merge(n, how="left", on=["EA_CODE", "HH_NO"]).fillna({"em": 0})
+    z = (h["base_weight"] * h["em"]).groupby([h["stratum"], h["EA_CODE"]]).sum()
+    dev = z - z.groupby(level=0).transform("mean")
+    n_h = z.groupby(level=0).transform("size")
+    np.testing.assert_allclose(mi14.loc["_T", ["estimate", "se"]].astype(float),
+                               [z.sum(), np.sqrt((n_h / (n_h - 1) * dev**2).sum())],
+                               rtol=1e-10)
+    assert mi14.loc["1", "reliability"] == "unreliable"  # a count of 0 from no observation

@@ -30,7 +30,8 @@ def _vacant(selected: pd.DataFrame) -> np.ndarray:
 def weighted(tmp_path_factory):
     s = office_survey(tmp_path_factory.mktemp("weighted"), weighting=CAL, vacant=_vacant)
     d = s["dir"]
-    assert run("weight", "--spec", d / "spec.yaml", "--out", d / "weighted.csv", "-q") == 0
+    assert run("weight", "--spec", d / "spec.yaml", "--out", d / "weighted.csv",
+               "--households-out", d / "weighted_hh.csv", "-q") == 0
     s["weighted"] = pd.read_csv(d / "weighted.csv", dtype=str, keep_default_na=False)
     return s
 
@@ -139,3 +140,24 @@ def test_api_check_weighted(weighted):
     bad.loc[bad.index[0], "region"] = "9"
     with pytest.raises(SurveyError, match="different values of region"):
         check_weighted(bad, spec, mapping, eas=eas)
+
+
+def test_weighted_households_file_keeps_every_ea(weighted, capsys):
+    """The weighted households file (MI 1.4) keeps the EA without respondents as a row of
+    weight 0; one that lost an EA is refused."""
+    d = weighted["dir"]
+    hh = pd.read_csv(d / "weighted_hh.csv", dtype=str, keep_default_na=False)
+    assert set(hh["EA_CODE"]) == set(weighted["selected"]["EA_CODE"])
+    w = weighted["weighted"]
+    w.to_csv(d / "w_ok.csv", index=False)
+    capsys.readouterr()
+    assert run("estimate", "--spec", d / "spec.yaml", "--persons", d / "w_ok.csv",
+               "--households", d / "weighted_hh.csv", "--selection", d / "eas.csv",
+               "--out", d / "ind_hh.csv", "-q") == 0, capsys.readouterr().err
+    ea = hh["EA_CODE"].iloc[0]
+    hh[hh["EA_CODE"] != ea].to_csv(d / "hh_cut.csv", index=False)
+    code = run("estimate", "--spec", d / "spec.yaml", "--persons", d / "w_ok.csv",
+               "--households", d / "hh_cut.csv", "--selection", d / "eas.csv",
+               "--out", d / "ind_hh.csv", "-q")
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT and f"EAs {ea} are not in the households file" in err, err
