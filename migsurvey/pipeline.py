@@ -762,6 +762,10 @@ def _with_empty_eas(selected: pd.DataFrame, data: pd.DataFrame, spec: dict) -> p
     add = pd.DataFrame({HH_KEY: rows[HH_KEY].to_numpy(), psu: rows[psu].to_numpy()})
     for c in ("stratum", "pi1"):
         add[c] = add[psu].map(first[c]).to_numpy()
+    # the EA's other columns of the selection (its region ...) from its own rows, so that no
+    # column of the selection gains missing values or changes type through these rows
+    for c in selected.columns.difference([*add.columns, "screen", "pi2"]).intersection(rows.columns):
+        add[c] = rows[c].to_numpy()
     add = add.assign(screen="_empty", pi2=1.0)
     return pd.concat([selected, add], ignore_index=True)
 

@@ -144,9 +144,11 @@ def test_two_phase_design_keeps_the_region(tmp_path, capsys):
     h = _household_counts(s)
     np.testing.assert_allclose(t.loc[("count", "_T"), "estimate"],
                                float((h["base_weight"] * h["fb"]).sum()), rtol=1e-12)
-    one = t.loc[[("count", "1.0"), ("share", "1.0")]]
-    assert one.loc[("count", "1.0"), "estimate"] == 0
-    assert np.isnan(one.loc[("share", "1.0"), "estimate"])
+    # region codes keep their type (1, not 1.0) through the phase-1 rows
+    assert set(table["region"].astype(str)) == {"_T", "1", "2", "3", "4"}
+    one = t.loc[[("count", "1"), ("share", "1")]]
+    assert one.loc[("count", "1"), "estimate"] == 0
+    assert np.isnan(one.loc[("share", "1"), "estimate"])
     assert (one["reliability"] == "unreliable").all()
 
 
