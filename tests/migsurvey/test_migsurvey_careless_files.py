@@ -415,3 +415,17 @@ def test_an_empty_file_and_a_semicolon_file_are_named(work, capsys):
     code, err = _run(capsys, "estimate", "--spec", work / "survey.yaml", "--out",
                      work / "o.csv", "-q")
     assert code == EXIT_INPUT and "separated by ';', not by commas" in err
+
+
+def test_a_blank_margin_variable_names_the_sample_column(work, capsys):
+    persons = pd.read_csv(work / "persons.csv", dtype=str, keep_default_na=False)
+    persons["SEX"] = ""
+    persons.to_csv(work / "persons.csv", index=False)
+    spec = (work / "survey.yaml").read_text().replace(
+        "estimation:", "  - calibrate: {margins: [[region, sex]], method: raking}\nestimation:")
+    (work / "survey.yaml").write_text(spec)
+    code, err = _run(capsys, "estimate", "--spec", work / "survey.yaml", "--out",
+                     work / "o.csv", "-q")
+    assert code == EXIT_INPUT, err
+    assert "missing values in the sample's data (data column 'sex')" in err
+    assert f"'sex': {len(persons)} of" in err and "weighting[2].calibrate" in err
