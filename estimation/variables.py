@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surveycore.checks import all_finite, check_analysis_columns
+from surveycore.checks import all_finite, check_analysis_columns, check_distinct_labels
 from surveycore.errors import SurveyError
 
 
@@ -62,7 +62,9 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
             if isinstance(col.dtype, pd.CategoricalDtype):
                 cats = [c for c in col.cat.categories if (col == c).any()]
             else:
-                cats = sorted(pd.unique(col[~miss]), key=lambda v: (str(type(v)), v))
+                cats = pd.unique(col[~miss])
+                check_distinct_labels(cats, name, argument)
+                cats = sorted(cats, key=lambda v: (str(type(v)), v))
             onehot = np.column_stack([(col == c).to_numpy(dtype=float) for c in cats]) if cats else np.zeros((len(col), 0))
             onehot[miss] = np.nan
             blocks.append(onehot)

@@ -416,21 +416,68 @@ def check_counts_within_base(count: np.ndarray, base: np.ndarray, ids: Any, argu
         )
 
 
+def _label_text(key: Any) -> str:
+    """The printed form of a label, whole numbers without their decimals (``1.0`` → ``"1"``)."""
+    text = str(key)
+    try:
+        as_num = float(key)
+        if np.isfinite(as_num) and as_num == int(as_num):
+            text = str(int(as_num))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return text
+
+
 def check_margin_levels(margin: Any, variable: str, argument: str = "targets") -> None:
     """Refuse a margin that names one level twice (``1`` and ``"1"``, or ``1`` and ``1.0``)."""
     seen: dict[str, Any] = {}
     for key in margin:
-        text = str(key)
-        try:
-            as_num = float(key)
-            if np.isfinite(as_num) and as_num == int(as_num):
-                text = str(int(as_num))
-        except (TypeError, ValueError):
-            pass
+        text = _label_text(key)
         if text in seen:
             raise SurveyError(
                 f"a level of {variable!r} is given twice", argument=argument,
                 expected="each level once", found=f"{seen[text]!r} and {key!r}",
+            )
+        seen[text] = key
+
+
+_ONE_KIND = frozenset({"string", "integer", "floating", "boolean", "mixed-integer-float", "decimal",
+                       "empty", "categorical", "date", "datetime", "datetime64", "period", "time",
+                       "timedelta", "timedelta64", "bytes", "complex", "interval"})
+
+
+def check_distinct_labels(labels: Any, column: Any = None, argument: str | None = None) -> None:
+    """Refuse a column of codes holding one label twice in different types (the number ``1``
+    and the text ``"1"``, as when an Excel column was typed by hand or two files were joined).
+
+    Such values would form two domains, strata, clusters or classes that print alike. Only the
+    distinct ``labels`` are looked at; a column of one type passes after one C-level pass.
+    """
+    if isinstance(labels, pd.Categorical | pd.CategoricalIndex):
+        labels = labels.categories
+    if isinstance(labels, np.ndarray | pd.Index | pd.api.extensions.ExtensionArray):
+        labels = np.asarray(labels)
+    else:  # a list: kept as Python objects (numpy would turn 1 and "1" into two strings)
+        items = list(labels)
+        labels = np.empty(len(items), dtype=object)
+        labels[:] = items
+    if labels.dtype != object or len(labels) < 2:
+        return
+    if pd.api.types.infer_dtype(labels, skipna=True) in _ONE_KIND:
+        return
+    seen: dict[str, Any] = {}
+    for key in labels:
+        if key is None or (isinstance(key, float) and np.isnan(key)):
+            continue
+        text = key if isinstance(key, str) else _label_text(key)  # "01" prints apart from 1
+        if text in seen:
+            name = f"{column!r}" if column is not None else "a column of codes"
+            raise SurveyError(
+                f"a label of {name} is given twice, as {type(seen[text]).__name__} and "
+                f"{type(key).__name__}", argument=argument or (str(column) if column is not None else "data"),
+                expected="each code written one way (all text, or all numbers)",
+                found=f"{seen[text]!r} and {key!r}",
+                hint=f"convert {name} to one type first, e.g. df[{column!r}].astype(str)",
             )
         seen[text] = key
 

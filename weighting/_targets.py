@@ -17,6 +17,7 @@ import pandas as pd
 
 from surveycore import SurveyError
 from surveycore.checks import (
+    check_distinct_labels,
     _preview,
     check_columns,
     check_frame,
@@ -140,6 +141,9 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
     columns = _key_columns(key)
     name = columns[0] if len(columns) == 1 else ":".join(columns)
     rows = _row_keys(data, columns, argument)
+    for c in columns:
+        if data[c].dtype == object:
+            check_distinct_labels(pd.unique(data[c]), c, argument)
     codes, sample_levels, order = factorize_levels(rows)
     counts = np.zeros(len(sample_levels))
     seen = np.zeros(len(sample_levels), dtype=bool)
