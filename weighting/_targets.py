@@ -17,9 +17,9 @@ import pandas as pd
 
 from surveycore import SurveyError
 from surveycore.checks import (
-    check_distinct_labels,
     _preview,
     check_columns,
+    check_distinct_labels,
     check_frame,
     check_margin_levels,
     check_sampled_targets,

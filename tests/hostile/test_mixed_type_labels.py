@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimation import SurveyDesign, indicator_table
+from estimation import SurveyDesign
 from surveycore import SurveyError
 from surveycore.checks import check_distinct_labels
 from weighting import Weights
