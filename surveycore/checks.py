@@ -141,17 +141,39 @@ def finite_numeric(
     return arr
 
 
-def check_weights(values: Any, argument: str = "weights") -> np.ndarray:
-    """Return weights as a float array: finite, non-negative, with a positive sum.
+MAX_WEIGHT = 1e100
+"""Largest weight accepted. No population comes near it; above it, the products of weights
+that variances are made of (``w_i w_j y_i y_j``) leave double precision (about 1.8e308) and
+would come back as infinity, or as an SE of 0 after cancellation."""
 
-    Valid weights are recognised from their sum and minimum (two passes, no temporary);
-    the detailed checks run only to describe what is wrong.
+
+def check_weights(values: Any, argument: str = "weights") -> np.ndarray:
+    """Return weights as a float array: finite, non-negative, at most :data:`MAX_WEIGHT`,
+    with a positive sum.
+
+    Valid weights are recognised from their sum, minimum and maximum (three passes, no
+    temporary); the detailed checks run only to describe what is wrong.
     """
     if isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.ndim == 1 and values.size:
-        total, low = values.sum(), values.min()
-        if np.isfinite(total) and total > 0 and low >= 0:
+        total, low, high = values.sum(), values.min(), values.max()
+        if np.isfinite(total) and total > 0 and low >= 0 and high <= MAX_WEIGHT:
             return values.astype(float, copy=False)
     arr = finite_numeric(values, argument)
+    if (arr > MAX_WEIGHT).any():
+        raise SurveyError(
+            "weights are too large to compute with", argument=argument,
+            expected=f"weights at most {MAX_WEIGHT:g} (their products must stay within double precision)",
+            found=f"{int((arr > MAX_WEIGHT).sum())} weight(s) above it (largest {arr.max():g})",
+            hint="check the weight column for a typing or export error",
+        )
+    with np.errstate(over="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total):
+        raise SurveyError(
+            "the weights' total is not a finite number", argument=argument,
+            expected="weights whose sum is finite", found=f"largest weight {arr.max():g}",
+            hint="check the weight column for a typing or export error",
+        )
     if (arr < 0).any():
         raise SurveyError(
             "weights must not be negative",
