@@ -160,6 +160,14 @@ def read_inputs(data: Any, *, y: str | None, variance: str | None,
 
 
 def _numeric(col: pd.Series, name: str) -> np.ndarray:
+    """A column as floats; dates, durations, booleans-as-text and other non-numbers refused
+    (``pandas.to_numeric`` would turn a date into nanoseconds since 1970)."""
+    dtype = col.dtype
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, pd.PeriodDtype) or isinstance(dtype, pd.CategoricalDtype)):
+        raise SurveyError(f"column {name!r} is not numeric", argument=name,
+                          expected="numbers", found=f"dtype {dtype}",
+                          hint="derive a number first (e.g. a year, or a share); code categories as 0/1 columns")
     try:
         return pd.to_numeric(col, errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError):

@@ -60,3 +60,15 @@ def test_target_that_is_not_a_number_is_refused():
     for bad in ("abc", None, [1, 2]):
         with pytest.raises(SurveyError):
             fh.benchmark(bad)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: pd.Series(pd.date_range("2015-01-01", periods=m, freq="D")),
+    lambda m: pd.Series(pd.to_timedelta(np.arange(m), unit="D")),
+    lambda m: pd.Series(pd.Categorical(np.where(np.arange(m) % 2, "urban", "rural"))),
+])
+def test_auxiliary_that_is_not_numeric_is_named(make):
+    d, _ = _districts()
+    d["census_date"] = make(len(d)).array
+    with pytest.raises(SurveyError, match="'census_date' is not numeric"):
+        fay_herriot(d, "y", "v", ["x", "census_date"], area="district")
