@@ -241,9 +241,15 @@ def fay_herriot(
         else:
             back = truth = None
         boot = bootstrap_mse(d.X, s, psi_m, A, beta, method, replicates=replicates, rng=rng,
-                             back=back, truth=truth, level=level)
+                             back=back, truth=truth, level=level, y_s=y_m, theta=theta, Q=Q)
         mse_v = boot["mse"]
         record["bootstrap_boundary_share"] = boot["boundary_share"]
+        record["mse_bootstrap_plain"] = boot["mse_plain"].tolist()
+        if boot["uncorrected"].any():
+            msg = (f"the bias-corrected bootstrap MSE was not positive in "
+                   f"{int(boot['uncorrected'].sum())} area(s): the plain bootstrap MSE is kept there")
+            warnings.warn(msg, SurveyWarning, stacklevel=2)
+            notes.append(msg)
         if proportion:
             est = (naive_back(theta) if backtransformation == "naive"
                    else bias_corrected_back(theta, A * (1 - g_full)))
@@ -254,7 +260,8 @@ def fay_herriot(
             est = theta
             lo, hi = est - z * np.sqrt(mse_v), est + z * np.sqrt(mse_v)
             synthetic = d.X @ beta
-        mse_method = "parametric bootstrap (González-Manteiga et al. 2008)"
+        mse_method = ("parametric bootstrap (González-Manteiga et al. 2008), bias-corrected "
+                      "(Butar & Lahiri 2003)")
     direct = d.direct.copy()
     dvar = np.full(M, np.nan)
     dvar[s] = np.where(v_dir >= 0, v_dir, np.nan)  # the design's own variance, as given
