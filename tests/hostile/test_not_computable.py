@@ -94,3 +94,10 @@ def test_variance_beyond_double_precision_is_nan_and_unreliable():
     assert np.isnan(r[["estimate", "se", "cv"]].to_numpy()).all()
     assert any("not finite" in note for note in r.attrs["notes"])
     assert flag_quality(r, "statcan")["reliability"].tolist() == ["unreliable"]
+
+
+def test_categorical_variable_missing_everywhere_is_refused():
+    df = _office_file().assign(pays=pd.Series([None] * 48, dtype=object))
+    d = SurveyDesign(df, ids="grappe", strata="strate", weights="poids")
+    with pytest.raises(SurveyError, match="no observed value"):
+        d.mean("pays", na_rm=True)
