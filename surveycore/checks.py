@@ -491,7 +491,8 @@ def check_distinct_labels(labels: Any, column: Any = None, argument: str | None 
     for key in labels:
         if key is None or (isinstance(key, float) and np.isnan(key)):
             continue
-        text = key if isinstance(key, str) else _label_text(key)  # "01" prints apart from 1
+        # "01" prints apart from 1, True apart from 1
+        text = key if isinstance(key, str) else str(key) if isinstance(key, bool | np.bool_) else _label_text(key)
         if text in seen:
             name = f"{column!r}" if column is not None else "a column of codes"
             raise SurveyError(

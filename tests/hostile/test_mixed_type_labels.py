@@ -63,6 +63,7 @@ def test_one_type_and_distinct_text_pass():
     check_distinct_labels(np.array(["1", "2"], dtype=object), "g")
     check_distinct_labels(np.array([1, 2], dtype=object), "g")
     check_distinct_labels(np.array([1, "01", "x", None], dtype=object), "g")
+    check_distinct_labels(np.array([True, "1", 2.5, "2.50"], dtype=object), "g")
     with pytest.raises(SurveyError, match="given twice"):
         check_distinct_labels(np.array([2.0, "2"], dtype=object), "g")
     df = _office_file().assign(zone=lambda x: x["zone"].astype(str))
