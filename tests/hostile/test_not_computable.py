@@ -11,6 +11,7 @@ import pytest
 from estimation import SurveyDesign
 from estimation.indicators.quality import flag_quality
 from surveycore import SurveyError, SurveyWarning
+from weighting import Weights
 
 
 def _office_file() -> pd.DataFrame:
@@ -73,6 +74,12 @@ def test_weights_whose_squares_overflow_are_refused(big):
         warnings.simplefilter("error", RuntimeWarning)  # no numpy warning as the only signal
         with pytest.raises(SurveyError, match="too large"):
             SurveyDesign(df, ids="grappe", strata="strate", weights="poids")
+        with pytest.raises(SurveyError, match="too large"):
+            Weights(df, "poids")
+        with pytest.raises(SurveyError, match="too large"):
+            SurveyDesign(df.assign(p=1 / df["poids"]), ids="grappe", strata="strate", probs="p")
+        with pytest.raises(SurveyError, match="too large"):
+            SurveyDesign(df, ids="grappe", strata="strate", weights=df["poids"])
 
 
 def test_values_overflowing_a_weighted_sum_are_refused():
