@@ -73,6 +73,19 @@ class SmallArea:
                 "smoothing": self.smoothing, "kinds": list(self.kinds), "min_deff": self.min_deff}
 
 
+def model_based_flags(rule, cv: np.ndarray, boundary: np.ndarray | bool) -> tuple[np.ndarray, np.ndarray]:
+    """Quality flag and reliability of model-based estimates: by their CV under ``rule``, and
+    never better than "caution" (the rule's caution flag) for estimates of a fit whose σ̂²_u
+    is 0 (``boundary``): every area then gets its synthetic estimate, whose MSE assumes the
+    regression holds exactly in every area, so its CV alone does not make it reliable."""
+    cv = np.asarray(cv, dtype=float)
+    flag, rel = rule.assess(cv, np.full(len(cv), np.inf))
+    lowered = np.broadcast_to(np.asarray(boundary, dtype=bool), cv.shape) & (rel == "reliable")
+    flag = np.where(lowered, rule.caution_flag, flag).astype(object)
+    rel = np.where(lowered, "caution", rel).astype(object)
+    return flag, rel
+
+
 def add_model_based(table: pd.DataFrame, dims: list[str], spec: SmallArea, indicators: dict,
                     rule, level: float, total: str) -> tuple[pd.DataFrame, dict]:
     """Append the model-based rows to an indicator table; return it and a metadata record."""
@@ -130,12 +143,7 @@ def add_model_based(table: pd.DataFrame, dims: list[str], spec: SmallArea, indic
     if not frames:
         return out, record
     mb = pd.concat(frames, ignore_index=True)
-    flag, rel = rule.assess(mb["cv"].to_numpy(dtype=float), np.full(len(mb), np.inf))
-    # a boundary fit (σ̂²_u = 0) gives every area its synthetic estimate, whose MSE assumes the
-    # regression holds exactly in every area: its CV alone does not make it reliable
-    lowered = mb["_boundary"].to_numpy(dtype=bool) & (rel == "reliable")
-    flag = np.where(lowered, rule.caution_flag, flag)
-    rel = np.where(lowered, "caution", rel)
+    flag, rel = model_based_flags(rule, mb["cv"].to_numpy(dtype=float), mb["_boundary"].to_numpy(dtype=bool))
     mb["flag"] = pd.Series(flag, dtype=object)
     mb["reliability"] = pd.Series(rel, dtype=object)
     mb["suppressed"] = np.where(mb["_direct_suppressed"].ne(""), "secondary", "")
