@@ -19,6 +19,7 @@ from surveycore import SurveyError
 from surveycore.checks import (
     _preview,
     check_columns,
+    check_distinct_labels,
     check_frame,
     check_margin_levels,
     check_sampled_targets,
@@ -142,6 +143,9 @@ def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str
     columns = _key_columns(key)
     name = columns[0] if len(columns) == 1 else ":".join(columns)
     rows = _row_keys(data, columns)
+    for c in columns:
+        if data[c].dtype == object:
+            check_distinct_labels(pd.unique(data[c]), c, argument)
     codes, sample_levels, order = factorize_levels(rows)
     counts = np.zeros(len(sample_levels))
     seen = np.zeros(len(sample_levels), dtype=bool)

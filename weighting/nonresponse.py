@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
-from surveycore.checks import _preview
+from surveycore.checks import _preview, check_distinct_labels
 from surveycore.formula import model_matrices, parse_formula
 from weighting._arrays import group_sums
 from weighting._emptied import refuse_emptied
@@ -105,6 +105,9 @@ def class_codes(data: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[np.
         raise SurveyError("weighting-class variables have missing values", argument="by",
                           expected="a class for every row", found="missing values",
                           hint="give missing values a class of their own")
+    for c in cols:
+        if data[c].dtype == object:
+            check_distinct_labels(pd.unique(data[c]), c, "by")
     keys = data[cols[0]] if len(cols) == 1 else pd.Series(list(zip(*(data[c] for c in cols))))
     codes, levels = pd.factorize(keys, sort=True)
     return codes.astype(np.intp), list(levels)
