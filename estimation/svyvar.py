@@ -56,13 +56,14 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
     y = an.values
     w = design.weights
     n_d = np.bincount(d[inside & (w > 0)], minlength=D).astype(float)
-    if (n_d < 2).any():
+    if (n_d == 1).any():  # a domain with no observed row (na_rm=True) is reported as NaN
         raise SurveyError(
             "a domain has fewer than two observations for a variance",
             argument="by",
             expected="at least two rows with positive weight in every domain",
-            found=f"{int((n_d < 2).sum())} domain(s) with one row",
+            found=f"{int((n_d == 1).sum())} domain(s) with one row",
         )
+    n_d = np.where(n_d == 0, np.nan, n_d)
     engine = design.engine()
     if hasattr(engine, "replicate_ratios"):
         factor = (n_d / (n_d - 1))[:, None]
@@ -70,8 +71,9 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
         def statistic(wt: np.ndarray) -> np.ndarray:
             wi = np.where(inside, wt, 0.0)[:, None]
             tot = _domain_sums(d, inside, wi * np.ones((n, 1)), D)
-            mean = _domain_sums(d, inside, wi * y, D) / tot
-            dev = _domain_sums(d, inside, wi * (y - mean[d]) ** 2, D) / tot
+            with np.errstate(invalid="ignore", divide="ignore"):  # a domain without rows: NaN
+                mean = _domain_sums(d, inside, wi * y, D) / tot
+                dev = _domain_sums(d, inside, wi * (y - mean[d]) ** 2, D) / tot
             return (factor * dev).ravel()
 
         from estimation.replicates.engine import replicate_covariance
@@ -82,7 +84,8 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
         var = np.diagonal(full_cov).reshape(D, k)
     else:
         wi = np.where(inside, w, 0.0)[:, None]
-        mean = _domain_sums(d, inside, wi * y, D) / _domain_sums(d, inside, wi * np.ones((n, 1)), D)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a domain without rows: NaN
+            mean = _domain_sums(d, inside, wi * y, D) / _domain_sums(d, inside, wi * np.ones((n, 1)), D)
         z = (n_d / (n_d - 1))[d][:, None] * (y - mean[d]) ** 2
         problem = RatioProblem(z, np.ones_like(z), domain, D)
         est, cov = engine.solve_ratio(problem)

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from surveycore.checks import check_distinct_labels
+
 __all__ = ["Groups", "finite_population_factor", "joined_labels", "pair_sums_in_blocks", "sums_in_blocks"]
 
 # rows per block where a pass over the rows is done in blocks: the block's temporaries stay
@@ -243,6 +245,7 @@ class Groups:
                     groups.__dict__["run_starts"] = starts
                 return groups, uniques
         codes, uniques = pd.factorize(pd.Series(values), sort=False)
+        check_distinct_labels(uniques, getattr(values, "name", None))
         if sort and len(uniques) > 1:
             try:
                 order = np.argsort(np.asarray(uniques), kind="stable")
