@@ -89,9 +89,13 @@ def _likelihood_ci(y, w, p, var_logit, ddf, level, m=None):
     n_pos = len(y)
     dispersion = np.sum(w * (resid - rbar) ** 2 * n_pos / (n_pos - 1)) / w.sum()
 
+    family = Family("quasibinomial")
+
     def deviance(b: float) -> float:
-        mu = special.expit(b)
-        return float(-2.0 * np.sum(wt * (y * np.log(mu) + (1 - y) * np.log1p(-mu))))
+        # R's glm.fit with the parameter as offset: its inverse link keeps μ inside
+        # [ε/(1+ε), 1/(1+ε)] (|η| > 30), so the deviance stays finite far in the tails
+        mu = family.linkinv(np.array([b]))
+        return float(family.deviance_residuals(y, mu, wt).sum())
 
     cutoff = np.array([stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)])
     lo, hi = profile_limits(deviance, beta, se, dispersion, zmax, cutoff)
