@@ -23,6 +23,7 @@ Graubard (1998), Survey Methodology 24; Lumley (2010), §2.3.1.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from estimation.glm_profile import profile_limits
 from estimation.problems import RatioProblem
 from estimation.results import standard_errors, tidy
 from surveycore.checks import check_df, check_level, check_option
-from surveycore.errors import SurveyError
+from surveycore.errors import SurveyError, SurveyWarning
 
 METHODS = ["logit", "likelihood", "beta", "mean", "xlogit", "asin"]
 
@@ -100,6 +101,25 @@ def _likelihood_ci(y, w, p, var_logit, ddf, level, m=None):
     cutoff = np.array([stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)])
     lo, hi = profile_limits(deviance, beta, se, dispersion, zmax, cutoff)
     return special.expit(lo), special.expit(hi)
+
+
+def _undefined_ends(p: np.ndarray, lo: np.ndarray, hi: np.ndarray, method: str) -> list[str]:
+    """Warn about interval ends that could not be computed next to an estimate; return the note."""
+    bad = np.isfinite(p) & (np.isnan(lo) | np.isnan(hi))
+    if not bad.any():
+        return []
+    edge = bad & ((p == 0) | (p == 1))
+    reasons = []
+    if edge.any():
+        reasons.append(f"{int(edge.sum())} at p̂ = 0 or 1, where the {method} interval is undefined "
+                       "(variance 0; the logit and mean intervals collapse on p̂)")
+    if (bad & ~edge).any():
+        reasons.append(f"{int((bad & ~edge).sum())} where the variance, its transformation or the "
+                       "likelihood profile could not be computed (a domain empty in some replicate, a "
+                       "replicate proportion of 0 or 1, or too few degrees of freedom)")
+    note = f"{method} interval not computed for {int(bad.sum())} proportion(s): " + "; ".join(reasons) + "; reported as NaN"
+    warnings.warn(note, SurveyWarning, stacklevel=4)
+    return [note]
 
 
 def proportion(
@@ -183,6 +203,7 @@ def proportion(
     p, cov = engine.solve_ratio(problem)
     var = np.diagonal(cov, axis1=1, axis2=2)
     se, notes = standard_errors(var, p)
+    notes = list(notes)
     design_df = design.domain_degf(domain, D)
     ddf = design_df if df is None or df == "design" else np.full(D, float(df))
     q = 1 - (1 - level) / 2
@@ -222,6 +243,11 @@ def proportion(
                 for j in range(k):
                     lo[d, j], hi[d, j] = _likelihood_ci(y[rows, j], w[rows], p[d, j], var_l[d, j],
                                                         ddf[d], level, m=n_rows[d])
+    if method in ("xlogit", "asin", "beta"):
+        # p̂ = 0 or 1 has variance 0: these forms are 0/0 there (R returns NaN as well)
+        edge = (p == 0) | (p == 1)
+        lo, hi = np.where(edge, np.nan, lo), np.where(edge, np.nan, hi)
+    notes += _undefined_ends(p, lo, hi, method)
     out = tidy(
         labels,
         cols.variables,
