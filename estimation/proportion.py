@@ -16,6 +16,13 @@ For each level of a categorical variable (or the 1s of a 0/1 variable) and each 
   of a calibrated design, whose subsets keep every row, as R).
 * ``"mean"`` — ``p̂ ± t_{df} se(p̂)``.
 
+At ``p̂ = 0`` or ``1`` (variance 0) the logit and mean intervals collapse on ``p̂``; the xlogit,
+asin and beta forms are 0/0 there and give NaN, as R does. Every interval end that cannot be
+computed (those, an infinite replicate logit, a profile that fails) is NaN with a
+:class:`~surveycore.SurveyWarning` and a note in ``result.attrs["notes"]``. The likelihood
+profile evaluates the deviance with R's bounded inverse logit link (``μ`` kept within
+``[ε/(1+ε), 1/(1+ε)]`` beyond ``|η| > 30``), so far-reaching profiles of small domains stay finite.
+
 ``df`` defaults to the design's degrees of freedom (per domain), as R's ``degf(design)``;
 ``method="beta"`` always uses the design degrees of freedom, as R does. References: Korn &
 Graubard (1998), Survey Methodology 24; Lumley (2010), §2.3.1.
@@ -222,8 +229,8 @@ def proportion(
             sl = np.sqrt(_logit_variance(engine, problem, p, var))
             lo, hi = special.expit(special.logit(p) - crit * sl), special.expit(special.logit(p) + crit * sl)
             # a domain where every row is (or none is) in the class: R's fitted logit diverges
-            # and its interval collapses on p
-            edge = (p == 0) | (p == 1)
+            # and its interval collapses on p, when the variance (0) could be computed
+            edge = ((p == 0) | (p == 1)) & np.isfinite(var)
             lo, hi = np.where(edge, p, lo), np.where(edge, p, hi)
         elif method == "beta":
             alpha = 1 - level

@@ -235,3 +235,18 @@ def test_glm_on_a_domain_of_a_calibrated_design(office, status):
     assert list(g.table["variable"]) == ref["terms"]
     np.testing.assert_allclose(g.table["estimate"], ref["estimate"], rtol=RTOL)
     np.testing.assert_allclose(g.table["se"], ref["se"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("kind", ["bootstrap", "JKn"])
+def test_proportion_at_zero_without_a_variance_is_not_collapsed(kind):
+    """A domain in a single PSU is empty in some replicate: its variance cannot be computed, so
+    its interval is NaN (warned and noted), not the collapsed [0, 0] of a variance-0 estimate."""
+    rows = [{"REGION": h, "EA": f"{i + 1:03d}", "W": 10.0 + j,
+             "STATUS": "refugee" if (h, i, j) == ("Norte", 0, 0) else "citizen", "SENDS01": float(j == 2)}
+            for h in ("Norte", "Sur") for i in range(3) for j in range(3)]
+    d = SurveyDesign(pd.DataFrame(rows), ids="EA", strata="REGION", weights="W", nest=True)
+    r = d.replicate(kind, **({"replicates": 30, "seed": 2} if kind == "bootstrap" else {}))
+    with pytest.warns(SurveyWarning, match="logit interval not computed"):
+        out = r.proportion("SENDS01", method="logit", by="STATUS")
+    row = out.set_index("STATUS").loc["refugee"]
+    assert row["estimate"] == 0 and np.isnan(row["se"]) and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
