@@ -56,7 +56,7 @@ def _spec(args, *, interviews: bool = False) -> dict:
         spec["sample"]["psus"] = args.n_psus
     if getattr(args, "min_per_domain", None) is not None:
         spec["sample"]["min_per_domain"] = _min_per_domain(spec, args.min_per_domain)
-    for key in ("households", "persons", "emigrants"):
+    for key in ("households", "persons", "emigrants", "selection"):
         if getattr(args, f"interview_{key}", None):
             spec["interviews"][key] = getattr(args, f"interview_{key}")
             spec.setdefault("_options", {})[f"interviews.{key}"] = f"--{key}"
@@ -283,7 +283,6 @@ def _estimate(args, log) -> int:
     import warnings
 
     from migsurvey.inputs import HH_KEY, ColumnMapping
-    from migsurvey.interview_design import check_person_lines
     from migsurvey.io import read_header, read_table
     from migsurvey.outputs import read_replicate_design, write_indicators
     from migsurvey.pipeline import estimate_indicators, estimate_interviews, roster_frame
@@ -304,12 +303,13 @@ def _estimate(args, log) -> int:
         ids = mapping.file_names(["ea_id", "household_id"])
         persons = mapping.apply(read_table(pp_path, text=ids), what="weighted persons file",
                                 spec=spec)
-        check_person_lines(persons, spec, mapping)
         hh_path = spec["interviews"]["households"]
         households = None
         if hh_path:
             households = mapping.apply(read_table(hh_path, text=ids),
                                        what="weighted households file", spec=spec)
+        _check_weighted(spec, mapping, persons, households)
+        if households is not None:
             if "emigrant_record" not in households.columns:  # not yet emigrant records
                 households = roster_frame(households, spec)
         elif "MI1.4" in spec["estimation"]["indicators"]:
@@ -328,6 +328,22 @@ def _estimate(args, log) -> int:
     for p in write_indicators(table, objects, Path(args.out), spec, warnings=log.messages()):
         print(p)
     return EXIT_OK
+
+
+def _check_weighted(spec: dict, mapping, persons, households) -> None:
+    """The design checks of a weighted file (:func:`migsurvey.interview_design.check_weighted`),
+    against the census frame and the allocation when the specification names a census."""
+    from migsurvey.interview_design import check_weighted
+    from migsurvey.pipeline import allocation_or_none, load_census
+
+    eas = allocation = None
+    if spec["frame"]["census"]:
+        census = load_census(spec)
+        eas = census.eas
+        if not spec["interviews"]["selection"]:
+            allocation = allocation_or_none(census, spec)
+    check_weighted(persons, spec, mapping, households=households, eas=eas,
+                   selection=spec["interviews"]["selection"], allocation=allocation)
 
 
 def cmd_simulate(args) -> int:
@@ -426,6 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--emigrants", dest="interview_emigrants",
                         help="emigrant roster, one row per former household member now abroad "
                              "(MI 1.4; default: interviews.emigrants of the spec)")
+        sp.add_argument("--selection", dest="interview_selection",
+                        help="the selection file of `migsurvey select` (--psus: the selected "
+                             "EAs, or --out: the selected households): every selected EA must "
+                             "be in the households file (default: interviews.selection)")
 
     sp = add("weight", cmd_weight, "weight the interview files",
              "  migsurvey weight --spec survey.yaml --households hh.csv --persons p.sav "

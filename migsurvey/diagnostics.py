@@ -36,6 +36,7 @@ Five checks, with thresholds from the ``diagnostics:`` section of the specificat
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -112,6 +113,9 @@ def weighting_diagnostics(persons: pd.DataFrame, weights: Any, steps: list, spec
 
 
 def _sparse(persons: pd.DataFrame, i: int, name: str, opt: dict, cfg: dict) -> list[str]:
+    from migsurvey.empty_eas import real_rows
+
+    persons = real_rows(persons)  # respondents only
     counts = []
     for m in opt["margins"]:
         cols = [m] if isinstance(m, str) else list(m)
@@ -152,6 +156,7 @@ def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.
     """
     from estimation import SurveyDesign
     from migsurvey.design_units import design_keywords, design_units
+    from migsurvey.empty_eas import real_rows
 
     units, _note = design_units(persons, spec)
     # a person without a value of the margin is in none of its cells (as in the calibration)
@@ -164,7 +169,7 @@ def cell_cvs(persons: pd.DataFrame, margins: list[list[str]], spec: dict) -> pd.
     rows = []
     for k, name in enumerate(cols):
         t = design.total(f"_cell{k}", na_rm=True)
-        g = data.groupby(f"_cell{k}", sort=False)
+        g = real_rows(data).groupby(f"_cell{k}", sort=False)  # respondents' households, EAs
         t = t.assign(margin=name, cell=t["level"].astype(str),
                      households=g[key].nunique().reindex(t["level"]).to_numpy()
                      if key in data.columns else np.nan,
@@ -181,14 +186,57 @@ def _cell_labels(data: pd.DataFrame, columns: list[str]) -> pd.Series:
     return label.where(data[columns].notna().all(axis=1).to_numpy(), None)
 
 
-def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) -> list[str]:
-    out = []
-    for i, name, opt in steps:
+def imprecise_cells(persons: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The calibration cells whose sample total has a CV above ``diagnostics.cell_cv``.
+
+    Returns
+    -------
+    DataFrame
+        One row per such cell of every ``rake`` or ``calibrate`` step: ``step`` (its index in
+        ``weighting``), ``name``, ``columns`` (the margin's columns), ``margin``, ``cell``
+        (the ``"a × b"`` label of :func:`cell_cvs`) and ``cv``, the least precise first; every
+        cell of every step in ``all_cells`` of ``attrs`` (for the mean CV²).
+    """
+    cfg = spec["diagnostics"]
+    rows, every = [], []
+    if "household_weight" not in persons.columns:
+        return pd.DataFrame(columns=["step", "name", "columns", "margin", "cell", "cv"])
+    for i, name, opt in _steps_of(spec, ("rake", "calibrate")):
         margins = _margin_columns(persons, opt)
         if not margins:
             continue
         cv = cell_cvs(persons, margins, spec).sort_values("cv", ascending=False)
-        worst = cv.loc[cv["cv"] > cfg["cell_cv"]]
+        cols = {" × ".join(m): m for m in margins}
+        cv = cv.assign(step=i, name=name, columns=cv["margin"].map(cols),
+                       integrated=bool(opt.get("cluster")))
+        every.append(cv)
+        rows.append(cv.loc[cv["cv"] > cfg["cell_cv"]])
+    out = (pd.concat(rows, ignore_index=True) if rows else
+           pd.DataFrame(columns=["step", "name", "columns", "margin", "cell", "cv"]))
+    out.attrs["all_cells"] = pd.concat(every, ignore_index=True) if every else None
+    return out
+
+
+def in_cells(data: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
+    """Whether each row of ``data`` falls in one of the ``cells`` of :func:`imprecise_cells`."""
+    hit = np.zeros(len(data), dtype=bool)
+    for cols, group in cells.groupby(cells["columns"].map(tuple), sort=False):
+        cols = list(cols)
+        if not all(c in data.columns for c in cols):
+            continue
+        hit |= _cell_labels(data, cols).isin(set(group["cell"])).to_numpy()
+    return hit
+
+
+def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) -> list[str]:
+    out = []
+    found = imprecise_cells(persons, spec)
+    every = found.attrs.get("all_cells")
+    for i, name, opt in steps:
+        if every is None or not (every["step"] == i).any():
+            continue
+        cv = every.loc[every["step"] == i]
+        worst = found.loc[found["step"] == i]
         if worst.empty:
             continue
         mean_cv2 = float(np.mean(np.square(cv["cv"].to_numpy(float))))
@@ -202,9 +250,11 @@ def _imprecise_cells(persons: pd.DataFrame, steps: list, spec: dict, cfg: dict) 
                    f"biased by a relative amount of order CV² (mean CV² of the cells "
                    f"{100 * mean_cv2:.1f} %, more with one weight per household) and their "
                    "linearised SEs (and the quality flags built on them) leave out the "
-                   "variability of the g-weights; collapse the margins (e.g. region and sex "
-                   "as separate margins, or fewer cells) or take more PSUs, and estimate "
-                   "variances with replicates that recalibrate (estimation.variance: JKn)")
+                   "variability of the g-weights; the indicators of the domains that "
+                   "meet these cells are flagged 'use with caution' at best; collapse the "
+                   "margins (e.g. region and sex as separate margins, or fewer cells) or take "
+                   "more PSUs, and estimate variances with replicates that recalibrate "
+                   "(estimation.variance: JKn)")
     return out
 
 
@@ -234,3 +284,60 @@ def _key_moves(persons: pd.DataFrame, weights: Any, spec: dict, cfg: dict) -> li
                        f"{after:.4g}, {abs(after - before) / se:.1f} times its standard error "
                        f"({se:.3g}): check the margins and the nonresponse model")
     return out
+
+
+def caution_for_calibration_cells(t: Any, persons: pd.DataFrame, spec: dict) -> Any:
+    """Lower to "use with caution" the reliable estimates of the domains that meet a
+    calibration cell whose sample total is imprecise.
+
+    A cell ``c`` with ``CV_c`` above ``diagnostics.cell_cv``
+    (:func:`migsurvey.diagnostics.imprecise_cells`) makes every calibrated estimate that adds
+    it up a separate ratio estimator biased by a relative amount of order ``CV_c²``, whose
+    linearised SE leaves out the variability of the g-weights (Cochran 1977, ch. 6; Särndal,
+    Swensson & Wretman 1992, ch. 6–7): the CV of such an estimate understates its error, so a
+    "reliable" flag built on it is not earned. Every estimate whose domain holds a sampled
+    person of such a cell — the total, and each disaggregation that overlaps the cell — is
+    flagged at most "caution" (the quality rule's caution flag); the reason, the cells and the
+    number of estimates lowered are recorded in ``metadata["quality_notes"]`` and
+    ``metadata["calibration_caution"]``, and a :class:`surveycore.SurveyWarning` says so.
+    """
+    from migsurvey.pipeline import TOTAL, quality_rule
+
+    cells = imprecise_cells(persons, spec)
+    if cells.empty:
+        return t
+    hit = in_cells(persons, cells)
+    table = t.table
+    dims = [c for c in t.metadata.get("by", []) if c in table.columns]
+    affected = np.zeros(len(table), dtype=bool)
+    for k, row in enumerate(table[dims].itertuples(index=False)):
+        rows = hit.copy()
+        for c, v in zip(dims, row, strict=True):
+            if v == TOTAL or c not in persons.columns:
+                continue
+            rows &= (persons[c].astype(object) == v).to_numpy()
+        affected[k] = rows.any()
+    lower = affected & table["reliability"].eq("reliable").to_numpy()
+    if not lower.any():
+        return t
+    rule = quality_rule(spec)
+    table = table.copy()
+    table.loc[lower, "reliability"] = "caution"
+    table.loc[lower, "flag"] = rule.caution_flag
+    limit = spec["diagnostics"]["cell_cv"]
+    listed = "; ".join(f"{r.margin} = {r.cell} (CV {100 * r.cv:.0f} %)"
+                       for r in cells.head(4).itertuples())
+    note = (f"{int(lower.sum())} estimates flagged 'use with caution' ({rule.caution_flag}) "
+            f"instead of reliable: their domains meet calibration cells whose sample totals "
+            f"have a CV above {100 * limit:.0f} % ({listed}"
+            f"{'; …' if len(cells) > 4 else ''}); calibrated estimates adding up such cells are "
+            "biased by a relative amount of order CV² and their linearised SEs leave out the "
+            "variability of the g-weights")
+    warnings.warn(note, SurveyWarning, stacklevel=3)
+    meta = dict(t.metadata)
+    meta["quality_notes"] = [*meta.get("quality_notes", []), note]
+    meta["calibration_caution"] = {
+        "cell_cv": limit, "lowered": int(lower.sum()),
+        "cells": [{"margin": r.margin, "cell": r.cell, "cv": float(r.cv)}
+                  for r in cells.itertuples()]}
+    return dataclasses.replace(t, table=table, metadata=meta)

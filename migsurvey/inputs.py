@@ -495,15 +495,19 @@ class PersonCensus:
 
     def person_counts(self, column: str | tuple[str, ...]) -> dict:
         """Census person count of every level of ``column`` (a tuple: crossed levels)."""
-        cols = [column] if isinstance(column, str) else list(column)
-        missing = [c for c in cols if c not in self.persons.columns]
-        if missing:
-            raise SurveyError("calibration margin not in the census", argument="weighting",
-                              expected="person columns of the census",
-                              found=", ".join(missing))
-        if len(cols) == 1:
-            return self.persons[cols[0]].value_counts(sort=False).to_dict()
-        return self.persons.groupby(cols, observed=True).size().to_dict()
+        return person_counts(self.persons, column)
+
+
+def person_counts(persons: pd.DataFrame, column: str | tuple[str, ...]) -> dict:
+    """Person count of every level of ``column`` (a tuple: crossed levels) in ``persons``."""
+    cols = [column] if isinstance(column, str) else list(column)
+    missing = [c for c in cols if c not in persons.columns]
+    if missing:
+        raise SurveyError("calibration margin not in the census", argument="weighting",
+                          expected="person columns of the census", found=", ".join(missing))
+    if len(cols) == 1:
+        return persons[cols[0]].value_counts(sort=False).to_dict()
+    return persons.groupby(cols, observed=True).size().to_dict()
 
 
 def _check_countries(p: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -783,7 +787,7 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
                                   "a standard name mapped in columns: or a census column",
                                   repr(spec["frame"]["psu"]))
     mapping = ColumnMapping.from_spec(spec, "interviews")
-    for key in ("households", "persons", "emigrants"):
+    for key in ("households", "persons", "emigrants", "selection"):
         p = spec["interviews"][key]
         if p and interviews:
             if not Path(p).exists():
@@ -791,6 +795,10 @@ def check_spec_inputs(spec: dict, *, interviews: bool = False) -> None:
                                      argument=file_key(spec, f"interviews.{key}"),
                                      expected="an existing file", found=str(p))
             header = read_header(p)
+            if key == "selection":
+                ColumnMapping.from_spec(spec, "census").check_header(
+                    header, what="selection file", required=(spec["frame"]["psu"],), spec=spec)
+                continue
             if key == "emigrants":
                 need: tuple = ("ea_id", "household_id")
             elif key == "households" and mapping.file_name("weight") not in header:

@@ -97,7 +97,8 @@ def _id_form(v: Any) -> Any:
     return v if v is None else form(v)
 
 
-def _numeric(households: pd.DataFrame, col: str, spec: dict, mapping: Any) -> np.ndarray:
+def _numeric(households: pd.DataFrame, col: str, spec: dict, mapping: Any,
+             file: str = "interviews.households") -> np.ndarray:
     """The column as floats; text, missing or infinite values refused with their households."""
     from migsurvey.inputs import HH_KEY
 
@@ -114,7 +115,7 @@ def _numeric(households: pd.DataFrame, col: str, spec: dict, mapping: Any) -> np
         raise SurveyError(
             f"the households file's column {mapping.file_name(col)!r} ({col}) is not a number "
             f"for {_n(int(bad.sum()), 'selected household')}",
-            argument=f"{_where(spec, 'interviews.households')} (column "
+            argument=f"{_where(spec, file)} (column "
                      f"{mapping.file_name(col)!r})",
             expected="a finite number on every selected household (a decimal point, no "
                      "thousands separator)",
@@ -123,7 +124,8 @@ def _numeric(households: pd.DataFrame, col: str, spec: dict, mapping: Any) -> np
     return values.to_numpy()
 
 
-def check_design_weights(households: pd.DataFrame, spec: dict, mapping: Any) -> None:
+def check_design_weights(households: pd.DataFrame, spec: dict, mapping: Any, *,
+                         file: str = "interviews.households") -> None:
     """Refuse base weights and inclusion probabilities that no selection can produce.
 
     Every selected household has ``0 < pi1 ≤ 1`` and ``0 < pi2 ≤ 1``, so its base weight
@@ -135,8 +137,8 @@ def check_design_weights(households: pd.DataFrame, spec: dict, mapping: Any) -> 
     """
     from migsurvey.inputs import HH_KEY
 
-    where = _where(spec, "interviews.households")
-    w = _numeric(households, "base_weight", spec, mapping)
+    where = _where(spec, file)
+    w = _numeric(households, "base_weight", spec, mapping, file)
     wcol = mapping.file_name("base_weight")
     bad = w <= 0
     if bad.any():
@@ -150,7 +152,7 @@ def check_design_weights(households: pd.DataFrame, spec: dict, mapping: Any) -> 
             hint="give the base weight the selection computed (migsurvey select writes it); a "
                  "household that should not count is a disposition (4.x not eligible, 2.x "
                  "nonresponse), never a weight of 0")
-    probs = {c: _numeric(households, c, spec, mapping) for c in ("pi1", "pi2")
+    probs = {c: _numeric(households, c, spec, mapping, file) for c in ("pi1", "pi2")
              if c in households.columns}
     for c, p in probs.items():
         out = (p <= 0) | (p > 1)
@@ -187,7 +189,8 @@ def _ea_columns(spec: dict, households: pd.DataFrame) -> list[str]:
     return [c for c in dict.fromkeys(cols) if c in households.columns]
 
 
-def check_ea_attributes(households: pd.DataFrame, spec: dict, mapping: Any) -> None:
+def check_ea_attributes(households: pd.DataFrame, spec: dict, mapping: Any, *,
+                        file: str = "interviews.households") -> None:
     """Refuse households of one EA that disagree on the EA's stratum, region (or another
     column of the stratification, ``strata.by``): a household is in the stratum and region
     its EA was selected in."""
@@ -210,7 +213,7 @@ def check_ea_attributes(households: pd.DataFrame, spec: dict, mapping: Any) -> N
             shares = ", ".join(f"{v!r} ({_n(n, 'household')})" for v, n in counts.items())
             raise SurveyError(
                 f"households of one EA give different values of {col}: an EA lies in one "
-                f"{col}", argument=f"{_where(spec, 'interviews.households')} (column "
+                f"{col}", argument=f"{_where(spec, file)} (column "
                                    f"{mapping.file_name(col)!r})",
                 expected=f"the {col} of the EA each household was selected in",
                 found=f"EA {ea}: {shares}"
@@ -222,7 +225,7 @@ def check_ea_attributes(households: pd.DataFrame, spec: dict, mapping: Any) -> N
 
 
 def check_against_frame(households: pd.DataFrame, eas: pd.DataFrame, spec: dict,
-                        mapping: Any) -> None:
+                        mapping: Any, *, file: str = "interviews.households") -> None:
     """Refuse interviewed EAs that the census frame does not have, and households whose
     region or stratification columns differ from their EA's in the frame.
 
@@ -240,7 +243,7 @@ def check_against_frame(households: pd.DataFrame, eas: pd.DataFrame, spec: dict,
     try:  # codes that lost their leading zeros are named as such first
         check_ea_coding(eas, households, psu)
     except SurveyError as exc:
-        raise SurveyError(exc.message, argument=f"{_where(spec, 'interviews.households')} "
+        raise SurveyError(exc.message, argument=f"{_where(spec, file)} "
                           f"(column {mapping.file_name(psu)!r})", expected=exc.expected,
                           found=exc.found, hint=exc.hint) from None
     frame_ids = pd.Index(eas[psu].astype(object).map(_code))
@@ -252,7 +255,7 @@ def check_against_frame(households: pd.DataFrame, eas: pd.DataFrame, spec: dict,
         raise SurveyError(
             "EAs of the households file that are not in the census frame: "
             f"{_n(len(missing), 'EA')} ({_n(int(unknown.sum()), 'household')})",
-            argument=f"{_where(spec, 'interviews.households')} (column "
+            argument=f"{_where(spec, file)} (column "
                      f"{mapping.file_name(psu)!r})",
             expected=f"the EAs selected from the census ({census})",
             found=f"EAs {_examples(missing)}; e.g. households "
@@ -281,10 +284,195 @@ def check_against_frame(households: pd.DataFrame, eas: pd.DataFrame, spec: dict,
             raise SurveyError(
                 f"households whose {col} is not their EA's {col} in the census frame: "
                 + _n(int(differ.sum()), "household"),
-                argument=f"{_where(spec, 'interviews.households')} (column "
+                argument=f"{_where(spec, file)} (column "
                          f"{mapping.file_name(col)!r})",
                 expected=f"the {col} of the household's EA in the census "
                          f"({_where(spec, 'frame.census')})",
                 found=f"households ({_ids(mapping)}) {_examples(shown)}",
                 hint=f"a household is counted in the {col} its EA was selected in: give it the "
                      f"EA's {col} (as in the selection file of migsurvey select)")
+
+
+def read_selection(spec: dict, source: Any) -> pd.DataFrame:
+    """A selection file of ``migsurvey select`` — the selected EAs (``--psus``) or the
+    selected households (``--out``) — read through ``columns:``: one row per EA with its code
+    (``frame.psu``, as text) and, when the file has them, its ``stratum`` and ``pi1``."""
+    from migsurvey.inputs import ColumnMapping
+    from migsurvey.io import read_table
+
+    mapping = ColumnMapping.from_spec(spec, "census")
+    psu = spec["frame"]["psu"]
+    if isinstance(source, pd.DataFrame):
+        df = source
+    else:
+        df = read_table(source, text=mapping.file_names(["ea_id", "household_id", psu]))
+    mapping.check_header(list(df.columns), what="selection file", required=(psu,), spec=spec)
+    out = mapping.apply(df, what="selection file", spec=spec)
+    out = out.loc[out[psu].notna(), [c for c in (psu, "stratum", "pi1") if c in out.columns]]
+    out[psu] = out[psu].astype(object).map(_code)
+    return out.drop_duplicates(psu).reset_index(drop=True)
+
+
+def selected_eas(spec: dict, source: Any) -> pd.Series:
+    """The EA codes (``frame.psu``) of a selection file (:func:`read_selection`)."""
+    return pd.Series(read_selection(spec, source)[spec["frame"]["psu"]], dtype=object)
+
+
+def check_selection(households: pd.DataFrame, spec: dict, mapping: Any, *,
+                    selection: Any = None, allocation: pd.DataFrame | None = None,
+                    file: str = "interviews.households", uncovered: Any = ()) -> list:
+    """Refuse a households file from which selected EAs are missing.
+
+    Every selected EA is a PSU of the design: an EA whose households were dropped from the
+    households file (a deleted block of rows, an EA that was not reached and left out) would
+    vanish from every estimate, biasing the totals down by its expected share and the SEs by
+    the PSU lost from its stratum. With ``selection`` (the selection file of ``migsurvey
+    select``, ``interviews.selection``) the EAs are compared one by one, both ways: a missing
+    EA and an EA that was not selected are refused with their codes. Without it, the number of
+    EAs of each stratum is compared with the allocation of the specification (``allocation``,
+    ``psus`` per ``stratum``): a stratum with fewer EAs is refused, naming it; EAs without any
+    household of a covered screening class (``selection.household.take`` 0) have no selected
+    household and are not counted missing.
+
+    ``uncovered`` are the EAs whose census listing has no household of a screening class with
+    a take above 0: they have no selected household, so their absence is not a loss; those of
+    the selection that the file does not have are returned (they are PSUs with zero totals,
+    :func:`migsurvey.pipeline.weight_interviews` keeps them in the design).
+    """
+    psu = spec["frame"]["psu"]
+    if psu not in households.columns:
+        return []
+    have = pd.Index(pd.unique(households[psu].astype(object).map(_code)))
+    where = f"{_where(spec, file)} (column {mapping.file_name(psu)!r})"
+    keep_hint = ("an EA is a PSU of the design: leaving it out biases the totals and their "
+                 "SEs. Keep every selected household of the EA in the households file with its "
+                 "disposition: 2.x (nonresponse) when the EA could not be interviewed (access "
+                 "refused, insecurity, not reached) — this declares it a non-responding EA, and "
+                 "the nonresponse step gives its weight to the respondents of its class — or "
+                 "4.x (not eligible) for dwellings found vacant or out of scope")
+    what = "households file" if file == "interviews.households" else "weighted file"
+    if file == "interviews.persons":  # a weighted file
+        keep_hint = ("an EA is a PSU of the design: leaving it out biases the totals and their "
+                     "SEs. migsurvey weight keeps an EA in which nobody was interviewed as a "
+                     "row of weight 0 (column empty_ea); weight the interview files again "
+                     "with every selected household (2.x for an EA that could not be "
+                     "interviewed: a non-responding EA), or estimate from the interview "
+                     "files")
+    if selection is not None:
+        source = (selection if not isinstance(selection, pd.DataFrame)
+                  else "the selection data frame")
+        sel_key = (_where(spec, "interviews.selection") if not isinstance(selection, pd.DataFrame)
+                   else "selection=")
+        chosen = pd.Index(selected_eas(spec, selection))
+        absent = chosen.difference(have, sort=False)
+        without = {_code(e) for e in uncovered}
+        missing = pd.Index([e for e in absent if e not in without])
+        if len(missing):
+            raise SurveyError(
+                f"selected EAs missing from the {what}: {_n(len(missing), 'EA')} of "
+                f"the {len(chosen)} in the selection file", argument=where,
+                expected=f"every EA of the selection file {source} ({sel_key}) with its "
+                         "selected households",
+                found=f"EAs {_examples(list(missing), 10)} are not in the {what}",
+                hint=keep_hint)
+        stray = have.difference(chosen, sort=False)
+        if len(stray):
+            raise SurveyError(
+                f"EAs of the {what} that are not in the selection file: "
+                f"{_n(len(stray), 'EA')}", argument=where,
+                expected=f"only EAs of the selection file {source} ({sel_key})",
+                found=f"EAs {_examples(list(stray), 10)}",
+                hint="correct the EA codes (leading zeros are part of a code), or give the "
+                     "selection file the sample was drawn with")
+        return [e for e in absent if e in without]
+    if allocation is None or "stratum" not in households.columns:
+        return []
+    from migsurvey.spec import uncovered_classes
+
+    if uncovered_classes(spec):
+        return []  # an EA with no household of a covered class has no selected household
+    planned = allocation.set_index("stratum")["psus"]
+    planned.index = planned.index.astype(str)
+    strata = households["stratum"].astype(object).map(str)
+    if not strata.isin(planned.index).any():
+        return  # strata of another scheme: the allocation does not describe this file
+    counts = households.assign(_s=strata, _e=households[psu].astype(object).map(_code)) \
+        .groupby("_s")["_e"].nunique().reindex(planned.index, fill_value=0)
+    short = planned.index[counts.to_numpy() < planned.to_numpy()]
+    if len(short):
+        shown = [f"{s}: {int(counts[s])} of {int(planned[s])}" for s in short]
+        raise SurveyError(
+            f"strata of the {what} with fewer EAs than the design selected: "
+            f"{_n(len(short), 'stratum')}", argument=where,
+            expected="every selected EA with its selected households (the allocation of "
+                     "sample.psus: EAs per stratum)",
+            found=f"EAs per stratum {_examples(shown, 8)}",
+            hint="give the selection file (interviews.selection or --selection: the --psus "
+                 "or --out file of migsurvey select) to have the missing EAs named; "
+                 + keep_hint)
+    return []
+
+
+def check_weighted(persons: pd.DataFrame, spec: dict, mapping: Any, *,
+                   households: pd.DataFrame | None = None, eas: pd.DataFrame | None = None,
+                   selection: Any = None, allocation: pd.DataFrame | None = None) -> None:
+    """The checks of the design columns that hold for an already weighted file.
+
+    A weighted file (``migsurvey weight``, or weights made elsewhere) may carry calibrated
+    weights, so its final ``weight`` is not ``1 / (π₁ π₂)``; its design columns are still
+    facts of the selection, checked as on the interview route:
+
+    * a person line given twice in one household (:func:`check_person_lines`);
+    * inclusion probabilities ``pi1``, ``pi2`` outside (0, 1] and, when the file keeps the
+      ``base_weight`` it was weighted from, a base weight that is not ``1 / (pi1 · pi2)``
+      (:func:`check_design_weights`; the rows of weight 0 that keep an EA without interviewed
+      persons in the design, :mod:`migsurvey.empty_eas`, are left out);
+    * rows of one EA that disagree on its stratum or region (:func:`check_ea_attributes`);
+    * with the census EA frame ``eas``: an EA that the frame does not have, and a region that
+      is not the EA's in the frame (:func:`check_against_frame`);
+    * with ``selection`` or ``allocation``: a selected EA missing from the file
+      (:func:`check_selection`; ``migsurvey weight`` writes an EA without respondents as a
+      row of weight 0 in both weighted files).
+
+    ``households`` (the weighted households file) gets the same checks of its design columns.
+    """
+    from migsurvey.empty_eas import EMPTY_EA
+
+    for frame, key in ((persons, "interviews.persons"), (households, "interviews.households")):
+        if frame is None:
+            continue
+        if key == "interviews.persons":
+            check_person_lines(frame, spec, mapping)
+        real = frame
+        if EMPTY_EA in frame.columns:
+            real = frame.loc[~frame[EMPTY_EA].astype(str).str.lower().isin(["true", "1"])]
+        if "base_weight" in real.columns:
+            check_design_weights(real, spec, mapping, file=key)
+        else:
+            _check_probabilities(real, spec, mapping, key)
+        check_ea_attributes(frame, spec, mapping, file=key)
+        if eas is not None:
+            check_against_frame(frame, eas, spec, mapping, file=key)
+    check_selection(persons, spec, mapping, selection=selection, allocation=allocation,
+                    file="interviews.persons")
+    if households is not None:
+        check_selection(households, spec, mapping, selection=selection, allocation=allocation,
+                        file="interviews.households")
+
+
+def _check_probabilities(frame: pd.DataFrame, spec: dict, mapping: Any, file: str) -> None:
+    """Inclusion probabilities outside (0, 1] in a file without its base weight."""
+    from migsurvey.inputs import HH_KEY
+
+    for c in ("pi1", "pi2"):
+        if c not in frame.columns:
+            continue
+        p = _numeric(frame, c, spec, mapping, file)
+        out = (p <= 0) | (p > 1)
+        if out.any():
+            shown = [f"{k} ({v:g})" for k, v in zip(frame.loc[out, HH_KEY], p[out], strict=True)]
+            raise SurveyError(
+                f"inclusion probabilities {c} outside (0, 1]: {_n(int(out.sum()), 'row')}",
+                argument=f"{_where(spec, file)} (column {mapping.file_name(c)!r})",
+                expected=f"0 < {c} ≤ 1", found=f"households ({_ids(mapping)}) {_examples(shown)}",
+                hint=f"give {c} as the selection wrote it (migsurvey select)")

@@ -35,6 +35,12 @@ import numpy as np
 import pandas as pd
 
 from migsurvey.design_units import design_keywords, design_units
+from migsurvey.empty_eas import (
+    EMPTY_EA,
+    eas_without_covered,
+    keep_empty_eas,
+    with_eas_without_households,
+)
 from migsurvey.fieldwork import Fieldwork, run_fieldwork
 from migsurvey.inputs import (
     HH_KEY,
@@ -46,7 +52,7 @@ from migsurvey.inputs import (
     read_roster,
     with_columns,
 )
-from migsurvey.interview_design import check_against_frame
+from migsurvey.interview_design import check_against_frame, check_selection
 from migsurvey.synthetic import Census, ParquetCensus, synthetic_census
 from surveycore import SurveyError, SurveyWarning
 from surveycore.groups import joined_labels
@@ -347,11 +353,14 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
     """
     from migsurvey.diagnostics import weighting_diagnostics
     from migsurvey.report import WeightStep
+    from migsurvey.spec import covered_universe
     from weighting import Weights
 
     disp = spec.get("interviews", {}).get("disposition", "disposition")
     households = _with_key(households)
     persons = _with_key(persons)
+    # an EA with no interviewed person stays a PSU of the design (rows of weight 0)
+    households, persons = keep_empty_eas(households, persons, spec, key=HH_KEY)
     steps: list[WeightStep] = []
     hw = Weights(households, "base_weight")
     resp = households["responded"].to_numpy(bool)
@@ -386,7 +395,15 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
             person_frame, pw = _person_weights(hw, households, persons, spec)
         before = pw.values
         try:
-            pw, desc, integrated = _person_step(pw, name, opt, i, census, integrated)
+            step_census = census
+            if opt.get("population") == "covered":
+                from migsurvey.coverage import covered_census
+
+                step_census = covered_census(census, spec, f"weighting[{i}].{name}.population")
+            pw, desc, integrated = _person_step(pw, name, opt, i, step_census, integrated)
+            if opt.get("population") == "covered":
+                desc += "; margins of the covered population (" + covered_universe(spec) + ")"
+
         except SurveyError as exc:
             raise _step_error(spec, i, name, exc) from None
         rec = pw.history[-1]
@@ -398,12 +415,16 @@ def weight_sample(households: pd.DataFrame, persons: pd.DataFrame, census: Any,
     if pw is None:
         person_frame, pw = _person_weights(hw, households, persons, spec)
     persons_out = person_frame.assign(weight=pw.values)
-    hh_resp = households.loc[resp].copy()
+    # the responding households, and the rows of weight 0 that keep the EAs without any in
+    # the household designs (MI 1.4)
+    keep = resp | (households[EMPTY_EA].fillna(False).to_numpy(bool)
+                   if EMPTY_EA in households.columns else False)
+    hh_resp = households.loc[keep].copy()
     if integrated:
         first = persons_out.drop_duplicates(HH_KEY).set_index(HH_KEY)["weight"]
         hh_resp["weight"] = first.reindex(hh_resp[HH_KEY]).to_numpy()
     else:
-        hh_resp["weight"] = hw.values[resp]
+        hh_resp["weight"] = hw.values[keep]
     hh_resp = hh_resp.reset_index(drop=True)
     diag = weighting_diagnostics(persons_out, pw, steps, spec)
     return Weighted(persons_out, hh_resp, steps, pw, hw, diag)
@@ -710,14 +731,43 @@ def indicator_designs(persons: pd.DataFrame, households: pd.DataFrame | None, we
         if data is None:
             continue
         if choice is not None:
-            out[unit] = (screening_design(_with_key(data), sel, w, spec, key=HH_KEY,
-                                          degf="phase1", **choice), "two-phase", "", phase1)
+            out[unit] = (screening_design(_with_key(data), _with_empty_eas(sel, data, spec), w,
+                                          spec, key=HH_KEY, degf="phase1", **choice),
+                         "two-phase", "", phase1)
         else:
             units, note = design_units(data, spec)  # certainty EAs: households are the PSUs
             out[unit] = (SurveyDesign(units, **design_keywords(units), weights=w,
                                       lonely_psu=est["lonely_psu"]), "ultimate cluster", note,
                          "EAs with replacement (ultimate clusters): " + phase1)
     return out
+
+
+def _with_empty_eas(selected: pd.DataFrame, data: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The selected households of the two-phase design with the households standing for EAs
+    without interviewed persons (:mod:`migsurvey.empty_eas`): each is a class of its own
+    (``screen`` ``"_empty"``) taken with certainty at phase 2 (``pi2`` = 1) in its EA, so it
+    adds a unit of zero totals and no variance; the EA itself is in phase 1 through its listed
+    households."""
+    from migsurvey.empty_eas import EMPTY_EA
+
+    if EMPTY_EA not in data.columns:
+        return selected
+    keys = pd.unique(data.loc[data[EMPTY_EA].astype(bool).to_numpy(), HH_KEY])
+    keys = [k for k in keys if k not in set(selected[HH_KEY])]
+    if not keys:
+        return selected
+    psu = spec["frame"]["psu"]
+    rows = data.loc[data[HH_KEY].isin(keys)].drop_duplicates(HH_KEY)
+    first = selected.drop_duplicates(psu).set_index(psu)
+    add = pd.DataFrame({HH_KEY: rows[HH_KEY].to_numpy(), psu: rows[psu].to_numpy()})
+    for c in ("stratum", "pi1"):
+        add[c] = add[psu].map(first[c]).to_numpy()
+    # the EA's other columns of the selection (its region ...) from its own rows, so that no
+    # column of the selection gains missing values or changes type through these rows
+    for c in selected.columns.difference([*add.columns, "screen", "pi2"]).intersection(rows.columns):
+        add[c] = rows[c].to_numpy()
+    add = add.assign(screen="_empty", pi2=1.0)
+    return pd.concat([selected, add], ignore_index=True)
 
 
 def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, weights: Any,
@@ -812,12 +862,17 @@ def estimate_indicators(persons: pd.DataFrame, households: pd.DataFrame | None, 
         try:
             t = indicator_table(design, unit_codes, by=groupings or [[]], margins=True,
                                 variables=INDICATOR_VARIABLES, quality=quality_rule(spec),
-                                level=est["level"], df="design", **kw)
+                                level=est["level"], df="design",
+                                domains=design_domains(design, groupings, spec), **kw)
         except SurveyError as exc:
             if exc.argument != "denominator":
                 raise
             raise _empty_denominator(spec, unit_codes, exc) from None
         t = _covered_only(t, spec)
+        if unit == "person":
+            from migsurvey.diagnostics import caution_for_calibration_cells
+
+            t = caution_for_calibration_cells(t, persons, spec)
         t.metadata["design"] = (kinds.get(unit, "ultimate cluster") if est["variance"] == "taylor"
                                 else f"{est['variance']} replicates")
         t.metadata["design_units"] = notes.get(unit, "")
@@ -914,6 +969,25 @@ def selection_frame(census: Any, spec: dict) -> pd.DataFrame | None:
     if census is None or getattr(census, "eas", None) is None:
         return None
     return build_frame(census.eas, spec)
+
+
+def design_domains(design: Any, groupings: list[list[str]], spec: dict) -> dict:
+    """The levels of the disaggregation columns that describe EAs (``region``, ``stratum``,
+    ``strata.by`` …: one value per EA), over every row of the design, those of weight 0 that
+    keep an EA without interviewed persons in it included (:mod:`migsurvey.empty_eas`).
+
+    Each is a domain of the design whether or not a sampled person of an indicator's universe
+    falls in it: a region whose every selected household was out of scope has a total of 0
+    and a share that cannot be estimated (``domains=`` of
+    :func:`estimation.indicators.indicator_table`), never a missing row."""
+    from migsurvey.interview_design import EA_COLUMNS
+
+    data = getattr(design, "data", None)
+    if data is None:
+        return {}
+    ea_level = {*EA_COLUMNS, *spec["strata"]["by"]}
+    cols = {c for g in groupings for c in g if c in ea_level and c in data.columns}
+    return {c: list(pd.unique(data[c].dropna())) for c in sorted(cols)}
 
 
 def design_columns(design: Any) -> set[str]:
@@ -1127,7 +1201,8 @@ def run_survey(spec: dict, *, census: Census | None = None, seed: int | None = N
 
 def weight_interviews(spec: dict, households: Any, persons: Any, *,
                       census: Any = None, emigrants: Any = None, columns: Any = None,
-                      interview_columns: Any = None) -> tuple[Any, Weighted]:
+                      interview_columns: Any = None, selection: Any = None
+                      ) -> tuple[Any, Weighted]:
     """Weight the office's interview files with the chain of the specification.
 
     Parameters
@@ -1148,6 +1223,12 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     emigrants : path or DataFrame, optional
         The emigrant roster (default ``interviews.emigrants``): the households of the result
         are then the emigrant records of MI 1.4 (:func:`household_frame`).
+    selection : path or DataFrame, optional
+        The selection file of ``migsurvey select`` (default ``interviews.selection``): the
+        selected EAs (``--psus``) or households (``--out``). Every EA in it must be in the
+        households file, and only those (:func:`migsurvey.interview_design.check_selection`);
+        without it, the EAs of each stratum are counted against the allocation of
+        ``sample.psus``.
 
     Returns
     -------
@@ -1159,6 +1240,15 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     iv = read_interviews(spec, households, persons)
     census = census if census is not None else load_census(spec)
     check_against_frame(iv.households, census.eas, spec, iv.mapping)
+    sel = selection if selection is not None else spec["interviews"].get("selection")
+    nothing = check_selection(iv.households, spec, iv.mapping, selection=sel,
+                              allocation=None if sel is not None
+                              else allocation_or_none(census, spec),
+                              uncovered=eas_without_covered(census, spec) if sel is not None
+                              else ())
+    if nothing:
+        iv = dataclasses.replace(iv, households=with_eas_without_households(
+            iv.households, nothing, sel, census, spec))
     answers = iv.persons
     if spec["interviews"]["usual_residents"]:
         # the roster lists usual residents: a person without an answer of their own is one
@@ -1172,6 +1262,15 @@ def weight_interviews(spec: dict, households: Any, persons: Any, *,
     wt = weight_sample(iv.households, derived, census, spec)
     wt.households = roster_frame(wt.households, spec, emigrants)
     return iv, wt
+
+
+def allocation_or_none(census: Any, spec: dict) -> pd.DataFrame | None:
+    """The allocation of the specification (EAs per stratum), or None when the census cannot
+    give it (then the households file is not compared with it)."""
+    try:
+        return allocate_sample(build_frame(census.eas, spec), spec)
+    except SurveyError:
+        return None
 
 
 def roster_frame(households: pd.DataFrame, spec: dict, emigrants: Any = None) -> pd.DataFrame:
@@ -1235,7 +1334,8 @@ def _file_error(spec: dict, mapping: Any, exc: SurveyError, file_key_: str, what
 
 def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: Any = None,
                         emigrants: Any = None, columns: Any = None,
-                        interview_columns: Any = None) -> tuple[pd.DataFrame, dict, Weighted]:
+                        interview_columns: Any = None, selection: Any = None
+                        ) -> tuple[pd.DataFrame, dict, Weighted]:
     """:func:`weight_interviews` then :func:`estimate_indicators` (the API of
     ``migsurvey estimate --households … --persons … [--emigrants …]``)."""
     from migsurvey.warning_log import merge, recording
@@ -1244,7 +1344,7 @@ def estimate_interviews(spec: dict, households: Any, persons: Any, *, census: An
     with recording() as log:  # the warnings travel with the tables (metadata["warnings"])
         census = census if census is not None else load_census(spec)  # weights and EA frame
         iv, wt = weight_interviews(spec, households, persons, census=census,
-                                   emigrants=emigrants)
+                                   emigrants=emigrants, selection=selection)
         table, objects = estimate_indicators(wt.persons, wt.households, wt.weights, spec,
                                              selected=iv.households,
                                              frame=selection_frame(census, spec))

@@ -197,6 +197,11 @@ class Interviews(_Model):
         "refuse", description="a household with a 1.x disposition and no person in the persons "
         "file: refuse (its persons are unknown, never zero), or treat it as an eligible "
         "nonrespondent (2.0) whose weight goes to the respondents of its class, with a warning")
+    selection: str | None = Field(None, description="the selection file of `migsurvey "
+                                  "select`: the selected EAs (--psus) or the selected "
+                                  "households (--out); every EA in it must be in the "
+                                  "households file (an EA left out would vanish from the "
+                                  "design)")
     disposition: str = Field("disposition", description="AAPOR final disposition column (1.x "
                              "respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not "
                              "eligible)")
@@ -216,11 +221,17 @@ class NonresponseOptions(_Model):
     min_respondents: int = Field(20, ge=1, description="merge smaller classes")
 
 
+_POPULATION = ("census population of the margins: all persons, or covered: only the persons "
+               "of the households the design covers (their screening class at listing has a "
+               "take above 0), for a design whose selection.household.take gives a class 0")
+
+
 class RakeOptions(_Model):
     margins: list[Margin] = Field(["region", "sex", "age_group"],
                                   description="margins; a list of names is a crossed margin")
     tol: float = Field(1e-8, gt=0, le=0.1)
     max_iter: int = Field(100, ge=1, le=100_000)
+    population: Literal["all", "covered"] = Field("all", description=_POPULATION)
 
 
 class CalibrateOptions(_Model):
@@ -232,6 +243,7 @@ class CalibrateOptions(_Model):
         None, min_length=2, max_length=2, description="[L, U] bounds on the g-weights")
     cluster: str | None = Field(None, description="household id column: integrated calibration "
                                 "(one weight per household); `household` for the household")
+    population: Literal["all", "covered"] = Field("all", description=_POPULATION)
 
 
 class TrimOptions(_Model):
@@ -805,15 +817,17 @@ def _check_coverage(spec: dict, marks: _Marks) -> None:
         return
     for i, step in enumerate(spec["weighting"]):
         (name, _opt), = step.items()
-        if name in ("rake", "calibrate"):
+        if name in ("rake", "calibrate") and _opt.get("population", "all") != "covered":
             _fail(marks, f"weighting[{i}].{name}", "the sample covers only part of the "
                   "population: it cannot be calibrated to census margins of all persons",
                   "no rake or calibrate step when selection.household.take gives a "
                   "screening class 0",
                   f"{name} with " + ", ".join(f"selection.household.take.{c}: 0" for c in out),
                   key=True, hint="households of a class with take 0 have no chance of selection "
-                  "and the census margins count their members; remove the step (the base and "
-                  "nonresponse-adjusted weights estimate the covered population), or give "
+                  "and the census margins count their members; calibrate to the covered "
+                  f"population's census counts with population: covered in weighting[{i}]."
+                  f"{name}, remove the step (the base and nonresponse-adjusted weights "
+                  "estimate the covered population), or give "
                   + " and ".join(out) + " a take above 0"
                   + (" (the default chain rakes: give weighting: without rake)"
                      if "weighting" not in marks.marks else ""))
@@ -926,7 +940,8 @@ def load_spec(path: str | Path) -> dict:
 def _resolve_paths(spec: dict, folder: Path) -> None:
     """Relative file names of a specification file are relative to its folder."""
     for section, key in (("frame", "census"), ("interviews", "households"),
-                         ("interviews", "persons"), ("interviews", "emigrants")):
+                         ("interviews", "persons"), ("interviews", "emigrants"),
+                         ("interviews", "selection")):
         value = spec[section][key]
         if value and not Path(value).is_absolute():
             spec[section][key] = str(folder / value)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from migsurvey.empty_eas import real_rows
 from migsurvey.pipeline import SurveyRun
 from migsurvey.report import ReportContent
 from migsurvey.small_area import district_estimates, published_districts
@@ -60,7 +61,7 @@ def _design_summary(run: SurveyRun) -> dict:
                    + " households per EA",
         "households": f"{len(hh):,} selected, {int(resp.sum()):,} responded "
                       f"({100 * resp.mean():.1f} %)",
-        "persons interviewed": f"{len(run.persons):,}",
+        "persons interviewed": f"{len(real_rows(run.persons)):,}",
         "weighting": steps,
         "variance": "Taylor linearisation, ultimate clusters (EAs) within strata, with "
                     "calibration residuals" if s["estimation"]["variance"] == "taylor"
@@ -241,7 +242,7 @@ def interview_report_content(spec: dict, census: Any, interviews: Any, weighted:
                              table: pd.DataFrame, objects: dict | None = None) -> ReportContent:
     """Report content of a survey weighted from its interview files: design, response
     (AAPOR dispositions and rates), the weighting chain with its diagnostics, indicators."""
-    hh = interviews.households
+    hh = real_rows(interviews.households)
     disp = spec["interviews"]["disposition"]
     rr = response_rates(hh, disp)
     steps = " → ".join(next(iter(st)) for st in spec["weighting"])
@@ -254,10 +255,11 @@ def interview_report_content(spec: dict, census: Any, interviews: Any, weighted:
         "reporting country": f"{spec['country']} (reference year {spec['reference_year']})",
         "census": f"{census.n_persons:,} persons, {census.n_households:,} households, "
                   f"{len(census.eas):,} PSUs",
-        "sample": f"{hh[psu].nunique():,} PSUs, {hh['stratum'].nunique()} strata, "
+        "sample": f"{interviews.households[psu].nunique():,} PSUs, "
+                  f"{interviews.households['stratum'].nunique()} strata, "
                   f"{len(hh):,} selected households",
         "response": f"{int(hh['responded'].sum()):,} responding households, "
-                    f"{len(weighted.persons):,} persons; AAPOR RR1 {100 * rr['RR1']:.1f} %, "
+                    f"{len(real_rows(weighted.persons)):,} persons; AAPOR RR1 {100 * rr['RR1']:.1f} %, "
                     f"RR2 {100 * rr['RR2']:.1f} %, RR3 {100 * rr['RR3']:.1f} % "
                     f"(e = {rr['e']:.3f})",
         "weighting": steps,

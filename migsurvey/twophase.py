@@ -280,6 +280,14 @@ def screening_design(rows: pd.DataFrame, households: pd.DataFrame, weights: Any,
     idx = np.repeat(np.arange(len(cells)), rest)
     fill = cells.iloc[idx][[psu, "screen"]].reset_index(drop=True)
     fill = fill.join(first[["stratum", "pi1"]], on=[psu, "screen"])
+    # the EA's own columns (region …) on its listed households too: no domain column of the
+    # design gains missing values (or a float type) through the phase-1 rows
+    from migsurvey.interview_design import EA_COLUMNS
+
+    per_ea = data.drop_duplicates(psu).set_index(psu)
+    for c in [c for c in data.columns if c in {*EA_COLUMNS, *spec.get("strata", {}).get("by", [])}
+              and c not in design_cols]:
+        fill[c] = fill[psu].map(per_ea[c]).to_numpy()
     fill[key] = ["_listed:" + str(e) + ":" + str(c) + ":" + str(i) for e, c, i in
                  zip(fill[psu], fill["screen"], fill.groupby([psu, "screen"]).cumcount())]
     fill[_IN2] = False

@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import combinations
+from itertools import combinations, product
 from typing import Any
 
 import numpy as np
@@ -163,6 +163,7 @@ def indicator_table(
     na_rm: bool = False,
     interval: str = "bounded",
     small_area: Any = None,
+    domains: Mapping[str, Sequence] | None = None,
 ) -> IndicatorTable:
     """Estimate indicators over a disaggregation grid, with quality flags and suppression.
 
@@ -205,6 +206,17 @@ def indicator_table(
     small_area : estimation.small_area.SmallArea, optional
         Add Fay–Herriot (model-based) estimates of the area cells beside the direct ones,
         marked ``model_based = True`` (see :mod:`estimation.small_area.indicators`).
+    domains : mapping, optional
+        ``{column: levels}``: levels of disaggregation columns that are domains of the design
+        whether or not a sampled unit of an indicator's universe falls in them (the regions of
+        the frame, a stratum whose every selected household was out of scope). A cell whose
+        levels of these columns hold no unit of the universe (:func:`absent_cells`) gets a
+        total of 0 with SE 0 (every term and every linearisation score of
+        ``t̂ = Σ_{i∈U} w_i y_i`` is 0 there), ``n = 0`` and ``df = 0``, flagged unreliable; a
+        ratio or share there has a zero denominator and is not estimable: NaN, flagged
+        unreliable, named in a :class:`surveycore.SurveyWarning` and in
+        ``metadata["not_estimable"]``. Without ``domains`` such cells are absent, as in R
+        ``svyby`` on a subset.
 
     Returns
     -------
@@ -253,8 +265,9 @@ def indicator_table(
     for ind, ind_by, groupings in plan:
         frames.append(_estimate_indicator(design, data, weights, ind, ind_by, groupings, dims,
                                           level=level, df=df, na_rm=na_rm,
-                                          interval=interval))
+                                          interval=interval, domains=domains))
     table = pd.concat(frames, ignore_index=True)
+    not_estimable = _warn_not_estimable(table, dims)
 
     # quality: ratios on n (sample in the universe cell), totals on contributors
     n_q = np.where(table["kind"].eq("total"), table["n_contributors"], table["n"])
@@ -299,6 +312,7 @@ def indicator_table(
         "interval": "logit for proportions, log for totals and rates" if interval == "bounded"
         else "wald",
         "design": repr(design),
+        "not_estimable": not_estimable,
     }
     if small_area is not None:
         metadata["small_area"] = {**small_area.describe(), "fits": small_area_record}
@@ -544,7 +558,7 @@ def _contributors(data, weights, m: Measure, grouping: list[str], codes) -> pd.D
 
 
 def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings, dims, *,
-                        level, df, na_rm, interval="bounded") -> pd.DataFrame:
+                        level, df, na_rm, interval="bounded", domains=None) -> pd.DataFrame:
     measures = list(ind.measures)
     if not any(m.kind == "total" for m in measures):
         # an additive companion for secondary suppression, dropped from the output
@@ -556,6 +570,8 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings
         for grouping in groupings:
             est = _estimate_measure(design, m, grouping, level=level, df=df, na_rm=na_rm,
                                     interval=interval)
+            if domains:
+                est = absent_cells(est, m, grouping, domains)
             est = est.drop(columns=["variable", "level"])
             if "deff" in est.columns:
                 est = est.drop(columns=["deff"])
@@ -580,6 +596,67 @@ def _estimate_indicator(design, data, weights, ind: Indicator, ind_by, groupings
     out = pd.concat(rows, ignore_index=True)
     for d in dims:
         out[d] = out[d].astype(object)
+    return out
+
+
+def absent_cells(est: pd.DataFrame, m: Measure, grouping: list[str],
+                 domains: Mapping[str, Sequence]) -> pd.DataFrame:
+    """``est`` with a row for every cell of ``grouping`` whose levels of the ``domains``
+    columns hold no unit of the measure's universe.
+
+    Such a cell is a domain of the design with no sampled unit in the universe: its total
+    ``t̂ = Σ_{i∈U} w_i y_i 1{i ∈ cell}`` has every term, hence every linearisation score and
+    every replicate estimate, equal to 0, so ``t̂ = 0`` with ``SE = 0``, the interval
+    ``[0, 0]``, ``n = 0`` and ``df = 0`` (R ``degf`` of an empty domain); a ratio
+    ``t̂_y / t̂_x`` there is ``0 / 0``, not estimable: NaN. The other columns of the grouping
+    take the levels they have in ``est``.
+    """
+    cols = [c for c in grouping if c in domains]
+    if not cols:
+        return est
+
+    def key(v: Any) -> Any:
+        return v.item() if isinstance(v, np.generic) else v
+
+    present = {tuple(key(v) for v in row) for row in est[cols].itertuples(index=False)}
+    wanted = [c for c in product(*(pd.unique(pd.Series(list(domains[c])).dropna())
+                                   for c in cols))
+              if tuple(key(v) for v in c) not in present]
+    if not wanted:
+        return est
+    others = [c for c in grouping if c not in cols]
+    rest = (est[others].drop_duplicates().to_dict("records") if others else [{}])
+    if not rest:
+        return est
+    zero = m.kind == "total"
+    fill = {"estimate": 0.0 if zero else np.nan, "se": 0.0 if zero else np.nan,
+            "ci_low": 0.0 if zero else np.nan, "ci_high": 0.0 if zero else np.nan,
+            "cv": np.nan, "df": 0.0, "n": 0}
+    rows = [{**dict(zip(cols, c)), **r, **fill} for c in wanted for r in rest]
+    new = pd.DataFrame(rows)
+    for c in est.columns:
+        if c not in new.columns:
+            new[c] = est[c].iloc[0] if len(est) else None
+    return pd.concat([est, new[est.columns]], ignore_index=True)
+
+
+def _warn_not_estimable(table: pd.DataFrame, dims: list[str]) -> list[dict]:
+    """Warn about (and list) the ratio cells that are NaN because their denominator has no
+    sampled unit: a share of nobody is unknown, never 0."""
+    bad = table["kind"].ne("total").to_numpy() & table["estimate"].isna().to_numpy() \
+        & (table["n"].to_numpy(dtype=float) == 0)
+    if not bad.any():
+        return []
+    out = []
+    for r in table.loc[bad].itertuples(index=False):
+        row = r._asdict()
+        cell = {d: row[d] for d in dims if row[d] != TOTAL}
+        out.append({"indicator": row["indicator"], "measure": row["measure"], "cell": cell})
+    shown = "; ".join(f"{o['indicator']} {o['measure']} in "
+                      + ", ".join(f"{k}={v}" for k, v in o["cell"].items()) for o in out[:6])
+    warnings.warn(f"not estimable (no sampled unit of the denominator; the total there is 0): "
+                  f"{shown}{' …' if len(out) > 6 else ''}: published blank, flagged "
+                  "unreliable", SurveyWarning, stacklevel=3)
     return out
 
 

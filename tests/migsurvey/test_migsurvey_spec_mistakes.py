@@ -163,7 +163,8 @@ def test_every_step_gets_its_defaults():
     spec = parse_spec("name: x\n")
     assert spec["weighting"][1]["rake"]["tol"] == 1e-8
     spec = parse_spec("weighting:\n  - rake: {margins: [sex]}\n  - trim: {upper: 9}\n")
-    assert spec["weighting"][0]["rake"] == {"margins": ["sex"], "tol": 1e-8, "max_iter": 100}
+    assert spec["weighting"][0]["rake"] == {"margins": ["sex"], "tol": 1e-8, "max_iter": 100,
+                                             "population": "all"}
     assert spec["weighting"][1]["trim"] == {"upper": 9, "lower": None}
     assert spec["diagnostics"]["g_max"] == 5.0 and spec["interviews"]["disposition"]
 
