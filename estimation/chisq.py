@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from estimation.problems import RatioProblem
-from surveycore.checks import check_columns, check_option
+from surveycore.checks import check_columns, check_distinct_labels, check_option
 from surveycore.errors import SurveyError
 
 STATISTICS = ["F", "Chisq", "Wald", "adjWald", "saddlepoint"]
@@ -42,6 +42,7 @@ STATISTICS = ["F", "Chisq", "Wald", "adjWald", "saddlepoint"]
 
 def _codes(series: pd.Series, keep: np.ndarray, name: str) -> tuple[np.ndarray, list]:
     values = series[keep]
+    check_distinct_labels(pd.unique(values), series.name, name)
     if isinstance(series.dtype, pd.CategoricalDtype):
         levels = [c for c in series.cat.categories if (values == c).any()]
     else:

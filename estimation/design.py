@@ -220,7 +220,8 @@ class SurveyDesign(BaseDesign):
                         found=f"{int(((pv <= 0) | (pv > 1)).sum())} values outside in {name!r} (range {pv.min():g} .. {pv.max():g})",
                     )
                 p = p * pv
-            return 1.0 / p
+            with np.errstate(divide="ignore", over="ignore"):
+                return check_weights(1.0 / p, "1/probs")  # weights beyond MAX_WEIGHT refused
         if any(np.isfinite(st.popsize).all() for st in stages[:1]):
             return fpc_weights(stages)
         return np.ones(len(frame))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from estimation.domains import DomainIndex
 from estimation.problems import RatioProblem, VarianceEngine
-from estimation.results import standard_errors, tidy
+from estimation.results import check_finite_estimates, standard_errors, tidy
 from estimation.variables import Analysis, Columns, analysis_columns
 from surveycore.checks import (
     as_name_list,
@@ -193,21 +193,30 @@ class BaseDesign:
                 found=f"{int(bad.sum())} rows with missing values",
                 hint="pass na_rm=True to estimate over the rows where the variable is observed",
             )
-        return self._analysis(columns, by, active & ~miss, na_rm)
+        return self._analysis(columns, by, active & ~miss, na_rm, keep_empty=True)
 
-    def _analysis(self, columns: Columns, by, usable: np.ndarray, na_rm: bool) -> Analysis:
-        """The domains of ``by`` among the ``usable`` rows, and the analysis matrix."""
+    def _analysis(self, columns: Columns, by, usable: np.ndarray, na_rm: bool, *, keep_empty: bool = False) -> Analysis:
+        """The domains of ``by`` among the ``usable`` rows, and the analysis matrix.
+
+        With ``keep_empty`` (values missing under ``na_rm=True``) the domains are those of the
+        rows with positive weight, so a domain where the variable is missing everywhere stays
+        in the result with ``n = 0`` (its estimate is then reported as not computable).
+        """
         active, _ = self._positive()
         check_by_complete(self._data, by, active, na_rm)
-        domain, labels = self._domain_index().domains(as_name_list(by, "by"), usable)
+        names = as_name_list(by, "by")
+        domain, labels = self._domain_index().domains(names, active if keep_empty and names else usable)
+        if domain is not None and keep_empty:
+            domain = np.where(usable, domain, -1)
+            counts = np.bincount(domain + 1, minlength=len(labels) + 1)[1:]
+        elif domain is not None:
+            counts = self._domain_index().sizes(domain, len(labels))
         if domain is None:
             counts = np.array([np.count_nonzero(usable)])
             if counts[0] == len(usable):
                 domain = np.zeros(len(usable), dtype=np.int64)
             else:
                 domain = np.where(usable, np.int64(0), np.int64(-1))
-        else:
-            counts = self._domain_index().sizes(domain, len(labels))
         if domain.flags.writeable:  # shared by the estimate's steps (and their caches)
             domain = domain.view()
             domain.flags.writeable = False
@@ -258,8 +267,13 @@ class BaseDesign:
         level, df = check_level(level), check_df(df)
         if isinstance(df, str):
             check_option(df, ["design"], "df")
-        est, cov = self.engine().solve_ratio(problem)
+        overflow: list[str] = []
+        with np.errstate(over="call", invalid="ignore", call=lambda kind, _: overflow.append(kind)):
+            est, cov = self.engine().solve_ratio(problem)  # overflow: refused or reported below
+        check_finite_estimates(est, analysis.counts, variables)
         var = np.diagonal(cov, axis1=1, axis2=2)
+        if overflow:  # a variance lost to overflow is not computable (never a negative variance)
+            var = np.where(np.isnan(var), np.inf, var)
         se, notes = standard_errors(var, est)
         design_df = self.domain_degf(problem.domain, problem.n_domains)
         ci_df = None if df is None else design_df if isinstance(df, str) else float(df)
@@ -384,7 +398,9 @@ class BaseDesign:
         ii = np.repeat(np.arange(a.shape[1]), b.shape[1])
         jj = np.tile(np.arange(b.shape[1]), a.shape[1])
         problem = RatioProblem(a[:, ii], b[:, jj], an.domain, an.n_domains)
-        check_denominators(Groups(an.domain, an.n_domains).sum(b * self._w[:, None]), an.labels, den.variables)
+        totals = Groups(an.domain, an.n_domains).sum(b * self._w[:, None])
+        observed = np.asarray(an.counts) > 0  # a domain with no observed row is reported as NaN
+        check_denominators(np.where(observed[:, None], totals, np.nan), an.labels, den.variables)
         names = [f"{num.variables[i]}/{den.variables[j]}" for i, j in zip(ii, jj)]
         return self._solve(problem, an, names, [None] * len(names), deff=deff, level=level, df=df,
                            covariance=covariance)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveycore.checks import check_columns
+from surveycore.checks import check_columns, check_distinct_labels
 from surveycore.groups import Groups
 
 
@@ -111,7 +111,9 @@ class DomainIndex:
         if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
             groups, uniques = Groups.factorize(column)  # integers: a presence table, no hashing
             return groups.codes, uniques
-        return pd.factorize(column, sort=True)
+        codes, uniques = pd.factorize(column, sort=True)
+        check_distinct_labels(uniques, column.name, "by")
+        return codes, uniques
 
     def sizes(self, domain: np.ndarray, n_domains: int) -> np.ndarray:
         """Rows in each domain; counted once for the cached cell codes themselves."""

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from surveycore.errors import SurveyWarning
+from surveycore.errors import SurveyError, SurveyWarning
 
 COLUMNS = ["variable", "level", "estimate", "se", "ci_low", "ci_high", "cv", "df", "n"]
 
@@ -49,6 +49,66 @@ def standard_errors(var: np.ndarray, estimate: np.ndarray) -> tuple[np.ndarray, 
         warnings.warn(note, SurveyWarning, stacklevel=3)
         notes.append(note)
     return se, notes
+
+
+def check_finite_estimates(estimate: np.ndarray, n: np.ndarray, variables: list[str]) -> None:
+    """Refuse estimates that overflow double precision (a weighted sum ``Σ w y`` beyond about
+    1.8e308: values or weights far out of scale), naming the variable; domains without an
+    observed row are left to :func:`not_computable`."""
+    estimate = np.asarray(estimate, dtype=float)
+    observed = np.broadcast_to(np.asarray(n).reshape(estimate.shape[0], -1), estimate.shape) > 0
+    bad = np.isinf(estimate) & observed
+    if bad.any():
+        j = int(np.argwhere(bad)[0][1])
+        raise SurveyError(
+            "a weighted sum is not a finite number", argument="variables",
+            expected="weighted values whose sums stay within double precision (about 1.8e308)",
+            found=f"{variables[j]!r}: an infinite estimate",
+            hint="rescale the variable (e.g. thousands) or check it and the weights for export errors",
+        )
+
+
+def not_computable(
+    estimate: np.ndarray, se: np.ndarray, n: np.ndarray, ci: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None, list[str]]:
+    """Estimates that cannot be computed, reported as NaN with a warning and a note.
+
+    Two cases, both of which would otherwise come out as a plausible number:
+
+    * no observed row (``n = 0``: a variable missing everywhere in a domain under
+      ``na_rm=True``) — a weighted sum over no row would read 0 with SE 0;
+    * an estimate or SE that is not finite (weights or values so large that their products
+      overflow double precision), or an SE beside an estimate that is not a number.
+
+    Estimate, SE and interval of those cells become NaN (R's ``svyby(..., na.rm=TRUE)`` reports
+    such a domain as 0 with SE 0; a NaN cannot be published as a value).
+    """
+    estimate = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    empty = np.asarray(n) == 0
+    with np.errstate(invalid="ignore"):
+        overflow = ~empty & (np.isinf(estimate) | np.isinf(se) | (np.isnan(estimate) & ~np.isnan(se)))
+    bad = empty | overflow
+    notes: list[str] = []
+    if not bad.any():
+        return estimate, se, ci, notes
+    estimate = np.where(bad, np.nan, estimate)
+    se = np.where(bad, np.nan, se)
+    if ci is not None:
+        ci = (np.where(bad, np.nan, ci[0]), np.where(bad, np.nan, ci[1]))
+    if empty.any():
+        notes.append(
+            f"{int(empty.sum())} estimate(s) have no observed row (the variable is missing in every "
+            "row of the domain, left out under na_rm=True): estimate and SE reported as NaN, not computable"
+        )
+    if overflow.any():
+        notes.append(
+            f"{int(overflow.sum())} estimate(s) or SE(s) are not finite numbers (e.g. weighted values "
+            "beyond double precision): estimate and SE reported as NaN, not computable"
+        )
+    for note in notes:
+        warnings.warn(note, SurveyWarning, stacklevel=4)
+    return estimate, se, ci, notes
 
 
 def tidy(
@@ -88,6 +148,9 @@ def tidy(
         Decisions taken on the way (negative variances, …), kept in ``result.attrs["notes"]``.
     """
     D, k = estimate.shape
+    n = np.broadcast_to(np.asarray(n).reshape(D, -1), (D, k))
+    estimate, se, ci, unknown = not_computable(estimate, se, n, ci)
+    notes = list(notes or []) + unknown
     if ci is None:
         c = critical_value(level, ci_df)
         c = np.broadcast_to(np.asarray(c, dtype=float).reshape(-1, 1) if np.ndim(c) else c, (D, k))
@@ -96,7 +159,6 @@ def tidy(
         lo, hi = ci
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = se / estimate
-    n = np.broadcast_to(np.asarray(n).reshape(D, -1), (D, k))
     ddf = np.broadcast_to(np.asarray(design_df, dtype=float).reshape(-1, 1) if np.ndim(design_df) else design_df, (D, k))
     body = {
         "variable": np.tile(np.asarray(variables, dtype=object), D),

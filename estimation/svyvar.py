@@ -82,23 +82,26 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
     engine = design.engine()
     replicate = hasattr(engine, "replicate_ratios")
     n_d = np.bincount(d[inside & (w > 0)], minlength=D).astype(float)
-    if na_rm and cols.missing.any() and not replicate:
-        n_d = _rows_before_missing(design, cols, by, labels)
-    if (n_d < 2).any():
+    if (n_d == 1).any():  # a domain with no observed row (na_rm=True) is reported as NaN
         raise SurveyError(
             "a domain has fewer than two observations for a variance",
             argument="by",
             expected="at least two rows with positive weight in every domain",
-            found=f"{int((n_d < 2).sum())} domain(s) with one row",
+            found=f"{int((n_d == 1).sum())} domain(s) with one row",
         )
+    empty = n_d == 0
+    if na_rm and cols.missing.any() and not replicate:
+        n_d = _rows_before_missing(design, cols, by, labels)
+    n_d = np.where(empty, np.nan, n_d)
     if replicate:
         factor = (n_d / (n_d - 1))[:, None]
 
         def statistic(wt: np.ndarray) -> np.ndarray:
             wi = np.where(inside, wt, 0.0)[:, None]
             tot = _domain_sums(d, inside, wi * np.ones((n, 1)), D)
-            mean = _domain_sums(d, inside, wi * y, D) / tot
-            dev = _domain_sums(d, inside, wi * (y - mean[d]) ** 2, D) / tot
+            with np.errstate(invalid="ignore", divide="ignore"):  # a domain without rows: NaN
+                mean = _domain_sums(d, inside, wi * y, D) / tot
+                dev = _domain_sums(d, inside, wi * (y - mean[d]) ** 2, D) / tot
             return (factor * dev).ravel()
 
         from estimation.replicates.engine import replicate_covariance
@@ -109,7 +112,8 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
         var = np.diagonal(full_cov).reshape(D, k)
     else:
         wi = np.where(inside, w, 0.0)[:, None]
-        mean = _domain_sums(d, inside, wi * y, D) / _domain_sums(d, inside, wi * np.ones((n, 1)), D)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a domain without rows: NaN
+            mean = _domain_sums(d, inside, wi * y, D) / _domain_sums(d, inside, wi * np.ones((n, 1)), D)
         z = (n_d / (n_d - 1))[d][:, None] * (y - mean[d]) ** 2
         problem = RatioProblem(z, np.ones_like(z), domain, D)
         est, cov = engine.solve_ratio(problem)

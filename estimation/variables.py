@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from surveycore.checks import all_finite, check_analysis_columns
+from surveycore.checks import all_finite, check_analysis_columns, check_distinct_labels
 from surveycore.errors import SurveyError
 
 
@@ -62,7 +62,17 @@ def analysis_columns(data: pd.DataFrame, names: list[str], argument: str = "vari
             if isinstance(col.dtype, pd.CategoricalDtype):
                 cats = [c for c in col.cat.categories if (col == c).any()]
             else:
-                cats = sorted(pd.unique(col[~miss]), key=lambda v: (str(type(v)), v))
+                cats = pd.unique(col[~miss])
+                check_distinct_labels(cats, name, argument)
+                cats = sorted(cats, key=lambda v: (str(type(v)), v))
+            if not len(cats):
+                raise SurveyError(
+                    f"{name!r} has no observed value", argument=argument,
+                    expected="a categorical variable with at least one observed category",
+                    found=f"{name!r} is missing in every row",
+                    hint="its categories are unknown, so no share can be estimated: check the "
+                    "column, or estimate it as a numeric 0/1 variable with na_rm=True",
+                )
             onehot = np.column_stack([(col == c).to_numpy(dtype=float) for c in cats]) if cats else np.zeros((len(col), 0))
             onehot[miss] = np.nan
             blocks.append(onehot)

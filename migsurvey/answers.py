@@ -70,7 +70,9 @@ def refuse_impossible_answers(spec: dict, persons: pd.DataFrame, mapping, source
         example += f", age {describe(persons['age'].iloc[first])}"
     key = f"{mapping.key}.{std}"
     declare = (f"{mapping.key}: {{{std}: {{column: {col}, unknown: [{common}]}}}}")
-    hint = (f"if {common} is the office's code for 'not known', declare it so that it is read "
+    hint = ("the cells hold dates (a spreadsheet formatted the column as dates): store the "
+            "answers as numbers" if re.fullmatch(r"'?\d{4}-\d{2}-\d{2}.*", common) else
+            f"if {common} is the office's code for 'not known', declare it so that it is read "
             f"as unknown (never as a number): {declare}; otherwise correct or follow up the "
             "answers" if _looks_not_known(common.strip("'")) else
             "correct or follow up the answers (an answer that is not known is left blank, or "
@@ -89,3 +91,46 @@ def refuse_impossible_answers(spec: dict, persons: pd.DataFrame, mapping, source
 
     raise SurveyError(message, argument=file_key(spec, "interviews.persons"),
                       expected=bad.expected, found=found_text, hint=hint)
+
+
+def refuse_impossible_census_ages(spec: dict, mapping, source: str, n: int, rows: list[int],
+                                  values: list[str]) -> None:
+    """Refuse a census whose ages break the rule of the persons file (a whole number of
+    years from 0 to :data:`questionnaires.plausibility.MAX_AGE`; the codes of
+    ``columns.age.unknown`` are unknown ages): such an age would fall into an age group and
+    change the calibration totals.
+
+    Parameters
+    ----------
+    n : int
+        Number of census rows with an impossible age.
+    rows : list of int
+        The first of those rows, numbered as in the file (the header is row 1); empty when
+        the census is read lazily.
+    values : list of str
+        Distinct impossible ages, the first few.
+    """
+    from migsurvey.inputs import file_key
+    from migsurvey.spec import spec_error
+    from questionnaires.plausibility import MAX_AGE
+
+    if n == 0:
+        return
+    col = mapping.file_name("age")
+    key = f"{mapping.key}.age"
+    common = values[0] if values else ""
+    message = (f"impossible ages in the census (column {col!r} of {source}): {n} "
+               f"row{'s' if n > 1 else ''}")
+    where = (f" (row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}"
+             f"{' …' if n > len(rows) else ''} of the file)" if rows else "")
+    found = f"{n} row{'s' if n > 1 else ''}{where}; ages {', '.join(values)}"
+    hint = (f"if {common} is the office's code for 'not known', declare it so that it is read "
+            f"as unknown (never as an age): {mapping.key}: {{age: {{column: {col}, unknown: "
+            f"[{common}]}}}}; otherwise correct the census" if _looks_not_known(common) else
+            "correct the census (an age that is not known is left blank, or its code declared "
+            f"with {key}.unknown)")
+    expected = f"a whole number of years from 0 to {MAX_AGE}"
+    if "age" in mapping.columns:
+        raise spec_error(spec, key, message, expected, found, hint)
+    raise SurveyError(message, argument=file_key(spec, "frame.census"), expected=expected,
+                      found=found, hint=hint)

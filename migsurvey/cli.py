@@ -64,6 +64,16 @@ def _spec(args, *, interviews: bool = False) -> dict:
     return spec
 
 
+def _outputs(args, spec: dict | None, *outputs: tuple[str, str | Path | None]) -> list:
+    """The files the command reads (:func:`migsurvey.overwrite.input_files`), after refusing
+    an output among ``outputs`` (option, path) that would replace one of them."""
+    from migsurvey.overwrite import input_files, refuse_overwrite
+
+    inputs = input_files(spec, getattr(args, "spec", None))
+    refuse_overwrite([(name, p) for name, p in outputs if p], inputs)
+    return inputs
+
+
 def _min_per_domain(spec: dict, psus: int) -> dict | None:
     """``--min-per-domain``: the fewest PSUs of ``sample.min_per_domain`` (its domains, or the
     regions of ``strata.by``); 0 drops the rule."""
@@ -119,12 +129,13 @@ def cmd_demo(args) -> int:
     from migsurvey.warning_log import recording
 
     spec = _spec(args)
+    inputs = _outputs(args, spec, ("--out", args.out))
     t0 = time.perf_counter()
     prog = _progress(args, "demo")
     with recording() as log:  # the warnings travel with the numbers (export metadata)
         run = run_survey(spec, progress=prog.stage)
         paths = write_run_outputs(run, Path(args.out), questionnaire=True,
-                                  warnings=log.messages())
+                                  warnings=log.messages(), protect=inputs)
     _say(args, f"demo finished in {time.perf_counter() - t0:.1f} s")
     for p in paths:
         print(p)
@@ -144,6 +155,7 @@ def cmd_report(args) -> int:
 
     spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "report")
+    inputs = _outputs(args, spec, ("--out", args.out))
     with recording() as log:  # the warnings travel with the numbers (export metadata)
         census = load_census(spec)
         iv, wt = weight_interviews(spec, hh, pp, census=census,
@@ -155,7 +167,8 @@ def cmd_report(args) -> int:
         folder = out.parent if out.suffix == ".html" else out
         paths = write_interview_outputs(spec, census, iv, wt, table, objects, folder,
                                         report_name=out.name if out.suffix == ".html"
-                                        else "report.html", warnings=log.messages())
+                                        else "report.html", warnings=log.messages(),
+                                        protect=inputs)
     for p in paths:
         print(p)
     return EXIT_OK
@@ -178,6 +191,7 @@ def cmd_frame(args) -> int:
             print(p)
         return EXIT_OK
     spec = _spec(args)
+    _outputs(args, spec, ("--out", args.out))
     census = load_census(spec)
     frame = build_frame(census.eas, spec)
     print(write_table(ColumnMapping.from_spec(spec).restore(frame), args.out))
@@ -191,6 +205,7 @@ def cmd_design(args) -> int:
     from migsurvey.spec import default_spec_text, describe_schema
 
     if args.template:
+        _outputs(args, None, ("--template", args.template))
         Path(args.template).write_text(default_spec_text(), encoding="utf-8")
         print(args.template)
         return EXIT_OK
@@ -198,6 +213,7 @@ def cmd_design(args) -> int:
         print("\n".join(describe_schema()))
         return EXIT_OK
     spec = _spec(args)
+    _outputs(args, spec, ("--out", args.out))
     census = load_census(spec)
     frame = build_frame(census.eas, spec)
     # the published disaggregations known from the census get valid SDMX codes
@@ -227,6 +243,7 @@ def cmd_select(args) -> int:
     from migsurvey.pipeline import allocate_sample, build_frame, load_census, select_sample
 
     spec = _spec(args)
+    _outputs(args, spec, ("--out", args.out), ("--psus", args.psus))
     census = load_census(spec)
     frame = build_frame(census.eas, spec)
     alloc = allocate_sample(frame, spec)
@@ -242,12 +259,14 @@ def cmd_weight(args) -> int:
     """Weight the interview files with the specification's chain (eligibility with AAPOR
     dispositions, nonresponse, persons, calibration, trimming); write the weights."""
     from migsurvey.io import write_table
-    from migsurvey.outputs import replicate_columns, write_replicate_meta
+    from migsurvey.outputs import replicate_columns, replicate_meta_path, write_replicate_meta
     from migsurvey.pipeline import load_census, weight_interviews
     from migsurvey.warning_log import recording
 
     spec = _spec(args, interviews=True)
     hh, pp = _interviews(spec, "weight")
+    _outputs(args, spec, ("--out", args.out), ("--households-out", args.households_out),
+             ("--replicates", replicate_meta_path(Path(args.out)) if args.replicates else None))
     with recording() as log:  # the warnings travel with the weights (Parquet metadata)
         iv, wt = weight_interviews(spec, hh, pp, census=load_census(spec),
                                    emigrants=spec["interviews"]["emigrants"])
@@ -283,12 +302,14 @@ def _estimate(args, log) -> int:
     import warnings
 
     from migsurvey.inputs import HH_KEY, ColumnMapping
+    from migsurvey.interview_design import check_final_weights
     from migsurvey.io import read_header, read_table
     from migsurvey.outputs import read_replicate_design, write_indicators
     from migsurvey.pipeline import estimate_indicators, estimate_interviews, roster_frame
     from surveycore import SurveyWarning
 
     spec = _spec(args, interviews=True)
+    inputs = _outputs(args, spec, ("--out", args.out))
     pp_path = spec["interviews"]["persons"]
     if not pp_path:
         raise SurveyError("`migsurvey estimate` needs the persons file", argument="--persons",
@@ -303,11 +324,14 @@ def _estimate(args, log) -> int:
         ids = mapping.file_names(["ea_id", "household_id"])
         persons = mapping.apply(read_table(pp_path, text=ids), what="weighted persons file",
                                 spec=spec)
+        check_final_weights(persons, spec, mapping, "interviews.persons")
         hh_path = spec["interviews"]["households"]
         households = None
         if hh_path:
             households = mapping.apply(read_table(hh_path, text=ids),
                                        what="weighted households file", spec=spec)
+            if "weight" in households.columns:
+                check_final_weights(households, spec, mapping, "interviews.households")
         _check_weighted(spec, mapping, persons, households)
         if households is not None:
             if "emigrant_record" not in households.columns:  # not yet emigrant records
@@ -325,7 +349,8 @@ def _estimate(args, log) -> int:
         persons = persons.drop(columns=[HH_KEY], errors="ignore") if rep is None else persons
         table, objects = estimate_indicators(persons, households, "weight", spec,
                                              replicate_design=rep)
-    for p in write_indicators(table, objects, Path(args.out), spec, warnings=log.messages()):
+    for p in write_indicators(table, objects, Path(args.out), spec, warnings=log.messages(),
+                              protect=inputs):
         print(p)
     return EXIT_OK
 
@@ -348,9 +373,11 @@ def _check_weighted(spec: dict, mapping, persons, households) -> None:
 
 def cmd_simulate(args) -> int:
     """Repeat selection → fieldwork → weighting → estimation; bias, SE ratio, coverage."""
-    from migsurvey.simulate import simulate, write_simulation
+    from migsurvey.simulate import SIMULATION_FILES, simulate, write_simulation
 
     spec = _spec(args)
+    _outputs(args, spec, ("--out", args.out),
+             *(("--out", Path(args.out) / name) for name in SIMULATION_FILES))
     prog = _progress(args, "simulate")
     result = simulate(spec, reps=args.reps, seed=args.seed if args.seed is not None else 1,
                       workers=args.workers,
@@ -363,7 +390,10 @@ def cmd_simulate(args) -> int:
 def cmd_questionnaire(args) -> int:
     """Export a questionnaire module as an XLSForm (Excel)."""
     from migsurvey.outputs import write_questionnaire
+    from migsurvey.overwrite import refuse_overwrite
 
+    if Path(args.module).is_file():  # a module given as a file is read, never replaced
+        refuse_overwrite([("--out", args.out)], [("--module", args.module)])
     print(write_questionnaire(Path(args.out), module=args.module))
     return EXIT_OK
 

@@ -111,11 +111,15 @@ class ColumnMapping:
                      spec: dict | None = None) -> None:
         """Refuse a mapped column that the file does not have, or a missing required column."""
         have = set(header)
+        sep = next((c for c in (";", "\t", "|") if len(header) == 1 and c in str(header[0])),
+                   None)
         for std, col in self.columns.items():
             if col not in have and std in required:
                 raise _spec_error(spec, f"{self.key}.{std}", f"the {what} has no column {col!r}",
                                   f"a column of the {what}", f"columns {_preview(header)}",
-                                  hint=f"correct {self.key}.{std}")
+                                  hint=f"the {what} is separated by {sep!r}, not by commas: "
+                                       "save it as comma-separated values (with a decimal "
+                                       "point)" if sep else f"correct {self.key}.{std}")
         missing = [s for s in required if self.file_name(s) not in have]
         if missing:
             std = missing[0]
@@ -445,6 +449,15 @@ class PersonCensus:
         if eas is not None and psu in eas.columns:
             p = _with_ea_columns(p, eas, psu)
         if "age" in p.columns and "age_group" not in p.columns:
+            from questionnaires.plausibility import MAX_AGE, impossible_ages
+
+            bad = impossible_ages(p["age"])
+            if bad.any():
+                raise SurveyError("impossible ages in the census", argument="persons['age']",
+                                  expected=f"a whole number of years from 0 to {MAX_AGE}",
+                                  found=f"{int(bad.sum())} rows, e.g. "
+                                        f"{p['age'].to_numpy()[bad][:3].tolist()}",
+                                  hint="correct them, or leave an age that is not known blank")
             p["age_group"] = age_groups(p["age"], age_breaks).astype(object).to_numpy()
         _check_countries(p, ("country_birth", "citizenship"))
         cob = p["country_birth"].astype(object)
@@ -575,6 +588,16 @@ def read_census(spec: dict, *, columns: ColumnMapping | dict | None = None) -> A
     ids = mapping.file_names(ID_COLUMNS)
     df = read_table(path, text=ids, table=spec["frame"]["table"])
     persons = mapping.apply(df, what="census", spec=spec)
+    if "age" in persons.columns:
+        from migsurvey.answers import refuse_impossible_census_ages
+        from questionnaires.plausibility import impossible_ages
+
+        bad = impossible_ages(persons["age"])
+        first = np.flatnonzero(bad)[:5]
+        header = 2 if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls") else 1
+        refuse_impossible_census_ages(
+            spec, mapping, path.name, int(bad.sum()), [int(i) + header for i in first],
+            list(pd.unique(persons["age"].to_numpy()[bad].astype(str)))[:5])
     eas = None
     if eas_path is not None:
         eas = mapping.apply(read_table(eas_path, text=[mapping.file_name(spec["frame"]["psu"])]),
@@ -652,15 +675,7 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
         raise SurveyError("a household appears twice in the households file",
                           argument="--households", expected="one row per selected household",
                           found=f"{dup}")
-    from weighting.nonresponse import disposition_classes
-
-    status = disposition_classes(hh, disp, None)
-    if (status < 0).any():
-        bad = hh.loc[status < 0, disp].head(5).tolist()
-        raise SurveyError("dispositions that are not AAPOR final codes",
-                          argument=f"interviews.disposition ({mapping.file_name(disp)})",
-                          expected="1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, "
-                                   "4.x not eligible", found=repr(bad))
+    status = _dispositions(hh, disp, spec, mapping, _source_name(households, "households"))
     from migsurvey.interview_design import (
         check_design_weights,
         check_ea_attributes,
@@ -685,6 +700,37 @@ def read_interviews(spec: dict, households: str | Path | pd.DataFrame,
     pp = pp.merge(hh.loc[hh["responded"], design], on=HH_KEY, how="inner",
                   validate="many_to_one")
     return Interviews(households=hh, persons=pp, mapping=mapping)
+
+
+def _dispositions(hh: pd.DataFrame, disp: str, spec: dict, mapping: ColumnMapping,
+                  source: str) -> np.ndarray:
+    """The AAPOR class of each household (:func:`weighting.nonresponse.aapor_classes`); a
+    blank disposition or one that is not an AAPOR final code is refused, naming the column,
+    the file, the specification key and the rows."""
+    from surveycore.checks import _preview
+    from weighting.nonresponse import aapor_classes
+
+    status = aapor_classes(hh[disp])
+    bad = np.flatnonzero(status < 0)
+    if not len(bad):
+        return status
+    col = mapping.file_name(disp)
+    values = hh[disp].to_numpy()[bad]
+    blank = int(pd.isna(values).sum())
+    rows = ", ".join(str(int(i) + 2) for i in bad[:5]) + (" …" if len(bad) > 5 else "")
+    keys = ", ".join(hh[HH_KEY].iloc[bad[:3]]) if HH_KEY in hh.columns else ""
+    key = f"{mapping.key}.{disp}" if disp in mapping.columns else "interviews.disposition"
+    raise _spec_error(
+        spec, key, f"dispositions that are not AAPOR final codes in column {col!r} of {source}: "
+        f"{len(bad)} household{'s' if len(bad) > 1 else ''}",
+        "1.x respondent, 2.x nonrespondent, 3.x unknown eligibility, 4.x not eligible, on "
+        "every selected household",
+        f"{len(bad)} rows (rows {rows} of the file; households {keys}): " + ", ".join(
+            ([f"{blank} blank"] if blank else [])
+            + ([f"codes {_preview(pd.unique(values[~pd.isna(values)]), 5)}"]
+               if blank < len(bad) else [])),
+        hint="give every selected household its final AAPOR code (a complete interview is "
+             "1.1; 3.x when it is not known whether the household was eligible)")
 
 
 def _id_form(key: str) -> str:

@@ -476,3 +476,39 @@ def _check_probabilities(frame: pd.DataFrame, spec: dict, mapping: Any, file: st
                 argument=f"{_where(spec, file)} (column {mapping.file_name(c)!r})",
                 expected=f"0 < {c} ≤ 1", found=f"households ({_ids(mapping)}) {_examples(shown)}",
                 hint=f"give {c} as the selection wrote it (migsurvey select)")
+
+
+def check_final_weights(frame: pd.DataFrame, spec: dict, mapping: Any, file: str) -> None:
+    """Refuse final weights of a weighted file that are not finite numbers ≥ 0 (text, blank,
+    infinite or negative), naming the file, its column and the rows.
+
+    A weight of 0 is kept: it is a row outside every estimate (a row that keeps an EA without
+    interviewed persons in the design, :mod:`migsurvey.empty_eas`).
+    """
+    from migsurvey.inputs import HH_KEY
+    from surveycore.checks import _shown
+
+    s = frame["weight"]
+    if pd.api.types.is_bool_dtype(s):
+        values = np.full(len(s), np.nan)
+    elif pd.api.types.is_numeric_dtype(s):
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = pd.to_numeric(s.astype(object), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if not bad.any():
+        return
+    col = mapping.file_name("weight")
+    path = spec["interviews"][file.split(".")[-1]]
+    rows = np.flatnonzero(bad)
+    keys = frame[HH_KEY].to_numpy()[rows] if HH_KEY in frame.columns else rows + 2
+    shown = [f"{k} ({_shown(v)})" for k, v in zip(keys, s.to_numpy()[rows], strict=True)]
+    raise SurveyError(
+        f"weights in column {col!r} of {path} that are not finite numbers ≥ 0: "
+        f"{_n(len(rows), 'row')}", argument=f"{_where(spec, file)} (column {col!r})",
+        expected="a finite weight ≥ 0 on every row (a decimal point, no thousands separator)",
+        found=f"row{'s' if len(rows) > 1 else ''} {', '.join(str(int(i) + 2) for i in rows[:5])}"
+              f"{' …' if len(rows) > 5 else ''} of the file, households ({_ids(mapping)}) "
+              f"{_examples(shown)}",
+        hint="give the weights migsurvey weight wrote; a person who should not count has no "
+             "row, never a negative or blank weight")

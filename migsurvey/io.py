@@ -29,6 +29,9 @@ is missing.
 
 from __future__ import annotations
 
+import datetime
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,12 +65,20 @@ def read_header(path: str | Path, *, table: str | None = None) -> list[str]:
     from migsurvey.io_census import census_relation, is_glob
 
     if is_glob(path):
+        import glob
+
+        import pyarrow.parquet as pq
+
+        for f in sorted(glob.glob(str(path))):
+            _unique_names(pq.read_schema(regular_file(Path(f), str(path))).names, Path(f))
         return list(census_relation(path).columns)
     p = _existing(path)
     try:
-        return _header(p, table)
+        return _unique_names(_header(p, table), p)
     except SurveyError:
         raise
+    except pd.errors.EmptyDataError:
+        raise _empty(p) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is a file the user must fix
         raise SurveyError("the data file cannot be read", argument=str(p),
                           expected=f"a valid {p.suffix or 'Parquet dataset'} file",
@@ -75,14 +86,14 @@ def read_header(path: str | Path, *, table: str | None = None) -> list[str]:
                           hint="check the file's format and encoding (UTF-8 for CSV)") from None
 
 
-def _header(p: Path, table: str | None) -> list[str]:
+def _header(p: Path, table: str | None, sheet: str | int = 0) -> list[str]:
     ext = p.suffix.lower()
     if p.is_dir():
         import pyarrow.dataset as ds
 
         return list(ds.dataset(p, format="parquet").schema.names)
     if ext in (".csv", ".txt"):
-        return list(pd.read_csv(p, nrows=0).columns)
+        return _first_row(pd.read_csv, p)
     if ext in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
@@ -93,7 +104,64 @@ def _header(p: Path, table: str | None) -> list[str]:
         return list(reader(str(p), metadataonly=True)[1].column_names)
     if ext == ".duckdb":
         return list(duckdb_table(p, table).columns)
-    return list(read_table(p).columns)
+    return _first_row(pd.read_excel, p, sheet_name=sheet)
+
+
+def _first_row(reader, p: Path, **kw) -> list[str]:
+    """The header row of a CSV file or an Excel sheet as written: pandas would rename a
+    repeated name (``COB``, ``COB.1``), which must be seen to be refused."""
+    row = reader(p, header=None, nrows=1, dtype=str, keep_default_na=False, **kw)
+    names = [f"Unnamed: {k}" if pd.isna(v) or v == "" else str(v)
+             for k, v in enumerate(row.iloc[0].tolist())] if len(row) else []
+    return [names[0].lstrip("\ufeff"), *names[1:]] if names else names
+
+
+def _unique_names(names: Sequence[str], p: Path) -> list[str]:
+    """The column names of a file, refused when one of them is given twice (a reader would
+    keep one of them, or rename the other, and the analysis would use whichever came first)."""
+    names = list(names)
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names):
+        if name in seen:
+            raise SurveyError(
+                f"the column {name!r} appears twice in the data file", argument=str(p),
+                expected="each column name once in the header",
+                found=f"{name!r} as columns {seen[name] + 1} and {k + 1} of "
+                      f"{len(names)}",
+                hint="rename or drop one of the two columns in the file")
+        seen.setdefault(name, k)
+    return names
+
+
+def _empty(p: Path) -> SurveyError:
+    return SurveyError("the data file is empty", argument=str(p),
+                       expected="a header row with the column names, then one row per unit",
+                       found="no text (0 columns)",
+                       hint="check that the file was exported completely")
+
+
+def _kind(p: Path) -> str:
+    mode = p.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def regular_file(p: Path, argument: str = "path") -> Path:
+    """``p`` when it is a regular file (through symbolic links); a device, a named pipe or a
+    socket (``/dev/zero``, a FIFO) would be read forever or block, and is refused."""
+    if not p.is_file():
+        target = os.path.realpath(p)
+        raise InputFileError("a data file must be a regular file", argument=argument,
+                             expected="a regular file (or a folder of Parquet files)",
+                             found=f"{p}: {_kind(p)}"
+                                   + (f" ({target})" if target != os.path.abspath(p) else ""),
+                             hint="copy the data into a file and give its name")
+    return p
 
 
 def _existing(path: str | Path) -> Path:
@@ -101,8 +169,13 @@ def _existing(path: str | Path) -> Path:
     if not p.exists():
         raise InputFileError("data file not found", argument="path", expected="an existing file",
                              found=str(p))
-    if not p.is_dir() and p.suffix.lower() not in READ_FORMATS:
-        raise SurveyError("unsupported data format", argument="path",
+    if p.is_dir():
+        for f in p.rglob("*.parquet"):
+            regular_file(f, str(p))
+        return p
+    regular_file(p, str(p))
+    if p.suffix.lower() not in READ_FORMATS:
+        raise SurveyError("unsupported data format", argument=str(p),
                           expected="one of " + ", ".join(READ_FORMATS) + " or a folder of "
                                    "Parquet files", found=p.suffix or "(none)")
     return p
@@ -156,9 +229,12 @@ def read_table(path: str | Path, *, sheet: str | int = 0, columns: Sequence[str]
     """
     p = _existing(path)
     try:
+        _unique_names(_header(p, table, sheet), p)
         return _read(p, sheet, columns, list(text), table)
     except SurveyError:
         raise
+    except pd.errors.EmptyDataError:
+        raise _empty(p) from None
     except OSError as exc:
         raise InputFileError("the data file cannot be read", argument=str(p),
                              expected="a readable file", found=str(exc)) from None
@@ -261,14 +337,17 @@ def csv_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Data
 def excel_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
     """Cells as the workbook stores them: a column of number cells is numeric; a column with a
     text cell is text (a code ``01`` typed as text keeps its zero), numbers in it written as
-    whole numbers (``12``, not ``12.0``); so is every column of ``keep_text``. A column of
+    whole numbers (``12``, not ``12.0``); so is every column of ``keep_text``. A date cell is
+    text (``1900-01-15``), never a number of days: an age or a code stored as a date is then
+    refused as the answer it is, not read as missing. A column of
     logical cells is logical (``bool``, or ``boolean`` where cells are empty)."""
     out = {}
     keep = set(keep_text)
     for c in df.columns:
         s = df[c]
         known = s.notna()
-        is_text = s[known].map(lambda v: isinstance(v, str)).astype(bool)
+        is_text = s[known].map(lambda v: isinstance(v, str | datetime.date | datetime.time)
+                               ).astype(bool)
         if c in keep or is_text.any():
             out[c] = s.map(_cell_text, na_action="ignore").astype(object).where(known, None)
         elif known.any() and s[known].map(lambda v: isinstance(v, bool | np.bool_)).all():
@@ -282,6 +361,8 @@ def excel_column_types(df: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.Da
 def _cell_text(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, datetime.datetime) and v.time() == datetime.time(0):
+        return v.date().isoformat()
     return str(v)
 
 

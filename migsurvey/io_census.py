@@ -157,6 +157,49 @@ def _numeric_age(rel: Any, column: str) -> Any:
     return rel.project(", ".join(cols))
 
 
+def _check_ages(rel: Any, mapping: Any, spec: dict, source: str) -> None:
+    """Refuse impossible census ages, counted in the database by the rule of the persons
+    file (:func:`questionnaires.plausibility.impossible_ages`; the codes of
+    ``columns.age.unknown`` are unknown ages)."""
+    from migsurvey.answers import refuse_impossible_census_ages
+    from migsurvey.inputs import _norm
+    from questionnaires.plausibility import MAX_AGE
+
+    column = mapping.file_name("age")
+    names = list(rel.columns)
+    if column not in names:
+        return
+    q = _quoted(column)
+    codes = sorted(str(_norm(c)) for c in mapping.unknown.get("age", ()))
+    if str(rel.types[names.index(column)]) == "VARCHAR":
+        value = f"trim({q})"
+        present = f"({value} IS NOT NULL AND {value} <> '')"
+        dk = "(" + " OR ".join(f"{value} = '{c.replace(chr(39), chr(39) * 2)}'"
+                               for c in codes) + ")" if codes else "false"
+    else:
+        value = f"CAST({q} AS VARCHAR)"
+        present = f"({q} IS NOT NULL)"
+        numbers = [c for c in codes if _is_number(c)]
+        dk = f"(CAST({q} AS DOUBLE) IN ({', '.join(numbers)}))" if numbers else "false"
+    num = f"TRY_CAST({value} AS DOUBLE)"
+    bad = (f"{present} AND NOT {dk} AND ({num} IS NULL OR isnan({num}) OR isinf({num}) "
+           f"OR {num} <> floor({num}) OR {num} < 0 OR {num} > {MAX_AGE})")
+    flagged = rel.filter(bad)
+    n = flagged.aggregate("count(*)").fetchall()[0][0]
+    if n:
+        values = [r[0] for r in flagged.project(f"{value} AS v").distinct().limit(5)
+                  .fetchall()]
+        refuse_impossible_census_ages(spec, mapping, source, int(n), [], values)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def collect(frame: Any) -> pd.DataFrame:
     """The rows of a lazy query as pandas: the one place where census rows reach Python."""
     return frame.collect().to_pandas()
@@ -383,6 +426,7 @@ def lazy_census(spec: dict, source: str | Path | None = None) -> LazyCensus:
     mapping = ColumnMapping.from_spec(spec, "census")
     rel = census_relation(source or spec["frame"]["census"], table=spec["frame"]["table"],
                           text=mapping.file_names(ID_COLUMNS))
+    _check_ages(rel, mapping, spec, Path(str(source or spec["frame"]["census"])).name)
     rel = _numeric_age(rel, mapping.file_name("age"))
     return LazyCensus(rel, mapping, psu=spec["frame"]["psu"], country=spec["country"],
                       reference_year=spec["reference_year"],

@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from migsurvey.overwrite import Named, refuse_overwrite
 from migsurvey.pipeline import TOTAL, SurveyRun
 from migsurvey.report import write_report
 from migsurvey.summary import indicator_output, report_content
@@ -50,13 +52,16 @@ def combined_table(table: pd.DataFrame, objects: dict, spec: dict,
 
 
 def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict, *,
-                     warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
+                     warnings: list[str] | tuple[str, ...] = (),
+                     protect: Sequence[Named] = ()) -> list[Path]:
     """Write the indicator table to a file (by suffix) or to a folder (formats of the spec).
 
     ``.sdmx.csv`` (or ``sdmx`` in ``output.formats``) writes an SDMX-CSV 2.0 message with its
     structure; every format holds the published table (nothing of a suppressed cell) and
     carries the recorded ``warnings`` in its metadata (SDMX dataflow annotations, the Excel
     ``notes`` sheet, Parquet key-value metadata, the ``<file>.json`` beside a CSV file).
+    No file is written over one of ``protect`` (the inputs:
+    :func:`migsurvey.overwrite.refuse_overwrite`).
     """
     result = combined_table(table, objects, spec, warnings)
     name = out.name.lower()
@@ -67,7 +72,7 @@ def write_indicators(table: pd.DataFrame, objects: dict, out: Path, spec: dict, 
     folder.mkdir(parents=True, exist_ok=True)
     # written to a temporary folder beside the release and moved there when every file is
     # written: a failure leaves no partial release
-    with staged(folder) as stage:
+    with staged(folder, protect) as stage:
         if name.endswith(".sdmx.csv"):
             _write_sdmx(result, stage / out.name, spec, {"sdmx"})
         elif out.suffix:
@@ -102,12 +107,17 @@ def _write_sdmx(result: Any, path: Path, spec: dict, formats: set | None = None)
 
 
 @contextmanager
-def staged(folder: Path):
+def staged(folder: Path, protect: Sequence[Named] = ()):
     """A temporary folder inside ``folder`` whose files are moved into ``folder`` when the
-    block succeeds, and removed with it when the block fails (no partial release)."""
+    block succeeds, and removed with it when the block fails (no partial release).
+
+    Nothing is moved when a file would replace one of ``protect`` (the command's inputs,
+    :func:`migsurvey.overwrite.refuse_overwrite`)."""
     stage = Path(tempfile.mkdtemp(prefix=".migsurvey-", dir=folder))
     try:
         yield stage
+        refuse_overwrite([("--out", folder / f.relative_to(stage))
+                          for f in sorted(stage.rglob("*")) if not f.is_dir()], protect)
         _move_into(stage, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -144,12 +154,13 @@ def write_questionnaire(path: Path, *, module: str = "core", country: str | None
 
 def write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool = True,
                       report_name: str = "report.html",
-                      warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
+                      warnings: list[str] | tuple[str, ...] = (),
+                      protect: Sequence[Named] = ()) -> list[Path]:
     """Write ``report.html``, ``indicators.csv`` (the published table with flags), the formats
     of ``output.formats`` (SDMX-CSV with its structure …) and ``questionnaire.xlsx``; the
     files are moved into ``folder`` only when all are written (:func:`staged`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with staged(folder) as stage:
+    with staged(folder, protect) as stage:
         paths = _write_run_outputs(run, stage, questionnaire=questionnaire,
                                    report_name=report_name, warnings=warnings)
     return [folder / p.relative_to(stage) for p in paths]
@@ -190,7 +201,8 @@ def _write_run_outputs(run: SurveyRun, folder: Path, *, questionnaire: bool,
 REPLICATE_PREFIX = "rw_"
 
 
-def _meta_path(out: Path) -> Path:
+def replicate_meta_path(out: Path) -> Path:
+    """The file of replicate constants beside a weighted file (``<file>.replicates.json``)."""
     return out.with_name(out.name + ".replicates.json")
 
 
@@ -229,7 +241,7 @@ def write_replicate_meta(meta: dict, out: Path) -> Path:
     """Write the replicate constants beside the weighted file (``<file>.replicates.json``)."""
     import json
 
-    p = _meta_path(out)
+    p = replicate_meta_path(out)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return p
@@ -240,7 +252,7 @@ def read_replicate_design(persons: pd.DataFrame, path: Path) -> Any:
     weights and its ``.replicates.json``; ``None`` when the file has none."""
     import json
 
-    meta_path = _meta_path(path)
+    meta_path = replicate_meta_path(path)
     cols = [c for c in persons.columns if str(c).startswith(REPLICATE_PREFIX)]
     if not meta_path.exists() or not cols:
         return None
@@ -268,12 +280,13 @@ def read_replicate_design(persons: pd.DataFrame, path: Path) -> Any:
 def write_interview_outputs(spec: dict, census: Any, interviews: Any, weighted: Any,
                             table: pd.DataFrame, objects: dict, folder: Path, *,
                             report_name: str = "report.html",
-                            warnings: list[str] | tuple[str, ...] = ()) -> list[Path]:
+                            warnings: list[str] | tuple[str, ...] = (),
+                            protect: Sequence[Named] = ()) -> list[Path]:
     """Write the report of a survey from its interview files, ``indicators.csv`` and the
     formats of ``output.formats``; the files are moved into ``folder`` only when all are
     written (:func:`staged`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with staged(folder) as stage:
+    with staged(folder, protect) as stage:
         paths = _write_interview_outputs(spec, census, interviews, weighted, table, objects,
                                          stage, report_name=report_name, warnings=warnings)
     return [folder / p.relative_to(stage) for p in paths]

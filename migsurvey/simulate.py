@@ -257,6 +257,10 @@ def summarise(estimates: pd.DataFrame, truth: pd.DataFrame, spec: dict) -> pd.Da
               "mean_estimated_se", "se_ratio", "coverage", "coverage_mc_se"]]
 
 
+SIMULATION_FILES = ("summary.csv", "estimates.parquet", "summary.md")
+"""The files :func:`write_simulation` writes into its folder."""
+
+
 def write_simulation(result: SimulationResult, out: Path) -> list[Path]:
     """Write ``summary.csv``, ``estimates.parquet`` and ``summary.md`` (a Markdown table)."""
     out.mkdir(parents=True, exist_ok=True)

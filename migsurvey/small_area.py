@@ -75,31 +75,35 @@ def district_estimates(run: Any, *, replicates: int = 200) -> tuple[pd.DataFrame
     for c in ("direct", "eblup", "ci_low", "ci_high", "direct_cv", "cv"):
         t[c] = 100 * t[c]
     contributors = persons["foreign_born"].eq(1).groupby(persons["district"]).sum()
-    t = flag_districts(t, contributors.reindex(t["district"]).fillna(0).to_numpy(), run.spec)
+    t = flag_districts(t, contributors.reindex(t["district"]).fillna(0).to_numpy(), run.spec,
+                       boundary=bool(fh.metadata["boundary"]))
     record = {"sigma2_u": fh.sigma2_u, "beta": fh.beta.round(4).to_dict(),
               "mse_method": fh.metadata["mse_method"],
               "warnings": [str(w.message) for w in caught]}
     return t, record
 
 
-def flag_districts(t: pd.DataFrame, contributors: np.ndarray, spec: dict) -> pd.DataFrame:
+def flag_districts(t: pd.DataFrame, contributors: np.ndarray, spec: dict, *,
+                   boundary: bool = False) -> pd.DataFrame:
     """The district table with the release's quality flags and disclosure status.
 
     Direct shares are flagged by the quality rule of ``quality.preset`` on their CV and
     sample size (``direct_flag``, ``direct_reliability``), Fay–Herriot shares on their CV
-    (``flag``, ``reliability``), as :func:`estimation.indicator_table` flags model-based rows.
+    (``flag``, ``reliability``), as :func:`estimation.indicator_table` flags model-based rows
+    (never better than caution after a ``boundary`` fit, σ̂²_u = 0).
     A district whose sampled foreign-born persons are ``0 < count ≤ threshold`` of the
     disclosure rule is ``suppressed`` (``"confidential"``). CVs are in per cent. The values
     stay for analysts; :func:`published_districts` withholds them.
     """
     from estimation.indicators.quality import get_rule
     from estimation.indicators.table import DEFAULT_SUPPRESSION
+    from estimation.small_area.indicators import model_based_flags
 
     rule = get_rule(spec["quality"]["preset"])
     out = t.copy()
     n = out["n"].to_numpy(dtype=float)
     direct_flag, direct_rel = rule.assess(out["direct_cv"].to_numpy(dtype=float) / 100, n)
-    flag, rel = rule.assess(out["cv"].to_numpy(dtype=float) / 100, np.full(len(out), np.inf))
+    flag, rel = model_based_flags(rule, out["cv"].to_numpy(dtype=float) / 100, boundary)
     sampled = out["in_sample"].to_numpy(dtype=bool)
     out["direct_flag"] = np.where(sampled, direct_flag, "")
     out["direct_reliability"] = np.where(sampled, direct_rel, "unreliable")

@@ -47,6 +47,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from surveycore import SurveyError
+from surveycore.safe_yaml import flatten_merges, too_deep
 
 MAX_SPEC_BYTES = 1_000_000
 """Largest specification accepted (bytes of YAML text)."""
@@ -406,18 +407,33 @@ def _refuse(source: str, node_or_mark, message: str, expected: str, found: str, 
 
 
 def _check_events(text: str, source: str) -> tuple | None:
-    """The first anchor, alias or explicit tag of the text: ``(mark, expected, found, hint)``."""
+    """The first anchor, alias or explicit tag of the text: ``(mark, expected, found, hint)``.
+
+    Nesting deeper than :data:`surveycore.safe_yaml.MAX_DEPTH` is refused here, as the events
+    are read, before the document is composed (recursively)."""
+    first, depth = None, 0
     try:
         for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(ev, yaml.CollectionStartEvent):
+                depth += 1
+                deep = too_deep(ev, depth, source)
+                if deep is not None:
+                    raise deep
+            elif isinstance(ev, yaml.CollectionEndEvent):
+                depth -= 1
+            if first is not None:
+                continue
             if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-                return (ev.start_mark, "plain YAML without anchors (&) or aliases (*)",
-                        "an anchor or alias", "write the values out where they are used")
+                first = (ev.start_mark, "plain YAML without anchors (&) or aliases (*)",
+                         "an anchor or alias", "write the values out where they are used")
+                continue
             tag = getattr(ev, "tag", None)
             implicit = getattr(ev, "implicit", True)
             explicit = tag is not None and not (implicit is True or (
                 isinstance(implicit, tuple) and any(implicit)))
             if explicit:
-                return ev.start_mark, "plain YAML without tags (!)", f"the tag {tag}", None
+                first = ev.start_mark, "plain YAML without tags (!)", f"the tag {tag}", None
+        return first
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         _refuse(source, mark, "the specification is not valid YAML", "YAML text",
@@ -438,7 +454,8 @@ def _key_at(node: yaml.Node | None, mark) -> str:
         seen.add(id(n))
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
-                sub = f"{path}.{k.value}" if path else str(k.value)
+                label = k.value if isinstance(k, yaml.ScalarNode) else "(a key that is not text)"
+                sub = f"{path}.{label}" if path else str(label)
                 pos = (k.start_mark.line, k.start_mark.column)
                 if best[1] < pos <= target:
                     best = (sub, pos)
@@ -882,6 +899,7 @@ def parse_spec(text: str, source: str = "<spec>") -> dict:
         raise SurveyError(BAD, argument=f"{source}:{mark.line + 1}:{mark.column + 1}"
                           + (f": {key}" if key else ""), expected=expected, found=found,
                           hint=hint)
+    flatten_merges(node, source)
     marks: dict[str, tuple[int, int]] = {}
     raw = {} if node is None else _to_python(node, "", marks, source)
     m = _Marks(source, marks)
@@ -920,6 +938,10 @@ def load_spec(path: str | Path) -> dict:
     from migsurvey.io import InputFileError
 
     p = Path(path)
+    if p.exists() and not p.is_file():
+        raise InputFileError("the specification must be a regular file", argument="--spec",
+                             expected="a YAML file", found=f"{p}: a folder, device or pipe",
+                             hint="give the specification's file name")
     if not p.is_file():
         raise InputFileError("specification file not found", argument="--spec",
                              expected="a YAML file", found=str(p),

@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import re2
 
 from surveycore import SurveyError
+from surveycore.regex import PatternError, compile_pattern
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -137,16 +137,10 @@ def compile_regex(pattern: str):
 
     Raises :class:`SurveyError` for a pattern RE2 cannot read.
     """
-    options = re2.Options()
-    options.max_mem = 8 << 20
-    options.log_errors = False
     try:
-        return re2.compile(pattern, options)
-    except Exception as exc:  # re2.error
-        detail = exc.args[0] if exc.args else exc
-        if isinstance(detail, bytes):
-            detail = detail.decode("utf-8", "replace")
-        raise _error(pattern, f"a regular expression RE2 cannot read ({detail})") from None
+        return compile_pattern(pattern)
+    except PatternError as exc:
+        raise _error(pattern, f"a regular expression RE2 cannot read ({exc.detail})") from None
 
 
 class _Parser:

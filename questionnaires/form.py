@@ -538,6 +538,10 @@ def load(module: str, *, version: str | None = None, country: str | None = None)
                 expected="one of " + ", ".join(available_modules()["name"]) + " or a YAML path",
                 found=repr(module),
             )
+    if not path.is_file():  # a device or a pipe would be read forever
+        raise SurveyError("a question module must be a regular file", argument="module",
+                          expected="a YAML file", found=f"{path}: not a regular file",
+                          hint="copy the module into a file and give its name")
     spec = load_yaml(path.read_text(encoding="utf-8"), str(path))
     form = from_spec(spec, str(path))
     if version is not None and form.version != str(version):

@@ -65,6 +65,19 @@ def _numbers(series: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return numbers.where(~pd.Series(not_whole, index=series.index), pd.NA), present, not_whole
 
 
+def impossible_ages(age: pd.Series) -> np.ndarray:
+    """Boolean mask of the ages that no person can have: an answer that is not a whole
+    number of completed years from 0 to :data:`MAX_AGE` (``12.5``, ``-3``, ``999``, ``inf``,
+    text such as ``NK``). A missing age is unknown, not impossible.
+
+    >>> impossible_ages(pd.Series(["34", "999", "inf", "12.5", None, "NK", 0])).tolist()
+    [False, True, True, True, False, True, False]
+    """
+    value, present, not_whole = _numbers(age)
+    a = value.to_numpy(dtype=float, na_value=np.nan)
+    return not_whole | (present & ~np.isnan(a) & ((a < 0) | (a > MAX_AGE)))
+
+
 def impossible_answers(
     data: pd.DataFrame, form: Questionnaire, *, reference_date: date
 ) -> list[Impossible]:
@@ -88,9 +101,8 @@ def impossible_answers(
     out: list[Impossible] = []
     work = pd.DataFrame(index=data.index)
     if "age" in data.columns:
-        age, present, not_whole = _numbers(data["age"])
-        a = age.to_numpy(dtype=float, na_value=np.nan)
-        bad = not_whole | (present & ~np.isnan(a) & ((a < 0) | (a > MAX_AGE)))
+        age = _numbers(data["age"])[0]
+        bad = impossible_ages(data["age"])
         if bad.any():
             out.append(Impossible("age", bad, f"a whole number of years from 0 to {MAX_AGE}"))
         if "birth_year" not in data.columns:

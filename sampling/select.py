@@ -17,7 +17,7 @@ from sampling.probabilities import inclusion_probabilities
 from sampling.sample import Sample, SampleDesign, StageRecord
 from sampling.stratify import serpentine_order
 from surveycore import SurveyError, SurveyWarning
-from surveycore.checks import as_name_list, check_columns, check_option
+from surveycore.checks import as_name_list, check_columns, check_distinct_labels, check_option
 from surveycore.groups import joined_labels
 
 Method = Literal["srs", "systematic", "pps_systematic", "brewer", "sampford",
@@ -80,7 +80,10 @@ def _empty_strata(labels: list, counts: np.ndarray, positive: np.ndarray,
 
 def _sort_order(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Stable order of the rows by ``cols``: one mixed-radix integer key when it fits."""
-    codes = [pd.factorize(df[c], sort=True)[0].astype(np.int64) for c in cols]
+    factorised = [pd.factorize(df[c], sort=True) for c in cols]
+    for c, (_, uniques) in zip(cols, factorised):
+        check_distinct_labels(uniques, c)
+    codes = [f[0].astype(np.int64) for f in factorised]
     radix = [int(c.max()) + 2 for c in codes]
     if np.prod([float(r) for r in radix]) < 2 ** 62:
         key = np.zeros(len(df), dtype=np.int64)

@@ -14,9 +14,19 @@ import pandas as pd
 from surveycore.errors import SurveyError
 
 
+def _shown(value: Any) -> str:
+    """A value as a user wrote it: ``3``, not ``np.int64(3)``; an empty cell as ``blank``."""
+    if value is None or value is pd.NA or (isinstance(value, float | np.floating)
+                                           and np.isnan(value)):
+        return "blank (missing)"
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def _preview(values: Iterable[Any], limit: int = 8) -> str:
     values = list(values)
-    shown = ", ".join(repr(v) for v in values[:limit])
+    shown = ", ".join(_shown(v) for v in values[:limit])
     return shown + (f", … ({len(values)} in all)" if len(values) > limit else "")
 
 
@@ -141,17 +151,39 @@ def finite_numeric(
     return arr
 
 
-def check_weights(values: Any, argument: str = "weights") -> np.ndarray:
-    """Return weights as a float array: finite, non-negative, with a positive sum.
+MAX_WEIGHT = 1e100
+"""Largest weight accepted. No population comes near it; above it, the products of weights
+that variances are made of (``w_i w_j y_i y_j``) leave double precision (about 1.8e308) and
+would come back as infinity, or as an SE of 0 after cancellation."""
 
-    Valid weights are recognised from their sum and minimum (two passes, no temporary);
-    the detailed checks run only to describe what is wrong.
+
+def check_weights(values: Any, argument: str = "weights") -> np.ndarray:
+    """Return weights as a float array: finite, non-negative, at most :data:`MAX_WEIGHT`,
+    with a positive sum.
+
+    Valid weights are recognised from their sum, minimum and maximum (three passes, no
+    temporary); the detailed checks run only to describe what is wrong.
     """
     if isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.ndim == 1 and values.size:
-        total, low = values.sum(), values.min()
-        if np.isfinite(total) and total > 0 and low >= 0:
+        total, low, high = values.sum(), values.min(), values.max()
+        if np.isfinite(total) and total > 0 and low >= 0 and high <= MAX_WEIGHT:
             return values.astype(float, copy=False)
     arr = finite_numeric(values, argument)
+    if (arr > MAX_WEIGHT).any():
+        raise SurveyError(
+            "weights are too large to compute with", argument=argument,
+            expected=f"weights at most {MAX_WEIGHT:g} (their products must stay within double precision)",
+            found=f"{int((arr > MAX_WEIGHT).sum())} weight(s) above it (largest {arr.max():g})",
+            hint="check the weight column for a typing or export error",
+        )
+    with np.errstate(over="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total):
+        raise SurveyError(
+            "the weights' total is not a finite number", argument=argument,
+            expected="weights whose sum is finite", found=f"largest weight {arr.max():g}",
+            hint="check the weight column for a typing or export error",
+        )
     if (arr < 0).any():
         raise SurveyError(
             "weights must not be negative",
@@ -416,21 +448,69 @@ def check_counts_within_base(count: np.ndarray, base: np.ndarray, ids: Any, argu
         )
 
 
+def _label_text(key: Any) -> str:
+    """The printed form of a label, whole numbers without their decimals (``1.0`` → ``"1"``)."""
+    text = str(key)
+    try:
+        as_num = float(key)
+        if np.isfinite(as_num) and as_num == int(as_num):
+            text = str(int(as_num))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return text
+
+
 def check_margin_levels(margin: Any, variable: str, argument: str = "targets") -> None:
     """Refuse a margin that names one level twice (``1`` and ``"1"``, or ``1`` and ``1.0``)."""
     seen: dict[str, Any] = {}
     for key in margin:
-        text = str(key)
-        try:
-            as_num = float(key)
-            if np.isfinite(as_num) and as_num == int(as_num):
-                text = str(int(as_num))
-        except (TypeError, ValueError):
-            pass
+        text = _label_text(key)
         if text in seen:
             raise SurveyError(
                 f"a level of {variable!r} is given twice", argument=argument,
                 expected="each level once", found=f"{seen[text]!r} and {key!r}",
+            )
+        seen[text] = key
+
+
+_ONE_KIND = frozenset({"string", "integer", "floating", "boolean", "mixed-integer-float", "decimal",
+                       "empty", "categorical", "date", "datetime", "datetime64", "period", "time",
+                       "timedelta", "timedelta64", "bytes", "complex", "interval"})
+
+
+def check_distinct_labels(labels: Any, column: Any = None, argument: str | None = None) -> None:
+    """Refuse a column of codes holding one label twice in different types (the number ``1``
+    and the text ``"1"``, as when an Excel column was typed by hand or two files were joined).
+
+    Such values would form two domains, strata, clusters or classes that print alike. Only the
+    distinct ``labels`` are looked at; a column of one type passes after one C-level pass.
+    """
+    if isinstance(labels, pd.Categorical | pd.CategoricalIndex):
+        labels = labels.categories
+    if isinstance(labels, np.ndarray | pd.Index | pd.api.extensions.ExtensionArray):
+        labels = np.asarray(labels)
+    else:  # a list: kept as Python objects (numpy would turn 1 and "1" into two strings)
+        items = list(labels)
+        labels = np.empty(len(items), dtype=object)
+        labels[:] = items
+    if labels.dtype != object or len(labels) < 2:
+        return
+    if pd.api.types.infer_dtype(labels, skipna=True) in _ONE_KIND:
+        return
+    seen: dict[str, Any] = {}
+    for key in labels:
+        if key is None or (isinstance(key, float) and np.isnan(key)):
+            continue
+        # "01" prints apart from 1, True apart from 1
+        text = key if isinstance(key, str) else str(key) if isinstance(key, bool | np.bool_) else _label_text(key)
+        if text in seen:
+            name = f"{column!r}" if column is not None else "a column of codes"
+            raise SurveyError(
+                f"a label of {name} is given twice, as {type(seen[text]).__name__} and "
+                f"{type(key).__name__}", argument=argument or (str(column) if column is not None else "data"),
+                expected="each code written one way (all text, or all numbers)",
+                found=f"{seen[text]!r} and {key!r}",
+                hint=f"convert {name} to one type first, e.g. df[{column!r}].astype(str)",
             )
         seen[text] = key
 

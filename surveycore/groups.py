@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from surveycore.checks import check_distinct_labels
+
 __all__ = ["Groups", "finite_population_factor", "joined_labels", "sums_in_blocks"]
 
 # rows per block where a pass over the rows is done in blocks: the block's temporaries stay
@@ -192,6 +194,7 @@ class Groups:
             if dense is not None:
                 return cls(dense[0], len(dense[1])), dense[1]
         codes, uniques = pd.factorize(pd.Series(values), sort=False)
+        check_distinct_labels(uniques, getattr(values, "name", None))
         if sort and len(uniques) > 1:
             try:
                 order = np.argsort(np.asarray(uniques), kind="stable")

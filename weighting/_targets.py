@@ -19,6 +19,7 @@ from surveycore import SurveyError
 from surveycore.checks import (
     _preview,
     check_columns,
+    check_distinct_labels,
     check_frame,
     check_margin_levels,
     check_sampled_targets,
@@ -82,14 +83,16 @@ def _key_columns(key: Any) -> tuple[str, ...]:
     )
 
 
-def _row_keys(data: pd.DataFrame, columns: tuple[str, ...], argument: str) -> pd.Series:
+def _row_keys(data: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     if any(data[c].isna().any() for c in columns):
         bad = [c for c in columns if data[c].isna().any()]
+        counts = ", ".join(f"{c!r}: {int(data[c].isna().sum())} of {len(data)} rows"
+                           for c in bad)
         raise SurveyError(
-            "a calibration variable has missing values",
-            argument=argument,
+            "a calibration variable has missing values in the sample's data",
+            argument=f"data column {', '.join(map(repr, bad))}",
             expected="no missing values in the margin variables",
-            found=f"missing values in {_preview(bad)}",
+            found=f"missing values ({counts})",
             hint="impute or give the missing rows a level of their own (and a target for it)",
         )
     if len(columns) == 1:
@@ -139,7 +142,10 @@ _MISSING = object()
 def _margin(data: pd.DataFrame, key: Any, spec: Mapping[Any, Any], argument: str) -> Margin:
     columns = _key_columns(key)
     name = columns[0] if len(columns) == 1 else ":".join(columns)
-    rows = _row_keys(data, columns, argument)
+    rows = _row_keys(data, columns)
+    for c in columns:
+        if data[c].dtype == object:
+            check_distinct_labels(pd.unique(data[c]), c, argument)
     codes, sample_levels, order = factorize_levels(rows)
     counts = np.zeros(len(sample_levels))
     seen = np.zeros(len(sample_levels), dtype=bool)

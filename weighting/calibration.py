@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
-from surveycore.checks import _preview
+from surveycore.checks import _preview, check_distinct_labels
 from weighting._arrays import group_sums, times_gathered
 from weighting._design import ColumnDesign, DenseDesign
 from weighting._emptied import refuse_emptied
@@ -62,6 +62,7 @@ class CalibrationProblem:
 
 def _domain_targets(data: pd.DataFrame, by: str, targets: Mapping[Any, Any]):
     codes, levels = pd.factorize(data[by], sort=True)
+    check_distinct_labels(levels, by, "by")
     if (codes < 0).any():
         raise SurveyError(
             "the domain variable has missing values",
@@ -130,7 +131,8 @@ def build_problem(
             raise SurveyError(
                 "cluster column not found", argument="cluster", expected="a column", found=cluster
             )
-        cluster_codes, _ = pd.factorize(data[cluster], sort=False)
+        cluster_codes, cluster_labels = pd.factorize(data[cluster], sort=False)
+        check_distinct_labels(cluster_labels, cluster, "cluster")
         if (cluster_codes < 0).any():
             raise SurveyError(
                 "the cluster identifier has missing values",

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from surveycore import SurveyError
-from surveycore.checks import _preview
+from surveycore.checks import _preview, check_distinct_labels
 from surveycore.formula import model_matrices, parse_formula
 from weighting._arrays import group_sums
 from weighting._emptied import refuse_emptied
@@ -35,6 +35,21 @@ _CLASS_HINT = ("use coarser classes (by=, min_respondents=), or a replicate meth
                "every class in every replicate")
 CATEGORIES = ("respondent", "nonrespondent", "ineligible", "unknown")
 _AAPOR_LEADING = {1: RESPONDENT, 2: NONRESPONDENT, 3: UNKNOWN, 4: INELIGIBLE}
+
+
+def aapor_classes(values: pd.Series) -> np.ndarray:
+    """AAPOR final disposition codes (``1.1``, ``2.11``, ``3.19``, ``4.7`` …) by their leading
+    digit: 0 respondent (1.x), 1 nonrespondent (2.x), 2 ineligible (4.x), 3 unknown
+    eligibility (3.x); -1 for a value that is not such a code (blank, text, ``5.1``).
+
+    Reference: AAPOR, *Standard Definitions*, final disposition codes.
+    """
+    out = np.full(len(values), -1, dtype=np.int8)
+    num = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    lead = np.floor(num)
+    for digit, cat in _AAPOR_LEADING.items():
+        out[lead == digit] = cat
+    return out
 
 
 def disposition_classes(
@@ -52,10 +67,7 @@ def disposition_classes(
     values = data[column]
     out = np.full(len(data), -1, dtype=np.int8)
     if codes is None:
-        num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        lead = np.floor(num)
-        for digit, cat in _AAPOR_LEADING.items():
-            out[lead == digit] = cat
+        out = aapor_classes(values)
     else:
         unknown_keys = [k for k in codes if k not in CATEGORIES]
         if unknown_keys:
@@ -93,6 +105,9 @@ def class_codes(data: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[np.
         raise SurveyError("weighting-class variables have missing values", argument="by",
                           expected="a class for every row", found="missing values",
                           hint="give missing values a class of their own")
+    for c in cols:
+        if data[c].dtype == object:
+            check_distinct_labels(pd.unique(data[c]), c, "by")
     keys = data[cols[0]] if len(cols) == 1 else pd.Series(list(zip(*(data[c] for c in cols))))
     codes, levels = pd.factorize(keys, sort=True)
     return codes.astype(np.intp), list(levels)

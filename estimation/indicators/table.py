@@ -39,7 +39,7 @@ from estimation.indicators.suppression import (
 )
 from estimation.indicators.variables import as_float, check_known
 from surveycore import SurveyError, SurveyWarning
-from surveycore.checks import as_name_list, check_option
+from surveycore.checks import as_name_list, check_distinct_labels, check_option
 
 DEFAULT_SUPPRESSION = SuppressionRule()
 """Default disclosure control: frequency rule ``0 < contributors <= 3``, secondary suppression."""
@@ -525,6 +525,7 @@ def _dim_codes(data: pd.DataFrame, dims: list[str]) -> dict[str, tuple[np.ndarra
     out = {}
     for d in dims:
         codes, uniques = pd.factorize(data[d], sort=True)
+        check_distinct_labels(uniques, d, "by")
         out[d] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
     return out
 

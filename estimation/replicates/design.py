@@ -8,7 +8,6 @@ proportion, chisq, glm, by domain) works unchanged: the design only provides a
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -28,6 +27,7 @@ from surveycore.checks import (
     weight_vector,
 )
 from surveycore.errors import SurveyError, SurveyWarning
+from surveycore.regex import PatternError, compile_pattern
 
 ReplicateType = Literal["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
 TYPES = ["bootstrap", "JK1", "JKn", "BRR", "Fay", "SDR", "other"]
@@ -37,15 +37,15 @@ _TOL = 1e-6
 
 def _replicate_columns(frame: pd.DataFrame, repweights: Any) -> list[str]:
     if isinstance(repweights, str):
-        try:
-            pattern = re.compile(repweights)
-        except re.error as exc:
+        try:  # RE2: linear-time matching, no hang on a nested quantifier
+            pattern = compile_pattern(repweights)
+        except PatternError as exc:
             raise SurveyError(
-                "repweights is not a valid regular expression",
+                "repweights is not a regular expression RE2 can read",
                 argument="repweights",
-                expected="a regular expression or a list of column names",
-                found=repr(repweights),
-            ) from exc
+                expected="a regular expression without back-references or look-around, or a list of column names",
+                found=f"{repweights!r} ({exc.detail})",
+            ) from None
         names = [c for c in frame.columns if isinstance(c, str) and pattern.fullmatch(c)]
         if not names:
             names = [c for c in frame.columns if isinstance(c, str) and pattern.search(c)]

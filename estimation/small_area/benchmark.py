@@ -7,7 +7,13 @@ region)::
     difference:  θ̂ᵇ_i = θ̂_i + (T_g − Σ_{j∈g} w_j θ̂_j) / Σ_{j∈g} w_j
     ratio:       θ̂ᵇ_i = θ̂_i · T_g / Σ_{j∈g} w_j θ̂_j
 
-so that ``Σ_{j∈g} w_j θ̂ᵇ_j = T_g`` with both methods. MSE (Steorts & Ghosh 2013, Theorem 1; Rao & Molina 2015, §6.3.1): when the target is
+so that ``Σ_{j∈g} w_j θ̂ᵇ_j = T_g`` with both methods. A group whose weights are all 0 has no
+weighted sum to adjust and is refused. The ratio factor ``T_g / Σ_{j∈g} w_j θ̂_j`` must be a
+positive number between 1/10 and 10 (a sum of EBLUPs near 0, or of the other sign than the
+target, would multiply every estimate by a large or negative number: refused, with the
+difference method as the hint); a factor outside [1/2, 2] — model and direct estimate
+disagreeing by more than a factor of two — is kept with a :class:`~surveycore.SurveyWarning`
+and a note in ``metadata["benchmark"]["warnings"]``. MSE (Steorts & Ghosh 2013, Theorem 1; Rao & Molina 2015, §6.3.1): when the target is
 the weighted sum of the direct estimates of the sampled areas, the adjustment
 ``D_g = Σ_{j∈g∩s} w_j B_j r_j`` (``B_j = 1 − γ_j``, ``r = y − Xβ̂``) is an error contrast,
 uncorrelated with the BLUP error, and ::
@@ -22,6 +28,7 @@ sample take part in the sums of estimates but add nothing to ``g4``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Literal
@@ -30,8 +37,36 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from surveycore import SurveyError
-from surveycore.checks import check_columns, check_option
+from surveycore import SurveyError, SurveyWarning
+from surveycore.checks import check_columns, check_number, check_option
+
+RATIO_LIMITS = (0.1, 10.0)
+"""Ratio benchmarking factors outside this range are refused (see the module docstring)."""
+RATIO_WARN = (0.5, 2.0)
+"""Ratio benchmarking factors outside this range are kept with a warning."""
+
+
+def _check_ratio_factor(target: float, weighted_sum: float, group: Any) -> list[str]:
+    """Refuse a ratio factor ``T/Σwθ̂`` that is not positive, finite and within
+    :data:`RATIO_LIMITS`; warn (and return the note) outside :data:`RATIO_WARN`."""
+    where = f" in group {group!r}" if group is not None else ""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.float64(target) / weighted_sum
+    if not (np.isfinite(factor) and RATIO_LIMITS[0] <= factor <= RATIO_LIMITS[1]):
+        raise SurveyError(
+            f"ratio benchmarking would multiply the estimates{where} by {factor:.3g}",
+            argument="target",
+            expected=f"a target of the same sign as the weighted sum of EBLUPs, with a ratio "
+                     f"between {RATIO_LIMITS[0]:g} and {RATIO_LIMITS[1]:g}",
+            found=f"target {target:g}, weighted sum of EBLUPs {weighted_sum:.6g}",
+            hint="use method='difference' (adds the same amount to every area), or check the target's scale",
+        )
+    if not RATIO_WARN[0] <= factor <= RATIO_WARN[1]:
+        note = (f"ratio benchmarking factor {factor:.3g}{where}: the model's estimates and the "
+                "direct target disagree by more than a factor of two")
+        warnings.warn(note, SurveyWarning, stacklevel=4)
+        return [note]
+    return []
 
 
 def benchmark(result, target: float | Mapping[Any, float], *, weights: str | None = None,
@@ -87,9 +122,11 @@ def benchmark(result, target: float | Mapping[Any, float], *, weights: str | Non
         groups = np.zeros(M, dtype=object)
         targets = {0: target}
     for k, v in targets.items():
-        if not np.isfinite(float(v)):
+        value = check_number(v, "target")
+        if not np.isfinite(value):
             raise SurveyError("benchmark target must be a finite number", argument="target",
                               expected="a number", found=f"{k!r}: {v!r}")
+        targets[k] = value
     t = result.table
     est = t["eblup"].to_numpy(dtype=float)
     mse = t["mse"].to_numpy(dtype=float)
@@ -100,13 +137,23 @@ def benchmark(result, target: float | Mapping[Any, float], *, weights: str | Non
     X_s = fm.X[s]
     new_est = est.copy()
     new_mse = mse.copy()
+    notes: list[str] = []
     for g in pd.unique(groups):
         in_g = groups == g
         wg = np.where(in_g, w, 0.0)
+        if not wg.sum() > 0:
+            raise SurveyError(
+                "a benchmarking group has no weight", argument="weights",
+                expected="a positive weight for at least one area of every group",
+                found=f"every area of {by or 'the country'} {g!r} has weight 0" if by else "every weight is 0",
+                hint="leave the group's areas out of the area frame, or give them their population",
+            )
         if weights is not None:
             wg = wg / wg.sum()
         sw = wg.sum()
         swt = float(wg @ est)
+        if method == "ratio":
+            notes += _check_ratio_factor(targets[g], swt, g if by else None)
         c = wg[s] * B_s * deriv
         g4 = float(np.sum(c * c * (A + fm.psi)) - c @ X_s @ fm.Q @ X_s.T @ c)
         T = float(targets[g])
@@ -135,5 +182,5 @@ def benchmark(result, target: float | Mapping[Any, float], *, weights: str | Non
     meta = dict(result.metadata)
     meta["benchmark"] = {"method": method, "weights": weights, "by": by,
                          "targets": {str(k): float(v) for k, v in targets.items()},
-                         "mse": "Steorts & Ghosh (2013) g4 added"}
+                         "mse": "Steorts & Ghosh (2013) g4 added", "warnings": notes}
     return replace(result, table=out, metadata=meta)

@@ -42,13 +42,14 @@ class SmallArea:
         Indicator codes to model (default: all requested).
     kinds : tuple of str
         Measure kinds to model (``"proportion"``, ``"rate"``; ``"total"`` also possible).
-    method, mse, transformation, smoothing, min_n, replicates, seed
+    method, mse, transformation, smoothing, min_n, replicates, seed, min_deff
         Passed to :func:`~estimation.small_area.fay_herriot`; ``transformation="arcsin"``
         applies to proportions only (rates are modelled untransformed). The defaults (arcsine
         scale, every variance from the pooled design effect, bootstrap MSE) are the
         configuration whose MSE came closest to the empirical MSE in the design-based
         simulation, with 92 % coverage of 95 % intervals (``docs/small-area.md``): the
         analytic arcsine MSE overstated it more, untransformed shares understated it.
+        Model-based rows of a fit whose σ̂²_u is 0 (boundary) are flagged "caution" at best.
     """
 
     area: str
@@ -63,12 +64,26 @@ class SmallArea:
     min_n: int = 2
     replicates: int = 500
     seed: int | None = field(default=1)
+    min_deff: float | None = 1.0
 
     def describe(self) -> dict:
         """Plain-dict record for metadata."""
         return {"area": self.area, "auxiliaries": list(self.auxiliaries),
                 "method": self.method, "mse": self.mse, "transformation": self.transformation,
-                "smoothing": self.smoothing, "kinds": list(self.kinds)}
+                "smoothing": self.smoothing, "kinds": list(self.kinds), "min_deff": self.min_deff}
+
+
+def model_based_flags(rule, cv: np.ndarray, boundary: np.ndarray | bool) -> tuple[np.ndarray, np.ndarray]:
+    """Quality flag and reliability of model-based estimates: by their CV under ``rule``, and
+    never better than "caution" (the rule's caution flag) for estimates of a fit whose σ̂²_u
+    is 0 (``boundary``): every area then gets its synthetic estimate, whose MSE assumes the
+    regression holds exactly in every area, so its CV alone does not make it reliable."""
+    cv = np.asarray(cv, dtype=float)
+    flag, rel = rule.assess(cv, np.full(len(cv), np.inf))
+    lowered = np.broadcast_to(np.asarray(boundary, dtype=bool), cv.shape) & (rel == "reliable")
+    flag = np.where(lowered, rule.caution_flag, flag).astype(object)
+    rel = np.where(lowered, "caution", rel).astype(object)
+    return flag, rel
 
 
 def add_model_based(table: pd.DataFrame, dims: list[str], spec: SmallArea, indicators: dict,
@@ -101,13 +116,17 @@ def add_model_based(table: pd.DataFrame, dims: list[str], spec: SmallArea, indic
             data = pd.DataFrame({spec.area: rows[spec.area].to_numpy(dtype=object),
                                  "y": rows["estimate"].to_numpy(dtype=float) / mult,
                                  "v": (rows["se"].to_numpy(dtype=float) / mult) ** 2,
-                                 "n": rows["n"].to_numpy(dtype=float)})
+                                 "n": rows["n"].to_numpy(dtype=float),
+                                 "df": rows["df"].to_numpy(dtype=float) if "df" in rows.columns
+                                 else np.full(len(rows), np.nan)})
             fit = fay_herriot(data, "y", "v", list(spec.auxiliaries), area=spec.area,
                               population=spec.population, n="n", method=spec.method,
                               mse=spec.mse, transformation="arcsin" if arcsin else "none",
                               smoothing=spec.smoothing, min_n=spec.min_n,
-                              replicates=spec.replicates, seed=spec.seed, level=level)
-            frames.append(_rows(fit.table, rows, spec.area, others, total, mult))
+                              replicates=spec.replicates, seed=spec.seed, level=level,
+                              min_deff=spec.min_deff, df="df")
+            frames.append(_rows(fit.table, rows, spec.area, others, total, mult)
+                          .assign(_boundary=bool(fit.metadata["boundary"])))
             record[f"{code}/{meas['name']}"] = {
                 "sigma2_u": fit.sigma2_u,
                 "sigma2_u_se": fit.diagnostics().summary["sigma2_u_se"],
@@ -115,12 +134,16 @@ def add_model_based(table: pd.DataFrame, dims: list[str], spec: SmallArea, indic
                     k: fit.metadata[k] for k in ("method", "mse_method", "boundary",
                                                   "transformation", "smoothed_areas",
                                                   "warnings")}}
+            if fit.metadata["boundary"]:
+                record[f"{code}/{meas['name']}"]["flags"] = (
+                    "sigma2_u estimated as 0 (boundary): every district gets its synthetic "
+                    "estimate; estimates the CV would rate reliable are flagged caution")
     out = table.copy()
     out["model_based"] = False
     if not frames:
         return out, record
     mb = pd.concat(frames, ignore_index=True)
-    flag, rel = rule.assess(mb["cv"].to_numpy(dtype=float), np.full(len(mb), np.inf))
+    flag, rel = model_based_flags(rule, mb["cv"].to_numpy(dtype=float), mb["_boundary"].to_numpy(dtype=bool))
     mb["flag"] = pd.Series(flag, dtype=object)
     mb["reliability"] = pd.Series(rel, dtype=object)
     mb["suppressed"] = np.where(mb["_direct_suppressed"].ne(""), "secondary", "")

@@ -160,9 +160,56 @@ def read_inputs(data: Any, *, y: str | None, variance: str | None,
 
 
 def _numeric(col: pd.Series, name: str) -> np.ndarray:
+    """A column as floats; dates, durations, booleans-as-text and other non-numbers refused
+    (``pandas.to_numeric`` would turn a date into nanoseconds since 1970)."""
+    dtype = col.dtype
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, pd.PeriodDtype) or isinstance(dtype, pd.CategoricalDtype)):
+        raise SurveyError(f"column {name!r} is not numeric", argument=name,
+                          expected="numbers", found=f"dtype {dtype}",
+                          hint="derive a number first (e.g. a year, or a share); code categories as 0/1 columns")
     try:
         return pd.to_numeric(col, errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError):
         raise SurveyError(f"column {name!r} must be numeric", argument=name,
                           expected="numbers", found=str(col.dtype),
                           hint="code categories as 0/1 columns") from None
+
+
+MIN_AREAS = 10
+"""Fewer areas with a direct estimate than this give a warning: ``σ²_u`` is estimated from
+``m`` areas and the MSE approximations are accurate to order ``1/m`` (Rao & Molina 2015, §6.2)."""
+
+MIN_DF = 5
+"""Direct variances with fewer degrees of freedom (PSUs minus strata in the area) than this are
+themselves very uncertain; the model treats them as known."""
+
+
+def input_warnings(data: Any, d: AreaData, df: str | None) -> list[str]:
+    """Warn (and return the notes) when the model rests on too few areas, or the direct
+    variances on too few PSUs per area (the ``df`` column, by default the design table's)."""
+    import warnings
+
+    from surveycore import SurveyWarning
+
+    notes = []
+    m = int(d.sampled.sum())
+    if m < MIN_AREAS:
+        notes.append(f"only {m} areas have a direct estimate (fewer than {MIN_AREAS}): the area "
+                     "variance σ²_u and the MSE approximations rest on too few areas")
+    frame = to_pandas(data, "data")
+    if df is None and _is_estimate_table(frame) and "df" in frame.columns:
+        df = "df"
+    if df is not None:
+        check_columns(frame, [df], "df")
+        dfs = _numeric(frame[df], df)
+        dfs = dfs[np.isfinite(dfs)]
+        few = int(np.sum(dfs < MIN_DF))
+        if dfs.size and np.median(dfs) < MIN_DF:
+            notes.append(f"the direct variances of {few} of {dfs.size} areas have fewer than "
+                         f"{MIN_DF} degrees of freedom (PSUs minus strata): they are treated as "
+                         "known but are themselves very uncertain, and the MSEs may be too small; "
+                         "smoothing='all' with a design-effect floor (min_deff) is safer")
+    for note in notes:
+        warnings.warn(note, SurveyWarning, stacklevel=3)
+    return notes

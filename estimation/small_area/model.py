@@ -16,7 +16,7 @@ from estimation.small_area.gvf import (
     pooled_design_effect,
     unstable_areas,
 )
-from estimation.small_area.inputs import read_inputs
+from estimation.small_area.inputs import input_warnings, read_inputs
 from estimation.small_area.mse import analytic_mse, bootstrap_mse
 from estimation.small_area.result import FayHerriotResult, FittedModel
 from estimation.small_area.transform import (
@@ -48,6 +48,8 @@ def fay_herriot(
     seed: int | np.random.Generator | None = None,
     level: float = 0.95,
     intercept: bool = True,
+    min_deff: float | None = 1.0,
+    df: str | None = None,
 ) -> FayHerriotResult:
     """Fay–Herriot EBLUPs of area means, shares or totals, with their MSE.
 
@@ -96,6 +98,21 @@ def fay_herriot(
         ``"arcsin"``).
     intercept : bool
         Add an intercept to the auxiliaries.
+    min_deff : float or None
+        Floor of the pooled design effect used to smooth the variances of proportions
+        (default 1). A pooled design effect below 1 from a clustered sample usually means the
+        direct variances rest on very few PSUs per area and are too small by chance (with two
+        PSUs an area's variance has one degree of freedom); the MSEs would then be too small.
+        The estimated value is kept in ``metadata["variance_function"]`` and a warning is
+        given; ``None`` uses the estimate as it is.
+    df : str, optional
+        Column of the degrees of freedom of each direct variance (the design's estimate table
+        has ``df``: PSUs minus strata in the area). When most areas have fewer than 5, a
+        warning says that the variances treated as known rest on very few PSUs.
+
+    Warnings are also given (and recorded in ``metadata["warnings"]``) when fewer than 10
+    areas have a direct estimate (σ²_u and the order-``1/m`` MSE terms rest on too few areas)
+    and when σ²_u is estimated on its boundary 0.
 
     Returns
     -------
@@ -140,10 +157,15 @@ def fay_herriot(
     if isinstance(min_n, bool) or not isinstance(min_n, int | np.integer) or min_n < 0:
         raise SurveyError("min_n must be a non-negative integer", argument="min_n",
                           expected="e.g. 2", found=repr(min_n))
+    if min_deff is not None and not (isinstance(min_deff, int | float) and not isinstance(min_deff, bool)
+                                     and np.isfinite(min_deff) and min_deff > 0):
+        raise SurveyError("min_deff must be a positive number or None", argument="min_deff",
+                          expected="e.g. 1.0, or None for no floor", found=repr(min_deff))
     d = read_inputs(data, y=y, variance=variance, auxiliaries=auxiliaries, area=area,
                     population=population, n=n, intercept=intercept)
     notes: list[str] = []
     s = d.sampled
+    notes += input_warnings(data, d, df)
     p_dir = d.direct[s]
     v_dir = d.variance[s]
     n_s = d.n[s] if d.n is not None else None
@@ -176,8 +198,20 @@ def fay_herriot(
             n_eff[~smooth] = p_dir[~smooth] * (1 - p_dir[~smooth]) / v_dir[~smooth]
         if smooth.any():
             deff = pooled_design_effect(p_dir, v_dir, n_s, stable)
+            gvf_record = {"form": "psi = deff/(4 n) on the arcsine scale", "deff": deff,
+                          "deff_estimated": deff, "min_deff": min_deff}
+            if deff < 1:
+                floored = min_deff is not None and deff < min_deff
+                msg = (f"the pooled design effect of the direct variances is {deff:.3g} (< 1): "
+                       "the direct variances are likely too small (few PSUs per area)"
+                       + (f"; the design effect is floored at {min_deff:g}" if floored
+                          else "; it is used as it is (min_deff=None), so MSEs may be too small"))
+                warnings.warn(msg, SurveyWarning, stacklevel=2)
+                notes.append(msg)
+                if floored:
+                    deff = float(min_deff)
+                    gvf_record["deff"] = deff
             n_eff[smooth] = n_s[smooth] / deff
-            gvf_record = {"form": "psi = deff/(4 n) on the arcsine scale", "deff": deff}
         y_m = arcsin_sqrt(p_dir)
         psi_m = 1.0 / (4.0 * n_eff)
     else:
@@ -241,9 +275,15 @@ def fay_herriot(
         else:
             back = truth = None
         boot = bootstrap_mse(d.X, s, psi_m, A, beta, method, replicates=replicates, rng=rng,
-                             back=back, truth=truth, level=level)
+                             back=back, truth=truth, level=level, y_s=y_m, theta=theta, Q=Q)
         mse_v = boot["mse"]
         record["bootstrap_boundary_share"] = boot["boundary_share"]
+        record["mse_bootstrap_plain"] = boot["mse_plain"].tolist()
+        if boot["uncorrected"].any():
+            msg = (f"the bias-corrected bootstrap MSE was not positive in "
+                   f"{int(boot['uncorrected'].sum())} area(s): the plain bootstrap MSE is kept there")
+            warnings.warn(msg, SurveyWarning, stacklevel=2)
+            notes.append(msg)
         if proportion:
             est = (naive_back(theta) if backtransformation == "naive"
                    else bias_corrected_back(theta, A * (1 - g_full)))
@@ -254,7 +294,8 @@ def fay_herriot(
             est = theta
             lo, hi = est - z * np.sqrt(mse_v), est + z * np.sqrt(mse_v)
             synthetic = d.X @ beta
-        mse_method = "parametric bootstrap (González-Manteiga et al. 2008)"
+        mse_method = ("parametric bootstrap (González-Manteiga et al. 2008), bias-corrected "
+                      "(Butar & Lahiri 2003)")
     direct = d.direct.copy()
     dvar = np.full(M, np.nan)
     dvar[s] = np.where(v_dir >= 0, v_dir, np.nan)  # the design's own variance, as given

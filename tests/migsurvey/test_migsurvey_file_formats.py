@@ -197,9 +197,10 @@ def test_household_numbers_written_differently_are_named_first(route, capsys):
 
 
 def test_lazy_and_in_memory_csv_agree_on_every_row(tmp_path, monkeypatch):
-    """Codes whose zero appears only late in the file, a province coded NA, ages answered NK:
-    DuckDB's type guess from the first rows would read 12, 11 … as numbers and fail on NK; the
-    lazy route must type each column on all its rows, as the in-memory route does."""
+    """Codes whose zero appears only late in the file, a province coded NA, ages answered NK
+    (declared the office's code for an unknown age): DuckDB's type guess from the first rows
+    would read 12, 11 … as numbers and fail on NK; the lazy route must type each column on
+    all its rows, as the in-memory route does."""
     census = office_census(seed=9, n_ea=40)
     census = census.sort_values("REGION", ascending=False, kind="stable").reset_index(drop=True)
     census["REGION"] = census["REGION"].map({4: "12", 3: "11", 2: "NA", 1: "01"})
@@ -207,7 +208,8 @@ def test_lazy_and_in_memory_csv_agree_on_every_row(tmp_path, monkeypatch):
     census.loc[census.index[-3:], "AGE"] = "NK"
     census.to_csv(tmp_path / "census.csv", index=False)
     spec = tmp_path / "s.yaml"
-    spec.write_text(OFFICE_SPEC.replace("CENSUS", str(tmp_path / "census.csv")), encoding="utf-8")
+    spec.write_text(OFFICE_SPEC.replace("CENSUS", str(tmp_path / "census.csv"))
+                    .replace("age: AGE", "age: {column: AGE, unknown: [NK]}"), encoding="utf-8")
     assert main(["frame", "--spec", str(spec), "--out", str(tmp_path / "m.csv"), "-q"]) == 0
     monkeypatch.setattr(inputs, "LAZY_CENSUS_BYTES", 1)
     assert main(["frame", "--spec", str(spec), "--out", str(tmp_path / "l.csv"), "-q"]) == 0
