@@ -9,8 +9,9 @@ variables and domains get their standard errors (R ``svycontrast``; Stata ``linc
   weighted average of regions);
 * :meth:`Estimates.nlcontrast` — ``g(θ̂)`` with the delta-method variance ``J V Jᵀ``, ``J`` the
   Jacobian of ``g`` (Wolter 2007, ch. 6), computed to machine precision by complex-step
-  differentiation (Squire & Trapp 1998) or given by the user. On replicate designs ``g`` is
-  evaluated on every replicate instead (R's ``svycontrast`` with replicates).
+  differentiation (Squire & Trapp 1998) or given by the user, on every design (R's
+  ``svycontrast`` default). On replicate designs ``return_replicates=True`` evaluates ``g`` on
+  every replicate instead (R's ``svycontrast`` after ``return.replicates=TRUE``).
 
 Joint covariance: the weighted linearised scores of every (domain, variable) are laid out as
 columns, each zero outside its domain, and passed once through the design's variance engine;
@@ -238,6 +239,7 @@ class Estimates(pd.DataFrame):
         name: str = "nlcontrast",
         gradient: Callable[[dict[str, Any]], Sequence[float]] | None = None,
         df: float | None = None,
+        return_replicates: bool = False,
     ) -> pd.DataFrame:
         """A smooth function ``g(θ̂)`` with its delta-method standard error (R ``svycontrast``
         with an expression; Stata ``nlcom``).
@@ -253,9 +255,20 @@ class Estimates(pd.DataFrame):
             Its gradient with respect to the rows, for functions that cannot take complex input.
         df : float, optional
             Degrees of freedom of the interval (normal when None).
+        return_replicates : bool
+            ``False`` (default): the delta method ``J V Jᵀ`` on :attr:`covariance`, on every
+            design, as R's ``svycontrast(svyby(..., covmat=TRUE), quote(...))`` and
+            ``svycontrast(svyglm(...), quote(...))``. ``True`` (replicate designs only): ``g``
+            is evaluated on every replicate's estimates and the replicate variance formula
+            ``scale Σ_r rscales_r (g_r − ḡ)²`` (``g_r − g(θ̂)`` with ``mse=True``) is applied to
+            them, as R does after ``svyby(..., return.replicates=TRUE)`` or
+            ``svyglm(..., return.replicates=TRUE)``; the replicate values of ``g`` are returned
+            in ``result.attrs["replicates"]``. The two agree to first order only.
 
-        On a replicate design the function is evaluated on every replicate and the replicate
-        variance formula applied to the results (no derivative needed).
+        Returns
+        -------
+        DataFrame
+            ``contrast, estimate, se, ci_low, ci_high, df``.
         """
         table = self._lookup()
         theta = self["estimate"].to_numpy(dtype=float)
@@ -264,13 +277,23 @@ class Estimates(pd.DataFrame):
             return function({key: values[i] for key, i in table.items()})
 
         est = complex(call(theta.astype(complex))).real if gradient is None else float(call(theta))
-        if self._reps is not None:
+        if return_replicates:
+            if self._reps is None:
+                raise SurveyError(
+                    "this estimate has no replicate estimates",
+                    argument="return_replicates",
+                    expected="an estimate from a replicate design (ReplicateDesign)",
+                    found="an estimate from a linearisation design",
+                    hint="leave return_replicates=False for the delta method on the covariance",
+                )
             from estimation.replicates.engine import replicate_covariance
 
             reps = np.array([float(np.real(call(r))) for r in self._reps])
             r = self._rep
             var = replicate_covariance(reps[:, None], np.array([est]), r["scale"], r["rscales"], r["mse"])[0, 0]
-            return self._frame([name], np.array([est]), np.array([var]), df)
+            out = self._frame([name], np.array([est]), np.array([var]), df)
+            out.attrs["replicates"] = reps
+            return out
         if gradient is not None:
             jac = np.asarray(gradient({key: theta[i] for key, i in table.items()}), dtype=float)
         else:

@@ -174,6 +174,8 @@ class SurveyDesign(BaseDesign):
         self._data = frame
         self._w = w.view()  # read-only: estimates cannot be changed through it
         self._w.flags.writeable = False
+        # rows of the design as R holds it (kept by subsets, which only zero weights)
+        self._design_rows = int(np.count_nonzero(w > 0))
         self._stages = stages
         self._lonely = lonely_psu
         self._multistage = bool(fpc_names)
@@ -282,10 +284,12 @@ class SurveyDesign(BaseDesign):
 
         A subset of a design whose weights carry calibration, post-stratification or raking
         records keeps every row (zero weight outside it; R's ``[.survey.design2`` for calibrated
-        designs), so each domain's design has all the rows; otherwise the domain's rows.
+        designs), so each domain's design has all the rows of the design; otherwise the domain's
+        rows. Rows whose weight was zero when the design was built are not counted: a zero
+        weight equals removing the row (R cannot calibrate a design with zero weights).
         """
         if self._variance().residuals:
-            return np.full(n_domains, float(len(self._w)))
+            return np.full(n_domains, float(self._design_rows))
         return super().domain_rows(domain, n_domains)
 
     # -- engine --------------------------------------------------------------------------------

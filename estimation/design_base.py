@@ -421,7 +421,12 @@ class BaseDesign:
         covariance: bool = False,
     ) -> pd.DataFrame:
         """Population variance of each variable, by domain, with its SE (R ``svyvar``; see
-        :mod:`estimation.svyvar`); ``covariance=True`` adds their covariance matrix."""
+        :mod:`estimation.svyvar`); ``covariance=True`` adds their covariance matrix.
+
+        ``S²_d = n_d/(n_d − 1) · Σ_{i∈d} w_i (y_i − ȳ_d)² / Σ_{i∈d} w_i``, with ``n_d`` counted as
+        R counts it: under ``na_rm=True`` a linearisation design counts the domain's rows with
+        positive weight *including* those with a missing value (R ``svyvar.survey.design``), a
+        replicate design only the complete ones (R ``svyvar.svyrep.design``)."""
         from estimation.svyvar import survey_variance
 
         return survey_variance(self, variables, by=by, na_rm=na_rm, level=level, df=df, covariance=covariance)

@@ -13,9 +13,9 @@ p-values from Student's t with ``df`` (R's ``summary.svyglm``, ``confint.svyglm`
 The covariance of the coefficients is :attr:`GlmResult.covariance` (R ``vcov``); linear and
 smooth functions of the coefficients come from :meth:`GlmResult.contrast` and
 :meth:`GlmResult.nlcontrast` (R ``svycontrast`` on a ``svyglm``; Stata ``lincom``/``nlcom``
-after ``svy: glm``): ``L β̂`` with variance ``L V Lᵀ``, and ``g(β̂)`` by the delta method on a
-linearisation design or from the refitted replicate coefficients on a replicate design (R's
-``svyglm(return.replicates=TRUE)``). Intervals are normal unless ``df`` is given, as R's.
+after ``svy: glm``): ``L β̂`` with variance ``L V Lᵀ``, and ``g(β̂)`` by the delta method on
+every design, or with ``return_replicates=True`` from the refitted replicate coefficients of a
+replicate design (R's ``svyglm(return.replicates=TRUE)``). Intervals are normal unless ``df`` is given, as R's.
 """
 
 from __future__ import annotations
@@ -135,13 +135,17 @@ class GlmResult:
         """
         return self.estimates().contrast(coefficients, df=df)
 
-    def nlcontrast(self, function, *, name: str = "nlcontrast", gradient=None, df: float | None = None) -> pd.DataFrame:
+    def nlcontrast(self, function, *, name: str = "nlcontrast", gradient=None, df: float | None = None,
+                   return_replicates: bool = False) -> pd.DataFrame:
         """A smooth function of the coefficients, e.g. ``lambda b: np.exp(b["stypeH"])``, with its
-        delta-method (or replicate) SE (R ``svycontrast`` with an expression; Stata ``nlcom``).
+        delta-method SE (R ``svycontrast`` with an expression; Stata ``nlcom``), or on a replicate
+        design with ``return_replicates=True`` the SE from the function of every replicate's
+        refitted coefficients (R ``svyglm(..., return.replicates=TRUE)`` then ``svycontrast``).
 
         See :meth:`estimation.contrast.Estimates.nlcontrast`.
         """
-        return self.estimates().nlcontrast(function, name=name, gradient=gradient, df=df)
+        return self.estimates().nlcontrast(function, name=name, gradient=gradient, df=df,
+                                           return_replicates=return_replicates)
 
     def __repr__(self) -> str:
         return f"GlmResult(family={self.family!r}, df_residual={self.df_residual:g})\n{self.to_frame()}"
@@ -199,8 +203,12 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     max_iter : int
         Most IRLS iterations (R's ``glm.control(maxit=25)``).
 
-    Prior weights are the design weights divided by their mean over the rows with positive
-    weight (R's ``svyglm`` on ``subset(design, ...)``, which drops the other rows). A fit that
+    Prior weights are the design weights divided by their mean over the rows of the design as R
+    holds it: the rows with positive weight (R's ``subset(design, ...)`` drops the other rows),
+    or every row when the weights carry a calibration, post-stratification or raking record
+    (R's subsets of calibrated designs keep all rows with weight zero). Coefficients and SEs
+    do not depend on this scale in exact arithmetic; it fixes IRLS's starting values and so
+    its last iterate, to R's. A fit that
     does not converge, or whose fitted probabilities are numerically 0 or 1 (separation),
     raises a :class:`~surveycore.SurveyWarning` and is flagged in ``converged``,
     ``separation`` and ``messages``.
@@ -230,7 +238,11 @@ def glm(design: Any, formula: str, *, family: str = "gaussian", level: float = 0
     w_design = np.asarray(design.weights, dtype=float)
     y, X, terms = model_matrices(design.data, formula, w_design)
     fam.check_response(y, w_design)
-    prior = w_design / w_design[w_design > 0].mean()
+    # R's svyglm divides the weights by their mean over the rows of the (subset) design: the rows
+    # with positive weight, or every row of a calibrated, post-stratified or raked design,
+    # whose subsets keep all rows (the start of R's IRLS, and so its last iterate, depends on it)
+    rows = design.domain_rows(np.where(w_design > 0, 0, -1), 1)[0]
+    prior = w_design / (w_design.sum() / rows)
     full = irls(X, y, prior, fam, max_iter=max_iter)
     messages = _fit_messages(full, fam, prior, max_iter)
     for message in messages:

@@ -110,6 +110,13 @@ def profile_limits(deviance, beta: float, se: float, dispersion: float, zmax: fl
         Profiling stops once ``|z| >= zmax`` (or after ``max_steps − 1`` steps).
     cutoff : ndarray (2,)
         Values of ``z`` at the lower and upper limits.
+
+    Returns
+    -------
+    ndarray (2,)
+        The limits; NaN where the profile does not reach the cutoff, and both NaN when a
+        point of the profile has a smaller deviance than the estimate (R's "profiling has found
+        a better solution"; the caller reports it with a warning).
     """
     d0 = deviance(beta)
     delta = zmax / 5.0
@@ -126,8 +133,8 @@ def profile_limits(deviance, beta: float, se: float, dispersion: float, zmax: fl
             zz = (deviance(b) - d0) / dispersion
             if zz > -0.001:
                 zz = max(zz, 0.0)
-            else:  # pragma: no cover - only if the estimate is not the maximum
-                raise ArithmeticError("profiling found a better solution than the estimate")
+            else:  # the estimate is not the maximum (R stops): no interval, the caller warns
+                return np.full(2, np.nan)
             z = sgn * np.sqrt(zz)
             zs.append(z)
             bs.append(b)

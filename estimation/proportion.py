@@ -16,6 +16,13 @@ For each level of a categorical variable (or the 1s of a 0/1 variable) and each 
   of a calibrated design, whose subsets keep every row, as R).
 * ``"mean"`` — ``p̂ ± t_{df} se(p̂)``.
 
+At ``p̂ = 0`` or ``1`` (variance 0) the logit and mean intervals collapse on ``p̂``; the xlogit,
+asin and beta forms are 0/0 there and give NaN, as R does. Every interval end that cannot be
+computed (those, an infinite replicate logit, a profile that fails) is NaN with a
+:class:`~surveycore.SurveyWarning` and a note in ``result.attrs["notes"]``. The likelihood
+profile evaluates the deviance with R's bounded inverse logit link (``μ`` kept within
+``[ε/(1+ε), 1/(1+ε)]`` beyond ``|η| > 30``), so far-reaching profiles of small domains stay finite.
+
 ``df`` defaults to the design's degrees of freedom (per domain), as R's ``degf(design)``;
 ``method="beta"`` always uses the design degrees of freedom, as R does. References: Korn &
 Graubard (1998), Survey Methodology 24; Lumley (2010), §2.3.1.
@@ -23,6 +30,7 @@ Graubard (1998), Survey Methodology 24; Lumley (2010), §2.3.1.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -34,7 +42,7 @@ from estimation.glm_profile import profile_limits
 from estimation.problems import RatioProblem
 from estimation.results import standard_errors, tidy
 from surveycore.checks import check_df, check_level, check_option
-from surveycore.errors import SurveyError
+from surveycore.errors import SurveyError, SurveyWarning
 
 METHODS = ["logit", "likelihood", "beta", "mean", "xlogit", "asin"]
 
@@ -89,13 +97,36 @@ def _likelihood_ci(y, w, p, var_logit, ddf, level, m=None):
     n_pos = len(y)
     dispersion = np.sum(w * (resid - rbar) ** 2 * n_pos / (n_pos - 1)) / w.sum()
 
+    family = Family("quasibinomial")
+
     def deviance(b: float) -> float:
-        mu = special.expit(b)
-        return float(-2.0 * np.sum(wt * (y * np.log(mu) + (1 - y) * np.log1p(-mu))))
+        # R's glm.fit with the parameter as offset: its inverse link keeps μ inside
+        # [ε/(1+ε), 1/(1+ε)] (|η| > 30), so the deviance stays finite far in the tails
+        mu = family.linkinv(np.array([b]))
+        return float(family.deviance_residuals(y, mu, wt).sum())
 
     cutoff = np.array([stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)])
     lo, hi = profile_limits(deviance, beta, se, dispersion, zmax, cutoff)
     return special.expit(lo), special.expit(hi)
+
+
+def _undefined_ends(p: np.ndarray, lo: np.ndarray, hi: np.ndarray, method: str) -> list[str]:
+    """Warn about interval ends that could not be computed next to an estimate; return the note."""
+    bad = np.isfinite(p) & (np.isnan(lo) | np.isnan(hi))
+    if not bad.any():
+        return []
+    edge = bad & ((p == 0) | (p == 1))
+    reasons = []
+    if edge.any():
+        reasons.append(f"{int(edge.sum())} at p̂ = 0 or 1, where the {method} interval is undefined "
+                       "(variance 0; the logit and mean intervals collapse on p̂)")
+    if (bad & ~edge).any():
+        reasons.append(f"{int((bad & ~edge).sum())} where the variance, its transformation or the "
+                       "likelihood profile could not be computed (a domain empty in some replicate, a "
+                       "replicate proportion of 0 or 1, or too few degrees of freedom)")
+    note = f"{method} interval not computed for {int(bad.sum())} proportion(s): " + "; ".join(reasons) + "; reported as NaN"
+    warnings.warn(note, SurveyWarning, stacklevel=4)
+    return [note]
 
 
 def proportion(
@@ -179,6 +210,7 @@ def proportion(
     p, cov = engine.solve_ratio(problem)
     var = np.diagonal(cov, axis1=1, axis2=2)
     se, notes = standard_errors(var, p)
+    notes = list(notes)
     design_df = design.domain_degf(domain, D)
     ddf = design_df if df is None or df == "design" else np.full(D, float(df))
     q = 1 - (1 - level) / 2
@@ -197,8 +229,8 @@ def proportion(
             sl = np.sqrt(_logit_variance(engine, problem, p, var))
             lo, hi = special.expit(special.logit(p) - crit * sl), special.expit(special.logit(p) + crit * sl)
             # a domain where every row is (or none is) in the class: R's fitted logit diverges
-            # and its interval collapses on p
-            edge = (p == 0) | (p == 1)
+            # and its interval collapses on p, when the variance (0) could be computed
+            edge = ((p == 0) | (p == 1)) & np.isfinite(var)
             lo, hi = np.where(edge, p, lo), np.where(edge, p, hi)
         elif method == "beta":
             alpha = 1 - level
@@ -218,6 +250,11 @@ def proportion(
                 for j in range(k):
                     lo[d, j], hi[d, j] = _likelihood_ci(y[rows, j], w[rows], p[d, j], var_l[d, j],
                                                         ddf[d], level, m=n_rows[d])
+    if method in ("xlogit", "asin", "beta"):
+        # p̂ = 0 or 1 has variance 0: these forms are 0/0 there (R returns NaN as well)
+        edge = (p == 0) | (p == 1)
+        lo, hi = np.where(edge, np.nan, lo), np.where(edge, np.nan, hi)
+    notes += _undefined_ends(p, lo, hi, method)
     out = tidy(
         labels,
         cols.variables,

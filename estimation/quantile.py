@@ -23,7 +23,10 @@ interval for ``p̂`` as R's ``interval.type``:
 * ``"quantile"`` (replicate designs) — the quantile recomputed with every replicate weight,
   ``q̂ ± c √v`` with ``v`` the replicate variance.
 
-An end of ``[p_L, p_U]`` outside ``[0, 1]`` gives NaN, as R. ``c`` is Student's t with the
+An end of ``[p_L, p_U]`` outside ``[0, 1]`` gives NaN, as R, with a
+:class:`~surveycore.SurveyWarning` and a note. Where ``q̂_p`` is the domain's largest value,
+``p̂ = 1`` with variance 0 and every interval type gives ``[q̂_p, q̂_p]`` with SE 0 (R reaches the
+same through rounding; exact arithmetic would give 0/0 in the xlogit, asin and beta forms). ``c`` is Student's t with the
 domain's design degrees of freedom unless ``df`` says otherwise.
 
 Covariance (``covariance=True``, an :class:`~estimation.contrast.Estimates` frame): with
@@ -36,6 +39,8 @@ variances ``se²`` on the diagonal and NaN — not estimated — elsewhere, exac
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import special, stats
@@ -46,7 +51,7 @@ from estimation.results import critical_value, standard_errors, tidy
 from estimation.variables import Columns
 from estimation.zeroin import brent_root
 from surveycore.checks import check_df, check_level, check_option, check_probabilities
-from surveycore.errors import SurveyError
+from surveycore.errors import SurveyError, SurveyWarning
 
 INTERVALS = ["mean", "beta", "xlogit", "asin", "score", "quantile"]
 
@@ -155,11 +160,16 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
             for d in range(D):
                 seg = slice(bounds[d], bounds[d + 1])
                 for k in range(len(probs_arr)):
+                    if bounds[d + 1] > bounds[d] and xs[bounds[d + 1] - 1] <= q[d, k]:
+                        # the quantile is the domain's largest value: F̂(q̂) = 1 with variance 0,
+                        # and every interval type collapses on it (R: [max, max], SE 0)
+                        lo_p[d, k] = hi_p[d, k] = 1.0
                     if not np.isnan(lo_p[d, k]) and lo_p[d, k] >= 0:
                         lo[d, k] = quantile_rule(xs[seg], ws[seg], lo_p[d, k], qrule)
                     if not np.isnan(hi_p[d, k]) and hi_p[d, k] <= 1:
                         hi[d, k] = quantile_rule(xs[seg], ws[seg], hi_p[d, k], qrule)
             se = (hi - lo) / (2 * c)
+        notes += _undefined_ends(lo, hi, interval_type)
         frames.append(
             tidy(
                 labels,
@@ -181,6 +191,21 @@ def woodruff_quantiles(design, variables, probs, *, by=None, na_rm=False, level=
     if covariance:
         return _with_covariance(engine, out, replicates, list(labels.columns), level)
     return out
+
+
+def _undefined_ends(lo: np.ndarray, hi: np.ndarray, interval_type: str) -> list[str]:
+    """Warn about interval ends that could not be computed and return the note to record."""
+    missing = int(np.isnan(lo).sum() + np.isnan(hi).sum())
+    if not missing:
+        return []
+    reason = {
+        "score": "the score statistic does not cross the critical value inside the domain's "
+        "range (a quantile near the domain's edge)",
+        "quantile": "the replicate variance could not be computed",
+    }.get(interval_type, "the interval for F̂(q̂) extends beyond [0, 1], as R")
+    note = f"{missing} quantile interval end(s) not computed ({interval_type}): {reason}; reported as NaN"
+    warnings.warn(note, SurveyWarning, stacklevel=4)
+    return [note]
 
 
 def _with_covariance(engine, out: pd.DataFrame, replicates: list, by: list[str], level: float):

@@ -1,7 +1,17 @@
 """Population variance of a variable estimated from the sample (R ``svyvar``), by domain.
 
 ``S²_d = n_d/(n_d − 1) · Σ_{i∈d} w_i (y_i − ȳ_d)² / Σ_{i∈d} w_i`` with ``ȳ_d`` the weighted
-domain mean and ``n_d`` the rows of the domain with positive weight. Its standard error is that
+domain mean and ``n_d`` the number of rows of the domain's design, counted as R counts them:
+
+* linearisation (``SurveyDesign``, two-phase designs): the rows of the domain with positive
+  weight, **including** rows whose value is missing under ``na_rm=True`` (R
+  ``svyvar.survey.design`` takes ``n = sum(weights != 0)`` before ``svymean(na.rm=TRUE)`` drops
+  them);
+* replicate designs: the rows of the domain with positive weight and no missing value (R
+  ``svyvar.svyrep.design`` drops the incomplete rows first, and a subset of a replicate design
+  has only the domain's rows).
+
+With no missing values both are the domain's rows with positive weight. Its standard error is that
 of the weighted mean of ``z_i = n_d/(n_d − 1)(y_i − ȳ_d)²``: the derivative with respect to ``ȳ_d``
 vanishes, so ``ȳ_d`` may be held fixed in the linearisation (Lumley 2010, §2.4; R
 ``svyvar.survey.design``). Replicate designs recompute ``ȳ_d`` with every replicate weight, as
@@ -15,6 +25,7 @@ variances; ``svyby(..., svyvar, covmat=TRUE)`` on replicate designs).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,6 +42,19 @@ def _domain_sums(d: np.ndarray, inside: np.ndarray, values: np.ndarray, D: int) 
     for j in range(values.shape[1]):
         out[:, j] = np.bincount(d[inside], weights=values[inside, j], minlength=D)
     return out
+
+
+def _rows_before_missing(design: Any, cols: Any, by, labels: pd.DataFrame) -> np.ndarray:
+    """Rows with positive weight in each domain, those with a missing value included (R's
+    ``svyvar.survey.design`` counts ``n`` on the design before ``na.rm`` drops rows)."""
+    every = replace(cols, missing=np.zeros_like(cols.missing))
+    full = design.analysis(every, by, na_rm=True)
+    counts = np.bincount(full.domain[full.domain >= 0], minlength=full.n_domains).astype(float)
+    if not labels.shape[1]:
+        return counts
+    keys = list(labels.columns)
+    table = full.labels.reset_index(drop=True).assign(_rows=counts)
+    return labels.reset_index(drop=True).merge(table, on=keys, how="left")["_rows"].to_numpy(dtype=float)
 
 
 def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_rm: bool = False,
@@ -55,6 +79,8 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
     d = np.maximum(domain, 0)
     y = an.values
     w = design.weights
+    engine = design.engine()
+    replicate = hasattr(engine, "replicate_ratios")
     n_d = np.bincount(d[inside & (w > 0)], minlength=D).astype(float)
     if (n_d == 1).any():  # a domain with no observed row (na_rm=True) is reported as NaN
         raise SurveyError(
@@ -63,9 +89,11 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
             expected="at least two rows with positive weight in every domain",
             found=f"{int((n_d == 1).sum())} domain(s) with one row",
         )
-    n_d = np.where(n_d == 0, np.nan, n_d)
-    engine = design.engine()
-    if hasattr(engine, "replicate_ratios"):
+    empty = n_d == 0
+    if na_rm and cols.missing.any() and not replicate:
+        n_d = _rows_before_missing(design, cols, by, labels)
+    n_d = np.where(empty, np.nan, n_d)
+    if replicate:
         factor = (n_d / (n_d - 1))[:, None]
 
         def statistic(wt: np.ndarray) -> np.ndarray:
@@ -102,7 +130,7 @@ def survey_variance(design: Any, variables: str | Sequence[str], *, by=None, na_
     from estimation.contrast import Estimates, attach_covariance
 
     by_cols = list(labels.columns)
-    if hasattr(engine, "replicate_ratios"):
+    if replicate:
         replication = {"scale": engine.scale, "rscales": engine.rscales, "mse": engine.mse}
         return Estimates.build(out, full_cov, by_cols, replicates=reps, replication=replication, level=level)
     return attach_covariance(design, problem, out, by_cols, level)

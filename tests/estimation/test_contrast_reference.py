@@ -81,7 +81,7 @@ def test_replicate_designs(clus1):
     b = r.mean("api00", by="stype", covariance=True)
     check_cov("jk1_by_mean", b)
     check_con("jk1_by_mean_diff", b.contrast({"E": 1, "M": -1}))
-    check_con("jk1_by_mean_ratio", b.nlcontrast(lambda e: e["E"] / e["M"]))
+    check_con("jk1_by_mean_ratio", b.nlcontrast(lambda e: e["E"] / e["M"], return_replicates=True))
     assert b.replicates.shape == (r.n_replicates, 3)
     st = SurveyDesign(load_data("apistrat"), strata="stype", weights="pw", fpc="fpc").replicate("JKn")
     check_cov("jkn_by_total", st.total("enroll", by="awards", covariance=True))

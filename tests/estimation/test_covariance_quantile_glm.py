@@ -110,7 +110,7 @@ def test_glm_replicate_covariance_and_contrasts(rclus1):
     np.testing.assert_allclose(g.covariance.to_numpy(), r_cov("glm_rep"), rtol=1e-8)
     check_con("glm_rep_diff", g.contrast([0, 1, -1]))
     # a smooth function from the refitted replicate coefficients (R: return.replicates=TRUE)
-    check_con("glm_rep_ratio", g.nlcontrast(lambda b: b["ell"] / b["meals"]))
+    check_con("glm_rep_ratio", g.nlcontrast(lambda b: b["ell"] / b["meals"], return_replicates=True))
     assert g.replicates.shape == (15, 3)
 
 
