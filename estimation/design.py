@@ -175,7 +175,7 @@ class SurveyDesign(BaseDesign):
         self._w = w.view()  # read-only: estimates cannot be changed through it
         self._w.flags.writeable = False
         # rows of the design as R holds it (kept by subsets, which only zero weights)
-        self._design_rows = int(np.count_nonzero(w > 0))
+        self._design_rows = len(w) if w.size and w.min() > 0 else int(np.count_nonzero(w > 0))  # a reduction, no mask
         self._stages = stages
         self._lonely = lonely_psu
         self._multistage = bool(fpc_names)
