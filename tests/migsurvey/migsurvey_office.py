@@ -108,15 +108,19 @@ estimation: {indicators: [MI1.1], by: [[], [sex]]}
 """
 
 
-# the design of a screening survey on an office census, up to the nonresponse step (tests add
-# their own calibration and estimation keys after it)
-OFFICE_SCREENING = """\
+# the design of a screening survey on an office census: frame, strata, sample, selection and
+# interview files (tests add their own weighting and estimation keys after it)
+OFFICE_DESIGN = """\
 frame: {census: census.csv}
 strata: {by: [region], cuts: [0.1], labels: [low, high]}
 sample: {psus: 16}
 selection:
   household: {screening: migrant_household, take: {migrant: 8, other: 5}}
 interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
+"""
+
+# that design up to the nonresponse step (tests add their own calibration and estimation keys)
+OFFICE_SCREENING = OFFICE_DESIGN + """\
 weighting:
   - eligibility: {cells: [region]}
   - nonresponse: {cells: [screen]}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from migsurvey_office import OFFICE_COLUMNS, office_census
+from migsurvey_office import OFFICE_COLUMNS, OFFICE_DESIGN, office_census
 
 from migsurvey.cli import EXIT_OK, main
 
@@ -22,12 +22,7 @@ SPEC = "country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + """\
   line: LINE
   citizenship: CITIZ
   disposition: DISP
-frame: {census: census.csv}
-strata: {by: [region], cuts: [0.1], labels: [low, high]}
-sample: {psus: 16}
-selection:
-  household: {screening: migrant_household, take: {migrant: 8, other: 5}}
-interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
+""" + OFFICE_DESIGN + """\
 WEIGHTING
 estimation:
   indicators: [MI1.1]

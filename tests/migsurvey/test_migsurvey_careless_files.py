@@ -18,26 +18,15 @@ import time
 
 import pandas as pd
 import pytest
-from migsurvey_office import OFFICE_COLUMNS, fieldwork, office_census
+from migsurvey_office import OFFICE_COLUMNS, OFFICE_SCREENING, fieldwork, office_census
 
 from migsurvey.cli import EXIT_FILE, EXIT_INPUT, main
 from migsurvey.io import read_header, read_table
 from migsurvey.overwrite import refuse_overwrite
 from surveycore import SurveyError
 
-SPEC = "country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + """\
-  disposition: DISP
-frame: {census: census.csv}
-strata: {by: [region], cuts: [0.1], labels: [low, high]}
-sample: {psus: 16}
-selection:
-  household: {screening: migrant_household, take: {migrant: 8, other: 5}}
-interviews: {households: households.csv, persons: persons.csv, usual_residents: true}
-weighting:
-  - eligibility: {cells: [region]}
-  - nonresponse: {cells: [screen]}
-estimation: {indicators: [MI1.1], by: [[], [sex]]}
-"""
+SPEC = ("country: KEN\nreference_year: 2025\n" + OFFICE_COLUMNS + "  disposition: DISP\n"
+        + OFFICE_SCREENING + "estimation: {indicators: [MI1.1], by: [[], [sex]]}\n")
 
 
 @pytest.fixture(scope="module")
